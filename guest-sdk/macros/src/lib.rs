@@ -1,0 +1,278 @@
+//! The attribute macros of `fnhost-guest`: `#[function]` and `#[local_entrypoint]`.
+//!
+//! Both turn `fn name(..)` (or `async fn`) into a unit struct `name` with:
+//! - `name.local(..)`: the original body, run in the caller's own instance;
+//! - an `Entry` (name, parameters, options, and a runner that decodes the JSON arguments, runs
+//!   the body and encodes its output) that `fnhost_guest::app!` exports;
+//! - for functions, a `Deref` to `fnhost_guest::Function<Args, Output>`, which gives `remote`,
+//!   `remote_aio`, `spawn` and `map`.
+//!
+//! A body returning `Result<T, E>` (any type whose last path segment is `Result`) is fallible:
+//! callers get `T`, and an `Err` reaches them as a user error carrying `E`'s `Display` message.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{
+    FnArg, GenericArgument, ItemFn, LitInt, Pat, PathArguments, ReturnType, Type, parse_macro_input,
+};
+
+/// Makes a `fn` or `async fn` a function of the app, callable by name from anywhere in it.
+///
+/// Options: `max_inputs = N` (inputs one container runs at once; default 1) and
+/// `max_containers = N` (containers the function may have at once; default 100).
+#[proc_macro_attribute]
+pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut options = Options::default();
+    let parser = syn::meta::parser(|meta| {
+        let value = || -> syn::Result<u32> {
+            let value: LitInt = meta.value()?.parse()?;
+            match value.base10_parse::<u32>()? {
+                0 => Err(syn::Error::new(value.span(), "must be at least 1")),
+                value => Ok(value),
+            }
+        };
+        if meta.path.is_ident("max_inputs") {
+            options.max_inputs = value()?;
+        } else if meta.path.is_ident("max_containers") {
+            options.max_containers = value()?;
+        } else {
+            return Err(meta.error("unknown option; expected `max_inputs` or `max_containers`"));
+        }
+        Ok(())
+    });
+    parse_macro_input!(attr with parser);
+    let item = parse_macro_input!(item as ItemFn);
+    expand(item, Role::Function, options)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Makes a `fn main()` or `async fn main()` (any name) a local entrypoint, run by
+/// `fnhost run APP::name`. It takes no arguments and returns `()` or `Result<(), E>`.
+#[proc_macro_attribute]
+pub fn local_entrypoint(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if !attr.is_empty() {
+        return syn::Error::new(Span::call_site(), "#[local_entrypoint] takes no options")
+            .into_compile_error()
+            .into();
+    }
+    let item = parse_macro_input!(item as ItemFn);
+    expand(item, Role::Entrypoint, Options::default())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Function,
+    Entrypoint,
+}
+
+struct Options {
+    max_inputs: u32,
+    max_containers: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_inputs: 1,
+            max_containers: 100,
+        }
+    }
+}
+
+fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream2> {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = item;
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "fnhost functions cannot be generic",
+        ));
+    }
+    let mut param_names = Vec::new();
+    let mut param_types = Vec::new();
+    for input in &sig.inputs {
+        let FnArg::Typed(param) = input else {
+            return Err(syn::Error::new(
+                input.span(),
+                "fnhost functions take no `self`",
+            ));
+        };
+        let Pat::Ident(pattern) = &*param.pat else {
+            return Err(syn::Error::new(
+                param.pat.span(),
+                "parameters of fnhost functions must be plain names",
+            ));
+        };
+        param_names.push(pattern.ident.to_string());
+        param_types.push((*param.ty).clone());
+    }
+    if role == Role::Entrypoint && !param_types.is_empty() {
+        return Err(syn::Error::new(
+            sig.inputs.span(),
+            "local entrypoints take no arguments",
+        ));
+    }
+
+    let name = &sig.ident;
+    let name_string = name.to_string();
+    let is_async = sig.asyncness.is_some();
+    let inputs = &sig.inputs;
+    let output = &sig.output;
+    let asyncness = &sig.asyncness;
+    let sdk = quote!(::fnhost_guest);
+    let private = quote!(#sdk::__private);
+
+    let (output_type, fallible) = match output {
+        ReturnType::Default => (quote!(()), false),
+        ReturnType::Type(_, ty) => match result_ok_type(ty) {
+            Some(ok) => (quote!(#ok), true),
+            None => (quote!(#ty), false),
+        },
+    };
+
+    // The argument value callers pass: `()`, the one parameter, or a tuple of them.
+    let args_type = match param_types.as_slice() {
+        [] => quote!(()),
+        [single] => quote!(#single),
+        several => quote!((#(#several),*)),
+    };
+    let encode_body = match param_types.len() {
+        0 => quote!(#private::encode_args::<[(); 0]>(&[])),
+        1 => quote!(#private::encode_args(&(args,))),
+        _ => quote!(#private::encode_args(args)),
+    };
+    let arg_idents: Vec<_> = (0..param_types.len())
+        .map(|index| format_ident!("__fnhost_arg{index}"))
+        .collect();
+    let decode_pattern = match param_types.len() {
+        0 => quote!([]),
+        _ => quote!((#(#arg_idents,)*)),
+    };
+    let decode_type = match param_types.len() {
+        0 => quote!([(); 0]),
+        _ => quote!((#(#param_types,)*)),
+    };
+    let await_body = is_async.then(|| quote!(.await));
+    let encode = if fallible {
+        quote!(#private::encode_output(output))
+    } else {
+        quote!(#private::encode_output(::core::result::Result::<_, ::core::convert::Infallible>::Ok(output)))
+    };
+    let invoke = quote! {
+        let #decode_pattern: #decode_type = #private::decode_args(#name_string, &args)?;
+        let output = #name.local(#(#arg_idents),*)#await_body;
+        #encode
+    };
+    let runner_fn = format_ident!("__fnhost_run_{}", name);
+    let runner = if is_async {
+        quote! {
+            #[doc(hidden)]
+            fn #runner_fn(
+                args: ::std::vec::Vec<u8>,
+            ) -> ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<
+                Output = ::core::result::Result<::std::vec::Vec<u8>, #sdk::bindings::fnhost::runtime::types::CallError>,
+            >>> {
+                ::std::boxed::Box::pin(async move { #invoke })
+            }
+        }
+    } else {
+        quote! {
+            #[doc(hidden)]
+            fn #runner_fn(
+                args: ::std::vec::Vec<u8>,
+            ) -> ::core::result::Result<::std::vec::Vec<u8>, #sdk::bindings::fnhost::runtime::types::CallError> {
+                #invoke
+            }
+        }
+    };
+    let runner_kind = if is_async {
+        quote!(#private::Runner::Async(#runner_fn))
+    } else {
+        quote!(#private::Runner::Blocking(#runner_fn))
+    };
+    let role_tokens = match role {
+        Role::Function => quote!(#private::Role::Function),
+        Role::Entrypoint => quote!(#private::Role::Entrypoint),
+    };
+    let Options {
+        max_inputs,
+        max_containers,
+    } = options;
+
+    let remote = (role == Role::Function).then(|| {
+        quote! {
+            impl ::core::ops::Deref for #name {
+                type Target = #sdk::Function<#args_type, #output_type>;
+
+                fn deref(&self) -> &Self::Target {
+                    fn encode(args: &#args_type) -> #private::serde_json::Result<::std::vec::Vec<u8>> {
+                        #encode_body
+                    }
+                    static FUNCTION: #sdk::Function<#args_type, #output_type> =
+                        #sdk::Function::new(#name_string, encode);
+                    &FUNCTION
+                }
+            }
+        }
+    });
+    let local_doc = if is_async {
+        "Runs the body here, in the caller's own instance (awaits it)."
+    } else {
+        "Runs the body here, in the caller's own instance."
+    };
+
+    Ok(quote! {
+        #(#attrs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug)]
+        #vis struct #name;
+
+        impl #name {
+            #[doc = #local_doc]
+            #[allow(clippy::unused_async)]
+            #vis #asyncness fn local(&self, #inputs) #output #block
+        }
+
+        #remote
+
+        #runner
+
+        impl #private::Registered for #name {
+            const ENTRY: #private::Entry = #private::Entry {
+                name: #name_string,
+                role: #role_tokens,
+                params: &[#(#param_names),*],
+                max_inputs: #max_inputs,
+                max_containers: #max_containers,
+                runner: #runner_kind,
+            };
+        }
+    })
+}
+
+/// `T` for a return type written `Result<T, ..>` (any path ending in `Result`).
+fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    match generics.args.first()? {
+        GenericArgument::Type(ok) => Some(ok),
+        _ => None,
+    }
+}

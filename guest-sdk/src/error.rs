@@ -1,0 +1,52 @@
+//! The one error type of every call a guest makes.
+
+use crate::bindings::fnhost::runtime::types::CallError;
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// No function of that name is part of the app.
+    NotFound(String),
+    /// The arguments did not fit the function's parameters.
+    BadArguments(String),
+    /// The function's body returned an error; this is its message.
+    User(String),
+    /// The container running the call trapped; the message names the cause (for a panic, the
+    /// panic's message).
+    Trapped(String),
+    /// The call did not finish in time.
+    Timeout(String),
+    /// The call was cancelled before it finished.
+    Cancelled(String),
+    /// This caller could not encode the arguments or decode the result.
+    Payload(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::NotFound(message) => write!(f, "not found: {message}"),
+            Error::BadArguments(message) => write!(f, "bad arguments: {message}"),
+            Error::User(message) => f.write_str(message),
+            Error::Trapped(message) => write!(f, "trapped: {message}"),
+            Error::Timeout(message) => write!(f, "timed out: {message}"),
+            Error::Cancelled(message) => write!(f, "cancelled: {message}"),
+            Error::Payload(message) => write!(f, "payload: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<CallError> for Error {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::NotFound(message) => Error::NotFound(message),
+            CallError::BadArguments(message) => Error::BadArguments(message),
+            CallError::User(message) => Error::User(message),
+            CallError::Trapped(message) => Error::Trapped(message),
+            CallError::Timeout(message) => Error::Timeout(message),
+            CallError::Cancelled(message) => Error::Cancelled(message),
+        }
+    }
+}

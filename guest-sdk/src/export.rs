@@ -1,0 +1,168 @@
+//! The component's side of the contract: describe the functions it holds, run one by name.
+//!
+//! `#[function]` and `#[local_entrypoint]` give each item a constant [`Entry`]; [`app!`] gathers
+//! them into one table and exports it. Lookups are a linear scan of that table: apps hold a
+//! handful of functions, and the scan is cheaper than building a map at every instantiation.
+//!
+//! A panic aborts the instance, so no `Result` can carry it out; instead a panic hook hands the
+//! message to the host (`report-panic`) just before the trap, and the host attaches it to the
+//! trap it reports.
+
+use crate::bindings::exports::fnhost::runtime::guest::Guest;
+use crate::bindings::fnhost::runtime::host;
+use crate::bindings::fnhost::runtime::types::{
+    AppInfo, BodyKind, CallError, FunctionConfig, FunctionInfo,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Once;
+
+/// Whether an entry is a function (callable by any caller) or a local entrypoint (run by
+/// `fnhost run`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Function,
+    Entrypoint,
+}
+
+/// The body of an entry, behind the payload codec.
+pub enum Runner {
+    Blocking(fn(Vec<u8>) -> Result<Vec<u8>, CallError>),
+    Async(fn(Vec<u8>) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, CallError>>>>),
+}
+
+/// One function or entrypoint of the component.
+pub struct Entry {
+    pub name: &'static str,
+    pub role: Role,
+    pub params: &'static [&'static str],
+    pub max_inputs: u32,
+    pub max_containers: u32,
+    pub runner: Runner,
+}
+
+/// Implemented by what `#[function]` and `#[local_entrypoint]` make of an item.
+pub trait Registered {
+    const ENTRY: Entry;
+}
+
+/// Implemented by the type [`app!`](crate::app) declares: the table of the component's entries.
+pub trait App {
+    const ENTRIES: &'static [Entry];
+}
+
+impl<T: App> Guest for T {
+    fn describe() -> AppInfo {
+        install_panic_hook();
+        let infos = |role| {
+            T::ENTRIES
+                .iter()
+                .filter(|entry| entry.role == role)
+                .map(Entry::info)
+                .collect()
+        };
+        AppInfo {
+            functions: infos(Role::Function),
+            entrypoints: infos(Role::Entrypoint),
+        }
+    }
+
+    fn run(function: String, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        install_panic_hook();
+        match &find::<T>(&function)?.runner {
+            Runner::Blocking(run) => run(args),
+            Runner::Async(_) => Err(wrong_entry(&function, "async", "run-async")),
+        }
+    }
+
+    async fn run_async(function: String, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+        install_panic_hook();
+        match &find::<T>(&function)?.runner {
+            Runner::Async(run) => run(args).await,
+            Runner::Blocking(_) => Err(wrong_entry(&function, "blocking", "run")),
+        }
+    }
+}
+
+impl Entry {
+    fn info(&self) -> FunctionInfo {
+        FunctionInfo {
+            name: self.name.to_owned(),
+            kind: match self.runner {
+                Runner::Blocking(_) => BodyKind::Blocking,
+                Runner::Async(_) => BodyKind::Async,
+            },
+            params: self
+                .params
+                .iter()
+                .map(|param| (*param).to_owned())
+                .collect(),
+            config: FunctionConfig {
+                max_inputs: self.max_inputs,
+                max_containers: self.max_containers,
+            },
+        }
+    }
+}
+
+fn find<T: App>(name: &str) -> Result<&'static Entry, CallError> {
+    T::ENTRIES
+        .iter()
+        .find(|entry| entry.name == name)
+        .ok_or_else(|| CallError::NotFound(format!("this component has no function `{name}`")))
+}
+
+fn wrong_entry(function: &str, kind: &str, entry: &str) -> CallError {
+    CallError::BadArguments(format!(
+        "`{function}` has a {kind} body: the host must run it through `{entry}`"
+    ))
+}
+
+/// Decodes the JSON array of arguments into the tuple of a function's parameters.
+pub fn decode_args<T: DeserializeOwned>(function: &str, args: &[u8]) -> Result<T, CallError> {
+    serde_json::from_slice(args)
+        .map_err(|error| CallError::BadArguments(format!("`{function}`: {error}")))
+}
+
+/// Encodes what a body returned: its value, or for a `Result` body that fails, a user error
+/// carrying the error's message.
+pub fn encode_output<T: Serialize, E: Display>(output: Result<T, E>) -> Result<Vec<u8>, CallError> {
+    let value = output.map_err(|error| CallError::User(error.to_string()))?;
+    serde_json::to_vec(&value)
+        .map_err(|error| CallError::User(format!("cannot encode the result: {error}")))
+}
+
+fn install_panic_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let print = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            host::report_panic(&info.to_string());
+            print(info);
+        }));
+    });
+}
+
+/// Exports the component's functions and entrypoints: name every `#[function]` and
+/// `#[local_entrypoint]` of the crate once, in its root.
+///
+/// ```ignore
+/// fnhost_guest::app!(blocking_function, async_function, blocking_main);
+/// ```
+#[macro_export]
+macro_rules! app {
+    ($($item:path),* $(,)?) => {
+        #[doc(hidden)]
+        struct __FnhostApp;
+
+        impl $crate::__private::App for __FnhostApp {
+            const ENTRIES: &'static [$crate::__private::Entry] =
+                &[$(<$item as $crate::__private::Registered>::ENTRY),*];
+        }
+
+        $crate::bindings::__export_fnhost_app!(__FnhostApp);
+    };
+}

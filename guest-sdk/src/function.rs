@@ -1,0 +1,176 @@
+//! Typed handles to the app's functions: call, spawn, map.
+//!
+//! A [`Function`] names a function of the app; where it lives (this component or another one
+//! loaded beside it) is the host's business. Arguments are encoded as a JSON array and the
+//! result as a JSON value, the encoding every fnhost guest, whatever its language, agrees on.
+
+use crate::Error;
+use crate::bindings::fnhost::runtime::host;
+use futures::{StreamExt, TryStreamExt, stream};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+
+/// How many calls one `map` keeps in flight at once; later inputs start as earlier ones finish.
+const MAP_WINDOW: usize = 1000;
+
+/// A function of the app, called by name through the host.
+///
+/// `A` is the argument value (`()`, one value, or a tuple of several) and `R` the result. You get
+/// one by dereferencing the value that [`#[function]`](crate::function) makes of a `fn`.
+pub struct Function<A, R> {
+    name: &'static str,
+    encode: fn(&A) -> serde_json::Result<Vec<u8>>,
+    types: PhantomData<fn(A) -> R>,
+}
+
+impl<A, R: DeserializeOwned> Function<A, R> {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str, encode: fn(&A) -> serde_json::Result<Vec<u8>>) -> Self {
+        Function {
+            name,
+            encode,
+            types: PhantomData,
+        }
+    }
+
+    /// The function's name in the app.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Calls the function and blocks the calling instance until its result is back.
+    pub fn remote(&self, args: A) -> Result<R, Error> {
+        let payload = self.payload(&args)?;
+        decode_result(host::call(self.name, &payload))
+    }
+
+    /// Calls the function; only the awaiting task waits, the instance's other inputs go on.
+    pub async fn remote_aio(&self, args: A) -> Result<R, Error> {
+        let payload = self.payload(&args)?;
+        decode_result(host::call_async(self.name.to_owned(), payload).await)
+    }
+
+    /// Starts the function in the background and returns a handle to its result at once.
+    pub fn spawn(&self, args: A) -> Result<FunctionCall<R>, Error> {
+        let payload = self.payload(&args)?;
+        Ok(FunctionCall {
+            call: host::spawn(self.name, &payload),
+            result: PhantomData,
+        })
+    }
+
+    /// Calls the function once per input, in parallel, blocking the calling instance until all
+    /// are back. Results come in input order; the first error (in that order) is returned instead
+    /// and the calls still running are cancelled.
+    pub fn map(&self, inputs: impl IntoIterator<Item = A>) -> Result<Vec<R>, Error> {
+        self.map_iter(inputs).collect()
+    }
+
+    /// Like [`Function::map`], but gives every input its own result, errors included (Modal's
+    /// `return_exceptions=True`).
+    pub fn map_results(&self, inputs: impl IntoIterator<Item = A>) -> Vec<Result<R, Error>> {
+        self.map_iter(inputs).collect()
+    }
+
+    /// The async twin of [`Function::map`].
+    pub async fn map_aio(&self, inputs: impl IntoIterator<Item = A>) -> Result<Vec<R>, Error> {
+        stream::iter(inputs)
+            .map(|args| self.remote_aio(args))
+            .buffered(MAP_WINDOW)
+            .try_collect()
+            .await
+    }
+
+    /// The async twin of [`Function::map_results`].
+    pub async fn map_results_aio(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Vec<Result<R, Error>> {
+        stream::iter(inputs)
+            .map(|args| self.remote_aio(args))
+            .buffered(MAP_WINDOW)
+            .collect()
+            .await
+    }
+
+    /// Results of a blocking map, in input order, with at most [`MAP_WINDOW`] calls in flight.
+    fn map_iter<I: IntoIterator<Item = A>>(&self, inputs: I) -> MapIter<'_, A, R, I::IntoIter> {
+        MapIter {
+            function: self,
+            inputs: inputs.into_iter(),
+            in_flight: VecDeque::new(),
+        }
+    }
+
+    fn payload(&self, args: &A) -> Result<Vec<u8>, Error> {
+        (self.encode)(args).map_err(|error| {
+            Error::Payload(format!(
+                "cannot encode arguments of `{}`: {error}",
+                self.name
+            ))
+        })
+    }
+}
+
+struct MapIter<'a, A, R, I> {
+    function: &'a Function<A, R>,
+    inputs: I,
+    in_flight: VecDeque<Result<FunctionCall<R>, Error>>,
+}
+
+impl<A, R: DeserializeOwned, I: Iterator<Item = A>> Iterator for MapIter<'_, A, R, I> {
+    type Item = Result<R, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.in_flight.len() < MAP_WINDOW {
+            let Some(args) = self.inputs.next() else {
+                break;
+            };
+            self.in_flight.push_back(self.function.spawn(args));
+        }
+        let call = self.in_flight.pop_front()?;
+        Some(call.and_then(FunctionCall::get))
+    }
+}
+
+/// A call running in the background, started with [`Function::spawn`].
+///
+/// Dropping the handle without asking for the result cancels the call.
+pub struct FunctionCall<R> {
+    call: host::FunctionCall,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> FunctionCall<R> {
+    /// Blocks the calling instance until the call's result is back.
+    pub fn get(self) -> Result<R, Error> {
+        decode_result(self.call.get())
+    }
+
+    /// Waits for the call's result; the instance's other inputs go on.
+    pub async fn get_aio(self) -> Result<R, Error> {
+        decode_result(self.call.get_async().await)
+    }
+
+    /// Cancels the call: it will not deliver a result, and `get` fails with
+    /// [`Error::Cancelled`].
+    pub fn cancel(&self) {
+        self.call.cancel();
+    }
+}
+
+fn decode_result<R: DeserializeOwned>(
+    result: Result<Vec<u8>, crate::bindings::fnhost::runtime::types::CallError>,
+) -> Result<R, Error> {
+    let payload = result?;
+    serde_json::from_slice(&payload)
+        .map_err(|error| Error::Payload(format!("cannot decode the result: {error}")))
+}
+
+/// Encodes a tuple of arguments as the JSON array the host and callee expect.
+#[doc(hidden)]
+pub fn encode_args<T: Serialize + ?Sized>(args: &T) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(args)
+}

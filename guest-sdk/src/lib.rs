@@ -1,0 +1,75 @@
+//! Write fnhost functions in Rust.
+//!
+//! An app is a `cdylib` crate built for `wasm32-wasip2`. Mark its functions with
+//! [`#[function]`](function) (on `fn` or `async fn`) and its local entrypoints with
+//! [`#[local_entrypoint]`](local_entrypoint), then name them all once in [`app!`]:
+//!
+//! ```ignore
+//! use fnhost_guest::{Error, app, function, local_entrypoint};
+//!
+//! #[function]
+//! fn blocking_function() -> u32 {
+//!     42
+//! }
+//!
+//! #[function]
+//! async fn async_function() -> Result<u32, Error> {
+//!     let x = blocking_function.remote_aio(()).await?;
+//!     Ok(x * 10)
+//! }
+//!
+//! #[local_entrypoint]
+//! fn blocking_main() -> Result<(), Error> {
+//!     println!("{}", async_function.remote(())?); // => 420
+//!     Ok(())
+//! }
+//!
+//! app!(blocking_function, async_function, blocking_main);
+//! ```
+//!
+//! `#[function]` turns `fn name(..)` into a value `name` that dereferences to a
+//! [`Function`]: `name.remote(args)` blocks until the result is back, `name.remote_aio(args)` is
+//! its async twin, `name.spawn(args)` starts a call in the background, and `name.map(inputs)`
+//! fans out. `name.local(..)` runs the body right here, in the caller's own instance.
+//!
+//! Arguments travel as one value: `()` for none, the value itself for one, a tuple for several.
+//!
+//! # Blocking and async
+//! Every call blocks or awaits only what it should: a blocking call (`remote`, `get`, `map`,
+//! [`sleep`]) holds the caller's whole instance until it returns, exactly as a blocking call
+//! holds an asyncio event loop; an async call (`remote_aio`, `get_aio`, `map_aio`,
+//! [`sleep_aio`]) lets the instance's other inputs run meanwhile. Prefer the async calls inside
+//! `async fn` bodies.
+
+mod error;
+mod export;
+mod function;
+mod time;
+
+#[doc(hidden)]
+pub mod bindings {
+    //! Bindings to the `fnhost:runtime` contract, generated from `wit/`.
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "fnhost:runtime/app",
+        pub_export_macro: true,
+        export_macro_name: "__export_fnhost_app",
+        default_bindings_module: "::fnhost_guest::bindings",
+        // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
+        // synchronously: a blocking body holds its instance until it returns.
+        async: ["-export:fnhost:runtime/guest@0.1.0#run"],
+    });
+}
+
+pub use error::Error;
+pub use fnhost_guest_macros::{function, local_entrypoint};
+pub use function::{Function, FunctionCall};
+pub use time::{sleep, sleep_aio};
+
+#[doc(hidden)]
+pub mod __private {
+    //! What the macros expand to; not part of the public API.
+    pub use crate::export::{App, Entry, Registered, Role, Runner, decode_args, encode_output};
+    pub use crate::function::encode_args;
+    pub use serde_json;
+}

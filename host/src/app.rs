@@ -1,0 +1,193 @@
+//! An app: the components loaded together, and the function registry that routes calls.
+//!
+//! Any function calls any other by name, wherever it lives: the registry maps every name to
+//! the pool of its function, whichever component holds it. Names are unique across the app;
+//! loading two components that define the same name fails.
+//!
+//! Containers hold the app weakly, so dropping the last [`App`] (and every [`Function`]
+//! handle) shuts the pools and their containers down.
+
+use crate::call::Receiver;
+use crate::component::{self, LoadedComponent};
+use crate::container::{Container, Input, Stdio};
+use crate::function::{Function, FunctionInfo};
+use crate::pool::Pool;
+use crate::{Error, LoadError};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// A loaded app: one or several components whose functions call each other by name.
+///
+/// All methods are async and need a tokio runtime (multi-threaded for parallel containers);
+/// [`blocking::App`](crate::blocking::App) is the blocking twin.
+#[derive(Clone)]
+pub struct App {
+    shared: Arc<AppShared>,
+}
+
+/// What containers reach the app through.
+pub(crate) struct AppShared {
+    pools: HashMap<String, Arc<Pool>>,
+    functions: Vec<FunctionInfo>,
+    entrypoints: Vec<(FunctionInfo, Arc<LoadedComponent>)>,
+}
+
+impl App {
+    /// Loads the components at `paths` (`.wasm` files) as one app.
+    pub async fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
+        let engine = crate::engine::new_engine()?;
+        let linker = component::linker(&engine)?;
+        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        let loaded =
+            futures::future::try_join_all(paths.iter().map(|path| component::load(&linker, path)))
+                .await?;
+
+        let mut owners: HashMap<String, PathBuf> = HashMap::new();
+        let mut functions = Vec::new();
+        let mut entrypoints = Vec::new();
+        for (component, info) in loaded {
+            for (info, is_entrypoint) in info
+                .functions
+                .into_iter()
+                .map(|info| (info, false))
+                .chain(info.entrypoints.into_iter().map(|info| (info, true)))
+            {
+                match owners.entry(info.name.clone()) {
+                    Entry::Occupied(first) => {
+                        return Err(LoadError::Duplicate {
+                            name: info.name,
+                            first: first.get().clone(),
+                            second: component.path.clone(),
+                        });
+                    }
+                    Entry::Vacant(slot) => {
+                        slot.insert(component.path.clone());
+                    }
+                }
+                let info = FunctionInfo::new(info, component.path.clone());
+                if is_entrypoint {
+                    entrypoints.push((info, Arc::clone(&component)));
+                } else {
+                    functions.push((info, Arc::clone(&component)));
+                }
+            }
+        }
+        functions.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        entrypoints.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+
+        let shared = Arc::new_cyclic(|app| AppShared {
+            pools: functions
+                .iter()
+                .map(|(info, component)| {
+                    let pool = Pool::new(info.clone(), Arc::clone(component), app.clone());
+                    (info.name.clone(), Arc::new(pool))
+                })
+                .collect(),
+            functions: functions.into_iter().map(|(info, _)| info).collect(),
+            entrypoints,
+        });
+        Ok(App { shared })
+    }
+
+    /// The app's functions, by name.
+    pub fn functions(&self) -> &[FunctionInfo] {
+        &self.shared.functions
+    }
+
+    /// The app's local entrypoints, by name.
+    pub fn entrypoints(&self) -> impl Iterator<Item = &FunctionInfo> {
+        self.shared.entrypoints.iter().map(|(info, _)| info)
+    }
+
+    /// A handle to the function `name`.
+    pub fn function(&self, name: &str) -> Result<Function, Error> {
+        let pool = self.shared.pool(name)?;
+        Ok(Function::new(Arc::clone(&self.shared), Arc::clone(pool)))
+    }
+
+    /// Runs the local entrypoint `name` (the only one, when `None`) in a container of its own,
+    /// its output forwarded unprefixed, and waits for it to return.
+    pub async fn run_entrypoint(&self, name: Option<&str>) -> Result<(), Error> {
+        let (info, component) = self.shared.entrypoint(name)?;
+        let container = Container::start(
+            component,
+            Arc::downgrade(&self.shared),
+            &info.name,
+            info.is_async(),
+            Arc::from(info.name.as_str()),
+            Stdio::Plain,
+        )
+        .await?;
+        container.call_once(b"[]".to_vec()).await.map(drop)
+    }
+}
+
+impl AppShared {
+    fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {
+        self.pools.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
+            Error::NotFound(format!(
+                "no function `{name}` in the app (it has: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    sorted(known)
+                }
+            ))
+        })
+    }
+
+    fn entrypoint(
+        &self,
+        name: Option<&str>,
+    ) -> Result<&(FunctionInfo, Arc<LoadedComponent>), Error> {
+        let names = || {
+            sorted(
+                self.entrypoints
+                    .iter()
+                    .map(|(info, _)| info.name.as_str())
+                    .collect(),
+            )
+        };
+        match name {
+            Some(name) => self
+                .entrypoints
+                .iter()
+                .find(|(info, _)| info.name == name)
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "no local entrypoint `{name}` in the app (it has: {})",
+                        names()
+                    ))
+                }),
+            None => match self.entrypoints.as_slice() {
+                [only] => Ok(only),
+                [] => Err(Error::NotFound("the app has no local entrypoint".into())),
+                _ => Err(Error::NotFound(format!(
+                    "the app has several local entrypoints ({}): name one, as APP::NAME",
+                    names()
+                ))),
+            },
+        }
+    }
+
+    /// Queues a call of the function `name`.
+    pub(crate) fn submit(&self, name: &str, args: Vec<u8>) -> Result<Receiver, Error> {
+        Ok(self.submit_to(self.pool(name)?, args))
+    }
+
+    /// Queues a call on `pool`.
+    pub(crate) fn submit_to(&self, pool: &Arc<Pool>, args: Vec<u8>) -> Receiver {
+        let (reply, receiver) = oneshot::channel();
+        pool.submit(Input { args, reply });
+        receiver
+    }
+}
+
+fn sorted(mut names: Vec<&str>) -> String {
+    names.sort_unstable();
+    names.join(", ")
+}

@@ -1,0 +1,129 @@
+//! The blocking twin of the async API, like `reqwest::blocking`.
+//!
+//! A [`blocking::App`](App) owns a multi-threaded tokio runtime that its containers run on;
+//! every method blocks the calling thread until its result is back. Do not call these from
+//! inside an async runtime (tokio panics when a runtime blocks inside another): use the async
+//! API there.
+
+use crate::{Error, FunctionInfo, LoadError, PoolStats};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::runtime::Runtime;
+
+/// A loaded app, for blocking callers. See [`crate::App`].
+pub struct App {
+    app: crate::App,
+    runtime: Arc<Runtime>,
+}
+
+impl App {
+    /// Loads the components at `paths` as one app.
+    pub fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("fnhost")
+            .build()
+            .map_err(|error| LoadError::Engine(format!("cannot start a runtime: {error}")))?;
+        let app = runtime.block_on(crate::App::load(paths))?;
+        Ok(App {
+            app,
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// The app's functions, by name.
+    pub fn functions(&self) -> &[FunctionInfo] {
+        self.app.functions()
+    }
+
+    /// The app's local entrypoints, by name.
+    pub fn entrypoints(&self) -> impl Iterator<Item = &FunctionInfo> {
+        self.app.entrypoints()
+    }
+
+    /// A handle to the function `name`.
+    pub fn function(&self, name: &str) -> Result<Function, Error> {
+        Ok(Function {
+            function: self.app.function(name)?,
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    /// Runs the local entrypoint `name` (the only one, when `None`) until it returns.
+    pub fn run_entrypoint(&self, name: Option<&str>) -> Result<(), Error> {
+        self.runtime.block_on(self.app.run_entrypoint(name))
+    }
+}
+
+/// A handle to one function, for blocking callers. See [`crate::Function`].
+#[derive(Clone)]
+pub struct Function {
+    function: crate::Function,
+    runtime: Arc<Runtime>,
+}
+
+impl Function {
+    /// What the function's component says of it.
+    pub fn info(&self) -> &FunctionInfo {
+        self.function.info()
+    }
+
+    /// The counters of the function's pool of containers.
+    pub fn stats(&self) -> PoolStats {
+        self.function.stats()
+    }
+
+    /// Calls the function with `args` (a tuple) and blocks until its result is back.
+    pub fn remote<R: DeserializeOwned>(&self, args: impl Serialize) -> Result<R, Error> {
+        self.runtime.block_on(self.function.remote(args))
+    }
+
+    /// Starts the function in the background and returns a handle to its result at once.
+    pub fn spawn<R: DeserializeOwned>(
+        &self,
+        args: impl Serialize,
+    ) -> Result<FunctionCall<R>, Error> {
+        let _runtime = self.runtime.enter();
+        Ok(FunctionCall {
+            call: self.function.spawn(args)?,
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    /// Calls the function once per input, in parallel; results in input order, or the first
+    /// error.
+    pub fn map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>, Error> {
+        self.runtime.block_on(self.function.map(inputs))
+    }
+
+    /// Like [`Function::map`], but gives every input its own result, errors included.
+    pub fn map_results<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Vec<Result<R, Error>> {
+        self.runtime.block_on(self.function.map_results(inputs))
+    }
+}
+
+/// A call running in the background, for blocking callers. See [`crate::FunctionCall`].
+pub struct FunctionCall<R> {
+    call: crate::FunctionCall<R>,
+    runtime: Arc<Runtime>,
+}
+
+impl<R: DeserializeOwned> FunctionCall<R> {
+    /// Blocks until the call's result is back.
+    pub fn get(self) -> Result<R, Error> {
+        self.runtime.block_on(self.call.get())
+    }
+
+    /// Cancels the call; [`FunctionCall::get`] then fails with [`Error::Cancelled`].
+    pub fn cancel(&mut self) {
+        self.call.cancel();
+    }
+}

@@ -1,0 +1,99 @@
+//! Loading one app component: compile it, check it implements the contract, ask what it holds.
+//!
+//! Every check happens here, once, so that a broken file fails at load with a message naming
+//! the file and what is wrong, never later inside a call.
+
+use crate::LoadError;
+use crate::bindings::{AppInfo, AppPre};
+use crate::container::{ContainerState, Stdio, new_store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wasmtime::component::{Component, HasSelf, Linker};
+
+/// A compiled, validated app component, ready to instantiate.
+pub(crate) struct LoadedComponent {
+    pub(crate) path: PathBuf,
+    pub(crate) pre: AppPre<ContainerState>,
+}
+
+/// The linker every container is instantiated with: WASI p2 and the `fnhost:runtime/host`
+/// imports.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<ContainerState>, LoadError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| {
+            crate::bindings::App::add_to_linker::<_, HasSelf<ContainerState>>(
+                &mut linker,
+                |state| state,
+            )
+        })
+        .map_err(|error| LoadError::Engine(error.to_string()))?;
+    Ok(linker)
+}
+
+/// Compiles the component at `path` and checks that it is an fnhost app.
+pub(crate) async fn load(
+    linker: &Linker<ContainerState>,
+    path: &Path,
+) -> Result<(Arc<LoadedComponent>, AppInfo), LoadError> {
+    let engine = linker.engine().clone();
+    let file = path.to_owned();
+    let component = tokio::task::spawn_blocking(move || compile(&engine, &file))
+        .await
+        .map_err(|error| LoadError::Engine(error.to_string()))??;
+    let not_an_app = |reason: String| LoadError::NotAnApp {
+        path: path.to_owned(),
+        reason,
+    };
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|error| not_an_app(format!("{error:#}")))?;
+    let pre = AppPre::new(pre).map_err(|error| not_an_app(format!("{error:#}")))?;
+    let loaded = Arc::new(LoadedComponent {
+        path: path.to_owned(),
+        pre,
+    });
+    let info = describe(&loaded)
+        .await
+        .map_err(|error| not_an_app(format!("`describe` failed: {error:#}")))?;
+    Ok((loaded, info))
+}
+
+/// Reads and compiles the component at `path` (CPU-bound: run it off the async threads).
+fn compile(engine: &wasmtime::Engine, path: &Path) -> Result<Component, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |reason: String| LoadError::Compile {
+        path: path.to_owned(),
+        reason,
+    };
+    if wasmparser::Parser::is_core_wasm(&bytes) {
+        return Err(invalid(
+            "it is a core WebAssembly module, not a component (build the guest for \
+             `wasm32-wasip2`, which produces components)"
+                .into(),
+        ));
+    }
+    if !wasmparser::Parser::is_component(&bytes) {
+        return Err(invalid(
+            "it does not start with the WebAssembly component header".into(),
+        ));
+    }
+    Component::new(engine, &bytes).map_err(|error| invalid(format!("{error:#}")))
+}
+
+/// Instantiates the component once, on its own, and asks what it holds.
+async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
+    let label: Arc<str> = Arc::from(format!("{}", component.path.display()));
+    let state = ContainerState::new(std::sync::Weak::new(), label, Stdio::Prefixed);
+    let mut store = new_store(component.pre.engine(), state);
+    let app = component.pre.instantiate_async(&mut store).await?;
+    let (info,) = app
+        .fnhost_runtime_guest()
+        .func_describe()
+        .call_async(&mut store, ())
+        .await?;
+    Ok(info)
+}

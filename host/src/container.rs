@@ -1,0 +1,239 @@
+//! A container: one store and one component instance, serving the inputs its pool sends it.
+//!
+//! A container runs as one tokio task that owns its store and drives it with
+//! `run_concurrent`, so stores never nest and each container makes progress on its own. The
+//! inputs it is sent all run as concurrent calls on the one instance: an async body interleaves
+//! them (the pool sends up to `max_inputs`), a blocking body gets one at a time.
+//!
+//! A trap poisons the instance: the container fails every input it holds with the trap's
+//! message (a panic's message, reported by the guest's panic hook, when there is one) and ends;
+//! the pool replaces it. Other containers are untouched.
+
+use crate::Error;
+use crate::app::AppShared;
+use crate::bindings::CallError;
+use crate::call::Reply;
+use crate::component::LoadedComponent;
+use crate::output::{Forward, Target};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use tokio::sync::mpsc;
+use wasmtime::component::{ResourceTable, TypedFunc};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// One input for a container: the encoded arguments and where the result goes.
+pub(crate) struct Input {
+    pub(crate) args: Vec<u8>,
+    pub(crate) reply: Reply,
+}
+
+/// Whether a container's output lines carry its label.
+#[derive(Clone, Copy)]
+pub(crate) enum Stdio {
+    /// Function containers: `[function#id] line`.
+    Prefixed,
+    /// Local entrypoints: the program's own output, as it is.
+    Plain,
+}
+
+/// What a container's store holds.
+pub(crate) struct ContainerState {
+    wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    /// The app, to route the calls the guest makes. Weak: dropping the app ends its containers.
+    app: Weak<AppShared>,
+    /// `function#id`, for messages and output prefixes.
+    pub(crate) label: Arc<str>,
+    /// The message the guest's panic hook reported, if it panicked.
+    panic: Option<String>,
+}
+
+impl ContainerState {
+    pub(crate) fn new(app: Weak<AppShared>, label: Arc<str>, stdio: Stdio) -> Self {
+        let prefix = match stdio {
+            Stdio::Prefixed => Some(Arc::from(format!("[{label}] "))),
+            Stdio::Plain => None,
+        };
+        // No preopened directories, no environment, no network: WASI's defaults deny them.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(Forward::new(Target::Stdout, prefix.clone()))
+            .stderr(Forward::new(Target::Stderr, prefix))
+            .build();
+        ContainerState {
+            wasi,
+            table: ResourceTable::new(),
+            app,
+            label,
+            panic: None,
+        }
+    }
+
+    /// The app this container belongs to, while it is alive.
+    pub(crate) fn app(&self) -> Result<Arc<AppShared>, Error> {
+        self.app
+            .upgrade()
+            .ok_or_else(|| Error::Cancelled("the app is shutting down".into()))
+    }
+
+    pub(crate) fn report_panic(&mut self, message: String) {
+        self.panic = Some(message);
+    }
+}
+
+impl WasiView for ContainerState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A store for `state`, every guest of which yields to the executor at every epoch tick.
+pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
+    let mut store = Store::new(engine, state);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store
+}
+
+/// The guest export a container runs its inputs through.
+type RunFunc = TypedFunc<(String, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
+
+/// An instantiated container, ready to serve.
+pub(crate) struct Container {
+    store: Store<ContainerState>,
+    run: RunFunc,
+    function: String,
+}
+
+impl Container {
+    /// Instantiates `component` for `function`, whose body is async or not.
+    pub(crate) async fn start(
+        component: &LoadedComponent,
+        app: Weak<AppShared>,
+        function: &str,
+        is_async: bool,
+        label: Arc<str>,
+        stdio: Stdio,
+    ) -> Result<Container, Error> {
+        let mut store = new_store(
+            component.pre.engine(),
+            ContainerState::new(app, label, stdio),
+        );
+        let instance = component
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|error| trap_error(&mut store, &error))?;
+        let guest = instance.fnhost_runtime_guest();
+        let run = if is_async {
+            guest.func_run_async()
+        } else {
+            guest.func_run()
+        };
+        Ok(Container {
+            store,
+            run,
+            function: function.to_owned(),
+        })
+    }
+
+    /// Runs every input that arrives on `inputs`, calling `finished` after each, until the
+    /// channel closes (`Ok`) or the instance traps (`Err`, after failing the inputs it was
+    /// running; inputs still in the channel were never started and stay there).
+    pub(crate) async fn serve(
+        mut self,
+        inputs: &mut mpsc::UnboundedReceiver<Input>,
+        finished: impl Fn(),
+    ) -> Result<(), Error> {
+        let Container {
+            store,
+            run,
+            function,
+        } = &mut self;
+        let mut replies: HashMap<u64, Reply> = HashMap::new();
+        let outcome = store
+            .run_concurrent(async |accessor| -> wasmtime::Result<()> {
+                let mut running = FuturesUnordered::new();
+                let mut next_slot = 0u64;
+                let mut open = true;
+                loop {
+                    tokio::select! {
+                        input = inputs.recv(), if open => {
+                            let Some(Input { args, reply }) = input else {
+                                open = false;
+                                continue;
+                            };
+                            if reply.is_closed() {
+                                // Cancelled while it waited: it never runs.
+                                finished();
+                                continue;
+                            }
+                            let slot = next_slot;
+                            next_slot += 1;
+                            replies.insert(slot, reply);
+                            let function = function.clone();
+                            let run = *run;
+                            running.push(async move {
+                                (slot, run.call_concurrent(accessor, (function, args)).await)
+                            });
+                        }
+                        Some((slot, outcome)) = running.next(), if !running.is_empty() => {
+                            let (result,) = outcome?;
+                            if let Some(reply) = replies.remove(&slot) {
+                                let _ = reply.send(result.map_err(Error::from));
+                            }
+                            finished();
+                        }
+                        else => return Ok(()),
+                    }
+                }
+            })
+            .await;
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) | Err(error) => {
+                let error = trap_error(store, &error);
+                for (_, reply) in replies.drain() {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Runs one input and returns its result: how a local entrypoint runs.
+    pub(crate) async fn call_once(mut self, args: Vec<u8>) -> Result<Vec<u8>, Error> {
+        let Container {
+            store,
+            run,
+            function,
+        } = &mut self;
+        let call = (function.clone(), args);
+        let outcome = store
+            .run_concurrent(async |accessor| run.call_concurrent(accessor, call).await)
+            .await;
+        match outcome {
+            Ok(Ok((result,))) => result.map_err(Error::from),
+            Ok(Err(error)) | Err(error) => Err(trap_error(store, &error)),
+        }
+    }
+}
+
+/// The error a trap becomes: the guest's panic message when it panicked, else the trap itself.
+fn trap_error(store: &mut Store<ContainerState>, error: &wasmtime::Error) -> Error {
+    let state = store.data_mut();
+    tracing::debug!(container = %state.label, "trapped: {error:?}");
+    let cause = match state.panic.take() {
+        Some(panic) => panic.replace('\n', " "),
+        None => match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => format!("wasm trap: {trap}"),
+            None => format!("{error:#}"),
+        },
+    };
+    Error::Trapped(format!("{}: {cause}", state.label))
+}

@@ -1,0 +1,104 @@
+//! The host side of `fnhost:runtime/host`: what a guest's calls, spawns and sleeps do.
+//!
+//! Every call is routed through the app's registry to the callee's pool; the caller's
+//! container only waits on a channel, so a call never runs a store inside another store's
+//! event loop. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
+//! store until they return; the `*-async` ones suspend only the calling guest task.
+
+use crate::bindings::CallError;
+use crate::bindings::fnhost::runtime::{host, types};
+use crate::call::{PendingCall, wait};
+use crate::container::ContainerState;
+use std::future::Future;
+use std::time::Duration;
+use wasmtime::component::{Accessor, HasSelf, Resource};
+
+type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
+
+impl ContainerState {
+    /// Submits a call of `function` and returns the wait for its result, which borrows nothing
+    /// from the store.
+    fn start_call(
+        &self,
+        function: String,
+        args: Vec<u8>,
+    ) -> impl Future<Output = CallResult> + Send + use<> {
+        let submitted = self.app().and_then(|app| app.submit(&function, args));
+        async move { Ok(wait(&function, submitted).await.map_err(CallError::from)) }
+    }
+}
+
+impl types::Host for ContainerState {}
+
+impl host::Host for ContainerState {
+    async fn call(&mut self, function: String, args: Vec<u8>) -> CallResult {
+        self.start_call(function, args).await
+    }
+
+    fn spawn(
+        &mut self,
+        function: String,
+        args: Vec<u8>,
+    ) -> wasmtime::Result<Resource<PendingCall>> {
+        let submitted = self.app().and_then(|app| app.submit(&function, args));
+        Ok(self
+            .table
+            .push(PendingCall::waiting(&function, submitted))?)
+    }
+
+    async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {
+        tokio::time::sleep(Duration::from_nanos(nanos)).await;
+        Ok(())
+    }
+
+    fn report_panic(&mut self, message: String) -> wasmtime::Result<()> {
+        self.report_panic(message);
+        Ok(())
+    }
+}
+
+impl host::HostFunctionCall for ContainerState {
+    async fn get(&mut self, call: Resource<PendingCall>) -> CallResult {
+        let result = self.table.get_mut(&call)?.take();
+        Ok(result.await.map_err(CallError::from))
+    }
+
+    fn cancel(&mut self, call: Resource<PendingCall>) -> wasmtime::Result<()> {
+        self.table.get_mut(&call)?.cancel();
+        Ok(())
+    }
+
+    fn drop(&mut self, call: Resource<PendingCall>) -> wasmtime::Result<()> {
+        // Dropping the pending call closes its channel, which cancels it.
+        self.table.delete(call)?;
+        Ok(())
+    }
+}
+
+impl host::HostWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn call_async(
+        accessor: &Accessor<ContainerState, Self>,
+        function: String,
+        args: Vec<u8>,
+    ) -> CallResult {
+        accessor
+            .with(|mut access| access.get().start_call(function, args))
+            .await
+    }
+
+    async fn sleep_async(_: &Accessor<ContainerState, Self>, nanos: u64) -> wasmtime::Result<()> {
+        tokio::time::sleep(Duration::from_nanos(nanos)).await;
+        Ok(())
+    }
+}
+
+impl host::HostFunctionCallWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn get_async(
+        accessor: &Accessor<ContainerState, Self>,
+        call: Resource<PendingCall>,
+    ) -> CallResult {
+        let result =
+            accessor.with(|mut access| access.get().table.get_mut(&call).map(PendingCall::take))?;
+        Ok(result.await.map_err(CallError::from))
+    }
+}

@@ -1,0 +1,42 @@
+//! fnhost: a WebAssembly function host.
+//!
+//! An app is one or several WebAssembly components (built for `wasm32-wasip2` with the
+//! `fnhost-guest` SDK) whose functions call each other by name. The host keeps a pool of
+//! sandboxed containers per function — one wasmtime store and component instance each — and
+//! runs inputs on them:
+//!
+//! - an async function with `max_inputs = N` runs up to N inputs interleaved on one instance;
+//! - a blocking function runs each input on an instance of its own, in parallel;
+//! - more load than that starts more containers, up to `max_containers`; then inputs queue;
+//! - a trap throws its container away and the pool replaces it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = fnhost::App::load(["target/wasm32-wasip2/release/hello.wasm"]).await?;
+//! let answer: u32 = app.function("async_function")?.remote(()).await?;
+//! assert_eq!(answer, 420);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`blocking`] holds the same API for callers without an async runtime.
+
+mod app;
+mod bindings;
+pub mod blocking;
+mod call;
+mod component;
+mod container;
+mod engine;
+mod error;
+mod function;
+mod imports;
+mod output;
+mod pool;
+pub mod source;
+
+pub use app::App;
+pub use call::FunctionCall;
+pub use error::{Error, LoadError};
+pub use function::{BodyKind, Function, FunctionConfig, FunctionInfo};
+pub use pool::PoolStats;

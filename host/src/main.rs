@@ -1,0 +1,193 @@
+//! `fnhost`: run an app's local entrypoint, call one of its functions, list what it holds.
+//!
+//! `APP` is a component (`.wasm`) or a guest crate directory, which is built for
+//! `wasm32-wasip2` first. Errors print one line on stderr and exit non-zero.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use fnhost::{App, BodyKind, FunctionInfo};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// A WebAssembly function host: sandboxed containers, blocking and async calls.
+#[derive(Parser)]
+#[command(name = "fnhost", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local entrypoint: `fnhost run APP[::ENTRYPOINT]` (the only one if the name is left
+    /// out).
+    Run {
+        /// The app, optionally followed by `::ENTRYPOINT`.
+        target: String,
+        #[command(flatten)]
+        app: AppArgs,
+    },
+    /// Call one function with JSON arguments and print its JSON result.
+    Call {
+        /// The app.
+        app_path: PathBuf,
+        /// The function's name.
+        function: String,
+        /// The arguments: the value itself for a one-parameter function, a JSON array for
+        /// several, nothing (or `[]`) for none.
+        args: Option<String>,
+        #[command(flatten)]
+        app: AppArgs,
+    },
+    /// List the app's functions and entrypoints, with their kind and options.
+    List {
+        /// The app.
+        app_path: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        app: AppArgs,
+    },
+}
+
+#[derive(Args)]
+struct AppArgs {
+    /// Another component (or guest crate) to load into the same app; repeatable.
+    #[arg(long = "with", value_name = "OTHER")]
+    with: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FNHOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { target, app } => {
+            let (path, entrypoint) = match target.rsplit_once("::") {
+                Some((path, name)) => (PathBuf::from(path), Some(name.to_owned())),
+                None => (PathBuf::from(target), None),
+            };
+            let app = load(&path, &app).await?;
+            app.run_entrypoint(entrypoint.as_deref()).await?;
+        }
+        Command::Call {
+            app_path,
+            function,
+            args,
+            app,
+        } => {
+            let app = load(&app_path, &app).await?;
+            let function = app.function(&function)?;
+            let args = arguments(function.info(), args.as_deref())?;
+            let result = function.remote_raw(args).await?;
+            let result: serde_json::Value =
+                serde_json::from_slice(&result).context("the function returned invalid JSON")?;
+            println!("{result}");
+        }
+        Command::List {
+            app_path,
+            json,
+            app,
+        } => {
+            let app = load(&app_path, &app).await?;
+            let entrypoints: Vec<&FunctionInfo> = app.entrypoints().collect();
+            if json {
+                let listing = serde_json::json!({
+                    "functions": app.functions(),
+                    "entrypoints": entrypoints,
+                });
+                println!("{listing:#}");
+            } else {
+                print_table(app.functions(), &entrypoints);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Loads the app: `path` and every `--with`, building crate directories first.
+async fn load(path: &Path, args: &AppArgs) -> anyhow::Result<App> {
+    let mut components = Vec::new();
+    for path in std::iter::once(path).chain(args.with.iter().map(PathBuf::as_path)) {
+        components.push(component_path(path).await?);
+    }
+    Ok(App::load(&components).await?)
+}
+
+async fn component_path(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.is_dir() {
+        let dir = path.to_owned();
+        return Ok(tokio::task::spawn_blocking(move || fnhost::source::build_guest(&dir)).await??);
+    }
+    if !path.exists() {
+        bail!("{} does not exist", path.display());
+    }
+    Ok(path.to_owned())
+}
+
+/// The JSON array of arguments for `function`, from what was given on the command line.
+fn arguments(function: &FunctionInfo, given: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    let name = &function.name;
+    let value: serde_json::Value = match given {
+        Some(text) => serde_json::from_str(text)
+            .with_context(|| format!("the arguments for `{name}` are not valid JSON"))?,
+        None => serde_json::Value::Array(Vec::new()),
+    };
+    let args = match (function.params.len(), value) {
+        (1, value) => serde_json::Value::Array(vec![value]),
+        (0, serde_json::Value::Null) => serde_json::Value::Array(Vec::new()),
+        (_, serde_json::Value::Array(values)) => serde_json::Value::Array(values),
+        (count, _) => bail!(
+            "`{name}` takes {count} arguments ({}): pass them as a JSON array",
+            function.params.join(", ")
+        ),
+    };
+    Ok(serde_json::to_vec(&args)?)
+}
+
+fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
+    let kind = |info: &FunctionInfo| match info.kind {
+        BodyKind::Blocking => "blocking",
+        BodyKind::Async => "async",
+    };
+    println!("FUNCTION\tKIND\tMAX_INPUTS\tMAX_CONTAINERS\tPARAMS");
+    for info in functions {
+        println!(
+            "{}\t{}\t{}\t{}\t({})",
+            info.name,
+            kind(info),
+            info.config.max_inputs,
+            info.config.max_containers,
+            info.params.join(", ")
+        );
+    }
+    if !entrypoints.is_empty() {
+        println!("\nLOCAL ENTRYPOINT\tKIND");
+        for info in entrypoints {
+            println!("{}\t{}", info.name, kind(info));
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The containers of one function, and the rules that place inputs on them.
+//!
+//! Capacity follows DESIGN §1:
+//! - an async body runs up to `max_inputs` inputs interleaved on ONE instance, and the pool
+//!   grows to at most `max_containers` instances;
+//! - a blocking body runs one input per instance (instances share no memory, so each of a
+//!   container's `max_inputs` "threads" is an instance of its own), and the pool grows to at
+//!   most `max_containers × max_inputs` instances.
+//!
+//! An input goes to the first instance with a free slot; with none free it waits in the
+//! queue, and the pool starts one more instance if it may and the instances already starting
+//! cannot take the whole queue. A finished input hands its slot to the head of the queue. All
+//! of this happens under one short lock that is never held across an await.
+
+use crate::Error;
+use crate::app::AppShared;
+use crate::component::LoadedComponent;
+use crate::container::{Container, Input, Stdio};
+use crate::function::FunctionInfo;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::sync::mpsc;
+
+/// Counters of a pool, for tests, benchmarks and operators.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Instances serving now.
+    pub containers: usize,
+    /// Instances ever started.
+    pub containers_started: usize,
+    /// The most instances serving at once.
+    pub peak_containers: usize,
+    /// Inputs running now.
+    pub in_flight: usize,
+    /// The most inputs running at once, over all instances.
+    pub peak_in_flight: usize,
+    /// The most inputs running at once on one instance.
+    pub peak_in_flight_per_container: usize,
+    /// Inputs waiting for a slot now.
+    pub queued: usize,
+}
+
+/// The containers of one function.
+pub(crate) struct Pool {
+    info: FunctionInfo,
+    component: Arc<LoadedComponent>,
+    app: Weak<AppShared>,
+    /// Inputs one instance runs at once.
+    per_instance: usize,
+    /// Instances the pool may have at once.
+    max_instances: usize,
+    state: Mutex<PoolState>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    instances: Vec<Slot>,
+    starting: usize,
+    queue: VecDeque<Input>,
+    next_id: u64,
+    stats: PoolStats,
+}
+
+/// A serving instance, as the pool sees it.
+struct Slot {
+    id: u64,
+    inputs: mpsc::UnboundedSender<Input>,
+    in_flight: usize,
+}
+
+impl Pool {
+    pub(crate) fn new(
+        info: FunctionInfo,
+        component: Arc<LoadedComponent>,
+        app: Weak<AppShared>,
+    ) -> Self {
+        let max_inputs = info.config.max_inputs.max(1) as usize;
+        let max_containers = info.config.max_containers.max(1) as usize;
+        let (per_instance, max_instances) = if info.is_async() {
+            (max_inputs, max_containers)
+        } else {
+            (1, max_containers.saturating_mul(max_inputs))
+        };
+        Pool {
+            info,
+            component,
+            app,
+            per_instance,
+            max_instances,
+            state: Mutex::new(PoolState::default()),
+        }
+    }
+
+    pub(crate) fn info(&self) -> &FunctionInfo {
+        &self.info
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        let state = self.lock();
+        PoolStats {
+            containers: state.instances.len(),
+            in_flight: state.instances.iter().map(|slot| slot.in_flight).sum(),
+            queued: state.queue.len(),
+            ..state.stats
+        }
+    }
+
+    /// Places an input on an instance, or queues it.
+    pub(crate) fn submit(self: &Arc<Self>, input: Input) {
+        let mut state = self.lock();
+        let per_instance = self.per_instance;
+        if let Some(slot) = state
+            .instances
+            .iter_mut()
+            .find(|slot| slot.in_flight < per_instance)
+        {
+            slot.in_flight += 1;
+            let on_instance = slot.in_flight;
+            // A closed channel means the instance is retiring: queue the input instead.
+            if let Err(mpsc::error::SendError(input)) = slot.inputs.send(input) {
+                slot.in_flight -= 1;
+                state.queue.push_back(input);
+            } else {
+                state.count_peaks(on_instance);
+                return;
+            }
+        } else {
+            state.queue.push_back(input);
+        }
+        self.grow(&mut state);
+    }
+
+    /// Starts an instance if the queue needs one and the limit allows it.
+    fn grow(self: &Arc<Self>, state: &mut PoolState) {
+        let instances = state.instances.len() + state.starting;
+        if instances < self.max_instances && state.queue.len() > state.starting * self.per_instance
+        {
+            state.starting += 1;
+            let id = state.next_id;
+            state.next_id += 1;
+            tokio::spawn(Arc::clone(self).run_instance(id));
+        }
+    }
+
+    /// The life of one instance: start it, serve until the pool goes away or it traps.
+    async fn run_instance(self: Arc<Self>, id: u64) {
+        let label: Arc<str> = Arc::from(format!("{}#{id}", self.info.name));
+        let started = Container::start(
+            &self.component,
+            self.app.clone(),
+            &self.info.name,
+            self.info.is_async(),
+            label,
+            Stdio::Prefixed,
+        )
+        .await;
+        let container = match started {
+            Ok(container) => container,
+            Err(error) => return self.start_failed(error),
+        };
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        {
+            let mut state = self.lock();
+            state.starting -= 1;
+            state.stats.containers_started += 1;
+            let mut slot = Slot {
+                id,
+                inputs: sender,
+                in_flight: 0,
+            };
+            while slot.in_flight < self.per_instance {
+                let Some(input) = state.queue.pop_front() else {
+                    break;
+                };
+                slot.in_flight += 1;
+                let _ = slot.inputs.send(input);
+            }
+            let on_instance = slot.in_flight;
+            state.instances.push(slot);
+            state.count_peaks(on_instance);
+            state.stats.peak_containers = state.stats.peak_containers.max(state.instances.len());
+        }
+        let served = container.serve(&mut receiver, || self.finished(id)).await;
+        if let Err(error) = served {
+            tracing::warn!("{error}; replacing the container");
+        }
+        // Inputs sent to this instance that it never started go back to the pool.
+        receiver.close();
+        self.retire(id);
+        while let Ok(input) = receiver.try_recv() {
+            self.submit(input);
+        }
+    }
+
+    /// An input of instance `id` finished: its slot goes to the head of the queue.
+    fn finished(&self, id: u64) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        let Some(slot) = state.instances.iter_mut().find(|slot| slot.id == id) else {
+            return;
+        };
+        match state.queue.pop_front() {
+            Some(next) => {
+                let _ = slot.inputs.send(next);
+            }
+            None => slot.in_flight -= 1,
+        }
+    }
+
+    /// Instance `id` is gone (it trapped, or the app is shutting down).
+    fn retire(self: &Arc<Self>, id: u64) {
+        let mut state = self.lock();
+        state.instances.retain(|slot| slot.id != id);
+        self.grow(&mut state);
+    }
+
+    /// An instance could not start: if no other instance is there to take the queue, fail it
+    /// rather than let it wait forever.
+    fn start_failed(self: &Arc<Self>, error: Error) {
+        tracing::warn!("cannot start a container: {error}");
+        let mut state = self.lock();
+        state.starting -= 1;
+        if state.instances.is_empty() && state.starting == 0 {
+            for input in state.queue.drain(..) {
+                let _ = input.reply.send(Err(error.clone()));
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // The state stays consistent at every unlock, so a panic elsewhere cannot corrupt it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl PoolState {
+    /// An instance took inputs and now runs `on_instance`: update the peaks.
+    fn count_peaks(&mut self, on_instance: usize) {
+        let in_flight: usize = self.instances.iter().map(|slot| slot.in_flight).sum();
+        self.stats.peak_in_flight = self.stats.peak_in_flight.max(in_flight);
+        self.stats.peak_in_flight_per_container =
+            self.stats.peak_in_flight_per_container.max(on_instance);
+    }
+}
