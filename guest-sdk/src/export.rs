@@ -28,10 +28,16 @@ pub enum Role {
     Entrypoint,
 }
 
+/// What running an entry gives: the encoded output, or why there is none.
+pub type Outcome = Result<Vec<u8>, CallError>;
+
+/// A running async body.
+pub type AsyncOutcome = Pin<Box<dyn Future<Output = Outcome>>>;
+
 /// The body of an entry, behind the payload codec.
 pub enum Runner {
-    Blocking(fn(Vec<u8>) -> Result<Vec<u8>, CallError>),
-    Async(fn(Vec<u8>) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, CallError>>>>),
+    Blocking(fn(Vec<u8>) -> Outcome),
+    Async(fn(Vec<u8>) -> AsyncOutcome),
 }
 
 /// One function or entrypoint of the component.
@@ -70,7 +76,7 @@ impl<T: App> Guest for T {
         }
     }
 
-    fn run(function: String, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+    fn run(function: String, args: Vec<u8>) -> Outcome {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
             Runner::Blocking(run) => run(args),
@@ -78,7 +84,7 @@ impl<T: App> Guest for T {
         }
     }
 
-    async fn run_async(function: String, args: Vec<u8>) -> Result<Vec<u8>, CallError> {
+    async fn run_async(function: String, args: Vec<u8>) -> Outcome {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
             Runner::Async(run) => run(args).await,
@@ -129,7 +135,7 @@ pub fn decode_args<T: DeserializeOwned>(function: &str, args: &[u8]) -> Result<T
 
 /// Encodes what a body returned: its value, or for a `Result` body that fails, a user error
 /// carrying the error's message.
-pub fn encode_output<T: Serialize, E: Display>(output: Result<T, E>) -> Result<Vec<u8>, CallError> {
+pub fn encode_output<T: Serialize, E: Display>(output: Result<T, E>) -> Outcome {
     let value = output.map_err(|error| CallError::User(error.to_string()))?;
     serde_json::to_vec(&value)
         .map_err(|error| CallError::User(format!("cannot encode the result: {error}")))

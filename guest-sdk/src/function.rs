@@ -6,11 +6,13 @@
 
 use crate::Error;
 use crate::bindings::fnhost::runtime::host;
+use crate::time::nanos;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 /// How many calls one `map` keeps in flight at once; later inputs start as earlier ones finish.
 const MAP_WINDOW: usize = 1000;
@@ -33,6 +35,20 @@ impl<A, R: DeserializeOwned> Function<A, R> {
             encode,
             types: PhantomData,
         }
+    }
+
+    /// The app's function `name`, which may live in another component (written in any
+    /// language): `A` is the tuple of its arguments (`()`, `(x,)`, `(x, y)`) and `R` its result.
+    ///
+    /// ```ignore
+    /// const ASYNC_FUNCTION: Function<(), u32> = Function::from_name("async_function");
+    /// let x = ASYNC_FUNCTION.remote(())?;
+    /// ```
+    pub const fn from_name(name: &'static str) -> Self
+    where
+        A: Serialize,
+    {
+        Function::new(name, encode_tuple::<A>)
     }
 
     /// The function's name in the app.
@@ -146,12 +162,24 @@ pub struct FunctionCall<R> {
 impl<R: DeserializeOwned> FunctionCall<R> {
     /// Blocks the calling instance until the call's result is back.
     pub fn get(self) -> Result<R, Error> {
-        decode_result(self.call.get())
+        decode_result(self.call.get(None))
     }
 
     /// Waits for the call's result; the instance's other inputs go on.
     pub async fn get_aio(self) -> Result<R, Error> {
-        decode_result(self.call.get_async().await)
+        decode_result(self.call.get_async(None).await)
+    }
+
+    /// Like [`FunctionCall::get`], for at most `timeout`: when it runs out, fails with
+    /// [`Error::Timeout`] and the call goes on (ask again).
+    pub fn get_timeout(&mut self, timeout: Duration) -> Result<R, Error> {
+        decode_result(self.call.get(Some(nanos(timeout))))
+    }
+
+    /// Like [`FunctionCall::get_aio`], for at most `timeout`: when it runs out, fails with
+    /// [`Error::Timeout`] and the call goes on (ask again).
+    pub async fn get_timeout_aio(&mut self, timeout: Duration) -> Result<R, Error> {
+        decode_result(self.call.get_async(Some(nanos(timeout))).await)
     }
 
     /// Cancels the call: it will not deliver a result, and `get` fails with
@@ -173,4 +201,14 @@ fn decode_result<R: DeserializeOwned>(
 #[doc(hidden)]
 pub fn encode_args<T: Serialize + ?Sized>(args: &T) -> serde_json::Result<Vec<u8>> {
     serde_json::to_vec(args)
+}
+
+/// Encodes a tuple of arguments; `()` is the empty array.
+fn encode_tuple<A: Serialize>(args: &A) -> serde_json::Result<Vec<u8>> {
+    let encoded = serde_json::to_vec(args)?;
+    Ok(if encoded == b"null" {
+        b"[]".to_vec()
+    } else {
+        encoded
+    })
 }

@@ -69,7 +69,9 @@ pub use time::{sleep, sleep_aio};
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to; not part of the public API.
-    pub use crate::export::{App, Entry, Registered, Role, Runner, decode_args, encode_output};
+    pub use crate::export::{
+        App, AsyncOutcome, Entry, Outcome, Registered, Role, Runner, decode_args, encode_output,
+    };
     pub use crate::function::encode_args;
     pub use serde_json;
 }

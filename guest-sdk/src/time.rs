@@ -13,6 +13,7 @@ pub async fn sleep_aio(duration: Duration) {
     host::sleep_async(nanos(duration)).await;
 }
 
-fn nanos(duration: Duration) -> u64 {
+/// A duration in the nanoseconds the host takes, saturating.
+pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }

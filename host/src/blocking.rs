@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::runtime::Runtime;
 
 /// A loaded app, for blocking callers. See [`crate::App`].
@@ -120,6 +121,12 @@ impl<R: DeserializeOwned> FunctionCall<R> {
     /// Blocks until the call's result is back.
     pub fn get(self) -> Result<R, Error> {
         self.runtime.block_on(self.call.get())
+    }
+
+    /// Blocks until the call's result is back, for at most `timeout`; when it runs out, fails
+    /// with [`Error::Timeout`] and the call goes on: ask again.
+    pub fn get_timeout(&mut self, timeout: Duration) -> Result<R, Error> {
+        self.runtime.block_on(self.call.get_timeout(timeout))
     }
 
     /// Cancels the call; [`FunctionCall::get`] then fails with [`Error::Cancelled`].

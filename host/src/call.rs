@@ -2,12 +2,14 @@
 //!
 //! A call's result travels over a oneshot channel from the container that runs it to whoever
 //! waits. Cancelling a call closes the channel: an input still queued then never runs, and a
-//! result that arrives later is dropped, so a cancelled call never delivers one.
+//! result that arrives later is dropped, so a cancelled call never delivers one. A wait with a
+//! timeout that runs out leaves the call as it was (it goes on; ask again), like Modal's
+//! `FunctionCall.get(timeout=...)`.
 
 use crate::Error;
 use serde::de::DeserializeOwned;
-use std::future::Future;
 use std::marker::PhantomData;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Where a container sends one input's result.
@@ -26,7 +28,7 @@ enum State {
     /// Failed before it was queued (an unknown function, a shut-down app).
     Failed(Error),
     Cancelled,
-    /// Its result was handed out already.
+    /// Its result was handed out already (or is being waited for elsewhere).
     Taken,
 }
 
@@ -42,23 +44,57 @@ impl PendingCall {
         }
     }
 
-    /// Takes the call's result out, as a future that owns everything it needs.
-    pub(crate) fn take(&mut self) -> impl Future<Output = Result<Vec<u8>, Error>> + Send + use<> {
-        let function = self.function.clone();
-        let state = match &self.state {
+    /// Moves the call out (to wait on it without borrowing where it is kept); what stays
+    /// behind reads as taken, or as cancelled if it was.
+    pub(crate) fn take(&mut self) -> PendingCall {
+        let state = match self.state {
             State::Cancelled => State::Cancelled,
             _ => std::mem::replace(&mut self.state, State::Taken),
         };
-        async move {
-            match state {
-                State::Waiting(receiver) => wait(&function, Ok(receiver)).await,
-                State::Failed(error) => Err(error),
-                State::Cancelled => Err(Error::Cancelled(format!("`{function}` was cancelled"))),
-                State::Taken => Err(Error::Cancelled(format!(
-                    "`{function}`: the result was taken already"
-                ))),
-            }
+        PendingCall {
+            function: self.function.clone(),
+            state,
         }
+    }
+
+    /// Puts back a call taken out whose wait timed out, unless it was cancelled meanwhile.
+    pub(crate) fn put_back(&mut self, call: PendingCall) {
+        if matches!(self.state, State::Taken) && matches!(call.state, State::Waiting(_)) {
+            self.state = call.state;
+        }
+    }
+
+    /// Waits for the result, for at most `timeout`. When the time runs out the call stays as
+    /// it was and the wait fails with [`Error::Timeout`]; otherwise the result is taken.
+    pub(crate) async fn wait(&mut self, timeout: Option<Duration>) -> Result<Vec<u8>, Error> {
+        let function = &self.function;
+        let result = match &mut self.state {
+            State::Waiting(receiver) => {
+                let received = match timeout {
+                    None => receiver.await,
+                    Some(timeout) => match tokio::time::timeout(timeout, receiver).await {
+                        Ok(received) => received,
+                        Err(_) => {
+                            return Err(Error::Timeout(format!(
+                                "`{function}` did not finish within {timeout:?}"
+                            )));
+                        }
+                    },
+                };
+                received.unwrap_or_else(|_| Err(shut_down(function)))
+            }
+            State::Failed(error) => Err(error.clone()),
+            State::Cancelled => {
+                return Err(Error::Cancelled(format!("`{function}` was cancelled")));
+            }
+            State::Taken => {
+                return Err(Error::Cancelled(format!(
+                    "`{function}`: the result was taken already"
+                )));
+            }
+        };
+        self.state = State::Taken;
+        result
     }
 
     /// Cancels the call, unless its result was taken already.
@@ -74,11 +110,13 @@ pub(crate) async fn wait(
     function: &str,
     receiver: Result<Receiver, Error>,
 ) -> Result<Vec<u8>, Error> {
-    receiver?.await.unwrap_or_else(|_| {
-        Err(Error::Cancelled(format!(
-            "`{function}`: the app shut down before the call finished"
-        )))
-    })
+    receiver?.await.unwrap_or_else(|_| Err(shut_down(function)))
+}
+
+fn shut_down(function: &str) -> Error {
+    Error::Cancelled(format!(
+        "`{function}`: the app shut down before the call finished"
+    ))
 }
 
 /// A call running in the background, started with [`Function::spawn`](crate::Function::spawn).
@@ -99,7 +137,13 @@ impl<R: DeserializeOwned> FunctionCall<R> {
 
     /// Waits for the call's result.
     pub async fn get(mut self) -> Result<R, Error> {
-        crate::function::decode(&self.call.take().await?)
+        crate::function::decode(&self.call.wait(None).await?)
+    }
+
+    /// Waits for the call's result for at most `timeout`; when it runs out, fails with
+    /// [`Error::Timeout`] and the call goes on: ask again.
+    pub async fn get_timeout(&mut self, timeout: Duration) -> Result<R, Error> {
+        crate::function::decode(&self.call.wait(Some(timeout)).await?)
     }
 
     /// Cancels the call: it will not deliver a result, and [`FunctionCall::get`] fails with

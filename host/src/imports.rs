@@ -5,6 +5,7 @@
 //! event loop. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
 //! store until they return; the `*-async` ones suspend only the calling guest task.
 
+use crate::Error;
 use crate::bindings::CallError;
 use crate::bindings::fnhost::runtime::{host, types};
 use crate::call::{PendingCall, wait};
@@ -58,9 +59,12 @@ impl host::Host for ContainerState {
 }
 
 impl host::HostFunctionCall for ContainerState {
-    async fn get(&mut self, call: Resource<PendingCall>) -> CallResult {
-        let result = self.table.get_mut(&call)?.take();
-        Ok(result.await.map_err(CallError::from))
+    async fn get(&mut self, call: Resource<PendingCall>, timeout: Option<u64>) -> CallResult {
+        let call = self.table.get_mut(&call)?;
+        Ok(call
+            .wait(timeout.map(Duration::from_nanos))
+            .await
+            .map_err(CallError::from))
     }
 
     fn cancel(&mut self, call: Resource<PendingCall>) -> wasmtime::Result<()> {
@@ -95,10 +99,20 @@ impl host::HostWithStore<ContainerState> for HasSelf<ContainerState> {
 impl host::HostFunctionCallWithStore<ContainerState> for HasSelf<ContainerState> {
     async fn get_async(
         accessor: &Accessor<ContainerState, Self>,
-        call: Resource<PendingCall>,
+        resource: Resource<PendingCall>,
+        timeout: Option<u64>,
     ) -> CallResult {
-        let result =
-            accessor.with(|mut access| access.get().table.get_mut(&call).map(PendingCall::take))?;
-        Ok(result.await.map_err(CallError::from))
+        // Wait on the call outside the store; a wait that times out puts it back.
+        let mut call = accessor
+            .with(|mut access| access.get().table.get_mut(&resource).map(PendingCall::take))?;
+        let result = call.wait(timeout.map(Duration::from_nanos)).await;
+        if let Err(Error::Timeout(_)) = result {
+            accessor.with(|mut access| {
+                if let Ok(kept) = access.get().table.get_mut(&resource) {
+                    kept.put_back(call);
+                }
+            });
+        }
+        Ok(result.map_err(CallError::from))
     }
 }

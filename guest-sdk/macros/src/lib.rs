@@ -176,20 +176,14 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let runner = if is_async {
         quote! {
             #[doc(hidden)]
-            fn #runner_fn(
-                args: ::std::vec::Vec<u8>,
-            ) -> ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<
-                Output = ::core::result::Result<::std::vec::Vec<u8>, #sdk::bindings::fnhost::runtime::types::CallError>,
-            >>> {
+            fn #runner_fn(args: ::std::vec::Vec<u8>) -> #private::AsyncOutcome {
                 ::std::boxed::Box::pin(async move { #invoke })
             }
         }
     } else {
         quote! {
             #[doc(hidden)]
-            fn #runner_fn(
-                args: ::std::vec::Vec<u8>,
-            ) -> ::core::result::Result<::std::vec::Vec<u8>, #sdk::bindings::fnhost::runtime::types::CallError> {
+            fn #runner_fn(args: ::std::vec::Vec<u8>) -> #private::Outcome {
                 #invoke
             }
         }

@@ -1,0 +1,241 @@
+//! A test app: callees of each kind, callers of each kind, and one function per error kind.
+
+use fnhost_guest::{Error, Function, app, function, sleep, sleep_aio};
+use futures::future::join_all;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+// --- callees -------------------------------------------------------------------------------
+
+#[function]
+fn blocking_callee(x: u32) -> u32 {
+    x + 1
+}
+
+#[function]
+async fn async_callee(x: u32) -> u32 {
+    sleep_aio(Duration::from_millis(1)).await;
+    x * 2
+}
+
+/// Adds its arguments: several parameters, a string result.
+#[function]
+fn describe_sum(a: u32, b: u32, label: String) -> String {
+    format!("{label}: {}", a + b)
+}
+
+// --- callers -------------------------------------------------------------------------------
+
+/// A blocking body calling both kinds, blocking.
+#[function]
+fn blocking_caller(x: u32) -> Result<(u32, u32), Error> {
+    Ok((blocking_callee.remote(x)?, async_callee.remote(x)?))
+}
+
+/// An async body calling both kinds, async.
+#[function]
+async fn async_caller(x: u32) -> Result<(u32, u32), Error> {
+    let blocking = blocking_callee.remote_aio(x).await?;
+    let asynchronous = async_callee.remote_aio(x).await?;
+    Ok((blocking, asynchronous))
+}
+
+/// An async body making blocking calls (allowed; it holds its instance while it waits).
+#[function]
+async fn async_caller_blocking_calls(x: u32) -> Result<(u32, u32), Error> {
+    Ok((blocking_callee.remote(x)?, async_callee.remote(x)?))
+}
+
+/// Spawns a call of each kind, then gets them: blocking `get` and async `get_aio`.
+#[function]
+async fn spawn_and_get(x: u32) -> Result<(u32, u32), Error> {
+    let blocking = blocking_callee.spawn(x)?;
+    let asynchronous = async_callee.spawn(x)?;
+    Ok((blocking.get()?, asynchronous.get_aio().await?))
+}
+
+/// `map` from a blocking body, `map_aio` from an async one.
+#[function]
+fn blocking_map(n: u32) -> Result<Vec<u32>, Error> {
+    blocking_callee.map(0..n)
+}
+
+#[function]
+async fn async_map(n: u32) -> Result<Vec<u32>, Error> {
+    async_callee.map_aio(0..n).await
+}
+
+/// Runs the bodies here, in this instance.
+#[function]
+async fn local_calls(x: u32) -> (u32, u32) {
+    (blocking_callee.local(x), async_callee.local(x).await)
+}
+
+// --- errors --------------------------------------------------------------------------------
+
+#[function]
+fn fallible(x: u32) -> Result<u32, String> {
+    if x % 2 == 1 {
+        Err(format!("odd number {x}"))
+    } else {
+        Ok(x / 2)
+    }
+}
+
+#[function]
+fn boom(message: String) -> u32 {
+    panic!("{message}")
+}
+
+/// Sleeps `ms`, then panics if asked to: 4 inputs share one instance, so a panic fails them all.
+#[function(max_inputs = 4, max_containers = 1)]
+async fn sleep_then_maybe_panic(ms: u64, panic: bool) -> u64 {
+    sleep_aio(Duration::from_millis(ms)).await;
+    if panic {
+        panic!("panicking after {ms} ms");
+    }
+    ms
+}
+
+#[function]
+fn slow(ms: u64) -> u64 {
+    sleep(Duration::from_millis(ms));
+    ms
+}
+
+#[function]
+async fn slow_aio(ms: u64) -> u64 {
+    sleep_aio(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// The error each failure gives a guest caller, as text, in the order of the contract.
+#[function]
+async fn error_kinds() -> Vec<String> {
+    let not_found = Function::<(), u32>::from_name("no_such_function").remote(());
+    let bad_arguments = Function::<(String,), u32>::from_name("blocking_callee")
+        .remote_aio(("not a number".to_owned(),))
+        .await;
+    let user = fallible.remote_aio(3).await;
+    let trapped = boom.remote_aio("kaboom".to_owned()).await;
+    let timeout = match slow_aio.spawn(10_000) {
+        Ok(mut call) => {
+            let timed_out = call.get_timeout_aio(Duration::from_millis(20)).await;
+            call.cancel();
+            timed_out
+        }
+        Err(error) => Err(error),
+    };
+    let cancelled = match slow_aio.spawn(10_000) {
+        Ok(call) => {
+            call.cancel();
+            call.get_aio().await
+        }
+        Err(error) => Err(error),
+    };
+    fn show<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
+        match result {
+            Ok(value) => format!("ok: {value:?}"),
+            Err(error) => format!("{error:?}"),
+        }
+    }
+    vec![
+        show(not_found),
+        show(bad_arguments),
+        show(user),
+        show(trapped),
+        show(timeout),
+        show(cancelled),
+    ]
+}
+
+/// `map_results` keeps every input's own result.
+#[function]
+fn map_results_of_fallible(n: u32) -> Vec<Result<u32, String>> {
+    fallible
+        .map_results(0..n)
+        .into_iter()
+        .map(|result| result.map_err(|error| error.to_string()))
+        .collect()
+}
+
+// --- concurrency ---------------------------------------------------------------------------
+
+static ARRIVED: AtomicU32 = AtomicU32::new(0);
+
+/// A barrier: returns only once `n` inputs are inside it at the same time. The inputs share
+/// the counter, so this works only when they interleave on one instance (`max_inputs`); it
+/// gives up after 20 s so that a broken host fails the test instead of hanging it.
+#[function(max_inputs = 100, max_containers = 1)]
+async fn barrier(n: u32) -> Result<u32, String> {
+    let arrived = ARRIVED.fetch_add(1, Ordering::SeqCst) + 1;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ARRIVED.load(Ordering::SeqCst) < n {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {} of {n} inputs arrived",
+                ARRIVED.load(Ordering::SeqCst)
+            ));
+        }
+        sleep_aio(Duration::from_millis(1)).await;
+    }
+    Ok(arrived)
+}
+
+/// Fans out `n` async calls of `barrier` from one task and gathers them.
+#[function]
+async fn fan_out(n: u32) -> Result<u32, Error> {
+    let arrivals = join_all((0..n).map(|_| barrier.remote_aio(n))).await;
+    let arrivals = arrivals.into_iter().collect::<Result<Vec<u32>, Error>>()?;
+    Ok(arrivals.len() as u32)
+}
+
+static INSTANCE: AtomicU64 = AtomicU64::new(0);
+
+/// Identifies the instance it runs on (a random number drawn at its first input).
+fn instance_id() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    if INSTANCE.load(Ordering::SeqCst) == 0 {
+        let random = RandomState::new().hash_one(0u8) | 1;
+        let _ = INSTANCE.compare_exchange(0, random, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    INSTANCE.load(Ordering::SeqCst)
+}
+
+/// A blocking body with 4 "threads": each input sleeps holding its own instance.
+#[function(max_inputs = 4, max_containers = 1)]
+fn blocking_worker(ms: u64) -> u64 {
+    sleep(Duration::from_millis(ms));
+    instance_id()
+}
+
+/// An async body with 4 inputs per container: they share one instance.
+#[function(max_inputs = 4, max_containers = 1)]
+async fn async_worker(ms: u64) -> u64 {
+    sleep_aio(Duration::from_millis(ms)).await;
+    instance_id()
+}
+
+app!(
+    blocking_callee,
+    async_callee,
+    describe_sum,
+    blocking_caller,
+    async_caller,
+    async_caller_blocking_calls,
+    spawn_and_get,
+    blocking_map,
+    async_map,
+    local_calls,
+    fallible,
+    boom,
+    sleep_then_maybe_panic,
+    slow,
+    slow_aio,
+    error_kinds,
+    map_results_of_fallible,
+    barrier,
+    fan_out,
+    blocking_worker,
+    async_worker,
+);

@@ -1,0 +1,33 @@
+//! Helpers for the component tests: build the guest crates they run, once per test process.
+//!
+//! Guests are real components, built for `wasm32-wasip2` by the same code path `fnhost` uses
+//! for a crate directory, so the tests cover that path too.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The workspace root.
+pub fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace root")
+}
+
+/// Builds the guest crate at `dir` (relative to the workspace root) and returns its component.
+///
+/// Builds are serialized and remembered, so tests running in parallel build each guest once.
+pub fn guest(dir: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(dir) {
+        return path.clone();
+    }
+    let path = fnhost::source::build_guest(&workspace().join(dir))
+        .unwrap_or_else(|error| panic!("building {dir}: {error}"));
+    built.insert(dir.to_owned(), path.clone());
+    path
+}
