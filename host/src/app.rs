@@ -187,6 +187,14 @@ impl AppShared {
     }
 }
 
+impl Drop for AppShared {
+    fn drop(&mut self) {
+        for pool in self.pools.values() {
+            pool.close();
+        }
+    }
+}
+
 fn sorted(mut names: Vec<&str>) -> String {
     names.sort_unstable();
     names.join(", ")

@@ -19,5 +19,5 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use fnhost::runtime::types::CallError;
-pub use fnhost::runtime::types::{AppInfo, BodyKind, FunctionInfo};
+pub use self::fnhost::runtime::types::CallError;
+pub use self::fnhost::runtime::types::{AppInfo, BodyKind, FunctionInfo};

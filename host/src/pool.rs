@@ -54,6 +54,8 @@ pub(crate) struct Pool {
 
 #[derive(Default)]
 struct PoolState {
+    /// Set when the app goes away: no input is taken and no instance started any more.
+    closed: bool,
     instances: Vec<Slot>,
     starting: usize,
     queue: VecDeque<Input>,
@@ -108,6 +110,10 @@ impl Pool {
     /// Places an input on an instance, or queues it.
     pub(crate) fn submit(self: &Arc<Self>, input: Input) {
         let mut state = self.lock();
+        if state.closed {
+            let _ = input.reply.send(Err(shut_down(&self.info.name)));
+            return;
+        }
         let per_instance = self.per_instance;
         if let Some(slot) = state
             .instances
@@ -133,7 +139,9 @@ impl Pool {
     /// Starts an instance if the queue needs one and the limit allows it.
     fn grow(self: &Arc<Self>, state: &mut PoolState) {
         let instances = state.instances.len() + state.starting;
-        if instances < self.max_instances && state.queue.len() > state.starting * self.per_instance
+        if !state.closed
+            && instances < self.max_instances
+            && state.queue.len() > state.starting * self.per_instance
         {
             state.starting += 1;
             let id = state.next_id;
@@ -162,6 +170,9 @@ impl Pool {
         {
             let mut state = self.lock();
             state.starting -= 1;
+            if state.closed {
+                return;
+            }
             state.stats.containers_started += 1;
             let mut slot = Slot {
                 id,
@@ -227,12 +238,27 @@ impl Pool {
         }
     }
 
+    /// The app is gone: close every instance's channel (each ends once its running inputs
+    /// finish) and fail what is queued.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.instances.clear();
+        for input in state.queue.drain(..) {
+            let _ = input.reply.send(Err(shut_down(&self.info.name)));
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, PoolState> {
         // The state stays consistent at every unlock, so a panic elsewhere cannot corrupt it.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+fn shut_down(function: &str) -> Error {
+    Error::Cancelled(format!("`{function}`: the app shut down"))
 }
 
 impl PoolState {

@@ -201,6 +201,18 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
         .to_string();
     assert!(error.contains("cannot read"), "{error}");
 
+    let plain = guest("tests/guests/plain");
+    let error = App::load([&plain])
+        .await
+        .err()
+        .expect("a plain component fails")
+        .to_string();
+    assert!(error.contains("is not an fnhost app"), "{error}");
+    assert!(
+        error.contains("fnhost:runtime/guest"),
+        "names the missing export: {error}"
+    );
+
     let hello = guest("examples/hello");
     let error = App::load([&hello, &hello])
         .await
@@ -209,4 +221,39 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
         .to_string();
     assert!(error.contains("defined by both"), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Dropping the app shuts its pools down: running inputs finish and deliver, queued ones fail
+/// with `Cancelled`, and no call is left waiting forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn dropping_the_app_finishes_running_inputs_and_cancels_queued_ones() {
+    let app = calls_app().await;
+    let worker = app.function("async_worker").unwrap();
+    // max_inputs = 4 on one container: four run, two queue.
+    let calls: Vec<_> = (0..6)
+        .map(|_| worker.spawn::<u64>((300,)).unwrap())
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while worker.stats().in_flight < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the inputs never started"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    drop(worker);
+    drop(app);
+    let mut finished = 0;
+    let mut cancelled = 0;
+    for call in calls {
+        match call.get().await {
+            Ok(_) => finished += 1,
+            Err(Error::Cancelled(message)) => {
+                assert!(message.contains("shut down"), "{message}");
+                cancelled += 1;
+            }
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((finished, cancelled), (4, 2));
 }
