@@ -159,6 +159,32 @@ fn map_results_of_fallible(n: u32) -> Vec<Result<u32, String>> {
         .collect()
 }
 
+// --- sandbox -------------------------------------------------------------------------------
+
+/// What the guest can reach of the machine: each entry is what an attempt gave.
+#[function]
+fn sandbox_probe() -> Vec<String> {
+    let file = std::fs::read_to_string("/etc/hostname").map(|_| "read /etc/hostname".to_owned());
+    let dir = std::fs::read_dir(".").map(|_| "listed .".to_owned());
+    let env = std::env::vars().count();
+    let socket = std::net::TcpStream::connect("127.0.0.1:9").map(|_| "connected".to_owned());
+    vec![
+        format!(
+            "file: {}",
+            file.unwrap_or_else(|error| format!("denied ({error})"))
+        ),
+        format!(
+            "dir: {}",
+            dir.unwrap_or_else(|error| format!("denied ({error})"))
+        ),
+        format!("env: {env} variables"),
+        format!(
+            "socket: {}",
+            socket.unwrap_or_else(|error| format!("denied ({error})"))
+        ),
+    ]
+}
+
 // --- concurrency ---------------------------------------------------------------------------
 
 static ARRIVED: AtomicU32 = AtomicU32::new(0);
@@ -233,6 +259,7 @@ app!(
     slow,
     slow_aio,
     error_kinds,
+    sandbox_probe,
     map_results_of_fallible,
     barrier,
     fan_out,

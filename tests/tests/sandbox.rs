@@ -1,0 +1,24 @@
+//! Containers reach nothing of the machine: no files, no environment, no network.
+
+use fnhost::App;
+use fnhost_tests::guest;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_container_has_no_filesystem_environment_or_network() {
+    // The test process has environment variables and /etc; the guest must see none of them.
+    assert!(std::env::vars().count() > 0);
+    let app = App::load([guest("tests/guests/calls")]).await.unwrap();
+    let probe: Vec<String> = app
+        .function("sandbox_probe")
+        .unwrap()
+        .remote(())
+        .await
+        .unwrap();
+    let [file, dir, env, socket] = probe.as_slice() else {
+        panic!("unexpected probe {probe:?}");
+    };
+    assert!(file.starts_with("file: denied"), "{file}");
+    assert!(dir.starts_with("dir: denied"), "{dir}");
+    assert_eq!(env, "env: 0 variables");
+    assert!(socket.starts_with("socket: denied"), "{socket}");
+}
