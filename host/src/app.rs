@@ -7,6 +7,7 @@
 //! Containers hold the app weakly, so dropping the last [`App`] (and every [`Function`]
 //! handle) shuts the pools and their containers down.
 
+use crate::cache::CompileCache;
 use crate::call::Receiver;
 use crate::component::{self, LoadedComponent};
 use crate::container::{Container, Input, Stdio};
@@ -36,14 +37,26 @@ pub(crate) struct AppShared {
 }
 
 impl App {
-    /// Loads the components at `paths` (`.wasm` files) as one app.
+    /// Loads the components at `paths` (`.wasm` files) as one app, with the compile cache the
+    /// environment asks for ([`CompileCache::from_env`]).
     pub async fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
+        Self::load_with(paths, &CompileCache::from_env()).await
+    }
+
+    /// Loads the components at `paths` as one app, compiled through `cache`.
+    pub async fn load_with(
+        paths: impl IntoIterator<Item = impl AsRef<Path>>,
+        cache: &CompileCache,
+    ) -> Result<App, LoadError> {
         let engine = crate::engine::new_engine()?;
         let linker = component::linker(&engine)?;
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
-        let loaded =
-            futures::future::try_join_all(paths.iter().map(|path| component::load(&linker, path)))
-                .await?;
+        let loaded = futures::future::try_join_all(
+            paths
+                .iter()
+                .map(|path| component::load(&linker, cache, path)),
+        )
+        .await?;
 
         let mut owners: HashMap<String, PathBuf> = HashMap::new();
         let mut functions = Vec::new();

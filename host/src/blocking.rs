@@ -5,7 +5,7 @@
 //! inside an async runtime (tokio panics when a runtime blocks inside another): use the async
 //! API there.
 
-use crate::{Error, FunctionInfo, LoadError, PoolStats};
+use crate::{CompileCache, Error, FunctionInfo, LoadError, PoolStats};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -20,14 +20,23 @@ pub struct App {
 }
 
 impl App {
-    /// Loads the components at `paths` as one app.
+    /// Loads the components at `paths` as one app, with the compile cache the environment asks
+    /// for ([`CompileCache::from_env`]).
     pub fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
+        Self::load_with(paths, &CompileCache::from_env())
+    }
+
+    /// Loads the components at `paths` as one app, compiled through `cache`.
+    pub fn load_with(
+        paths: impl IntoIterator<Item = impl AsRef<Path>>,
+        cache: &CompileCache,
+    ) -> Result<App, LoadError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("fnhost")
             .build()
             .map_err(|error| LoadError::Engine(format!("cannot start a runtime: {error}")))?;
-        let app = runtime.block_on(crate::App::load(paths))?;
+        let app = runtime.block_on(crate::App::load_with(paths, cache))?;
         Ok(App {
             app,
             runtime: Arc::new(runtime),

@@ -5,6 +5,7 @@
 
 use crate::LoadError;
 use crate::bindings::{AppInfo, AppPre};
+use crate::cache::CompileCache;
 use crate::container::{ContainerState, Stdio, new_store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,11 +35,13 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<ContainerState>
 /// Compiles the component at `path` and checks that it is an fnhost app.
 pub(crate) async fn load(
     linker: &Linker<ContainerState>,
+    cache: &CompileCache,
     path: &Path,
 ) -> Result<(Arc<LoadedComponent>, AppInfo), LoadError> {
     let engine = linker.engine().clone();
     let file = path.to_owned();
-    let component = tokio::task::spawn_blocking(move || compile(&engine, &file))
+    let cache = cache.clone();
+    let component = tokio::task::spawn_blocking(move || compile(&engine, &cache, &file))
         .await
         .map_err(|error| LoadError::Engine(error.to_string()))??;
     let not_an_app = |reason: String| LoadError::NotAnApp {
@@ -59,8 +62,13 @@ pub(crate) async fn load(
     Ok((loaded, info))
 }
 
-/// Reads and compiles the component at `path` (CPU-bound: run it off the async threads).
-fn compile(engine: &wasmtime::Engine, path: &Path) -> Result<Component, LoadError> {
+/// Reads and compiles the component at `path`, or takes it from `cache` (CPU-bound: run it off
+/// the async threads).
+fn compile(
+    engine: &wasmtime::Engine,
+    cache: &CompileCache,
+    path: &Path,
+) -> Result<Component, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
@@ -81,7 +89,9 @@ fn compile(engine: &wasmtime::Engine, path: &Path) -> Result<Component, LoadErro
             "it does not start with the WebAssembly component header".into(),
         ));
     }
-    Component::new(engine, &bytes).map_err(|error| invalid(format!("{error:#}")))
+    cache
+        .component(engine, &bytes)
+        .map_err(|error| invalid(format!("{error:#}")))
 }
 
 /// Instantiates the component once, on its own, and asks what it holds.

@@ -24,6 +24,7 @@
 mod app;
 mod bindings;
 pub mod blocking;
+mod cache;
 mod call;
 mod component;
 mod container;
@@ -36,6 +37,7 @@ mod pool;
 pub mod source;
 
 pub use app::App;
+pub use cache::CompileCache;
 pub use call::FunctionCall;
 pub use error::{Error, LoadError};
 pub use function::{BodyKind, Function, FunctionConfig, FunctionInfo};
