@@ -85,6 +85,12 @@ impl Function {
         self.function.stats()
     }
 
+    /// Starts containers until `count` serve and blocks until they do; see
+    /// [`crate::Function::warm_up`].
+    pub fn warm_up(&self, count: usize) -> Result<usize, Error> {
+        self.runtime.block_on(self.function.warm_up(count))
+    }
+
     /// Calls the function with `args` (a tuple) and blocks until its result is back.
     pub fn remote<R: DeserializeOwned>(&self, args: impl Serialize) -> Result<R, Error> {
         self.runtime.block_on(self.function.remote(args))

@@ -92,9 +92,14 @@ impl WasiView for ContainerState {
     }
 }
 
+/// How many component-model handles (calls in flight, resources) one container may hold: 2^20,
+/// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
+const MAX_HANDLES: usize = 1 << 20;
+
 /// A store for `state`, every guest of which yields to the executor at every epoch tick.
 pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
     let mut store = Store::new(engine, state);
+    store.set_max_component_handles(MAX_HANDLES);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
     store
@@ -232,7 +237,7 @@ fn trap_error(store: &mut Store<ContainerState>, error: &wasmtime::Error) -> Err
         Some(panic) => panic.replace('\n', " "),
         None => match error.downcast_ref::<wasmtime::Trap>() {
             Some(trap) => format!("wasm trap: {trap}"),
-            None => format!("{error:#}"),
+            None => error.root_cause().to_string(),
         },
     };
     Error::Trapped(format!("{}: {cause}", state.label))

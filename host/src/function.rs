@@ -94,6 +94,12 @@ impl Function {
         self.pool.stats()
     }
 
+    /// Starts containers until `count` serve (within `max_containers`) and waits until they do,
+    /// so that the next inputs start without waiting for an instance; returns how many serve.
+    pub async fn warm_up(&self, count: usize) -> Result<usize, Error> {
+        self.pool.warm_up(count).await
+    }
+
     /// Calls the function with `args` (a tuple) and waits for its result.
     pub async fn remote<R: DeserializeOwned>(&self, args: impl Serialize) -> Result<R, Error> {
         decode(&self.remote_raw(encode_args(&args)?).await?)

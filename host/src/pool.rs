@@ -19,7 +19,7 @@ use crate::container::{Container, Input, Stdio};
 use crate::function::FunctionInfo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Counters of a pool, for tests, benchmarks and operators.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct PoolStats {
     /// Inputs waiting for a slot now.
     pub queued: usize,
 }
+
+/// Told when a started instance serves, or why it could not start.
+type Ready = oneshot::Sender<Result<(), Error>>;
 
 /// The containers of one function.
 pub(crate) struct Pool {
@@ -143,15 +146,42 @@ impl Pool {
             && instances < self.max_instances
             && state.queue.len() > state.starting * self.per_instance
         {
-            state.starting += 1;
-            let id = state.next_id;
-            state.next_id += 1;
-            tokio::spawn(Arc::clone(self).run_instance(id));
+            self.start_instance(state, None);
         }
     }
 
+    /// Starts instances until `count` serve (within the pool's limit) and waits until they do;
+    /// returns how many serve. A warm pool takes its first inputs without starting anything.
+    pub(crate) async fn warm_up(self: &Arc<Self>, count: usize) -> Result<usize, Error> {
+        let starting: Vec<_> = {
+            let mut state = self.lock();
+            let present = state.instances.len() + state.starting;
+            let wanted = count.min(self.max_instances).saturating_sub(present);
+            (0..wanted)
+                .map(|_| {
+                    let (ready, started) = oneshot::channel();
+                    self.start_instance(&mut state, Some(ready));
+                    started
+                })
+                .collect()
+        };
+        for started in starting {
+            started
+                .await
+                .unwrap_or_else(|_| Err(shut_down(&self.info.name)))?;
+        }
+        Ok(self.lock().instances.len())
+    }
+
+    fn start_instance(self: &Arc<Self>, state: &mut PoolState, ready: Option<Ready>) {
+        state.starting += 1;
+        let id = state.next_id;
+        state.next_id += 1;
+        tokio::spawn(Arc::clone(self).run_instance(id, ready));
+    }
+
     /// The life of one instance: start it, serve until the pool goes away or it traps.
-    async fn run_instance(self: Arc<Self>, id: u64) {
+    async fn run_instance(self: Arc<Self>, id: u64, ready: Option<Ready>) {
         let label: Arc<str> = Arc::from(format!("{}#{id}", self.info.name));
         let started = Container::start(
             &self.component,
@@ -164,7 +194,12 @@ impl Pool {
         .await;
         let container = match started {
             Ok(container) => container,
-            Err(error) => return self.start_failed(error),
+            Err(error) => {
+                if let Some(ready) = ready {
+                    let _ = ready.send(Err(error.clone()));
+                }
+                return self.start_failed(error);
+            }
         };
         let (sender, mut receiver) = mpsc::unbounded_channel();
         {
@@ -190,6 +225,9 @@ impl Pool {
             state.instances.push(slot);
             state.count_peaks(on_instance);
             state.stats.peak_containers = state.stats.peak_containers.max(state.instances.len());
+        }
+        if let Some(ready) = ready {
+            let _ = ready.send(Ok(()));
         }
         let served = container.serve(&mut receiver, || self.finished(id)).await;
         if let Err(error) = served {

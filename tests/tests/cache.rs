@@ -20,8 +20,14 @@ fn inode(path: &Path) -> u64 {
 }
 
 async fn answer(cache: &CompileCache) -> u32 {
-    let app = App::load_with([guest("examples/hello")], cache).await.unwrap();
-    app.function("async_function").unwrap().remote(()).await.unwrap()
+    let app = App::load_with([guest("examples/hello")], cache)
+        .await
+        .unwrap();
+    app.function("async_function")
+        .unwrap()
+        .remote(())
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -35,7 +41,11 @@ async fn loads_reuse_sound_entries_and_replace_broken_ones() {
     let written = inode(&entry);
 
     assert_eq!(answer(&cache).await, 420);
-    assert_eq!(inode(&entry), written, "a sound entry is loaded, not rewritten");
+    assert_eq!(
+        inode(&entry),
+        written,
+        "a sound entry is loaded, not rewritten"
+    );
 
     let mut contents = std::fs::read(&entry).unwrap();
     let middle = contents.len() / 2;

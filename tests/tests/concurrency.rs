@@ -82,3 +82,26 @@ async fn load_beyond_the_limit_queues_and_completes() {
     assert_eq!(stats.queued, 0);
     assert_eq!(stats.in_flight, 0);
 }
+
+/// `warm_up` starts containers ahead of load, within the limit, and inputs then use them.
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_up_starts_containers_that_later_inputs_use() {
+    let app = calls_app().await;
+    let worker = app.function("blocking_worker").unwrap();
+    assert_eq!(worker.warm_up(3).await, Ok(3));
+    assert_eq!(worker.stats().containers, 3);
+    let calls: Vec<_> = (0..3).map(|_| worker.spawn::<u64>((1,)).unwrap()).collect();
+    for call in calls {
+        call.get().await.unwrap();
+    }
+    assert_eq!(
+        worker.stats().containers_started,
+        3,
+        "the warm containers took the inputs"
+    );
+    assert_eq!(
+        worker.warm_up(10).await,
+        Ok(4),
+        "max_containers × max_inputs caps it"
+    );
+}

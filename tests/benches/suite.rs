@@ -1,0 +1,416 @@
+//! The benchmark suite: every row of DESIGN §5, with raw wasmtime measured in the same run
+//! where it can do the same work.
+//!
+//! ```text
+//! cargo bench -p fnhost-tests --bench suite -- [--quick] [--json FILE]
+//! ```
+//!
+//! Latencies are medians (p50) of sequential operations; throughputs are whole-run figures.
+//! These machines are noisy: compare the ratios, not the absolute numbers.
+
+use fnhost::{App, CompileCache};
+use fnhost_tests::{guest, workspace};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+struct Options {
+    quick: bool,
+    json: Option<PathBuf>,
+}
+
+fn options() -> Options {
+    let mut args = std::env::args().skip(1);
+    let mut options = Options {
+        quick: false,
+        json: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--json" => options.json = args.next().map(PathBuf::from),
+            // cargo bench passes `--bench`; ignore what is not ours.
+            _ => {}
+        }
+    }
+    options
+}
+
+/// The results, one key per row, printed as they come.
+#[derive(Default)]
+struct Report {
+    rows: BTreeMap<String, f64>,
+}
+
+impl Report {
+    /// One row: `key` names it in the JSON, `label` on the screen.
+    fn row(&mut self, key: &str, label: &str, value: f64, unit: &str, note: &str) {
+        println!("{label:<48} {value:>12.2} {unit:<8} {note}");
+        self.rows.insert(key.to_owned(), value);
+    }
+
+    fn ratio(&mut self, key: &str, label: &str, fnhost: f64, raw: f64, target: &str) {
+        let note = format!("fnhost / raw wasmtime (target {target})");
+        self.row(key, label, fnhost / raw, "x", &note);
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let options = options();
+    let scale = if options.quick { 1 } else { 10 };
+    let bench = guest("tests/guests/bench");
+    let hello = guest("examples/hello");
+    let cache_dir = std::env::temp_dir().join(format!("fnhost-bench-{}", std::process::id()));
+    let cache = CompileCache::in_dir(&cache_dir);
+    // Compile once, so that every app below loads precompiled code.
+    drop(App::load_with([&bench], &cache).await.expect("bench loads"));
+
+    println!("{:<48} {:>12} {:<8} note", "measure", "value", "unit");
+    let mut report = Report::default();
+    // First, while the process has allocated little: later apps leave freed memory behind
+    // that new containers would reuse, hiding their cost.
+    idle_memory(&mut report, &bench, &cache, 100 * scale).await;
+    container_start(&mut report, &bench, &cache, 200 * scale).await;
+    host_to_guest(&mut report, &bench, &cache, 2_000 * scale).await;
+    guest_to_guest(&mut report, &bench, &cache, 2_000 * scale as u32).await;
+    fan_out(
+        &mut report,
+        &bench,
+        &cache,
+        if options.quick { 10_000 } else { 100_000 },
+    )
+    .await;
+    sleepers(
+        &mut report,
+        &bench,
+        &cache,
+        if options.quick { 1_000 } else { 10_000 },
+    )
+    .await;
+    fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });
+
+    let _ = std::fs::remove_dir_all(&cache_dir);
+    if let Some(path) = options.json {
+        let json = serde_json::to_string_pretty(&report.rows).expect("numbers encode");
+        std::fs::write(&path, json).expect("the JSON file can be written");
+        println!("wrote {}", path.display());
+    }
+}
+
+/// Starting a container from precompiled code: fnhost's whole start (store, WASI context,
+/// instance, registration in the pool) against raw wasmtime's store + `InstancePre`.
+async fn container_start(report: &mut Report, bench: &Path, cache: &CompileCache, count: usize) {
+    let app = App::load_with([bench], cache).await.unwrap();
+    let function = app.function("noop_blocking").unwrap();
+    let mut samples = Vec::with_capacity(count);
+    for started in 1..=count {
+        let start = Instant::now();
+        function.warm_up(started).await.unwrap();
+        samples.push(start.elapsed());
+    }
+    let fnhost = median(samples);
+
+    let raw = Raw::new(bench);
+    let mut samples = Vec::with_capacity(count);
+    let mut stores = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = Instant::now();
+        let mut store = raw.store();
+        raw.pre.instantiate_async(&mut store).await.unwrap();
+        samples.push(start.elapsed());
+        stores.push(store);
+    }
+    let raw_start = median(samples);
+    report.row(
+        "container_start_us",
+        "container start, precompiled (p50)",
+        micros(fnhost),
+        "us",
+        "target <= 25 us",
+    );
+    report.row(
+        "raw_instantiate_us",
+        "raw wasmtime instantiate (p50)",
+        micros(raw_start),
+        "us",
+        "",
+    );
+    report.ratio(
+        "container_start_ratio",
+        "container start ratio",
+        micros(fnhost),
+        micros(raw_start),
+        "-",
+    );
+}
+
+/// A host call of a trivial async function, one at a time.
+async fn host_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, count: usize) {
+    let app = App::load_with([bench], cache).await.unwrap();
+    let noop = app.function("noop").unwrap();
+    noop.warm_up(1).await.unwrap();
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = Instant::now();
+        noop.remote_raw(b"[]".to_vec()).await.unwrap();
+        samples.push(start.elapsed());
+    }
+    let fnhost = median(samples);
+
+    let raw = Raw::new(bench);
+    let mut store = raw.store();
+    let instance = raw.pre.instantiate_async(&mut store).await.unwrap();
+    let index = instance
+        .get_export_index(&mut store, None, "fnhost:runtime/guest@0.1.0")
+        .unwrap();
+    let index = instance
+        .get_export_index(&mut store, Some(&index), "run-async")
+        .unwrap();
+    let run = instance
+        .get_typed_func::<(String, Vec<u8>), (Result<Vec<u8>, RawCallError>,)>(&mut store, index)
+        .unwrap();
+    let raw_call = store
+        .run_concurrent(async |accessor| {
+            let mut samples = Vec::with_capacity(count);
+            for _ in 0..count {
+                let start = Instant::now();
+                let (result,) = run
+                    .call_concurrent(accessor, ("noop".to_owned(), b"[]".to_vec()))
+                    .await
+                    .unwrap();
+                result.unwrap();
+                samples.push(start.elapsed());
+            }
+            median(samples)
+        })
+        .await
+        .unwrap();
+    report.row(
+        "host_to_guest_call_us",
+        "host -> guest call (p50)",
+        micros(fnhost),
+        "us",
+        "",
+    );
+    report.row(
+        "raw_call_concurrent_us",
+        "raw wasmtime call_concurrent (p50)",
+        micros(raw_call),
+        "us",
+        "",
+    );
+    report.ratio(
+        "host_to_guest_call_ratio",
+        "host -> guest call ratio",
+        micros(fnhost),
+        micros(raw_call),
+        "<= 1.2x",
+    );
+}
+
+/// A guest calling another container's trivial function, blocking and async, measured inside
+/// the guest over `count` sequential calls (a mean, not a median).
+async fn guest_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, count: u32) {
+    let app = App::load_with([bench], cache).await.unwrap();
+    for (function, label) in [("ping_blocking", "blocking"), ("ping_async", "async")] {
+        let ping = app.function(function).unwrap();
+        let _: u64 = ping.remote((100,)).await.unwrap();
+        let nanos: u64 = ping.remote((count,)).await.unwrap();
+        report.row(
+            &format!("guest_to_guest_{label}_us"),
+            &format!("guest -> guest round trip, {label} (mean)"),
+            nanos as f64 / f64::from(count) / 1e3,
+            "us",
+            "target <= 5 us",
+        );
+    }
+}
+
+/// One guest task making `count` async calls of a trivial function: through `map_aio` (at most
+/// 1000 in flight, Modal's bound for a map) and as one `join_all` of all of them at once.
+async fn fan_out(report: &mut Report, bench: &Path, cache: &CompileCache, count: u32) {
+    let app = App::load_with([bench], cache).await.unwrap();
+    for (function, label) in [("map_out", "map_aio"), ("fan_out", "join_all")] {
+        let fan_out = app.function(function).unwrap();
+        let _: u64 = fan_out.remote((1_000,)).await.unwrap();
+        let nanos: u64 = fan_out.remote((count,)).await.unwrap();
+        report.row(
+            &format!("fan_out_{label}_calls_per_s"),
+            &format!("fan-out of {count} remote_aio, {label}"),
+            f64::from(count) / (nanos as f64 / 1e9),
+            "calls/s",
+            "target >= 200 000 (100 000 calls)",
+        );
+    }
+}
+
+/// `count` host inputs sleeping 100 ms each on ONE container.
+async fn sleepers(report: &mut Report, bench: &Path, cache: &CompileCache, count: usize) {
+    let app = App::load_with([bench], cache).await.unwrap();
+    let sleeper = app.function("sleeper").unwrap();
+    sleeper.warm_up(1).await.unwrap();
+    let start = Instant::now();
+    // All spawned at once (`map` would keep only 1000 in flight).
+    let calls: Vec<_> = (0..count)
+        .map(|_| sleeper.spawn::<()>((100u64,)).unwrap())
+        .collect();
+    for call in calls {
+        call.get().await.unwrap();
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(sleeper.stats().peak_in_flight, count);
+    assert_eq!(sleeper.stats().peak_containers, 1);
+    report.row(
+        "sleepers_one_container_ms",
+        &format!("{count} async inputs sleeping 100 ms, one container"),
+        elapsed.as_secs_f64() * 1e3,
+        "ms",
+        "target <= 150 ms (10 000 inputs)",
+    );
+}
+
+/// Resident memory per idle container: the RSS growth over `count` started containers. It
+/// includes the guest's own touched linear memory, which the note states.
+async fn idle_memory(report: &mut Report, bench: &Path, cache: &CompileCache, count: usize) {
+    let app = App::load_with([bench], cache).await.unwrap();
+    let function = app.function("noop_blocking").unwrap();
+    function.warm_up(1).await.unwrap();
+    let before = resident_kib();
+    function.warm_up(count + 1).await.unwrap();
+    let after = resident_kib();
+    report.row(
+        "idle_container_rss_kib",
+        "resident memory per idle container",
+        (after - before) as f64 / count as f64,
+        "KiB",
+        "host + guest pages touched; target <= 64 KiB beyond guest memory",
+    );
+}
+
+fn resident_kib() -> i64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
+    let pages: i64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4
+}
+
+/// `fnhost run` of examples/hello, as a new process, with the compile cache warm and cold.
+fn fnhost_run(report: &mut Report, hello: &Path, runs: usize) {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "-p", "fnhost", "--quiet"])
+        .current_dir(workspace())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success());
+    let fnhost = workspace().join("target/release/fnhost");
+    let target = format!("{}::blocking_main", hello.display());
+    let dir = std::env::temp_dir().join(format!("fnhost-bench-run-{}", std::process::id()));
+    let run = |cache: &Path| {
+        let start = Instant::now();
+        let output = Command::new(&fnhost)
+            .args(["run", &target])
+            .env("FNHOST_CACHE_DIR", cache)
+            .output()
+            .expect("fnhost runs");
+        assert_eq!(output.stdout, b"420\n");
+        start.elapsed()
+    };
+    let cold: Vec<_> = (0..runs)
+        .map(|i| run(&dir.join(format!("cold-{i}"))))
+        .collect();
+    run(&dir.join("warm"));
+    let warm: Vec<_> = (0..runs).map(|_| run(&dir.join("warm"))).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    report.row(
+        "fnhost_run_warm_ms",
+        "fnhost run hello, cache warm (p50)",
+        micros(median(warm)) / 1e3,
+        "ms",
+        "wasmtime run here: 11 ms",
+    );
+    report.row(
+        "fnhost_run_cold_ms",
+        "fnhost run hello, cache cold (p50)",
+        micros(median(cold)) / 1e3,
+        "ms",
+        "wasmtime run here: 92 ms",
+    );
+}
+
+/// Raw wasmtime, configured as fnhost's engine is, instantiating the same component with
+/// WASI and the fnhost imports left as traps (the measured functions never call them).
+struct Raw {
+    pre: wasmtime::component::InstancePre<RawState>,
+}
+
+struct RawState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for RawState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The contract's `call-error`, lifted only to be shown if a baseline call fails.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, Debug)]
+#[component(variant)]
+#[expect(dead_code, reason = "the fields are read through Debug")]
+enum RawCallError {
+    #[component(name = "not-found")]
+    NotFound(String),
+    #[component(name = "bad-arguments")]
+    BadArguments(String),
+    #[component(name = "user")]
+    User(String),
+    #[component(name = "trapped")]
+    Trapped(String),
+    #[component(name = "timeout")]
+    Timeout(String),
+    #[component(name = "cancelled")]
+    Cancelled(String),
+}
+
+impl Raw {
+    fn new(path: &Path) -> Raw {
+        // The same allocator fnhost uses (wasmtime's default, on demand).
+        let mut config = Config::new();
+        config.wasm_component_model_async(true);
+        let engine = Engine::new(&config).unwrap();
+        let component = Component::from_file(&engine, path).unwrap();
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+        linker.define_unknown_imports_as_traps(&component).unwrap();
+        Raw {
+            pre: linker.instantiate_pre(&component).unwrap(),
+        }
+    }
+
+    fn store(&self) -> Store<RawState> {
+        Store::new(
+            self.pre.engine(),
+            RawState {
+                wasi: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        )
+    }
+}

@@ -1,0 +1,67 @@
+//! The functions the benchmark suite (`tests/benches/suite.rs`) measures.
+
+use fnhost_guest::{Error, app, function, sleep_aio};
+use futures::future::join_all;
+use std::time::{Duration, Instant};
+
+/// The trivial async function: host → guest calls and fan-out target.
+#[function(max_inputs = 1000, max_containers = 4)]
+async fn noop() {}
+
+/// The trivial blocking function; also the one containers are started for.
+#[function(max_containers = 2000)]
+fn noop_blocking() {}
+
+/// `n` sequential blocking calls of `noop_blocking`; returns the nanoseconds they took.
+#[function]
+fn ping_blocking(n: u32) -> Result<u64, Error> {
+    let start = Instant::now();
+    for _ in 0..n {
+        noop_blocking.remote(())?;
+    }
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// `n` sequential async calls of `noop`; returns the nanoseconds they took.
+#[function]
+async fn ping_async(n: u32) -> Result<u64, Error> {
+    let start = Instant::now();
+    for _ in 0..n {
+        noop.remote_aio(()).await?;
+    }
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// `n` async calls of `noop` from one task, all in flight, gathered; returns nanoseconds.
+#[function]
+async fn fan_out(n: u32) -> Result<u64, Error> {
+    let start = Instant::now();
+    for result in join_all((0..n).map(|_| noop.remote_aio(()))).await {
+        result?;
+    }
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// `n` async calls of `noop` through `map_aio`: at most 1000 in flight; returns nanoseconds.
+#[function]
+async fn map_out(n: u32) -> Result<u64, Error> {
+    let start = Instant::now();
+    noop.map_aio((0..n).map(|_| ())).await?;
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
+/// Sleeps `ms` without holding its instance: 10 000 of these share one container.
+#[function(max_inputs = 10000, max_containers = 1)]
+async fn sleeper(ms: u64) {
+    sleep_aio(Duration::from_millis(ms)).await;
+}
+
+app!(
+    noop,
+    noop_blocking,
+    ping_blocking,
+    ping_async,
+    fan_out,
+    map_out,
+    sleeper
+);
