@@ -5,12 +5,17 @@
 //! result that arrives later is dropped, so a cancelled call never delivers one. A wait with a
 //! timeout that runs out leaves the call as it was (it goes on; ask again), like Modal's
 //! `FunctionCall.get(timeout=...)`.
+//!
+//! Waits on a result opt out of tokio's cooperative budget: a guest task with thousands of
+//! calls in flight has all their waits in one host task, and with the budget every wake past
+//! the 128th would be deferred and retried, which made a fan-out quadratic in its width.
 
 use crate::Error;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tokio::task::unconstrained;
 
 /// Where a container sends one input's result.
 pub(crate) type Reply = oneshot::Sender<Result<Vec<u8>, Error>>;
@@ -71,15 +76,17 @@ impl PendingCall {
         let result = match &mut self.state {
             State::Waiting(receiver) => {
                 let received = match timeout {
-                    None => receiver.await,
-                    Some(timeout) => match tokio::time::timeout(timeout, receiver).await {
-                        Ok(received) => received,
-                        Err(_) => {
-                            return Err(Error::Timeout(format!(
-                                "`{function}` did not finish within {timeout:?}"
-                            )));
+                    None => unconstrained(receiver).await,
+                    Some(timeout) => {
+                        match tokio::time::timeout(timeout, unconstrained(receiver)).await {
+                            Ok(received) => received,
+                            Err(_) => {
+                                return Err(Error::Timeout(format!(
+                                    "`{function}` did not finish within {timeout:?}"
+                                )));
+                            }
                         }
-                    },
+                    }
                 };
                 received.unwrap_or_else(|_| Err(shut_down(function)))
             }
@@ -110,7 +117,9 @@ pub(crate) async fn wait(
     function: &str,
     receiver: Result<Receiver, Error>,
 ) -> Result<Vec<u8>, Error> {
-    receiver?.await.unwrap_or_else(|_| Err(shut_down(function)))
+    unconstrained(receiver?)
+        .await
+        .unwrap_or_else(|_| Err(shut_down(function)))
 }
 
 fn shut_down(function: &str) -> Error {

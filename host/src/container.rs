@@ -20,6 +20,7 @@ use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use tokio::sync::mpsc;
+use tokio::task::unconstrained;
 use wasmtime::component::{ResourceTable, TypedFunc};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -168,7 +169,7 @@ impl Container {
                 let mut open = true;
                 loop {
                     tokio::select! {
-                        input = inputs.recv(), if open => {
+                        input = unconstrained(inputs.recv()), if open => {
                             let Some(Input { args, reply }) = input else {
                                 open = false;
                                 continue;
