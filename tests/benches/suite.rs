@@ -5,7 +5,8 @@
 //! cargo bench -p fnhost-tests --bench suite -- [--quick] [--json FILE]
 //! ```
 //!
-//! Latencies are medians (p50) of sequential operations; throughputs are whole-run figures.
+//! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
+//! (p50) of sequential operations; throughputs are whole-run figures.
 //! These machines are noisy: compare the ratios, not the absolute numbers.
 
 use fnhost::{App, CompileCache};
@@ -68,9 +69,19 @@ fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let options = options();
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // Everything runs in a task on the runtime's workers, as a server's handlers do; raw
+    // wasmtime runs under the same conditions.
+    runtime
+        .block_on(async { tokio::spawn(run(options())).await })
+        .expect("the suite runs to the end");
+}
+
+async fn run(options: Options) {
     let scale = if options.quick { 1 } else { 10 };
     let bench = guest("tests/guests/bench");
     let hello = guest("examples/hello");
@@ -163,13 +174,34 @@ async fn host_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, 
     let app = App::load_with([bench], cache).await.unwrap();
     let noop = app.function("noop").unwrap();
     noop.warm_up(1).await.unwrap();
-    let mut samples = Vec::with_capacity(count);
-    for _ in 0..count {
-        let start = Instant::now();
-        noop.remote_raw(b"[]".to_vec()).await.unwrap();
-        samples.push(start.elapsed());
-    }
-    let fnhost = median(samples);
+    let calls = |noop: fnhost::Function| async move {
+        let mut samples = Vec::with_capacity(count);
+        for _ in 0..count {
+            let start = Instant::now();
+            noop.remote_raw(b"[]".to_vec()).await.unwrap();
+            samples.push(start.elapsed());
+        }
+        median(samples)
+    };
+    let fnhost = calls(noop.clone()).await;
+    // The blocking API, from a plain thread: each call blocks the thread on the runtime.
+    let blocking = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let app = fnhost::blocking::App::load_with([bench], cache).unwrap();
+                let noop = app.function("noop").unwrap();
+                noop.warm_up(1).unwrap();
+                let mut samples = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let start = Instant::now();
+                    noop.remote::<()>(()).unwrap();
+                    samples.push(start.elapsed());
+                }
+                median(samples)
+            })
+            .join()
+            .unwrap()
+    });
 
     let raw = Raw::new(bench);
     let mut store = raw.store();
@@ -212,6 +244,13 @@ async fn host_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, 
         micros(raw_call),
         "us",
         "",
+    );
+    report.row(
+        "host_to_guest_call_blocking_api_us",
+        "host -> guest call, blocking API (p50)",
+        micros(blocking),
+        "us",
+        "the caller's thread parks and is woken",
     );
     report.ratio(
         "host_to_guest_call_ratio",
