@@ -48,7 +48,7 @@ impl App {
         paths: impl IntoIterator<Item = impl AsRef<Path>>,
         cache: &CompileCache,
     ) -> Result<App, LoadError> {
-        let engine = crate::engine::new_engine()?;
+        let engine = crate::engine::engine()?;
         let linker = component::linker(&engine)?;
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
         let loaded = futures::future::try_join_all(

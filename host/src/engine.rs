@@ -1,23 +1,49 @@
-//! The wasmtime engine every container of a process shares, and its epoch ticker.
+//! The wasmtime engine every app of the process shares, and its epoch ticker.
+//!
+//! One engine per process: compiled code, the compile cache's key, and the pooling
+//! allocator's slots are shared by every app, so a container started after another one ended
+//! reuses its slot (its memory reset copy-on-write from the component's initial image, not
+//! mapped afresh). The pool's capacity is fixed when the engine is made:
+//! `FNHOST_MAX_INSTANCES` component instances (default 1000) over all apps of the process, each
+//! with at most [`MAX_MEMORY`] of linear memory. A container that cannot get a slot fails to
+//! start with wasmtime's message, and its pool keeps the inputs for the instances it has.
 //!
 //! Epoch interruption keeps a guest that computes for a long time from holding a runtime
 //! thread: every [`EPOCH_TICK`] a running guest yields to the async executor, so other
-//! containers' inputs go on. The ticker thread holds only a weak reference and ends with the
-//! engine.
+//! containers' inputs go on. The ticker thread holds only a weak reference to the engine.
 
 use crate::LoadError;
+use std::sync::OnceLock;
 use std::time::Duration;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// How often a running guest yields to the executor.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Builds the engine and starts its epoch ticker.
-pub(crate) fn new_engine() -> Result<Engine, LoadError> {
+/// The largest linear memory a container may grow to.
+pub(crate) const MAX_MEMORY: usize = 256 << 20;
+
+/// Component instances the process holds slots for, unless `FNHOST_MAX_INSTANCES` says.
+const DEFAULT_MAX_INSTANCES: u32 = 1000;
+
+/// The process's engine, made on first use.
+pub(crate) fn engine() -> Result<Engine, LoadError> {
+    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(new_engine)
+        .clone()
+        .map_err(LoadError::Engine)
+}
+
+fn new_engine() -> Result<Engine, String> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    let engine = Engine::new(&config).map_err(|error| LoadError::Engine(error.to_string()))?;
+    config.memory_reservation(MAX_MEMORY as u64);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(
+        pooling(max_instances()),
+    ));
+    let engine = Engine::new(&config).map_err(|error| error.to_string())?;
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("fnhost-epoch".into())
@@ -28,6 +54,28 @@ pub(crate) fn new_engine() -> Result<Engine, LoadError> {
                 std::thread::sleep(EPOCH_TICK);
             }
         })
-        .map_err(|error| LoadError::Engine(format!("cannot start the epoch ticker: {error}")))?;
+        .map_err(|error| format!("cannot start the epoch ticker: {error}"))?;
     Ok(engine)
+}
+
+fn max_instances() -> u32 {
+    std::env::var("FNHOST_MAX_INSTANCES")
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .filter(|&count| count > 0)
+        .unwrap_or(DEFAULT_MAX_INSTANCES)
+}
+
+/// Slots for `instances` component instances. A Rust guest holds a few core instances,
+/// memories and tables (its own and the WASI adapter's).
+fn pooling(instances: u32) -> PoolingAllocationConfig {
+    let mut pooling = PoolingAllocationConfig::new();
+    pooling
+        .total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(4))
+        .total_stacks(instances)
+        .max_memory_size(MAX_MEMORY);
+    pooling
 }

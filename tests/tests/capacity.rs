@@ -1,0 +1,32 @@
+//! The process-wide pool of instance slots (`FNHOST_MAX_INSTANCES`): when it is full, inputs
+//! wait for the instances their function has, and a function that can get no instance at all
+//! fails with a clear error instead of hanging.
+//!
+//! This file is its own test process, so the variable it sets reaches only its engine.
+
+use fnhost::{App, Error};
+use fnhost_tests::guest;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start() {
+    // SAFETY: set before any thread of this process reads the environment (the engine is made
+    // on the first load, below).
+    unsafe { std::env::set_var("FNHOST_MAX_INSTANCES", "3") };
+    let app = App::load([guest("tests/guests/calls")]).await.unwrap();
+    let worker = app.function("blocking_worker").unwrap();
+
+    // blocking_worker may have 4 instances, but the process has slots for 3.
+    let calls: Vec<_> = (0..4).map(|_| worker.spawn::<u64>((200,)).unwrap()).collect();
+    for call in calls {
+        call.get().await.unwrap();
+    }
+    assert_eq!(worker.stats().peak_containers, 3);
+
+    // With every slot taken, a function with no instance of its own cannot start one.
+    assert_eq!(worker.warm_up(3).await, Ok(3));
+    let callee = app.function("blocking_callee").unwrap();
+    match callee.remote::<u32>((1,)).await {
+        Err(Error::Trapped(message)) => assert!(message.contains("limit"), "{message}"),
+        other => panic!("expected a start failure, got {other:?}"),
+    }
+}
