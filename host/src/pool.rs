@@ -19,7 +19,7 @@ use crate::container::{Container, Input, Stdio};
 use crate::function::FunctionInfo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// Counters of a pool, for tests, benchmarks and operators.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,9 +39,6 @@ pub struct PoolStats {
     /// Inputs waiting for a slot now.
     pub queued: usize,
 }
-
-/// Told when a started instance serves, or why it could not start.
-type Ready = oneshot::Sender<Result<(), Error>>;
 
 /// The containers of one function.
 pub(crate) struct Pool {
@@ -139,51 +136,64 @@ impl Pool {
         self.grow(&mut state);
     }
 
-    /// Starts an instance if the queue needs one and the limit allows it.
+    /// Starts an instance, in a task of its own, if the queue needs one and the limit allows.
     fn grow(self: &Arc<Self>, state: &mut PoolState) {
         let instances = state.instances.len() + state.starting;
         if !state.closed
             && instances < self.max_instances
             && state.queue.len() > state.starting * self.per_instance
         {
-            self.start_instance(state, None);
+            let id = state.reserve();
+            let pool = Arc::clone(self);
+            tokio::spawn(async move {
+                match pool.start(id).await {
+                    Ok(container) => {
+                        if let Some(inputs) = pool.register(id) {
+                            pool.serve(id, container, inputs).await;
+                        }
+                    }
+                    Err(error) => pool.start_failed(error),
+                }
+            });
         }
     }
 
     /// Starts instances until `count` serve (within the pool's limit) and waits until they do;
     /// returns how many serve. A warm pool takes its first inputs without starting anything.
+    ///
+    /// The instances are started right here, in the caller's task, and only their serving
+    /// loops are spawned: no hop to another task and back for each start.
     pub(crate) async fn warm_up(self: &Arc<Self>, count: usize) -> Result<usize, Error> {
-        let starting: Vec<_> = {
+        let ids: Vec<u64> = {
             let mut state = self.lock();
             let present = state.instances.len() + state.starting;
             let wanted = count.min(self.max_instances).saturating_sub(present);
-            (0..wanted)
-                .map(|_| {
-                    let (ready, started) = oneshot::channel();
-                    self.start_instance(&mut state, Some(ready));
-                    started
-                })
-                .collect()
+            (0..wanted).map(|_| state.reserve()).collect()
         };
-        for started in starting {
-            started
-                .await
-                .unwrap_or_else(|_| Err(shut_down(&self.info.name)))?;
+        let mut failure = None;
+        for id in ids {
+            match self.start(id).await {
+                Ok(container) => {
+                    if let Some(inputs) = self.register(id) {
+                        tokio::spawn(Arc::clone(self).serve(id, container, inputs));
+                    }
+                }
+                Err(error) => {
+                    self.start_failed(error.clone());
+                    failure = Some(error);
+                }
+            }
         }
-        Ok(self.lock().instances.len())
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(self.lock().instances.len()),
+        }
     }
 
-    fn start_instance(self: &Arc<Self>, state: &mut PoolState, ready: Option<Ready>) {
-        state.starting += 1;
-        let id = state.next_id;
-        state.next_id += 1;
-        tokio::spawn(Arc::clone(self).run_instance(id, ready));
-    }
-
-    /// The life of one instance: start it, serve until the pool goes away or it traps.
-    async fn run_instance(self: Arc<Self>, id: u64, ready: Option<Ready>) {
+    /// Instantiates instance `id` (reserved with [`PoolState::reserve`]).
+    async fn start(&self, id: u64) -> Result<Container, Error> {
         let label: Arc<str> = Arc::from(format!("{}#{id}", self.info.name));
-        let started = Container::start(
+        Container::start(
             &self.component,
             self.app.clone(),
             &self.info.name,
@@ -191,44 +201,46 @@ impl Pool {
             label,
             Stdio::Prefixed,
         )
-        .await;
-        let container = match started {
-            Ok(container) => container,
-            Err(error) => {
-                if let Some(ready) = ready {
-                    let _ = ready.send(Err(error.clone()));
-                }
-                return self.start_failed(error);
-            }
+        .await
+    }
+
+    /// Gives started instance `id` its place in the pool, with inputs from the queue; returns
+    /// the channel its inputs arrive on, or `None` when the pool closed meanwhile.
+    fn register(&self, id: u64) -> Option<mpsc::UnboundedReceiver<Input>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let mut state = self.lock();
+        state.starting -= 1;
+        if state.closed {
+            return None;
+        }
+        state.stats.containers_started += 1;
+        let mut slot = Slot {
+            id,
+            inputs: sender,
+            in_flight: 0,
         };
-        let (sender, mut receiver) = mpsc::unbounded_channel();
-        {
-            let mut state = self.lock();
-            state.starting -= 1;
-            if state.closed {
-                return;
-            }
-            state.stats.containers_started += 1;
-            let mut slot = Slot {
-                id,
-                inputs: sender,
-                in_flight: 0,
+        while slot.in_flight < self.per_instance {
+            let Some(input) = state.queue.pop_front() else {
+                break;
             };
-            while slot.in_flight < self.per_instance {
-                let Some(input) = state.queue.pop_front() else {
-                    break;
-                };
-                slot.in_flight += 1;
-                let _ = slot.inputs.send(input);
-            }
-            let on_instance = slot.in_flight;
-            state.instances.push(slot);
-            state.count_peaks(on_instance);
-            state.stats.peak_containers = state.stats.peak_containers.max(state.instances.len());
+            slot.in_flight += 1;
+            let _ = slot.inputs.send(input);
         }
-        if let Some(ready) = ready {
-            let _ = ready.send(Ok(()));
-        }
+        let on_instance = slot.in_flight;
+        state.instances.push(slot);
+        state.count_peaks(on_instance);
+        state.stats.peak_containers = state.stats.peak_containers.max(state.instances.len());
+        Some(receiver)
+    }
+
+    /// The life of registered instance `id`: serve until the pool goes away or it traps, then
+    /// hand back the inputs it never began.
+    async fn serve(
+        self: Arc<Self>,
+        id: u64,
+        container: Container,
+        mut receiver: mpsc::UnboundedReceiver<Input>,
+    ) {
         let served = container.serve(&mut receiver, || self.finished(id)).await;
         if let Err(error) = served {
             tracing::warn!("{error}; replacing the container");
@@ -300,6 +312,13 @@ fn shut_down(function: &str) -> Error {
 }
 
 impl PoolState {
+    /// Counts an instance as starting and gives it its id.
+    fn reserve(&mut self) -> u64 {
+        self.starting += 1;
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
     /// An instance took inputs and now runs `on_instance`: update the peaks.
     fn count_peaks(&mut self, on_instance: usize) {
         let in_flight: usize = self.instances.iter().map(|slot| slot.in_flight).sum();

@@ -16,7 +16,9 @@ async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start(
     let worker = app.function("blocking_worker").unwrap();
 
     // blocking_worker may have 4 instances, but the process has slots for 3.
-    let calls: Vec<_> = (0..4).map(|_| worker.spawn::<u64>((200,)).unwrap()).collect();
+    let calls: Vec<_> = (0..4)
+        .map(|_| worker.spawn::<u64>((200,)).unwrap())
+        .collect();
     for call in calls {
         call.get().await.unwrap();
     }
