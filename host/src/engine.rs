@@ -39,7 +39,6 @@ fn new_engine() -> Result<Engine, String> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    config.memory_reservation(MAX_MEMORY as u64);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(
         pooling(max_instances()),
     ));
