@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -243,6 +244,39 @@ async fn host_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, 
         })
         .await
         .unwrap();
+
+    // Raw wasmtime behind one hop: the store in a task of its own, calls sent to it over a
+    // channel and answered over a oneshot. Any design that gives each store its own task (and
+    // fnhost's must: stores cannot nest) pays this hop.
+    let (mut store, run) = Raw::new(bench).run_async().await;
+    let (requests, mut received) = tokio::sync::mpsc::unbounded_channel::<oneshot::Sender<()>>();
+    let server = tokio::spawn(async move {
+        store
+            .run_concurrent(async |accessor| {
+                while let Some(reply) = received.recv().await {
+                    let (result,) = run
+                        .call_concurrent(accessor, ("noop".to_owned(), b"[]".to_vec()))
+                        .await
+                        .unwrap();
+                    result.unwrap();
+                    let _ = reply.send(());
+                }
+            })
+            .await
+            .unwrap();
+    });
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = Instant::now();
+        let (reply, answer) = oneshot::channel();
+        requests.send(reply).unwrap();
+        answer.await.unwrap();
+        samples.push(start.elapsed());
+    }
+    drop(requests);
+    server.await.unwrap();
+    let raw_hop = median(samples);
+
     report.row(
         "host_to_guest_call_us",
         "host -> guest call (p50)",
@@ -263,6 +297,13 @@ async fn host_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, 
         micros(blocking),
         "us",
         "the caller's thread parks and is woken",
+    );
+    report.row(
+        "raw_call_behind_a_hop_us",
+        "raw wasmtime call_concurrent behind a task hop (p50)",
+        micros(raw_hop),
+        "us",
+        "the floor of one task per store",
     );
     report.ratio(
         "host_to_guest_call_ratio",
