@@ -31,3 +31,10 @@ pub fn guest(dir: &str) -> PathBuf {
     built.insert(dir.to_owned(), path.clone());
     path
 }
+
+/// `tests/guests/calls`, the test app with a function for every behaviour, loaded.
+pub async fn calls_app() -> fnhost::App {
+    fnhost::App::load([guest("tests/guests/calls")])
+        .await
+        .expect("tests/guests/calls loads")
+}

@@ -1,14 +1,8 @@
 //! Concurrency, checked structurally (pool counters, a barrier), never by the clock.
 
 use fnhost::App;
-use fnhost_tests::guest;
+use fnhost_tests::calls_app;
 use std::collections::HashSet;
-
-async fn calls_app() -> App {
-    App::load([guest("tests/guests/calls")])
-        .await
-        .expect("calls loads")
-}
 
 /// 100 `remote_aio` calls gathered with `join_all` in one guest task are all in flight at
 /// once: the barrier they enter opens only when all 100 are inside it.
@@ -29,11 +23,10 @@ async fn a_hundred_way_fan_out_is_in_flight_at_once() {
     assert_eq!(stats.peak_in_flight_per_container, 100);
 }
 
-/// A blocking body with max_inputs = 4 runs 4 inputs in parallel on 4 instances.
-#[tokio::test(flavor = "multi_thread")]
-async fn blocking_max_inputs_means_one_instance_per_input() {
-    let app = calls_app().await;
-    let worker = app.function("blocking_worker").unwrap();
+/// Runs 4 inputs of `function` (each sleeping 300 ms) at once; returns the distinct instances
+/// they ran on and the pool's counters.
+async fn four_at_once(app: &App, function: &str) -> (HashSet<u64>, fnhost::PoolStats) {
+    let worker = app.function(function).unwrap();
     let calls: Vec<_> = (0..4)
         .map(|_| worker.spawn::<u64>((300,)).unwrap())
         .collect();
@@ -41,8 +34,14 @@ async fn blocking_max_inputs_means_one_instance_per_input() {
     for call in calls {
         instances.insert(call.get().await.unwrap());
     }
+    (instances, worker.stats())
+}
+
+/// A blocking body with max_inputs = 4 runs 4 inputs in parallel on 4 instances.
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_max_inputs_means_one_instance_per_input() {
+    let (instances, stats) = four_at_once(&calls_app().await, "blocking_worker").await;
     assert_eq!(instances.len(), 4, "each input had an instance of its own");
-    let stats = worker.stats();
     assert_eq!(stats.peak_containers, 4);
     assert_eq!(stats.peak_in_flight, 4);
     assert_eq!(stats.peak_in_flight_per_container, 1);
@@ -51,17 +50,8 @@ async fn blocking_max_inputs_means_one_instance_per_input() {
 /// An async body with max_inputs = 4 runs 4 inputs on ONE instance.
 #[tokio::test(flavor = "multi_thread")]
 async fn async_max_inputs_share_one_instance() {
-    let app = calls_app().await;
-    let worker = app.function("async_worker").unwrap();
-    let calls: Vec<_> = (0..4)
-        .map(|_| worker.spawn::<u64>((300,)).unwrap())
-        .collect();
-    let mut instances = HashSet::new();
-    for call in calls {
-        instances.insert(call.get().await.unwrap());
-    }
+    let (instances, stats) = four_at_once(&calls_app().await, "async_worker").await;
     assert_eq!(instances.len(), 1, "all inputs ran on the same instance");
-    let stats = worker.stats();
     assert_eq!(stats.peak_containers, 1);
     assert_eq!(stats.peak_in_flight_per_container, 4);
 }

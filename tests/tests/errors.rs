@@ -1,14 +1,8 @@
 //! Every error kind, from a host caller and from a guest caller, and trap isolation.
 
 use fnhost::{App, Error, blocking};
-use fnhost_tests::guest;
+use fnhost_tests::{calls_app, guest};
 use std::time::Duration;
-
-async fn calls_app() -> App {
-    App::load([guest("tests/guests/calls")])
-        .await
-        .expect("calls loads")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guest_caller_sees_each_error_kind() {

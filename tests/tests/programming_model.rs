@@ -2,13 +2,7 @@
 //! the 420 chain, spawn / get, map, `local`, several components in one app.
 
 use fnhost::{App, blocking};
-use fnhost_tests::guest;
-
-async fn calls_app() -> App {
-    App::load([guest("tests/guests/calls")])
-        .await
-        .expect("calls loads")
-}
+use fnhost_tests::{calls_app, guest};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn host_async_api_calls_blocking_and_async_functions() {

@@ -1,13 +1,12 @@
 //! Containers reach nothing of the machine: no files, no environment, no network.
 
-use fnhost::App;
-use fnhost_tests::guest;
+use fnhost_tests::calls_app;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_container_has_no_filesystem_environment_or_network() {
     // The test process has environment variables and /etc; the guest must see none of them.
     assert!(std::env::vars().count() > 0);
-    let app = App::load([guest("tests/guests/calls")]).await.unwrap();
+    let app = calls_app().await;
     let probe: Vec<String> = app
         .function("sandbox_probe")
         .unwrap()
