@@ -47,6 +47,7 @@ pub struct Entry {
     pub params: &'static [&'static str],
     pub max_inputs: u32,
     pub max_containers: u32,
+    pub timeout_secs: u32,
     pub runner: Runner,
 }
 
@@ -109,6 +110,7 @@ impl Entry {
             config: FunctionConfig {
                 max_inputs: self.max_inputs,
                 max_containers: self.max_containers,
+                timeout_secs: self.timeout_secs,
             },
         }
     }

@@ -80,7 +80,7 @@ impl App {
                         slot.insert(component.path.clone());
                     }
                 }
-                let info = FunctionInfo::new(info, component.path.clone());
+                let info = FunctionInfo::checked(info, component.path.clone())?;
                 if is_entrypoint {
                     entrypoints.push((info, Arc::clone(&component)));
                 } else {
@@ -130,6 +130,7 @@ impl App {
             Arc::downgrade(&self.shared),
             &info.name,
             info.is_async(),
+            None,
             Arc::from(info.name.as_str()),
             Stdio::Plain,
         )

@@ -7,18 +7,21 @@
 //!
 //! A trap poisons the instance: the container fails every input it holds with the trap's
 //! message (a panic's message, reported by the guest's panic hook, when there is one) and ends;
-//! the pool replaces it. Other containers are untouched.
+//! the pool replaces it. Other containers are untouched. An input past its timeout stops the
+//! container the same way (see `deadline`): it fails with `timeout`, the others with `trapped`.
 
 use crate::Error;
 use crate::app::AppShared;
 use crate::bindings::CallError;
 use crate::call::Reply;
 use crate::component::LoadedComponent;
+use crate::deadline::Deadlines;
 use crate::output::{Forward, Target};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use wasmtime::component::{ResourceTable, TypedFunc};
@@ -50,6 +53,8 @@ pub(crate) struct ContainerState {
     pub(crate) label: Arc<str>,
     /// The message the guest's panic hook reported, if it panicked.
     panic: Option<String>,
+    /// The deadlines of the inputs running here.
+    pub(crate) deadlines: Deadlines,
 }
 
 impl ContainerState {
@@ -69,6 +74,7 @@ impl ContainerState {
             app,
             label,
             panic: None,
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -97,12 +103,16 @@ impl WasiView for ContainerState {
 /// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
 const MAX_HANDLES: usize = 1 << 20;
 
-/// A store for `state`, every guest of which yields to the executor at every epoch tick.
+/// A store for `state`. At every epoch tick a running guest yields to the executor, or traps
+/// if an input of the container is past its deadline.
 pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
     let mut store = Store::new(engine, state);
     store.set_max_component_handles(MAX_HANDLES);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store.epoch_deadline_callback(|mut store| {
+        store.data_mut().deadlines.check()?;
+        Ok(UpdateDeadline::Yield(1))
+    });
     store
 }
 
@@ -114,15 +124,19 @@ pub(crate) struct Container {
     store: Store<ContainerState>,
     run: RunFunc,
     function: String,
+    /// How long one input may run; `None` for local entrypoints.
+    timeout: Option<Duration>,
 }
 
 impl Container {
-    /// Instantiates `component` for `function`, whose body is async or not.
+    /// Instantiates `component` for `function`, whose body is async or not and whose inputs
+    /// may run for `timeout` each.
     pub(crate) async fn start(
         component: &LoadedComponent,
         app: Weak<AppShared>,
         function: &str,
         is_async: bool,
+        timeout: Option<Duration>,
         label: Arc<str>,
         stdio: Stdio,
     ) -> Result<Container, Error> {
@@ -145,6 +159,7 @@ impl Container {
             store,
             run,
             function: function.to_owned(),
+            timeout,
         })
     }
 
@@ -160,7 +175,9 @@ impl Container {
             store,
             run,
             function,
+            timeout,
         } = &mut self;
+        let timeout = *timeout;
         let mut replies: HashMap<u64, Reply> = HashMap::new();
         let outcome = store
             .run_concurrent(async |accessor| -> wasmtime::Result<()> {
@@ -168,6 +185,13 @@ impl Container {
                 let mut next_slot = 0u64;
                 let mut open = true;
                 loop {
+                    let earliest = accessor.with(|mut access| access.get().deadlines.earliest());
+                    let deadline = async {
+                        match earliest {
+                            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+                            None => std::future::pending().await,
+                        }
+                    };
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
                             let Some(Input { args, reply }) = input else {
@@ -182,6 +206,9 @@ impl Container {
                             let slot = next_slot;
                             next_slot += 1;
                             replies.insert(slot, reply);
+                            if let Some(timeout) = timeout {
+                                accessor.with(|mut access| access.get().deadlines.start(slot, timeout));
+                            }
                             let function = function.clone();
                             let run = *run;
                             running.push(async move {
@@ -190,10 +217,14 @@ impl Container {
                         }
                         Some((slot, outcome)) = running.next(), if !running.is_empty() => {
                             let (result,) = outcome?;
+                            accessor.with(|mut access| access.get().deadlines.finish(slot));
                             if let Some(reply) = replies.remove(&slot) {
                                 let _ = reply.send(result.map_err(Error::from));
                             }
                             finished();
+                        }
+                        () = deadline => {
+                            return Err(accessor.with(|mut access| access.get().deadlines.expire()));
                         }
                         else => return Ok(()),
                     }
@@ -204,8 +235,14 @@ impl Container {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) | Err(error) => {
                 let error = trap_error(store, &error);
-                for (_, reply) in replies.drain() {
-                    let _ = reply.send(Err(error.clone()));
+                let deadlines = &store.data().deadlines;
+                for (slot, reply) in replies.drain() {
+                    let _ = reply.send(Err(if deadlines.is_past(slot) {
+                        let timeout = timeout.unwrap_or_default();
+                        Error::Timeout(format!("`{function}` ran past its timeout of {timeout:?}"))
+                    } else {
+                        error.clone()
+                    }));
                 }
                 Err(error)
             }
@@ -218,6 +255,7 @@ impl Container {
             store,
             run,
             function,
+            ..
         } = &mut self;
         let call = (function.clone(), args);
         let outcome = store
@@ -236,6 +274,7 @@ fn trap_error(store: &mut Store<ContainerState>, error: &wasmtime::Error) -> Err
     tracing::debug!(container = %state.label, "trapped: {error:?}");
     let cause = match state.panic.take() {
         Some(panic) => panic.replace('\n', " "),
+        None if state.deadlines.expired() => "stopped: an input ran past its timeout".to_owned(),
         None => match error.downcast_ref::<wasmtime::Trap>() {
             Some(trap) => format!("wasm trap: {trap}"),
             None => error.root_cause().to_string(),

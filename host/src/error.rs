@@ -99,6 +99,18 @@ pub enum LoadError {
         /// The component loaded second.
         second: PathBuf,
     },
+    /// A function declares an option out of its range.
+    #[error("{path}: function `{function}`: option `{option}` {reason}")]
+    InvalidOption {
+        /// The component.
+        path: PathBuf,
+        /// The function.
+        function: String,
+        /// The option.
+        option: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
     /// Building a guest crate for `wasm32-wasip2` failed.
     #[error("cannot build {path}: {reason}")]
     Build {

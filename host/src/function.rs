@@ -6,12 +6,13 @@
 use crate::app::AppShared;
 use crate::call::{FunctionCall, PendingCall, wait};
 use crate::pool::{Pool, PoolStats};
-use crate::{Error, bindings};
+use crate::{Error, LoadError, bindings};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// How many calls one `map` keeps in flight at once; later inputs start as earlier ones finish.
 const MAP_WINDOW: usize = 1000;
@@ -33,6 +34,38 @@ pub struct FunctionConfig {
     pub max_inputs: u32,
     /// Containers the function may have at once.
     pub max_containers: u32,
+    /// How long one input may run, in seconds.
+    pub timeout_secs: u32,
+}
+
+/// The longest `timeout` a function may declare: a day, as Modal allows.
+pub const MAX_TIMEOUT_SECS: u32 = 86_400;
+
+impl FunctionConfig {
+    /// How long one input may run.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.timeout_secs))
+    }
+
+    /// The first option out of its range: its name and what is wrong.
+    fn invalid(&self) -> Option<(&'static str, String)> {
+        if self.max_inputs == 0 {
+            return Some(("max_inputs", "must be at least 1".into()));
+        }
+        if self.max_containers == 0 {
+            return Some(("max_containers", "must be at least 1".into()));
+        }
+        if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
+            return Some((
+                "timeout",
+                format!(
+                    "is {} s; it must be from 1 to {MAX_TIMEOUT_SECS} s",
+                    self.timeout_secs
+                ),
+            ));
+        }
+        None
+    }
 }
 
 /// A function or entrypoint of the app, as its component describes it.
@@ -51,7 +84,24 @@ pub struct FunctionInfo {
 }
 
 impl FunctionInfo {
-    pub(crate) fn new(info: bindings::FunctionInfo, component: PathBuf) -> Self {
+    /// What the component says of a function, its options checked.
+    pub(crate) fn checked(
+        info: bindings::FunctionInfo,
+        component: PathBuf,
+    ) -> Result<Self, LoadError> {
+        let info = Self::new(info, component);
+        match info.config.invalid() {
+            Some((option, reason)) => Err(LoadError::InvalidOption {
+                path: info.component,
+                function: info.name,
+                option,
+                reason,
+            }),
+            None => Ok(info),
+        }
+    }
+
+    fn new(info: bindings::FunctionInfo, component: PathBuf) -> Self {
         FunctionInfo {
             name: info.name,
             kind: match info.kind {
@@ -62,6 +112,7 @@ impl FunctionInfo {
             config: FunctionConfig {
                 max_inputs: info.config.max_inputs,
                 max_containers: info.config.max_containers,
+                timeout_secs: info.config.timeout_secs,
             },
             component,
         }
@@ -163,4 +214,30 @@ pub(crate) fn encode_args(args: &impl Serialize) -> Result<Vec<u8>, Error> {
 pub(crate) fn decode<R: DeserializeOwned>(payload: &[u8]) -> Result<R, Error> {
     serde_json::from_slice(payload)
         .map_err(|error| Error::Payload(format!("cannot decode the result: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(max_inputs: u32, max_containers: u32, timeout_secs: u32) -> FunctionConfig {
+        FunctionConfig {
+            max_inputs,
+            max_containers,
+            timeout_secs,
+        }
+    }
+
+    #[test]
+    fn options_out_of_range_are_named() {
+        assert_eq!(config(1, 1, 300).invalid(), None);
+        assert_eq!(config(0, 1, 300).invalid().unwrap().0, "max_inputs");
+        assert_eq!(config(1, 0, 300).invalid().unwrap().0, "max_containers");
+        assert_eq!(config(1, 1, 0).invalid().unwrap().0, "timeout");
+        assert_eq!(
+            config(1, 1, MAX_TIMEOUT_SECS + 1).invalid().unwrap().0,
+            "timeout"
+        );
+        assert_eq!(config(1, 1, MAX_TIMEOUT_SECS).invalid(), None);
+    }
 }

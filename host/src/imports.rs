@@ -12,7 +12,7 @@ use crate::call::{PendingCall, wait};
 use crate::container::ContainerState;
 use std::future::Future;
 use std::time::Duration;
-use wasmtime::component::{Accessor, HasSelf, Resource};
+use wasmtime::component::{Accessor, HasSelf, Resource, ResourceTable};
 
 type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 
@@ -33,7 +33,8 @@ impl types::Host for ContainerState {}
 
 impl host::Host for ContainerState {
     async fn call(&mut self, function: String, args: Vec<u8>) -> CallResult {
-        self.start_call(function, args).await
+        let call = self.start_call(function, args);
+        self.deadlines.bound(call).await?
     }
 
     fn spawn(
@@ -48,8 +49,9 @@ impl host::Host for ContainerState {
     }
 
     async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {
-        tokio::time::sleep(Duration::from_nanos(nanos)).await;
-        Ok(())
+        self.deadlines
+            .bound(tokio::time::sleep(Duration::from_nanos(nanos)))
+            .await
     }
 
     fn report_panic(&mut self, message: String) -> wasmtime::Result<()> {
@@ -59,12 +61,15 @@ impl host::Host for ContainerState {
 }
 
 impl host::HostFunctionCall for ContainerState {
-    async fn get(&mut self, call: Resource<PendingCall>, timeout: Option<u64>) -> CallResult {
-        let call = self.table.get_mut(&call)?;
-        Ok(call
-            .wait(timeout.map(Duration::from_nanos))
-            .await
-            .map_err(CallError::from))
+    async fn get(&mut self, resource: Resource<PendingCall>, timeout: Option<u64>) -> CallResult {
+        // Waited on outside the table, so that the wait can be bounded by the deadlines.
+        let mut call = self.table.get_mut(&resource)?.take();
+        let result = self
+            .deadlines
+            .bound(call.wait(timeout.map(Duration::from_nanos)))
+            .await?;
+        put_back_if_timed_out(&mut self.table, &resource, call, &result);
+        Ok(result.map_err(CallError::from))
     }
 
     fn cancel(&mut self, call: Resource<PendingCall>) -> wasmtime::Result<()> {
@@ -106,13 +111,21 @@ impl host::HostFunctionCallWithStore<ContainerState> for HasSelf<ContainerState>
         let mut call = accessor
             .with(|mut access| access.get().table.get_mut(&resource).map(PendingCall::take))?;
         let result = call.wait(timeout.map(Duration::from_nanos)).await;
-        if let Err(Error::Timeout(_)) = result {
-            accessor.with(|mut access| {
-                if let Ok(kept) = access.get().table.get_mut(&resource) {
-                    kept.put_back(call);
-                }
-            });
-        }
+        accessor.with(|mut access| {
+            put_back_if_timed_out(&mut access.get().table, &resource, call, &result);
+        });
         Ok(result.map_err(CallError::from))
+    }
+}
+
+/// A wait that timed out leaves the call going: put it back where the guest keeps it.
+fn put_back_if_timed_out(
+    table: &mut ResourceTable,
+    resource: &Resource<PendingCall>,
+    call: PendingCall,
+    result: &Result<Vec<u8>, Error>,
+) {
+    if let (Err(Error::Timeout(_)), Ok(kept)) = (result, table.get_mut(resource)) {
+        kept.put_back(call);
     }
 }

@@ -175,14 +175,15 @@ fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
         BodyKind::Blocking => "blocking",
         BodyKind::Async => "async",
     };
-    println!("FUNCTION\tKIND\tMAX_INPUTS\tMAX_CONTAINERS\tPARAMS");
+    println!("FUNCTION\tKIND\tMAX_INPUTS\tMAX_CONTAINERS\tTIMEOUT\tPARAMS");
     for info in functions {
         println!(
-            "{}\t{}\t{}\t{}\t({})",
+            "{}\t{}\t{}\t{}\t{}s\t({})",
             info.name,
             kind(info),
             info.config.max_inputs,
             info.config.max_containers,
+            info.config.timeout_secs,
             info.params.join(", ")
         );
     }

@@ -198,6 +198,7 @@ impl Pool {
             self.app.clone(),
             &self.info.name,
             self.info.is_async(),
+            Some(self.info.config.timeout()),
             label,
             Stdio::Prefixed,
         )
@@ -243,7 +244,7 @@ impl Pool {
     ) {
         let served = container.serve(&mut receiver, || self.finished(id)).await;
         if let Err(error) = served {
-            tracing::warn!("{error}; replacing the container");
+            tracing::info!("{error}; replacing the container");
         }
         // Inputs sent to this instance that it never started go back to the pool.
         receiver.close();

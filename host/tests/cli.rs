@@ -121,3 +121,15 @@ fn a_guest_panic_is_an_error_not_a_host_crash() {
     );
     assert!(error.contains("from the cli"), "{error}");
 }
+
+#[test]
+fn a_guest_that_loops_forever_times_out_with_an_error() {
+    let output = fnhost(&["call", "tests/guests/calls", "spin"]);
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    let last = error.lines().last().unwrap_or_default();
+    assert_eq!(
+        last, "error: timed out: `spin` ran past its timeout of 1s",
+        "{error}"
+    );
+}

@@ -20,25 +20,33 @@ use syn::{
 
 /// Makes a `fn` or `async fn` a function of the app, callable by name from anywhere in it.
 ///
-/// Options: `max_inputs = N` (inputs one container runs at once; default 1) and
-/// `max_containers = N` (containers the function may have at once; default 100).
+/// Options: `max_inputs = N` (inputs one container runs at once; default 1),
+/// `max_containers = N` (containers the function may have at once; default 100) and
+/// `timeout = SECONDS` (how long one input may run, 1 to 86 400; default 300).
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut options = Options::default();
     let parser = syn::meta::parser(|meta| {
-        let value = || -> syn::Result<u32> {
+        let value = |max: u32| -> syn::Result<u32> {
             let value: LitInt = meta.value()?.parse()?;
             match value.base10_parse::<u32>()? {
-                0 => Err(syn::Error::new(value.span(), "must be at least 1")),
-                value => Ok(value),
+                parsed if (1..=max).contains(&parsed) => Ok(parsed),
+                _ => Err(syn::Error::new(
+                    value.span(),
+                    format!("must be from 1 to {max}"),
+                )),
             }
         };
         if meta.path.is_ident("max_inputs") {
-            options.max_inputs = value()?;
+            options.max_inputs = value(u32::MAX)?;
         } else if meta.path.is_ident("max_containers") {
-            options.max_containers = value()?;
+            options.max_containers = value(u32::MAX)?;
+        } else if meta.path.is_ident("timeout") {
+            options.timeout_secs = value(MAX_TIMEOUT_SECS)?;
         } else {
-            return Err(meta.error("unknown option; expected `max_inputs` or `max_containers`"));
+            return Err(
+                meta.error("unknown option; expected `max_inputs`, `max_containers` or `timeout`")
+            );
         }
         Ok(())
     });
@@ -70,9 +78,13 @@ enum Role {
     Entrypoint,
 }
 
+/// The longest `timeout`: a day, as Modal allows.
+const MAX_TIMEOUT_SECS: u32 = 86_400;
+
 struct Options {
     max_inputs: u32,
     max_containers: u32,
+    timeout_secs: u32,
 }
 
 impl Default for Options {
@@ -80,6 +92,7 @@ impl Default for Options {
         Options {
             max_inputs: 1,
             max_containers: 100,
+            timeout_secs: 300,
         }
     }
 }
@@ -200,6 +213,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let Options {
         max_inputs,
         max_containers,
+        timeout_secs,
     } = options;
 
     let remote = (role == Role::Function).then(|| {
@@ -247,6 +261,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 params: &[#(#param_names),*],
                 max_inputs: #max_inputs,
                 max_containers: #max_containers,
+                timeout_secs: #timeout_secs,
                 runner: #runner_kind,
             };
         }

@@ -159,6 +159,30 @@ fn map_results_of_fallible(n: u32) -> Vec<Result<u32, String>> {
         .collect()
 }
 
+// --- timeouts ------------------------------------------------------------------------------
+
+/// Computes forever.
+#[function(timeout = 1)]
+fn spin() -> u64 {
+    let mut count = 0u64;
+    loop {
+        count = std::hint::black_box(count.wrapping_add(1));
+    }
+}
+
+/// Blocks in a blocking import for an hour.
+#[function(timeout = 1)]
+fn stuck_blocking() {
+    sleep(Duration::from_secs(3600));
+}
+
+/// Waits in an async import for `ms`; two inputs share an instance.
+#[function(timeout = 1, max_inputs = 2, max_containers = 1)]
+async fn stuck_async(ms: u64) -> u64 {
+    sleep_aio(Duration::from_millis(ms)).await;
+    ms
+}
+
 // --- sandbox -------------------------------------------------------------------------------
 
 /// What the guest can reach of the machine: each entry is what an attempt gave.
@@ -260,6 +284,9 @@ app!(
     slow_aio,
     error_kinds,
     sandbox_probe,
+    spin,
+    stuck_blocking,
+    stuck_async,
     map_results_of_fallible,
     barrier,
     fan_out,
