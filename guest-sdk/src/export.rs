@@ -48,6 +48,7 @@ pub struct Entry {
     pub max_inputs: u32,
     pub max_containers: u32,
     pub timeout_secs: u32,
+    pub memory_mib: u32,
     pub runner: Runner,
 }
 
@@ -111,6 +112,7 @@ impl Entry {
                 max_inputs: self.max_inputs,
                 max_containers: self.max_containers,
                 timeout_secs: self.timeout_secs,
+                memory_mib: self.memory_mib,
             },
         }
     }

@@ -10,7 +10,7 @@
 use crate::cache::CompileCache;
 use crate::call::Receiver;
 use crate::component::{self, LoadedComponent};
-use crate::container::{Container, Input, Stdio};
+use crate::container::{Container, Input, Role};
 use crate::function::{Function, FunctionInfo};
 use crate::pool::Pool;
 use crate::{Error, LoadError};
@@ -128,11 +128,8 @@ impl App {
         let container = Container::start(
             component,
             Arc::downgrade(&self.shared),
-            &info.name,
-            info.is_async(),
-            None,
-            Arc::from(info.name.as_str()),
-            Stdio::Plain,
+            info,
+            Role::Entrypoint,
         )
         .await?;
         container.call_once(b"[]".to_vec()).await.map(drop)

@@ -97,7 +97,7 @@ fn compile(
 /// Instantiates the component once, on its own, and asks what it holds.
 async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
     let label: Arc<str> = Arc::from(format!("{}", component.path.display()));
-    let state = ContainerState::new(std::sync::Weak::new(), label, Stdio::Prefixed);
+    let state = ContainerState::new(std::sync::Weak::new(), label, Stdio::Prefixed, None);
     let mut store = new_store(component.pre.engine(), state);
     let app = component.pre.instantiate_async(&mut store).await?;
     let (info,) = app

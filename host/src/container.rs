@@ -16,6 +16,7 @@ use crate::bindings::CallError;
 use crate::call::Reply;
 use crate::component::LoadedComponent;
 use crate::deadline::Deadlines;
+use crate::function::FunctionInfo;
 use crate::output::{Forward, Target};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -25,13 +26,21 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use wasmtime::component::{ResourceTable, TypedFunc};
-use wasmtime::{Engine, Store, UpdateDeadline};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// One input for a container: the encoded arguments and where the result goes.
 pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
+}
+
+/// What a container is started for.
+pub(crate) enum Role {
+    /// Container `id` of its function's pool.
+    Pooled { id: u64 },
+    /// The one container of a local entrypoint's run.
+    Entrypoint,
 }
 
 /// Whether a container's output lines carry its label.
@@ -55,10 +64,19 @@ pub(crate) struct ContainerState {
     panic: Option<String>,
     /// The deadlines of the inputs running here.
     pub(crate) deadlines: Deadlines,
+    /// How far the guest may grow its memories and tables.
+    limits: StoreLimits,
 }
 
 impl ContainerState {
-    pub(crate) fn new(app: Weak<AppShared>, label: Arc<str>, stdio: Stdio) -> Self {
+    /// The state of a container labelled `label` whose linear memory may grow to `memory`
+    /// bytes (wasm32's 4 GiB when `None`).
+    pub(crate) fn new(
+        app: Weak<AppShared>,
+        label: Arc<str>,
+        stdio: Stdio,
+        memory: Option<usize>,
+    ) -> Self {
         let prefix = match stdio {
             Stdio::Prefixed => Some(Arc::from(format!("[{label}] "))),
             Stdio::Plain => None,
@@ -75,6 +93,11 @@ impl ContainerState {
             label,
             panic: None,
             deadlines: Deadlines::default(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory.unwrap_or(usize::MAX))
+                .table_elements(MAX_TABLE_ELEMENTS)
+                .trap_on_grow_failure(true)
+                .build(),
         }
     }
 
@@ -99,6 +122,10 @@ impl WasiView for ContainerState {
     }
 }
 
+/// How many elements a guest's table may grow to: far more than any Rust guest's function
+/// table, far less than memory exhaustion.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
 /// How many component-model handles (calls in flight, resources) one container may hold: 2^20,
 /// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
 const MAX_HANDLES: usize = 1 << 20;
@@ -107,6 +134,7 @@ const MAX_HANDLES: usize = 1 << 20;
 /// if an input of the container is past its deadline.
 pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
     let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
     store.set_max_component_handles(MAX_HANDLES);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut store| {
@@ -129,20 +157,27 @@ pub(crate) struct Container {
 }
 
 impl Container {
-    /// Instantiates `component` for `function`, whose body is async or not and whose inputs
-    /// may run for `timeout` each.
+    /// Instantiates `component` to run `function`, as a pooled function container or as a
+    /// local entrypoint's container.
     pub(crate) async fn start(
         component: &LoadedComponent,
         app: Weak<AppShared>,
-        function: &str,
-        is_async: bool,
-        timeout: Option<Duration>,
-        label: Arc<str>,
-        stdio: Stdio,
+        function: &FunctionInfo,
+        role: Role,
     ) -> Result<Container, Error> {
+        let (label, stdio, timeout, memory) = match role {
+            Role::Pooled { id } => (
+                Arc::from(format!("{}#{id}", function.name)),
+                Stdio::Prefixed,
+                Some(function.config.timeout()),
+                Some(function.config.memory_bytes()),
+            ),
+            // The program's own: unprefixed output, no timeout, all of wasm32's memory.
+            Role::Entrypoint => (Arc::from(function.name.as_str()), Stdio::Plain, None, None),
+        };
         let mut store = new_store(
             component.pre.engine(),
-            ContainerState::new(app, label, stdio),
+            ContainerState::new(app, label, stdio, memory),
         );
         let instance = component
             .pre
@@ -150,7 +185,7 @@ impl Container {
             .await
             .map_err(|error| trap_error(&mut store, &error))?;
         let guest = instance.fnhost_runtime_guest();
-        let run = if is_async {
+        let run = if function.is_async() {
             guest.func_run_async()
         } else {
             guest.func_run()
@@ -158,7 +193,7 @@ impl Container {
         Ok(Container {
             store,
             run,
-            function: function.to_owned(),
+            function: function.name.clone(),
             timeout,
         })
     }
@@ -276,7 +311,7 @@ fn trap_error(store: &mut Store<ContainerState>, error: &wasmtime::Error) -> Err
         Some(panic) => panic.replace('\n', " "),
         None if state.deadlines.expired() => "stopped: an input ran past its timeout".to_owned(),
         None => match error.downcast_ref::<wasmtime::Trap>() {
-            Some(trap) => format!("wasm trap: {trap}"),
+            Some(trap) => trap.to_string(),
             None => error.root_cause().to_string(),
         },
     };

@@ -4,8 +4,8 @@
 //! allocator's slots are shared by every app, so a container started after another one ended
 //! reuses its slot (its memory reset copy-on-write from the component's initial image, not
 //! mapped afresh). The pool's capacity is fixed when the engine is made:
-//! `FNHOST_MAX_INSTANCES` component instances (default 1000) over all apps of the process, each
-//! with at most [`MAX_MEMORY`] of linear memory. A container that cannot get a slot fails to
+//! `FNHOST_MAX_INSTANCES` component instances (default 1000) over all apps of the process;
+//! each container's memory is limited by its function's `memory` option. A container that cannot get a slot fails to
 //! start with wasmtime's message, and its pool keeps the inputs for the instances it has.
 //!
 //! Epoch interruption keeps a guest that computes for a long time from holding a runtime
@@ -20,8 +20,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// How often a running guest yields to the executor.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// The largest linear memory a container may grow to.
-pub(crate) const MAX_MEMORY: usize = 256 << 20;
+/// The largest linear memory a pool slot holds: all wasm32 can address. A function's
+/// `memory` option limits its containers below that.
+const MAX_MEMORY: usize = 4 << 30;
 
 /// Component instances the process holds slots for, unless `FNHOST_MAX_INSTANCES` says.
 const DEFAULT_MAX_INSTANCES: u32 = 1000;

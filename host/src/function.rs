@@ -36,15 +36,25 @@ pub struct FunctionConfig {
     pub max_containers: u32,
     /// How long one input may run, in seconds.
     pub timeout_secs: u32,
+    /// The most linear memory one container may grow to, in MiB.
+    pub memory_mib: u32,
 }
 
 /// The longest `timeout` a function may declare: a day, as Modal allows.
 pub const MAX_TIMEOUT_SECS: u32 = 86_400;
 
+/// The largest `memory` a function may declare, in MiB: all wasm32 can address.
+pub const MAX_MEMORY_MIB: u32 = 4096;
+
 impl FunctionConfig {
     /// How long one input may run.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.timeout_secs))
+    }
+
+    /// The most linear memory one container may grow to, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        (self.memory_mib as usize) << 20
     }
 
     /// The first option out of its range: its name and what is wrong.
@@ -61,6 +71,15 @@ impl FunctionConfig {
                 format!(
                     "is {} s; it must be from 1 to {MAX_TIMEOUT_SECS} s",
                     self.timeout_secs
+                ),
+            ));
+        }
+        if !(1..=MAX_MEMORY_MIB).contains(&self.memory_mib) {
+            return Some((
+                "memory",
+                format!(
+                    "is {} MiB; it must be from 1 to {MAX_MEMORY_MIB} MiB",
+                    self.memory_mib
                 ),
             ));
         }
@@ -113,6 +132,7 @@ impl FunctionInfo {
                 max_inputs: info.config.max_inputs,
                 max_containers: info.config.max_containers,
                 timeout_secs: info.config.timeout_secs,
+                memory_mib: info.config.memory_mib,
             },
             component,
         }
@@ -225,6 +245,7 @@ mod tests {
             max_inputs,
             max_containers,
             timeout_secs,
+            memory_mib: 512,
         }
     }
 
@@ -239,5 +260,12 @@ mod tests {
             "timeout"
         );
         assert_eq!(config(1, 1, MAX_TIMEOUT_SECS).invalid(), None);
+        let memory = |memory_mib| FunctionConfig {
+            memory_mib,
+            ..config(1, 1, 300)
+        };
+        assert_eq!(memory(0).invalid().unwrap().0, "memory");
+        assert_eq!(memory(MAX_MEMORY_MIB + 1).invalid().unwrap().0, "memory");
+        assert_eq!(memory(MAX_MEMORY_MIB).invalid(), None);
     }
 }

@@ -41,5 +41,7 @@ pub use app::App;
 pub use cache::CompileCache;
 pub use call::FunctionCall;
 pub use error::{Error, LoadError};
-pub use function::{BodyKind, Function, FunctionConfig, FunctionInfo, MAX_TIMEOUT_SECS};
+pub use function::{
+    BodyKind, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_TIMEOUT_SECS,
+};
 pub use pool::PoolStats;

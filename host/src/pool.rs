@@ -15,7 +15,7 @@
 use crate::Error;
 use crate::app::AppShared;
 use crate::component::LoadedComponent;
-use crate::container::{Container, Input, Stdio};
+use crate::container::{Container, Input, Role};
 use crate::function::FunctionInfo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -192,15 +192,11 @@ impl Pool {
 
     /// Instantiates instance `id` (reserved with [`PoolState::reserve`]).
     async fn start(&self, id: u64) -> Result<Container, Error> {
-        let label: Arc<str> = Arc::from(format!("{}#{id}", self.info.name));
         Container::start(
             &self.component,
             self.app.clone(),
-            &self.info.name,
-            self.info.is_async(),
-            Some(self.info.config.timeout()),
-            label,
-            Stdio::Prefixed,
+            &self.info,
+            Role::Pooled { id },
         )
         .await
     }

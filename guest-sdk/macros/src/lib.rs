@@ -21,8 +21,9 @@ use syn::{
 /// Makes a `fn` or `async fn` a function of the app, callable by name from anywhere in it.
 ///
 /// Options: `max_inputs = N` (inputs one container runs at once; default 1),
-/// `max_containers = N` (containers the function may have at once; default 100) and
-/// `timeout = SECONDS` (how long one input may run, 1 to 86 400; default 300).
+/// `max_containers = N` (containers the function may have at once; default 100),
+/// `timeout = SECONDS` (how long one input may run, 1 to 86 400; default 300) and
+/// `memory = MIB` (the most linear memory one container may grow to, 1 to 4096; default 512).
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut options = Options::default();
@@ -43,10 +44,12 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
             options.max_containers = value(u32::MAX)?;
         } else if meta.path.is_ident("timeout") {
             options.timeout_secs = value(MAX_TIMEOUT_SECS)?;
+        } else if meta.path.is_ident("memory") {
+            options.memory_mib = value(MAX_MEMORY_MIB)?;
         } else {
-            return Err(
-                meta.error("unknown option; expected `max_inputs`, `max_containers` or `timeout`")
-            );
+            return Err(meta.error(
+                "unknown option; expected `max_inputs`, `max_containers`, `timeout` or `memory`",
+            ));
         }
         Ok(())
     });
@@ -81,10 +84,14 @@ enum Role {
 /// The longest `timeout`: a day, as Modal allows.
 const MAX_TIMEOUT_SECS: u32 = 86_400;
 
+/// The largest `memory`: all a 32-bit linear memory can address.
+const MAX_MEMORY_MIB: u32 = 4096;
+
 struct Options {
     max_inputs: u32,
     max_containers: u32,
     timeout_secs: u32,
+    memory_mib: u32,
 }
 
 impl Default for Options {
@@ -93,6 +100,7 @@ impl Default for Options {
             max_inputs: 1,
             max_containers: 100,
             timeout_secs: 300,
+            memory_mib: 512,
         }
     }
 }
@@ -214,6 +222,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         max_inputs,
         max_containers,
         timeout_secs,
+        memory_mib,
     } = options;
 
     let remote = (role == Role::Function).then(|| {
@@ -262,6 +271,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 max_inputs: #max_inputs,
                 max_containers: #max_containers,
                 timeout_secs: #timeout_secs,
+                memory_mib: #memory_mib,
                 runner: #runner_kind,
             };
         }

@@ -1,0 +1,79 @@
+//! Functions that misbehave, to show what the host does about each from the command line:
+//!
+//! ```text
+//! fnhost call examples/faults spin            # computes forever: timed out after 2 s
+//! fnhost call examples/faults grow 16         # allocates 16 MiB: fine
+//! fnhost call examples/faults grow 100        # past its 64 MiB limit: trapped
+//! fnhost call examples/faults boom '"oops"'   # panics: trapped, with the message
+//! fnhost call examples/faults overflow 100000 # exhausts the stack: trapped
+//! fnhost call examples/faults recurse 20      # calls itself 20 levels deep through the host
+//! fnhost call examples/faults fragile 107     # every hundredth input panics
+//! fnhost call examples/faults sleepy 1500     # sleeps 1.5 s, returns 1500
+//! ```
+
+use fnhost_guest::{Error, app, function, sleep};
+use std::time::Duration;
+
+/// Loops forever; stopped at its 2 s timeout.
+#[function(timeout = 2)]
+fn spin() -> u64 {
+    let mut count = 0u64;
+    loop {
+        count = std::hint::black_box(count.wrapping_add(1));
+    }
+}
+
+/// Allocates and touches `mb` MiB; its containers may hold 64 MiB.
+#[function(memory = 64)]
+fn grow(mb: u32) -> usize {
+    let block = vec![1u8; (mb as usize) << 20];
+    std::hint::black_box(&block).iter().step_by(4096).count()
+}
+
+/// Panics with `message`.
+#[function]
+fn boom(message: String) -> u32 {
+    panic!("{message}")
+}
+
+/// Recurses `depth` levels in its own instance, with a frame the optimizer cannot fold.
+#[function]
+fn overflow(depth: u64) -> u64 {
+    fn down(depth: u64) -> u64 {
+        let frame = std::hint::black_box([depth; 64]);
+        if depth == 0 {
+            0
+        } else {
+            down(depth - 1) + frame[7] % 2
+        }
+    }
+    down(depth)
+}
+
+/// Calls itself through the host `n` levels deep and returns `n`: every level holds a
+/// container while it waits for the next.
+#[function(timeout = 30)]
+fn recurse(n: u32) -> Result<u32, Error> {
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(recurse.remote(n - 1)? + 1)
+}
+
+/// Returns `i`, except that every hundredth input (those ending in 07) panics.
+#[function]
+fn fragile(i: u32) -> u32 {
+    if i % 100 == 7 {
+        panic!("input {i} is fragile");
+    }
+    i
+}
+
+/// Sleeps `ms` milliseconds and returns them.
+#[function]
+fn sleepy(ms: u64) -> u64 {
+    sleep(Duration::from_millis(ms));
+    ms
+}
+
+app!(spin, grow, boom, overflow, recurse, fragile, sleepy);
