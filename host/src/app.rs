@@ -12,6 +12,7 @@ use crate::call::Receiver;
 use crate::component::{self, LoadedComponent};
 use crate::container::{Container, Input, Role};
 use crate::function::{Function, FunctionInfo};
+use crate::payload;
 use crate::pool::Pool;
 use crate::{Error, LoadError};
 use std::collections::HashMap;
@@ -193,7 +194,12 @@ impl AppShared {
     /// Queues a call on `pool`.
     pub(crate) fn submit_to(&self, pool: &Arc<Pool>, args: Vec<u8>) -> Receiver {
         let (reply, receiver) = oneshot::channel();
-        pool.submit(Input { args, reply });
+        match payload::check(&pool.info().name, "arguments", args.len()) {
+            Ok(()) => pool.submit(Input { args, reply }),
+            Err(message) => {
+                let _ = reply.send(Err(Error::BadArguments(message)));
+            }
+        }
         receiver
     }
 }

@@ -18,6 +18,7 @@ use crate::component::LoadedComponent;
 use crate::deadline::Deadlines;
 use crate::function::FunctionInfo;
 use crate::output::{Forward, Target};
+use crate::payload;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
@@ -254,7 +255,12 @@ impl Container {
                             let (result,) = outcome?;
                             accessor.with(|mut access| access.get().deadlines.finish(slot));
                             if let Some(reply) = replies.remove(&slot) {
-                                let _ = reply.send(result.map_err(Error::from));
+                                let result = result.map_err(Error::from).and_then(|output| {
+                                    payload::check(function, "result", output.len())
+                                        .map(|()| output)
+                                        .map_err(Error::User)
+                                });
+                                let _ = reply.send(result);
                             }
                             finished();
                         }

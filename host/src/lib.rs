@@ -34,6 +34,7 @@ mod error;
 mod function;
 mod imports;
 mod output;
+mod payload;
 mod pool;
 pub mod source;
 
@@ -44,4 +45,5 @@ pub use error::{Error, LoadError};
 pub use function::{
     BodyKind, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_TIMEOUT_SECS,
 };
+pub use payload::MAX_PAYLOAD;
 pub use pool::PoolStats;

@@ -251,3 +251,30 @@ async fn dropping_the_app_finishes_running_inputs_and_cancels_queued_ones() {
     }
     assert_eq!((finished, cancelled), (4, 2));
 }
+
+/// Arguments and results are capped at 16 MiB, with an error that says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_payloads_fail_with_a_clear_error() {
+    let app = calls_app().await;
+    let big = "x".repeat(fnhost::MAX_PAYLOAD + 1);
+    match app
+        .function("describe_sum")
+        .unwrap()
+        .remote::<String>((1, 2, big))
+        .await
+    {
+        Err(Error::BadArguments(message)) => {
+            assert!(message.contains("payload limit"), "{message}")
+        }
+        other => panic!("expected bad arguments, got {other:?}"),
+    }
+    let big_result = app.function("big_result").unwrap();
+    assert_eq!(
+        big_result.remote::<String>((1,)).await.map(|s| s.len()),
+        Ok(1 << 20)
+    );
+    match big_result.remote::<String>((17,)).await {
+        Err(Error::User(message)) => assert!(message.contains("payload limit"), "{message}"),
+        other => panic!("expected a user error, got {other:?}"),
+    }
+}

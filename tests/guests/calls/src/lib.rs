@@ -183,6 +183,12 @@ async fn stuck_async(ms: u64) -> u64 {
     ms
 }
 
+/// A string of `mb` MiB.
+#[function]
+fn big_result(mb: u32) -> String {
+    "x".repeat((mb as usize) << 20)
+}
+
 // --- sandbox -------------------------------------------------------------------------------
 
 /// What the guest can reach of the machine: each entry is what an attempt gave.
@@ -284,6 +290,7 @@ app!(
     slow_aio,
     error_kinds,
     sandbox_probe,
+    big_result,
     spin,
     stuck_blocking,
     stuck_async,
