@@ -49,6 +49,8 @@ pub struct Entry {
     pub max_containers: u32,
     pub timeout_secs: u32,
     pub memory_mib: u32,
+    pub retries: u32,
+    pub retry_delay_ms: u32,
     pub runner: Runner,
 }
 
@@ -113,6 +115,8 @@ impl Entry {
                 max_containers: self.max_containers,
                 timeout_secs: self.timeout_secs,
                 memory_mib: self.memory_mib,
+                retries: self.retries,
+                retry_delay_ms: self.retry_delay_ms,
             },
         }
     }

@@ -195,7 +195,11 @@ impl AppShared {
     pub(crate) fn submit_to(&self, pool: &Arc<Pool>, args: Vec<u8>) -> Receiver {
         let (reply, receiver) = oneshot::channel();
         match payload::check(&pool.info().name, "arguments", args.len()) {
-            Ok(()) => pool.submit(Input { args, reply }),
+            Ok(()) => pool.submit(Input {
+                args,
+                reply,
+                attempt: 0,
+            }),
             Err(message) => {
                 let _ = reply.send(Err(Error::BadArguments(message)));
             }

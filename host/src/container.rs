@@ -30,10 +30,19 @@ use wasmtime::component::{ResourceTable, TypedFunc};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-/// One input for a container: the encoded arguments and where the result goes.
+/// One input for a container: the encoded arguments, where the result goes, and which
+/// attempt this is (0 for the first run, 1 for the first retry, ...).
 pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
+    pub(crate) attempt: u32,
+}
+
+/// An input a container is running: where its result goes, and, when it may be retried, its
+/// arguments again and its attempt.
+struct Held {
+    reply: Reply,
+    retry: Option<(Vec<u8>, u32)>,
 }
 
 /// What a container is started for.
@@ -155,6 +164,8 @@ pub(crate) struct Container {
     function: String,
     /// How long one input may run; `None` for local entrypoints.
     timeout: Option<Duration>,
+    /// How many times a failed input runs again.
+    retries: u32,
 }
 
 impl Container {
@@ -166,7 +177,7 @@ impl Container {
         function: &FunctionInfo,
         role: Role,
     ) -> Result<Container, Error> {
-        let (label, stdio, timeout, memory) = match role {
+        let (label, stdio, timeout, memory) = match &role {
             Role::Pooled { id } => (
                 Arc::from(format!("{}#{id}", function.name)),
                 Stdio::Prefixed,
@@ -196,25 +207,45 @@ impl Container {
             run,
             function: function.name.clone(),
             timeout,
+            retries: match role {
+                Role::Pooled { .. } => function.config.retries,
+                Role::Entrypoint => 0,
+            },
         })
     }
 
     /// Runs every input that arrives on `inputs`, calling `finished` after each, until the
     /// channel closes (`Ok`) or the instance traps (`Err`, after failing the inputs it was
-    /// running; inputs still in the channel were never started and stay there).
+    /// running; inputs still in the channel were never started and stay there). A failed input
+    /// with retries left goes to `retry` instead of to its caller.
     pub(crate) async fn serve(
         mut self,
         inputs: &mut mpsc::UnboundedReceiver<Input>,
         finished: impl Fn(),
+        retry: impl Fn(Input),
     ) -> Result<(), Error> {
         let Container {
             store,
             run,
             function,
             timeout,
+            retries,
         } = &mut self;
-        let timeout = *timeout;
-        let mut replies: HashMap<u64, Reply> = HashMap::new();
+        let (timeout, retries) = (*timeout, *retries);
+        let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
+            (Err(error), Some((args, attempt))) if attempt < retries && retryable(&error) => {
+                tracing::debug!("`{function}` attempt {attempt} failed ({error}); retrying");
+                retry(Input {
+                    args,
+                    reply: held.reply,
+                    attempt: attempt + 1,
+                });
+            }
+            (result, _) => {
+                let _ = held.reply.send(result);
+            }
+        };
+        let mut held: HashMap<u64, Held> = HashMap::new();
         let outcome = store
             .run_concurrent(async |accessor| -> wasmtime::Result<()> {
                 let mut running = FuturesUnordered::new();
@@ -230,7 +261,7 @@ impl Container {
                     };
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
-                            let Some(Input { args, reply }) = input else {
+                            let Some(Input { args, reply, attempt }) = input else {
                                 open = false;
                                 continue;
                             };
@@ -241,7 +272,8 @@ impl Container {
                             }
                             let slot = next_slot;
                             next_slot += 1;
-                            replies.insert(slot, reply);
+                            let retry = (attempt < retries).then(|| (args.clone(), attempt));
+                            held.insert(slot, Held { reply, retry });
                             if let Some(timeout) = timeout {
                                 accessor.with(|mut access| access.get().deadlines.start(slot, timeout));
                             }
@@ -254,13 +286,13 @@ impl Container {
                         Some((slot, outcome)) = running.next(), if !running.is_empty() => {
                             let (result,) = outcome?;
                             accessor.with(|mut access| access.get().deadlines.finish(slot));
-                            if let Some(reply) = replies.remove(&slot) {
+                            if let Some(input) = held.remove(&slot) {
                                 let result = result.map_err(Error::from).and_then(|output| {
                                     payload::check(function, "result", output.len())
                                         .map(|()| output)
                                         .map_err(Error::User)
                                 });
-                                let _ = reply.send(result);
+                                settle(input, result);
                             }
                             finished();
                         }
@@ -277,13 +309,18 @@ impl Container {
             Ok(Err(error)) | Err(error) => {
                 let error = trap_error(store, &error);
                 let deadlines = &store.data().deadlines;
-                for (slot, reply) in replies.drain() {
-                    let _ = reply.send(Err(if deadlines.is_past(slot) {
-                        let timeout = timeout.unwrap_or_default();
-                        Error::Timeout(format!("`{function}` ran past its timeout of {timeout:?}"))
-                    } else {
-                        error.clone()
-                    }));
+                for (slot, input) in held.drain() {
+                    settle(
+                        input,
+                        Err(if deadlines.is_past(slot) {
+                            let timeout = timeout.unwrap_or_default();
+                            Error::Timeout(format!(
+                                "`{function}` ran past its timeout of {timeout:?}"
+                            ))
+                        } else {
+                            error.clone()
+                        }),
+                    );
                 }
                 Err(error)
             }
@@ -307,6 +344,15 @@ impl Container {
             Ok(Err(error)) | Err(error) => Err(trap_error(store, &error)),
         }
     }
+}
+
+/// Whether a failure may go away on another attempt: what the body or its container did, not
+/// what the caller asked for.
+fn retryable(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::User(_) | Error::Trapped(_) | Error::Timeout(_)
+    )
 }
 
 /// The error a trap becomes: the guest's panic message when it panicked, else the trap itself.

@@ -38,6 +38,11 @@ pub struct FunctionConfig {
     pub timeout_secs: u32,
     /// The most linear memory one container may grow to, in MiB.
     pub memory_mib: u32,
+    /// How many times a failed input runs again.
+    pub retries: u32,
+    /// The delay before the first retry, in milliseconds; each next one doubles, up to
+    /// [`MAX_RETRY_DELAY_MS`].
+    pub retry_delay_ms: u32,
 }
 
 /// The longest `timeout` a function may declare: a day, as Modal allows.
@@ -45,6 +50,12 @@ pub const MAX_TIMEOUT_SECS: u32 = 86_400;
 
 /// The largest `memory` a function may declare, in MiB: all wasm32 can address.
 pub const MAX_MEMORY_MIB: u32 = 4096;
+
+/// The most `retries` a function may declare, as Modal allows.
+pub const MAX_RETRIES: u32 = 10;
+
+/// The longest delay between retries, in milliseconds: a minute, as Modal allows.
+pub const MAX_RETRY_DELAY_MS: u32 = 60_000;
 
 impl FunctionConfig {
     /// How long one input may run.
@@ -55,6 +66,13 @@ impl FunctionConfig {
     /// The most linear memory one container may grow to, in bytes.
     pub fn memory_bytes(&self) -> usize {
         (self.memory_mib as usize) << 20
+    }
+
+    /// The delay before retry number `retry` (1 for the first): the initial delay, doubled
+    /// for each retry before it, at most a minute.
+    pub fn retry_delay(&self, retry: u32) -> Duration {
+        let doubled = u64::from(self.retry_delay_ms) << retry.saturating_sub(1).min(16);
+        Duration::from_millis(doubled.min(u64::from(MAX_RETRY_DELAY_MS)))
     }
 
     /// The first option out of its range: its name and what is wrong.
@@ -71,6 +89,21 @@ impl FunctionConfig {
                 format!(
                     "is {} s; it must be from 1 to {MAX_TIMEOUT_SECS} s",
                     self.timeout_secs
+                ),
+            ));
+        }
+        if self.retries > MAX_RETRIES {
+            return Some((
+                "retries",
+                format!("is {}; it must be from 0 to {MAX_RETRIES}", self.retries),
+            ));
+        }
+        if self.retry_delay_ms > MAX_RETRY_DELAY_MS {
+            return Some((
+                "retry_delay",
+                format!(
+                    "is {} ms; it must be from 0 to {MAX_RETRY_DELAY_MS} ms",
+                    self.retry_delay_ms
                 ),
             ));
         }
@@ -133,6 +166,8 @@ impl FunctionInfo {
                 max_containers: info.config.max_containers,
                 timeout_secs: info.config.timeout_secs,
                 memory_mib: info.config.memory_mib,
+                retries: info.config.retries,
+                retry_delay_ms: info.config.retry_delay_ms,
             },
             component,
         }
@@ -246,6 +281,8 @@ mod tests {
             max_containers,
             timeout_secs,
             memory_mib: 512,
+            retries: 0,
+            retry_delay_ms: 1000,
         }
     }
 
@@ -267,5 +304,29 @@ mod tests {
         assert_eq!(memory(0).invalid().unwrap().0, "memory");
         assert_eq!(memory(MAX_MEMORY_MIB + 1).invalid().unwrap().0, "memory");
         assert_eq!(memory(MAX_MEMORY_MIB).invalid(), None);
+        let retries = |retries, retry_delay_ms| FunctionConfig {
+            retries,
+            retry_delay_ms,
+            ..config(1, 1, 300)
+        };
+        assert_eq!(retries(MAX_RETRIES + 1, 0).invalid().unwrap().0, "retries");
+        assert_eq!(
+            retries(1, MAX_RETRY_DELAY_MS + 1).invalid().unwrap().0,
+            "retry_delay"
+        );
+        assert_eq!(retries(MAX_RETRIES, MAX_RETRY_DELAY_MS).invalid(), None);
+    }
+
+    #[test]
+    fn retry_delays_double_up_to_a_minute() {
+        let policy = FunctionConfig {
+            retries: 10,
+            retry_delay_ms: 1000,
+            ..config(1, 1, 300)
+        };
+        let delays: Vec<u64> = (1..=8)
+            .map(|retry| policy.retry_delay(retry).as_secs())
+            .collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
     }
 }

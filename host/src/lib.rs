@@ -43,7 +43,8 @@ pub use cache::CompileCache;
 pub use call::FunctionCall;
 pub use error::{Error, LoadError};
 pub use function::{
-    BodyKind, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_TIMEOUT_SECS,
+    BodyKind, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
+    MAX_RETRY_DELAY_MS, MAX_TIMEOUT_SECS,
 };
 pub use payload::MAX_PAYLOAD;
 pub use pool::PoolStats;

@@ -175,15 +175,19 @@ fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
         BodyKind::Blocking => "blocking",
         BodyKind::Async => "async",
     };
-    println!("FUNCTION\tKIND\tMAX_INPUTS\tMAX_CONTAINERS\tTIMEOUT\tPARAMS");
+    println!("FUNCTION\tKIND\tMAX_INPUTS\tMAX_CONTAINERS\tTIMEOUT\tMEMORY\tRETRIES\tPARAMS");
     for info in functions {
+        let config = &info.config;
         println!(
-            "{}\t{}\t{}\t{}\t{}s\t({})",
+            "{}\t{}\t{}\t{}\t{}s\t{}MiB\t{} (+{}ms)\t({})",
             info.name,
             kind(info),
-            info.config.max_inputs,
-            info.config.max_containers,
-            info.config.timeout_secs,
+            config.max_inputs,
+            config.max_containers,
+            config.timeout_secs,
+            config.memory_mib,
+            config.retries,
+            config.retry_delay_ms,
             info.params.join(", ")
         );
     }

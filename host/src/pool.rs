@@ -238,7 +238,13 @@ impl Pool {
         container: Container,
         mut receiver: mpsc::UnboundedReceiver<Input>,
     ) {
-        let served = container.serve(&mut receiver, || self.finished(id)).await;
+        let served = container
+            .serve(
+                &mut receiver,
+                || self.finished(id),
+                |input| self.retry(input),
+            )
+            .await;
         if let Err(error) = served {
             tracing::info!("{error}; replacing the container");
         }
@@ -248,6 +254,16 @@ impl Pool {
         while let Ok(input) = receiver.try_recv() {
             self.submit(input);
         }
+    }
+
+    /// A failed input runs again after its retry delay, on whichever instance is free then.
+    fn retry(self: &Arc<Self>, input: Input) {
+        let delay = self.info.config.retry_delay(input.attempt);
+        let pool = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            pool.submit(input);
+        });
     }
 
     /// An input of instance `id` finished: its slot goes to the head of the queue.

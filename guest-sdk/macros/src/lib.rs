@@ -22,33 +22,41 @@ use syn::{
 ///
 /// Options: `max_inputs = N` (inputs one container runs at once; default 1),
 /// `max_containers = N` (containers the function may have at once; default 100),
-/// `timeout = SECONDS` (how long one input may run, 1 to 86 400; default 300) and
-/// `memory = MIB` (the most linear memory one container may grow to, 1 to 4096; default 512).
+/// `timeout = SECONDS` (how long one input may run, 1 to 86 400; default 300),
+/// `memory = MIB` (the most linear memory one container may grow to, 1 to 4096; default 512),
+/// `retries = N` (how many times a failed input runs again, 0 to 10; default 0) and
+/// `retry_delay = MS` (before the first retry, 0 to 60 000; default 1000; each next delay
+/// doubles, up to a minute).
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut options = Options::default();
     let parser = syn::meta::parser(|meta| {
-        let value = |max: u32| -> syn::Result<u32> {
+        let value = |min: u32, max: u32| -> syn::Result<u32> {
             let value: LitInt = meta.value()?.parse()?;
             match value.base10_parse::<u32>()? {
-                parsed if (1..=max).contains(&parsed) => Ok(parsed),
+                parsed if (min..=max).contains(&parsed) => Ok(parsed),
                 _ => Err(syn::Error::new(
                     value.span(),
-                    format!("must be from 1 to {max}"),
+                    format!("must be from {min} to {max}"),
                 )),
             }
         };
         if meta.path.is_ident("max_inputs") {
-            options.max_inputs = value(u32::MAX)?;
+            options.max_inputs = value(1, u32::MAX)?;
         } else if meta.path.is_ident("max_containers") {
-            options.max_containers = value(u32::MAX)?;
+            options.max_containers = value(1, u32::MAX)?;
         } else if meta.path.is_ident("timeout") {
-            options.timeout_secs = value(MAX_TIMEOUT_SECS)?;
+            options.timeout_secs = value(1, MAX_TIMEOUT_SECS)?;
         } else if meta.path.is_ident("memory") {
-            options.memory_mib = value(MAX_MEMORY_MIB)?;
+            options.memory_mib = value(1, MAX_MEMORY_MIB)?;
+        } else if meta.path.is_ident("retries") {
+            options.retries = value(0, MAX_RETRIES)?;
+        } else if meta.path.is_ident("retry_delay") {
+            options.retry_delay_ms = value(0, MAX_RETRY_DELAY_MS)?;
         } else {
             return Err(meta.error(
-                "unknown option; expected `max_inputs`, `max_containers`, `timeout` or `memory`",
+                "unknown option; expected `max_inputs`, `max_containers`, `timeout`, `memory`, \
+                 `retries` or `retry_delay`",
             ));
         }
         Ok(())
@@ -87,11 +95,19 @@ const MAX_TIMEOUT_SECS: u32 = 86_400;
 /// The largest `memory`: all a 32-bit linear memory can address.
 const MAX_MEMORY_MIB: u32 = 4096;
 
+/// The most `retries`, as Modal allows.
+const MAX_RETRIES: u32 = 10;
+
+/// The longest `retry_delay`: a minute, as Modal allows.
+const MAX_RETRY_DELAY_MS: u32 = 60_000;
+
 struct Options {
     max_inputs: u32,
     max_containers: u32,
     timeout_secs: u32,
     memory_mib: u32,
+    retries: u32,
+    retry_delay_ms: u32,
 }
 
 impl Default for Options {
@@ -101,6 +117,8 @@ impl Default for Options {
             max_containers: 100,
             timeout_secs: 300,
             memory_mib: 512,
+            retries: 0,
+            retry_delay_ms: 1000,
         }
     }
 }
@@ -223,6 +241,8 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         max_containers,
         timeout_secs,
         memory_mib,
+        retries,
+        retry_delay_ms,
     } = options;
 
     let remote = (role == Role::Function).then(|| {
@@ -272,6 +292,8 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 max_containers: #max_containers,
                 timeout_secs: #timeout_secs,
                 memory_mib: #memory_mib,
+                retries: #retries,
+                retry_delay_ms: #retry_delay_ms,
                 runner: #runner_kind,
             };
         }

@@ -189,6 +189,28 @@ fn big_result(mb: u32) -> String {
     "x".repeat((mb as usize) << 20)
 }
 
+// --- retries -------------------------------------------------------------------------------
+
+static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
+
+/// Fails until the instance has seen more than `failures` attempts, then returns how many it
+/// saw. One container, which a user error does not end, so the count survives retries.
+#[function(retries = 2, retry_delay = 10, max_containers = 1)]
+fn flaky(failures: u32) -> Result<u32, String> {
+    let attempt = ATTEMPTS.fetch_add(1, Ordering::SeqCst) + 1;
+    if attempt <= failures {
+        Err(format!("attempt {attempt} failed"))
+    } else {
+        Ok(attempt)
+    }
+}
+
+/// Panics every time; retried twice, each time on a new container.
+#[function(retries = 2, retry_delay = 10)]
+fn always_panics() -> u32 {
+    panic!("again")
+}
+
 // --- sandbox -------------------------------------------------------------------------------
 
 /// What the guest can reach of the machine: each entry is what an attempt gave.
@@ -290,6 +312,8 @@ app!(
     slow_aio,
     error_kinds,
     sandbox_probe,
+    flaky,
+    always_panics,
     big_result,
     spin,
     stuck_blocking,
