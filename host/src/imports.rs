@@ -3,7 +3,8 @@
 //! Every call is routed through the app's registry to the callee's pool; the caller's
 //! container only waits on a channel, so a call never runs a store inside another store's
 //! event loop. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
-//! store until they return; the `*-async` ones suspend only the calling guest task.
+//! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
+//! suspend only the calling guest task.
 
 use crate::Error;
 use crate::bindings::CallError;

@@ -9,8 +9,9 @@
 //!
 //! An input goes to the first instance with a free slot; with none free it waits in the
 //! queue, and the pool starts one more instance if it may and the instances already starting
-//! cannot take the whole queue. A finished input hands its slot to the head of the queue. All
-//! of this happens under one short lock that is never held across an await.
+//! cannot take the whole queue. A finished input hands its slot to the head of the queue; a
+//! failed one with retries left comes back to the queue after its retry delay. All of this
+//! happens under one short lock that is never held across an await.
 
 use crate::Error;
 use crate::app::AppShared;
@@ -76,8 +77,9 @@ impl Pool {
         component: Arc<LoadedComponent>,
         app: Weak<AppShared>,
     ) -> Self {
-        let max_inputs = info.config.max_inputs.max(1) as usize;
-        let max_containers = info.config.max_containers.max(1) as usize;
+        // Both at least 1: options are checked when the app loads.
+        let max_inputs = info.config.max_inputs as usize;
+        let max_containers = info.config.max_containers as usize;
         let (per_instance, max_instances) = if info.is_async() {
             (max_inputs, max_containers)
         } else {
