@@ -124,12 +124,12 @@ fn a_guest_panic_is_an_error_not_a_host_crash() {
 
 #[test]
 fn a_guest_that_loops_forever_times_out_with_an_error() {
-    let output = fnhost(&["call", "tests/guests/calls", "spin"]);
+    let output = fnhost(&["call", "examples/faults", "spin"]);
     assert!(!output.status.success());
     let error = stderr(&output);
     let last = error.lines().last().unwrap_or_default();
     assert_eq!(
-        last, "error: timed out: `spin` ran past its timeout of 1s",
+        last, "error: timed out: `spin` ran past its timeout of 2s",
         "{error}"
     );
 }

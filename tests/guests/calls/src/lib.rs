@@ -161,15 +161,6 @@ fn map_results_of_fallible(n: u32) -> Vec<Result<u32, String>> {
 
 // --- timeouts ------------------------------------------------------------------------------
 
-/// Computes forever.
-#[function(timeout = 1)]
-fn spin() -> u64 {
-    let mut count = 0u64;
-    loop {
-        count = std::hint::black_box(count.wrapping_add(1));
-    }
-}
-
 /// Blocks in a blocking import for an hour.
 #[function(timeout = 1)]
 fn stuck_blocking() {
@@ -315,7 +306,6 @@ app!(
     flaky,
     always_panics,
     big_result,
-    spin,
     stuck_blocking,
     stuck_async,
     map_results_of_fallible,
