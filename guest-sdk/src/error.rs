@@ -18,6 +18,8 @@ pub enum Error {
     Timeout(String),
     /// The call was cancelled before it finished.
     Cancelled(String),
+    /// The function's queue is full: the call was refused at once.
+    Overloaded(String),
     /// This caller could not encode the arguments or decode the result.
     Payload(String),
 }
@@ -31,6 +33,7 @@ impl std::fmt::Display for Error {
             Error::Trapped(message) => write!(f, "trapped: {message}"),
             Error::Timeout(message) => write!(f, "timed out: {message}"),
             Error::Cancelled(message) => write!(f, "cancelled: {message}"),
+            Error::Overloaded(message) => write!(f, "overloaded: {message}"),
             Error::Payload(message) => write!(f, "payload: {message}"),
         }
     }
@@ -47,6 +50,7 @@ impl From<CallError> for Error {
             CallError::Trapped(message) => Error::Trapped(message),
             CallError::Timeout(message) => Error::Timeout(message),
             CallError::Cancelled(message) => Error::Cancelled(message),
+            CallError::Overloaded(message) => Error::Overloaded(message),
         }
     }
 }

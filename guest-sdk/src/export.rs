@@ -47,6 +47,8 @@ pub struct Entry {
     pub params: &'static [&'static str],
     pub max_inputs: u32,
     pub max_containers: u32,
+    pub min_containers: u32,
+    pub scaledown_window_secs: u32,
     pub timeout_secs: u32,
     pub memory_mib: u32,
     pub retries: u32,
@@ -113,6 +115,8 @@ impl Entry {
             config: FunctionConfig {
                 max_inputs: self.max_inputs,
                 max_containers: self.max_containers,
+                min_containers: self.min_containers,
+                scaledown_window_secs: self.scaledown_window_secs,
                 timeout_secs: self.timeout_secs,
                 memory_mib: self.memory_mib,
                 retries: self.retries,

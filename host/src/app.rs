@@ -103,6 +103,18 @@ impl App {
             functions: functions.into_iter().map(|(info, _)| info).collect(),
             entrypoints,
         });
+        // `min_containers` are started now, so the first inputs find them warm.
+        for pool in shared.pools.values() {
+            let minimum = pool.info().config.min_containers as usize;
+            if minimum > 0 {
+                pool.warm_up(minimum)
+                    .await
+                    .map_err(|error| LoadError::Start {
+                        function: pool.info().name.clone(),
+                        reason: error.to_string(),
+                    })?;
+            }
+        }
         Ok(App { shared })
     }
 

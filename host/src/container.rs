@@ -23,7 +23,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use wasmtime::component::{ResourceTable, TypedFunc};
@@ -36,6 +36,17 @@ pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
     pub(crate) attempt: u32,
+}
+
+/// What a serving container tells the pool it belongs to.
+pub(crate) trait Owner {
+    /// An input finished (or was skipped): its slot is free.
+    fn finished(&self);
+    /// A failed input runs again.
+    fn retry(&self, input: Input);
+    /// The container has been idle for its scaledown window: whether it may end. When it
+    /// may, no input is sent to it any more.
+    fn may_retire(&self) -> bool;
 }
 
 /// An input a container is running: where its result goes, and, when it may be retried, its
@@ -214,15 +225,16 @@ impl Container {
         })
     }
 
-    /// Runs every input that arrives on `inputs`, calling `finished` after each, until the
-    /// channel closes (`Ok`) or the instance traps (`Err`, after failing the inputs it was
-    /// running; inputs still in the channel were never started and stay there). A failed input
-    /// with retries left goes to `retry` instead of to its caller.
+    /// Runs every input that arrives on `inputs`, telling `owner` after each, until the channel
+    /// closes or the owner lets it retire after `idle` without inputs (`Ok`), or the instance
+    /// traps (`Err`, after failing the inputs it was running; inputs still in the channel were
+    /// never started and stay there). A failed input with retries left goes back to the owner
+    /// instead of to its caller.
     pub(crate) async fn serve(
         mut self,
         inputs: &mut mpsc::UnboundedReceiver<Input>,
-        finished: impl Fn(),
-        retry: impl Fn(Input),
+        owner: &impl Owner,
+        idle: Duration,
     ) -> Result<(), Error> {
         let Container {
             store,
@@ -235,7 +247,7 @@ impl Container {
         let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
             (Err(error), Some((args, attempt))) if attempt < retries && retryable(&error) => {
                 tracing::debug!("`{function}` attempt {attempt} failed ({error}); retrying");
-                retry(Input {
+                owner.retry(Input {
                     args,
                     reply: held.reply,
                     attempt: attempt + 1,
@@ -251,14 +263,17 @@ impl Container {
                 let mut running = FuturesUnordered::new();
                 let mut next_slot = 0u64;
                 let mut open = true;
+                // One timer for both watches, the earliest deadline and the idle window. It is
+                // armed lazily: when it fires it looks at the real state and arms itself again,
+                // so a steady stream of calls re-arms nothing.
+                let timer = tokio::time::sleep(idle);
+                tokio::pin!(timer);
+                let mut armed = Some(Instant::now() + idle);
+                let mut last_active = Instant::now();
                 loop {
-                    let earliest = accessor.with(|mut access| access.get().deadlines.earliest());
-                    let deadline = async {
-                        match earliest {
-                            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-                            None => std::future::pending().await,
-                        }
-                    };
+                    if !open && running.is_empty() {
+                        return Ok(());
+                    }
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
                             let Some(Input { args, reply, attempt }) = input else {
@@ -267,7 +282,7 @@ impl Container {
                             };
                             if reply.is_closed() {
                                 // Cancelled while it waited: it never runs.
-                                finished();
+                                owner.finished();
                                 continue;
                             }
                             let slot = next_slot;
@@ -276,6 +291,13 @@ impl Container {
                             held.insert(slot, Held { reply, retry });
                             if let Some(timeout) = timeout {
                                 accessor.with(|mut access| access.get().deadlines.start(slot, timeout));
+                                // Deadlines only grow (one timeout, later starts): a timer armed
+                                // for an earlier deadline already covers this one.
+                                let deadline = Instant::now() + timeout;
+                                if armed.is_none_or(|at| at > deadline) {
+                                    armed = Some(deadline);
+                                    timer.as_mut().reset(deadline.into());
+                                }
                             }
                             let function = function.clone();
                             let run = *run;
@@ -294,12 +316,32 @@ impl Container {
                                 });
                                 settle(input, result);
                             }
-                            finished();
+                            owner.finished();
+                            last_active = Instant::now();
+                            let idle_at = last_active + idle;
+                            if running.is_empty() && armed.is_none_or(|at| at > idle_at) {
+                                armed = Some(idle_at);
+                                timer.as_mut().reset(idle_at.into());
+                            }
                         }
-                        () = deadline => {
-                            return Err(accessor.with(|mut access| access.get().deadlines.expire()));
+                        () = &mut timer, if armed.is_some() => {
+                            armed = None;
+                            let now = Instant::now();
+                            let next = match accessor.with(|mut access| access.get().deadlines.earliest()) {
+                                Some(deadline) if deadline <= now => {
+                                    return Err(accessor.with(|mut access| access.get().deadlines.expire()));
+                                }
+                                Some(deadline) => Some(deadline),
+                                None if !running.is_empty() => None,
+                                None if last_active + idle > now => Some(last_active + idle),
+                                None if owner.may_retire() => return Ok(()),
+                                None => Some(now + idle),
+                            };
+                            if let Some(at) = next {
+                                armed = Some(at);
+                                timer.as_mut().reset(at.into());
+                            }
                         }
-                        else => return Ok(()),
                     }
                 }
             })

@@ -29,6 +29,9 @@ pub enum Error {
     /// The call was cancelled before it finished.
     #[error("cancelled: {0}")]
     Cancelled(String),
+    /// The function's queue is full: the call was refused at once.
+    #[error("overloaded: {0}")]
+    Overloaded(String),
     /// This caller could not encode the arguments or decode the result.
     #[error("payload: {0}")]
     Payload(String),
@@ -43,6 +46,7 @@ impl From<CallError> for Error {
             CallError::Trapped(message) => Error::Trapped(message),
             CallError::Timeout(message) => Error::Timeout(message),
             CallError::Cancelled(message) => Error::Cancelled(message),
+            CallError::Overloaded(message) => Error::Overloaded(message),
         }
     }
 }
@@ -58,6 +62,7 @@ impl From<Error> for CallError {
             Error::Trapped(message) => CallError::Trapped(message),
             Error::Timeout(message) => CallError::Timeout(message),
             Error::Cancelled(message) => CallError::Cancelled(message),
+            Error::Overloaded(message) => CallError::Overloaded(message),
         }
     }
 }
@@ -109,6 +114,14 @@ pub enum LoadError {
         /// The option.
         option: &'static str,
         /// What is wrong with its value.
+        reason: String,
+    },
+    /// The containers a function keeps warm (`min_containers`) could not start.
+    #[error("cannot start the minimum containers of `{function}`: {reason}")]
+    Start {
+        /// The function.
+        function: String,
+        /// Why.
         reason: String,
     },
     /// Building a guest crate for `wasm32-wasip2` failed.

@@ -34,6 +34,10 @@ pub struct FunctionConfig {
     pub max_inputs: u32,
     /// Containers the function may have at once.
     pub max_containers: u32,
+    /// Containers kept running even when idle, started when the app loads.
+    pub min_containers: u32,
+    /// How long, in seconds, a container beyond `min_containers` may stay idle.
+    pub scaledown_window_secs: u32,
     /// How long one input may run, in seconds.
     pub timeout_secs: u32,
     /// The most linear memory one container may grow to, in MiB.
@@ -44,6 +48,10 @@ pub struct FunctionConfig {
     /// [`MAX_RETRY_DELAY_MS`].
     pub retry_delay_ms: u32,
 }
+
+/// The longest `scaledown_window` a function may declare, in seconds: 20 minutes, as Modal
+/// allows; the shortest is 2 s.
+pub const MAX_SCALEDOWN_WINDOW_SECS: u32 = 1200;
 
 /// The longest `timeout` a function may declare: a day, as Modal allows.
 pub const MAX_TIMEOUT_SECS: u32 = 86_400;
@@ -58,6 +66,11 @@ pub const MAX_RETRIES: u32 = 10;
 pub const MAX_RETRY_DELAY_MS: u32 = 60_000;
 
 impl FunctionConfig {
+    /// How long a container beyond `min_containers` may stay idle.
+    pub fn scaledown_window(&self) -> Duration {
+        Duration::from_secs(u64::from(self.scaledown_window_secs))
+    }
+
     /// How long one input may run.
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.timeout_secs))
@@ -82,6 +95,24 @@ impl FunctionConfig {
         }
         if self.max_containers == 0 {
             return Some(("max_containers", "must be at least 1".into()));
+        }
+        if self.min_containers > self.max_containers {
+            return Some((
+                "min_containers",
+                format!(
+                    "is {}; it must be at most max_containers ({})",
+                    self.min_containers, self.max_containers
+                ),
+            ));
+        }
+        if !(2..=MAX_SCALEDOWN_WINDOW_SECS).contains(&self.scaledown_window_secs) {
+            return Some((
+                "scaledown_window",
+                format!(
+                    "is {} s; it must be from 2 to {MAX_SCALEDOWN_WINDOW_SECS} s",
+                    self.scaledown_window_secs
+                ),
+            ));
         }
         if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
             return Some((
@@ -164,6 +195,8 @@ impl FunctionInfo {
             config: FunctionConfig {
                 max_inputs: info.config.max_inputs,
                 max_containers: info.config.max_containers,
+                min_containers: info.config.min_containers,
+                scaledown_window_secs: info.config.scaledown_window_secs,
                 timeout_secs: info.config.timeout_secs,
                 memory_mib: info.config.memory_mib,
                 retries: info.config.retries,
@@ -279,6 +312,8 @@ mod tests {
         FunctionConfig {
             max_inputs,
             max_containers,
+            min_containers: 0,
+            scaledown_window_secs: 60,
             timeout_secs,
             memory_mib: 512,
             retries: 0,
@@ -297,6 +332,21 @@ mod tests {
             "timeout"
         );
         assert_eq!(config(1, 1, MAX_TIMEOUT_SECS).invalid(), None);
+        let scaling = |min_containers, scaledown_window_secs| FunctionConfig {
+            min_containers,
+            scaledown_window_secs,
+            ..config(1, 2, 300)
+        };
+        assert_eq!(scaling(3, 60).invalid().unwrap().0, "min_containers");
+        assert_eq!(scaling(2, 1).invalid().unwrap().0, "scaledown_window");
+        assert_eq!(
+            scaling(2, MAX_SCALEDOWN_WINDOW_SECS + 1)
+                .invalid()
+                .unwrap()
+                .0,
+            "scaledown_window"
+        );
+        assert_eq!(scaling(2, MAX_SCALEDOWN_WINDOW_SECS).invalid(), None);
         let memory = |memory_mib| FunctionConfig {
             memory_mib,
             ..config(1, 1, 300)

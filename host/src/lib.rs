@@ -44,7 +44,7 @@ pub use call::FunctionCall;
 pub use error::{Error, LoadError};
 pub use function::{
     BodyKind, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
-    MAX_RETRY_DELAY_MS, MAX_TIMEOUT_SECS,
+    MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
 };
 pub use payload::MAX_PAYLOAD;
 pub use pool::PoolStats;

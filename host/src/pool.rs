@@ -16,7 +16,7 @@
 use crate::Error;
 use crate::app::AppShared;
 use crate::component::LoadedComponent;
-use crate::container::{Container, Input, Role};
+use crate::container::{Container, Input, Owner, Role};
 use crate::function::FunctionInfo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -50,7 +50,42 @@ pub(crate) struct Pool {
     per_instance: usize,
     /// Instances the pool may have at once.
     max_instances: usize,
+    /// Inputs that may wait in the queue; more are refused.
+    max_queued: usize,
     state: Mutex<PoolState>,
+}
+
+/// One instance of a pool, as its container sees the pool.
+struct Member {
+    pool: Arc<Pool>,
+    id: u64,
+}
+
+impl Owner for Member {
+    fn finished(&self) {
+        self.pool.finished(self.id);
+    }
+
+    fn retry(&self, input: Input) {
+        self.pool.retry(input);
+    }
+
+    fn may_retire(&self) -> bool {
+        self.pool.retire_if_idle(self.id)
+    }
+}
+
+/// Inputs that may wait in one function's queue, unless `FNHOST_MAX_QUEUED` says: past it a
+/// call fails at once with `overloaded`, so a flood costs bounded memory (a queued input holds
+/// its arguments and a reply channel, ~200 bytes beside them).
+const DEFAULT_MAX_QUEUED: usize = 250_000;
+
+fn max_queued() -> usize {
+    std::env::var("FNHOST_MAX_QUEUED")
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .filter(|&count| count > 0)
+        .unwrap_or(DEFAULT_MAX_QUEUED)
 }
 
 #[derive(Default)]
@@ -91,6 +126,7 @@ impl Pool {
             app,
             per_instance,
             max_instances,
+            max_queued: max_queued(),
             state: Mutex::new(PoolState::default()),
         }
     }
@@ -114,6 +150,13 @@ impl Pool {
         let mut state = self.lock();
         if state.closed {
             let _ = input.reply.send(Err(shut_down(&self.info.name)));
+            return;
+        }
+        if state.queue.len() >= self.max_queued {
+            let _ = input.reply.send(Err(Error::Overloaded(format!(
+                "`{}` has {} inputs queued, its limit",
+                self.info.name, self.max_queued
+            ))));
             return;
         }
         let per_instance = self.per_instance;
@@ -145,19 +188,24 @@ impl Pool {
             && instances < self.max_instances
             && state.queue.len() > state.starting * self.per_instance
         {
-            let id = state.reserve();
-            let pool = Arc::clone(self);
-            tokio::spawn(async move {
-                match pool.start(id).await {
-                    Ok(container) => {
-                        if let Some(inputs) = pool.register(id) {
-                            pool.serve(id, container, inputs).await;
-                        }
-                    }
-                    Err(error) => pool.start_failed(error),
-                }
-            });
+            self.spawn_instance(state);
         }
+    }
+
+    /// Starts an instance in a task of its own.
+    fn spawn_instance(self: &Arc<Self>, state: &mut PoolState) {
+        let id = state.reserve();
+        let pool = Arc::clone(self);
+        tokio::spawn(async move {
+            match pool.start(id).await {
+                Ok(container) => {
+                    if let Some(inputs) = pool.register(id) {
+                        pool.serve(id, container, inputs).await;
+                    }
+                }
+                Err(error) => pool.start_failed(error),
+            }
+        });
     }
 
     /// Starts instances until `count` serve (within the pool's limit) and waits until they do;
@@ -240,12 +288,12 @@ impl Pool {
         container: Container,
         mut receiver: mpsc::UnboundedReceiver<Input>,
     ) {
+        let member = Member {
+            pool: Arc::clone(&self),
+            id,
+        };
         let served = container
-            .serve(
-                &mut receiver,
-                || self.finished(id),
-                |input| self.retry(input),
-            )
+            .serve(&mut receiver, &member, self.info.config.scaledown_window())
             .await;
         if let Err(error) = served {
             tracing::info!("{error}; replacing the container");
@@ -283,11 +331,34 @@ impl Pool {
         }
     }
 
-    /// Instance `id` is gone (it trapped, or the app is shutting down).
+    /// Instance `id` is gone (it trapped, it retired idle, or the app is shutting down).
     fn retire(self: &Arc<Self>, id: u64) {
         let mut state = self.lock();
         state.instances.retain(|slot| slot.id != id);
         self.grow(&mut state);
+        // Keep `min_containers` running: start the missing ones in the background.
+        let minimum = self.info.config.min_containers as usize;
+        while !state.closed && state.instances.len() + state.starting < minimum {
+            self.spawn_instance(&mut state);
+        }
+    }
+
+    /// Whether idle instance `id` may retire: it runs nothing and the pool keeps more than
+    /// `min_containers` without it. If so it leaves the pool at once, so nothing is sent to it.
+    fn retire_if_idle(&self, id: u64) -> bool {
+        let mut state = self.lock();
+        let minimum = self.info.config.min_containers as usize;
+        let idle = state
+            .instances
+            .iter()
+            .position(|slot| slot.id == id && slot.in_flight == 0);
+        match idle {
+            Some(index) if state.instances.len() > minimum => {
+                state.instances.swap_remove(index);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// An instance could not start: if no other instance is there to take the queue, fail it

@@ -493,7 +493,8 @@ impl WasiView for RawState {
 /// `guest.run-async`, typed.
 type RawRun = wasmtime::component::TypedFunc<(String, Vec<u8>), (Result<Vec<u8>, RawCallError>,)>;
 
-/// The contract's `call-error`, lifted only to be shown if a baseline call fails.
+/// The contract's `call-error` (wit/fnhost.wit, case for case), lifted only to be shown if a
+/// baseline call fails.
 #[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, Debug)]
 #[component(variant)]
 #[expect(dead_code, reason = "the fields are read through Debug")]
@@ -510,6 +511,8 @@ enum RawCallError {
     Timeout(String),
     #[component(name = "cancelled")]
     Cancelled(String),
+    #[component(name = "overloaded")]
+    Overloaded(String),
 }
 
 impl Raw {

@@ -11,11 +11,12 @@ use fnhost_tests::guest;
 async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start() {
     // SAFETY: set before any thread of this process reads the environment (the engine is made
     // on the first load, below).
-    unsafe { std::env::set_var("FNHOST_MAX_INSTANCES", "3") };
+    unsafe { std::env::set_var("FNHOST_MAX_INSTANCES", "5") };
     let app = App::load([guest("tests/guests/calls")]).await.unwrap();
     let worker = app.function("blocking_worker").unwrap();
 
-    // blocking_worker may have 4 instances, but the process has slots for 3.
+    // The app keeps 2 containers of `kept_warm` (min_containers); of the 5 slots, 3 are left:
+    // blocking_worker may have 4 instances, but gets 3.
     let calls: Vec<_> = (0..4)
         .map(|_| worker.spawn::<u64>((200,)).unwrap())
         .collect();

@@ -22,6 +22,9 @@ use syn::{
 ///
 /// Options: `max_inputs = N` (inputs one container runs at once; default 1),
 /// `max_containers = N` (containers the function may have at once; default 100),
+/// `min_containers = N` (containers kept running even when idle; default 0),
+/// `scaledown_window = SECONDS` (how long a container beyond those may stay idle, 2 to 1200;
+/// default 60),
 /// `timeout = SECONDS` (how long one input may run, 1 to 86 400; default 300),
 /// `memory = MIB` (the most linear memory one container may grow to, 1 to 4096; default 512),
 /// `retries = N` (how many times a failed input runs again, 0 to 10; default 0) and
@@ -45,6 +48,10 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
             options.max_inputs = value(1, u32::MAX)?;
         } else if meta.path.is_ident("max_containers") {
             options.max_containers = value(1, u32::MAX)?;
+        } else if meta.path.is_ident("min_containers") {
+            options.min_containers = value(0, u32::MAX)?;
+        } else if meta.path.is_ident("scaledown_window") {
+            options.scaledown_window_secs = value(2, MAX_SCALEDOWN_WINDOW_SECS)?;
         } else if meta.path.is_ident("timeout") {
             options.timeout_secs = value(1, MAX_TIMEOUT_SECS)?;
         } else if meta.path.is_ident("memory") {
@@ -55,8 +62,8 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
             options.retry_delay_ms = value(0, MAX_RETRY_DELAY_MS)?;
         } else {
             return Err(meta.error(
-                "unknown option; expected `max_inputs`, `max_containers`, `timeout`, `memory`, \
-                 `retries` or `retry_delay`",
+                "unknown option; expected `max_inputs`, `max_containers`, `min_containers`, \
+                 `scaledown_window`, `timeout`, `memory`, `retries` or `retry_delay`",
             ));
         }
         Ok(())
@@ -92,6 +99,9 @@ enum Role {
 /// The longest `timeout`: a day, as Modal allows.
 const MAX_TIMEOUT_SECS: u32 = 86_400;
 
+/// The longest `scaledown_window`: 20 minutes, as Modal allows.
+const MAX_SCALEDOWN_WINDOW_SECS: u32 = 1200;
+
 /// The largest `memory`: all a 32-bit linear memory can address.
 const MAX_MEMORY_MIB: u32 = 4096;
 
@@ -104,6 +114,8 @@ const MAX_RETRY_DELAY_MS: u32 = 60_000;
 struct Options {
     max_inputs: u32,
     max_containers: u32,
+    min_containers: u32,
+    scaledown_window_secs: u32,
     timeout_secs: u32,
     memory_mib: u32,
     retries: u32,
@@ -115,6 +127,8 @@ impl Default for Options {
         Options {
             max_inputs: 1,
             max_containers: 100,
+            min_containers: 0,
+            scaledown_window_secs: 60,
             timeout_secs: 300,
             memory_mib: 512,
             retries: 0,
@@ -239,6 +253,8 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let Options {
         max_inputs,
         max_containers,
+        min_containers,
+        scaledown_window_secs,
         timeout_secs,
         memory_mib,
         retries,
@@ -290,6 +306,8 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 params: &[#(#param_names),*],
                 max_inputs: #max_inputs,
                 max_containers: #max_containers,
+                min_containers: #min_containers,
+                scaledown_window_secs: #scaledown_window_secs,
                 timeout_secs: #timeout_secs,
                 memory_mib: #memory_mib,
                 retries: #retries,

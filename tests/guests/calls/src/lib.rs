@@ -202,6 +202,21 @@ fn always_panics() -> u32 {
     panic!("again")
 }
 
+// --- scaling -------------------------------------------------------------------------------
+
+/// Two containers are kept running from the start; idle ones beyond them retire after 2 s.
+#[function(min_containers = 2, max_containers = 4, scaledown_window = 2)]
+fn kept_warm(ms: u64) -> u64 {
+    sleep(Duration::from_millis(ms));
+    instance_id()
+}
+
+/// Returns its input: the unit of the queue load test.
+#[function(max_containers = 4)]
+fn identity(i: u64) -> u64 {
+    i
+}
+
 // --- sandbox -------------------------------------------------------------------------------
 
 /// What the guest can reach of the machine: each entry is what an attempt gave.
@@ -303,6 +318,8 @@ app!(
     slow_aio,
     error_kinds,
     sandbox_probe,
+    kept_warm,
+    identity,
     flaky,
     always_panics,
     big_result,
