@@ -11,7 +11,7 @@ use crate::cache::CompileCache;
 use crate::call::Receiver;
 use crate::component::{self, LoadedComponent};
 use crate::container::{Container, Input, Role};
-use crate::function::{Function, FunctionInfo};
+use crate::function::{Function, FunctionInfo, Policy};
 use crate::payload;
 use crate::pool::Pool;
 use crate::{Error, LoadError};
@@ -200,16 +200,18 @@ impl AppShared {
 
     /// Queues a call of the function `name`.
     pub(crate) fn submit(&self, name: &str, args: Vec<u8>) -> Result<Receiver, Error> {
-        Ok(self.submit_to(self.pool(name)?, args))
+        let pool = self.pool(name)?;
+        Ok(self.submit_to(pool, args, pool.info().config.policy()))
     }
 
-    /// Queues a call on `pool`.
-    pub(crate) fn submit_to(&self, pool: &Arc<Pool>, args: Vec<u8>) -> Receiver {
+    /// Queues a call on `pool`, governed by `policy`.
+    pub(crate) fn submit_to(&self, pool: &Arc<Pool>, args: Vec<u8>, policy: Policy) -> Receiver {
         let (reply, receiver) = oneshot::channel();
         match payload::check(&pool.info().name, "arguments", args.len()) {
             Ok(()) => pool.submit(Input {
                 args,
                 reply,
+                policy,
                 attempt: 0,
             }),
             Err(message) => {

@@ -5,7 +5,7 @@
 //! inside an async runtime (tokio panics when a runtime blocks inside another): use the async
 //! API there.
 
-use crate::{CompileCache, Error, FunctionInfo, LoadError, PoolStats};
+use crate::{CallOptions, CompileCache, Error, FunctionInfo, LoadError, PoolStats};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -83,6 +83,14 @@ impl Function {
     /// The counters of the function's pool of containers.
     pub fn stats(&self) -> PoolStats {
         self.function.stats()
+    }
+
+    /// This function with `options` overriding its own; see [`crate::Function::with_options`].
+    pub fn with_options(&self, options: CallOptions) -> Result<Function, Error> {
+        Ok(Function {
+            function: self.function.with_options(options)?,
+            runtime: Arc::clone(&self.runtime),
+        })
     }
 
     /// Starts containers until `count` serve and blocks until they do; see

@@ -16,7 +16,7 @@ use crate::bindings::CallError;
 use crate::call::Reply;
 use crate::component::LoadedComponent;
 use crate::deadline::Deadlines;
-use crate::function::FunctionInfo;
+use crate::function::{FunctionInfo, Policy};
 use crate::output::{Forward, Target};
 use crate::payload;
 use futures::StreamExt;
@@ -30,11 +30,12 @@ use wasmtime::component::{ResourceTable, TypedFunc};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-/// One input for a container: the encoded arguments, where the result goes, and which
-/// attempt this is (0 for the first run, 1 for the first retry, ...).
+/// One input for a container: the encoded arguments, where the result goes, its timeout and
+/// retries, and which attempt this is (0 for the first run, 1 for the first retry, ...).
 pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
+    pub(crate) policy: Policy,
     pub(crate) attempt: u32,
 }
 
@@ -49,10 +50,11 @@ pub(crate) trait Owner {
     fn may_retire(&self) -> bool;
 }
 
-/// An input a container is running: where its result goes, and, when it may be retried, its
-/// arguments again and its attempt.
+/// An input a container is running: where its result goes, its policy, and, when it may be
+/// retried, its arguments again and its attempt.
 struct Held {
     reply: Reply,
+    policy: Policy,
     retry: Option<(Vec<u8>, u32)>,
 }
 
@@ -173,10 +175,6 @@ pub(crate) struct Container {
     store: Store<ContainerState>,
     run: RunFunc,
     function: String,
-    /// How long one input may run; `None` for local entrypoints.
-    timeout: Option<Duration>,
-    /// How many times a failed input runs again.
-    retries: u32,
 }
 
 impl Container {
@@ -188,15 +186,15 @@ impl Container {
         function: &FunctionInfo,
         role: Role,
     ) -> Result<Container, Error> {
-        let (label, stdio, timeout, memory) = match &role {
+        let (label, stdio, memory) = match &role {
             Role::Pooled { id } => (
                 Arc::from(format!("{}#{id}", function.name)),
                 Stdio::Prefixed,
-                Some(function.config.timeout()),
                 Some(function.config.memory_bytes()),
             ),
-            // The program's own: unprefixed output, no timeout, all of wasm32's memory.
-            Role::Entrypoint => (Arc::from(function.name.as_str()), Stdio::Plain, None, None),
+            // The program's own: unprefixed output, all of wasm32's memory (and no input
+            // deadlines: only pooled inputs carry them).
+            Role::Entrypoint => (Arc::from(function.name.as_str()), Stdio::Plain, None),
         };
         let mut store = new_store(
             component.pre.engine(),
@@ -217,11 +215,6 @@ impl Container {
             store,
             run,
             function: function.name.clone(),
-            timeout,
-            retries: match role {
-                Role::Pooled { .. } => function.config.retries,
-                Role::Entrypoint => 0,
-            },
         })
     }
 
@@ -240,16 +233,16 @@ impl Container {
             store,
             run,
             function,
-            timeout,
-            retries,
         } = &mut self;
-        let (timeout, retries) = (*timeout, *retries);
         let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
-            (Err(error), Some((args, attempt))) if attempt < retries && retryable(&error) => {
+            (Err(error), Some((args, attempt)))
+                if attempt < held.policy.retries && retryable(&error) =>
+            {
                 tracing::debug!("`{function}` attempt {attempt} failed ({error}); retrying");
                 owner.retry(Input {
                     args,
                     reply: held.reply,
+                    policy: held.policy,
                     attempt: attempt + 1,
                 });
             }
@@ -276,7 +269,7 @@ impl Container {
                     }
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
-                            let Some(Input { args, reply, attempt }) = input else {
+                            let Some(Input { args, reply, policy, attempt }) = input else {
                                 open = false;
                                 continue;
                             };
@@ -287,17 +280,14 @@ impl Container {
                             }
                             let slot = next_slot;
                             next_slot += 1;
-                            let retry = (attempt < retries).then(|| (args.clone(), attempt));
-                            held.insert(slot, Held { reply, retry });
-                            if let Some(timeout) = timeout {
-                                accessor.with(|mut access| access.get().deadlines.start(slot, timeout));
-                                // Deadlines only grow (one timeout, later starts): a timer armed
-                                // for an earlier deadline already covers this one.
-                                let deadline = Instant::now() + timeout;
-                                if armed.is_none_or(|at| at > deadline) {
-                                    armed = Some(deadline);
-                                    timer.as_mut().reset(deadline.into());
-                                }
+                            let retry = (attempt < policy.retries).then(|| (args.clone(), attempt));
+                            held.insert(slot, Held { reply, policy, retry });
+                            accessor.with(|mut access| access.get().deadlines.start(slot, policy.timeout));
+                            // A timer armed for an earlier deadline already covers this one.
+                            let deadline = Instant::now() + policy.timeout;
+                            if armed.is_none_or(|at| at > deadline) {
+                                armed = Some(deadline);
+                                timer.as_mut().reset(deadline.into());
                             }
                             let function = function.clone();
                             let run = *run;
@@ -352,17 +342,13 @@ impl Container {
                 let error = trap_error(store, &error);
                 let deadlines = &store.data().deadlines;
                 for (slot, input) in held.drain() {
-                    settle(
-                        input,
-                        Err(if deadlines.is_past(slot) {
-                            let timeout = timeout.unwrap_or_default();
-                            Error::Timeout(format!(
-                                "`{function}` ran past its timeout of {timeout:?}"
-                            ))
-                        } else {
-                            error.clone()
-                        }),
-                    );
+                    let error = if deadlines.is_past(slot) {
+                        let timeout = input.policy.timeout;
+                        Error::Timeout(format!("`{function}` ran past its timeout of {timeout:?}"))
+                    } else {
+                        error.clone()
+                    };
+                    settle(input, Err(error));
                 }
                 Err(error)
             }

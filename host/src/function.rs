@@ -211,16 +211,71 @@ impl FunctionInfo {
     }
 }
 
+/// What governs one call: how long each attempt may run and how many retries it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub(crate) timeout: Duration,
+    pub(crate) retries: u32,
+}
+
+impl FunctionConfig {
+    /// The policy of calls that override nothing.
+    pub(crate) fn policy(&self) -> Policy {
+        Policy {
+            timeout: self.timeout(),
+            retries: self.retries,
+        }
+    }
+}
+
+/// Options of one call site that override the function's own, like Modal's `with_options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// How long each attempt may run (1 s to 24 h).
+    pub timeout: Option<Duration>,
+    /// How many times a failed call runs again (0 to 10).
+    pub retries: Option<u32>,
+}
+
 /// A handle to one function of an [`App`](crate::App). Cheap to clone.
 #[derive(Clone)]
 pub struct Function {
     app: Arc<AppShared>,
     pool: Arc<Pool>,
+    policy: Policy,
 }
 
 impl Function {
     pub(crate) fn new(app: Arc<AppShared>, pool: Arc<Pool>) -> Self {
-        Function { app, pool }
+        let policy = pool.info().config.policy();
+        Function { app, pool, policy }
+    }
+
+    /// This function with `options` overriding its own for calls made through the handle
+    /// returned; options out of range fail with [`Error::BadArguments`].
+    pub fn with_options(&self, options: CallOptions) -> Result<Function, Error> {
+        let mut policy = self.policy;
+        if let Some(timeout) = options.timeout {
+            let range = Duration::from_secs(1)..=Duration::from_secs(u64::from(MAX_TIMEOUT_SECS));
+            if !range.contains(&timeout) {
+                return Err(Error::BadArguments(format!(
+                    "timeout {timeout:?}: it must be from 1 s to {MAX_TIMEOUT_SECS} s"
+                )));
+            }
+            policy.timeout = timeout;
+        }
+        if let Some(retries) = options.retries {
+            if retries > MAX_RETRIES {
+                return Err(Error::BadArguments(format!(
+                    "retries {retries}: it must be from 0 to {MAX_RETRIES}"
+                )));
+            }
+            policy.retries = retries;
+        }
+        Ok(Function {
+            policy,
+            ..self.clone()
+        })
     }
 
     /// What the function's component says of it.
@@ -246,7 +301,8 @@ impl Function {
 
     /// Calls the function with an encoded JSON array of arguments; returns the encoded result.
     pub async fn remote_raw(&self, args: Vec<u8>) -> Result<Vec<u8>, Error> {
-        wait(&self.info().name, Ok(self.app.submit_to(&self.pool, args))).await
+        let submitted = self.app.submit_to(&self.pool, args, self.policy);
+        wait(&self.info().name, Ok(submitted)).await
     }
 
     /// Starts the function in the background and returns a handle to its result at once.
@@ -257,7 +313,7 @@ impl Function {
         let args = encode_args(&args)?;
         Ok(FunctionCall::new(PendingCall::waiting(
             &self.info().name,
-            Ok(self.app.submit_to(&self.pool, args)),
+            Ok(self.app.submit_to(&self.pool, args, self.policy)),
         )))
     }
 

@@ -43,7 +43,7 @@ pub use cache::CompileCache;
 pub use call::FunctionCall;
 pub use error::{Error, LoadError};
 pub use function::{
-    BodyKind, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
+    BodyKind, CallOptions, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
     MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
 };
 pub use payload::MAX_PAYLOAD;

@@ -5,10 +5,11 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use fnhost::{App, BodyKind, FunctionInfo};
+use fnhost::{App, BodyKind, CallOptions, FunctionInfo};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// A WebAssembly function host: sandboxed containers, blocking and async calls.
 #[derive(Parser)]
@@ -37,6 +38,12 @@ enum Command {
         /// The arguments: the value itself for a one-parameter function, a JSON array for
         /// several, nothing (or `[]`) for none.
         args: Option<String>,
+        /// Overrides the function's timeout for this call (e.g. `2s`, `500ms`, `1m`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        timeout: Option<Duration>,
+        /// Overrides the function's retries for this call.
+        #[arg(long)]
+        retries: Option<u32>,
         #[command(flatten)]
         app: AppArgs,
     },
@@ -99,10 +106,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             app_path,
             function,
             args,
+            timeout,
+            retries,
             app,
         } => {
             let app = load(&app_path, &app).await?;
-            let function = app.function(&function)?;
+            let function = app
+                .function(&function)?
+                .with_options(CallOptions { timeout, retries })?;
             let args = arguments(function.info(), args.as_deref())?;
             let result = function.remote_raw(args).await?;
             let result: serde_json::Value =

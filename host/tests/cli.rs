@@ -133,3 +133,15 @@ fn a_guest_that_loops_forever_times_out_with_an_error() {
         "{error}"
     );
 }
+
+#[test]
+fn call_options_override_the_timeout() {
+    let output = fnhost(&["call", "examples/faults", "spin", "--timeout", "1s"]);
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    let last = error.lines().last().unwrap_or_default();
+    assert_eq!(
+        last, "error: timed out: `spin` ran past its timeout of 1s",
+        "{error}"
+    );
+}
