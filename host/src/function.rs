@@ -90,12 +90,6 @@ impl FunctionConfig {
 
     /// The first option out of its range: its name and what is wrong.
     fn invalid(&self) -> Option<(&'static str, String)> {
-        if self.max_inputs == 0 {
-            return Some(("max_inputs", "must be at least 1".into()));
-        }
-        if self.max_containers == 0 {
-            return Some(("max_containers", "must be at least 1".into()));
-        }
         if self.min_containers > self.max_containers {
             return Some((
                 "min_containers",
@@ -105,49 +99,36 @@ impl FunctionConfig {
                 ),
             ));
         }
-        if !(2..=MAX_SCALEDOWN_WINDOW_SECS).contains(&self.scaledown_window_secs) {
-            return Some((
+        let ranges = [
+            ("max_inputs", self.max_inputs, 1, u32::MAX, ""),
+            ("max_containers", self.max_containers, 1, u32::MAX, ""),
+            (
                 "scaledown_window",
-                format!(
-                    "is {} s; it must be from 2 to {MAX_SCALEDOWN_WINDOW_SECS} s",
-                    self.scaledown_window_secs
-                ),
-            ));
-        }
-        if !(1..=MAX_TIMEOUT_SECS).contains(&self.timeout_secs) {
-            return Some((
-                "timeout",
-                format!(
-                    "is {} s; it must be from 1 to {MAX_TIMEOUT_SECS} s",
-                    self.timeout_secs
-                ),
-            ));
-        }
-        if self.retries > MAX_RETRIES {
-            return Some((
-                "retries",
-                format!("is {}; it must be from 0 to {MAX_RETRIES}", self.retries),
-            ));
-        }
-        if self.retry_delay_ms > MAX_RETRY_DELAY_MS {
-            return Some((
+                self.scaledown_window_secs,
+                2,
+                MAX_SCALEDOWN_WINDOW_SECS,
+                " s",
+            ),
+            ("timeout", self.timeout_secs, 1, MAX_TIMEOUT_SECS, " s"),
+            ("retries", self.retries, 0, MAX_RETRIES, ""),
+            (
                 "retry_delay",
-                format!(
-                    "is {} ms; it must be from 0 to {MAX_RETRY_DELAY_MS} ms",
-                    self.retry_delay_ms
-                ),
-            ));
-        }
-        if !(1..=MAX_MEMORY_MIB).contains(&self.memory_mib) {
-            return Some((
-                "memory",
-                format!(
-                    "is {} MiB; it must be from 1 to {MAX_MEMORY_MIB} MiB",
-                    self.memory_mib
-                ),
-            ));
-        }
-        None
+                self.retry_delay_ms,
+                0,
+                MAX_RETRY_DELAY_MS,
+                " ms",
+            ),
+            ("memory", self.memory_mib, 1, MAX_MEMORY_MIB, " MiB"),
+        ];
+        ranges
+            .into_iter()
+            .find(|(_, value, min, max, _)| !(min..=max).contains(&value))
+            .map(|(option, value, min, max, unit)| {
+                (
+                    option,
+                    format!("is {value}{unit}; it must be from {min} to {max}{unit}"),
+                )
+            })
     }
 }
 
