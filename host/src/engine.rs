@@ -13,6 +13,7 @@
 //! containers' inputs go on. The ticker thread holds only a weak reference to the engine.
 
 use crate::LoadError;
+use crate::settings::count_from_env;
 use std::sync::OnceLock;
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -40,9 +41,9 @@ fn new_engine() -> Result<Engine, String> {
     let mut config = Config::new();
     config.wasm_component_model_async(true);
     config.epoch_interruption(true);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(
-        pooling(max_instances()),
-    ));
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling(
+        count_from_env("FNHOST_MAX_INSTANCES", DEFAULT_MAX_INSTANCES),
+    )));
     let engine = Engine::new(&config).map_err(|error| error.to_string())?;
     let weak = engine.weak();
     std::thread::Builder::new()
@@ -56,14 +57,6 @@ fn new_engine() -> Result<Engine, String> {
         })
         .map_err(|error| format!("cannot start the epoch ticker: {error}"))?;
     Ok(engine)
-}
-
-fn max_instances() -> u32 {
-    std::env::var("FNHOST_MAX_INSTANCES")
-        .ok()
-        .and_then(|count| count.parse().ok())
-        .filter(|&count| count > 0)
-        .unwrap_or(DEFAULT_MAX_INSTANCES)
 }
 
 /// Slots for `instances` component instances. A Rust guest holds a few core instances,

@@ -36,6 +36,7 @@ mod imports;
 mod output;
 mod payload;
 mod pool;
+mod settings;
 pub mod source;
 
 pub use app::App;

@@ -18,6 +18,7 @@ use crate::app::AppShared;
 use crate::component::LoadedComponent;
 use crate::container::{Container, Input, Owner, Role};
 use crate::function::FunctionInfo;
+use crate::settings::count_from_env;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::mpsc;
@@ -80,14 +81,6 @@ impl Owner for Member {
 /// its arguments and a reply channel, ~200 bytes beside them).
 const DEFAULT_MAX_QUEUED: usize = 250_000;
 
-fn max_queued() -> usize {
-    std::env::var("FNHOST_MAX_QUEUED")
-        .ok()
-        .and_then(|count| count.parse().ok())
-        .filter(|&count| count > 0)
-        .unwrap_or(DEFAULT_MAX_QUEUED)
-}
-
 #[derive(Default)]
 struct PoolState {
     /// Set when the app goes away: no input is taken and no instance started any more.
@@ -126,7 +119,7 @@ impl Pool {
             app,
             per_instance,
             max_instances,
-            max_queued: max_queued(),
+            max_queued: count_from_env("FNHOST_MAX_QUEUED", DEFAULT_MAX_QUEUED),
             state: Mutex::new(PoolState::default()),
         }
     }
