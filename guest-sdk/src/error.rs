@@ -20,6 +20,9 @@ pub enum Error {
     Cancelled(String),
     /// The function's queue is full: the call was refused at once.
     Overloaded(String),
+    /// The call would nest deeper than the host's call depth limit; the message names the
+    /// chain of calls.
+    TooDeep(String),
     /// This caller could not encode the arguments or decode the result.
     Payload(String),
 }
@@ -34,6 +37,7 @@ impl std::fmt::Display for Error {
             Error::Timeout(message) => write!(f, "timed out: {message}"),
             Error::Cancelled(message) => write!(f, "cancelled: {message}"),
             Error::Overloaded(message) => write!(f, "overloaded: {message}"),
+            Error::TooDeep(message) => write!(f, "too deep: {message}"),
             Error::Payload(message) => write!(f, "payload: {message}"),
         }
     }
@@ -51,6 +55,7 @@ impl From<CallError> for Error {
             CallError::Timeout(message) => Error::Timeout(message),
             CallError::Cancelled(message) => Error::Cancelled(message),
             CallError::Overloaded(message) => Error::Overloaded(message),
+            CallError::TooDeep(message) => Error::TooDeep(message),
         }
     }
 }

@@ -45,14 +45,7 @@ pub struct Entry {
     pub name: &'static str,
     pub role: Role,
     pub params: &'static [&'static str],
-    pub max_inputs: u32,
-    pub max_containers: u32,
-    pub min_containers: u32,
-    pub scaledown_window_secs: u32,
-    pub timeout_secs: u32,
-    pub memory_mib: u32,
-    pub retries: u32,
-    pub retry_delay_ms: u32,
+    pub config: FunctionConfig,
     pub runner: Runner,
 }
 
@@ -112,16 +105,7 @@ impl Entry {
                 .iter()
                 .map(|param| (*param).to_owned())
                 .collect(),
-            config: FunctionConfig {
-                max_inputs: self.max_inputs,
-                max_containers: self.max_containers,
-                min_containers: self.min_containers,
-                scaledown_window_secs: self.scaledown_window_secs,
-                timeout_secs: self.timeout_secs,
-                memory_mib: self.memory_mib,
-                retries: self.retries,
-                retry_delay_ms: self.retry_delay_ms,
-            },
+            config: self.config,
         }
     }
 }

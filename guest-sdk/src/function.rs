@@ -24,7 +24,26 @@ const MAP_WINDOW: usize = 1000;
 pub struct Function<A, R> {
     name: &'static str,
     encode: fn(&A) -> serde_json::Result<Vec<u8>>,
+    options: CallOptions,
     types: PhantomData<fn(A) -> R>,
+}
+
+/// Options of one call site that override the callee's own, like Modal's `with_options`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallOptions {
+    /// How long each attempt may run (1 s to 24 h).
+    pub timeout: Option<Duration>,
+    /// How many times a failed call runs again (0 to 10).
+    pub retries: Option<u32>,
+}
+
+impl CallOptions {
+    fn to_wit(self) -> host::CallOptions {
+        host::CallOptions {
+            timeout_nanos: self.timeout.map(nanos),
+            retries: self.retries,
+        }
+    }
 }
 
 impl<A, R: DeserializeOwned> Function<A, R> {
@@ -33,6 +52,26 @@ impl<A, R: DeserializeOwned> Function<A, R> {
         Function {
             name,
             encode,
+            options: CallOptions {
+                timeout: None,
+                retries: None,
+            },
+            types: PhantomData,
+        }
+    }
+
+    /// This function with `options` overriding its own for the calls made through the handle
+    /// returned; the host checks them (out of range, a call fails with `bad-arguments`).
+    ///
+    /// ```ignore
+    /// let quick = slow_function.with_options(CallOptions { timeout: Some(Duration::from_secs(2)), ..Default::default() });
+    /// quick.remote(())?;
+    /// ```
+    pub fn with_options(&self, options: CallOptions) -> Function<A, R> {
+        Function {
+            name: self.name,
+            encode: self.encode,
+            options,
             types: PhantomData,
         }
     }
@@ -59,20 +98,20 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     /// Calls the function and blocks the calling instance until its result is back.
     pub fn remote(&self, args: A) -> Result<R, Error> {
         let payload = self.payload(&args)?;
-        decode_result(host::call(self.name, &payload))
+        decode_result(host::call(self.name, &payload, self.options.to_wit()))
     }
 
     /// Calls the function; only the awaiting task waits, the instance's other inputs go on.
     pub async fn remote_aio(&self, args: A) -> Result<R, Error> {
         let payload = self.payload(&args)?;
-        decode_result(host::call_async(self.name.to_owned(), payload).await)
+        decode_result(host::call_async(self.name.to_owned(), payload, self.options.to_wit()).await)
     }
 
     /// Starts the function in the background and returns a handle to its result at once.
     pub fn spawn(&self, args: A) -> Result<FunctionCall<R>, Error> {
         let payload = self.payload(&args)?;
         Ok(FunctionCall {
-            call: host::spawn(self.name, &payload),
+            call: host::spawn(self.name, &payload, self.options.to_wit()),
             result: PhantomData,
         })
     }

@@ -63,12 +63,13 @@ pub mod bindings {
 
 pub use error::Error;
 pub use fnhost_guest_macros::{function, local_entrypoint};
-pub use function::{Function, FunctionCall};
+pub use function::{CallOptions, Function, FunctionCall};
 pub use time::{sleep, sleep_aio};
 
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to; not part of the public API.
+    pub use crate::bindings::fnhost::runtime::types::FunctionConfig;
     pub use crate::export::{
         App, AsyncOutcome, Entry, Outcome, Registered, Role, Runner, decode_args, encode_output,
     };

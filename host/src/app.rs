@@ -9,11 +9,14 @@
 
 use crate::cache::CompileCache;
 use crate::call::Receiver;
+use crate::chain::{Chain, Frame};
 use crate::component::{self, LoadedComponent};
 use crate::container::{Container, Input, Role};
-use crate::function::{Function, FunctionInfo, Policy};
+use crate::function::{CallOptions, Function, FunctionInfo, Policy};
+use crate::overrides::FunctionOptions;
 use crate::payload;
 use crate::pool::Pool;
+use crate::sandbox::Grants;
 use crate::{Error, LoadError};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -35,27 +38,68 @@ pub(crate) struct AppShared {
     pools: HashMap<String, Arc<Pool>>,
     functions: Vec<FunctionInfo>,
     entrypoints: Vec<(FunctionInfo, Arc<LoadedComponent>)>,
+    grants: Grants,
 }
 
-impl App {
-    /// Loads the components at `paths` (`.wasm` files) as one app, with the compile cache the
-    /// environment asks for ([`CompileCache::from_env`]).
-    pub async fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
-        Self::load_with(paths, &CompileCache::from_env()).await
+/// How an app is loaded: its compile cache, overrides of its functions' options, and what its
+/// containers may reach. Start with [`App::builder`].
+#[derive(Debug, Clone)]
+pub struct AppBuilder {
+    cache: CompileCache,
+    overrides: HashMap<String, FunctionOptions>,
+    grants: Grants,
+}
+
+impl AppBuilder {
+    /// Compiles through `cache` rather than the one the environment asks for.
+    pub fn cache(mut self, cache: CompileCache) -> Self {
+        self.cache = cache;
+        self
     }
 
-    /// Loads the components at `paths` as one app, compiled through `cache`.
-    pub async fn load_with(
+    /// Overrides options of the function `function` for this run (later calls for the same
+    /// function override earlier ones option by option).
+    pub fn options(mut self, function: impl Into<String>, options: FunctionOptions) -> Self {
+        let merged = self.overrides.entry(function.into()).or_default();
+        *merged = merged.merged_with(options);
+        self
+    }
+
+    /// Grants every container the host directory `host` as `guest`, read-write or read-only.
+    pub fn dir(
+        mut self,
+        host: impl Into<PathBuf>,
+        guest: impl Into<String>,
+        read_only: bool,
+    ) -> Self {
+        self.grants.dir(host, guest, read_only);
+        self
+    }
+
+    /// Sets the environment variable `key` to `value` in every container.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.grants.env(key, value);
+        self
+    }
+
+    /// Loads the components at `paths` (`.wasm` files) as one app.
+    pub async fn load(
+        self,
         paths: impl IntoIterator<Item = impl AsRef<Path>>,
-        cache: &CompileCache,
     ) -> Result<App, LoadError> {
+        let AppBuilder {
+            cache,
+            mut overrides,
+            grants,
+        } = self;
+        grants.check()?;
         let engine = crate::engine::engine()?;
         let linker = component::linker(&engine)?;
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
         let loaded = futures::future::try_join_all(
             paths
                 .iter()
-                .map(|path| component::load(&linker, cache, path)),
+                .map(|path| component::load(&linker, &cache, path)),
         )
         .await?;
 
@@ -81,13 +125,17 @@ impl App {
                         slot.insert(component.path.clone());
                     }
                 }
-                let info = FunctionInfo::checked(info, component.path.clone())?;
+                let requested = overrides.remove(&info.name).unwrap_or_default();
+                let info = FunctionInfo::checked(info, component.path.clone(), requested)?;
                 if is_entrypoint {
                     entrypoints.push((info, Arc::clone(&component)));
                 } else {
                     functions.push((info, Arc::clone(&component)));
                 }
             }
+        }
+        if let Some(name) = overrides.into_keys().next() {
+            return Err(LoadError::UnknownFunction { name });
         }
         functions.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         entrypoints.sort_by(|a, b| a.0.name.cmp(&b.0.name));
@@ -102,6 +150,7 @@ impl App {
                 .collect(),
             functions: functions.into_iter().map(|(info, _)| info).collect(),
             entrypoints,
+            grants,
         });
         // `min_containers` are started now, so the first inputs find them warm.
         for pool in shared.pools.values() {
@@ -116,6 +165,32 @@ impl App {
             }
         }
         Ok(App { shared })
+    }
+}
+
+impl App {
+    /// Loads the components at `paths` (`.wasm` files) as one app, with the compile cache the
+    /// environment asks for ([`CompileCache::from_env`]), the options the functions declare,
+    /// and nothing granted.
+    pub async fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
+        Self::builder().load(paths).await
+    }
+
+    /// Loads the components at `paths` as one app, compiled through `cache`.
+    pub async fn load_with(
+        paths: impl IntoIterator<Item = impl AsRef<Path>>,
+        cache: &CompileCache,
+    ) -> Result<App, LoadError> {
+        Self::builder().cache(cache.clone()).load(paths).await
+    }
+
+    /// How to load an app with overrides and grants.
+    pub fn builder() -> AppBuilder {
+        AppBuilder {
+            cache: CompileCache::from_env(),
+            overrides: HashMap::new(),
+            grants: Grants::default(),
+        }
     }
 
     /// The app's functions, by name.
@@ -198,27 +273,23 @@ impl AppShared {
         }
     }
 
-    /// Queues a call of the function `name`.
-    pub(crate) fn submit(&self, name: &str, args: Vec<u8>) -> Result<Receiver, Error> {
+    /// Queues a call of the function `name` made by a guest whose input was called through
+    /// `caller`, with the call site's `options`.
+    pub(crate) fn submit(
+        &self,
+        name: &str,
+        args: Vec<u8>,
+        options: CallOptions,
+        caller: Option<&Chain>,
+    ) -> Result<Receiver, Error> {
         let pool = self.pool(name)?;
-        Ok(self.submit_to(pool, args, pool.info().config.policy()))
+        let policy = pool.info().config.policy().overridden(options)?;
+        submit_to(pool, args, policy, caller)
     }
 
-    /// Queues a call on `pool`, governed by `policy`.
-    pub(crate) fn submit_to(&self, pool: &Arc<Pool>, args: Vec<u8>, policy: Policy) -> Receiver {
-        let (reply, receiver) = oneshot::channel();
-        match payload::check(&pool.info().name, "arguments", args.len()) {
-            Ok(()) => pool.submit(Input {
-                args,
-                reply,
-                policy,
-                attempt: 0,
-            }),
-            Err(message) => {
-                let _ = reply.send(Err(Error::BadArguments(message)));
-            }
-        }
-        receiver
+    /// The operator's grants to every container of the app.
+    pub(crate) fn grants(&self) -> &Grants {
+        &self.grants
     }
 }
 
@@ -228,6 +299,27 @@ impl Drop for AppShared {
             pool.close();
         }
     }
+}
+
+/// Queues a call on `pool`, governed by `policy`, made by an input called through `caller`
+/// (`None` for the host API).
+pub(crate) fn submit_to(
+    pool: &Arc<Pool>,
+    args: Vec<u8>,
+    policy: Policy,
+    caller: Option<&Chain>,
+) -> Result<Receiver, Error> {
+    let frame = Frame::called(pool.name(), caller)?;
+    payload::check(pool.name(), "arguments", args.len()).map_err(Error::BadArguments)?;
+    let (reply, receiver) = oneshot::channel();
+    pool.submit(Input {
+        args,
+        reply,
+        policy,
+        attempt: 0,
+        frame,
+    });
+    Ok(receiver)
 }
 
 fn sorted(mut names: Vec<&str>) -> String {

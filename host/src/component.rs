@@ -7,6 +7,7 @@ use crate::LoadError;
 use crate::bindings::{AppInfo, AppPre};
 use crate::cache::CompileCache;
 use crate::container::{ContainerState, Stdio, new_store};
+use crate::sandbox::Grants;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -48,10 +49,13 @@ pub(crate) async fn load(
         path: path.to_owned(),
         reason,
     };
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(|error| not_an_app(format!("{error:#}")))?;
-    let pre = AppPre::new(pre).map_err(|error| not_an_app(format!("{error:#}")))?;
+    let mismatch = |error: wasmtime::Error| {
+        not_an_app(
+            contract_version(&component, linker.engine()).unwrap_or_else(|| format!("{error:#}")),
+        )
+    };
+    let pre = linker.instantiate_pre(&component).map_err(mismatch)?;
+    let pre = AppPre::new(pre).map_err(mismatch)?;
     let loaded = Arc::new(LoadedComponent {
         path: path.to_owned(),
         pre,
@@ -60,6 +64,32 @@ pub(crate) async fn load(
         .await
         .map_err(|error| not_an_app(format!("`describe` failed: {error:#}")))?;
     Ok((loaded, info))
+}
+
+/// The contract's package, as components name it in their imports and exports.
+const CONTRACT: &str = "fnhost:runtime/";
+
+/// The version of this host's contract, `wit/fnhost.wit`'s package version.
+const CONTRACT_VERSION: &str = "0.1.0";
+
+/// When `component` was built against another version of the contract: which, in a sentence.
+fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
+    let ty = component.component_type();
+    let names = ty
+        .imports(engine)
+        .map(|(name, _)| name)
+        .chain(ty.exports(engine).map(|(name, _)| name));
+    names
+        .filter_map(|name| name.strip_prefix(CONTRACT))
+        .filter_map(|interface| interface.split_once('@'))
+        .find(|(_, version)| *version != CONTRACT_VERSION)
+        .map(|(interface, version)| {
+            format!(
+                "it was built against fnhost:runtime@{version} (its `{interface}` interface), \
+                 and this host implements fnhost:runtime@{CONTRACT_VERSION}: rebuild it with a \
+                 matching fnhost-guest"
+            )
+        })
 }
 
 /// Reads and compiles the component at `path`, or takes it from `cache` (CPU-bound: run it off
@@ -97,7 +127,15 @@ fn compile(
 /// Instantiates the component once, on its own, and asks what it holds.
 async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
     let label: Arc<str> = Arc::from(format!("{}", component.path.display()));
-    let state = ContainerState::new(std::sync::Weak::new(), label, Stdio::Prefixed, None);
+    let grants = Grants::default();
+    let state = ContainerState::new(
+        std::sync::Weak::new(),
+        &grants,
+        label,
+        Stdio::Prefixed,
+        None,
+        None,
+    );
     let mut store = new_store(component.pre.engine(), state);
     let app = component.pre.instantiate_async(&mut store).await?;
     let (info,) = app

@@ -9,34 +9,48 @@
 //! message (a panic's message, reported by the guest's panic hook, when there is one) and ends;
 //! the pool replaces it. Other containers are untouched. An input past its timeout stops the
 //! container the same way (see `deadline`): it fails with `timeout`, the others with `trapped`.
+//!
+//! Cancellation: when an input's caller goes away (it cancelled, dropped the call, or was
+//! itself stopped), the input's result can never be delivered. wasmtime 48 cannot cancel one
+//! task of a store (bytecodealliance/wasmtime#11833: only dropping the store stops a task), so
+//! the container leaves its pool at once (it takes no more inputs; those sent to it go back)
+//! and is dropped as soon as every input it still runs is cancelled too: at once for a
+//! blocking body, which runs one input, or when the live inputs of an async body finish.
+//! Dropping the store drops the calls the cancelled input made, which cancels them in turn.
 
 use crate::Error;
 use crate::app::AppShared;
 use crate::bindings::CallError;
-use crate::call::Reply;
+use crate::call::{Abandoned, Reply, Watched};
+use crate::chain::{Callers, Chain, Frame};
 use crate::component::LoadedComponent;
+use crate::cpu::CpuBudget;
 use crate::deadline::Deadlines;
 use crate::function::{FunctionInfo, Policy};
-use crate::output::{Forward, Target};
 use crate::payload;
+use crate::sandbox::Grants;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use wasmtime::component::{ResourceTable, TypedFunc};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// One input for a container: the encoded arguments, where the result goes, its timeout and
-/// retries, and which attempt this is (0 for the first run, 1 for the first retry, ...).
+/// retries, which attempt this is (0 for the first run, 1 for the first retry, ...), and the
+/// chain of calls that led to it.
 pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
     pub(crate) policy: Policy,
     pub(crate) attempt: u32,
+    pub(crate) frame: Chain,
 }
 
 /// What a serving container tells the pool it belongs to.
@@ -48,6 +62,12 @@ pub(crate) trait Owner {
     /// The container has been idle for its scaledown window: whether it may end. When it
     /// may, no input is sent to it any more.
     fn may_retire(&self) -> bool;
+    /// The container takes no more inputs: nothing is sent to it any more.
+    fn leave(&self);
+    /// An input sent to the container that it will not run goes back to be placed elsewhere.
+    fn requeue(&self, input: Input);
+    /// An input's caller went away before it finished.
+    fn cancelled(&self);
 }
 
 /// An input a container is running: where its result goes, its policy, and, when it may be
@@ -55,13 +75,18 @@ pub(crate) trait Owner {
 struct Held {
     reply: Reply,
     policy: Policy,
-    retry: Option<(Vec<u8>, u32)>,
+    retry: Option<(Vec<u8>, u32, Chain)>,
+    watched: Watched,
 }
 
 /// What a container is started for.
 pub(crate) enum Role {
-    /// Container `id` of its function's pool.
-    Pooled { id: u64 },
+    /// Container `id` of its function's pool, which counts its CPU budget's pauses in
+    /// `cpu_throttles`.
+    Pooled {
+        id: u64,
+        cpu_throttles: Arc<AtomicUsize>,
+    },
     /// The one container of a local entrypoint's run.
     Entrypoint,
 }
@@ -89,28 +114,32 @@ pub(crate) struct ContainerState {
     pub(crate) deadlines: Deadlines,
     /// How far the guest may grow its memories and tables.
     limits: StoreLimits,
+    /// The call chains of the inputs running here.
+    pub(crate) callers: Callers,
+    /// Which inputs running here lost their callers.
+    abandoned: Arc<Abandoned>,
+    /// How much CPU the guest may use, if it is limited.
+    cpu: Option<CpuBudget>,
 }
 
 impl ContainerState {
-    /// The state of a container labelled `label` whose linear memory may grow to `memory`
-    /// bytes (wasm32's 4 GiB when `None`).
+    /// The state of a container labelled `label`, reaching what `grants` allow, whose linear
+    /// memory may grow to `memory` bytes (wasm32's 4 GiB when `None`) and which may use the
+    /// CPU `cpu` allows (all it gets when `None`).
     pub(crate) fn new(
         app: Weak<AppShared>,
+        grants: &Grants,
         label: Arc<str>,
         stdio: Stdio,
         memory: Option<usize>,
+        cpu: Option<CpuBudget>,
     ) -> Self {
         let prefix = match stdio {
             Stdio::Prefixed => Some(Arc::from(format!("[{label}] "))),
             Stdio::Plain => None,
         };
-        // No preopened directories, no environment, no network: WASI's defaults deny them.
-        let wasi = WasiCtxBuilder::new()
-            .stdout(Forward::new(Target::Stdout, prefix.clone()))
-            .stderr(Forward::new(Target::Stderr, prefix))
-            .build();
         ContainerState {
-            wasi,
+            wasi: grants.wasi(prefix),
             table: ResourceTable::new(),
             app,
             label,
@@ -121,6 +150,19 @@ impl ContainerState {
                 .table_elements(MAX_TABLE_ELEMENTS)
                 .trap_on_grow_failure(true)
                 .build(),
+            callers: Callers::default(),
+            abandoned: Arc::default(),
+            cpu,
+        }
+    }
+
+    /// Runs `wait` (a blocking import's wait, which holds the whole instance) until the earliest
+    /// deadline at most, and no longer than some input here still has a caller.
+    pub(crate) async fn bound<T>(&mut self, wait: impl Future<Output = T>) -> wasmtime::Result<T> {
+        let abandoned = Arc::clone(&self.abandoned);
+        tokio::select! {
+            done = self.deadlines.bound(wait) => done,
+            () = abandoned.stopped() => Err(cancelled_everywhere()),
         }
     }
 
@@ -153,16 +195,30 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 /// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
 const MAX_HANDLES: usize = 1 << 20;
 
-/// A store for `state`. At every epoch tick a running guest yields to the executor, or traps
-/// if an input of the container is past its deadline.
+/// A store for `state`. At every epoch tick a running guest yields to the executor, traps if
+/// an input of the container is past its deadline, or pauses if it used up its CPU budget.
 pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
     store.set_max_component_handles(MAX_HANDLES);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut store| {
-        store.data_mut().deadlines.check()?;
-        Ok(UpdateDeadline::Yield(1))
+        let state = store.data_mut();
+        state.deadlines.check()?;
+        if state.abandoned.stop_requested() {
+            return Err(cancelled_everywhere());
+        }
+        let pause = state.cpu.as_mut().and_then(CpuBudget::charge_tick);
+        Ok(match pause {
+            // Never past the earliest deadline: the next tick then stops the store.
+            Some(pause) => {
+                let wake = state.deadlines.earliest().map_or(pause, |deadline| {
+                    pause.min(deadline.saturating_duration_since(Instant::now()))
+                });
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(wake)))
+            }
+            None => UpdateDeadline::Yield(1),
+        })
     });
     store
 }
@@ -186,20 +242,25 @@ impl Container {
         function: &FunctionInfo,
         role: Role,
     ) -> Result<Container, Error> {
-        let (label, stdio, memory) = match &role {
-            Role::Pooled { id } => (
+        let (label, stdio, memory, cpu) = match role {
+            Role::Pooled { id, cpu_throttles } => (
                 Arc::from(format!("{}#{id}", function.name)),
                 Stdio::Prefixed,
                 Some(function.config.memory_bytes()),
+                match function.config.cpu_millicores {
+                    0 => None,
+                    millicores => Some(CpuBudget::new(millicores, cpu_throttles)),
+                },
             ),
-            // The program's own: unprefixed output, all of wasm32's memory (and no input
-            // deadlines: only pooled inputs carry them).
-            Role::Entrypoint => (Arc::from(function.name.as_str()), Stdio::Plain, None),
+            // The program's own: unprefixed output, all of wasm32's memory and all the CPU it
+            // gets (and no input deadlines: only pooled inputs carry them).
+            Role::Entrypoint => (Arc::from(function.name.as_str()), Stdio::Plain, None, None),
         };
-        let mut store = new_store(
-            component.pre.engine(),
-            ContainerState::new(app, label, stdio, memory),
-        );
+        let shared = app.upgrade();
+        let no_grants = Grants::default();
+        let grants = shared.as_deref().map_or(&no_grants, AppShared::grants);
+        let state = ContainerState::new(app, grants, label, stdio, memory, cpu);
+        let mut store = new_store(component.pre.engine(), state);
         let instance = component
             .pre
             .instantiate_async(&mut store)
@@ -219,10 +280,10 @@ impl Container {
     }
 
     /// Runs every input that arrives on `inputs`, telling `owner` after each, until the channel
-    /// closes or the owner lets it retire after `idle` without inputs (`Ok`), or the instance
-    /// traps (`Err`, after failing the inputs it was running; inputs still in the channel were
-    /// never started and stay there). A failed input with retries left goes back to the owner
-    /// instead of to its caller.
+    /// closes, the owner lets it retire after `idle` without inputs, or every input it still
+    /// runs was cancelled (`Ok`), or the instance traps (`Err`, after failing the inputs it was
+    /// running; inputs still in the channel were never started and stay there). A failed input
+    /// with retries left goes back to the owner instead of to its caller.
     pub(crate) async fn serve(
         mut self,
         inputs: &mut mpsc::UnboundedReceiver<Input>,
@@ -235,7 +296,7 @@ impl Container {
             function,
         } = &mut self;
         let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
-            (Err(error), Some((args, attempt)))
+            (Err(error), Some((args, attempt, frame)))
                 if attempt < held.policy.retries && retryable(&error) =>
             {
                 tracing::debug!("`{function}` attempt {attempt} failed ({error}); retrying");
@@ -244,6 +305,7 @@ impl Container {
                     reply: held.reply,
                     policy: held.policy,
                     attempt: attempt + 1,
+                    frame,
                 });
             }
             (result, _) => {
@@ -251,11 +313,15 @@ impl Container {
             }
         };
         let mut held: HashMap<u64, Held> = HashMap::new();
+        let abandoned = Arc::clone(&store.data().abandoned);
         let outcome = store
             .run_concurrent(async |accessor| -> wasmtime::Result<()> {
                 let mut running = FuturesUnordered::new();
                 let mut next_slot = 0u64;
                 let mut open = true;
+                // Set once an input was cancelled: the container takes no more inputs and ends
+                // when nothing it runs has a caller left.
+                let mut draining = false;
                 // One timer for both watches, the earliest deadline and the idle window. It is
                 // armed lazily: when it fires it looks at the real state and arms itself again,
                 // so a steady stream of calls re-arms nothing.
@@ -264,25 +330,33 @@ impl Container {
                 let mut armed = Some(Instant::now() + idle);
                 let mut last_active = Instant::now();
                 loop {
+                    if draining && held.is_empty() {
+                        return Ok(());
+                    }
                     if !open && running.is_empty() {
                         return Ok(());
                     }
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
-                            let Some(Input { args, reply, policy, attempt }) = input else {
+                            let Some(Input { args, mut reply, policy, attempt, frame }) = input else {
                                 open = false;
                                 continue;
                             };
-                            if reply.is_closed() {
-                                // Cancelled while it waited: it never runs.
-                                owner.finished();
-                                continue;
-                            }
                             let slot = next_slot;
                             next_slot += 1;
-                            let retry = (attempt < policy.retries).then(|| (args.clone(), attempt));
-                            held.insert(slot, Held { reply, policy, retry });
-                            accessor.with(|mut access| access.get().deadlines.start(slot, policy.timeout));
+                            let Some(watched) = abandoned.watch(slot, &mut reply) else {
+                                // Cancelled while it waited: it never runs.
+                                owner.cancelled();
+                                owner.finished();
+                                continue;
+                            };
+                            let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, frame.clone()));
+                            held.insert(slot, Held { reply, policy, retry, watched });
+                            accessor.with(|mut access| {
+                                let state = access.get();
+                                state.deadlines.start(slot, policy.timeout);
+                                state.callers.start(slot, frame);
+                            });
                             // A timer armed for an earlier deadline already covers this one.
                             let deadline = Instant::now() + policy.timeout;
                             if armed.is_none_or(|at| at > deadline) {
@@ -297,21 +371,52 @@ impl Container {
                         }
                         Some((slot, outcome)) = running.next(), if !running.is_empty() => {
                             let (result,) = outcome?;
-                            accessor.with(|mut access| access.get().deadlines.finish(slot));
+                            accessor.with(|mut access| {
+                                let state = access.get();
+                                state.deadlines.finish(slot);
+                                state.callers.finish(slot);
+                            });
+                            // Not held any more when it was cancelled: its result goes nowhere.
                             if let Some(input) = held.remove(&slot) {
+                                if !input.watched.finish() {
+                                    owner.cancelled();
+                                }
                                 let result = result.map_err(Error::from).and_then(|output| {
                                     payload::check(function, "result", output.len())
                                         .map(|()| output)
                                         .map_err(Error::User)
                                 });
+                                // The slot is free before the caller hears back, so that its
+                                // next call finds it free.
+                                owner.finished();
                                 settle(input, result);
                             }
-                            owner.finished();
                             last_active = Instant::now();
                             let idle_at = last_active + idle;
                             if running.is_empty() && armed.is_none_or(|at| at > idle_at) {
                                 armed = Some(idle_at);
                                 timer.as_mut().reset(idle_at.into());
+                            }
+                        }
+                        slot = abandoned.next() => {
+                            // The caller went away: the input's result can never be delivered.
+                            if held.remove(&slot).is_none() {
+                                continue;
+                            }
+                            accessor.with(|mut access| {
+                                let state = access.get();
+                                state.deadlines.finish(slot);
+                                state.callers.finish(slot);
+                            });
+                            owner.cancelled();
+                            if !draining {
+                                draining = true;
+                                open = false;
+                                owner.leave();
+                                inputs.close();
+                                while let Ok(input) = inputs.try_recv() {
+                                    owner.requeue(input);
+                                }
                             }
                         }
                         () = &mut timer, if armed.is_some() => {
@@ -339,9 +444,15 @@ impl Container {
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) | Err(error) => {
+                let cancelled = abandoned.stop_requested();
                 let error = trap_error(store, &error);
                 let deadlines = &store.data().deadlines;
                 for (slot, input) in held.drain() {
+                    if input.watched.is_done() {
+                        // Its caller is gone: nothing to deliver, nothing to retry.
+                        owner.cancelled();
+                        continue;
+                    }
                     let error = if deadlines.is_past(slot) {
                         let timeout = input.policy.timeout;
                         Error::Timeout(format!("`{function}` ran past its timeout of {timeout:?}"))
@@ -349,6 +460,10 @@ impl Container {
                         error.clone()
                     };
                     settle(input, Err(error));
+                }
+                if cancelled {
+                    tracing::debug!("`{function}`: stopped, every input it ran was cancelled");
+                    return Ok(());
                 }
                 Err(error)
             }
@@ -364,6 +479,7 @@ impl Container {
             ..
         } = &mut self;
         let call = (function.clone(), args);
+        store.data_mut().callers.start(0, Frame::root(function));
         let outcome = store
             .run_concurrent(async |accessor| run.call_concurrent(accessor, call).await)
             .await;
@@ -372,6 +488,11 @@ impl Container {
             Ok(Err(error)) | Err(error) => Err(trap_error(store, &error)),
         }
     }
+}
+
+/// The error that stops a container whose inputs all lost their callers.
+fn cancelled_everywhere() -> wasmtime::Error {
+    wasmtime::format_err!("every input of the container was cancelled")
 }
 
 /// Whether a failure may go away on another attempt: what the body or its container did, not

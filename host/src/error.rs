@@ -32,6 +32,10 @@ pub enum Error {
     /// The function's queue is full: the call was refused at once.
     #[error("overloaded: {0}")]
     Overloaded(String),
+    /// The call would nest deeper than the host's call depth limit; the message names the
+    /// chain of calls.
+    #[error("too deep: {0}")]
+    TooDeep(String),
     /// This caller could not encode the arguments or decode the result.
     #[error("payload: {0}")]
     Payload(String),
@@ -47,6 +51,7 @@ impl From<CallError> for Error {
             CallError::Timeout(message) => Error::Timeout(message),
             CallError::Cancelled(message) => Error::Cancelled(message),
             CallError::Overloaded(message) => Error::Overloaded(message),
+            CallError::TooDeep(message) => Error::TooDeep(message),
         }
     }
 }
@@ -63,6 +68,7 @@ impl From<Error> for CallError {
             Error::Timeout(message) => CallError::Timeout(message),
             Error::Cancelled(message) => CallError::Cancelled(message),
             Error::Overloaded(message) => CallError::Overloaded(message),
+            Error::TooDeep(message) => CallError::TooDeep(message),
         }
     }
 }
@@ -114,6 +120,20 @@ pub enum LoadError {
         /// The option.
         option: &'static str,
         /// What is wrong with its value.
+        reason: String,
+    },
+    /// Options were overridden for a function the app does not have.
+    #[error("options given for `{name}`, which is not a function of the app")]
+    UnknownFunction {
+        /// The name given.
+        name: String,
+    },
+    /// A directory granted to containers cannot be opened.
+    #[error("cannot grant {path}: {reason}")]
+    Grant {
+        /// The host directory.
+        path: PathBuf,
+        /// What the OS said.
         reason: String,
     },
     /// The containers a function keeps warm (`min_containers`) could not start.

@@ -3,8 +3,9 @@
 //! Arguments travel as a JSON array (pass a tuple: `()`, `(x,)`, `(x, y)`); results as the JSON
 //! value of what the body returned.
 
-use crate::app::AppShared;
+use crate::app::{AppShared, submit_to};
 use crate::call::{FunctionCall, PendingCall, wait};
+use crate::overrides::FunctionOptions;
 use crate::pool::{Pool, PoolStats};
 use crate::{Error, LoadError, bindings};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -27,26 +28,35 @@ pub enum BodyKind {
     Async,
 }
 
-/// The options a function declared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The options a function declared (see the README for their meaning, defaults and ranges).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct FunctionConfig {
     /// Inputs one container runs at once.
     pub max_inputs: u32,
+    /// Inputs the autoscaler aims to give one container before it starts another.
+    pub target_inputs: u32,
     /// Containers the function may have at once.
     pub max_containers: u32,
     /// Containers kept running even when idle, started when the app loads.
     pub min_containers: u32,
+    /// Idle containers kept ready beyond the busy ones while the function has inputs running.
+    pub buffer_containers: u32,
     /// How long, in seconds, a container beyond `min_containers` may stay idle.
     pub scaledown_window_secs: u32,
-    /// How long one input may run, in seconds.
+    /// How long one attempt may run, in seconds.
     pub timeout_secs: u32,
     /// The most linear memory one container may grow to, in MiB.
     pub memory_mib: u32,
+    /// The CPU one container may use, in thousandths of a core; 0 for no limit.
+    pub cpu_millicores: u32,
     /// How many times a failed input runs again.
     pub retries: u32,
-    /// The delay before the first retry, in milliseconds; each next one doubles, up to
-    /// [`MAX_RETRY_DELAY_MS`].
+    /// The delay before the first retry, in milliseconds.
     pub retry_delay_ms: u32,
+    /// What each next retry delay is multiplied by.
+    pub backoff_coefficient: f32,
+    /// The longest delay between retries, in milliseconds.
+    pub max_retry_delay_ms: u32,
 }
 
 /// The longest `scaledown_window` a function may declare, in seconds: 20 minutes, as Modal
@@ -65,6 +75,9 @@ pub const MAX_RETRIES: u32 = 10;
 /// The longest delay between retries, in milliseconds: a minute, as Modal allows.
 pub const MAX_RETRY_DELAY_MS: u32 = 60_000;
 
+/// The smallest and largest CPU budgets, in thousandths of a core (0 means no limit).
+pub const CPU_MILLICORES: std::ops::RangeInclusive<u32> = 50..=64_000;
+
 impl FunctionConfig {
     /// How long a container beyond `min_containers` may stay idle.
     pub fn scaledown_window(&self) -> Duration {
@@ -81,26 +94,20 @@ impl FunctionConfig {
         (self.memory_mib as usize) << 20
     }
 
-    /// The delay before retry number `retry` (1 for the first): the initial delay, doubled
-    /// for each retry before it, at most a minute.
+    /// The delay before retry number `retry` (1 for the first): the initial delay, multiplied
+    /// by the backoff coefficient for each retry before it, at most the longest delay.
     pub fn retry_delay(&self, retry: u32) -> Duration {
-        let doubled = u64::from(self.retry_delay_ms) << retry.saturating_sub(1).min(16);
-        Duration::from_millis(doubled.min(u64::from(MAX_RETRY_DELAY_MS)))
+        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let delay =
+            f64::from(self.retry_delay_ms) * f64::from(self.backoff_coefficient).powi(exponent);
+        Duration::from_millis(delay.min(f64::from(self.max_retry_delay_ms)) as u64)
     }
 
     /// The first option out of its range: its name and what is wrong.
     fn invalid(&self) -> Option<(&'static str, String)> {
-        if self.min_containers > self.max_containers {
-            return Some((
-                "min_containers",
-                format!(
-                    "is {}; it must be at most max_containers ({})",
-                    self.min_containers, self.max_containers
-                ),
-            ));
-        }
         let ranges = [
             ("max_inputs", self.max_inputs, 1, u32::MAX, ""),
+            ("target_inputs", self.target_inputs, 1, u32::MAX, ""),
             ("max_containers", self.max_containers, 1, u32::MAX, ""),
             (
                 "scaledown_window",
@@ -112,15 +119,22 @@ impl FunctionConfig {
             ("timeout", self.timeout_secs, 1, MAX_TIMEOUT_SECS, " s"),
             ("retries", self.retries, 0, MAX_RETRIES, ""),
             (
-                "retry_delay",
+                "initial_delay",
                 self.retry_delay_ms,
                 0,
                 MAX_RETRY_DELAY_MS,
                 " ms",
             ),
+            (
+                "max_delay",
+                self.max_retry_delay_ms,
+                1000,
+                MAX_RETRY_DELAY_MS,
+                " ms",
+            ),
             ("memory", self.memory_mib, 1, MAX_MEMORY_MIB, " MiB"),
         ];
-        ranges
+        let out_of_range = ranges
             .into_iter()
             .find(|(_, value, min, max, _)| !(min..=max).contains(&value))
             .map(|(option, value, min, max, unit)| {
@@ -128,12 +142,67 @@ impl FunctionConfig {
                     option,
                     format!("is {value}{unit}; it must be from {min} to {max}{unit}"),
                 )
+            });
+        if out_of_range.is_some() {
+            return out_of_range;
+        }
+        let at_most = |option, value: u32, limit_name, limit: u32| {
+            (value > limit).then(|| {
+                (
+                    option,
+                    format!("is {value}; it must be at most {limit_name} ({limit})"),
+                )
             })
+        };
+        let checks = [
+            at_most(
+                "target_inputs",
+                self.target_inputs,
+                "max_inputs",
+                self.max_inputs,
+            ),
+            at_most(
+                "min_containers",
+                self.min_containers,
+                "max_containers",
+                self.max_containers,
+            ),
+            at_most(
+                "buffer_containers",
+                self.buffer_containers,
+                "max_containers",
+                self.max_containers,
+            ),
+        ];
+        if let Some(invalid) = checks.into_iter().flatten().next() {
+            return Some(invalid);
+        }
+        if self.cpu_millicores != 0 && !CPU_MILLICORES.contains(&self.cpu_millicores) {
+            return Some((
+                "cpu",
+                format!(
+                    "is {} millicores; it must be 0 (no limit) or from {} to {}",
+                    self.cpu_millicores,
+                    CPU_MILLICORES.start(),
+                    CPU_MILLICORES.end()
+                ),
+            ));
+        }
+        if !(1.0..=10.0).contains(&self.backoff_coefficient) {
+            return Some((
+                "backoff_coefficient",
+                format!(
+                    "is {}; it must be from 1.0 to 10.0",
+                    self.backoff_coefficient
+                ),
+            ));
+        }
+        None
     }
 }
 
 /// A function or entrypoint of the app, as its component describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunctionInfo {
     /// Its name, unique in the app.
     pub name: String,
@@ -148,20 +217,31 @@ pub struct FunctionInfo {
 }
 
 impl FunctionInfo {
-    /// What the component says of a function, its options checked.
+    /// What the component says of a function, with `overrides` applied and its options
+    /// checked.
     pub(crate) fn checked(
         info: bindings::FunctionInfo,
         component: PathBuf,
+        overrides: FunctionOptions,
     ) -> Result<Self, LoadError> {
-        let info = Self::new(info, component);
-        match info.config.invalid() {
-            Some((option, reason)) => Err(LoadError::InvalidOption {
+        let mut info = Self::new(info, component);
+        let checked = overrides
+            .apply(info.config)
+            .and_then(|config| match config.invalid() {
+                Some(invalid) => Err(invalid),
+                None => Ok(config),
+            });
+        match checked {
+            Ok(config) => {
+                info.config = config;
+                Ok(info)
+            }
+            Err((option, reason)) => Err(LoadError::InvalidOption {
                 path: info.component,
                 function: info.name,
                 option,
                 reason,
             }),
-            None => Ok(info),
         }
     }
 
@@ -175,13 +255,18 @@ impl FunctionInfo {
             params: info.params,
             config: FunctionConfig {
                 max_inputs: info.config.max_inputs,
+                target_inputs: info.config.target_inputs,
                 max_containers: info.config.max_containers,
                 min_containers: info.config.min_containers,
+                buffer_containers: info.config.buffer_containers,
                 scaledown_window_secs: info.config.scaledown_window_secs,
                 timeout_secs: info.config.timeout_secs,
                 memory_mib: info.config.memory_mib,
+                cpu_millicores: info.config.cpu_millicores,
                 retries: info.config.retries,
                 retry_delay_ms: info.config.retry_delay_ms,
+                backoff_coefficient: info.config.backoff_coefficient,
+                max_retry_delay_ms: info.config.max_retry_delay_ms,
             },
             component,
         }
@@ -209,6 +294,30 @@ impl FunctionConfig {
     }
 }
 
+impl Policy {
+    /// This policy with a call site's `options` overriding it, when they are in range.
+    pub(crate) fn overridden(mut self, options: CallOptions) -> Result<Policy, Error> {
+        if let Some(timeout) = options.timeout {
+            let range = Duration::from_secs(1)..=Duration::from_secs(u64::from(MAX_TIMEOUT_SECS));
+            if !range.contains(&timeout) {
+                return Err(Error::BadArguments(format!(
+                    "timeout {timeout:?}: it must be from 1 s to {MAX_TIMEOUT_SECS} s"
+                )));
+            }
+            self.timeout = timeout;
+        }
+        if let Some(retries) = options.retries {
+            if retries > MAX_RETRIES {
+                return Err(Error::BadArguments(format!(
+                    "retries {retries}: it must be from 0 to {MAX_RETRIES}"
+                )));
+            }
+            self.retries = retries;
+        }
+        Ok(self)
+    }
+}
+
 /// Options of one call site that override the function's own, like Modal's `with_options`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallOptions {
@@ -221,7 +330,8 @@ pub struct CallOptions {
 /// A handle to one function of an [`App`](crate::App). Cheap to clone.
 #[derive(Clone)]
 pub struct Function {
-    app: Arc<AppShared>,
+    /// Keeps the app alive while the handle is: its containers hold it weakly.
+    _app: Arc<AppShared>,
     pool: Arc<Pool>,
     policy: Policy,
 }
@@ -229,32 +339,18 @@ pub struct Function {
 impl Function {
     pub(crate) fn new(app: Arc<AppShared>, pool: Arc<Pool>) -> Self {
         let policy = pool.info().config.policy();
-        Function { app, pool, policy }
+        Function {
+            _app: app,
+            pool,
+            policy,
+        }
     }
 
     /// This function with `options` overriding its own for calls made through the handle
     /// returned; options out of range fail with [`Error::BadArguments`].
     pub fn with_options(&self, options: CallOptions) -> Result<Function, Error> {
-        let mut policy = self.policy;
-        if let Some(timeout) = options.timeout {
-            let range = Duration::from_secs(1)..=Duration::from_secs(u64::from(MAX_TIMEOUT_SECS));
-            if !range.contains(&timeout) {
-                return Err(Error::BadArguments(format!(
-                    "timeout {timeout:?}: it must be from 1 s to {MAX_TIMEOUT_SECS} s"
-                )));
-            }
-            policy.timeout = timeout;
-        }
-        if let Some(retries) = options.retries {
-            if retries > MAX_RETRIES {
-                return Err(Error::BadArguments(format!(
-                    "retries {retries}: it must be from 0 to {MAX_RETRIES}"
-                )));
-            }
-            policy.retries = retries;
-        }
         Ok(Function {
-            policy,
+            policy: self.policy.overridden(options)?,
             ..self.clone()
         })
     }
@@ -282,8 +378,8 @@ impl Function {
 
     /// Calls the function with an encoded JSON array of arguments; returns the encoded result.
     pub async fn remote_raw(&self, args: Vec<u8>) -> Result<Vec<u8>, Error> {
-        let submitted = self.app.submit_to(&self.pool, args, self.policy);
-        wait(&self.info().name, Ok(submitted)).await
+        let submitted = submit_to(&self.pool, args, self.policy, None);
+        wait(&self.info().name, submitted).await
     }
 
     /// Starts the function in the background and returns a handle to its result at once.
@@ -294,7 +390,7 @@ impl Function {
         let args = encode_args(&args)?;
         Ok(FunctionCall::new(PendingCall::waiting(
             &self.info().name,
-            Ok(self.app.submit_to(&self.pool, args, self.policy)),
+            submit_to(&self.pool, args, self.policy, None),
         )))
     }
 
@@ -348,13 +444,18 @@ mod tests {
     fn config(max_inputs: u32, max_containers: u32, timeout_secs: u32) -> FunctionConfig {
         FunctionConfig {
             max_inputs,
+            target_inputs: max_inputs.max(1),
             max_containers,
             min_containers: 0,
+            buffer_containers: 0,
             scaledown_window_secs: 60,
             timeout_secs,
             memory_mib: 512,
+            cpu_millicores: 0,
             retries: 0,
             retry_delay_ms: 1000,
+            backoff_coefficient: 2.0,
+            max_retry_delay_ms: MAX_RETRY_DELAY_MS,
         }
     }
 
@@ -399,21 +500,83 @@ mod tests {
         assert_eq!(retries(MAX_RETRIES + 1, 0).invalid().unwrap().0, "retries");
         assert_eq!(
             retries(1, MAX_RETRY_DELAY_MS + 1).invalid().unwrap().0,
-            "retry_delay"
+            "initial_delay"
         );
         assert_eq!(retries(MAX_RETRIES, MAX_RETRY_DELAY_MS).invalid(), None);
+        let scaling = |target_inputs, buffer_containers, cpu_millicores| FunctionConfig {
+            target_inputs,
+            buffer_containers,
+            cpu_millicores,
+            ..config(4, 2, 300)
+        };
+        assert_eq!(scaling(4, 2, 0).invalid(), None);
+        assert_eq!(scaling(5, 2, 0).invalid().unwrap().0, "target_inputs");
+        assert_eq!(scaling(0, 2, 0).invalid().unwrap().0, "target_inputs");
+        assert_eq!(scaling(4, 3, 0).invalid().unwrap().0, "buffer_containers");
+        assert_eq!(scaling(4, 2, 49).invalid().unwrap().0, "cpu");
+        assert_eq!(scaling(4, 2, 50).invalid(), None);
+        assert_eq!(scaling(4, 2, 64_001).invalid().unwrap().0, "cpu");
+        let backoff = |backoff_coefficient, max_retry_delay_ms| FunctionConfig {
+            backoff_coefficient,
+            max_retry_delay_ms,
+            ..config(1, 1, 300)
+        };
+        assert_eq!(
+            backoff(0.5, 1000).invalid().unwrap().0,
+            "backoff_coefficient"
+        );
+        assert_eq!(
+            backoff(10.5, 1000).invalid().unwrap().0,
+            "backoff_coefficient"
+        );
+        assert_eq!(backoff(2.0, 999).invalid().unwrap().0, "max_delay");
     }
 
     #[test]
-    fn retry_delays_double_up_to_a_minute() {
-        let policy = FunctionConfig {
+    fn overrides_replace_declared_options_and_are_checked_the_same_way() {
+        let mut options = FunctionOptions::default();
+        options.set("timeout", "5s").unwrap();
+        options.set("cpu", "0.5").unwrap();
+        options.set("max_containers", "7").unwrap();
+        let applied = options.apply(config(1, 1, 300)).unwrap();
+        assert_eq!(
+            (
+                applied.timeout_secs,
+                applied.cpu_millicores,
+                applied.max_containers
+            ),
+            (5, 500, 7)
+        );
+        assert!(options.set("timeout", "soon").is_err());
+        assert!(
+            options
+                .set("colour", "blue")
+                .unwrap_err()
+                .contains("unknown option")
+        );
+        options.set("timeout", "1500ms").unwrap();
+        assert_eq!(options.apply(config(1, 1, 300)).unwrap_err().0, "timeout");
+    }
+
+    #[test]
+    fn retry_delays_grow_by_the_coefficient_up_to_the_longest_delay() {
+        let policy = |backoff_coefficient, max_retry_delay_ms| FunctionConfig {
             retries: 10,
             retry_delay_ms: 1000,
+            backoff_coefficient,
+            max_retry_delay_ms,
             ..config(1, 1, 300)
         };
-        let delays: Vec<u64> = (1..=8)
-            .map(|retry| policy.retry_delay(retry).as_secs())
-            .collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
+        let delays = |policy: FunctionConfig| -> Vec<u64> {
+            (1..=8)
+                .map(|retry| policy.retry_delay(retry).as_secs())
+                .collect()
+        };
+        assert_eq!(
+            delays(policy(2.0, MAX_RETRY_DELAY_MS)),
+            [1, 2, 4, 8, 16, 32, 60, 60]
+        );
+        assert_eq!(delays(policy(3.0, 10_000)), [1, 3, 9, 10, 10, 10, 10, 10]);
+        assert_eq!(delays(policy(1.0, 10_000)), [1; 8]);
     }
 }

@@ -6,11 +6,11 @@
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
 //! suspend only the calling guest task.
 
-use crate::Error;
 use crate::bindings::CallError;
 use crate::bindings::fnhost::runtime::{host, types};
-use crate::call::{PendingCall, wait};
+use crate::call::{PendingCall, Receiver, wait};
 use crate::container::ContainerState;
+use crate::{CallOptions, Error};
 use std::future::Future;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource, ResourceTable};
@@ -18,14 +18,30 @@ use wasmtime::component::{Accessor, HasSelf, Resource, ResourceTable};
 type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 
 impl ContainerState {
+    /// Submits a call of `function`, extending the call chain of the inputs running here.
+    fn submit(
+        &self,
+        function: &str,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> Result<Receiver, Error> {
+        let options = CallOptions {
+            timeout: options.timeout_nanos.map(Duration::from_nanos),
+            retries: options.retries,
+        };
+        self.app()?
+            .submit(function, args, options, self.callers.deepest())
+    }
+
     /// Submits a call of `function` and returns the wait for its result, which borrows nothing
     /// from the store.
     fn start_call(
         &self,
         function: String,
         args: Vec<u8>,
+        options: types::CallOptions,
     ) -> impl Future<Output = CallResult> + Send + use<> {
-        let submitted = self.app().and_then(|app| app.submit(&function, args));
+        let submitted = self.submit(&function, args, options);
         async move { Ok(wait(&function, submitted).await.map_err(CallError::from)) }
     }
 }
@@ -33,25 +49,30 @@ impl ContainerState {
 impl types::Host for ContainerState {}
 
 impl host::Host for ContainerState {
-    async fn call(&mut self, function: String, args: Vec<u8>) -> CallResult {
-        let call = self.start_call(function, args);
-        self.deadlines.bound(call).await?
+    async fn call(
+        &mut self,
+        function: String,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> CallResult {
+        let call = self.start_call(function, args, options);
+        self.bound(call).await?
     }
 
     fn spawn(
         &mut self,
         function: String,
         args: Vec<u8>,
+        options: types::CallOptions,
     ) -> wasmtime::Result<Resource<PendingCall>> {
-        let submitted = self.app().and_then(|app| app.submit(&function, args));
+        let submitted = self.submit(&function, args, options);
         Ok(self
             .table
             .push(PendingCall::waiting(&function, submitted))?)
     }
 
     async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {
-        self.deadlines
-            .bound(tokio::time::sleep(Duration::from_nanos(nanos)))
+        self.bound(tokio::time::sleep(Duration::from_nanos(nanos)))
             .await
     }
 
@@ -66,7 +87,6 @@ impl host::HostFunctionCall for ContainerState {
         // Waited on outside the table, so that the wait can be bounded by the deadlines.
         let mut call = self.table.get_mut(&resource)?.take();
         let result = self
-            .deadlines
             .bound(call.wait(timeout.map(Duration::from_nanos)))
             .await?;
         put_back_if_timed_out(&mut self.table, &resource, call, &result);
@@ -90,9 +110,10 @@ impl host::HostWithStore<ContainerState> for HasSelf<ContainerState> {
         accessor: &Accessor<ContainerState, Self>,
         function: String,
         args: Vec<u8>,
+        options: types::CallOptions,
     ) -> CallResult {
         accessor
-            .with(|mut access| access.get().start_call(function, args))
+            .with(|mut access| access.get().start_call(function, args, options))
             .await
     }
 

@@ -26,26 +26,32 @@ mod bindings;
 pub mod blocking;
 mod cache;
 mod call;
+mod chain;
 mod component;
 mod container;
+mod cpu;
 mod deadline;
 mod engine;
 mod error;
 mod function;
 mod imports;
 mod output;
+mod overrides;
 mod payload;
 mod pool;
+mod sandbox;
 mod settings;
 pub mod source;
 
-pub use app::App;
+pub use app::{App, AppBuilder};
 pub use cache::CompileCache;
 pub use call::FunctionCall;
+pub use chain::DEFAULT_MAX_CALL_DEPTH;
 pub use error::{Error, LoadError};
 pub use function::{
-    BodyKind, CallOptions, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
-    MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
+    BodyKind, CPU_MILLICORES, CallOptions, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB,
+    MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
 };
+pub use overrides::{FunctionOptions, OPTION_NAMES, parse_override};
 pub use payload::MAX_PAYLOAD;
 pub use pool::PoolStats;

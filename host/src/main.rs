@@ -5,7 +5,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use fnhost::{App, BodyKind, CallOptions, FunctionInfo};
+use fnhost::{App, BodyKind, CallOptions, FunctionInfo, FunctionOptions, parse_override};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -64,6 +64,27 @@ struct AppArgs {
     /// Another component (or guest crate) to load into the same app; repeatable.
     #[arg(long = "with", value_name = "OTHER")]
     with: Vec<PathBuf>,
+    /// Overrides a function's option for this run, e.g. `--option spin.timeout=5s`,
+    /// `--option worker.max_containers=4`; repeatable.
+    #[arg(long = "option", value_name = "FUNCTION.OPTION=VALUE", value_parser = parse_override)]
+    options: Vec<(String, String, String)>,
+    /// Grants every container the host directory HOST, read-write, as GUEST (default: the
+    /// same path); repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Like `--dir`, read-only.
+    #[arg(long = "dir-ro", value_name = "HOST[::GUEST]")]
+    read_only_dirs: Vec<String>,
+    /// Sets an environment variable in every container; repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+}
+
+/// `KEY=VALUE`.
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}`: expected KEY=VALUE"))
 }
 
 fn main() -> ExitCode {
@@ -147,7 +168,23 @@ async fn load(path: &Path, args: &AppArgs) -> anyhow::Result<App> {
     for path in std::iter::once(path).chain(args.with.iter().map(PathBuf::as_path)) {
         components.push(component_path(path).await?);
     }
-    Ok(App::load(&components).await?)
+    let mut builder = App::builder();
+    for (function, option, value) in &args.options {
+        let mut options = FunctionOptions::default();
+        options
+            .set(option, value)
+            .map_err(|reason| anyhow::anyhow!("--option {function}.{option}: {reason}"))?;
+        builder = builder.options(function, options);
+    }
+    let dirs = args.dirs.iter().map(|dir| (dir, false));
+    for (dir, read_only) in dirs.chain(args.read_only_dirs.iter().map(|dir| (dir, true))) {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder = builder.dir(host, guest, read_only);
+    }
+    for (key, value) in &args.env {
+        builder = builder.env(key, value);
+    }
+    Ok(builder.load(&components).await?)
 }
 
 async fn component_path(path: &Path) -> anyhow::Result<PathBuf> {
@@ -186,19 +223,32 @@ fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
         BodyKind::Blocking => "blocking",
         BodyKind::Async => "async",
     };
-    println!("FUNCTION\tKIND\tMAX_INPUTS\tMAX_CONTAINERS\tTIMEOUT\tMEMORY\tRETRIES\tPARAMS");
+    println!(
+        "FUNCTION\tKIND\tINPUTS (TARGET/MAX)\tCONTAINERS (MIN/BUFFER/MAX)\tSCALEDOWN\tTIMEOUT\t\
+         MEMORY\tCPU\tRETRIES (INITIAL x COEFFICIENT, MAX)\tPARAMS"
+    );
     for info in functions {
         let config = &info.config;
+        let cpu = match config.cpu_millicores {
+            0 => "unlimited".to_owned(),
+            millicores => format!("{}", f64::from(millicores) / 1000.0),
+        };
         println!(
-            "{}\t{}\t{}\t{}\t{}s\t{}MiB\t{} (+{}ms)\t({})",
+            "{}\t{}\t{}/{}\t{}/{}/{}\t{}s\t{}s\t{}MiB\t{cpu}\t{} ({}ms x {}, {}ms)\t({})",
             info.name,
             kind(info),
+            config.target_inputs,
             config.max_inputs,
+            config.min_containers,
+            config.buffer_containers,
             config.max_containers,
+            config.scaledown_window_secs,
             config.timeout_secs,
             config.memory_mib,
             config.retries,
             config.retry_delay_ms,
+            config.backoff_coefficient,
+            config.max_retry_delay_ms,
             info.params.join(", ")
         );
     }

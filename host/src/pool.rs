@@ -7,11 +7,18 @@
 //!   container's `max_inputs` "threads" is an instance of its own), and the pool grows to at
 //!   most `max_containers × max_inputs` instances.
 //!
-//! An input goes to the first instance with a free slot; with none free it waits in the
-//! queue, and the pool starts one more instance if it may and the instances already starting
-//! cannot take the whole queue. A finished input hands its slot to the head of the queue; a
-//! failed one with retries left comes back to the queue after its retry delay. All of this
-//! happens under one short lock that is never held across an await.
+//! Scaling follows Modal's autoscaler: the pool wants `ceil(demand / target_inputs)`
+//! instances, plus `buffer_containers` idle ones while it has inputs, within `max_instances`;
+//! demand is the inputs running and queued. An input goes to the first instance below its
+//! target, else (while more instances start) to the first below `max_inputs`, else to the
+//! queue. A finished input hands its slot to the head of the queue; a failed one with retries
+//! left comes back to the queue after its retry delay. All of this happens under one short lock
+//! that is never held across an await.
+//!
+//! A call that comes back to this function from further down its own chain (A → B → A, or a
+//! recursion through `remote`) may be waiting for a container its callers hold: when it cannot
+//! be placed and the pool is at its limit, the pool starts an overflow instance for it rather
+//! than deadlock. The call depth limit (see `chain`) bounds how many.
 
 use crate::Error;
 use crate::app::AppShared;
@@ -20,6 +27,7 @@ use crate::container::{Container, Input, Owner, Role};
 use crate::function::FunctionInfo;
 use crate::settings::count_from_env;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::mpsc;
 
@@ -40,17 +48,32 @@ pub struct PoolStats {
     pub peak_in_flight_per_container: usize,
     /// Inputs waiting for a slot now.
     pub queued: usize,
+    /// Instances started beyond the pool's limit for calls that came back to it from their
+    /// own callers.
+    pub overflow_started: usize,
+    /// Inputs whose caller cancelled them (or went away) before they finished.
+    pub cancelled: usize,
+    /// How many times a container was paused for using more than its CPU budget.
+    pub cpu_throttles: usize,
 }
 
 /// The containers of one function.
 pub(crate) struct Pool {
     info: FunctionInfo,
+    /// The function's name, shared by the call chains of its inputs.
+    name: Arc<str>,
     component: Arc<LoadedComponent>,
     app: Weak<AppShared>,
     /// Inputs one instance runs at once.
     per_instance: usize,
+    /// Inputs the autoscaler aims to give one instance.
+    target_per_instance: usize,
     /// Instances the pool may have at once.
     max_instances: usize,
+    /// Idle instances kept beyond the busy ones while there are inputs.
+    buffer_instances: usize,
+    /// Counted by the containers' CPU budgets.
+    cpu_throttles: Arc<AtomicUsize>,
     /// Inputs that may wait in the queue; more are refused.
     max_queued: usize,
     state: Mutex<PoolState>,
@@ -74,6 +97,18 @@ impl Owner for Member {
     fn may_retire(&self) -> bool {
         self.pool.retire_if_idle(self.id)
     }
+
+    fn leave(&self) {
+        self.pool.retire(self.id);
+    }
+
+    fn requeue(&self, input: Input) {
+        self.pool.submit(input);
+    }
+
+    fn cancelled(&self) {
+        self.pool.lock().stats.cancelled += 1;
+    }
 }
 
 /// Inputs that may wait in one function's queue, unless `FNHOST_MAX_QUEUED` says: past it a
@@ -87,6 +122,8 @@ struct PoolState {
     closed: bool,
     instances: Vec<Slot>,
     starting: usize,
+    /// Inputs running now, over all instances.
+    in_flight: usize,
     queue: VecDeque<Input>,
     next_id: u64,
     stats: PoolStats,
@@ -105,20 +142,34 @@ impl Pool {
         component: Arc<LoadedComponent>,
         app: Weak<AppShared>,
     ) -> Self {
-        // Both at least 1: options are checked when the app loads.
-        let max_inputs = info.config.max_inputs as usize;
-        let max_containers = info.config.max_containers as usize;
-        let (per_instance, max_instances) = if info.is_async() {
-            (max_inputs, max_containers)
-        } else {
-            (1, max_containers.saturating_mul(max_inputs))
-        };
+        // Options are checked when the app loads: 1 <= target_inputs <= max_inputs.
+        let config = &info.config;
+        let max_inputs = config.max_inputs as usize;
+        let max_containers = config.max_containers as usize;
+        let buffer_containers = config.buffer_containers as usize;
+        // A blocking container's `max_inputs` "threads" are instances of their own.
+        let (per_instance, target_per_instance, max_instances, buffer_instances) =
+            if info.is_async() {
+                let target = config.target_inputs as usize;
+                (max_inputs, target, max_containers, buffer_containers)
+            } else {
+                (
+                    1,
+                    1,
+                    max_containers.saturating_mul(max_inputs),
+                    buffer_containers.saturating_mul(max_inputs),
+                )
+            };
         Pool {
+            name: Arc::from(info.name.as_str()),
             info,
             component,
             app,
             per_instance,
+            target_per_instance,
             max_instances,
+            buffer_instances,
+            cpu_throttles: Arc::default(),
             max_queued: count_from_env("FNHOST_MAX_QUEUED", DEFAULT_MAX_QUEUED),
             state: Mutex::new(PoolState::default()),
         }
@@ -128,12 +179,17 @@ impl Pool {
         &self.info
     }
 
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
     pub(crate) fn stats(&self) -> PoolStats {
         let state = self.lock();
         PoolStats {
             containers: state.instances.len(),
-            in_flight: state.instances.iter().map(|slot| slot.in_flight).sum(),
+            in_flight: state.in_flight,
             queued: state.queue.len(),
+            cpu_throttles: self.cpu_throttles.load(Ordering::Relaxed),
             ..state.stats
         }
     }
@@ -152,35 +208,59 @@ impl Pool {
             ))));
             return;
         }
-        let per_instance = self.per_instance;
-        if let Some(slot) = state
-            .instances
-            .iter_mut()
-            .find(|slot| slot.in_flight < per_instance)
-        {
-            slot.in_flight += 1;
-            let on_instance = slot.in_flight;
-            // A closed channel means the instance is retiring: queue the input instead.
-            if let Err(mpsc::error::SendError(input)) = slot.inputs.send(input) {
-                slot.in_flight -= 1;
-                state.queue.push_back(input);
-            } else {
-                state.count_peaks(on_instance);
-                return;
-            }
+        // Scale for the demand this input adds before placing it, so that an input past the
+        // target bursts onto a running instance while the next one starts.
+        self.grow(&mut state, 1);
+        let input = match self.place(&mut state, input, self.target_per_instance) {
+            Ok(()) => return,
+            Err(input) => input,
+        };
+        let input = match self.place(&mut state, input, self.per_instance) {
+            Ok(()) => return,
+            Err(input) => input,
+        };
+        let at_limit = state.instances.len() + state.starting >= self.max_instances;
+        if at_limit && input.frame.reenters(&self.info.name) {
+            // Its callers may hold every instance: give it one of its own, first in line.
+            state.queue.push_front(input);
+            state.stats.overflow_started += 1;
+            self.spawn_instance(&mut state);
         } else {
             state.queue.push_back(input);
         }
-        self.grow(&mut state);
     }
 
-    /// Starts an instance, in a task of its own, if the queue needs one and the limit allows.
-    fn grow(self: &Arc<Self>, state: &mut PoolState) {
-        let instances = state.instances.len() + state.starting;
-        if !state.closed
-            && instances < self.max_instances
-            && state.queue.len() > state.starting * self.per_instance
-        {
+    /// Sends `input` to the first instance running fewer than `limit` inputs; gives it back
+    /// when there is none.
+    fn place(&self, state: &mut PoolState, input: Input, limit: usize) -> Result<(), Input> {
+        let Some(slot) = state
+            .instances
+            .iter_mut()
+            .find(|slot| slot.in_flight < limit)
+        else {
+            return Err(input);
+        };
+        // A closed channel means the instance is retiring: the caller queues the input.
+        slot.inputs
+            .send(input)
+            .map_err(|mpsc::error::SendError(input)| input)?;
+        slot.in_flight += 1;
+        let on_instance = slot.in_flight;
+        state.in_flight += 1;
+        state.count_peaks(on_instance);
+        Ok(())
+    }
+
+    /// Starts instances, each in a task of its own, until the pool has as many as its demand
+    /// (the inputs running and queued, plus `arriving`) wants, within its limit.
+    fn grow(self: &Arc<Self>, state: &mut PoolState, arriving: usize) {
+        let demand = state.in_flight + state.queue.len() + arriving;
+        let wanted = match demand {
+            0 => 0,
+            demand => demand.div_ceil(self.target_per_instance) + self.buffer_instances,
+        };
+        let wanted = wanted.min(self.max_instances);
+        while !state.closed && state.instances.len() + state.starting < wanted {
             self.spawn_instance(state);
         }
     }
@@ -239,7 +319,10 @@ impl Pool {
             &self.component,
             self.app.clone(),
             &self.info,
-            Role::Pooled { id },
+            Role::Pooled {
+                id,
+                cpu_throttles: Arc::clone(&self.cpu_throttles),
+            },
         )
         .await
     }
@@ -259,11 +342,21 @@ impl Pool {
             inputs: sender,
             in_flight: 0,
         };
-        while slot.in_flight < self.per_instance {
+        // Up to its target, leaving the rest to the instances starting beside it; up to
+        // `max_inputs` when those cannot take the rest and the pool may not grow.
+        let at_limit = state.instances.len() + 1 + state.starting >= self.max_instances;
+        let limit =
+            if at_limit && state.queue.len() > self.target_per_instance * (1 + state.starting) {
+                self.per_instance
+            } else {
+                self.target_per_instance
+            };
+        while slot.in_flight < limit {
             let Some(input) = state.queue.pop_front() else {
                 break;
             };
             slot.in_flight += 1;
+            state.in_flight += 1;
             let _ = slot.inputs.send(input);
         }
         let on_instance = slot.in_flight;
@@ -320,15 +413,22 @@ impl Pool {
             Some(next) => {
                 let _ = slot.inputs.send(next);
             }
-            None => slot.in_flight -= 1,
+            None => {
+                slot.in_flight -= 1;
+                state.in_flight -= 1;
+            }
         }
     }
 
-    /// Instance `id` is gone (it trapped, it retired idle, or the app is shutting down).
+    /// Instance `id` leaves the pool (it trapped, it retired idle, it stopped for a cancelled
+    /// input, or the app is shutting down); nothing is sent to it any more.
     fn retire(self: &Arc<Self>, id: u64) {
         let mut state = self.lock();
-        state.instances.retain(|slot| slot.id != id);
-        self.grow(&mut state);
+        if let Some(index) = state.instances.iter().position(|slot| slot.id == id) {
+            let slot = state.instances.swap_remove(index);
+            state.in_flight -= slot.in_flight;
+        }
+        self.grow(&mut state, 0);
         // Keep `min_containers` running: start the missing ones in the background.
         let minimum = self.info.config.min_containers as usize;
         while !state.closed && state.instances.len() + state.starting < minimum {
@@ -337,16 +437,21 @@ impl Pool {
     }
 
     /// Whether idle instance `id` may retire: it runs nothing and the pool keeps more than
-    /// `min_containers` without it. If so it leaves the pool at once, so nothing is sent to it.
+    /// `min_containers` (and, while it has inputs, its buffer) without it. If so it leaves the
+    /// pool at once, so nothing is sent to it.
     fn retire_if_idle(&self, id: u64) -> bool {
         let mut state = self.lock();
-        let minimum = self.info.config.min_containers as usize;
+        let mut keep = self.info.config.min_containers as usize;
+        if state.in_flight > 0 {
+            keep = keep
+                .max(state.in_flight.div_ceil(self.target_per_instance) + self.buffer_instances);
+        }
         let idle = state
             .instances
             .iter()
             .position(|slot| slot.id == id && slot.in_flight == 0);
         match idle {
-            Some(index) if state.instances.len() > minimum => {
+            Some(index) if state.instances.len() > keep => {
                 state.instances.swap_remove(index);
                 true
             }
@@ -373,6 +478,7 @@ impl Pool {
         let mut state = self.lock();
         state.closed = true;
         state.instances.clear();
+        state.in_flight = 0;
         for input in state.queue.drain(..) {
             let _ = input.reply.send(Err(shut_down(&self.info.name)));
         }
@@ -400,8 +506,7 @@ impl PoolState {
 
     /// An instance took inputs and now runs `on_instance`: update the peaks.
     fn count_peaks(&mut self, on_instance: usize) {
-        let in_flight: usize = self.instances.iter().map(|slot| slot.in_flight).sum();
-        self.stats.peak_in_flight = self.stats.peak_in_flight.max(in_flight);
+        self.stats.peak_in_flight = self.stats.peak_in_flight.max(self.in_flight);
         self.stats.peak_in_flight_per_container =
             self.stats.peak_in_flight_per_container.max(on_instance);
     }

@@ -80,7 +80,7 @@ fn bad_input_exits_non_zero_with_one_clear_line() {
     std::fs::write(&not_wasm, b"hello").unwrap();
     let not_wasm = not_wasm.to_str().unwrap();
 
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["call", not_wasm, "f"],
             "not a valid WebAssembly component",
@@ -95,6 +95,22 @@ fn bad_input_exits_non_zero_with_one_clear_line() {
         ),
         (&["run", "examples/hello"], "several local entrypoints"),
         (&["call", "does/not/exist.wasm", "f"], "does not exist"),
+        (
+            &["call", "examples/faults", "grow", "\"ten\""],
+            "bad arguments: `grow`: invalid type: string \"ten\", expected u32",
+        ),
+        (
+            &["list", "examples/faults", "--option", "grow.memory=0"],
+            "function `grow`: option `memory` is 0 MiB; it must be from 1 to 4096 MiB",
+        ),
+        (
+            &["list", "examples/faults", "--option", "nosuch.timeout=1s"],
+            "options given for `nosuch`, which is not a function of the app",
+        ),
+        (
+            &["list", "examples/faults", "--option", "grow.colour=blue"],
+            "unknown option `colour`",
+        ),
     ];
     for (args, message) in cases {
         let output = fnhost(args);
@@ -144,4 +160,64 @@ fn call_options_override_the_timeout() {
         last, "error: timed out: `spin` ran past its timeout of 1s",
         "{error}"
     );
+}
+
+#[test]
+fn run_options_override_what_functions_declare() {
+    let output = fnhost(&[
+        "list",
+        "examples/faults",
+        "--json",
+        "--option",
+        "grow.memory=128",
+        "--option",
+        "spin.timeout=5s",
+        "--option",
+        "sleepy.cpu=0.5",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let config = |name: &str| {
+        listing["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()["config"]
+            .clone()
+    };
+    assert_eq!(config("grow")["memory_mib"], 128);
+    assert_eq!(config("spin")["timeout_secs"], 5);
+    assert_eq!(config("sleepy")["cpu_millicores"], 500);
+    assert_eq!(config("boom")["timeout_secs"], 300, "others keep theirs");
+}
+
+#[test]
+fn granted_variables_and_directories_reach_the_guest() {
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "env_var",
+        "\"GREETING\"",
+        "--env",
+        "GREETING=hi there",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "\"hi there\"\n");
+
+    let dir = std::env::temp_dir().join(format!("fnhost-cli-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("note.txt"), "granted").unwrap();
+    let grant = format!("{}::/data", dir.display());
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "read_file",
+        "\"/data/note.txt\"",
+        "--dir-ro",
+        &grant,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "\"granted\"\n");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -513,6 +513,8 @@ enum RawCallError {
     Cancelled(String),
     #[component(name = "overloaded")]
     Overloaded(String),
+    #[component(name = "too-deep")]
+    TooDeep(String),
 }
 
 impl Raw {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> &'static Path {
@@ -37,4 +38,15 @@ pub async fn calls_app() -> fnhost::App {
     fnhost::App::load([guest("tests/guests/calls")])
         .await
         .expect("tests/guests/calls loads")
+}
+
+/// Waits until `done` holds, checking every 10 ms; fails the test naming `what` if it does not
+/// within 20 s. For states that come about in the background (a container retiring, a
+/// cancellation reaching a callee), never as a timing claim.
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < give_up, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

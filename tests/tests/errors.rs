@@ -207,7 +207,32 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
         "names the missing export: {error}"
     );
 
+    let stale = guest("tests/guests/stale");
+    let error = App::load([&stale])
+        .await
+        .err()
+        .expect("a component of another contract version fails")
+        .to_string();
+    assert!(
+        error.contains("built against fnhost:runtime@0.0.9")
+            && error.contains("implements fnhost:runtime@0.1.0"),
+        "names both versions: {error}"
+    );
+
     let hello = guest("examples/hello");
+    let truncated = dir.join("truncated.wasm");
+    let bytes = std::fs::read(&hello).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let error = App::load([&truncated])
+        .await
+        .err()
+        .expect("a truncated component fails")
+        .to_string();
+    assert!(
+        error.contains("not a valid WebAssembly component"),
+        "{error}"
+    );
+
     let error = App::load([&hello, &hello])
         .await
         .err()

@@ -1,18 +1,12 @@
 //! Autoscaling: `min_containers` start with the app and stay; containers beyond them retire
-//! once idle for `scaledown_window`; 100 000 queued inputs all complete, none lost or doubled.
+//! once idle for `scaledown_window`; `target_inputs` spreads inputs over containers and
+//! `buffer_containers` keeps idle ones ready; options can be overridden per run; 100 000 queued
+//! inputs all complete, none lost or doubled.
 
-use fnhost_tests::calls_app;
+use fnhost::{App, FunctionOptions};
+use fnhost_tests::{calls_app, eventually, guest};
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
-
-/// Waits (up to 20 s) until `done` holds, checking every 10 ms.
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let give_up = Instant::now() + Duration::from_secs(20);
-    while !done() {
-        assert!(Instant::now() < give_up, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn min_containers_start_with_the_app_and_extra_ones_scale_down() {
@@ -43,6 +37,72 @@ async fn min_containers_start_with_the_app_and_extra_ones_scale_down() {
     })
     .await;
     assert_eq!(warm.stats().containers_started, 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_inputs_spreads_inputs_and_containers_burst_to_max_inputs_at_the_limit() {
+    // `targeted` aims for 2 inputs per container: 6 at once get 3 containers of 2.
+    let app = calls_app().await;
+    let targeted = app.function("targeted").unwrap();
+    let calls: Vec<_> = (0..6)
+        .map(|_| targeted.spawn::<u64>((300,)).unwrap())
+        .collect();
+    for call in calls {
+        assert_eq!(call.get().await.unwrap(), 300);
+    }
+    let stats = targeted.stats();
+    assert_eq!(
+        (stats.peak_containers, stats.peak_in_flight_per_container),
+        (3, 2),
+        "{stats:?}"
+    );
+
+    // With one container allowed (overridden for this run), the same 6 burst onto it.
+    let one_container = FunctionOptions {
+        max_containers: Some(1),
+        ..FunctionOptions::default()
+    };
+    let app = App::builder()
+        .options("targeted", one_container)
+        .load([guest("tests/guests/calls")])
+        .await
+        .unwrap();
+    let targeted = app.function("targeted").unwrap();
+    assert_eq!(targeted.info().config.max_containers, 1);
+    let calls: Vec<_> = (0..6)
+        .map(|_| targeted.spawn::<u64>((300,)).unwrap())
+        .collect();
+    for call in calls {
+        assert_eq!(call.get().await.unwrap(), 300);
+    }
+    let stats = targeted.stats();
+    assert_eq!(
+        (stats.peak_containers, stats.peak_in_flight_per_container),
+        (1, 6),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn buffer_containers_are_kept_ready_beside_the_busy_ones() {
+    let app = calls_app().await;
+    let buffered = app.function("buffered").unwrap();
+    assert_eq!(buffered.stats().containers, 0, "no buffer while idle");
+    let call = buffered.spawn::<u64>((2000,)).unwrap();
+    // One busy container and two idle ones beside it.
+    eventually("two buffer containers start", || {
+        let stats = buffered.stats();
+        stats.containers == 3 && stats.in_flight == 1
+    })
+    .await;
+    // A second input takes a buffer container at once; a new one refills the buffer.
+    let second = buffered.spawn::<u64>((10,)).unwrap();
+    assert_eq!(second.get().await.unwrap(), 10);
+    eventually("the buffer is refilled", || {
+        buffered.stats().containers_started == 4
+    })
+    .await;
+    assert_eq!(call.get().await.unwrap(), 2000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,7 +1,8 @@
 //! A test app: callees of each kind, callers of each kind, and one function per error kind.
 
-use fnhost_guest::{Error, Function, app, function, sleep, sleep_aio};
-use futures::future::join_all;
+use fnhost_guest::{CallOptions, Error, Function, app, function, sleep, sleep_aio};
+use futures::future::{Either, join_all, select};
+use std::pin::pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -186,7 +187,7 @@ static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 
 /// Fails until the instance has seen more than `failures` attempts, then returns how many it
 /// saw. One container, which a user error does not end, so the count survives retries.
-#[function(retries = 2, retry_delay = 10, max_containers = 1)]
+#[function(retries(max_retries = 2, initial_delay = 10), max_containers = 1)]
 fn flaky(failures: u32) -> Result<u32, String> {
     let attempt = ATTEMPTS.fetch_add(1, Ordering::SeqCst) + 1;
     if attempt <= failures {
@@ -196,8 +197,13 @@ fn flaky(failures: u32) -> Result<u32, String> {
     }
 }
 
-/// Panics every time; retried twice, each time on a new container.
-#[function(retries = 2, retry_delay = 10)]
+/// Panics every time; retried twice, each time on a new container, 10 ms then 30 ms later.
+#[function(retries(
+    max_retries = 2,
+    initial_delay = 10,
+    backoff_coefficient = 3.0,
+    max_delay = 1000
+))]
 fn always_panics() -> u32 {
     panic!("again")
 }
@@ -217,7 +223,130 @@ fn identity(i: u64) -> u64 {
     i
 }
 
+/// Holds its input for `ms`: the autoscaler aims for 2 inputs per container, and containers
+/// take up to 10 while others start.
+#[function(max_inputs = 10, target_inputs = 2, max_containers = 5)]
+async fn targeted(ms: u64) -> u64 {
+    sleep_aio(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Holds its input for `ms`, with two idle containers kept ready beside the busy ones.
+#[function(buffer_containers = 2, max_containers = 10)]
+fn buffered(ms: u64) -> u64 {
+    sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Computes for `ms` of wall-clock time and returns how many rounds it did; its containers may
+/// use a quarter of a core.
+#[function(cpu = 0.25)]
+fn burn(ms: u64) -> u64 {
+    let start = Instant::now();
+    let mut rounds = 0u64;
+    while start.elapsed() < Duration::from_millis(ms) {
+        rounds = std::hint::black_box(rounds + 1);
+    }
+    rounds
+}
+
+// --- call graphs ---------------------------------------------------------------------------
+
+/// `ping` and `pong` call each other `n` levels deep. Each has one container, held by its
+/// caller further up the chain while the call comes back to it.
+#[function(max_containers = 1)]
+fn ping(n: u32) -> Result<u32, Error> {
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(pong.remote(n - 1)? + 1)
+}
+
+#[function(max_containers = 1)]
+fn pong(n: u32) -> Result<u32, Error> {
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(ping.remote(n - 1)? + 1)
+}
+
+/// Calls itself `n` levels deep with async calls, on one container that runs one input.
+#[function(max_inputs = 1, max_containers = 1)]
+async fn ouroboros(n: u32) -> Result<u32, Error> {
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(ouroboros.remote_aio(n - 1).await? + 1)
+}
+
+// --- cancellation --------------------------------------------------------------------------
+
+/// Calls `slow(ms)` and blocks until it is back.
+#[function]
+fn relay(ms: u64) -> Result<u64, Error> {
+    slow.remote(ms)
+}
+
+/// Calls `slow_aio(ms)` and awaits it.
+#[function]
+async fn relay_aio(ms: u64) -> Result<u64, Error> {
+    slow_aio.remote_aio(ms).await
+}
+
+/// Calls `slow_aio(ms)`, and drops the call if it is not back within `patience` ms; returns
+/// whether it was.
+#[function]
+async fn give_up(ms: u64, patience: u64) -> bool {
+    let call = pin!(slow_aio.remote_aio(ms));
+    let timer = pin!(sleep_aio(Duration::from_millis(patience)));
+    matches!(select(call, timer).await, Either::Left(_))
+}
+
+/// Spawns `slow(ms)`, cancels it after `patience` ms, and returns what `get` then says.
+#[function]
+fn spawn_and_cancel(ms: u64, patience: u64) -> Result<String, Error> {
+    let call = slow.spawn(ms)?;
+    sleep(Duration::from_millis(patience));
+    call.cancel();
+    Ok(format!("{:?}", call.get()))
+}
+
+/// Calls `slow(ms)` with a timeout of 1 s of its own: past it, its container is stopped, and
+/// with it the call it is waiting on.
+#[function(timeout = 1)]
+fn impatient(ms: u64) -> Result<u64, Error> {
+    slow.remote(ms)
+}
+
+/// Calls `slow(ms)` with a 1 s timeout set at the call site.
+#[function]
+fn with_short_timeout(ms: u64) -> Result<u64, Error> {
+    slow.with_options(CallOptions {
+        timeout: Some(Duration::from_secs(1)),
+        ..CallOptions::default()
+    })
+    .remote(ms)
+}
+
 // --- sandbox -------------------------------------------------------------------------------
+
+/// Reads the file at `path`.
+#[function]
+fn read_file(path: String) -> Result<String, String> {
+    std::fs::read_to_string(&path).map_err(|error| error.to_string())
+}
+
+/// Writes `text` to the file at `path`.
+#[function]
+fn write_file(path: String, text: String) -> Result<(), String> {
+    std::fs::write(&path, text).map_err(|error| error.to_string())
+}
+
+/// The environment variable `key`, if the container has it.
+#[function]
+fn env_var(key: String) -> Option<String> {
+    std::env::var(key).ok()
+}
 
 /// What the guest can reach of the machine: each entry is what an attempt gave.
 #[function]
@@ -330,4 +459,19 @@ app!(
     fan_out,
     blocking_worker,
     async_worker,
+    targeted,
+    buffered,
+    burn,
+    ping,
+    pong,
+    ouroboros,
+    relay,
+    relay_aio,
+    give_up,
+    spawn_and_cancel,
+    impatient,
+    with_short_timeout,
+    read_file,
+    write_file,
+    env_var,
 );
