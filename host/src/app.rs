@@ -12,7 +12,7 @@ use crate::call::Receiver;
 use crate::chain::{Chain, Frame};
 use crate::component::{self, LoadedComponent};
 use crate::container::{Container, Input, Role};
-use crate::function::{CallOptions, Function, FunctionInfo, Policy};
+use crate::function::{Function, FunctionInfo, Policy};
 use crate::overrides::FunctionOptions;
 use crate::payload;
 use crate::pool::Pool;
@@ -279,7 +279,7 @@ impl AppShared {
         &self,
         name: &str,
         args: Vec<u8>,
-        options: CallOptions,
+        options: &FunctionOptions,
         caller: Option<&Chain>,
     ) -> Result<Receiver, Error> {
         let pool = self.pool(name)?;
@@ -309,7 +309,7 @@ pub(crate) fn submit_to(
     policy: Policy,
     caller: Option<&Chain>,
 ) -> Result<Receiver, Error> {
-    let frame = Frame::called(pool.name(), caller)?;
+    Frame::check_depth(pool.name(), caller)?;
     payload::check(pool.name(), "arguments", args.len()).map_err(Error::BadArguments)?;
     let (reply, receiver) = oneshot::channel();
     pool.submit(Input {
@@ -317,7 +317,7 @@ pub(crate) fn submit_to(
         reply,
         policy,
         attempt: 0,
-        frame,
+        caller: caller.cloned(),
     });
     Ok(receiver)
 }

@@ -5,7 +5,7 @@
 //! inside an async runtime (tokio panics when a runtime blocks inside another): use the async
 //! API there.
 
-use crate::{CallOptions, CompileCache, Error, FunctionInfo, LoadError, PoolStats};
+use crate::{CompileCache, Error, FunctionInfo, FunctionOptions, LoadError, PoolStats};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -86,7 +86,9 @@ impl Function {
     }
 
     /// This function with `options` overriding its own; see [`crate::Function::with_options`].
-    pub fn with_options(&self, options: CallOptions) -> Result<Function, Error> {
+    pub fn with_options(&self, options: FunctionOptions) -> Result<Function, Error> {
+        // A pool of its own starts its minimum containers on the runtime.
+        let _runtime = self.runtime.enter();
         Ok(Function {
             function: self.function.with_options(options)?,
             runtime: Arc::clone(&self.runtime),

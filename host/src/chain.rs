@@ -1,14 +1,16 @@
 //! Call chains: which calls led to an input, so that runaway recursion stops with a clear error
 //! and a chain that comes back to a function whose containers its callers hold cannot deadlock.
 //!
-//! Every input carries the chain of its callers (none for a call from the host API). A
-//! container knows the chains of the inputs it runs; a call it makes extends the deepest of
-//! them. For a blocking body (one input per instance) that is exactly the caller's chain. An
-//! async body interleaves inputs on one instance and the host cannot tell which of its tasks
-//! made a call, so the call is charged to the deepest input running there: the depth limit is
-//! then conservative, never lax.
+//! Every input carries the chain of its callers (none for a call from the host API, which costs
+//! nothing). A container knows the chains of the inputs it runs; a call it makes extends the
+//! deepest of them with a frame for the calling input. For a blocking body (one input per
+//! instance) that is exactly the caller's chain. An async body interleaves inputs on one
+//! instance and the host cannot tell which of its tasks made a call, so the call is charged to
+//! the deepest input running there: the depth limit is then conservative, never lax.
 //!
-//! The limit is [`DEFAULT_MAX_CALL_DEPTH`] nested calls, or `FNHOST_MAX_CALL_DEPTH`.
+//! A chain counts the inputs in it, the callee's included: a call from the host API is at
+//! depth 1, a call a local entrypoint makes at depth 2. The limit is [`DEFAULT_MAX_CALL_DEPTH`],
+//! or `FNHOST_MAX_CALL_DEPTH`.
 
 use crate::Error;
 use crate::settings::count_from_env;
@@ -22,7 +24,7 @@ pub const DEFAULT_MAX_CALL_DEPTH: usize = 64;
 #[derive(Debug)]
 pub(crate) struct Frame {
     function: Arc<str>,
-    /// How many calls led here: 1 for a call from the host API.
+    /// How many inputs the chain holds up to this one: 1 for a call from the host API.
     depth: usize,
     caller: Option<Chain>,
 }
@@ -31,50 +33,45 @@ pub(crate) struct Frame {
 pub(crate) type Chain = Arc<Frame>;
 
 impl Frame {
-    /// The frame of a local entrypoint's run: its calls are at depth 1.
-    pub(crate) fn root(function: &str) -> Chain {
+    /// The frame of an input of `function`, called through `caller`, that makes a call.
+    pub(crate) fn calling(function: &Arc<str>, caller: Option<&Chain>) -> Chain {
         Arc::new(Frame {
-            function: Arc::from(function),
-            depth: 0,
-            caller: None,
+            function: Arc::clone(function),
+            depth: caller.map_or(1, |caller| caller.depth + 1),
+            caller: caller.cloned(),
         })
     }
 
-    /// The frame of an input of `function` called from `caller`, or why the call may not nest
-    /// that deep.
-    pub(crate) fn called(function: &Arc<str>, caller: Option<&Chain>) -> Result<Chain, Error> {
+    /// Fails when a call of `callee` from `caller` would nest deeper than the limit.
+    pub(crate) fn check_depth(callee: &str, caller: Option<&Chain>) -> Result<(), Error> {
         let depth = caller.map_or(1, |caller| caller.depth + 1);
-        let frame = Frame {
-            function: Arc::clone(function),
-            depth,
-            caller: caller.cloned(),
-        };
-        if depth > max_call_depth() {
-            return Err(Error::TooDeep(format!(
+        match caller {
+            Some(caller) if depth > max_call_depth() => Err(Error::TooDeep(format!(
                 "{} ({depth} nested calls; the limit is {})",
-                frame.render(),
+                caller.render(callee),
                 max_call_depth()
-            )));
+            ))),
+            _ => Ok(()),
         }
-        Ok(Arc::new(frame))
     }
 
-    /// Whether `function` is running further up this chain: a call to it then waits for a
-    /// container its own callers may be holding.
-    pub(crate) fn reenters(&self, function: &str) -> bool {
-        let mut frame = self.caller.as_deref();
-        while let Some(caller) = frame {
-            if &*caller.function == function {
+    /// Whether `function` is in this chain: a call to it then may wait for a container its
+    /// own callers are holding.
+    pub(crate) fn includes(&self, function: &str) -> bool {
+        let mut frame = Some(self);
+        while let Some(current) = frame {
+            if &*current.function == function {
                 return true;
             }
-            frame = caller.caller.as_deref();
+            frame = current.caller.as_deref();
         }
         false
     }
 
-    /// The chain outermost first, `a → b → c`, with runs of one function folded (`f ×12`).
-    fn render(&self) -> String {
-        let mut names = Vec::new();
+    /// The chain outermost first, then `callee`: `a → b → callee`, with runs of one function
+    /// folded (`f ×12`).
+    fn render(&self, callee: &str) -> String {
+        let mut names = vec![callee];
         let mut frame = Some(self);
         while let Some(current) = frame {
             names.push(&*current.function);
@@ -107,21 +104,26 @@ pub(crate) struct Callers {
 }
 
 impl Callers {
-    /// Input `slot`, called through `frame`, starts.
-    pub(crate) fn start(&mut self, slot: u64, frame: Chain) {
+    /// Input `slot`, called through `caller` (`None`: from the host API), starts.
+    pub(crate) fn start(&mut self, slot: u64, caller: Option<Chain>) {
+        let Some(caller) = caller else {
+            return;
+        };
         if self
             .deepest
             .as_ref()
-            .is_none_or(|(_, deepest)| deepest.depth < frame.depth)
+            .is_none_or(|(_, deepest)| deepest.depth < caller.depth)
         {
-            self.deepest = Some((slot, Arc::clone(&frame)));
+            self.deepest = Some((slot, Arc::clone(&caller)));
         }
-        self.running.insert(slot, frame);
+        self.running.insert(slot, caller);
     }
 
     /// Input `slot` finished.
     pub(crate) fn finish(&mut self, slot: u64) {
-        self.running.remove(&slot);
+        if self.running.remove(&slot).is_none() {
+            return;
+        }
         if self
             .deepest
             .as_ref()
@@ -154,27 +156,26 @@ mod tests {
     #[test]
     fn chains_render_outermost_first_and_fold_runs() {
         let name = |name: &str| Arc::<str>::from(name);
-        let main = Frame::root("main");
-        let a = Frame::called(&name("a"), Some(&main)).unwrap();
-        let mut chain = a.clone();
+        let main = Frame::calling(&name("main"), None);
+        let mut chain = Frame::calling(&name("a"), Some(&main));
         for _ in 0..3 {
-            chain = Frame::called(&name("f"), Some(&chain)).unwrap();
+            chain = Frame::calling(&name("f"), Some(&chain));
         }
-        let b = Frame::called(&name("b"), Some(&chain)).unwrap();
-        assert_eq!(b.render(), "main → a → f ×3 → b");
-        assert_eq!(b.depth, 5);
-        assert!(b.reenters("a") && b.reenters("f") && !b.reenters("b"));
+        assert_eq!(chain.render("b"), "main → a → f ×3 → b");
+        assert_eq!(chain.depth, 5);
+        assert!(chain.includes("a") && chain.includes("f") && !chain.includes("b"));
     }
 
     #[test]
     fn the_call_past_the_limit_fails_and_names_the_chain() {
         let f = Arc::<str>::from("f");
-        let mut chain = Frame::called(&f, None).unwrap();
+        let mut chain = Frame::calling(&f, None);
         for _ in 1..DEFAULT_MAX_CALL_DEPTH {
-            chain = Frame::called(&f, Some(&chain)).unwrap();
+            chain = Frame::calling(&f, Some(&chain));
         }
         assert_eq!(chain.depth, DEFAULT_MAX_CALL_DEPTH);
-        let Err(Error::TooDeep(message)) = Frame::called(&Arc::from("g"), Some(&chain)) else {
+        assert!(Frame::check_depth("g", chain.caller.as_ref()).is_ok());
+        let Err(Error::TooDeep(message)) = Frame::check_depth("g", Some(&chain)) else {
             panic!("the call past the limit went through");
         };
         assert_eq!(

@@ -131,6 +131,7 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
     let state = ContainerState::new(
         std::sync::Weak::new(),
         &grants,
+        Arc::clone(&label),
         label,
         Stdio::Prefixed,
         None,

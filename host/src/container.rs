@@ -44,13 +44,13 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// One input for a container: the encoded arguments, where the result goes, its timeout and
 /// retries, which attempt this is (0 for the first run, 1 for the first retry, ...), and the
-/// chain of calls that led to it.
+/// chain of calls that led to it (`None` for a call from the host API).
 pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
     pub(crate) policy: Policy,
     pub(crate) attempt: u32,
-    pub(crate) frame: Chain,
+    pub(crate) caller: Option<Chain>,
 }
 
 /// What a serving container tells the pool it belongs to.
@@ -75,7 +75,7 @@ pub(crate) trait Owner {
 struct Held {
     reply: Reply,
     policy: Policy,
-    retry: Option<(Vec<u8>, u32, Chain)>,
+    retry: Option<(Vec<u8>, u32, Option<Chain>)>,
     watched: Watched,
 }
 
@@ -114,8 +114,10 @@ pub(crate) struct ContainerState {
     pub(crate) deadlines: Deadlines,
     /// How far the guest may grow its memories and tables.
     limits: StoreLimits,
+    /// The function this container runs, named in the call chains of the calls it makes.
+    function: Arc<str>,
     /// The call chains of the inputs running here.
-    pub(crate) callers: Callers,
+    callers: Callers,
     /// Which inputs running here lost their callers.
     abandoned: Arc<Abandoned>,
     /// How much CPU the guest may use, if it is limited.
@@ -129,6 +131,7 @@ impl ContainerState {
     pub(crate) fn new(
         app: Weak<AppShared>,
         grants: &Grants,
+        function: Arc<str>,
         label: Arc<str>,
         stdio: Stdio,
         memory: Option<usize>,
@@ -150,6 +153,7 @@ impl ContainerState {
                 .table_elements(MAX_TABLE_ELEMENTS)
                 .trap_on_grow_failure(true)
                 .build(),
+            function,
             callers: Callers::default(),
             abandoned: Arc::default(),
             cpu,
@@ -171,6 +175,11 @@ impl ContainerState {
         self.app
             .upgrade()
             .ok_or_else(|| Error::Cancelled("the app is shutting down".into()))
+    }
+
+    /// The chain a call made from here extends: the deepest input running here, as the caller.
+    pub(crate) fn calling_frame(&self) -> Chain {
+        Frame::calling(&self.function, self.callers.deepest())
     }
 
     pub(crate) fn report_panic(&mut self, message: String) {
@@ -259,7 +268,8 @@ impl Container {
         let shared = app.upgrade();
         let no_grants = Grants::default();
         let grants = shared.as_deref().map_or(&no_grants, AppShared::grants);
-        let state = ContainerState::new(app, grants, label, stdio, memory, cpu);
+        let name = Arc::from(function.name.as_str());
+        let state = ContainerState::new(app, grants, name, label, stdio, memory, cpu);
         let mut store = new_store(component.pre.engine(), state);
         let instance = component
             .pre
@@ -296,7 +306,7 @@ impl Container {
             function,
         } = &mut self;
         let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
-            (Err(error), Some((args, attempt, frame)))
+            (Err(error), Some((args, attempt, caller)))
                 if attempt < held.policy.retries && retryable(&error) =>
             {
                 tracing::debug!("`{function}` attempt {attempt} failed ({error}); retrying");
@@ -305,7 +315,7 @@ impl Container {
                     reply: held.reply,
                     policy: held.policy,
                     attempt: attempt + 1,
-                    frame,
+                    caller,
                 });
             }
             (result, _) => {
@@ -338,7 +348,7 @@ impl Container {
                     }
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
-                            let Some(Input { args, mut reply, policy, attempt, frame }) = input else {
+                            let Some(Input { args, mut reply, policy, attempt, caller }) = input else {
                                 open = false;
                                 continue;
                             };
@@ -350,12 +360,12 @@ impl Container {
                                 owner.finished();
                                 continue;
                             };
-                            let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, frame.clone()));
+                            let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, caller.clone()));
                             held.insert(slot, Held { reply, policy, retry, watched });
                             accessor.with(|mut access| {
                                 let state = access.get();
                                 state.deadlines.start(slot, policy.timeout);
-                                state.callers.start(slot, frame);
+                                state.callers.start(slot, caller);
                             });
                             // A timer armed for an earlier deadline already covers this one.
                             let deadline = Instant::now() + policy.timeout;
@@ -479,7 +489,6 @@ impl Container {
             ..
         } = &mut self;
         let call = (function.clone(), args);
-        store.data_mut().callers.start(0, Frame::root(function));
         let outcome = store
             .run_concurrent(async |accessor| run.call_concurrent(accessor, call).await)
             .await;

@@ -103,6 +103,19 @@ impl FunctionConfig {
         Duration::from_millis(delay.min(f64::from(self.max_retry_delay_ms)) as u64)
     }
 
+    /// This configuration with `overrides` applied, checked: or the first option out of its
+    /// range, and what is wrong with it.
+    pub(crate) fn overridden(
+        self,
+        overrides: &FunctionOptions,
+    ) -> Result<FunctionConfig, (&'static str, String)> {
+        let config = overrides.apply(self)?;
+        match config.invalid() {
+            Some(invalid) => Err(invalid),
+            None => Ok(config),
+        }
+    }
+
     /// The first option out of its range: its name and what is wrong.
     fn invalid(&self) -> Option<(&'static str, String)> {
         let ranges = [
@@ -295,8 +308,9 @@ impl FunctionConfig {
 }
 
 impl Policy {
-    /// This policy with a call site's `options` overriding it, when they are in range.
-    pub(crate) fn overridden(mut self, options: CallOptions) -> Result<Policy, Error> {
+    /// This policy with a call site's `timeout` and `retries` overriding it, when they are in
+    /// range.
+    pub(crate) fn overridden(mut self, options: &FunctionOptions) -> Result<Policy, Error> {
         if let Some(timeout) = options.timeout {
             let range = Duration::from_secs(1)..=Duration::from_secs(u64::from(MAX_TIMEOUT_SECS));
             if !range.contains(&timeout) {
@@ -318,40 +332,66 @@ impl Policy {
     }
 }
 
-/// Options of one call site that override the function's own, like Modal's `with_options`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallOptions {
-    /// How long each attempt may run (1 s to 24 h).
-    pub timeout: Option<Duration>,
-    /// How many times a failed call runs again (0 to 10).
-    pub retries: Option<u32>,
-}
-
 /// A handle to one function of an [`App`](crate::App). Cheap to clone.
 #[derive(Clone)]
 pub struct Function {
-    /// Keeps the app alive while the handle is: its containers hold it weakly.
-    _app: Arc<AppShared>,
+    /// Keeps the app alive while the handle is (its containers hold it weakly).
+    app: Arc<AppShared>,
     pool: Arc<Pool>,
     policy: Policy,
+    /// Set when `pool` is this handle's own (from `with_options`): closes it with the handle's
+    /// last clone.
+    _own_pool: Option<Arc<OwnPool>>,
+}
+
+/// A pool made for one `with_options` handle; closed when the last clone of the handle goes
+/// (its running inputs finish, its queued ones fail).
+struct OwnPool(Arc<Pool>);
+
+impl Drop for OwnPool {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Function {
     pub(crate) fn new(app: Arc<AppShared>, pool: Arc<Pool>) -> Self {
         let policy = pool.info().config.policy();
         Function {
-            _app: app,
+            app,
             pool,
             policy,
+            _own_pool: None,
         }
     }
 
-    /// This function with `options` overriding its own for calls made through the handle
-    /// returned; options out of range fail with [`Error::BadArguments`].
-    pub fn with_options(&self, options: CallOptions) -> Result<Function, Error> {
+    /// This function with `options` overriding its own for the calls made through the handle
+    /// returned, like Modal's `with_options`. `timeout` and `retries` apply to each call; any
+    /// other option shapes containers, so the handle gets a pool of its own, configured so,
+    /// beside the function's (guest callers reach the function's). Options out of range fail
+    /// with [`Error::BadArguments`] naming the option.
+    pub fn with_options(&self, options: FunctionOptions) -> Result<Function, Error> {
+        let policy = self.policy.overridden(&options)?;
+        if !options.shapes_pool() {
+            return Ok(Function {
+                policy,
+                ..self.clone()
+            });
+        }
+        let config = self
+            .info()
+            .config
+            .overridden(&options)
+            .map_err(|(option, reason)| {
+                Error::BadArguments(format!("option `{option}` {reason}"))
+            })?;
+        let pool = Arc::new(self.pool.reconfigured(config));
+        pool.keep_minimum();
         Ok(Function {
-            policy: self.policy.overridden(options)?,
-            ..self.clone()
+            app: Arc::clone(&self.app),
+            pool: Arc::clone(&pool),
+            policy,
+            _own_pool: Some(Arc::new(OwnPool(pool))),
         })
     }
 

@@ -10,7 +10,7 @@ use crate::bindings::CallError;
 use crate::bindings::fnhost::runtime::{host, types};
 use crate::call::{PendingCall, Receiver, wait};
 use crate::container::ContainerState;
-use crate::{CallOptions, Error};
+use crate::{Error, FunctionOptions};
 use std::future::Future;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource, ResourceTable};
@@ -25,12 +25,13 @@ impl ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> Result<Receiver, Error> {
-        let options = CallOptions {
+        let options = FunctionOptions {
             timeout: options.timeout_nanos.map(Duration::from_nanos),
             retries: options.retries,
+            ..FunctionOptions::default()
         };
-        self.app()?
-            .submit(function, args, options, self.callers.deepest())
+        let caller = self.calling_frame();
+        self.app()?.submit(function, args, &options, Some(&caller))
     }
 
     /// Submits a call of `function` and returns the wait for its result, which borrows nothing

@@ -49,8 +49,8 @@ pub use call::FunctionCall;
 pub use chain::DEFAULT_MAX_CALL_DEPTH;
 pub use error::{Error, LoadError};
 pub use function::{
-    BodyKind, CPU_MILLICORES, CallOptions, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB,
-    MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
+    BodyKind, CPU_MILLICORES, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
+    MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
 };
 pub use overrides::{FunctionOptions, OPTION_NAMES, parse_override};
 pub use payload::MAX_PAYLOAD;

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use fnhost::{App, BodyKind, CallOptions, FunctionInfo, FunctionOptions, parse_override};
+use fnhost::{App, BodyKind, FunctionInfo, FunctionOptions, parse_override};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -132,9 +132,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             app,
         } => {
             let app = load(&app_path, &app).await?;
-            let function = app
-                .function(&function)?
-                .with_options(CallOptions { timeout, retries })?;
+            let function = app.function(&function)?.with_options(FunctionOptions {
+                timeout,
+                retries,
+                ..FunctionOptions::default()
+            })?;
             let args = arguments(function.info(), args.as_deref())?;
             let result = function.remote_raw(args).await?;
             let result: serde_json::Value =

@@ -1,6 +1,8 @@
-//! Per-run overrides of the options functions declare, from the host API
+//! Overrides of the options functions declare: per run, from the host API
 //! ([`AppBuilder::options`](crate::AppBuilder::options)) or the command line
-//! (`--option NAME.OPTION=VALUE`).
+//! (`--option NAME.OPTION=VALUE`); per call site, from
+//! [`Function::with_options`](crate::Function::with_options) (`fnhost call --timeout`,
+//! `--retries`) and from guests (timeout and retries).
 //!
 //! Overrides replace what `#[function(...)]` declared before the options are checked, so an
 //! override out of range fails the load with the same message a declaration would.
@@ -57,6 +59,17 @@ pub const OPTION_NAMES: [&str; 13] = [
 ];
 
 impl FunctionOptions {
+    /// Whether these set an option that shapes containers (anything but `timeout` and
+    /// `retries`, which govern single calls).
+    pub(crate) fn shapes_pool(&self) -> bool {
+        let per_call = FunctionOptions {
+            timeout: self.timeout,
+            retries: self.retries,
+            ..FunctionOptions::default()
+        };
+        *self != per_call
+    }
+
     /// These options with those `later` sets replacing them.
     pub fn merged_with(self, later: FunctionOptions) -> FunctionOptions {
         FunctionOptions {

@@ -24,7 +24,7 @@ use crate::Error;
 use crate::app::AppShared;
 use crate::component::LoadedComponent;
 use crate::container::{Container, Input, Owner, Role};
-use crate::function::FunctionInfo;
+use crate::function::{FunctionConfig, FunctionInfo};
 use crate::settings::count_from_env;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -179,6 +179,28 @@ impl Pool {
         &self.info
     }
 
+    /// A new, empty pool of the same function with `config` instead of its own.
+    pub(crate) fn reconfigured(&self, config: FunctionConfig) -> Pool {
+        let info = FunctionInfo {
+            config,
+            ..self.info.clone()
+        };
+        Pool::new(info, Arc::clone(&self.component), self.app.clone())
+    }
+
+    /// Starts, in the background, the instances `min_containers` keeps that are missing.
+    pub(crate) fn keep_minimum(self: &Arc<Self>) {
+        let mut state = self.lock();
+        self.start_minimum(&mut state);
+    }
+
+    fn start_minimum(self: &Arc<Self>, state: &mut PoolState) {
+        let minimum = self.info.config.min_containers as usize;
+        while !state.closed && state.instances.len() + state.starting < minimum {
+            self.spawn_instance(state);
+        }
+    }
+
     pub(crate) fn name(&self) -> &Arc<str> {
         &self.name
     }
@@ -220,7 +242,11 @@ impl Pool {
             Err(input) => input,
         };
         let at_limit = state.instances.len() + state.starting >= self.max_instances;
-        if at_limit && input.frame.reenters(&self.info.name) {
+        let reentrant = input
+            .caller
+            .as_ref()
+            .is_some_and(|caller| caller.includes(&self.name));
+        if at_limit && reentrant {
             // Its callers may hold every instance: give it one of its own, first in line.
             state.queue.push_front(input);
             state.stats.overflow_started += 1;
@@ -429,11 +455,7 @@ impl Pool {
             state.in_flight -= slot.in_flight;
         }
         self.grow(&mut state, 0);
-        // Keep `min_containers` running: start the missing ones in the background.
-        let minimum = self.info.config.min_containers as usize;
-        while !state.closed && state.instances.len() + state.starting < minimum {
-            self.spawn_instance(&mut state);
-        }
+        self.start_minimum(&mut state);
     }
 
     /// Whether idle instance `id` may retire: it runs nothing and the pool keeps more than

@@ -3,7 +3,7 @@
 //! `buffer_containers` keeps idle ones ready; options can be overridden per run; 100 000 queued
 //! inputs all complete, none lost or doubled.
 
-use fnhost::{App, FunctionOptions};
+use fnhost::{App, Error, FunctionOptions};
 use fnhost_tests::{calls_app, eventually, guest};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -80,6 +80,51 @@ async fn target_inputs_spreads_inputs_and_containers_burst_to_max_inputs_at_the_
         (stats.peak_containers, stats.peak_in_flight_per_container),
         (1, 6),
         "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_options_gives_a_handle_a_pool_of_its_own() {
+    let app = calls_app().await;
+    let targeted = app.function("targeted").unwrap();
+    let one = targeted
+        .with_options(FunctionOptions {
+            max_containers: Some(1),
+            min_containers: Some(1),
+            ..FunctionOptions::default()
+        })
+        .unwrap();
+    assert_eq!(one.info().config.max_containers, 1);
+    eventually("its minimum container starts", || {
+        one.stats().containers == 1
+    })
+    .await;
+    let calls: Vec<_> = (0..6).map(|_| one.spawn::<u64>((100,)).unwrap()).collect();
+    for call in calls {
+        assert_eq!(call.get().await.unwrap(), 100);
+    }
+    let stats = one.stats();
+    assert_eq!(
+        (stats.peak_containers, stats.peak_in_flight_per_container),
+        (1, 6),
+        "{stats:?}"
+    );
+    assert_eq!(
+        targeted.stats().containers_started,
+        0,
+        "the function's own pool is untouched"
+    );
+
+    let error = targeted
+        .with_options(FunctionOptions {
+            target_inputs: Some(11),
+            ..FunctionOptions::default()
+        })
+        .err()
+        .expect("a target above max_inputs fails");
+    assert!(
+        matches!(&error, Error::BadArguments(message) if message.contains("target_inputs")),
+        "{error}"
     );
 }
 

@@ -69,7 +69,7 @@ async fn call_options_override_the_function_s_own() {
     let app = calls_app().await;
     let stuck = app.function("stuck_blocking").unwrap();
     let longer = stuck
-        .with_options(fnhost::CallOptions {
+        .with_options(fnhost::FunctionOptions {
             timeout: Some(std::time::Duration::from_secs(2)),
             ..Default::default()
         })
@@ -79,7 +79,7 @@ async fn call_options_override_the_function_s_own() {
 
     let flaky = app.function("flaky").unwrap();
     let no_retries = flaky
-        .with_options(fnhost::CallOptions {
+        .with_options(fnhost::FunctionOptions {
             retries: Some(0),
             ..Default::default()
         })
@@ -90,7 +90,7 @@ async fn call_options_override_the_function_s_own() {
         "the first failure is the call's"
     );
 
-    let out_of_range = fnhost::CallOptions {
+    let out_of_range = fnhost::FunctionOptions {
         timeout: Some(std::time::Duration::ZERO),
         ..Default::default()
     };
