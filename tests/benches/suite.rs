@@ -2,8 +2,11 @@
 //! where it can do the same work.
 //!
 //! ```text
-//! cargo bench -p fnhost-tests --bench suite -- [--quick] [--json FILE]
+//! cargo bench -p fnhost-tests --bench suite -- [--quick] [--json FILE] [--only GROUP]
 //! ```
+//!
+//! `--only` runs one group of rows (to profile it): `memory`, `start`, `host-to-guest`,
+//! `guest-to-guest`, `fan-out`, `sleepers` or `run`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -23,6 +26,14 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 struct Options {
     quick: bool,
     json: Option<PathBuf>,
+    only: Option<String>,
+}
+
+impl Options {
+    /// Whether the group `name` runs.
+    fn runs(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == name)
+    }
 }
 
 fn options() -> Options {
@@ -30,11 +41,13 @@ fn options() -> Options {
     let mut options = Options {
         quick: false,
         json: None,
+        only: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--json" => options.json = args.next().map(PathBuf::from),
+            "--only" => options.only = args.next(),
             // cargo bench passes `--bench`; ignore what is not ours.
             _ => {}
         }
@@ -96,25 +109,29 @@ async fn run(options: Options) {
     // First, while the process has allocated little: later apps leave freed memory behind
     // that new containers would reuse, hiding their cost.
     // At most 1000 containers live in the process at once (the engine's pool).
-    idle_memory(&mut report, &bench, &cache, 50 * scale).await;
-    container_start(&mut report, &bench, &cache, 50 * scale).await;
-    host_to_guest(&mut report, &bench, &cache, 2_000 * scale).await;
-    guest_to_guest(&mut report, &bench, &cache, 2_000 * scale as u32).await;
-    fan_out(
-        &mut report,
-        &bench,
-        &cache,
-        if options.quick { 10_000 } else { 100_000 },
-    )
-    .await;
-    sleepers(
-        &mut report,
-        &bench,
-        &cache,
-        if options.quick { 1_000 } else { 10_000 },
-    )
-    .await;
-    fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });
+    if options.runs("memory") {
+        idle_memory(&mut report, &bench, &cache, 50 * scale).await;
+    }
+    if options.runs("start") {
+        container_start(&mut report, &bench, &cache, 50 * scale).await;
+    }
+    if options.runs("host-to-guest") {
+        host_to_guest(&mut report, &bench, &cache, 2_000 * scale).await;
+    }
+    if options.runs("guest-to-guest") {
+        guest_to_guest(&mut report, &bench, &cache, 2_000 * scale as u32).await;
+    }
+    if options.runs("fan-out") {
+        let calls = if options.quick { 10_000 } else { 100_000 };
+        fan_out(&mut report, &bench, &cache, calls).await;
+    }
+    if options.runs("sleepers") {
+        let inputs = if options.quick { 1_000 } else { 10_000 };
+        sleepers(&mut report, &bench, &cache, inputs).await;
+    }
+    if options.runs("run") {
+        fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });
+    }
 
     let _ = std::fs::remove_dir_all(&cache_dir);
     if let Some(path) = options.json {
