@@ -39,7 +39,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use wasmtime::component::{ResourceTable, TypedFunc};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{
+    Engine, PoolConcurrencyLimitError, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// One input for a container: the encoded arguments, where the result goes, its timeout and
@@ -275,7 +277,16 @@ impl Container {
             .pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|error| trap_error(&mut store, &error))?;
+            .map_err(
+                |error| match error.downcast_ref::<PoolConcurrencyLimitError>() {
+                    // Every slot of the process's pool is taken: back-pressure, not a fault.
+                    Some(limit) => Error::Overloaded(format!(
+                        "`{}`: no free container slot ({limit}; raise FNHOST_MAX_INSTANCES)",
+                        function.name
+                    )),
+                    None => trap_error(&mut store, &error),
+                },
+            )?;
         let guest = instance.fnhost_runtime_guest();
         let run = if function.is_async() {
             guest.func_run_async()

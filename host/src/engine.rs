@@ -3,10 +3,14 @@
 //! One engine per process: compiled code, the compile cache's key, and the pooling
 //! allocator's slots are shared by every app, so a container started after another one ended
 //! reuses its slot (its memory reset copy-on-write from the component's initial image, not
-//! mapped afresh). The pool's capacity is fixed when the engine is made:
-//! `FNHOST_MAX_INSTANCES` component instances (default 1000) over all apps of the process;
-//! each container's memory is limited by its function's `memory` option. A container that cannot get a slot fails to
-//! start with wasmtime's message, and its pool keeps the inputs for the instances it has.
+//! mapped afresh). The pool's capacity is fixed when the engine is made, before any app's
+//! functions are known (their options come from instantiating their components, which needs the
+//! engine): `FNHOST_MAX_INSTANCES` component instances (default 1000) over all apps of the
+//! process, each slot able to hold the largest `memory` a function may declare (4 GiB of address
+//! space, of which only touched pages cost memory). The functions' options size everything
+//! per container: each store's limiter holds its function's `memory`, each pool its
+//! `max_containers`. A container that cannot get a slot fails to start with `Overloaded`, naming
+//! the limit, and its pool keeps the inputs for the instances it has.
 //!
 //! Epoch interruption keeps a guest that computes for a long time from holding a runtime
 //! thread: every [`EPOCH_TICK`] a running guest yields to the async executor, so other

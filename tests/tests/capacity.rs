@@ -1,6 +1,6 @@
 //! The process-wide pool of instance slots (`FNHOST_MAX_INSTANCES`): when it is full, inputs
 //! wait for the instances their function has, and a function that can get no instance at all
-//! fails with a clear error instead of hanging.
+//! fails with `Overloaded`, naming the limit, instead of hanging.
 //!
 //! This file is its own test process, so the variable it sets reaches only its engine.
 
@@ -29,7 +29,10 @@ async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start(
     assert_eq!(worker.warm_up(3).await, Ok(3));
     let callee = app.function("blocking_callee").unwrap();
     match callee.remote::<u32>((1,)).await {
-        Err(Error::Trapped(message)) => assert!(message.contains("limit"), "{message}"),
+        Err(Error::Overloaded(message)) => {
+            assert!(message.contains("no free container slot"), "{message}");
+            assert!(message.contains("FNHOST_MAX_INSTANCES"), "{message}");
+        }
         other => panic!("expected a start failure, got {other:?}"),
     }
 }
