@@ -66,3 +66,39 @@ async fn a_map_with_panicking_inputs_returns_every_other_result_in_order() {
     }
     assert_eq!(failed, 10);
 }
+
+/// Fault injection at random: maps over random inputs, of which those ending in 07 panic, in
+/// random places; every result is its own input's, in order, and the pool keeps serving.
+#[test]
+fn maps_with_panics_at_random_places_deliver_every_other_result_in_order() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let app = runtime.block_on(faults());
+    let fragile = app.function("fragile").unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: 8,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    // Mostly well-behaved inputs, about one in ten made fragile.
+    let input = prop_oneof![9 => any::<u32>(), 1 => any::<u32>().prop_map(|i| i / 100 * 100 + 7)];
+    runner
+        .run(&prop::collection::vec(input, 200..400), |inputs| {
+            let results: Vec<Result<u32, Error>> =
+                runtime.block_on(fragile.map_results(inputs.iter().map(|i| (*i,))));
+            prop_assert_eq!(results.len(), inputs.len());
+            for (input, result) in inputs.iter().zip(&results) {
+                if input % 100 == 7 {
+                    let panic = format!("input {input} is fragile");
+                    prop_assert!(trapped_with(result, &panic), "{}: {:?}", input, result);
+                } else {
+                    prop_assert_eq!(result, &Ok(*input));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(runtime.block_on(fragile.remote::<u32>((1,))), Ok(1));
+}
