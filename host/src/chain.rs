@@ -14,7 +14,7 @@
 
 use crate::Error;
 use crate::settings::count_from_env;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 /// How many calls may nest, unless `FNHOST_MAX_CALL_DEPTH` says otherwise.
@@ -95,51 +95,36 @@ impl Frame {
     }
 }
 
-/// The chains of the inputs a container runs, and the deepest of them, which the calls the
-/// container makes extend.
+/// The chains of the inputs a container runs, ordered by depth: the deepest is the one the
+/// calls the container makes extend.
 #[derive(Default)]
 pub(crate) struct Callers {
-    running: HashMap<u64, Chain>,
-    deepest: Option<(u64, Chain)>,
+    running: BTreeMap<CallerKey, Chain>,
 }
 
+/// An input's place among [`Callers`]: its chain's depth, then its slot.
+pub(crate) type CallerKey = (usize, u64);
+
 impl Callers {
-    /// Input `slot`, called through `caller` (`None`: from the host API), starts.
-    pub(crate) fn start(&mut self, slot: u64, caller: Option<Chain>) {
-        let Some(caller) = caller else {
-            return;
-        };
-        if self
-            .deepest
-            .as_ref()
-            .is_none_or(|(_, deepest)| deepest.depth < caller.depth)
-        {
-            self.deepest = Some((slot, Arc::clone(&caller)));
-        }
-        self.running.insert(slot, caller);
+    /// Input `slot`, called through `caller` (`None`: from the host API, which is not kept),
+    /// starts; returns the key to finish it with.
+    pub(crate) fn start(&mut self, slot: u64, caller: Option<Chain>) -> Option<CallerKey> {
+        let caller = caller?;
+        let key = (caller.depth, slot);
+        self.running.insert(key, caller);
+        Some(key)
     }
 
-    /// Input `slot` finished.
-    pub(crate) fn finish(&mut self, slot: u64) {
-        if self.running.remove(&slot).is_none() {
-            return;
-        }
-        if self
-            .deepest
-            .as_ref()
-            .is_some_and(|(deepest, _)| *deepest == slot)
-        {
-            self.deepest = self
-                .running
-                .iter()
-                .max_by_key(|(_, frame)| frame.depth)
-                .map(|(slot, frame)| (*slot, Arc::clone(frame)));
+    /// The input `start` gave `key` finished.
+    pub(crate) fn finish(&mut self, key: Option<CallerKey>) {
+        if let Some(key) = key {
+            self.running.remove(&key);
         }
     }
 
     /// The chain a call made from this container extends.
     pub(crate) fn deepest(&self) -> Option<&Chain> {
-        self.deepest.as_ref().map(|(_, frame)| frame)
+        self.running.last_key_value().map(|(_, chain)| chain)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::Error;
 use crate::app::AppShared;
 use crate::bindings::CallError;
 use crate::call::{Abandoned, Reply, Watched};
-use crate::chain::{Callers, Chain, Frame};
+use crate::chain::{CallerKey, Callers, Chain, Frame};
 use crate::component::LoadedComponent;
 use crate::cpu::CpuBudget;
 use crate::deadline::Deadlines;
@@ -55,6 +55,13 @@ pub(crate) struct Input {
     pub(crate) caller: Option<Chain>,
 }
 
+/// Where a container's inputs are sent. Boxed: the channel's blocks then hold pointers, small
+/// enough for the allocator's fast path, rather than whole inputs.
+pub(crate) type Inbox = mpsc::UnboundedSender<Box<Input>>;
+
+/// Where a container receives its inputs.
+pub(crate) type InputReceiver = mpsc::UnboundedReceiver<Box<Input>>;
+
 /// What a serving container tells the pool it belongs to.
 pub(crate) trait Owner {
     /// An input finished (or was skipped): its slot is free.
@@ -79,6 +86,8 @@ struct Held {
     policy: Policy,
     retry: Option<(Vec<u8>, u32, Option<Chain>)>,
     watched: Watched,
+    /// Its place among the container's callers.
+    caller: Option<CallerKey>,
 }
 
 /// What a container is started for.
@@ -307,7 +316,7 @@ impl Container {
     /// with retries left goes back to the owner instead of to its caller.
     pub(crate) async fn serve(
         mut self,
-        inputs: &mut mpsc::UnboundedReceiver<Input>,
+        inputs: &mut InputReceiver,
         owner: &impl Owner,
         idle: Duration,
     ) -> Result<(), Error> {
@@ -359,10 +368,11 @@ impl Container {
                     }
                     tokio::select! {
                         input = unconstrained(inputs.recv()), if open => {
-                            let Some(Input { args, mut reply, policy, attempt, caller }) = input else {
+                            let Some(input) = input else {
                                 open = false;
                                 continue;
                             };
+                            let Input { args, mut reply, policy, attempt, caller } = *input;
                             let slot = next_slot;
                             next_slot += 1;
                             let Some(watched) = abandoned.watch(slot, &mut reply) else {
@@ -372,14 +382,14 @@ impl Container {
                                 continue;
                             };
                             let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, caller.clone()));
-                            held.insert(slot, Held { reply, policy, retry, watched });
-                            accessor.with(|mut access| {
-                                let state = access.get();
-                                state.deadlines.start(slot, policy.timeout);
-                                state.callers.start(slot, caller);
-                            });
-                            // A timer armed for an earlier deadline already covers this one.
                             let deadline = Instant::now() + policy.timeout;
+                            let caller = accessor.with(|mut access| {
+                                let state = access.get();
+                                state.deadlines.start(slot, deadline);
+                                state.callers.start(slot, caller)
+                            });
+                            held.insert(slot, Held { reply, policy, retry, watched, caller });
+                            // A timer armed for an earlier deadline already covers this one.
                             if armed.is_none_or(|at| at > deadline) {
                                 armed = Some(deadline);
                                 timer.as_mut().reset(deadline.into());
@@ -392,13 +402,13 @@ impl Container {
                         }
                         Some((slot, outcome)) = running.next(), if !running.is_empty() => {
                             let (result,) = outcome?;
-                            accessor.with(|mut access| {
-                                let state = access.get();
-                                state.deadlines.finish(slot);
-                                state.callers.finish(slot);
-                            });
                             // Not held any more when it was cancelled: its result goes nowhere.
                             if let Some(input) = held.remove(&slot) {
+                                accessor.with(|mut access| {
+                                    let state = access.get();
+                                    state.deadlines.finish(slot);
+                                    state.callers.finish(input.caller);
+                                });
                                 if !input.watched.finish() {
                                     owner.cancelled();
                                 }
@@ -421,13 +431,13 @@ impl Container {
                         }
                         slot = abandoned.next() => {
                             // The caller went away: the input's result can never be delivered.
-                            if held.remove(&slot).is_none() {
+                            let Some(input) = held.remove(&slot) else {
                                 continue;
-                            }
+                            };
                             accessor.with(|mut access| {
                                 let state = access.get();
                                 state.deadlines.finish(slot);
-                                state.callers.finish(slot);
+                                state.callers.finish(input.caller);
                             });
                             owner.cancelled();
                             if !draining {
@@ -436,7 +446,7 @@ impl Container {
                                 owner.leave();
                                 inputs.close();
                                 while let Ok(input) = inputs.try_recv() {
-                                    owner.requeue(input);
+                                    owner.requeue(*input);
                                 }
                             }
                         }

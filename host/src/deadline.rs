@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The deadlines of the inputs a container is running.
 #[derive(Default)]
@@ -26,9 +26,9 @@ pub(crate) struct Deadlines {
 }
 
 impl Deadlines {
-    /// Input `slot` starts now and may run for `timeout`.
-    pub(crate) fn start(&mut self, slot: u64, timeout: Duration) {
-        self.running.insert(slot, Instant::now() + timeout);
+    /// Input `slot` starts and must be done by `deadline`.
+    pub(crate) fn start(&mut self, slot: u64, deadline: Instant) {
+        self.running.insert(slot, deadline);
     }
 
     /// Input `slot` finished.

@@ -23,7 +23,7 @@
 use crate::Error;
 use crate::app::AppShared;
 use crate::component::LoadedComponent;
-use crate::container::{Container, Input, Owner, Role};
+use crate::container::{Container, Inbox, Input, InputReceiver, Owner, Role};
 use crate::function::{FunctionConfig, FunctionInfo};
 use crate::settings::count_from_env;
 use std::collections::VecDeque;
@@ -132,7 +132,7 @@ struct PoolState {
 /// A serving instance, as the pool sees it.
 struct Slot {
     id: u64,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: Inbox,
     in_flight: usize,
 }
 
@@ -217,30 +217,52 @@ impl Pool {
     }
 
     /// Places an input on an instance, or queues it.
-    pub(crate) fn submit(self: &Arc<Self>, input: Input) {
-        let mut state = self.lock();
-        if state.closed {
-            let _ = input.reply.send(Err(shut_down(&self.info.name)));
-            return;
+    ///
+    /// The instance is chosen under the lock, the input sent after it is released: the send
+    /// may wake the instance's worker thread, and a container finishing an input must not
+    /// wait for the lock while that happens.
+    pub(crate) fn submit(self: &Arc<Self>, mut input: Input) {
+        loop {
+            let (id, inbox) = {
+                let mut state = self.lock();
+                if state.closed {
+                    let _ = input.reply.send(Err(shut_down(&self.info.name)));
+                    return;
+                }
+                if state.queue.len() >= self.max_queued {
+                    let _ = input.reply.send(Err(Error::Overloaded(format!(
+                        "`{}` has {} inputs queued, its limit",
+                        self.info.name, self.max_queued
+                    ))));
+                    return;
+                }
+                // Scale for the demand this input adds before placing it, so that an input
+                // past the target bursts onto a running instance while the next one starts.
+                self.grow(&mut state, 1);
+                match state
+                    .take_slot(self.target_per_instance)
+                    .or_else(|| state.take_slot(self.per_instance))
+                {
+                    Some(reserved) => reserved,
+                    None => {
+                        self.enqueue(&mut state, input);
+                        return;
+                    }
+                }
+            };
+            match inbox.send(Box::new(input)) {
+                Ok(()) => return,
+                // The instance is retiring: take the slot back and place the input again.
+                Err(mpsc::error::SendError(returned)) => {
+                    self.release(id);
+                    input = *returned;
+                }
+            }
         }
-        if state.queue.len() >= self.max_queued {
-            let _ = input.reply.send(Err(Error::Overloaded(format!(
-                "`{}` has {} inputs queued, its limit",
-                self.info.name, self.max_queued
-            ))));
-            return;
-        }
-        // Scale for the demand this input adds before placing it, so that an input past the
-        // target bursts onto a running instance while the next one starts.
-        self.grow(&mut state, 1);
-        let input = match self.place(&mut state, input, self.target_per_instance) {
-            Ok(()) => return,
-            Err(input) => input,
-        };
-        let input = match self.place(&mut state, input, self.per_instance) {
-            Ok(()) => return,
-            Err(input) => input,
-        };
+    }
+
+    /// Queues an input no instance can take now.
+    fn enqueue(self: &Arc<Self>, state: &mut PoolState, input: Input) {
         let at_limit = state.instances.len() + state.starting >= self.max_instances;
         let reentrant = input
             .caller
@@ -250,31 +272,21 @@ impl Pool {
             // Its callers may hold every instance: give it one of its own, first in line.
             state.queue.push_front(input);
             state.stats.overflow_started += 1;
-            self.spawn_instance(&mut state);
+            self.spawn_instance(state);
         } else {
             state.queue.push_back(input);
         }
     }
 
-    /// Sends `input` to the first instance running fewer than `limit` inputs; gives it back
-    /// when there is none.
-    fn place(&self, state: &mut PoolState, input: Input, limit: usize) -> Result<(), Input> {
-        let Some(slot) = state
-            .instances
-            .iter_mut()
-            .find(|slot| slot.in_flight < limit)
-        else {
-            return Err(input);
-        };
-        // A closed channel means the instance is retiring: the caller queues the input.
-        slot.inputs
-            .send(input)
-            .map_err(|mpsc::error::SendError(input)| input)?;
-        slot.in_flight += 1;
-        let on_instance = slot.in_flight;
-        state.in_flight += 1;
-        state.count_peaks(on_instance);
-        Ok(())
+    /// Gives back a slot of instance `id` reserved for an input it did not take.
+    fn release(&self, id: u64) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        // Gone from the pool already: its retirement took its count.
+        if let Some(slot) = state.instances.iter_mut().find(|slot| slot.id == id) {
+            slot.in_flight -= 1;
+            state.in_flight -= 1;
+        }
     }
 
     /// Starts instances, each in a task of its own, until the pool has as many as its demand
@@ -355,7 +367,7 @@ impl Pool {
 
     /// Gives started instance `id` its place in the pool, with inputs from the queue; returns
     /// the channel its inputs arrive on, or `None` when the pool closed meanwhile.
-    fn register(&self, id: u64) -> Option<mpsc::UnboundedReceiver<Input>> {
+    fn register(&self, id: u64) -> Option<InputReceiver> {
         let (sender, receiver) = mpsc::unbounded_channel();
         let mut state = self.lock();
         state.starting -= 1;
@@ -383,7 +395,7 @@ impl Pool {
             };
             slot.in_flight += 1;
             state.in_flight += 1;
-            let _ = slot.inputs.send(input);
+            let _ = slot.inputs.send(Box::new(input));
         }
         let on_instance = slot.in_flight;
         state.instances.push(slot);
@@ -394,12 +406,7 @@ impl Pool {
 
     /// The life of registered instance `id`: serve until the pool goes away or it traps, then
     /// hand back the inputs it never began.
-    async fn serve(
-        self: Arc<Self>,
-        id: u64,
-        container: Container,
-        mut receiver: mpsc::UnboundedReceiver<Input>,
-    ) {
+    async fn serve(self: Arc<Self>, id: u64, container: Container, mut receiver: InputReceiver) {
         let member = Member {
             pool: Arc::clone(&self),
             id,
@@ -414,7 +421,7 @@ impl Pool {
         receiver.close();
         self.retire(id);
         while let Ok(input) = receiver.try_recv() {
-            self.submit(input);
+            self.submit(*input);
         }
     }
 
@@ -429,20 +436,26 @@ impl Pool {
     }
 
     /// An input of instance `id` finished: its slot goes to the head of the queue.
-    fn finished(&self, id: u64) {
-        let mut state = self.lock();
-        let state = &mut *state;
-        let Some(slot) = state.instances.iter_mut().find(|slot| slot.id == id) else {
-            return;
+    fn finished(self: &Arc<Self>, id: u64) {
+        let (next, inbox) = {
+            let mut state = self.lock();
+            let state = &mut *state;
+            let Some(slot) = state.instances.iter_mut().find(|slot| slot.id == id) else {
+                return;
+            };
+            match state.queue.pop_front() {
+                Some(next) => (next, slot.inputs.clone()),
+                None => {
+                    slot.in_flight -= 1;
+                    state.in_flight -= 1;
+                    return;
+                }
+            }
         };
-        match state.queue.pop_front() {
-            Some(next) => {
-                let _ = slot.inputs.send(next);
-            }
-            None => {
-                slot.in_flight -= 1;
-                state.in_flight -= 1;
-            }
+        if let Err(mpsc::error::SendError(next)) = inbox.send(Box::new(next)) {
+            // The instance is retiring: the input goes elsewhere.
+            self.release(id);
+            self.submit(*next);
         }
     }
 
@@ -519,6 +532,21 @@ fn shut_down(function: &str) -> Error {
 }
 
 impl PoolState {
+    /// Takes a slot on the first instance running fewer than `limit` inputs: its id and
+    /// where its inputs go.
+    fn take_slot(&mut self, limit: usize) -> Option<(u64, Inbox)> {
+        let slot = self
+            .instances
+            .iter_mut()
+            .find(|slot| slot.in_flight < limit)?;
+        slot.in_flight += 1;
+        let reserved = (slot.id, slot.inputs.clone());
+        let on_instance = slot.in_flight;
+        self.in_flight += 1;
+        self.count_peaks(on_instance);
+        Some(reserved)
+    }
+
     /// Counts an instance as starting and gives it its id.
     fn reserve(&mut self) -> u64 {
         self.starting += 1;
