@@ -10,8 +10,8 @@
 //! Scaling follows Modal's autoscaler: the pool wants `ceil(demand / target_inputs)`
 //! instances, plus `buffer_containers` idle ones while it has inputs, within `max_instances`;
 //! demand is the inputs running and queued. An input goes to the first instance below its
-//! target, else (while more instances start) to the first below `max_inputs`, else to the
-//! queue. A finished input hands its slot to the head of the queue; a failed one with retries
+//! target; else, when no more instances may start, to the first below `max_inputs`; else to
+//! the queue, which starting instances take from. A finished input hands its slot to the head of the queue; a failed one with retries
 //! left comes back to the queue after its retry delay. All of this happens under one short lock
 //! that is never held across an await.
 //!
@@ -236,13 +236,17 @@ impl Pool {
                     ))));
                     return;
                 }
-                // Scale for the demand this input adds before placing it, so that an input
-                // past the target bursts onto a running instance while the next one starts.
+                // Scale for the demand this input adds before placing it. Past their target,
+                // instances take more (up to `max_inputs`) only when no more may start: an
+                // instance starts in tens of microseconds, sooner than a crowded one serves.
                 self.grow(&mut state, 1);
-                match state
-                    .take_slot(self.target_per_instance)
-                    .or_else(|| state.take_slot(self.per_instance))
-                {
+                let at_limit = state.instances.len() + state.starting >= self.max_instances;
+                let reserved = state.take_slot(self.target_per_instance).or_else(|| {
+                    at_limit
+                        .then(|| state.take_slot(self.per_instance))
+                        .flatten()
+                });
+                match reserved {
                     Some(reserved) => reserved,
                     None => {
                         self.enqueue(&mut state, input);

@@ -3,7 +3,7 @@
 //! `buffer_containers` keeps idle ones ready; options can be overridden per run; 100 000 queued
 //! inputs all complete, none lost or doubled.
 
-use fnhost::{App, Error, FunctionOptions};
+use fnhost::{App, Error, Function, FunctionOptions};
 use fnhost_tests::{calls_app, eventually, guest};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -39,23 +39,25 @@ async fn min_containers_start_with_the_app_and_extra_ones_scale_down() {
     assert_eq!(warm.stats().containers_started, 4);
 }
 
+/// Runs `count` inputs of `function` at once, each holding its container for `ms`; returns the
+/// pool's peak containers and peak inputs on one container.
+async fn peaks_of_concurrent_inputs(function: &Function, count: usize, ms: u64) -> (usize, usize) {
+    let calls: Vec<_> = (0..count)
+        .map(|_| function.spawn::<u64>((ms,)).unwrap())
+        .collect();
+    for call in calls {
+        assert_eq!(call.get().await.unwrap(), ms);
+    }
+    let stats = function.stats();
+    (stats.peak_containers, stats.peak_in_flight_per_container)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn target_inputs_spreads_inputs_and_containers_burst_to_max_inputs_at_the_limit() {
     // `targeted` aims for 2 inputs per container: 6 at once get 3 containers of 2.
     let app = calls_app().await;
     let targeted = app.function("targeted").unwrap();
-    let calls: Vec<_> = (0..6)
-        .map(|_| targeted.spawn::<u64>((300,)).unwrap())
-        .collect();
-    for call in calls {
-        assert_eq!(call.get().await.unwrap(), 300);
-    }
-    let stats = targeted.stats();
-    assert_eq!(
-        (stats.peak_containers, stats.peak_in_flight_per_container),
-        (3, 2),
-        "{stats:?}"
-    );
+    assert_eq!(peaks_of_concurrent_inputs(&targeted, 6, 300).await, (3, 2));
 
     // With one container allowed (overridden for this run), the same 6 burst onto it.
     let one_container = FunctionOptions {
@@ -69,18 +71,7 @@ async fn target_inputs_spreads_inputs_and_containers_burst_to_max_inputs_at_the_
         .unwrap();
     let targeted = app.function("targeted").unwrap();
     assert_eq!(targeted.info().config.max_containers, 1);
-    let calls: Vec<_> = (0..6)
-        .map(|_| targeted.spawn::<u64>((300,)).unwrap())
-        .collect();
-    for call in calls {
-        assert_eq!(call.get().await.unwrap(), 300);
-    }
-    let stats = targeted.stats();
-    assert_eq!(
-        (stats.peak_containers, stats.peak_in_flight_per_container),
-        (1, 6),
-        "{stats:?}"
-    );
+    assert_eq!(peaks_of_concurrent_inputs(&targeted, 6, 300).await, (1, 6));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,16 +90,7 @@ async fn with_options_gives_a_handle_a_pool_of_its_own() {
         one.stats().containers == 1
     })
     .await;
-    let calls: Vec<_> = (0..6).map(|_| one.spawn::<u64>((100,)).unwrap()).collect();
-    for call in calls {
-        assert_eq!(call.get().await.unwrap(), 100);
-    }
-    let stats = one.stats();
-    assert_eq!(
-        (stats.peak_containers, stats.peak_in_flight_per_container),
-        (1, 6),
-        "{stats:?}"
-    );
+    assert_eq!(peaks_of_concurrent_inputs(&one, 6, 100).await, (1, 6));
     assert_eq!(
         targeted.stats().containers_started,
         0,
