@@ -7,8 +7,11 @@
 //! fnhost call examples/faults boom '"oops"'   # panics: trapped, with the message
 //! fnhost call examples/faults overflow 100000 # exhausts the stack: trapped
 //! fnhost call examples/faults recurse 20      # calls itself 20 levels deep through the host
+//! fnhost call examples/faults recurse 100     # past the call depth limit: too deep, naming the chain
 //! fnhost call examples/faults fragile 107     # every hundredth input panics
 //! fnhost call examples/faults sleepy 1500     # sleeps 1.5 s, returns 1500
+//! fnhost call examples/faults spin --timeout 1s --option spin.cpu=0.1
+//!                                             # a tenth of a core, stopped after 1 s
 //! ```
 
 use fnhost_guest::{Error, app, function, sleep};
