@@ -11,9 +11,10 @@
 //! instances, plus `buffer_containers` idle ones while it has inputs, within `max_instances`;
 //! demand is the inputs running and queued. An input goes to the first instance below its
 //! target; else, when no more instances may start, to the first below `max_inputs`; else to
-//! the queue, which starting instances take from. A finished input hands its slot to the head of the queue; a failed one with retries
-//! left comes back to the queue after its retry delay. All of this happens under one short lock
-//! that is never held across an await.
+//! the queue, which starting instances take from. A finished input hands its slot to the head
+//! of the queue; a failed one with retries left comes back to the queue after its retry delay.
+//! All of this happens under one short lock, never held across an await nor while an input is
+//! sent (a send may wake another worker).
 //!
 //! A call that comes back to this function from further down its own chain (A → B → A, or a
 //! recursion through `remote`) may be waiting for a container its callers hold: when it cannot
