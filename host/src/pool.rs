@@ -269,11 +269,13 @@ impl Pool {
     /// Queues an input no instance can take now.
     fn enqueue(self: &Arc<Self>, state: &mut PoolState, input: Input) {
         let at_limit = state.instances.len() + state.starting >= self.max_instances;
-        let reentrant = input
-            .caller
-            .as_ref()
-            .is_some_and(|caller| caller.includes(&self.name));
-        if at_limit && reentrant {
+        let reentrant = || {
+            input
+                .caller
+                .as_ref()
+                .is_some_and(|caller| caller.includes(&self.name))
+        };
+        if at_limit && reentrant() {
             // Its callers may hold every instance: give it one of its own, first in line.
             state.queue.push_front(input);
             state.stats.overflow_started += 1;
