@@ -92,10 +92,11 @@ struct Held {
 
 /// What a container is started for.
 pub(crate) enum Role {
-    /// Container `id` of its function's pool, which counts its CPU budget's pauses in
-    /// `cpu_throttles`.
+    /// Container `id` of its function's pool (the function's name shared from it), which
+    /// counts its CPU budget's pauses in `cpu_throttles`.
     Pooled {
         id: u64,
+        name: Arc<str>,
         cpu_throttles: Arc<AtomicUsize>,
     },
     /// The one container of a local entrypoint's run.
@@ -188,6 +189,24 @@ impl ContainerState {
             .ok_or_else(|| Error::Cancelled("the app is shutting down".into()))
     }
 
+    /// Input `slot`, called through `caller`, starts and must be done by `deadline`; returns
+    /// its place among the container's callers.
+    fn input_started(
+        &mut self,
+        slot: u64,
+        deadline: Instant,
+        caller: Option<Chain>,
+    ) -> Option<CallerKey> {
+        self.deadlines.start(slot, deadline);
+        self.callers.start(slot, caller)
+    }
+
+    /// Input `slot`, with its place among the callers, is done (finished or cancelled).
+    fn input_done(&mut self, slot: u64, caller: Option<CallerKey>) {
+        self.deadlines.finish(slot);
+        self.callers.finish(caller);
+    }
+
     /// The chain a call made from here extends: the deepest input running here, as the caller.
     pub(crate) fn calling_frame(&self) -> Chain {
         Frame::calling(&self.function, self.callers.deepest())
@@ -262,8 +281,13 @@ impl Container {
         function: &FunctionInfo,
         role: Role,
     ) -> Result<Container, Error> {
-        let (label, stdio, memory, cpu) = match role {
-            Role::Pooled { id, cpu_throttles } => (
+        let (name, label, stdio, memory, cpu) = match role {
+            Role::Pooled {
+                id,
+                name,
+                cpu_throttles,
+            } => (
+                name,
                 Arc::from(format!("{}#{id}", function.name)),
                 Stdio::Prefixed,
                 Some(function.config.memory_bytes()),
@@ -274,12 +298,14 @@ impl Container {
             ),
             // The program's own: unprefixed output, all of wasm32's memory and all the CPU it
             // gets (and no input deadlines: only pooled inputs carry them).
-            Role::Entrypoint => (Arc::from(function.name.as_str()), Stdio::Plain, None, None),
+            Role::Entrypoint => {
+                let name: Arc<str> = Arc::from(function.name.as_str());
+                (Arc::clone(&name), name, Stdio::Plain, None, None)
+            }
         };
         let shared = app.upgrade();
         let no_grants = Grants::default();
         let grants = shared.as_deref().map_or(&no_grants, AppShared::grants);
-        let name = Arc::from(function.name.as_str());
         let state = ContainerState::new(app, grants, name, label, stdio, memory, cpu);
         let mut store = new_store(component.pre.engine(), state);
         let instance = component
@@ -384,9 +410,7 @@ impl Container {
                             let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, caller.clone()));
                             let deadline = Instant::now() + policy.timeout;
                             let caller = accessor.with(|mut access| {
-                                let state = access.get();
-                                state.deadlines.start(slot, deadline);
-                                state.callers.start(slot, caller)
+                                access.get().input_started(slot, deadline, caller)
                             });
                             held.insert(slot, Held { reply, policy, retry, watched, caller });
                             // A timer armed for an earlier deadline already covers this one.
@@ -404,11 +428,7 @@ impl Container {
                             let (result,) = outcome?;
                             // Not held any more when it was cancelled: its result goes nowhere.
                             if let Some(input) = held.remove(&slot) {
-                                accessor.with(|mut access| {
-                                    let state = access.get();
-                                    state.deadlines.finish(slot);
-                                    state.callers.finish(input.caller);
-                                });
+                                accessor.with(|mut access| access.get().input_done(slot, input.caller));
                                 if !input.watched.finish() {
                                     owner.cancelled();
                                 }
@@ -434,11 +454,7 @@ impl Container {
                             let Some(input) = held.remove(&slot) else {
                                 continue;
                             };
-                            accessor.with(|mut access| {
-                                let state = access.get();
-                                state.deadlines.finish(slot);
-                                state.callers.finish(input.caller);
-                            });
+                            accessor.with(|mut access| access.get().input_done(slot, input.caller));
                             owner.cancelled();
                             if !draining {
                                 draining = true;

@@ -366,6 +366,7 @@ impl Pool {
             &self.info,
             Role::Pooled {
                 id,
+                name: Arc::clone(&self.name),
                 cpu_throttles: Arc::clone(&self.cpu_throttles),
             },
         )

@@ -40,6 +40,15 @@ pub async fn calls_app() -> fnhost::App {
         .expect("tests/guests/calls loads")
 }
 
+/// `tests/guests/calls` loaded with `options` overriding those of its function `function`.
+pub async fn calls_app_with(function: &str, options: fnhost::FunctionOptions) -> fnhost::App {
+    fnhost::App::builder()
+        .options(function, options)
+        .load([guest("tests/guests/calls")])
+        .await
+        .expect("tests/guests/calls loads with the overrides")
+}
+
 /// Waits until `done` holds, checking every 10 ms; fails the test naming `what` if it does not
 /// within 20 s. For states that come about in the background (a container retiring, a
 /// cancellation reaching a callee), never as a timing claim.

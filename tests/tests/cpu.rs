@@ -1,14 +1,14 @@
 //! CPU budgets: a container that computes past its `cpu` budget is paused; one without a
 //! budget never is.
 
-use fnhost::{App, FunctionOptions};
-use fnhost_tests::guest;
+use fnhost::FunctionOptions;
+use fnhost_tests::{calls_app, calls_app_with};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_container_over_its_cpu_budget_is_paused() {
     // `burn` declares a quarter of a core; computing for 600 ms spends its 100 ms burst and
     // then has to wait for its budget.
-    let app = App::load([guest("tests/guests/calls")]).await.unwrap();
+    let app = calls_app().await;
     let burn = app.function("burn").unwrap();
     assert_eq!(burn.info().config.cpu_millicores, 250);
     let rounds: u64 = burn.remote((600,)).await.unwrap();
@@ -21,11 +21,7 @@ async fn a_container_over_its_cpu_budget_is_paused() {
         cpu: Some(0.0),
         ..FunctionOptions::default()
     };
-    let app = App::builder()
-        .options("burn", unlimited)
-        .load([guest("tests/guests/calls")])
-        .await
-        .unwrap();
+    let app = calls_app_with("burn", unlimited).await;
     let burn = app.function("burn").unwrap();
     assert_eq!(burn.info().config.cpu_millicores, 0);
     let _: u64 = burn.remote((600,)).await.unwrap();

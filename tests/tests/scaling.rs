@@ -3,8 +3,8 @@
 //! `buffer_containers` keeps idle ones ready; options can be overridden per run; 100 000 queued
 //! inputs all complete, none lost or doubled.
 
-use fnhost::{App, Error, Function, FunctionOptions};
-use fnhost_tests::{calls_app, eventually, guest};
+use fnhost::{Error, Function, FunctionOptions};
+use fnhost_tests::{calls_app, calls_app_with, eventually};
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -64,11 +64,7 @@ async fn target_inputs_spreads_inputs_and_containers_burst_to_max_inputs_at_the_
         max_containers: Some(1),
         ..FunctionOptions::default()
     };
-    let app = App::builder()
-        .options("targeted", one_container)
-        .load([guest("tests/guests/calls")])
-        .await
-        .unwrap();
+    let app = calls_app_with("targeted", one_container).await;
     let targeted = app.function("targeted").unwrap();
     assert_eq!(targeted.info().config.max_containers, 1);
     assert_eq!(peaks_of_concurrent_inputs(&targeted, 6, 300).await, (1, 6));
