@@ -335,22 +335,125 @@ async fn host_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, 
     );
 }
 
-/// A guest calling another container's trivial function, blocking and async, measured inside
-/// the guest over `count` sequential calls (a mean, not a median).
+/// A guest calling another container's trivial function, blocking and async: the mean over
+/// `count` sequential calls the guest makes in one input; against raw wasmtime doing
+/// the same cross-store call with a task per store, on this multi-threaded runtime and on a
+/// current-thread runtime (where both stores' tasks share one thread).
 async fn guest_to_guest(report: &mut Report, bench: &Path, cache: &CompileCache, count: u32) {
     let app = App::load_with([bench], cache).await.unwrap();
-    for (function, label) in [("ping_blocking", "blocking"), ("ping_async", "async")] {
+    let raw = raw_guest_to_guest(bench, count).await;
+    let bench_path = bench.to_owned();
+    let raw_one_thread = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(raw_guest_to_guest(&bench_path, count))
+    })
+    .join()
+    .unwrap();
+    let labels = ["blocking", "async"];
+    for (((function, label), raw), raw_one_thread) in ["ping_blocking", "ping_async"]
+        .into_iter()
+        .zip(labels)
+        .zip(raw)
+        .zip(raw_one_thread)
+    {
         let ping = app.function(function).unwrap();
-        let _: u64 = ping.remote((100,)).await.unwrap();
-        let nanos: u64 = ping.remote((count,)).await.unwrap();
+        ping.remote::<()>((100,)).await.unwrap();
+        let start = Instant::now();
+        ping.remote::<()>((count,)).await.unwrap();
+        let elapsed = start.elapsed();
+        let mean = |elapsed: Duration| micros(elapsed) / f64::from(count);
         report.row(
             &format!("guest_to_guest_{label}_us"),
             &format!("guest -> guest round trip, {label} (mean)"),
-            nanos as f64 / f64::from(count) / 1e3,
+            mean(elapsed),
             "us",
             "target <= 5 us",
         );
+        report.row(
+            &format!("raw_cross_store_{label}_us"),
+            &format!("raw wasmtime cross-store call, {label} (mean)"),
+            mean(raw),
+            "us",
+            "a task per store",
+        );
+        report.row(
+            &format!("raw_cross_store_{label}_one_thread_us"),
+            &format!("raw wasmtime cross-store call, {label}, one thread"),
+            mean(raw_one_thread),
+            "us",
+            "both tasks on a current-thread runtime",
+        );
+        report.ratio(
+            &format!("guest_to_guest_{label}_ratio"),
+            &format!("guest -> guest ratio, {label}"),
+            mean(elapsed),
+            mean(raw),
+            "-",
+        );
     }
+}
+
+/// Raw wasmtime's cross-store call: the bench guest's `ping_blocking` and `ping_async` in one
+/// store, their `call` / `call-async` imports sent over a channel to a second store in a task
+/// of its own, answered over a oneshot; returns how long `count` calls took, blocking then
+/// async.
+async fn raw_guest_to_guest(bench: &Path, count: u32) -> [Duration; 2] {
+    let callee = Raw::new(bench);
+    let (requests, mut received) = tokio::sync::mpsc::unbounded_channel::<RawCall>();
+    let (mut store, instance) = callee.instantiate().await;
+    let run = callee.export(&mut store, &instance, "run");
+    let run_async = callee.export(&mut store, &instance, "run-async");
+    let server = tokio::spawn(async move {
+        store
+            .run_concurrent(async |accessor| {
+                while let Some(call) = received.recv().await {
+                    let export = if call.function == "noop" {
+                        run_async
+                    } else {
+                        run
+                    };
+                    let (result,) = export
+                        .call_concurrent(accessor, (call.function, call.args))
+                        .await
+                        .unwrap();
+                    let _ = call.reply.send(result.unwrap());
+                }
+            })
+            .await
+            .unwrap();
+    });
+    let caller = Raw::calling(bench, requests);
+    let mut measured = [Duration::ZERO; 2];
+    for (elapsed, (function, export)) in measured
+        .iter_mut()
+        .zip([("ping_blocking", "run"), ("ping_async", "run-async")])
+    {
+        let (mut store, instance) = caller.instantiate().await;
+        let ping = caller.export(&mut store, &instance, export);
+        *elapsed = store
+            .run_concurrent(async |accessor| {
+                let mut start = Instant::now();
+                for n in [100, count] {
+                    start = Instant::now();
+                    let args = format!("[{n}]").into_bytes();
+                    let (output,) = ping
+                        .call_concurrent(accessor, (function.to_owned(), args))
+                        .await
+                        .unwrap();
+                    output.unwrap();
+                }
+                start.elapsed()
+            })
+            .await
+            .unwrap();
+    }
+    // The callee's task ends when the last sender, held by the caller's imports, is gone.
+    drop(caller);
+    server.await.unwrap();
+    measured
 }
 
 /// One guest task making `count` async calls of a trivial function: through `map_aio` (at most
@@ -492,7 +595,9 @@ fn fnhost_run(report: &mut Report, hello: &Path, runs: usize) {
 }
 
 /// Raw wasmtime, configured as fnhost's engine is, instantiating the same component with
-/// WASI and the fnhost imports left as traps (the measured functions never call them).
+/// WASI, `sleep-async`, and, for the cross-store baseline, `call` / `call-async` sent to
+/// another store's task; the other fnhost imports trap (the measured functions never call
+/// them).
 struct Raw {
     pre: wasmtime::component::InstancePre<RawState>,
 }
@@ -511,14 +616,35 @@ impl WasiView for RawState {
     }
 }
 
-/// `guest.run-async`, typed.
+/// A call from one raw store to another: the callee, its arguments, where its result goes.
+struct RawCall {
+    function: String,
+    args: Vec<u8>,
+    reply: oneshot::Sender<Vec<u8>>,
+}
+
+/// The contract's `call-options`, lifted and ignored.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+struct RawCallOptions {
+    #[component(name = "timeout-nanos")]
+    _timeout_nanos: Option<u64>,
+    #[component(name = "retries")]
+    _retries: Option<u32>,
+}
+
+/// The result of `call` and `call-async`.
+type RawCallResult = (Result<Vec<u8>, RawCallError>,);
+
+/// `guest.run` or `guest.run-async`, typed.
 type RawRun = wasmtime::component::TypedFunc<(String, Vec<u8>), (Result<Vec<u8>, RawCallError>,)>;
 
-/// The contract's `call-error` (wit/fnhost.wit, case for case), lifted only to be shown if a
-/// baseline call fails.
-#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift, Debug)]
+/// The contract's `call-error` (wit/fnhost.wit, case for case): lifted to be shown if a
+/// baseline call fails, and the error type of the raw `call` imports (which never fail).
+#[derive(
+    wasmtime::component::ComponentType, wasmtime::component::Lift, wasmtime::component::Lower, Debug,
+)]
 #[component(variant)]
-#[expect(dead_code, reason = "the fields are read through Debug")]
 enum RawCallError {
     #[component(name = "not-found")]
     NotFound(String),
@@ -540,6 +666,15 @@ enum RawCallError {
 
 impl Raw {
     fn new(path: &Path) -> Raw {
+        Raw::build(path, None)
+    }
+
+    /// A raw instance whose `call` and `call-async` go to `calls`.
+    fn calling(path: &Path, calls: tokio::sync::mpsc::UnboundedSender<RawCall>) -> Raw {
+        Raw::build(path, Some(calls))
+    }
+
+    fn build(path: &Path, calls: Option<tokio::sync::mpsc::UnboundedSender<RawCall>>) -> Raw {
         // The allocator fnhost's engine uses: pooling, 1000 instances of at most 256 MiB.
         let mut pooling = PoolingAllocationConfig::new();
         pooling
@@ -556,17 +691,44 @@ impl Raw {
         let component = Component::from_file(&engine, path).unwrap();
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-        // The one fnhost import a measured function uses: `sleeper` sleeps.
-        linker
-            .instance("fnhost:runtime/host@0.1.0")
-            .unwrap()
-            .func_wrap_concurrent("sleep-async", |_, (nanos,): (u64,)| {
-                Box::pin(async move {
-                    tokio::time::sleep(Duration::from_nanos(nanos)).await;
-                    Ok(())
-                })
+        let mut host = linker.instance("fnhost:runtime/host@0.1.0").unwrap();
+        // `sleeper` sleeps.
+        host.func_wrap_concurrent("sleep-async", |_, (nanos,): (u64,)| {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_nanos(nanos)).await;
+                Ok(())
             })
+        })
+        .unwrap();
+        if let Some(calls) = calls {
+            let send = move |function: String, args: Vec<u8>| {
+                let (reply, result) = oneshot::channel();
+                calls
+                    .send(RawCall {
+                        function,
+                        args,
+                        reply,
+                    })
+                    .unwrap();
+                async move { Ok((Ok(result.await.unwrap()),)) }
+            };
+            let blocking = send.clone();
+            host.func_wrap_async(
+                "call",
+                move |_, (function, args, _): (String, Vec<u8>, RawCallOptions)| {
+                    Box::new(blocking(function, args))
+                        as Box<dyn Future<Output = wasmtime::Result<RawCallResult>> + Send>
+                },
+            )
             .unwrap();
+            host.func_wrap_concurrent(
+                "call-async",
+                move |_, (function, args, _): (String, Vec<u8>, RawCallOptions)| {
+                    Box::pin(send(function, args))
+                },
+            )
+            .unwrap();
+        }
         linker.define_unknown_imports_as_traps(&component).unwrap();
         Raw {
             pre: linker.instantiate_pre(&component).unwrap(),
@@ -589,16 +751,32 @@ impl Raw {
 
     /// The component's `run-async` export, instantiated in a new store.
     async fn run_async(&self) -> (Store<RawState>, RawRun) {
+        let (mut store, instance) = self.instantiate().await;
+        let run = self.export(&mut store, &instance, "run-async");
+        (store, run)
+    }
+
+    /// A new instance, in a new store.
+    async fn instantiate(&self) -> (Store<RawState>, wasmtime::component::Instance) {
         let mut store = self.store();
         let instance = self.pre.instantiate_async(&mut store).await.unwrap();
+        (store, instance)
+    }
+
+    /// The `guest` interface's export `name` (`run` or `run-async`), typed.
+    fn export(
+        &self,
+        store: &mut Store<RawState>,
+        instance: &wasmtime::component::Instance,
+        name: &str,
+    ) -> RawRun {
         let index = instance
-            .get_export_index(&mut store, None, "fnhost:runtime/guest@0.1.0")
+            .get_export_index(&mut *store, None, "fnhost:runtime/guest@0.1.0")
             .unwrap();
         let index = instance
-            .get_export_index(&mut store, Some(&index), "run-async")
+            .get_export_index(&mut *store, Some(&index), name)
             .unwrap();
-        let run = instance.get_typed_func(&mut store, index).unwrap();
-        (store, run)
+        instance.get_typed_func(&mut *store, index).unwrap()
     }
 
     fn store(&self) -> Store<RawState> {
