@@ -130,6 +130,9 @@ pub(crate) struct ContainerState {
     function: Arc<str>,
     /// The call chains of the inputs running here.
     callers: Callers,
+    /// The chain the calls made from here extend, while the inputs running here stay the
+    /// same: every call of an input shares it.
+    calling: Option<Chain>,
     /// Which inputs running here lost their callers.
     abandoned: Arc<Abandoned>,
     /// How much CPU the guest may use, if it is limited.
@@ -167,6 +170,7 @@ impl ContainerState {
                 .build(),
             function,
             callers: Callers::default(),
+            calling: None,
             abandoned: Arc::default(),
             cpu,
         }
@@ -198,18 +202,22 @@ impl ContainerState {
         caller: Option<Chain>,
     ) -> Option<CallerKey> {
         self.deadlines.start(slot, deadline);
+        self.calling = None;
         self.callers.start(slot, caller)
     }
 
     /// Input `slot`, with its place among the callers, is done (finished or cancelled).
     fn input_done(&mut self, slot: u64, caller: Option<CallerKey>) {
         self.deadlines.finish(slot);
+        self.calling = None;
         self.callers.finish(caller);
     }
 
     /// The chain a call made from here extends: the deepest input running here, as the caller.
-    pub(crate) fn calling_frame(&self) -> Chain {
-        Frame::calling(&self.function, self.callers.deepest())
+    pub(crate) fn calling_frame(&mut self) -> &Chain {
+        let (function, callers) = (&self.function, &self.callers);
+        self.calling
+            .get_or_insert_with(|| Frame::calling(function, callers.deepest()))
     }
 
     pub(crate) fn report_panic(&mut self, message: String) {
@@ -262,14 +270,16 @@ pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<Contain
     store
 }
 
-/// The guest export a container runs its inputs through.
-type RunFunc = TypedFunc<(String, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
+/// The guest export a container runs its inputs through. The function's name is lowered from
+/// an `Arc<str>` (the export's parameter is a `string`): each input shares it rather than
+/// copying it.
+type RunFunc = TypedFunc<(Arc<str>, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
 
 /// An instantiated container, ready to serve.
 pub(crate) struct Container {
     store: Store<ContainerState>,
     run: RunFunc,
-    function: String,
+    function: Arc<str>,
 }
 
 impl Container {
@@ -328,10 +338,14 @@ impl Container {
         } else {
             guest.func_run()
         };
+        let run = run
+            .func()
+            .typed(&store)
+            .map_err(|error| trap_error(&mut store, &error))?;
         Ok(Container {
+            function: Arc::clone(&store.data().function),
             store,
             run,
-            function: function.name.clone(),
         })
     }
 
@@ -418,7 +432,7 @@ impl Container {
                                 armed = Some(deadline);
                                 timer.as_mut().reset(deadline.into());
                             }
-                            let function = function.clone();
+                            let function = Arc::clone(function);
                             let run = *run;
                             running.push(async move {
                                 (slot, run.call_concurrent(accessor, (function, args)).await)
@@ -525,7 +539,7 @@ impl Container {
             function,
             ..
         } = &mut self;
-        let call = (function.clone(), args);
+        let call = (Arc::clone(function), args);
         let outcome = store
             .run_concurrent(async |accessor| run.call_concurrent(accessor, call).await)
             .await;

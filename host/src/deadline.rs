@@ -15,7 +15,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
+use tokio::time::Sleep;
 
 /// The deadlines of the inputs a container is running.
 #[derive(Default)]
@@ -23,6 +25,10 @@ pub(crate) struct Deadlines {
     running: HashMap<u64, Instant>,
     /// Set once an input ran past its deadline: the store is being stopped.
     expired: bool,
+    /// The timer that bounds blocking waits, kept from one wait to the next: the many calls
+    /// of one input share its deadline, so the timer is set once per input, not per call.
+    /// Between waits it may fire unobserved, which costs one spurious wake.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Deadlines {
@@ -66,10 +72,24 @@ impl Deadlines {
         let Some(deadline) = self.earliest() else {
             return Ok(wait.await);
         };
-        match tokio::time::timeout_at(deadline.into(), wait).await {
-            Ok(done) => Ok(done),
-            Err(_) => Err(self.expire()),
+        let deadline = deadline.into();
+        let timer = match &mut self.timer {
+            Some(timer) => {
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        tokio::select! {
+            biased;
+            done = wait => return Ok(done),
+            () = timer.as_mut() => {}
         }
+        Err(self.expire())
     }
 
     /// Marks the container expired; the error stops its store.

@@ -20,7 +20,7 @@ type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 impl ContainerState {
     /// Submits a call of `function`, extending the call chain of the inputs running here.
     fn submit(
-        &self,
+        &mut self,
         function: &str,
         args: Vec<u8>,
         options: types::CallOptions,
@@ -30,14 +30,14 @@ impl ContainerState {
             retries: options.retries,
             ..FunctionOptions::default()
         };
-        let caller = self.calling_frame();
-        self.app()?.submit(function, args, &options, Some(&caller))
+        let app = self.app()?;
+        app.submit(function, args, &options, Some(self.calling_frame()))
     }
 
     /// Submits a call of `function` and returns the wait for its result, which borrows nothing
     /// from the store.
     fn start_call(
-        &self,
+        &mut self,
         function: String,
         args: Vec<u8>,
         options: types::CallOptions,
