@@ -675,7 +675,7 @@ impl Raw {
     }
 
     fn build(path: &Path, calls: Option<tokio::sync::mpsc::UnboundedSender<RawCall>>) -> Raw {
-        // The allocator fnhost's engine uses: pooling, 1000 instances of at most 256 MiB.
+        // The allocator fnhost's engine uses: pooling, 1000 instances of at most 4 GiB.
         let mut pooling = PoolingAllocationConfig::new();
         pooling
             .total_component_instances(1000)
@@ -683,9 +683,13 @@ impl Raw {
             .total_memories(2000)
             .total_tables(4000)
             .total_stacks(1000)
-            .max_memory_size(256 << 20);
+            .max_unused_warm_slots(1000)
+            .max_memory_size(4 << 30);
         let mut config = Config::new();
         config.wasm_component_model_async(true);
+        // Compiled with the same epoch checks; nothing ticks raw's epoch, so the stores'
+        // deadline is never reached.
+        config.epoch_interruption(true);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         let engine = Engine::new(&config).unwrap();
         let component = Component::from_file(&engine, path).unwrap();
@@ -780,12 +784,14 @@ impl Raw {
     }
 
     fn store(&self) -> Store<RawState> {
-        Store::new(
+        let mut store = Store::new(
             self.pre.engine(),
             RawState {
                 wasi: WasiCtx::builder().build(),
                 table: ResourceTable::new(),
             },
-        )
+        );
+        store.set_epoch_deadline(u64::MAX);
+        store
     }
 }
