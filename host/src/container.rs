@@ -35,6 +35,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
@@ -394,10 +395,13 @@ impl Container {
                 let mut draining = false;
                 // One timer for both watches, the earliest deadline and the idle window. It is
                 // armed lazily: when it fires it looks at the real state and arms itself again,
-                // so a steady stream of calls re-arms nothing.
+                // so a steady stream of calls re-arms nothing. It is polled once after each
+                // arming, which leaves it this task's waker; after that the loop only looks
+                // whether it fired, rather than registering with it at every turn.
                 let timer = tokio::time::sleep(idle);
                 tokio::pin!(timer);
                 let mut armed = Some(Instant::now() + idle);
+                let mut timer_polled = false;
                 let mut last_active = Instant::now();
                 loop {
                     if draining && held.is_empty() {
@@ -406,7 +410,42 @@ impl Container {
                     if !open && running.is_empty() {
                         return Ok(());
                     }
+                    if armed.is_some() && !timer_polled {
+                        // Leaves the timer this task's waker; when it fires (now or later),
+                        // the last branch below sees it.
+                        timer_polled = true;
+                        let _ = futures::poll!(timer.as_mut());
+                    }
+                    // Biased: finishing inputs frees slots before more are taken; no random
+                    // draw per turn.
                     tokio::select! {
+                        biased;
+                        Some((slot, outcome)) = running.next(), if !running.is_empty() => {
+                            let (result,): (Result<Vec<u8>, CallError>,) = outcome?;
+                            // Not held any more when it was cancelled: its result goes nowhere.
+                            if let Some(input) = held.remove(&slot) {
+                                accessor.with(|mut access| access.get().input_done(slot, input.caller));
+                                if !input.watched.finish() {
+                                    owner.cancelled();
+                                }
+                                let result = result.map_err(Error::from).and_then(|output| {
+                                    payload::check(function, "result", output.len())
+                                        .map(|()| output)
+                                        .map_err(Error::User)
+                                });
+                                // The slot is free before the caller hears back, so that its
+                                // next call finds it free.
+                                owner.finished();
+                                settle(input, result);
+                            }
+                            last_active = Instant::now();
+                            let idle_at = last_active + idle;
+                            if running.is_empty() && armed.is_none_or(|at| at > idle_at) {
+                                armed = Some(idle_at);
+                                timer.as_mut().reset(idle_at.into());
+                                timer_polled = false;
+                            }
+                        }
                         input = unconstrained(inputs.recv()), if open => {
                             let Some(input) = input else {
                                 open = false;
@@ -431,37 +470,13 @@ impl Container {
                             if armed.is_none_or(|at| at > deadline) {
                                 armed = Some(deadline);
                                 timer.as_mut().reset(deadline.into());
+                                timer_polled = false;
                             }
                             let function = Arc::clone(function);
                             let run = *run;
                             running.push(async move {
                                 (slot, run.call_concurrent(accessor, (function, args)).await)
                             });
-                        }
-                        Some((slot, outcome)) = running.next(), if !running.is_empty() => {
-                            let (result,) = outcome?;
-                            // Not held any more when it was cancelled: its result goes nowhere.
-                            if let Some(input) = held.remove(&slot) {
-                                accessor.with(|mut access| access.get().input_done(slot, input.caller));
-                                if !input.watched.finish() {
-                                    owner.cancelled();
-                                }
-                                let result = result.map_err(Error::from).and_then(|output| {
-                                    payload::check(function, "result", output.len())
-                                        .map(|()| output)
-                                        .map_err(Error::User)
-                                });
-                                // The slot is free before the caller hears back, so that its
-                                // next call finds it free.
-                                owner.finished();
-                                settle(input, result);
-                            }
-                            last_active = Instant::now();
-                            let idle_at = last_active + idle;
-                            if running.is_empty() && armed.is_none_or(|at| at > idle_at) {
-                                armed = Some(idle_at);
-                                timer.as_mut().reset(idle_at.into());
-                            }
                         }
                         slot = abandoned.next() => {
                             // The caller went away: the input's result can never be delivered.
@@ -480,7 +495,10 @@ impl Container {
                                 }
                             }
                         }
-                        () = &mut timer, if armed.is_some() => {
+                        // Woken by the timer itself (see above), not registered anew.
+                        () = std::future::poll_fn(|_| {
+                            if timer.is_elapsed() { Poll::Ready(()) } else { Poll::Pending }
+                        }), if armed.is_some() => {
                             armed = None;
                             let now = Instant::now();
                             let next = match accessor.with(|mut access| access.get().deadlines.earliest()) {
@@ -496,6 +514,7 @@ impl Container {
                             if let Some(at) = next {
                                 armed = Some(at);
                                 timer.as_mut().reset(at.into());
+                                timer_polled = false;
                             }
                         }
                     }
