@@ -2,11 +2,11 @@
 //! where it can do the same work.
 //!
 //! ```text
-//! cargo bench -p fnhost-tests --bench suite -- [--quick] [--json FILE] [--only GROUP]
+//! cargo bench -p fnhost-tests --bench suite -- [--quick] [--json FILE] [--only GROUP,...]
 //! ```
 //!
-//! `--only` runs one group of rows (to profile it): `memory`, `start`, `host-to-guest`,
-//! `guest-to-guest`, `fan-out`, `sleepers` or `run`.
+//! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
+//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `run`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -36,7 +36,9 @@ struct Options {
 impl Options {
     /// Whether the group `name` runs.
     fn runs(&self, name: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| only == name)
+        self.only
+            .as_deref()
+            .is_none_or(|only| only.split(',').any(|group| group == name))
     }
 }
 
