@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt::Display;
 use std::future::Future;
+use std::io::Write;
 use std::pin::Pin;
 use std::sync::Once;
 
@@ -137,13 +138,20 @@ pub fn encode_output<T: Serialize, E: Display>(output: Result<T, E>) -> Outcome 
         .map_err(|error| CallError::User(format!("cannot encode the result: {error}")))
 }
 
+/// Replaces std's panic hook: the message goes to the host (`report-panic`) and to stderr.
+///
+/// The hook prints the panic itself, as `panicked at {location}:` and the message on the next
+/// lines, rather than chaining to std's default hook, which starts with an empty line (each
+/// stderr line is forwarded with the container's prefix, so that line would show as a bare
+/// prefix) and names a thread and `RUST_BACKTRACE`, which mean nothing in a component.
 fn install_panic_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        let print = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            host::report_panic(&info.to_string());
-            print(info);
+        std::panic::set_hook(Box::new(|info| {
+            let message = info.to_string();
+            host::report_panic(&message);
+            // One write of whole lines; if stderr is gone, the host has the message already.
+            let _ = std::io::stderr().write_all(format!("{message}\n").as_bytes());
         }));
     });
 }

@@ -32,7 +32,22 @@
 //! its async twin, `name.spawn(args)` starts a call in the background, and `name.map(inputs)`
 //! fans out. `name.local(..)` runs the body right here, in the caller's own instance.
 //!
-//! Arguments travel as one value: `()` for none, the value itself for one, a tuple for several.
+//! # Arguments
+//! A call takes one argument value: `()` for none, the value itself for one parameter, a tuple
+//! for several (`describe_sum.remote((2, 3, "total".to_string()))`). On the wire the arguments
+//! are a JSON array, made by one rule that needs no knowledge of the callee's parameters:
+//! - a Rust tuple is the list of arguments: `(2, 3, "total")` is `[2,3,"total"]`, `()` is `[]`;
+//! - any other value is the single argument: `"pear"` is `["pear"]`, `vec![1, 2]` is `[[1,2]]`.
+//!
+//! "A tuple" is what the value's `Serialize` says at its top level (`serialize_tuple`, or
+//! `serialize_unit` for `()`); serde writes fixed-size arrays as tuples, so `[1, 2]` is two
+//! arguments too.
+//!
+//! The one ambiguity is a function whose single parameter is itself a tuple (or a fixed-size
+//! array). Its `#[function]` handle knows its parameters and gets it right:
+//! `pair_sum.remote((1, 2))` for `fn pair_sum(pair: (u32, u32))` sends `[[1,2]]`. A
+//! [`Function::from_name`] handle cannot tell, so pass the argument list as a one-element
+//! tuple: `Function::<((u32, u32),), u32>::from_name("pair_sum").remote(((1, 2),))`.
 //!
 //! # Blocking and async
 //! Every call blocks or awaits only what it should: a blocking call (`remote`, `get`, `map`,
@@ -57,7 +72,7 @@ pub mod bindings {
         default_bindings_module: "::fnhost_guest::bindings",
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
-        async: ["-export:fnhost:runtime/guest@0.1.0#run"],
+        async: ["-export:fnhost:runtime/guest@0.2.0#run"],
     });
 }
 

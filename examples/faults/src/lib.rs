@@ -4,6 +4,7 @@
 //! fnhost call examples/faults spin            # computes forever: timed out after 2 s
 //! fnhost call examples/faults grow 16         # allocates 16 MiB: fine
 //! fnhost call examples/faults grow 100        # past its 64 MiB limit: trapped
+//! fnhost call examples/faults grow 8192       # past what wasm32 addresses: trapped too
 //! fnhost call examples/faults boom '"oops"'   # panics: trapped, with the message
 //! fnhost call examples/faults overflow 100000 # exhausts the stack: trapped
 //! fnhost call examples/faults recurse 20      # calls itself 20 levels deep through the host
@@ -26,11 +27,21 @@ fn spin() -> u64 {
     }
 }
 
-/// Allocates and touches `mb` MiB; its containers may hold 64 MiB.
+/// Allocates and touches `mb` MiB, one MiB at a time, and returns how many 4 KiB pages it
+/// touched; its containers may hold 64 MiB. A request past the limit (or past the 4 GiB a
+/// 32-bit memory can address) really grows memory until it traps, however large it is.
 #[function(memory = 64)]
-fn grow(mb: u32) -> usize {
-    let block = vec![1u8; (mb as usize) << 20];
-    std::hint::black_box(&block).iter().step_by(4096).count()
+fn grow(mb: u32) -> u64 {
+    const MIB: usize = 1 << 20;
+    let mut blocks = Vec::new();
+    let mut pages = 0u64;
+    for _ in 0..mb {
+        let block = std::hint::black_box(vec![1u8; MIB]);
+        pages += block.iter().step_by(4096).count() as u64;
+        blocks.push(block);
+    }
+    std::hint::black_box(&blocks);
+    pages
 }
 
 /// Panics with `message`.

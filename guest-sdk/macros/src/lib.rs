@@ -2,7 +2,8 @@
 //!
 //! Both turn `fn name(..)` (or `async fn`) into a unit struct `name` with:
 //! - `name.local(..)`: the original body, run in the caller's own instance;
-//! - an `Entry` (name, parameters, options, and a runner that decodes the JSON arguments, runs
+//! - an `Entry` (name, parameters, the options the attribute wrote — the others are `None`, for
+//!   the host to fill with its defaults —, and a runner that decodes the JSON arguments, runs
 //!   the body and encodes its output) that `fnhost_guest::app!` exports;
 //! - for functions, a `Deref` to `fnhost_guest::Function<Args, Output>`, which gives `remote`,
 //!   `remote_aio`, `spawn` and `map`.
@@ -12,69 +13,75 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{
-    FnArg, GenericArgument, ItemFn, Lit, LitInt, Pat, PathArguments, ReturnType, Type,
+    FnArg, GenericArgument, ItemFn, Lit, Pat, PathArguments, ReturnType, Token, Type,
     parse_macro_input,
 };
 
 /// Makes a `fn` or `async fn` a function of the app, callable by name from anywhere in it.
 ///
-/// Options (Modal's, with the same meaning and ranges):
-/// - `max_inputs = N`: inputs one container runs at once (default 1);
+/// Options (Modal's, with the same meaning), in these units:
+/// - `max_inputs = N`: inputs one container runs at once;
 /// - `target_inputs = N`: inputs the autoscaler aims to give one container before it starts
-///   another, 1 to `max_inputs` (default `max_inputs`);
-/// - `max_containers = N`: containers the function may have at once (default 100);
-/// - `min_containers = N`: containers kept running even when idle (default 0);
-/// - `buffer_containers = N`: idle containers kept ready beyond the busy ones while inputs run,
-///   0 to `max_containers` (default 0);
-/// - `scaledown_window = SECONDS`: how long a container beyond those may stay idle, 2 to 1200
-///   (default 60);
-/// - `timeout = SECONDS`: how long one attempt may run, 1 to 86 400 (default 300);
-/// - `memory = MIB`: the most linear memory one container may grow to, 1 to 4096 (default 512);
-/// - `cpu = CORES`: the CPU one container may use, 0.05 to 64 (default: no limit);
+///   another (at most `max_inputs`);
+/// - `max_containers = N`: containers the function may have at once;
+/// - `min_containers = N`: containers kept running even when idle;
+/// - `buffer_containers = N`: idle containers kept ready beyond the busy ones while inputs run;
+/// - `scaledown_window = SECONDS`: how long a container beyond those may stay idle;
+/// - `timeout = SECONDS`: how long one attempt may run;
+/// - `memory = MIB`: the most linear memory one container may grow to;
+/// - `cpu = CORES`: the CPU one container may use, a number (`0.25`, `2`; to a thousandth of a
+///   core);
 /// - `retries = N`, or `retries(max_retries = N, backoff_coefficient = F, initial_delay = MS,
-///   max_delay = MS)`: how many times a failed input runs again (0 to 10; default 0), the first
-///   delay (0 to 60 000 ms; default 1000), what each next delay is multiplied by (1.0 to 10.0;
-///   default 2.0) and the longest delay (1000 to 60 000 ms; default 60 000).
+///   max_delay = MS)`: how many times a failed input runs again, the first delay, what each
+///   next delay is multiplied by, and the longest delay.
+///
+/// The component declares only the options written here; the host fills the others with its
+/// defaults and checks every value when the app loads, naming the function and the option.
+/// The defaults and ranges are the host's: see the option table in the README, and
+/// `fnhost list APP` for a component's effective options. This macro checks only that each
+/// option is one it knows and that its value is a number of the right kind (a whole number
+/// where one is expected, never negative).
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut options = Options::default();
-    let mut target_inputs = None;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("max_inputs") {
-            options.max_inputs = int(&meta, 1, u32::MAX)?;
+            set(&meta, &mut options.max_inputs, whole(&meta)?)?;
         } else if meta.path.is_ident("target_inputs") {
-            target_inputs = Some(int(&meta, 1, u32::MAX)?);
+            set(&meta, &mut options.target_inputs, whole(&meta)?)?;
         } else if meta.path.is_ident("max_containers") {
-            options.max_containers = int(&meta, 1, u32::MAX)?;
+            set(&meta, &mut options.max_containers, whole(&meta)?)?;
         } else if meta.path.is_ident("min_containers") {
-            options.min_containers = int(&meta, 0, u32::MAX)?;
+            set(&meta, &mut options.min_containers, whole(&meta)?)?;
         } else if meta.path.is_ident("buffer_containers") {
-            options.buffer_containers = int(&meta, 0, u32::MAX)?;
+            set(&meta, &mut options.buffer_containers, whole(&meta)?)?;
         } else if meta.path.is_ident("scaledown_window") {
-            options.scaledown_window_secs = int(&meta, 2, MAX_SCALEDOWN_WINDOW_SECS)?;
+            set(&meta, &mut options.scaledown_window_secs, whole(&meta)?)?;
         } else if meta.path.is_ident("timeout") {
-            options.timeout_secs = int(&meta, 1, MAX_TIMEOUT_SECS)?;
+            set(&meta, &mut options.timeout_secs, whole(&meta)?)?;
         } else if meta.path.is_ident("memory") {
-            options.memory_mib = int(&meta, 1, MAX_MEMORY_MIB)?;
+            set(&meta, &mut options.memory_mib, whole(&meta)?)?;
         } else if meta.path.is_ident("cpu") {
-            let cores = float(&meta, 0.05, 64.0)?;
-            // In range, so the product fits: 50 to 64 000.
-            options.cpu_millicores = (cores * 1000.0).round() as u32;
+            set(&meta, &mut options.cpu_millicores, millicores(&meta)?)?;
         } else if meta.path.is_ident("retries") {
             if meta.input.peek(syn::token::Paren) {
                 meta.parse_nested_meta(|policy| {
                     if policy.path.is_ident("max_retries") {
-                        options.retries = int(&policy, 0, MAX_RETRIES)?;
+                        set(&policy, &mut options.retries, whole(&policy)?)?;
                     } else if policy.path.is_ident("backoff_coefficient") {
-                        options.backoff_coefficient = float(&policy, 1.0, 10.0)? as f32;
+                        set(
+                            &policy,
+                            &mut options.backoff_coefficient,
+                            coefficient(&policy)?,
+                        )?;
                     } else if policy.path.is_ident("initial_delay") {
-                        options.retry_delay_ms = int(&policy, 0, MAX_RETRY_DELAY_MS)?;
+                        set(&policy, &mut options.retry_delay_ms, whole(&policy)?)?;
                     } else if policy.path.is_ident("max_delay") {
-                        options.max_retry_delay_ms = int(&policy, 1000, MAX_RETRY_DELAY_MS)?;
+                        set(&policy, &mut options.max_retry_delay_ms, whole(&policy)?)?;
                     } else {
                         return Err(policy.error(
                             "unknown retry option; expected `max_retries`, \
@@ -84,7 +91,7 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
                     Ok(())
                 })?;
             } else {
-                options.retries = int(&meta, 0, MAX_RETRIES)?;
+                set(&meta, &mut options.retries, whole(&meta)?)?;
             }
         } else {
             return Err(meta.error(
@@ -97,48 +104,92 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
     });
     parse_macro_input!(attr with parser);
     let item = parse_macro_input!(item as ItemFn);
-    options.target_inputs = target_inputs.unwrap_or(options.max_inputs);
-    if let Some(error) = options.inconsistency() {
-        return syn::Error::new(Span::call_site(), error)
-            .into_compile_error()
-            .into();
-    }
     expand(item, Role::Function, options)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
 
-/// An integer option's value, from `min` to `max`.
-fn int(meta: &ParseNestedMeta, min: u32, max: u32) -> syn::Result<u32> {
-    let value: LitInt = meta.value()?.parse()?;
-    match value.base10_parse::<u32>()? {
-        parsed if (min..=max).contains(&parsed) => Ok(parsed),
-        _ => Err(syn::Error::new(
-            value.span(),
-            format!("must be from {min} to {max}"),
-        )),
+/// Records an option's value, unless the attribute gave it already.
+fn set<T>(meta: &ParseNestedMeta, slot: &mut Option<T>, value: T) -> syn::Result<()> {
+    if slot.is_some() {
+        let name = meta
+            .path
+            .get_ident()
+            .map_or_else(String::new, ToString::to_string);
+        return Err(syn::Error::new(
+            meta.path.span(),
+            format!("`{name}` is given more than once"),
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// An option's value that must be a whole number (`3`), as the contract carries it.
+fn whole(meta: &ParseNestedMeta) -> syn::Result<u32> {
+    let input = meta.value()?;
+    if input.peek(Token![-]) {
+        return Err(input.error("expected a whole number, not a negative one"));
+    }
+    match input.parse::<Lit>()? {
+        Lit::Int(value) => value.base10_parse::<u32>().map_err(|_| {
+            syn::Error::new(
+                value.span(),
+                format!("{value} does not fit in a 32-bit whole number"),
+            )
+        }),
+        other => Err(syn::Error::new(other.span(), "expected a whole number")),
     }
 }
 
-/// A number option's value (`2`, `0.5`), from `min` to `max`.
-fn float(meta: &ParseNestedMeta, min: f64, max: f64) -> syn::Result<f64> {
-    let (parsed, span) = match meta.value()?.parse()? {
+/// An option's value that may be any number (`2`, `0.5`), but not a negative one.
+fn number(meta: &ParseNestedMeta) -> syn::Result<(f64, Span)> {
+    let input = meta.value()?;
+    if input.peek(Token![-]) {
+        return Err(input.error("expected a number, not a negative one"));
+    }
+    let (parsed, span) = match input.parse::<Lit>()? {
         Lit::Float(value) => (value.base10_parse::<f64>()?, value.span()),
         Lit::Int(value) => (value.base10_parse::<f64>()?, value.span()),
         other => return Err(syn::Error::new(other.span(), "expected a number")),
     };
-    if (min..=max).contains(&parsed) {
-        Ok(parsed)
+    if parsed.is_finite() {
+        Ok((parsed, span))
     } else {
-        Err(syn::Error::new(
-            span,
-            format!("must be from {min} to {max}"),
-        ))
+        Err(syn::Error::new(span, "expected a finite number"))
     }
 }
 
+/// `cpu = CORES` in the contract's unit, thousandths of a core.
+fn millicores(meta: &ParseNestedMeta) -> syn::Result<u32> {
+    let (cores, span) = number(meta)?;
+    let millicores = (cores * 1000.0).round();
+    if cores > 0.0 && millicores == 0.0 {
+        // 0 on the wire means "no limit": a small limit must not turn into none.
+        return Err(syn::Error::new(
+            span,
+            "less than a thousandth of a core, the finest `cpu` the contract carries",
+        ));
+    }
+    if millicores > f64::from(u32::MAX) {
+        return Err(syn::Error::new(span, "too many cores"));
+    }
+    // Whole, non-negative and at most `u32::MAX`: the conversion is exact.
+    Ok(millicores as u32)
+}
+
+/// `backoff_coefficient = F`, as the contract's `f32`.
+fn coefficient(meta: &ParseNestedMeta) -> syn::Result<f32> {
+    let (coefficient, span) = number(meta)?;
+    if coefficient > f64::from(f32::MAX) {
+        return Err(syn::Error::new(span, "too large a number"));
+    }
+    Ok(coefficient as f32)
+}
+
 /// Makes a `fn main()` or `async fn main()` (any name) a local entrypoint, run by
-/// `fnhost run APP::name`. It takes no arguments and returns `()` or `Result<(), E>`.
+/// `fnhost run APP::name`. It takes no arguments and returns `()` or `Result<(), E>`; it
+/// declares no options (the host gives it its defaults).
 #[proc_macro_attribute]
 pub fn local_entrypoint(attr: TokenStream, item: TokenStream) -> TokenStream {
     if !attr.is_empty() {
@@ -158,78 +209,29 @@ enum Role {
     Entrypoint,
 }
 
-/// The longest `timeout`: a day, as Modal allows.
-const MAX_TIMEOUT_SECS: u32 = 86_400;
-
-/// The longest `scaledown_window`: 20 minutes, as Modal allows.
-const MAX_SCALEDOWN_WINDOW_SECS: u32 = 1200;
-
-/// The largest `memory`: all a 32-bit linear memory can address.
-const MAX_MEMORY_MIB: u32 = 4096;
-
-/// The most `retries`, as Modal allows.
-const MAX_RETRIES: u32 = 10;
-
-/// The longest delay between retries: a minute, as Modal allows.
-const MAX_RETRY_DELAY_MS: u32 = 60_000;
-
+/// The options the attribute wrote, in the contract's units; `None` for those it did not.
+#[derive(Default)]
 struct Options {
-    max_inputs: u32,
-    target_inputs: u32,
-    max_containers: u32,
-    min_containers: u32,
-    buffer_containers: u32,
-    scaledown_window_secs: u32,
-    timeout_secs: u32,
-    memory_mib: u32,
-    cpu_millicores: u32,
-    retries: u32,
-    retry_delay_ms: u32,
-    backoff_coefficient: f32,
-    max_retry_delay_ms: u32,
+    max_inputs: Option<u32>,
+    target_inputs: Option<u32>,
+    max_containers: Option<u32>,
+    min_containers: Option<u32>,
+    buffer_containers: Option<u32>,
+    scaledown_window_secs: Option<u32>,
+    timeout_secs: Option<u32>,
+    memory_mib: Option<u32>,
+    cpu_millicores: Option<u32>,
+    retries: Option<u32>,
+    retry_delay_ms: Option<u32>,
+    backoff_coefficient: Option<f32>,
+    max_retry_delay_ms: Option<u32>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            max_inputs: 1,
-            target_inputs: 1,
-            max_containers: 100,
-            min_containers: 0,
-            buffer_containers: 0,
-            scaledown_window_secs: 60,
-            timeout_secs: 300,
-            memory_mib: 512,
-            cpu_millicores: 0,
-            retries: 0,
-            retry_delay_ms: 1000,
-            backoff_coefficient: 2.0,
-            max_retry_delay_ms: MAX_RETRY_DELAY_MS,
-        }
-    }
-}
-
-impl Options {
-    /// Why options that are each in range do not fit together, if they do not.
-    fn inconsistency(&self) -> Option<String> {
-        if self.target_inputs > self.max_inputs {
-            Some(format!(
-                "target_inputs ({}) must be at most max_inputs ({})",
-                self.target_inputs, self.max_inputs
-            ))
-        } else if self.min_containers > self.max_containers {
-            Some(format!(
-                "min_containers ({}) must be at most max_containers ({})",
-                self.min_containers, self.max_containers
-            ))
-        } else if self.buffer_containers > self.max_containers {
-            Some(format!(
-                "buffer_containers ({}) must be at most max_containers ({})",
-                self.buffer_containers, self.max_containers
-            ))
-        } else {
-            None
-        }
+/// An option as the `function-config` record carries it: `Some(value)` or `None`.
+fn option_tokens<T: ToTokens>(value: Option<T>) -> TokenStream2 {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -294,14 +296,20 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         [single] => quote!(#single),
         several => quote!((#(#several),*)),
     };
-    let encode_body = match param_types.len() {
-        0 => quote!(#private::encode_args::<[(); 0]>(&[])),
-        1 => quote!(#private::encode_args(&(args,))),
-        _ => quote!(#private::encode_args(args)),
-    };
     let arg_idents: Vec<_> = (0..param_types.len())
         .map(|index| format_ident!("__fnhost_arg{index}"))
         .collect();
+    // The handle encodes a tuple of the parameters that it builds itself, whatever their types:
+    // `encode_args` takes a tuple for the list of arguments, so a single parameter whose type
+    // is a tuple still travels as one argument.
+    let encode_body = match param_types.len() {
+        0 => quote!(#private::encode_args(&())),
+        1 => quote!(#private::encode_args(&(args,))),
+        _ => quote! {
+            let (#(#arg_idents,)*) = args;
+            #private::encode_args(&(#(#arg_idents,)*))
+        },
+    };
     let decode_pattern = match param_types.len() {
         0 => quote!([]),
         _ => quote!((#(#arg_idents,)*)),
@@ -361,6 +369,19 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         backoff_coefficient,
         max_retry_delay_ms,
     } = options;
+    let max_inputs = option_tokens(max_inputs);
+    let target_inputs = option_tokens(target_inputs);
+    let max_containers = option_tokens(max_containers);
+    let min_containers = option_tokens(min_containers);
+    let buffer_containers = option_tokens(buffer_containers);
+    let scaledown_window_secs = option_tokens(scaledown_window_secs);
+    let timeout_secs = option_tokens(timeout_secs);
+    let memory_mib = option_tokens(memory_mib);
+    let cpu_millicores = option_tokens(cpu_millicores);
+    let retries = option_tokens(retries);
+    let retry_delay_ms = option_tokens(retry_delay_ms);
+    let backoff_coefficient = option_tokens(backoff_coefficient);
+    let max_retry_delay_ms = option_tokens(max_retry_delay_ms);
 
     let remote = (role == Role::Function).then(|| {
         quote! {

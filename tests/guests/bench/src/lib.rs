@@ -1,4 +1,4 @@
-//! The functions the benchmark suite (`tests/benches/suite.rs`) measures.
+//! The functions the benchmark suite (`tests/benches/suite/`) measures.
 
 use fnhost_guest::{Error, app, function, sleep_aio};
 use futures::future::join_all;

@@ -25,6 +25,18 @@ fn describe_sum(a: u32, b: u32, label: String) -> String {
     format!("{label}: {}", a + b)
 }
 
+/// One parameter, a string.
+#[function]
+fn greet(name: String) -> String {
+    format!("hello, {name}")
+}
+
+/// One parameter whose type is itself a tuple.
+#[function]
+fn pair_sum(pair: (u32, u32)) -> u32 {
+    pair.0 + pair.1
+}
+
 // --- callers -------------------------------------------------------------------------------
 
 /// A blocking body calling both kinds, blocking.
@@ -64,6 +76,28 @@ fn blocking_map(n: u32) -> Result<Vec<u32>, Error> {
 #[function]
 async fn async_map(n: u32) -> Result<Vec<u32>, Error> {
     async_callee.map_aio(0..n).await
+}
+
+/// Calls `greet(name)` through a `from_name` handle taking the single argument itself (not a
+/// tuple), blocking then async: both give `hello, {name}`.
+#[function]
+async fn greet_by_name(name: String) -> Result<(String, String), Error> {
+    let by_name = Function::<String, String>::from_name("greet");
+    let blocking = by_name.remote(name.clone())?;
+    let asynchronous = by_name.remote_aio(name).await?;
+    Ok((blocking, asynchronous))
+}
+
+/// Calls `pair_sum((a, b))` through its `#[function]` handle, which knows it takes one tuple, and
+/// through a `from_name` handle, which is given the one-element argument list `((a, b),)`: both
+/// give `a + b`.
+#[function]
+async fn pair_sum_both_ways(a: u32, b: u32) -> Result<(u32, u32), Error> {
+    let by_handle = pair_sum.remote_aio((a, b)).await?;
+    let by_name = Function::<((u32, u32),), u32>::from_name("pair_sum")
+        .remote_aio(((a, b),))
+        .await?;
+    Ok((by_handle, by_name))
 }
 
 /// Runs the bodies here, in this instance.
@@ -433,6 +467,10 @@ app!(
     blocking_callee,
     async_callee,
     describe_sum,
+    greet,
+    pair_sum,
+    greet_by_name,
+    pair_sum_both_ways,
     blocking_caller,
     async_caller,
     async_caller_blocking_calls,
