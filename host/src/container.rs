@@ -18,42 +18,44 @@
 //! blocking body, which runs one input, or when the live inputs of an async body finish.
 //! Dropping the store drops the calls the cancelled input made, which cancels them in turn.
 
+pub(crate) mod cpu;
+pub(crate) mod deadline;
+mod imports;
+pub(crate) mod state;
+
 use crate::Error;
-use crate::app::AppShared;
-use crate::bindings::CallError;
-use crate::call::{Abandoned, Reply, Watched};
-use crate::chain::{CallerKey, Callers, Chain, Frame};
-use crate::component::LoadedComponent;
-use crate::cpu::CpuBudget;
-use crate::deadline::Deadlines;
-use crate::function::{FunctionInfo, Policy};
-use crate::payload;
-use crate::sandbox::Grants;
+use crate::dispatch::chain::{CallerKey, Chain};
+use crate::dispatch::watch::Watched;
+use crate::dispatch::{CallId, Reply, payload};
+use crate::info::FunctionInfo;
+use crate::options::Policy;
+use crate::runtime::bindings::{AppPre, CallError};
+use crate::runtime::output::Origin;
+use cpu::CpuBudget;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use state::{ContainerContext, ContainerState, new_store};
 use std::collections::HashMap;
-use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
-use wasmtime::component::{ResourceTable, TypedFunc};
-use wasmtime::{
-    Engine, PoolConcurrencyLimitError, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
-};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use tracing::Instrument;
+use wasmtime::component::TypedFunc;
+use wasmtime::{PoolConcurrencyLimitError, Store};
 
 /// One input for a container: the encoded arguments, where the result goes, its timeout and
-/// retries, which attempt this is (0 for the first run, 1 for the first retry, ...), and the
-/// chain of calls that led to it (`None` for a call from the host API).
+/// retries, which attempt this is (0 for the first run, 1 for the first retry, ...), the
+/// chain of calls that led to it (`None` for a call from the host API), and its call's id.
 pub(crate) struct Input {
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
     pub(crate) policy: Policy,
     pub(crate) attempt: u32,
     pub(crate) caller: Option<Chain>,
+    pub(crate) id: CallId,
 }
 
 /// Where a container's inputs are sent. Boxed: the channel's blocks then hold pointers, small
@@ -65,7 +67,7 @@ pub(crate) type InputReceiver = mpsc::UnboundedReceiver<Box<Input>>;
 
 /// What a serving container tells the pool it belongs to.
 pub(crate) trait Owner {
-    /// An input finished (or was skipped): its slot is free.
+    /// An input finished (or was skipped): its place is free.
     fn finished(&self);
     /// A failed input runs again.
     fn retry(&self, input: Input);
@@ -86,6 +88,7 @@ struct Held {
     reply: Reply,
     policy: Policy,
     retry: Option<(Vec<u8>, u32, Option<Chain>)>,
+    id: CallId,
     watched: Watched,
     /// Its place among the container's callers.
     caller: Option<CallerKey>,
@@ -104,173 +107,6 @@ pub(crate) enum Role {
     Entrypoint,
 }
 
-/// Whether a container's output lines carry its label.
-#[derive(Clone, Copy)]
-pub(crate) enum Stdio {
-    /// Function containers: `[function#id] line`.
-    Prefixed,
-    /// Local entrypoints: the program's own output, as it is.
-    Plain,
-}
-
-/// What a container's store holds.
-pub(crate) struct ContainerState {
-    wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
-    /// The app, to route the calls the guest makes. Weak: dropping the app ends its containers.
-    app: Weak<AppShared>,
-    /// `function#id`, for messages and output prefixes.
-    pub(crate) label: Arc<str>,
-    /// The message the guest's panic hook reported, if it panicked.
-    panic: Option<String>,
-    /// The deadlines of the inputs running here.
-    pub(crate) deadlines: Deadlines,
-    /// How far the guest may grow its memories and tables.
-    limits: StoreLimits,
-    /// The function this container runs, named in the call chains of the calls it makes.
-    function: Arc<str>,
-    /// The call chains of the inputs running here.
-    callers: Callers,
-    /// The chain the calls made from here extend, while the inputs running here stay the
-    /// same: every call of an input shares it.
-    calling: Option<Chain>,
-    /// Which inputs running here lost their callers.
-    abandoned: Arc<Abandoned>,
-    /// How much CPU the guest may use, if it is limited.
-    cpu: Option<CpuBudget>,
-}
-
-impl ContainerState {
-    /// The state of a container labelled `label`, reaching what `grants` allow, whose linear
-    /// memory may grow to `memory` bytes (wasm32's 4 GiB when `None`) and which may use the
-    /// CPU `cpu` allows (all it gets when `None`).
-    pub(crate) fn new(
-        app: Weak<AppShared>,
-        grants: &Grants,
-        function: Arc<str>,
-        label: Arc<str>,
-        stdio: Stdio,
-        memory: Option<usize>,
-        cpu: Option<CpuBudget>,
-    ) -> Self {
-        let prefix = match stdio {
-            Stdio::Prefixed => Some(Arc::from(format!("[{label}] "))),
-            Stdio::Plain => None,
-        };
-        ContainerState {
-            wasi: grants.wasi(prefix),
-            table: ResourceTable::new(),
-            app,
-            label,
-            panic: None,
-            deadlines: Deadlines::default(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory.unwrap_or(usize::MAX))
-                .table_elements(MAX_TABLE_ELEMENTS)
-                .trap_on_grow_failure(true)
-                .build(),
-            function,
-            callers: Callers::default(),
-            calling: None,
-            abandoned: Arc::default(),
-            cpu,
-        }
-    }
-
-    /// Runs `wait` (a blocking import's wait, which holds the whole instance) until the earliest
-    /// deadline at most, and no longer than some input here still has a caller.
-    pub(crate) async fn bound<T>(&mut self, wait: impl Future<Output = T>) -> wasmtime::Result<T> {
-        let abandoned = Arc::clone(&self.abandoned);
-        tokio::select! {
-            done = self.deadlines.bound(wait) => done,
-            () = abandoned.stopped() => Err(cancelled_everywhere()),
-        }
-    }
-
-    /// The app this container belongs to, while it is alive.
-    pub(crate) fn app(&self) -> Result<Arc<AppShared>, Error> {
-        self.app
-            .upgrade()
-            .ok_or_else(|| Error::Cancelled("the app is shutting down".into()))
-    }
-
-    /// Input `slot`, called through `caller`, starts and must be done by `deadline`; returns
-    /// its place among the container's callers.
-    fn input_started(
-        &mut self,
-        slot: u64,
-        deadline: Instant,
-        caller: Option<Chain>,
-    ) -> Option<CallerKey> {
-        self.deadlines.start(slot, deadline);
-        self.calling = None;
-        self.callers.start(slot, caller)
-    }
-
-    /// Input `slot`, with its place among the callers, is done (finished or cancelled).
-    fn input_done(&mut self, slot: u64, caller: Option<CallerKey>) {
-        self.deadlines.finish(slot);
-        self.calling = None;
-        self.callers.finish(caller);
-    }
-
-    /// The chain a call made from here extends: the deepest input running here, as the caller.
-    pub(crate) fn calling_frame(&mut self) -> &Chain {
-        let (function, callers) = (&self.function, &self.callers);
-        self.calling
-            .get_or_insert_with(|| Frame::calling(function, callers.deepest()))
-    }
-
-    pub(crate) fn report_panic(&mut self, message: String) {
-        self.panic = Some(message);
-    }
-}
-
-impl WasiView for ContainerState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// How many elements a guest's table may grow to: far more than any Rust guest's function
-/// table, far less than memory exhaustion.
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
-/// How many component-model handles (calls in flight, resources) one container may hold: 2^20,
-/// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
-const MAX_HANDLES: usize = 1 << 20;
-
-/// A store for `state`. At every epoch tick a running guest yields to the executor, traps if
-/// an input of the container is past its deadline, or pauses if it used up its CPU budget.
-pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
-    let mut store = Store::new(engine, state);
-    store.limiter(|state| &mut state.limits);
-    store.set_max_component_handles(MAX_HANDLES);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|mut store| {
-        let state = store.data_mut();
-        state.deadlines.check()?;
-        if state.abandoned.stop_requested() {
-            return Err(cancelled_everywhere());
-        }
-        let pause = state.cpu.as_mut().and_then(CpuBudget::charge_tick);
-        Ok(match pause {
-            // Never past the earliest deadline: the next tick then stops the store.
-            Some(pause) => {
-                let wake = state.deadlines.earliest().map_or(pause, |deadline| {
-                    pause.min(deadline.saturating_duration_since(Instant::now()))
-                });
-                UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(wake)))
-            }
-            None => UpdateDeadline::Yield(1),
-        })
-    });
-    store
-}
-
 /// The guest export a container runs its inputs through. The function's name is lowered from
 /// an `Arc<str>` (the export's parameter is a `string`): each input shares it rather than
 /// copying it.
@@ -287,52 +123,53 @@ impl Container {
     /// Instantiates `component` to run `function`, as a pooled function container or as a
     /// local entrypoint's container.
     pub(crate) async fn start(
-        component: &LoadedComponent,
-        app: Weak<AppShared>,
+        pre: &AppPre<ContainerState>,
+        context: &ContainerContext,
         function: &FunctionInfo,
         role: Role,
     ) -> Result<Container, Error> {
-        let (name, label, stdio, memory, cpu) = match role {
+        let (name, label, origin, memory, cpu) = match role {
             Role::Pooled {
                 id,
                 name,
                 cpu_throttles,
-            } => (
-                name,
-                Arc::from(format!("{}#{id}", function.name)),
-                Stdio::Prefixed,
-                Some(function.config.memory_bytes()),
-                match function.config.cpu_millicores {
-                    0 => None,
-                    millicores => Some(CpuBudget::new(millicores, cpu_throttles)),
-                },
-            ),
-            // The program's own: unprefixed output, all of wasm32's memory and all the CPU it
-            // gets (and no input deadlines: only pooled inputs carry them).
+            } => {
+                let label: Arc<str> = Arc::from(format!("{}#{id}", function.name));
+                let cpu = function
+                    .config
+                    .cpu_millicores()
+                    .map(|millicores| CpuBudget::new(millicores, cpu_throttles));
+                let memory = Some(function.config.memory_bytes());
+                (
+                    name,
+                    Arc::clone(&label),
+                    Origin::Container(label),
+                    memory,
+                    cpu,
+                )
+            }
+            // The program's own: uncut output, all of wasm32's memory and all the CPU it gets
+            // (and no input deadlines: only pooled inputs carry them).
             Role::Entrypoint => {
                 let name: Arc<str> = Arc::from(function.name.as_str());
-                (Arc::clone(&name), name, Stdio::Plain, None, None)
+                (Arc::clone(&name), name, Origin::Program, None, None)
             }
         };
-        let shared = app.upgrade();
-        let no_grants = Grants::default();
-        let grants = shared.as_deref().map_or(&no_grants, AppShared::grants);
-        let state = ContainerState::new(app, grants, name, label, stdio, memory, cpu);
-        let mut store = new_store(component.pre.engine(), state);
-        let instance = component
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(
-                |error| match error.downcast_ref::<PoolConcurrencyLimitError>() {
-                    // Every slot of the process's pool is taken: back-pressure, not a fault.
-                    Some(limit) => Error::Overloaded(format!(
-                        "`{}`: no free container slot ({limit}; raise FNHOST_MAX_INSTANCES)",
-                        function.name
-                    )),
-                    None => trap_error(&mut store, &error),
-                },
-            )?;
+        let state = ContainerState::new(context, name, label, &origin, memory, cpu);
+        let mut store = new_store(pre.engine(), state);
+        let instance =
+            pre.instantiate_async(&mut store)
+                .await
+                .map_err(
+                    |error| match error.downcast_ref::<PoolConcurrencyLimitError>() {
+                        // Every pooling-allocator slot of the host is taken: back-pressure, not a fault.
+                        Some(limit) => Error::Overloaded(format!(
+                            "`{}`: no free container slot ({limit}; raise FNHOST_MAX_INSTANCES)",
+                            function.name
+                        )),
+                        None => trap_error(&mut store, &error),
+                    },
+                )?;
         let guest = instance.fnhost_runtime_guest();
         let run = if function.is_async() {
             guest.func_run_async()
@@ -377,6 +214,7 @@ impl Container {
                     policy: held.policy,
                     attempt: attempt + 1,
                     caller,
+                    id: held.id,
                 });
             }
             (result, _) => {
@@ -388,7 +226,7 @@ impl Container {
         let outcome = store
             .run_concurrent(async |accessor| -> wasmtime::Result<()> {
                 let mut running = FuturesUnordered::new();
-                let mut next_slot = 0u64;
+                let mut next_tag = 0u64;
                 let mut open = true;
                 // Set once an input was cancelled: the container takes no more inputs and ends
                 // when nothing it runs has a caller left.
@@ -416,15 +254,15 @@ impl Container {
                         timer_polled = true;
                         let _ = futures::poll!(timer.as_mut());
                     }
-                    // Biased: finishing inputs frees slots before more are taken; no random
+                    // Biased: finishing inputs frees places before more are taken; no random
                     // draw per turn.
                     tokio::select! {
                         biased;
-                        Some((slot, outcome)) = running.next(), if !running.is_empty() => {
+                        Some((tag, outcome)) = running.next(), if !running.is_empty() => {
                             let (result,): (Result<Vec<u8>, CallError>,) = outcome?;
                             // Not held any more when it was cancelled: its result goes nowhere.
-                            if let Some(input) = held.remove(&slot) {
-                                accessor.with(|mut access| access.get().input_done(slot, input.caller));
+                            if let Some(input) = held.remove(&tag) {
+                                accessor.with(|mut access| access.get().input_done(tag, input.caller));
                                 if !input.watched.finish() {
                                     owner.cancelled();
                                 }
@@ -433,7 +271,7 @@ impl Container {
                                         .map(|()| output)
                                         .map_err(Error::User)
                                 });
-                                // The slot is free before the caller hears back, so that its
+                                // Its place is free before the caller hears back, so that its
                                 // next call finds it free.
                                 owner.finished();
                                 settle(input, result);
@@ -451,10 +289,10 @@ impl Container {
                                 open = false;
                                 continue;
                             };
-                            let Input { args, mut reply, policy, attempt, caller } = *input;
-                            let slot = next_slot;
-                            next_slot += 1;
-                            let Some(watched) = abandoned.watch(slot, &mut reply) else {
+                            let Input { args, mut reply, policy, attempt, caller, id } = *input;
+                            let tag = next_tag;
+                            next_tag += 1;
+                            let Some(watched) = abandoned.watch(tag, &mut reply) else {
                                 // Cancelled while it waited: it never runs.
                                 owner.cancelled();
                                 owner.finished();
@@ -463,9 +301,9 @@ impl Container {
                             let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, caller.clone()));
                             let deadline = Instant::now() + policy.timeout;
                             let caller = accessor.with(|mut access| {
-                                access.get().input_started(slot, deadline, caller)
+                                access.get().input_started(tag, deadline, caller)
                             });
-                            held.insert(slot, Held { reply, policy, retry, watched, caller });
+                            held.insert(tag, Held { reply, policy, retry, watched, caller, id });
                             // A timer armed for an earlier deadline already covers this one.
                             if armed.is_none_or(|at| at > deadline) {
                                 armed = Some(deadline);
@@ -474,16 +312,17 @@ impl Container {
                             }
                             let function = Arc::clone(function);
                             let run = *run;
+                            let span = tracing::debug_span!("input", %function, attempt, call = %id);
                             running.push(async move {
-                                (slot, run.call_concurrent(accessor, (function, args)).await)
+                                (tag, run.call_concurrent(accessor, (function, args)).instrument(span).await)
                             });
                         }
-                        slot = abandoned.next() => {
+                        tag = abandoned.next() => {
                             // The caller went away: the input's result can never be delivered.
-                            let Some(input) = held.remove(&slot) else {
+                            let Some(input) = held.remove(&tag) else {
                                 continue;
                             };
-                            accessor.with(|mut access| access.get().input_done(slot, input.caller));
+                            accessor.with(|mut access| access.get().input_done(tag, input.caller));
                             owner.cancelled();
                             if !draining {
                                 draining = true;
@@ -527,13 +366,13 @@ impl Container {
                 let cancelled = abandoned.stop_requested();
                 let error = trap_error(store, &error);
                 let deadlines = &store.data().deadlines;
-                for (slot, input) in held.drain() {
+                for (tag, input) in held.drain() {
                     if input.watched.is_done() {
                         // Its caller is gone: nothing to deliver, nothing to retry.
                         owner.cancelled();
                         continue;
                     }
-                    let error = if deadlines.is_past(slot) {
+                    let error = if deadlines.is_past(tag) {
                         let timeout = input.policy.timeout;
                         Error::Timeout(format!("`{function}` ran past its timeout of {timeout:?}"))
                     } else {
@@ -567,11 +406,6 @@ impl Container {
             Ok(Err(error)) | Err(error) => Err(trap_error(store, &error)),
         }
     }
-}
-
-/// The error that stops a container whose inputs all lost their callers.
-fn cancelled_everywhere() -> wasmtime::Error {
-    wasmtime::format_err!("every input of the container was cancelled")
 }
 
 /// Whether a failure may go away on another attempt: what the body or its container did, not

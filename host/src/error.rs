@@ -2,9 +2,9 @@
 //!
 //! [`Error`] mirrors the contract's `call-error` one to one (plus [`Error::Payload`] for what the
 //! host-side caller itself could not encode or decode), so an error crosses any number of
-//! guest and host hops without changing kind.
+//! guest and host hops without changing kind; [`Error::kind`] gives the kind alone.
+//! [`LoadError`] keeps what caused it as its `source`, so a caller sees the whole chain.
 
-use crate::bindings::CallError;
 use std::path::PathBuf;
 
 /// Why a call failed.
@@ -41,43 +41,105 @@ pub enum Error {
     Payload(String),
 }
 
-impl From<CallError> for Error {
-    fn from(error: CallError) -> Self {
-        match error {
-            CallError::NotFound(message) => Error::NotFound(message),
-            CallError::BadArguments(message) => Error::BadArguments(message),
-            CallError::User(message) => Error::User(message),
-            CallError::Trapped(message) => Error::Trapped(message),
-            CallError::Timeout(message) => Error::Timeout(message),
-            CallError::Cancelled(message) => Error::Cancelled(message),
-            CallError::Overloaded(message) => Error::Overloaded(message),
-            CallError::TooDeep(message) => Error::TooDeep(message),
+impl Error {
+    /// What kind of failure this is, for callers that map kinds (to HTTP statuses, to exit
+    /// codes, to retry decisions) rather than parse messages.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::BadArguments(_) => ErrorKind::BadArguments,
+            Error::User(_) => ErrorKind::User,
+            Error::Trapped(_) => ErrorKind::Trapped,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Overloaded(_) => ErrorKind::Overloaded,
+            Error::TooDeep(_) => ErrorKind::TooDeep,
+            Error::Payload(_) => ErrorKind::Payload,
+        }
+    }
+
+    /// The message, without the kind's prefix.
+    pub fn message(&self) -> &str {
+        match self {
+            Error::NotFound(message)
+            | Error::BadArguments(message)
+            | Error::User(message)
+            | Error::Trapped(message)
+            | Error::Timeout(message)
+            | Error::Cancelled(message)
+            | Error::Overloaded(message)
+            | Error::TooDeep(message)
+            | Error::Payload(message) => message,
         }
     }
 }
 
-impl From<Error> for CallError {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::NotFound(message) => CallError::NotFound(message),
-            Error::BadArguments(message) | Error::Payload(message) => {
-                CallError::BadArguments(message)
-            }
-            Error::User(message) => CallError::User(message),
-            Error::Trapped(message) => CallError::Trapped(message),
-            Error::Timeout(message) => CallError::Timeout(message),
-            Error::Cancelled(message) => CallError::Cancelled(message),
-            Error::Overloaded(message) => CallError::Overloaded(message),
-            Error::TooDeep(message) => CallError::TooDeep(message),
+/// The kind of an [`Error`], without its message. Its text form (`not-found`, ...) is the
+/// contract's name for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// No function of that name.
+    NotFound,
+    /// The arguments did not fit.
+    BadArguments,
+    /// The body returned an error.
+    User,
+    /// The container trapped.
+    Trapped,
+    /// The call ran past its timeout.
+    Timeout,
+    /// The call was cancelled.
+    Cancelled,
+    /// The host refused the call for want of capacity.
+    Overloaded,
+    /// The call would nest too deep.
+    TooDeep,
+    /// The caller could not encode or decode a payload.
+    Payload,
+}
+
+impl ErrorKind {
+    /// The kind's name, as the contract spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::BadArguments => "bad-arguments",
+            ErrorKind::User => "user",
+            ErrorKind::Trapped => "trapped",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::TooDeep => "too-deep",
+            ErrorKind::Payload => "payload",
         }
     }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A cause of a [`LoadError`] from a library below (wasmtime, the OS).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// A cause the host states itself, as a sentence.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Reason(pub(crate) String);
+
+/// `reason` as a [`Cause`].
+pub(crate) fn reason(reason: impl Into<String>) -> Cause {
+    Box::new(Reason(reason.into()))
 }
 
 /// Why an app could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The component file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -85,20 +147,20 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The bytes are not a WebAssembly component wasmtime can compile.
-    #[error("{path} is not a valid WebAssembly component: {reason}")]
+    #[error("{path} is not a valid WebAssembly component")]
     Compile {
         /// The file.
         path: PathBuf,
-        /// What the compiler said.
-        reason: String,
+        /// What is wrong with it (what the compiler said).
+        source: Cause,
     },
     /// The component does not implement the `fnhost:runtime/app` world.
-    #[error("{path} is not an fnhost app: {reason}")]
+    #[error("{path} is not an fnhost app")]
     NotAnApp {
         /// The file.
         path: PathBuf,
         /// What is missing or mismatched.
-        reason: String,
+        source: Cause,
     },
     /// Two components of the app define the same function or entrypoint.
     #[error("`{name}` is defined by both {first} and {second}")]
@@ -129,20 +191,20 @@ pub enum LoadError {
         name: String,
     },
     /// A directory granted to containers cannot be opened.
-    #[error("cannot grant {path}: {reason}")]
+    #[error("cannot grant {path}")]
     Grant {
         /// The host directory.
         path: PathBuf,
         /// What the OS said.
-        reason: String,
+        source: Cause,
     },
     /// The containers a function keeps warm (`min_containers`) could not start.
-    #[error("cannot start the minimum containers of `{function}`: {reason}")]
+    #[error("cannot start the minimum containers of `{function}`")]
     Start {
         /// The function.
         function: String,
         /// Why.
-        reason: String,
+        source: Error,
     },
     /// Building a guest crate for `wasm32-wasip2` failed.
     #[error("cannot build {path}: {reason}")]
@@ -153,6 +215,6 @@ pub enum LoadError {
         reason: String,
     },
     /// The engine could not be configured.
-    #[error("cannot set up the wasm engine: {0}")]
-    Engine(String),
+    #[error("cannot set up the wasm engine")]
+    Engine(#[source] Cause),
 }

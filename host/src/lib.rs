@@ -19,39 +19,38 @@
 //! # }
 //! ```
 //!
-//! [`blocking`] holds the same API for callers without an async runtime.
+//! [`blocking`] holds the same API for callers without an async runtime. A [`Host`] carries
+//! the operator's settings ([`HostSettings`]); `App::load` uses the process's default one.
+//!
+//! The modules form layers, each using only those listed before it (docs/architecture.md
+//! draws the call path through them):
+//! `error`, `options`, `info` → `dispatch` (the seam: requests, replies, call chains) →
+//! `runtime` (engine, bindings, sandbox, output) → `container` → `load` → `pool` → `api`.
 
-mod app;
-mod bindings;
-pub mod blocking;
-mod cache;
-mod call;
-mod chain;
-mod component;
+mod api;
 mod container;
-mod cpu;
-mod deadline;
-mod engine;
+mod dispatch;
 mod error;
-mod function;
-mod imports;
-mod output;
-mod overrides;
-mod payload;
+mod info;
+#[cfg(test)]
+mod layers;
+mod load;
+mod options;
 mod pool;
-mod sandbox;
-mod settings;
-pub mod source;
+mod runtime;
 
-pub use app::{App, AppBuilder};
-pub use cache::CompileCache;
-pub use call::FunctionCall;
-pub use chain::DEFAULT_MAX_CALL_DEPTH;
-pub use error::{Error, LoadError};
-pub use function::{
-    BodyKind, CPU_MILLICORES, Function, FunctionConfig, FunctionInfo, MAX_MEMORY_MIB, MAX_RETRIES,
-    MAX_RETRY_DELAY_MS, MAX_SCALEDOWN_WINDOW_SECS, MAX_TIMEOUT_SECS,
+pub use api::blocking;
+pub use api::{
+    App, AppBuilder, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED, Function,
+    FunctionCall, Host, HostSettings, PoolStats,
 };
-pub use overrides::{FunctionOptions, OPTION_NAMES, parse_override};
-pub use payload::MAX_PAYLOAD;
-pub use pool::PoolStats;
+pub use dispatch::CallId;
+pub use dispatch::payload::MAX_PAYLOAD;
+pub use error::{Cause, Error, ErrorKind, LoadError};
+pub use info::{BodyKind, FunctionInfo};
+pub use load::{CompileCache, source};
+pub use options::{
+    DefaultValue, FunctionConfig, FunctionOptions, InvalidOption, OPTIONS, OptionSpec, Unit,
+    markdown_table, option_names, option_spec, parse_override,
+};
+pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};

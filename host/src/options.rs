@@ -123,20 +123,17 @@ impl OptionSpec {
 
     /// The range as the README shows it.
     pub fn range_text(&self) -> String {
-        let bound = |value: f64| match value {
-            UNBOUNDED => "any".to_owned(),
-            value => format!("{value}"),
-        };
-        let upper = match self.at_most {
-            Some(option) => format!("`{option}`"),
-            None => bound(self.max),
-        };
-        let zero = if self.unit == Unit::Cores {
-            "0, or "
-        } else {
-            ""
-        };
-        format!("{zero}{} to {upper}{}", bound(self.min), self.unit.suffix())
+        let bound = |value: f64| format!("{value}");
+        let suffix = self.unit.suffix();
+        let min = bound(self.min);
+        match (self.at_most, self.max) {
+            (Some(option), _) => format!("{min} to `{option}`{suffix}"),
+            (None, UNBOUNDED) => format!("{min} or more{suffix}"),
+            (None, max) if self.unit == Unit::Cores => {
+                format!("0 (no limit), or {min} to {}{suffix}", bound(max))
+            }
+            (None, max) => format!("{min} to {}{suffix}", bound(max)),
+        }
     }
 
     /// Fails when `value` (in the option's unit) is out of the option's own range, or not in
@@ -465,12 +462,18 @@ impl FunctionConfig {
     }
 }
 
-/// `fnhost list --json` shows each option by its name, in its unit.
+/// `fnhost list --json` shows each option by its name, in its unit: whole values as integers
+/// (`"timeout": 300`), others as numbers (`"cpu": 0.5`).
 impl Serialize for FunctionConfig {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(OPTIONS.len()))?;
         for spec in OPTIONS {
-            map.serialize_entry(spec.name, &self.get(spec.name))?;
+            let value = self.get(spec.name).unwrap_or_default();
+            if value.fract() == 0.0 && (0.0..=UNBOUNDED).contains(&value) {
+                map.serialize_entry(spec.name, &(value as u64))?;
+            } else {
+                map.serialize_entry(spec.name, &value)?;
+            }
         }
         map.end()
     }
@@ -524,14 +527,6 @@ pub(crate) struct CallOptions {
 }
 
 impl CallOptions {
-    /// The per-call part of `options`.
-    pub(crate) fn from_options(options: &FunctionOptions) -> CallOptions {
-        CallOptions {
-            timeout: options.timeout,
-            retries: options.retries,
-        }
-    }
-
     /// `policy` with these overriding it; fails naming an override out of its range.
     pub(crate) fn apply(&self, mut policy: Policy) -> Result<Policy, InvalidOption> {
         let check = |option: &'static str, value: f64| {
@@ -586,4 +581,203 @@ pub fn markdown_table() -> String {
         ));
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults with `max_inputs`, `max_containers` and `timeout` (seconds) set.
+    fn options(max_inputs: u32, max_containers: u32, timeout: f64) -> FunctionOptions {
+        FunctionOptions {
+            max_inputs: Some(max_inputs),
+            max_containers: Some(max_containers),
+            timeout: Some(Duration::from_secs_f64(timeout)),
+            ..FunctionOptions::default()
+        }
+    }
+
+    fn invalid(options: FunctionOptions) -> Option<&'static str> {
+        FunctionConfig::resolve(&options)
+            .err()
+            .map(|invalid| invalid.option)
+    }
+
+    #[test]
+    fn undeclared_options_take_the_tables_defaults() {
+        let config = FunctionConfig::resolve(&FunctionOptions::default()).unwrap();
+        assert_eq!(
+            (
+                config.max_inputs,
+                config.target_inputs,
+                config.max_containers
+            ),
+            (1, 1, 100)
+        );
+        assert_eq!(config.timeout, Duration::from_secs(300));
+        assert_eq!(config.memory, 512);
+        assert_eq!(config.cpu_millicores(), None);
+        assert_eq!(config.max_delay, Duration::from_secs(60));
+        // `target_inputs` defaults to `max_inputs`.
+        let wide = FunctionConfig::resolve(&options(8, 1, 300.0)).unwrap();
+        assert_eq!(wide.target_inputs, 8);
+        for spec in OPTIONS {
+            assert!(config.text(spec.name).is_some(), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn options_out_of_range_are_named() {
+        assert_eq!(invalid(options(1, 1, 300.0)), None);
+        assert_eq!(invalid(options(0, 1, 300.0)), Some("max_inputs"));
+        assert_eq!(invalid(options(1, 0, 300.0)), Some("max_containers"));
+        assert_eq!(invalid(options(1, 1, 0.0)), Some("timeout"));
+        assert_eq!(invalid(options(1, 1, 86_401.0)), Some("timeout"));
+        assert_eq!(invalid(options(1, 1, 1.5)), Some("timeout"));
+        assert_eq!(invalid(options(1, 1, 86_400.0)), None);
+        let scaling = |min_containers, scaledown_window: u64| FunctionOptions {
+            min_containers: Some(min_containers),
+            scaledown_window: Some(Duration::from_secs(scaledown_window)),
+            ..options(1, 2, 300.0)
+        };
+        assert_eq!(invalid(scaling(3, 60)), Some("min_containers"));
+        assert_eq!(invalid(scaling(2, 1)), Some("scaledown_window"));
+        assert_eq!(invalid(scaling(2, 1201)), Some("scaledown_window"));
+        assert_eq!(invalid(scaling(2, 1200)), None);
+        let memory = |memory| FunctionOptions {
+            memory: Some(memory),
+            ..options(1, 1, 300.0)
+        };
+        assert_eq!(invalid(memory(0)), Some("memory"));
+        assert_eq!(invalid(memory(4097)), Some("memory"));
+        assert_eq!(invalid(memory(4096)), None);
+        let error = FunctionConfig::resolve(&memory(0)).unwrap_err();
+        assert_eq!(error.reason, "is 0 MiB; it must be from 1 to 4096 MiB");
+        let retries = |retries, initial_delay: u64| FunctionOptions {
+            retries: Some(retries),
+            initial_delay: Some(Duration::from_millis(initial_delay)),
+            ..options(1, 1, 300.0)
+        };
+        assert_eq!(invalid(retries(11, 0)), Some("retries"));
+        assert_eq!(invalid(retries(1, 60_001)), Some("initial_delay"));
+        assert_eq!(invalid(retries(10, 60_000)), None);
+        let scaling = |target_inputs, buffer_containers, cpu| FunctionOptions {
+            target_inputs: Some(target_inputs),
+            buffer_containers: Some(buffer_containers),
+            cpu: Some(cpu),
+            ..options(4, 2, 300.0)
+        };
+        assert_eq!(invalid(scaling(4, 2, 0.0)), None);
+        assert_eq!(invalid(scaling(5, 2, 0.0)), Some("target_inputs"));
+        assert_eq!(invalid(scaling(0, 2, 0.0)), Some("target_inputs"));
+        assert_eq!(invalid(scaling(4, 3, 0.0)), Some("buffer_containers"));
+        assert_eq!(invalid(scaling(4, 2, 0.049)), Some("cpu"));
+        assert_eq!(invalid(scaling(4, 2, 0.05)), None);
+        assert_eq!(invalid(scaling(4, 2, 64.001)), Some("cpu"));
+        let backoff = |backoff_coefficient, max_delay: u64| FunctionOptions {
+            backoff_coefficient: Some(backoff_coefficient),
+            max_delay: Some(Duration::from_millis(max_delay)),
+            ..options(1, 1, 300.0)
+        };
+        assert_eq!(invalid(backoff(0.5, 1000)), Some("backoff_coefficient"));
+        assert_eq!(invalid(backoff(10.5, 1000)), Some("backoff_coefficient"));
+        assert_eq!(invalid(backoff(2.0, 999)), Some("max_delay"));
+    }
+
+    #[test]
+    fn overrides_replace_declared_options_and_are_checked_the_same_way() {
+        let declared = FunctionConfig::resolve(&options(1, 1, 300.0)).unwrap();
+        let mut overrides = FunctionOptions::default();
+        overrides.set("timeout", "5s").unwrap();
+        overrides.set("cpu", "0.5").unwrap();
+        overrides.set("max_containers", "7").unwrap();
+        let applied = declared.overridden(&overrides).unwrap();
+        assert_eq!(
+            (
+                applied.timeout,
+                applied.cpu_millicores(),
+                applied.max_containers
+            ),
+            (Duration::from_secs(5), Some(500), 7)
+        );
+        assert!(overrides.set("timeout", "soon").is_err());
+        assert!(
+            overrides
+                .set("colour", "blue")
+                .unwrap_err()
+                .contains("unknown option")
+        );
+        overrides.set("timeout", "1500ms").unwrap();
+        assert_eq!(
+            declared.overridden(&overrides).unwrap_err().option,
+            "timeout"
+        );
+        // Later overrides win, option by option.
+        let mut later = FunctionOptions::default();
+        later.set("max_containers", "9").unwrap();
+        let merged = overrides.merged_with(later);
+        assert_eq!((merged.max_containers, merged.cpu), (Some(9), Some(0.5)));
+        assert!(merged.shapes_pool());
+        let per_call = FunctionOptions {
+            timeout: Some(Duration::from_secs(1)),
+            retries: Some(2),
+            ..FunctionOptions::default()
+        };
+        assert!(!per_call.shapes_pool());
+    }
+
+    #[test]
+    fn a_single_calls_timeout_may_be_any_duration_in_range() {
+        let policy = FunctionConfig::resolve(&FunctionOptions::default())
+            .unwrap()
+            .policy();
+        let call = |timeout: Duration| {
+            CallOptions {
+                timeout: Some(timeout),
+                retries: None,
+            }
+            .apply(policy)
+        };
+        assert_eq!(
+            call(Duration::from_millis(1500)).unwrap().timeout,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            call(Duration::from_millis(500)).unwrap_err().option,
+            "timeout"
+        );
+    }
+
+    #[test]
+    fn retry_delays_grow_by_the_coefficient_up_to_the_longest_delay() {
+        let policy = |backoff_coefficient, max_delay: u64| {
+            FunctionConfig::resolve(&FunctionOptions {
+                retries: Some(10),
+                initial_delay: Some(Duration::from_secs(1)),
+                backoff_coefficient: Some(backoff_coefficient),
+                max_delay: Some(Duration::from_millis(max_delay)),
+                ..FunctionOptions::default()
+            })
+            .unwrap()
+        };
+        let delays = |config: FunctionConfig| -> Vec<u64> {
+            (1..=8)
+                .map(|retry| config.retry_delay(retry).as_secs())
+                .collect()
+        };
+        assert_eq!(delays(policy(2.0, 60_000)), [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(delays(policy(3.0, 10_000)), [1, 3, 9, 10, 10, 10, 10, 10]);
+        assert_eq!(delays(policy(1.0, 10_000)), [1; 8]);
+    }
+
+    #[test]
+    fn the_readme_shows_the_option_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("the README");
+        assert!(
+            readme.contains(&markdown_table()),
+            "the README's option table is not the one options.rs generates; replace it with:\n{}",
+            markdown_table()
+        );
+    }
 }

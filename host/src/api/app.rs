@@ -1,28 +1,30 @@
-//! An app: the components loaded together, and the function registry that routes calls.
+//! An app: the components loaded together, and the router that sends each call to the pool
+//! of its function.
 //!
-//! Any function calls any other by name, wherever it lives: the registry maps every name to
-//! the pool of its function, whichever component holds it. Names are unique across the app;
+//! Any function calls any other by name, wherever it lives: the router maps every name to the
+//! pool of its function, whichever component holds it. Names are unique across the app;
 //! loading two components that define the same name fails.
 //!
-//! Containers hold the app weakly, so dropping the last [`App`] (and every [`Function`]
-//! handle) shuts the pools and their containers down.
+//! Containers hold the router weakly (as their `Dispatch`), so dropping the last [`App`] (and
+//! every [`Function`] handle) shuts the pools and their containers down.
 
-use crate::cache::CompileCache;
-use crate::call::Receiver;
-use crate::chain::{Chain, Frame};
-use crate::component::{self, LoadedComponent};
-use crate::container::{Container, Input, Role};
-use crate::function::{Function, FunctionInfo, Policy};
-use crate::overrides::FunctionOptions;
-use crate::payload;
-use crate::pool::Pool;
-use crate::sandbox::Grants;
+use crate::api::function::Function;
+use crate::api::host::Host;
+use crate::container::state::ContainerContext;
+use crate::container::{Container, Role};
+use crate::dispatch::{Dispatch, Receiver, Request};
+use crate::info::FunctionInfo;
+use crate::load::CompileCache;
+use crate::load::component::{self, LoadedComponent};
+use crate::options::FunctionOptions;
+use crate::pool::{Limits, Pool};
+use crate::runtime::output::{OutputSink, StdioSink};
+use crate::runtime::sandbox::Grants;
 use crate::{Error, LoadError};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tokio::sync::oneshot;
+use std::sync::{Arc, Weak};
 
 /// A loaded app: one or several components whose functions call each other by name.
 ///
@@ -33,27 +35,59 @@ pub struct App {
     shared: Arc<AppShared>,
 }
 
-/// What containers reach the app through.
+/// The app's router: the pools by function name, and what its containers are started with.
 pub(crate) struct AppShared {
     pools: HashMap<String, Arc<Pool>>,
     functions: Vec<FunctionInfo>,
     entrypoints: Vec<(FunctionInfo, Arc<LoadedComponent>)>,
-    grants: Grants,
+    context: Arc<ContainerContext>,
+    /// Keeps the host (its engine) alive while the app is.
+    _host: Host,
 }
 
-/// How an app is loaded: its compile cache, overrides of its functions' options, and what its
-/// containers may reach. Start with [`App::builder`].
-#[derive(Debug, Clone)]
+/// How an app is loaded: on which host, its compile cache, overrides of its functions'
+/// options, what its containers may reach and where their output goes. Start with
+/// [`App::builder`] or [`Host::app`].
+#[derive(Clone)]
 pub struct AppBuilder {
-    cache: CompileCache,
+    /// `None`: the process's default host.
+    host: Option<Host>,
+    /// `None`: the host's.
+    cache: Option<CompileCache>,
     overrides: HashMap<String, FunctionOptions>,
     grants: Grants,
+    sink: Arc<dyn OutputSink>,
+}
+
+impl Host {
+    /// How to load an app on this host.
+    pub fn app(&self) -> AppBuilder {
+        AppBuilder::on(Some(self.clone()))
+    }
 }
 
 impl AppBuilder {
-    /// Compiles through `cache` rather than the one the environment asks for.
+    /// A builder for an app on `host` (`None`: the process's default host).
+    fn on(host: Option<Host>) -> Self {
+        AppBuilder {
+            host,
+            cache: None,
+            overrides: HashMap::new(),
+            grants: Grants::default(),
+            sink: Arc::new(StdioSink),
+        }
+    }
+
+    /// Compiles through `cache` rather than the host's.
     pub fn cache(mut self, cache: CompileCache) -> Self {
-        self.cache = cache;
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Sends the output of the app's containers to `sink` rather than to the host's own
+    /// stdout and stderr ([`StdioSink`]).
+    pub fn output(mut self, sink: Arc<dyn OutputSink>) -> Self {
+        self.sink = sink;
         self
     }
 
@@ -88,13 +122,19 @@ impl AppBuilder {
         paths: impl IntoIterator<Item = impl AsRef<Path>>,
     ) -> Result<App, LoadError> {
         let AppBuilder {
+            host,
             cache,
             mut overrides,
             grants,
+            sink,
         } = self;
         grants.check()?;
-        let engine = crate::engine::engine()?;
-        let linker = component::linker(&engine)?;
+        let host = match host {
+            Some(host) => host,
+            None => Host::process_default()?,
+        };
+        let cache = cache.unwrap_or_else(|| host.settings().cache.clone());
+        let linker = component::linker(host.engine())?;
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
         let loaded = futures::future::try_join_all(
             paths
@@ -126,7 +166,7 @@ impl AppBuilder {
                     }
                 }
                 let requested = overrides.remove(&info.name).unwrap_or_default();
-                let info = FunctionInfo::checked(info, component.path.clone(), requested)?;
+                let info = component::function_info(info, component.path.clone(), requested)?;
                 if is_entrypoint {
                     entrypoints.push((info, Arc::clone(&component)));
                 } else {
@@ -140,17 +180,35 @@ impl AppBuilder {
         functions.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         entrypoints.sort_by(|a, b| a.0.name.cmp(&b.0.name));
 
-        let shared = Arc::new_cyclic(|app| AppShared {
-            pools: functions
-                .iter()
-                .map(|(info, component)| {
-                    let pool = Pool::new(info.clone(), Arc::clone(component), app.clone());
-                    (info.name.clone(), Arc::new(pool))
-                })
-                .collect(),
-            functions: functions.into_iter().map(|(info, _)| info).collect(),
-            entrypoints,
-            grants,
+        let limits = Limits {
+            max_queued: host.settings().max_queued,
+            max_call_depth: host.settings().max_call_depth,
+        };
+        let shared = Arc::new_cyclic(|app: &Weak<AppShared>| {
+            let dispatch: Weak<dyn Dispatch> = app.clone();
+            let context = Arc::new(ContainerContext {
+                dispatch,
+                grants,
+                sink,
+            });
+            AppShared {
+                pools: functions
+                    .iter()
+                    .map(|(info, component)| {
+                        let pool = Pool::new(
+                            info.clone(),
+                            Arc::clone(component),
+                            Arc::clone(&context),
+                            limits,
+                        );
+                        (info.name.clone(), Arc::new(pool))
+                    })
+                    .collect(),
+                functions: functions.into_iter().map(|(info, _)| info).collect(),
+                entrypoints,
+                context,
+                _host: host,
+            }
         });
         // `min_containers` are started now, so the first inputs find them warm.
         for pool in shared.pools.values() {
@@ -158,9 +216,9 @@ impl AppBuilder {
             if minimum > 0 {
                 pool.warm_up(minimum)
                     .await
-                    .map_err(|error| LoadError::Start {
+                    .map_err(|source| LoadError::Start {
                         function: pool.info().name.clone(),
-                        reason: error.to_string(),
+                        source,
                     })?;
             }
         }
@@ -169,9 +227,8 @@ impl AppBuilder {
 }
 
 impl App {
-    /// Loads the components at `paths` (`.wasm` files) as one app, with the compile cache the
-    /// environment asks for ([`CompileCache::from_env`]), the options the functions declare,
-    /// and nothing granted.
+    /// Loads the components at `paths` (`.wasm` files) as one app on the process's default host,
+    /// with the options the functions declare, and nothing granted.
     pub async fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
         Self::builder().load(paths).await
     }
@@ -184,13 +241,9 @@ impl App {
         Self::builder().cache(cache.clone()).load(paths).await
     }
 
-    /// How to load an app with overrides and grants.
+    /// How to load an app on the process's default host, with overrides and grants.
     pub fn builder() -> AppBuilder {
-        AppBuilder {
-            cache: CompileCache::from_env(),
-            overrides: HashMap::new(),
-            grants: Grants::default(),
-        }
+        AppBuilder::on(None)
     }
 
     /// The app's functions, by name.
@@ -206,26 +259,22 @@ impl App {
     /// A handle to the function `name`.
     pub fn function(&self, name: &str) -> Result<Function, Error> {
         let pool = self.shared.pool(name)?;
-        Ok(Function::new(Arc::clone(&self.shared), Arc::clone(pool)))
+        let app: Arc<dyn Dispatch> = self.shared.clone();
+        Ok(Function::new(app, Arc::clone(pool)))
     }
 
     /// Runs the local entrypoint `name` (the only one, when `None`) in a container of its own,
     /// its output forwarded unprefixed, and waits for it to return.
     pub async fn run_entrypoint(&self, name: Option<&str>) -> Result<(), Error> {
         let (info, component) = self.shared.entrypoint(name)?;
-        let container = Container::start(
-            component,
-            Arc::downgrade(&self.shared),
-            info,
-            Role::Entrypoint,
-        )
-        .await?;
+        let context = &self.shared.context;
+        let container = Container::start(&component.pre, context, info, Role::Entrypoint).await?;
         container.call_once(b"[]".to_vec()).await.map(drop)
     }
 }
 
 impl AppShared {
-    fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {
+    pub(crate) fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {
         self.pools.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
             Error::NotFound(format!(
@@ -272,24 +321,11 @@ impl AppShared {
             },
         }
     }
+}
 
-    /// Queues a call of the function `name` made by a guest whose input was called through
-    /// `caller`, with the call site's `options`.
-    pub(crate) fn submit(
-        &self,
-        name: &str,
-        args: Vec<u8>,
-        options: &FunctionOptions,
-        caller: Option<&Chain>,
-    ) -> Result<Receiver, Error> {
-        let pool = self.pool(name)?;
-        let policy = pool.info().config.policy().overridden(options)?;
-        submit_to(pool, args, policy, caller)
-    }
-
-    /// The operator's grants to every container of the app.
-    pub(crate) fn grants(&self) -> &Grants {
-        &self.grants
+impl Dispatch for AppShared {
+    fn submit(&self, function: &str, request: Request) -> Result<Receiver, Error> {
+        self.pool(function)?.submit(function, request)
     }
 }
 
@@ -299,27 +335,6 @@ impl Drop for AppShared {
             pool.close();
         }
     }
-}
-
-/// Queues a call on `pool`, governed by `policy`, made by an input called through `caller`
-/// (`None` for the host API).
-pub(crate) fn submit_to(
-    pool: &Arc<Pool>,
-    args: Vec<u8>,
-    policy: Policy,
-    caller: Option<&Chain>,
-) -> Result<Receiver, Error> {
-    Frame::check_depth(pool.name(), caller)?;
-    payload::check(pool.name(), "arguments", args.len()).map_err(Error::BadArguments)?;
-    let (reply, receiver) = oneshot::channel();
-    pool.submit(Input {
-        args,
-        reply,
-        policy,
-        attempt: 0,
-        caller: caller.cloned(),
-    });
-    Ok(receiver)
 }
 
 fn sorted(mut names: Vec<&str>) -> String {

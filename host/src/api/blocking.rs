@@ -5,7 +5,12 @@
 //! inside an async runtime (tokio panics when a runtime blocks inside another): use the async
 //! API there.
 
-use crate::{CompileCache, Error, FunctionInfo, FunctionOptions, LoadError, PoolStats};
+use crate::api::app::AppBuilder;
+use crate::info::FunctionInfo;
+use crate::load::CompileCache;
+use crate::options::FunctionOptions;
+use crate::pool::PoolStats;
+use crate::{Error, LoadError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -15,15 +20,14 @@ use tokio::runtime::Runtime;
 
 /// A loaded app, for blocking callers. See [`crate::App`].
 pub struct App {
-    app: crate::App,
+    app: crate::api::app::App,
     runtime: Arc<Runtime>,
 }
 
 impl App {
-    /// Loads the components at `paths` as one app, with the compile cache the environment asks
-    /// for ([`CompileCache::from_env`]).
+    /// Loads the components at `paths` as one app on the process's default host.
     pub fn load(paths: impl IntoIterator<Item = impl AsRef<Path>>) -> Result<App, LoadError> {
-        Self::load_with(paths, &CompileCache::from_env())
+        Self::load_from(crate::api::app::App::builder(), paths)
     }
 
     /// Loads the components at `paths` as one app, compiled through `cache`.
@@ -31,12 +35,21 @@ impl App {
         paths: impl IntoIterator<Item = impl AsRef<Path>>,
         cache: &CompileCache,
     ) -> Result<App, LoadError> {
+        Self::load_from(crate::api::app::App::builder().cache(cache.clone()), paths)
+    }
+
+    /// Loads the components at `paths` as one app as `builder` says (on its host, with its
+    /// overrides and grants).
+    pub fn load_from(
+        builder: AppBuilder,
+        paths: impl IntoIterator<Item = impl AsRef<Path>>,
+    ) -> Result<App, LoadError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("fnhost")
             .build()
-            .map_err(|error| LoadError::Engine(format!("cannot start a runtime: {error}")))?;
-        let app = runtime.block_on(crate::App::load_with(paths, cache))?;
+            .map_err(|error| LoadError::Engine(error.into()))?;
+        let app = runtime.block_on(builder.load(paths))?;
         Ok(App {
             app,
             runtime: Arc::new(runtime),
@@ -70,7 +83,7 @@ impl App {
 /// A handle to one function, for blocking callers. See [`crate::Function`].
 #[derive(Clone)]
 pub struct Function {
-    function: crate::Function,
+    function: crate::api::function::Function,
     runtime: Arc<Runtime>,
 }
 
@@ -101,7 +114,7 @@ impl Function {
         self.runtime.block_on(self.function.warm_up(count))
     }
 
-    /// Calls the function with `args` (a tuple) and blocks until its result is back.
+    /// Calls the function with `args` (`()`, one value, or a tuple of several) and blocks until its result is back.
     pub fn remote<R: DeserializeOwned>(&self, args: impl Serialize) -> Result<R, Error> {
         self.runtime.block_on(self.function.remote(args))
     }
@@ -138,7 +151,7 @@ impl Function {
 
 /// A call running in the background, for blocking callers. See [`crate::FunctionCall`].
 pub struct FunctionCall<R> {
-    call: crate::FunctionCall<R>,
+    call: crate::api::call::FunctionCall<R>,
     runtime: Arc<Runtime>,
 }
 

@@ -1,7 +1,7 @@
 //! The typed handle of a call running in the background: `get`, `get_timeout`, `cancel`.
 
 use crate::Error;
-use crate::api::function::decode;
+use crate::api::wire::decode;
 use crate::dispatch::PendingCall;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
@@ -40,4 +40,3 @@ impl<R: DeserializeOwned> FunctionCall<R> {
         self.call.cancel();
     }
 }
-

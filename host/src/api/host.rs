@@ -8,10 +8,10 @@
 //!
 //! [`App::builder`]: crate::App::builder
 
-use crate::api::AppBuilder;
-use crate::engine;
-use crate::load::CompileCache;
 use crate::LoadError;
+use crate::error::reason;
+use crate::load::CompileCache;
+use crate::runtime::engine;
 use std::sync::{Arc, OnceLock};
 use wasmtime::Engine;
 
@@ -86,12 +86,7 @@ impl Host {
         DEFAULT
             .get_or_init(|| Host::new(HostSettings::default()).map_err(|error| error.to_string()))
             .clone()
-            .map_err(LoadError::Engine)
-    }
-
-    /// How to load an app on this host.
-    pub fn app(&self) -> AppBuilder {
-        AppBuilder::on(Some(self.clone()))
+            .map_err(|error| LoadError::Engine(reason(error)))
     }
 
     /// The host's settings.

@@ -10,7 +10,7 @@
 //! and in the host's own work for the container is not charged; a guest that computes in bursts
 //! shorter than a tick is charged in proportion to how often a tick finds it running.
 
-use crate::engine::EPOCH_TICK;
+use crate::runtime::engine::EPOCH_TICK;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -32,14 +32,14 @@ pub(crate) struct Deadlines {
 }
 
 impl Deadlines {
-    /// Input `slot` starts and must be done by `deadline`.
-    pub(crate) fn start(&mut self, slot: u64, deadline: Instant) {
-        self.running.insert(slot, deadline);
+    /// Input `tag` starts and must be done by `deadline`.
+    pub(crate) fn start(&mut self, tag: u64, deadline: Instant) {
+        self.running.insert(tag, deadline);
     }
 
-    /// Input `slot` finished.
-    pub(crate) fn finish(&mut self, slot: u64) {
-        self.running.remove(&slot);
+    /// Input `tag` finished.
+    pub(crate) fn finish(&mut self, tag: u64) {
+        self.running.remove(&tag);
     }
 
     /// The earliest deadline of the running inputs.
@@ -47,10 +47,10 @@ impl Deadlines {
         self.running.values().min().copied()
     }
 
-    /// Whether input `slot` is past its deadline.
-    pub(crate) fn is_past(&self, slot: u64) -> bool {
+    /// Whether input `tag` is past its deadline.
+    pub(crate) fn is_past(&self, tag: u64) -> bool {
         self.running
-            .get(&slot)
+            .get(&tag)
             .is_some_and(|deadline| *deadline <= Instant::now())
     }
 

@@ -1,17 +1,19 @@
 //! The host side of `fnhost:runtime/host`: what a guest's calls, spawns and sleeps do.
 //!
-//! Every call is routed through the app's registry to the callee's pool; the caller's
-//! container only waits on a channel, so a call never runs a store inside another store's
+//! Every call is a request submitted through the container's dispatcher (see `dispatch`); the
+//! caller's container only waits on a channel, so a call never runs a store inside another store's
 //! event loop. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
 //! suspend only the calling guest task.
 
-use crate::bindings::CallError;
-use crate::bindings::fnhost::runtime::{host, types};
-use crate::call::{PendingCall, Receiver, wait};
-use crate::container::ContainerState;
-use crate::{Error, FunctionOptions};
+use crate::Error;
+use crate::container::state::ContainerState;
+use crate::dispatch::{PendingCall, Receiver, Request, wait};
+use crate::options::CallOptions;
+use crate::runtime::bindings::CallError;
+use crate::runtime::bindings::fnhost::runtime::{host, types};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource, ResourceTable};
 
@@ -19,19 +21,19 @@ type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 
 impl ContainerState {
     /// Submits a call of `function`, extending the call chain of the inputs running here.
-    fn submit(
+    fn request(
         &mut self,
         function: &str,
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> Result<Receiver, Error> {
-        let options = FunctionOptions {
+        let options = CallOptions {
             timeout: options.timeout_nanos.map(Duration::from_nanos),
             retries: options.retries,
-            ..FunctionOptions::default()
         };
-        let app = self.app()?;
-        app.submit(function, args, &options, Some(self.calling_frame()))
+        let caller = Some(Arc::clone(self.calling_frame()));
+        self.dispatch()?
+            .submit(function, Request::new(args, options, caller))
     }
 
     /// Submits a call of `function` and returns the wait for its result, which borrows nothing
@@ -42,7 +44,7 @@ impl ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> impl Future<Output = CallResult> + Send + use<> {
-        let submitted = self.submit(&function, args, options);
+        let submitted = self.request(&function, args, options);
         async move { Ok(wait(&function, submitted).await.map_err(CallError::from)) }
     }
 }
@@ -66,7 +68,7 @@ impl host::Host for ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> wasmtime::Result<Resource<PendingCall>> {
-        let submitted = self.submit(&function, args, options);
+        let submitted = self.request(&function, args, options);
         Ok(self
             .table
             .push(PendingCall::waiting(&function, submitted))?)

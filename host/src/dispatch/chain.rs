@@ -9,16 +9,12 @@
 //! the deepest input running there: the depth limit is then conservative, never lax.
 //!
 //! A chain counts the inputs in it, the callee's included: a call from the host API is at
-//! depth 1, a call a local entrypoint makes at depth 2. The limit is [`DEFAULT_MAX_CALL_DEPTH`],
-//! or `FNHOST_MAX_CALL_DEPTH`.
+//! depth 1, a call a local entrypoint makes at depth 2. The limit is the host's
+//! `max_call_depth` setting.
 
 use crate::Error;
-use crate::settings::count_from_env;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
-
-/// How many calls may nest, unless `FNHOST_MAX_CALL_DEPTH` says otherwise.
-pub const DEFAULT_MAX_CALL_DEPTH: usize = 64;
+use std::sync::Arc;
 
 /// One input's place in its call chain: its function, and the input that called it.
 #[derive(Debug)]
@@ -42,14 +38,17 @@ impl Frame {
         })
     }
 
-    /// Fails when a call of `callee` from `caller` would nest deeper than the limit.
-    pub(crate) fn check_depth(callee: &str, caller: Option<&Chain>) -> Result<(), Error> {
+    /// Fails when a call of `callee` from `caller` would nest deeper than `limit`.
+    pub(crate) fn check_depth(
+        callee: &str,
+        caller: Option<&Chain>,
+        limit: usize,
+    ) -> Result<(), Error> {
         let depth = caller.map_or(1, |caller| caller.depth + 1);
         match caller {
-            Some(caller) if depth > max_call_depth() => Err(Error::TooDeep(format!(
-                "{} ({depth} nested calls; the limit is {})",
+            Some(caller) if depth > limit => Err(Error::TooDeep(format!(
+                "{} ({depth} nested calls; the limit is {limit})",
                 caller.render(callee),
-                max_call_depth()
             ))),
             _ => Ok(()),
         }
@@ -102,15 +101,15 @@ pub(crate) struct Callers {
     running: BTreeMap<CallerKey, Chain>,
 }
 
-/// An input's place among [`Callers`]: its chain's depth, then its slot.
+/// An input's place among [`Callers`]: its chain's depth, then its tag.
 pub(crate) type CallerKey = (usize, u64);
 
 impl Callers {
-    /// Input `slot`, called through `caller` (`None`: from the host API, which is not kept),
+    /// Input `tag`, called through `caller` (`None`: from the host API, which is not kept),
     /// starts; returns the key to finish it with.
-    pub(crate) fn start(&mut self, slot: u64, caller: Option<Chain>) -> Option<CallerKey> {
+    pub(crate) fn start(&mut self, tag: u64, caller: Option<Chain>) -> Option<CallerKey> {
         let caller = caller?;
-        let key = (caller.depth, slot);
+        let key = (caller.depth, tag);
         self.running.insert(key, caller);
         Some(key)
     }
@@ -128,15 +127,11 @@ impl Callers {
     }
 }
 
-/// The call depth limit: [`DEFAULT_MAX_CALL_DEPTH`], or `FNHOST_MAX_CALL_DEPTH`.
-fn max_call_depth() -> usize {
-    static LIMIT: OnceLock<usize> = OnceLock::new();
-    *LIMIT.get_or_init(|| count_from_env("FNHOST_MAX_CALL_DEPTH", DEFAULT_MAX_CALL_DEPTH))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DEFAULT_MAX_CALL_DEPTH: usize = 64;
 
     #[test]
     fn chains_render_outermost_first_and_fold_runs() {
@@ -159,8 +154,10 @@ mod tests {
             chain = Frame::calling(&f, Some(&chain));
         }
         assert_eq!(chain.depth, DEFAULT_MAX_CALL_DEPTH);
-        assert!(Frame::check_depth("g", chain.caller.as_ref()).is_ok());
-        let Err(Error::TooDeep(message)) = Frame::check_depth("g", Some(&chain)) else {
+        assert!(Frame::check_depth("g", chain.caller.as_ref(), DEFAULT_MAX_CALL_DEPTH).is_ok());
+        let Err(Error::TooDeep(message)) =
+            Frame::check_depth("g", Some(&chain), DEFAULT_MAX_CALL_DEPTH)
+        else {
             panic!("the call past the limit went through");
         };
         assert_eq!(

@@ -21,7 +21,7 @@ pub(crate) type Reply = oneshot::Sender<Result<Vec<u8>, Error>>;
 pub(crate) type Receiver = oneshot::Receiver<Result<Vec<u8>, Error>>;
 
 /// An untyped call in flight; also the `function-call` resource guests hold.
-pub(crate) struct PendingCall {
+pub struct PendingCall {
     function: String,
     state: State,
 }
@@ -125,4 +125,3 @@ fn shut_down(function: &str) -> Error {
         "`{function}`: the app shut down before the call finished"
     ))
 }
-

@@ -21,8 +21,8 @@ use std::task::{Context, Poll, Wake, Waker};
 /// left ([`Abandoned::stopped`]).
 #[derive(Default)]
 pub(crate) struct Abandoned {
-    slots: Mutex<Vec<u64>>,
-    /// Whether `slots` may hold something: spares the lock on the serving loop's every turn.
+    tags: Mutex<Vec<u64>>,
+    /// Whether `tags` may hold something: spares the lock on the serving loop's every turn.
     any: AtomicBool,
     /// Wakes the serving loop.
     waker: AtomicWaker,
@@ -36,7 +36,7 @@ pub(crate) struct Abandoned {
 
 /// An input being watched: the waker its reply channel holds.
 struct Watch {
-    slot: u64,
+    tag: u64,
     /// Set once the input stopped counting as live: its caller went away, or it finished.
     done: AtomicBool,
     abandoned: Arc<Abandoned>,
@@ -55,7 +55,7 @@ impl Wake for Watch {
             return;
         }
         let abandoned = &self.abandoned;
-        lock(&abandoned.slots).push(self.slot);
+        lock(&abandoned.tags).push(self.tag);
         abandoned.any.store(true, Ordering::Release);
         abandoned.abandoned.store(true, Ordering::Release);
         abandoned.live.fetch_sub(1, Ordering::AcqRel);
@@ -81,11 +81,11 @@ impl Watched {
 }
 
 impl Abandoned {
-    /// Watches the caller of input `slot`, whose result goes to `reply`; `None` when the
+    /// Watches the caller of input `tag`, whose result goes to `reply`; `None` when the
     /// caller is gone already.
-    pub(crate) fn watch(self: &Arc<Self>, slot: u64, reply: &mut Reply) -> Option<Watched> {
+    pub(crate) fn watch(self: &Arc<Self>, tag: u64, reply: &mut Reply) -> Option<Watched> {
         let watch = Arc::new(Watch {
-            slot,
+            tag,
             done: AtomicBool::new(false),
             abandoned: Arc::clone(self),
         });
@@ -109,12 +109,12 @@ impl Abandoned {
             if !self.any.load(Ordering::Acquire) {
                 return Poll::Pending;
             }
-            let mut slots = lock(&self.slots);
-            let slot = slots.pop();
-            if slots.is_empty() {
+            let mut tags = lock(&self.tags);
+            let tag = tags.pop();
+            if tags.is_empty() {
                 self.any.store(false, Ordering::Release);
             }
-            slot.map_or(Poll::Pending, Poll::Ready)
+            tag.map_or(Poll::Pending, Poll::Ready)
         })
         .await
     }
@@ -139,9 +139,7 @@ impl Abandoned {
     }
 }
 
-fn lock(slots: &Mutex<Vec<u64>>) -> std::sync::MutexGuard<'_, Vec<u64>> {
+fn lock(tags: &Mutex<Vec<u64>>) -> std::sync::MutexGuard<'_, Vec<u64>> {
     // A Vec of numbers is consistent at every unlock.
-    slots
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    tags.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

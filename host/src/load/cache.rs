@@ -24,8 +24,8 @@ use std::sync::{Mutex, OnceLock};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Where compiled components are kept: `$FNHOST_CACHE_DIR`, else the user's cache directory
-/// (`~/.cache/fnhost` on Linux). `FNHOST_CACHE_DIR=off` turns the cache off.
+/// Where compiled components are kept: a directory ([`CompileCache::in_dir`]), by default the
+/// user's cache directory (`~/.cache/fnhost` on Linux), or nowhere ([`CompileCache::disabled`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileCache {
     dir: Option<PathBuf>,
@@ -46,14 +46,10 @@ impl CompileCache {
         CompileCache { dir: None }
     }
 
-    /// The cache the environment asks for (see [`CompileCache`]).
-    pub fn from_env() -> Self {
-        match std::env::var_os("FNHOST_CACHE_DIR") {
-            Some(dir) if dir == "off" => Self::disabled(),
-            Some(dir) if !dir.is_empty() => Self::in_dir(dir),
-            _ => dirs::cache_dir()
-                .map_or_else(Self::disabled, |dir| Self::in_dir(dir.join("fnhost"))),
-        }
+    /// The user's cache directory's `fnhost` folder (`~/.cache/fnhost` on Linux); disabled
+    /// where the user has no cache directory.
+    pub fn user_default() -> Self {
+        dirs::cache_dir().map_or_else(Self::disabled, |dir| Self::in_dir(dir.join("fnhost")))
     }
 
     /// The directory, if the cache is on.

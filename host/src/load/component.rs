@@ -4,12 +4,18 @@
 //! the file and what is wrong, never later inside a call.
 
 use crate::LoadError;
-use crate::bindings::{AppInfo, AppPre};
-use crate::cache::CompileCache;
-use crate::container::{ContainerState, Stdio, new_store};
-use crate::sandbox::Grants;
+use crate::container::state::{ContainerContext, ContainerState, new_store};
+use crate::dispatch::Unrouted;
+use crate::error::reason;
+use crate::info::{BodyKind, FunctionInfo};
+use crate::load::cache::CompileCache;
+use crate::options::{FunctionConfig, FunctionOptions};
+use crate::runtime::bindings::{self, AppInfo, AppPre};
+use crate::runtime::output::{Origin, StdioSink};
+use crate::runtime::sandbox::Grants;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 /// A compiled, validated app component, ready to instantiate.
@@ -24,12 +30,9 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<ContainerState>
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .and_then(|()| {
-            crate::bindings::App::add_to_linker::<_, HasSelf<ContainerState>>(
-                &mut linker,
-                |state| state,
-            )
+            bindings::App::add_to_linker::<_, HasSelf<ContainerState>>(&mut linker, |state| state)
         })
-        .map_err(|error| LoadError::Engine(error.to_string()))?;
+        .map_err(|error| LoadError::Engine(error.into()))?;
     Ok(linker)
 }
 
@@ -44,15 +47,16 @@ pub(crate) async fn load(
     let cache = cache.clone();
     let component = tokio::task::spawn_blocking(move || compile(&engine, &cache, &file))
         .await
-        .map_err(|error| LoadError::Engine(error.to_string()))??;
-    let not_an_app = |reason: String| LoadError::NotAnApp {
+        .map_err(|error| LoadError::Engine(error.into()))??;
+    let not_an_app = |source| LoadError::NotAnApp {
         path: path.to_owned(),
-        reason,
+        source,
     };
     let mismatch = |error: wasmtime::Error| {
-        not_an_app(
-            contract_version(&component, linker.engine()).unwrap_or_else(|| format!("{error:#}")),
-        )
+        not_an_app(match contract_version(&component, linker.engine()) {
+            Some(version) => reason(version),
+            None => error.into(),
+        })
     };
     let pre = linker.instantiate_pre(&component).map_err(mismatch)?;
     let pre = AppPre::new(pre).map_err(mismatch)?;
@@ -62,7 +66,7 @@ pub(crate) async fn load(
     });
     let info = describe(&loaded)
         .await
-        .map_err(|error| not_an_app(format!("`describe` failed: {error:#}")))?;
+        .map_err(|error| not_an_app(reason(format!("`describe` failed: {error:#}"))))?;
     Ok((loaded, info))
 }
 
@@ -70,7 +74,7 @@ pub(crate) async fn load(
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.1.0";
+const CONTRACT_VERSION: &str = "0.2.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -103,40 +107,37 @@ fn compile(
         path: path.to_owned(),
         source,
     })?;
-    let invalid = |reason: String| LoadError::Compile {
+    let invalid = |source| LoadError::Compile {
         path: path.to_owned(),
-        reason,
+        source,
     };
     if wasmparser::Parser::is_core_wasm(&bytes) {
-        return Err(invalid(
+        return Err(invalid(reason(
             "it is a core WebAssembly module, not a component (build the guest for \
-             `wasm32-wasip2`, which produces components)"
-                .into(),
-        ));
+             `wasm32-wasip2`, which produces components)",
+        )));
     }
     if !wasmparser::Parser::is_component(&bytes) {
-        return Err(invalid(
-            "it does not start with the WebAssembly component header".into(),
-        ));
+        return Err(invalid(reason(
+            "it does not start with the WebAssembly component header",
+        )));
     }
     cache
         .component(engine, &bytes)
-        .map_err(|error| invalid(format!("{error:#}")))
+        .map_err(|error| invalid(error.into()))
 }
 
 /// Instantiates the component once, on its own, and asks what it holds.
 async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
     let label: Arc<str> = Arc::from(format!("{}", component.path.display()));
-    let grants = Grants::default();
-    let state = ContainerState::new(
-        std::sync::Weak::new(),
-        &grants,
-        Arc::clone(&label),
-        label,
-        Stdio::Prefixed,
-        None,
-        None,
-    );
+    // Describing runs no function: nothing to route, nothing granted.
+    let context = ContainerContext {
+        dispatch: Weak::<Unrouted>::new(),
+        grants: Grants::default(),
+        sink: Arc::new(StdioSink),
+    };
+    let origin = Origin::Container(Arc::clone(&label));
+    let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, None, None);
     let mut store = new_store(component.pre.engine(), state);
     let app = component.pre.instantiate_async(&mut store).await?;
     let (info,) = app
@@ -145,4 +146,54 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
         .call_async(&mut store, ())
         .await?;
     Ok(info)
+}
+
+/// What a component says of a function, with what its author declared and `overrides`
+/// resolved into its options (defaults filled, ranges checked).
+pub(crate) fn function_info(
+    info: bindings::FunctionInfo,
+    component: PathBuf,
+    overrides: FunctionOptions,
+) -> Result<FunctionInfo, LoadError> {
+    let options = declared(&info.config).merged_with(overrides);
+    let config = FunctionConfig::resolve(&options).map_err(|invalid| LoadError::InvalidOption {
+        path: component.clone(),
+        function: info.name.clone(),
+        option: invalid.option,
+        reason: invalid.reason,
+    })?;
+    Ok(FunctionInfo {
+        name: info.name,
+        kind: match info.kind {
+            bindings::BodyKind::Blocking => BodyKind::Blocking,
+            bindings::BodyKind::Async => BodyKind::Async,
+        },
+        params: info.params,
+        config,
+        component,
+    })
+}
+
+/// The options a component's author declared, from the contract's wire form (units in the
+/// field names).
+fn declared(config: &bindings::FunctionConfig) -> FunctionOptions {
+    let seconds = |secs: Option<u32>| secs.map(|secs| Duration::from_secs(u64::from(secs)));
+    let millis = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(u64::from(ms)));
+    FunctionOptions {
+        max_inputs: config.max_inputs,
+        target_inputs: config.target_inputs,
+        max_containers: config.max_containers,
+        min_containers: config.min_containers,
+        buffer_containers: config.buffer_containers,
+        scaledown_window: seconds(config.scaledown_window_secs),
+        timeout: seconds(config.timeout_secs),
+        memory: config.memory_mib,
+        cpu: config
+            .cpu_millicores
+            .map(|millicores| f64::from(millicores) / 1000.0),
+        retries: config.retries,
+        initial_delay: millis(config.retry_delay_ms),
+        backoff_coefficient: config.backoff_coefficient.map(f64::from),
+        max_delay: millis(config.max_retry_delay_ms),
+    }
 }

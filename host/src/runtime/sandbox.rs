@@ -7,14 +7,14 @@
 //! is never granted.
 
 use crate::LoadError;
-use crate::output::{Forward, Target};
+use crate::runtime::output::{GuestOutput, Origin, OutputSink, Stream};
 use std::path::PathBuf;
 use std::sync::Arc;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 /// What the operator grants every container of an app beyond WASI's defaults.
 #[derive(Debug, Clone, Default)]
-pub struct Grants {
+pub(crate) struct Grants {
     dirs: Vec<DirGrant>,
     env: Vec<(String, String)>,
 }
@@ -28,7 +28,12 @@ struct DirGrant {
 
 impl Grants {
     /// Grants the host directory `host` as `guest` inside containers, read-write or read-only.
-    pub fn dir(&mut self, host: impl Into<PathBuf>, guest: impl Into<String>, read_only: bool) {
+    pub(crate) fn dir(
+        &mut self,
+        host: impl Into<PathBuf>,
+        guest: impl Into<String>,
+        read_only: bool,
+    ) {
         self.dirs.push(DirGrant {
             host: host.into(),
             guest: guest.into(),
@@ -41,7 +46,7 @@ impl Grants {
     }
 
     /// Sets the environment variable `key` to `value` inside containers.
-    pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) {
+    pub(crate) fn env(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.env.push((key.into(), value.into()));
     }
 
@@ -54,17 +59,18 @@ impl Grants {
                 .map(drop)
                 .map_err(|error| LoadError::Grant {
                     path: grant.host.clone(),
-                    reason: error.to_string(),
+                    source: error.into(),
                 })
         })
     }
 
-    /// The WASI context of a container whose output lines start with `prefix`.
-    pub(crate) fn wasi(&self, prefix: Option<Arc<str>>) -> WasiCtx {
+    /// The WASI context of a container whose output goes to `sink`, from `origin`.
+    pub(crate) fn wasi(&self, sink: &Arc<dyn OutputSink>, origin: &Origin) -> WasiCtx {
+        let output = |stream| GuestOutput::new(Arc::clone(sink), origin.clone(), stream);
         let mut builder = WasiCtxBuilder::new();
         builder
-            .stdout(Forward::new(Target::Stdout, prefix.clone()))
-            .stderr(Forward::new(Target::Stderr, prefix));
+            .stdout(output(Stream::Stdout))
+            .stderr(output(Stream::Stderr));
         builder.envs(&self.env);
         for grant in &self.dirs {
             // Checked when the app loaded; a directory removed since then is left out (the

@@ -1,0 +1,17 @@
+//! The library's public face: hosts, apps, function handles, calls in the background, and
+//! their blocking twins. Everything here is a thin layer over the dispatch seam and the pools.
+
+pub(crate) mod app;
+pub mod blocking;
+pub(crate) mod call;
+pub(crate) mod function;
+pub(crate) mod host;
+mod wire;
+
+pub use crate::pool::PoolStats;
+pub use app::{App, AppBuilder};
+pub use call::FunctionCall;
+pub use function::Function;
+pub use host::{
+    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED, Host, HostSettings,
+};

@@ -1,0 +1,191 @@
+//! What a container's store holds, and the store itself: WASI, the resource table, the
+//! limits, the deadlines and call chains of the inputs running there, the CPU budget, and the
+//! way out to the dispatcher for the calls the guest makes.
+//!
+//! At every epoch tick a running guest yields to the executor, traps if an input of the
+//! container is past its deadline or every input lost its caller, or pauses if it used up its
+//! CPU budget: without the callback a guest that computes forever would hold its thread.
+
+use crate::Error;
+use crate::container::cpu::CpuBudget;
+use crate::container::deadline::Deadlines;
+use crate::dispatch::Dispatch;
+use crate::dispatch::chain::{CallerKey, Callers, Chain, Frame};
+use crate::dispatch::watch::Abandoned;
+use crate::runtime::output::{Origin, OutputSink};
+use crate::runtime::sandbox::Grants;
+use std::future::Future;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// What every container of an app is started with: where the calls its guest makes go, what
+/// it may reach of the machine, and where its output goes.
+pub(crate) struct ContainerContext {
+    /// Routes the guest's calls. Weak: dropping the app ends its containers.
+    pub(crate) dispatch: Weak<dyn Dispatch>,
+    /// The operator's grants.
+    pub(crate) grants: Grants,
+    /// Where guest output goes.
+    pub(crate) sink: Arc<dyn OutputSink>,
+}
+
+/// What a container's store holds.
+pub(crate) struct ContainerState {
+    wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    /// Routes the calls the guest makes. Weak: dropping the app ends its containers.
+    dispatch: Weak<dyn Dispatch>,
+    /// `function#id`, for messages and output prefixes.
+    pub(crate) label: Arc<str>,
+    /// The message the guest's panic hook reported, if it panicked.
+    pub(crate) panic: Option<String>,
+    /// The deadlines of the inputs running here.
+    pub(crate) deadlines: Deadlines,
+    /// How far the guest may grow its memories and tables.
+    limits: StoreLimits,
+    /// The function this container runs, named in the call chains of the calls it makes.
+    pub(crate) function: Arc<str>,
+    /// The call chains of the inputs running here.
+    callers: Callers,
+    /// The chain the calls made from here extend, while the inputs running here stay the
+    /// same: every call of an input shares it.
+    calling: Option<Chain>,
+    /// Which inputs running here lost their callers.
+    pub(crate) abandoned: Arc<Abandoned>,
+    /// How much CPU the guest may use, if it is limited.
+    cpu: Option<CpuBudget>,
+}
+
+impl ContainerState {
+    /// The state of a container of `function` labelled `label`, started in `context`, whose
+    /// output comes from `origin`, whose linear memory may grow to `memory` bytes (wasm32's
+    /// 4 GiB when `None`) and which may use the CPU `cpu` allows (all it gets when `None`).
+    pub(crate) fn new(
+        context: &ContainerContext,
+        function: Arc<str>,
+        label: Arc<str>,
+        origin: &Origin,
+        memory: Option<usize>,
+        cpu: Option<CpuBudget>,
+    ) -> Self {
+        ContainerState {
+            wasi: context.grants.wasi(&context.sink, origin),
+            table: ResourceTable::new(),
+            dispatch: context.dispatch.clone(),
+            label,
+            panic: None,
+            deadlines: Deadlines::default(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(memory.unwrap_or(usize::MAX))
+                .table_elements(MAX_TABLE_ELEMENTS)
+                .trap_on_grow_failure(true)
+                .build(),
+            function,
+            callers: Callers::default(),
+            calling: None,
+            abandoned: Arc::default(),
+            cpu,
+        }
+    }
+
+    /// Runs `wait` (a blocking import's wait, which holds the whole instance) until the earliest
+    /// deadline at most, and no longer than some input here still has a caller.
+    pub(crate) async fn bound<T>(&mut self, wait: impl Future<Output = T>) -> wasmtime::Result<T> {
+        let abandoned = Arc::clone(&self.abandoned);
+        tokio::select! {
+            done = self.deadlines.bound(wait) => done,
+            () = abandoned.stopped() => Err(cancelled_everywhere()),
+        }
+    }
+
+    /// Where the calls the guest makes go, while the app is alive.
+    pub(crate) fn dispatch(&self) -> Result<Arc<dyn Dispatch>, Error> {
+        self.dispatch
+            .upgrade()
+            .ok_or_else(|| Error::Cancelled("the app is shutting down".into()))
+    }
+
+    /// Input `tag`, called through `caller`, starts and must be done by `deadline`; returns
+    /// its place among the container's callers.
+    pub(crate) fn input_started(
+        &mut self,
+        tag: u64,
+        deadline: Instant,
+        caller: Option<Chain>,
+    ) -> Option<CallerKey> {
+        self.deadlines.start(tag, deadline);
+        self.calling = None;
+        self.callers.start(tag, caller)
+    }
+
+    /// Input `tag`, with its place among the callers, is done (finished or cancelled).
+    pub(crate) fn input_done(&mut self, tag: u64, caller: Option<CallerKey>) {
+        self.deadlines.finish(tag);
+        self.calling = None;
+        self.callers.finish(caller);
+    }
+
+    /// The chain a call made from here extends: the deepest input running here, as the caller.
+    pub(crate) fn calling_frame(&mut self) -> &Chain {
+        let (function, callers) = (&self.function, &self.callers);
+        self.calling
+            .get_or_insert_with(|| Frame::calling(function, callers.deepest()))
+    }
+
+    pub(crate) fn report_panic(&mut self, message: String) {
+        self.panic = Some(message);
+    }
+}
+
+impl WasiView for ContainerState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// How many elements a guest's table may grow to: far more than any Rust guest's function
+/// table, far less than memory exhaustion.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// How many component-model handles (calls in flight, resources) one container may hold: 2^20,
+/// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
+const MAX_HANDLES: usize = 1 << 20;
+
+/// A store for `state`. At every epoch tick a running guest yields to the executor, traps if
+/// an input of the container is past its deadline, or pauses if it used up its CPU budget.
+pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    store.set_max_component_handles(MAX_HANDLES);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut store| {
+        let state = store.data_mut();
+        state.deadlines.check()?;
+        if state.abandoned.stop_requested() {
+            return Err(cancelled_everywhere());
+        }
+        let pause = state.cpu.as_mut().and_then(CpuBudget::charge_tick);
+        Ok(match pause {
+            // Never past the earliest deadline: the next tick then stops the store.
+            Some(pause) => {
+                let wake = state.deadlines.earliest().map_or(pause, |deadline| {
+                    pause.min(deadline.saturating_duration_since(Instant::now()))
+                });
+                UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(wake)))
+            }
+            None => UpdateDeadline::Yield(1),
+        })
+    });
+    store
+}
+
+/// The error that stops a container whose inputs all lost their callers.
+pub(crate) fn cancelled_everywhere() -> wasmtime::Error {
+    wasmtime::format_err!("every input of the container was cancelled")
+}

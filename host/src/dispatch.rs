@@ -1,0 +1,114 @@
+//! The dispatch seam: every call of a function — from the host API, from a guest's import, and
+//! later from an HTTP front or another host of a cluster — is a [`Request`] submitted through
+//! [`Dispatch`], and its result comes back on the [`Receiver`] that returns.
+//!
+//! Containers hold a `Weak<dyn Dispatch>` to route the calls their guests make, never the app
+//! itself: whatever routes calls (one app's registry today, a router spanning apps or hosts
+//! tomorrow) plugs in here without the container, the pool or the imports knowing. The
+//! request and reply types live here, beside what travels with them: the call chain
+//! ([`chain`]), the size limit ([`payload`]), the caller watch ([`watch`]) and the untyped
+//! call in flight ([`pending`]).
+//!
+//! Invariant: a submitted request is answered exactly once on its reply channel (a result, or
+//! an error), or its channel is dropped because the app shut down; callers map a dropped
+//! channel to `cancelled`.
+
+pub(crate) mod chain;
+pub(crate) mod payload;
+pub(crate) mod pending;
+pub(crate) mod watch;
+
+use crate::Error;
+use crate::options::CallOptions;
+use chain::Chain;
+use std::fmt;
+
+pub(crate) use pending::{PendingCall, Receiver, Reply, wait};
+
+/// One call of a function: its arguments, the call site's overrides, the chain of calls that
+/// led to it, and the id the host gave it.
+pub(crate) struct Request {
+    /// The arguments, a JSON array.
+    pub(crate) args: Vec<u8>,
+    /// The call site's timeout and retries, overriding the function's own.
+    pub(crate) options: CallOptions,
+    /// The calls that led to this one; `None` for a call from the host API.
+    pub(crate) caller: Option<Chain>,
+    /// The call's id, minted by the host when the call was made.
+    pub(crate) id: CallId,
+}
+
+impl Request {
+    /// A request with `args`, made through `caller` with the call site's `options`, with a new
+    /// id.
+    pub(crate) fn new(args: Vec<u8>, options: CallOptions, caller: Option<Chain>) -> Self {
+        Request {
+            args,
+            options,
+            caller,
+            id: CallId::mint(),
+        }
+    }
+}
+
+/// What routes calls to the functions that run them.
+pub(crate) trait Dispatch: Send + Sync {
+    /// Submits a call of `function`. The result arrives on the receiver returned; a call that
+    /// cannot be submitted at all (an unknown function, bad arguments, a chain too deep) fails
+    /// here.
+    fn submit(&self, function: &str, request: Request) -> Result<Receiver, Error>;
+}
+
+/// Routes nothing: what a container is started with while its component is only described
+/// (describing runs no function, so no call is ever made).
+pub(crate) struct Unrouted;
+
+impl Dispatch for Unrouted {
+    fn submit(&self, function: &str, _: Request) -> Result<Receiver, Error> {
+        Err(Error::NotFound(format!(
+            "`{function}`: no calls are routed while a component is described"
+        )))
+    }
+}
+
+/// A call's id: 128 random bits from a cryptographically secure generator, so that a guest or
+/// a client cannot guess another's. Printed as `fc-` and 32 hexadecimal digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallId(u128);
+
+impl CallId {
+    /// A new id. Drawn from the thread's ChaCha generator (seeded from the OS): a few
+    /// nanoseconds, no system call per call.
+    pub(crate) fn mint() -> Self {
+        CallId(rand::random())
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fc-{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_ids_are_printable_and_distinct() {
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| CallId::mint().to_string()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            assert_eq!(id.len(), 35, "{id}");
+            assert!(id.starts_with("fc-"));
+            assert!(id[3..].chars().all(|c| c.is_ascii_hexdigit()));
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! What every container runs on: the engine, the contract's bindings, the sandbox's grants,
+//! and where guest output goes. Nothing here knows of pools, apps or calls.
+
+pub(crate) mod bindings;
+pub(crate) mod engine;
+pub(crate) mod output;
+pub(crate) mod sandbox;
