@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn fnhost(args: &[&str]) -> Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    // The crate is `host/cli`: the workspace root is two levels up.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_fnhost"))
         .args(args)
         .current_dir(root)
@@ -186,10 +190,10 @@ fn run_options_override_what_functions_declare() {
             .unwrap()["config"]
             .clone()
     };
-    assert_eq!(config("grow")["memory_mib"], 128);
-    assert_eq!(config("spin")["timeout_secs"], 5);
-    assert_eq!(config("sleepy")["cpu_millicores"], 500);
-    assert_eq!(config("boom")["timeout_secs"], 300, "others keep theirs");
+    assert_eq!(config("grow")["memory"], 128);
+    assert_eq!(config("spin")["timeout"], 5);
+    assert_eq!(config("sleepy")["cpu"], 0.5);
+    assert_eq!(config("boom")["timeout"], 300, "others keep theirs");
 }
 
 #[test]

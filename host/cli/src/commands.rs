@@ -1,0 +1,32 @@
+//! The subcommands, one module each (as wasmtime's `src/commands/`): each holds its arguments
+//! and the `execute` that carries it out.
+
+mod call;
+mod list;
+mod run;
+
+use clap::Subcommand;
+use fnhost::HostSettings;
+
+/// What `fnhost` was asked to do.
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Run a local entrypoint: `fnhost run APP[::ENTRYPOINT]` (the only one if the name is left
+    /// out).
+    Run(run::RunCommand),
+    /// Call one function with JSON arguments and print its JSON result.
+    Call(call::CallCommand),
+    /// List the app's functions and entrypoints, with their kind and options.
+    List(list::ListCommand),
+}
+
+impl Command {
+    /// Carries the command out, loading its app on a host with `settings`.
+    pub(crate) async fn execute(self, settings: HostSettings) -> anyhow::Result<()> {
+        match self {
+            Command::Run(command) => command.execute(settings).await,
+            Command::Call(command) => command.execute(settings).await,
+            Command::List(command) => command.execute(settings).await,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `fnhost`: run an app's local entrypoint, call one of its functions, list what it holds.
+//!
+//! `APP` is a component (`.wasm`) or a guest crate directory, which is built for
+//! `wasm32-wasip2` first. Errors print one line on stderr and exit non-zero.
+//!
+//! This file parses the command line, sets up logging and the async runtime, and reports the
+//! outcome; each subcommand lives in a module of [`commands`].
+
+mod app_args;
+mod commands;
+mod settings;
+
+use clap::Parser;
+use commands::Command;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// Small, short-lived allocations on every call: see the `mimalloc` feature in Cargo.toml.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A WebAssembly function host: sandboxed containers, blocking and async calls.
+#[derive(Parser)]
+#[command(name = "fnhost", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(settings::log_filter())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.command.execute(settings::host_settings())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

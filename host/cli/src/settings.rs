@@ -1,0 +1,46 @@
+//! What the operator sets in the environment: the only place the command line reads it.
+//!
+//! - `FNHOST_CACHE_DIR`: where compiled components are kept; `off` turns the cache off; unset
+//!   or empty, the user's cache directory (`~/.cache/fnhost` on Linux).
+//! - `FNHOST_MAX_INSTANCES`, `FNHOST_MAX_QUEUED`, `FNHOST_MAX_CALL_DEPTH`: positive counts; unset,
+//!   not a number, or zero keeps the library's default ([`HostSettings::default`]).
+//! - `FNHOST_LOG`: which logs to print (a `tracing` filter, default `warn`).
+
+use fnhost::{CompileCache, HostSettings};
+use std::str::FromStr;
+use tracing_subscriber::EnvFilter;
+
+/// The host's settings: [`HostSettings::default`], changed by what the environment asks for.
+pub(crate) fn host_settings() -> HostSettings {
+    let default = HostSettings::default();
+    HostSettings {
+        max_instances: count("FNHOST_MAX_INSTANCES", default.max_instances),
+        max_queued: count("FNHOST_MAX_QUEUED", default.max_queued),
+        max_call_depth: count("FNHOST_MAX_CALL_DEPTH", default.max_call_depth),
+        cache: cache(),
+    }
+}
+
+/// The log filter in `FNHOST_LOG`, or `warn` when it is unset or not a filter.
+pub(crate) fn log_filter() -> EnvFilter {
+    EnvFilter::try_from_env("FNHOST_LOG").unwrap_or_else(|_| EnvFilter::new("warn"))
+}
+
+/// The compile cache `FNHOST_CACHE_DIR` asks for.
+fn cache() -> CompileCache {
+    match std::env::var_os("FNHOST_CACHE_DIR") {
+        Some(dir) if dir == "off" => CompileCache::disabled(),
+        Some(dir) if !dir.is_empty() => CompileCache::in_dir(dir),
+        _ => CompileCache::user_default(),
+    }
+}
+
+/// The positive count in the environment variable `name`, or `default` when it is unset, not
+/// a number, or zero.
+fn count<T: FromStr + Default + PartialEq>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .filter(|count| *count != T::default())
+        .unwrap_or(default)
+}
