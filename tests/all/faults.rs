@@ -18,7 +18,7 @@ fn trapped_with(result: &Result<impl std::fmt::Debug, Error>, cause: &str) -> bo
 async fn memory_past_the_limit_traps_and_the_pool_recovers() {
     let app = faults().await;
     let grow = app.function("grow").unwrap();
-    assert_eq!(grow.info().config.memory_mib, 64);
+    assert_eq!(grow.info().config.memory, 64);
     assert_eq!(grow.remote::<usize>((8,)).await, Ok(2048));
     let result = grow.remote::<usize>((100,)).await;
     assert!(

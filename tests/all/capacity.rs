@@ -1,18 +1,25 @@
-//! The process-wide pool of instance slots (`FNHOST_MAX_INSTANCES`): when it is full, inputs
-//! wait for the instances their function has, and a function that can get no instance at all
-//! fails with `Overloaded`, naming the limit, instead of hanging.
+//! The host's pool of instance slots (`max_instances`): when it is full, inputs wait for the
+//! instances their function has, and a function that can get no instance at all fails with
+//! `Overloaded`, naming the limit, instead of hanging.
 //!
-//! This file is its own test process, so the variable it sets reaches only its engine.
+//! The pool's size is a host setting: this test makes a host of its own with
+//! `max_instances: 5`, whose engine no other test shares.
 
-use fnhost::{App, Error};
+use fnhost::{Error, Host, HostSettings};
 use fnhost_tests::guest;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start() {
-    // SAFETY: set before any thread of this process reads the environment (the engine is made
-    // on the first load, below).
-    unsafe { std::env::set_var("FNHOST_MAX_INSTANCES", "5") };
-    let app = App::load([guest("tests/guests/calls")]).await.unwrap();
+    let host = Host::new(HostSettings {
+        max_instances: 5,
+        ..HostSettings::default()
+    })
+    .unwrap();
+    let app = host
+        .app()
+        .load([guest("tests/guests/calls")])
+        .await
+        .unwrap();
     let worker = app.function("blocking_worker").unwrap();
 
     // The app keeps 2 containers of `kept_warm` (min_containers); of the 5 slots, 3 are left:

@@ -10,7 +10,7 @@ async fn a_container_over_its_cpu_budget_is_paused() {
     // then has to wait for its budget.
     let app = calls_app().await;
     let burn = app.function("burn").unwrap();
-    assert_eq!(burn.info().config.cpu_millicores, 250);
+    assert_eq!(burn.info().config.cpu_millicores(), Some(250));
     let rounds: u64 = burn.remote((600,)).await.unwrap();
     assert!(rounds > 0);
     let throttles = burn.stats().cpu_throttles;
@@ -23,7 +23,7 @@ async fn a_container_over_its_cpu_budget_is_paused() {
     };
     let app = calls_app_with("burn", unlimited).await;
     let burn = app.function("burn").unwrap();
-    assert_eq!(burn.info().config.cpu_millicores, 0);
+    assert_eq!(burn.info().config.cpu_millicores(), None);
     let _: u64 = burn.remote((600,)).await.unwrap();
     assert_eq!(burn.stats().cpu_throttles, 0);
 }

@@ -1,6 +1,6 @@
 //! Every error kind, from a host caller and from a guest caller, and trap isolation.
 
-use fnhost::{App, Error, blocking};
+use fnhost::{App, Error, LoadError, blocking};
 use fnhost_tests::{calls_app, guest};
 use std::time::Duration;
 
@@ -161,6 +161,18 @@ async fn a_trap_fails_the_inputs_it_held_and_the_queue_moves_on() {
     assert_eq!(stats.peak_containers, 1);
 }
 
+/// A load error as a program shows it: its message, then each cause it carries.
+fn with_causes(error: LoadError) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_components_fail_to_load_with_a_clear_message() {
     let dir = std::env::temp_dir().join(format!("fnhost-errors-{}", std::process::id()));
@@ -171,8 +183,8 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
     let error = App::load([&not_wasm])
         .await
         .err()
-        .expect("not wasm fails")
-        .to_string();
+        .map(with_causes)
+        .expect("not wasm fails");
     assert!(
         error.contains("not a valid WebAssembly component"),
         "{error}"
@@ -183,24 +195,24 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
     let error = App::load([&core_module])
         .await
         .err()
-        .expect("a core module fails")
-        .to_string();
+        .map(with_causes)
+        .expect("a core module fails");
     assert!(error.contains("core WebAssembly module"), "{error}");
 
     let missing = dir.join("missing.wasm");
     let error = App::load([&missing])
         .await
         .err()
-        .expect("a missing file fails")
-        .to_string();
+        .map(with_causes)
+        .expect("a missing file fails");
     assert!(error.contains("cannot read"), "{error}");
 
     let plain = guest("tests/guests/plain");
     let error = App::load([&plain])
         .await
         .err()
-        .expect("a plain component fails")
-        .to_string();
+        .map(with_causes)
+        .expect("a plain component fails");
     assert!(error.contains("is not an fnhost app"), "{error}");
     assert!(
         error.contains("fnhost:runtime/guest"),
@@ -211,11 +223,11 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
     let error = App::load([&stale])
         .await
         .err()
-        .expect("a component of another contract version fails")
-        .to_string();
+        .map(with_causes)
+        .expect("a component of another contract version fails");
     assert!(
-        error.contains("built against fnhost:runtime@0.0.9")
-            && error.contains("implements fnhost:runtime@0.1.0"),
+        error.contains("built against fnhost:runtime@0.1.0")
+            && error.contains("implements fnhost:runtime@0.2.0"),
         "names both versions: {error}"
     );
 
@@ -226,8 +238,8 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
     let error = App::load([&truncated])
         .await
         .err()
-        .expect("a truncated component fails")
-        .to_string();
+        .map(with_causes)
+        .expect("a truncated component fails");
     assert!(
         error.contains("not a valid WebAssembly component"),
         "{error}"
@@ -236,8 +248,8 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
     let error = App::load([&hello, &hello])
         .await
         .err()
-        .expect("duplicates fail")
-        .to_string();
+        .map(with_causes)
+        .expect("duplicates fail");
     assert!(error.contains("defined by both"), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,17 +1,21 @@
-//! The queue bound: past `FNHOST_MAX_QUEUED` inputs waiting for one function, a call fails at
-//! once with `overloaded`, and the queued ones still complete.
+//! The queue bound: past `max_queued` inputs waiting for one function, a call fails at once
+//! with `overloaded`, and the queued ones still complete.
 //!
-//! This file is its own test process, so the variable it sets reaches only its pools.
+//! The bound is a host setting: this test makes a host of its own with `max_queued: 5`.
 
-use fnhost::Error;
+use fnhost::{Error, Host, HostSettings};
 use fnhost_tests::guest;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_queue_refuses_calls_at_once() {
-    // SAFETY: set before any thread of this process reads the environment (the pools read it
-    // when the app loads, below).
-    unsafe { std::env::set_var("FNHOST_MAX_QUEUED", "5") };
-    let app = fnhost::App::load([guest("tests/guests/calls")])
+    let host = Host::new(HostSettings {
+        max_queued: 5,
+        ..HostSettings::default()
+    })
+    .unwrap();
+    let app = host
+        .app()
+        .load([guest("tests/guests/calls")])
         .await
         .unwrap();
     // `stuck_async` has one container taking two inputs; six more wait, but only five fit.

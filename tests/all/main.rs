@@ -1,0 +1,29 @@
+//! The component tests, in one binary: each module is one area of the host, run against real
+//! guest components (built once per process by `fnhost_tests::guest`).
+//!
+//! One binary links wasmtime once instead of once per area. Run one area by its module name:
+//!
+//! ```text
+//! cargo test --release -p fnhost-tests --test all -- scaling::
+//! ```
+//!
+//! The tests share this process, so none of them may change process-wide state (environment
+//! variables, the working directory): a test that needs other host settings makes a
+//! [`fnhost::Host`] of its own with them.
+
+mod cache;
+mod call_graphs;
+mod cancellation;
+mod capacity;
+mod concurrency;
+mod cpu;
+mod errors;
+mod faults;
+mod fuzz;
+mod overload;
+mod programming_model;
+mod retries;
+mod sandbox;
+mod scaling;
+mod settings;
+mod timeouts;
