@@ -1,6 +1,6 @@
 //! Every error kind, from a host caller and from a guest caller, and trap isolation.
 
-use fnhost::{App, Error, LoadError, blocking};
+use fnhost::{App, Error, ErrorKind, LoadError, blocking};
 use fnhost_tests::{calls_app, guest};
 use std::time::Duration;
 
@@ -31,10 +31,11 @@ async fn a_guest_caller_sees_each_error_kind() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_caller_sees_each_error_kind() {
     let app = calls_app().await;
-    assert!(matches!(
-        app.function("no_such_function"),
-        Err(Error::NotFound(_))
-    ));
+    let missing = app.function("no_such_function").err().unwrap();
+    assert!(matches!(missing, Error::NotFound(_)));
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    assert_eq!(missing.kind().to_string(), "not-found");
+    assert!(missing.to_string().ends_with(missing.message()));
 
     let callee = app.function("blocking_callee").unwrap();
     match callee.remote::<u32>(("seven",)).await {
@@ -51,10 +52,9 @@ async fn a_host_caller_sees_each_error_kind() {
     }
 
     let fallible = app.function("fallible").unwrap();
-    assert_eq!(
-        fallible.remote::<u32>((5,)).await,
-        Err(Error::User("odd number 5".into()))
-    );
+    let odd = fallible.remote::<u32>((5,)).await;
+    assert_eq!(odd, Err(Error::User("odd number 5".into())));
+    assert_eq!(odd.unwrap_err().kind(), ErrorKind::User);
 
     match app
         .function("boom")

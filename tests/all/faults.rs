@@ -30,6 +30,12 @@ async fn memory_past_the_limit_traps_and_the_pool_recovers() {
         Ok(2048),
         "a new container serves"
     );
+    // 8192 MiB does not fit a 32-bit shift: it must still grow, and trap at the limit.
+    let result = grow.remote::<usize>(8192).await;
+    assert!(
+        trapped_with(&result, "forcing trap when growing memory"),
+        "{result:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,6 +20,7 @@ mod cpu;
 mod errors;
 mod faults;
 mod fuzz;
+mod output;
 mod overload;
 mod programming_model;
 mod retries;

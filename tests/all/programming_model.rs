@@ -217,3 +217,26 @@ async fn describes_functions_and_entrypoints() {
         ["a", "b", "label"]
     );
 }
+
+/// One wire form for arguments: the value itself for one parameter, a tuple for several, from
+/// every caller. The guest calls `greet` through a `from_name` handle taking a `String`.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_parameter_takes_the_value_itself_from_every_caller() {
+    let app = calls_app().await;
+    let greet = app.function("greet").unwrap();
+    assert_eq!(greet.remote::<String>("pear").await.unwrap(), "hello, pear");
+    assert_eq!(
+        greet.remote::<String>(("pear",)).await.unwrap(),
+        "hello, pear"
+    );
+    let by_name = app.function("greet_by_name").unwrap();
+    assert_eq!(
+        by_name.remote::<(String, String)>("pear").await.unwrap(),
+        ("hello, pear".to_owned(), "hello, pear".to_owned())
+    );
+    // A single parameter that is itself a tuple is wrapped once more.
+    let pair_sum = app.function("pair_sum").unwrap();
+    assert_eq!(pair_sum.remote::<u32>(((3, 4),)).await, Ok(7));
+    let both = app.function("pair_sum_both_ways").unwrap();
+    assert_eq!(both.remote::<(u32, u32)>((2, 5)).await, Ok((7, 7)));
+}

@@ -140,6 +140,18 @@ fn a_guest_panic_is_an_error_not_a_host_crash() {
         "{error}"
     );
     assert!(error.contains("from the cli"), "{error}");
+    // The guest's own report is forwarded with its prefix, from its first line on.
+    let forwarded: Vec<&str> = error
+        .lines()
+        .filter(|line| line.starts_with("[boom#0]"))
+        .collect();
+    assert!(
+        forwarded
+            .first()
+            .is_some_and(|line| line.starts_with("[boom#0] panicked at ")),
+        "{error}"
+    );
+    assert!(forwarded.contains(&"[boom#0] from the cli"), "{error}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
+use tracing::Instrument;
 
 /// A loaded app: one or several components whose functions call each other by name.
 ///
@@ -267,9 +268,14 @@ impl App {
     /// its output forwarded unprefixed, and waits for it to return.
     pub async fn run_entrypoint(&self, name: Option<&str>) -> Result<(), Error> {
         let (info, component) = self.shared.entrypoint(name)?;
-        let context = &self.shared.context;
-        let container = Container::start(&component.pre, context, info, Role::Entrypoint).await?;
-        container.call_once(b"[]".to_vec()).await.map(drop)
+        let span = tracing::info_span!("entrypoint", function = %info.name);
+        let run = async {
+            let context = &self.shared.context;
+            let container =
+                Container::start(&component.pre, context, info, Role::Entrypoint).await?;
+            container.call_once(b"[]".to_vec()).await.map(drop)
+        };
+        run.instrument(span).await
     }
 }
 

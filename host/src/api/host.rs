@@ -3,8 +3,9 @@
 //! Every app is loaded on a host and shares its engine: compiled code, the compile cache's key
 //! and the pooling allocator's slots. Settings are a value passed to what needs them, never read
 //! from the environment by the library (the `fnhost` binary does that), so two hosts in one
-//! process may differ: each has its own engine, slots and limits. [`App::builder`] uses the
-//! process's default host, made on first use with [`HostSettings::default`].
+//! process may differ: each has its own engine, slots and limits. [`Host::app`] loads an app on
+//! a host; [`App::builder`] uses the process's default host, made on first use with
+//! [`HostSettings::default`].
 //!
 //! [`App::builder`]: crate::App::builder
 

@@ -117,6 +117,16 @@ fn fallible(x: u32) -> Result<u32, String> {
     }
 }
 
+/// Prints each of `lines` on stdout, and `partial` on stderr with no newline after it.
+#[function]
+fn say(lines: Vec<String>, partial: String) -> usize {
+    for line in &lines {
+        println!("{line}");
+    }
+    eprint!("{partial}");
+    lines.len()
+}
+
 #[function]
 fn boom(message: String) -> u32 {
     panic!("{message}")
@@ -468,6 +478,7 @@ app!(
     async_callee,
     describe_sum,
     greet,
+    say,
     pair_sum,
     greet_by_name,
     pair_sum_both_ways,
