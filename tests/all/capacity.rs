@@ -5,21 +5,16 @@
 //! The pool's size is a host setting: this test makes a host of its own with
 //! `max_instances: 5`, whose engine no other test shares.
 
-use fnhost::{Error, Host, HostSettings};
-use fnhost_tests::guest;
+use fnhost::{Error, HostSettings};
+use fnhost_tests::app_on;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start() {
-    let host = Host::new(HostSettings {
+    let settings = HostSettings {
         max_instances: 5,
         ..HostSettings::default()
-    })
-    .unwrap();
-    let app = host
-        .app()
-        .load([guest("tests/guests/calls")])
-        .await
-        .unwrap();
+    };
+    let (_host, app) = app_on(settings, "tests/guests/calls").await;
     let worker = app.function("blocking_worker").unwrap();
 
     // The app keeps 2 containers of `kept_warm` (min_containers); of the 5 slots, 3 are left:

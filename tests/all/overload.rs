@@ -3,21 +3,16 @@
 //!
 //! The bound is a host setting: this test makes a host of its own with `max_queued: 5`.
 
-use fnhost::{Error, Host, HostSettings};
-use fnhost_tests::guest;
+use fnhost::{Error, HostSettings};
+use fnhost_tests::app_on;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_queue_refuses_calls_at_once() {
-    let host = Host::new(HostSettings {
+    let settings = HostSettings {
         max_queued: 5,
         ..HostSettings::default()
-    })
-    .unwrap();
-    let app = host
-        .app()
-        .load([guest("tests/guests/calls")])
-        .await
-        .unwrap();
+    };
+    let (_host, app) = app_on(settings, "tests/guests/calls").await;
     // `stuck_async` has one container taking two inputs; six more wait, but only five fit.
     let stuck = app.function("stuck_async").unwrap();
     stuck.warm_up(1).await.unwrap();

@@ -2,21 +2,15 @@
 //! by side in one process, and each holds to its own.
 
 use fnhost::{Error, Host, HostSettings};
-use fnhost_tests::guest;
+use fnhost_tests::app_on;
 
 /// A host whose calls may nest `max_call_depth` deep, and examples/faults loaded on it.
 async fn faults_nesting_at_most(max_call_depth: usize) -> (Host, fnhost::App) {
-    let host = Host::new(HostSettings {
+    let settings = HostSettings {
         max_call_depth,
         ..HostSettings::default()
-    })
-    .unwrap();
-    let app = host
-        .app()
-        .load([guest("examples/faults")])
-        .await
-        .expect("examples/faults loads");
-    (host, app)
+    };
+    app_on(settings, "examples/faults").await
 }
 
 /// What `recurse` returns when its chain passes a limit of `limit` nested calls: the body

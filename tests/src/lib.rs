@@ -40,6 +40,17 @@ pub async fn calls_app() -> fnhost::App {
         .expect("tests/guests/calls loads")
 }
 
+/// A host with `settings`, and the guest crate at `dir` loaded on it.
+pub async fn app_on(settings: fnhost::HostSettings, dir: &str) -> (fnhost::Host, fnhost::App) {
+    let host = fnhost::Host::new(settings).expect("the host starts");
+    let app = host
+        .app()
+        .load([guest(dir)])
+        .await
+        .unwrap_or_else(|error| panic!("{dir} loads: {error}"));
+    (host, app)
+}
+
 /// `tests/guests/calls` loaded with `options` overriding those of its function `function`.
 pub async fn calls_app_with(function: &str, options: fnhost::FunctionOptions) -> fnhost::App {
     fnhost::App::builder()
