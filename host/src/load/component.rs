@@ -1,16 +1,20 @@
 //! Loading one app component: compile it, check it implements the contract, ask what it holds.
 //!
 //! Every check happens here, once, so that a broken file fails at load with a message naming
-//! the file and what is wrong, never later inside a call.
+//! the file and what is wrong, never later inside a call. That starts with the file itself:
+//! only a regular file of at most [`MAX_COMPONENT_BYTES`] is read (a symbolic link to one is
+//! fine); without it `/dev/zero` as the app reads until memory runs out and a FIFO blocks the
+//! load forever.
 
 use crate::LoadError;
-use crate::container::state::{ContainerContext, ContainerState, new_store};
+use crate::container::state::{ContainerContext, ContainerState, DEFAULT_MAX_HANDLES, new_store};
 use crate::dispatch::Unrouted;
 use crate::error::reason;
 use crate::info::{BodyKind, FunctionInfo};
-use crate::load::cache::CompileCache;
+use crate::load::cache::{CompileCache, FileError, Links, open_regular, read_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::{self, AppInfo, AppPre};
+use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
 use crate::runtime::sandbox::Grants;
 use std::path::{Path, PathBuf};
@@ -103,9 +107,9 @@ fn compile(
     cache: &CompileCache,
     path: &Path,
 ) -> Result<Component, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+    let bytes = read(path).map_err(|error| LoadError::Read {
         path: path.to_owned(),
-        source,
+        source: error.into(),
     })?;
     let invalid = |source| LoadError::Compile {
         path: path.to_owned(),
@@ -127,6 +131,18 @@ fn compile(
         .map_err(|error| invalid(error.into()))
 }
 
+/// The largest component loaded: 256 MiB (a big guest is a few MiB). Past it the file is
+/// refused before it is read, so a huge or endless file cannot exhaust memory.
+const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// The bytes of the component at `path`: a regular file (or a symbolic link to one) of at most
+/// [`MAX_COMPONENT_BYTES`]. A device (`/dev/zero`), FIFO, socket or directory is refused without
+/// reading it or waiting on it.
+fn read(path: &Path) -> Result<Vec<u8>, FileError> {
+    let (file, metadata) = open_regular(path, Links::Follow)?;
+    read_capped(file, &metadata, MAX_COMPONENT_BYTES, "a component")
+}
+
 /// Instantiates the component once, on its own, and asks what it holds.
 async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
     let label: Arc<str> = Arc::from(format!("{}", component.path.display()));
@@ -135,6 +151,10 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
         dispatch: Weak::<Unrouted>::new(),
         grants: Grants::default(),
         sink: Arc::new(StdioSink),
+        // Its own memory, counted nowhere: the instance lives only while it is asked.
+        budget: MemoryBudget::new(u64::MAX),
+        max_handles: DEFAULT_MAX_HANDLES,
+        occupancy: Arc::default(),
     };
     let origin = Origin::Container(Arc::clone(&label));
     let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, None, None);
