@@ -13,9 +13,11 @@
 //! fnhost call examples/faults sleepy 1500     # sleeps 1.5 s, returns 1500
 //! fnhost call examples/faults spin --timeout 1s --option spin.cpu=0.1
 //!                                             # a tenth of a core, stopped after 1 s
+//! fnhost run examples/faults::quits           # exit(3): the command exits with 1, no error
+//! fnhost run examples/faults::quits_early     # exit(0): the command exits with 0
 //! ```
 
-use fnhost_guest::{Error, app, function, sleep};
+use fnhost_guest::{Error, app, function, local_entrypoint, sleep};
 use std::time::Duration;
 
 /// Loops forever; stopped at its 2 s timeout.
@@ -90,4 +92,30 @@ fn sleepy(ms: u64) -> u64 {
     ms
 }
 
-app!(spin, grow, boom, overflow, recurse, fragile, sleepy);
+/// Prints a line and exits with status 3: the program ends there, like a native one, which
+/// is not a fault. WASI 0.2's `exit` carries only success or failure, so the status arrives as
+/// 1 (as under `wasmtime run`).
+#[local_entrypoint]
+fn quits() {
+    println!("quitting");
+    std::process::exit(3)
+}
+
+/// Prints a line and exits with status 0 before its end: a success.
+#[local_entrypoint]
+fn quits_early() {
+    println!("done early");
+    std::process::exit(0)
+}
+
+app!(
+    spin,
+    grow,
+    boom,
+    overflow,
+    recurse,
+    fragile,
+    sleepy,
+    quits,
+    quits_early
+);

@@ -23,7 +23,8 @@ pub(crate) struct AppArgs {
     /// Like `--dir`, read-only.
     #[arg(long = "dir-ro", value_name = "HOST[::GUEST]")]
     read_only_dirs: Vec<String>,
-    /// Sets an environment variable in every container; repeatable.
+    /// Sets an environment variable in every container; repeatable (the last value given for
+    /// a key wins).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
 }
@@ -49,7 +50,7 @@ impl AppArgs {
             let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
             builder = builder.dir(host, guest, read_only);
         }
-        for (key, value) in &self.env {
+        for (key, value) in last_of_each_key(&self.env) {
             builder = builder.env(key, value);
         }
         Ok(builder.load(&components).await?)
@@ -57,6 +58,9 @@ impl AppArgs {
 }
 
 /// The component at `path`: the file itself, or the crate directory built for `wasm32-wasip2`.
+///
+/// Only looks at the path (`stat`), never opens it: a device or FIFO given as the app is
+/// refused by the library's load, which neither reads it nor waits on it.
 async fn component_path(path: &Path) -> anyhow::Result<PathBuf> {
     if path.is_dir() {
         let dir = path.to_owned();
@@ -68,9 +72,59 @@ async fn component_path(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(path.to_owned())
 }
 
-/// `KEY=VALUE`.
+/// `KEY=VALUE`: the key is what comes before the first `=` (so it never holds one), and must
+/// not be empty; neither may hold a NUL byte, which would cut the variable short in a guest's
+/// C library.
 fn parse_env(text: &str) -> Result<(String, String), String> {
-    text.split_once('=')
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .ok_or_else(|| format!("`{text}`: expected KEY=VALUE"))
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(format!("`{text}`: expected KEY=VALUE"));
+    };
+    if key.is_empty() {
+        return Err(format!(
+            "`{text}`: the variable has no name (expected KEY=VALUE)"
+        ));
+    }
+    if text.contains('\0') {
+        return Err(format!(
+            "`{}`: a variable cannot hold a NUL byte",
+            text.escape_debug()
+        ));
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// The variables of `env`, one per key, with the last value given for it, in the order the
+/// keys first appear: repeating `--env KEY=...` replaces the variable rather than adding a
+/// second one.
+fn last_of_each_key(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    let mut variables: Vec<(&str, &str)> = Vec::with_capacity(env.len());
+    for (key, value) in env {
+        match variables.iter().position(|&(known, _)| known == key) {
+            Some(at) => variables[at].1 = value.as_str(),
+            None => variables.push((key.as_str(), value.as_str())),
+        }
+    }
+    variables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{last_of_each_key, parse_env};
+
+    #[test]
+    fn a_variable_needs_a_name_and_no_nul() {
+        assert_eq!(parse_env("A=b=c"), Ok(("A".to_owned(), "b=c".to_owned())));
+        assert_eq!(parse_env("A="), Ok(("A".to_owned(), String::new())));
+        assert!(parse_env("=x").unwrap_err().contains("no name"));
+        assert!(parse_env("A").unwrap_err().contains("expected KEY=VALUE"));
+        assert!(parse_env("A\0B=x").unwrap_err().contains("NUL"));
+        assert!(parse_env("A=x\0").unwrap_err().contains("NUL"));
+    }
+
+    #[test]
+    fn the_last_value_of_a_key_wins() {
+        let env = [("A", "1"), ("B", "2"), ("A", "3")]
+            .map(|(key, value)| (key.to_owned(), value.to_owned()));
+        assert_eq!(last_of_each_key(&env), [("A", "3"), ("B", "2")]);
+    }
 }

@@ -1,7 +1,8 @@
 //! `fnhost`: run an app's local entrypoint, call one of its functions, list what it holds.
 //!
 //! `APP` is a component (`.wasm`) or a guest crate directory, which is built for
-//! `wasm32-wasip2` first. Errors print one line on stderr and exit non-zero.
+//! `wasm32-wasip2` first. Errors print one line on stderr and exit with status 1; `fnhost run`
+//! otherwise exits with its entrypoint's exit status (0 when it returned).
 //!
 //! This file parses the command line, sets up logging and the async runtime, and reports the
 //! outcome; each subcommand lives in a module of [`commands`].
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli.command.execute(settings::host_settings())) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -2,8 +2,10 @@
 //!
 //! - `FNHOST_CACHE_DIR`: where compiled components are kept; `off` turns the cache off; unset
 //!   or empty, the user's cache directory (`~/.cache/fnhost` on Linux).
-//! - `FNHOST_MAX_INSTANCES`, `FNHOST_MAX_QUEUED`, `FNHOST_MAX_CALL_DEPTH`: positive counts; unset,
-//!   not a number, or zero keeps the library's default ([`HostSettings::default`]).
+//! - `FNHOST_MAX_INSTANCES`, `FNHOST_MAX_QUEUED`, `FNHOST_MAX_CALL_DEPTH`, `FNHOST_MAX_HANDLES`
+//!   and `FNHOST_MEMORY_BUDGET` (MiB of guest memory the host's containers may hold at once):
+//!   positive counts; unset, not a number, or zero keeps the library's default
+//!   ([`HostSettings::default`]).
 //! - `FNHOST_LOG`: which logs to print (a `tracing` filter, default `warn`).
 
 use fnhost::{CompileCache, HostSettings};
@@ -17,6 +19,8 @@ pub(crate) fn host_settings() -> HostSettings {
         max_instances: count("FNHOST_MAX_INSTANCES", default.max_instances),
         max_queued: count("FNHOST_MAX_QUEUED", default.max_queued),
         max_call_depth: count("FNHOST_MAX_CALL_DEPTH", default.max_call_depth),
+        memory_budget: count("FNHOST_MEMORY_BUDGET", default.memory_budget >> 20) << 20,
+        max_handles: count("FNHOST_MAX_HANDLES", default.max_handles),
         cache: cache(),
     }
 }

@@ -1,19 +1,48 @@
 //! The `fnhost` command line, run as a user runs it: from the workspace root, on the examples.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-fn fnhost(args: &[&str]) -> Output {
+/// `fnhost` with `args`, from the workspace root.
+fn command(args: &[&str]) -> Command {
     // The crate is `host/cli`: the workspace root is two levels up.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
         .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_fnhost"))
-        .args(args)
-        .current_dir(root)
-        .output()
-        .expect("fnhost runs")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fnhost"));
+    command.args(args).current_dir(root);
+    command
+}
+
+fn fnhost(args: &[&str]) -> Output {
+    command(args).output().expect("fnhost runs")
+}
+
+/// `fnhost` with `args`, given `input` on its stdin.
+fn fnhost_with_stdin(args: &[&str], input: Vec<u8>) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fnhost runs");
+    let mut stdin = child.stdin.take().unwrap();
+    // From another thread: the pipe holds less than the input. fnhost may stop reading before
+    // its end (an input over the limit): the write then fails, which is no failure here.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().expect("fnhost runs");
+    let _ = writer.join().unwrap();
+    output
+}
+
+/// A fresh directory for one test.
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fnhost-cli-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn stdout(output: &Output) -> String {
@@ -84,7 +113,7 @@ fn bad_input_exits_non_zero_with_one_clear_line() {
     std::fs::write(&not_wasm, b"hello").unwrap();
     let not_wasm = not_wasm.to_str().unwrap();
 
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 12] = [
         (
             &["call", not_wasm, "f"],
             "not a valid WebAssembly component",
@@ -114,6 +143,18 @@ fn bad_input_exits_non_zero_with_one_clear_line() {
         (
             &["list", "examples/faults", "--option", "grow.colour=blue"],
             "unknown option `colour`",
+        ),
+        (
+            &["call", "examples/hello", "async_function", "[1,2,3]"],
+            "`async_function` takes 0 arguments, 3 given",
+        ),
+        (
+            &["call", "tests/guests/calls", "describe_sum", "[2, 3]"],
+            "`describe_sum` takes 3 arguments (a, b, label), 2 given",
+        ),
+        (
+            &["call", "tests/guests/calls", "greet"],
+            "`greet` takes 1 argument (name), 0 given",
         ),
     ];
     for (args, message) in cases {
@@ -236,4 +277,178 @@ fn granted_variables_and_directories_reach_the_guest() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), "\"granted\"\n");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn large_arguments_come_from_a_file_stdin_or_a_fifo() {
+    // 300 000 bytes of string: past what one command-line argument may hold (128 KiB).
+    let text = "x".repeat(300_000);
+    let json = serde_json::to_vec(&text).unwrap();
+    let dir = scratch_dir("input");
+    let file = dir.join("args.json");
+    std::fs::write(&file, &json).unwrap();
+    let file = file.to_str().unwrap();
+
+    let output = fnhost(&["call", "tests/guests/calls", "text_len", "--input", file]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "300000\n");
+
+    let output = fnhost_with_stdin(
+        &["call", "tests/guests/calls", "text_len", "--input", "-"],
+        json.clone(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "300000\n");
+
+    let fifo = dir.join("args.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening a FIFO to write waits for its reader: fnhost.
+        std::thread::spawn(move || std::fs::write(fifo, json))
+    };
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "text_len",
+        "--input",
+        fifo.to_str().unwrap(),
+    ]);
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "300000\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_oversized_or_endless_input_fails_fast() {
+    let started = Instant::now();
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "text_len",
+        "--input",
+        "/dev/zero",
+    ]);
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    assert!(
+        error.starts_with("error: --input /dev/zero: more than ")
+            && error.contains("arguments may take at most 16 MiB"),
+        "{error}"
+    );
+    // It stopped reading at the limit, before building or loading anything.
+    assert!(started.elapsed() < Duration::from_secs(20), "{error}");
+
+    let output = fnhost_with_stdin(
+        &["call", "tests/guests/calls", "text_len", "--input", "-"],
+        vec![b' '; 17 << 20],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).starts_with("error: --input stdin: more than "),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "text_len",
+        "\"x\"",
+        "--input",
+        "/dev/null",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "text_len",
+        "--input",
+        "does/not/exist.json",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).starts_with("error: --input does/not/exist.json: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn env_keys_are_checked_and_the_last_value_wins() {
+    for (grant, message) in [
+        ("=x", "the variable has no name"),
+        ("GREETING", "expected KEY=VALUE"),
+    ] {
+        let output = fnhost(&["list", "examples/faults", "--env", grant]);
+        assert!(!output.status.success(), "{grant}");
+        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+    }
+
+    let output = fnhost(&[
+        "call",
+        "tests/guests/calls",
+        "env_var",
+        "\"GREETING\"",
+        "--env",
+        "GREETING=hello",
+        "--env",
+        "OTHER=1",
+        "--env",
+        "GREETING=hi=there",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "\"hi=there\"\n");
+
+    // Repeating a key makes one variable, not two.
+    let probe = |grants: &[&str]| {
+        let mut args = vec!["call", "tests/guests/calls", "sandbox_probe"];
+        for grant in grants {
+            args.extend(["--env", grant]);
+        }
+        let output = fnhost(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
+        report
+            .into_iter()
+            .find(|line| line.starts_with("env: "))
+            .unwrap()
+    };
+    assert_eq!(probe(&["A=1", "A=2", "A=3"]), probe(&["A=3"]));
+    assert_ne!(probe(&["A=1", "B=2"]), probe(&["A=3"]));
+}
+
+#[test]
+fn an_entrypoint_exit_status_is_the_commands() {
+    let output = fnhost(&["run", "examples/faults::quits_early"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "done early\n");
+    assert!(!stderr(&output).contains("error"), "{}", stderr(&output));
+
+    // `exit(3)`: WASI 0.2's exit says failure, which wasmtime reports as status 1.
+    let output = fnhost(&["run", "examples/faults::quits"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "quitting\n");
+    assert!(!stderr(&output).contains("error"), "{}", stderr(&output));
+}
+
+#[test]
+fn results_of_any_depth_are_printed() {
+    for depth in [200, 100_000] {
+        let output = fnhost(&["call", "tests/guests/calls", "nested", &depth.to_string()]);
+        assert!(output.status.success(), "{depth}: {}", stderr(&output));
+        let expected = format!("{}null{}\n", "[".repeat(depth), "]".repeat(depth));
+        assert!(
+            stdout(&output) == expected,
+            "{depth}: not the nested arrays"
+        );
+    }
 }

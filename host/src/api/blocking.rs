@@ -74,8 +74,9 @@ impl App {
         })
     }
 
-    /// Runs the local entrypoint `name` (the only one, when `None`) until it returns.
-    pub fn run_entrypoint(&self, name: Option<&str>) -> Result<(), Error> {
+    /// Runs the local entrypoint `name` (the only one, when `None`) until it ends; returns its
+    /// exit status (0 when it returned). See [`crate::App::run_entrypoint`].
+    pub fn run_entrypoint(&self, name: Option<&str>) -> Result<i32, Error> {
         self.runtime.block_on(self.app.run_entrypoint(name))
     }
 }

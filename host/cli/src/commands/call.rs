@@ -1,10 +1,22 @@
-//! `fnhost call APP FUNCTION [JSON]`: call one function and print its JSON result.
+//! `fnhost call APP FUNCTION [JSON | --input FILE]`: call one function and print its JSON
+//! result.
+//!
+//! The arguments are the JSON given on the command line or, for those too large for it (Linux
+//! refuses a command-line argument past 128 KiB), read from `--input FILE` (`-`: stdin; a
+//! pipe or FIFO works). They are checked before the app loads: the JSON, and the input's
+//! size (at most the payload limit, [`fnhost::MAX_PAYLOAD`], and a little room for
+//! whitespace; a larger or endless input fails once that much is read). Once the app is
+//! loaded, their number is checked against the function's parameters.
+//!
+//! The result is printed as the function encoded it (see [`check_json`]).
 
 use crate::app_args::AppArgs;
 use anyhow::{Context, bail};
 use clap::Args;
-use fnhost::{FunctionInfo, FunctionOptions, HostSettings};
-use std::path::PathBuf;
+use fnhost::{FunctionOptions, HostSettings, MAX_PAYLOAD};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The arguments of `fnhost call`.
@@ -16,7 +28,13 @@ pub(crate) struct CallCommand {
     function: String,
     /// The arguments: the value itself for a one-parameter function, a JSON array for
     /// several, nothing (or `[]`) for none.
+    #[arg(value_name = "JSON")]
     args: Option<String>,
+    /// Reads the arguments (JSON, as the positional argument would give them) from FILE, `-`
+    /// for stdin: for arguments too large for a command line. At most 16 MiB, the payload
+    /// limit.
+    #[arg(long, value_name = "FILE", conflicts_with = "args")]
+    input: Option<PathBuf>,
     /// Overrides the function's timeout for this call (e.g. `2s`, `500ms`, `1m`).
     #[arg(long, value_parser = humantime::parse_duration)]
     timeout: Option<Duration>,
@@ -28,41 +46,196 @@ pub(crate) struct CallCommand {
 }
 
 impl CallCommand {
-    /// Loads the app, calls the function with the call's options and prints the result.
+    /// Reads and parses the arguments, loads the app, calls the function with the call's
+    /// options and prints the result.
     pub(crate) async fn execute(self, settings: HostSettings) -> anyhow::Result<()> {
+        let name = &self.function;
+        let given = match (&self.input, &self.args) {
+            (Some(path), _) => {
+                let path = path.clone();
+                let bytes = tokio::task::spawn_blocking(move || read_input(&path)).await??;
+                Some(parse(name, &bytes)?)
+            }
+            (None, Some(text)) => Some(parse(name, text.as_bytes())?),
+            (None, None) => None,
+        };
         let app = self.app.load(&self.app_path, settings).await?;
-        let function = app
-            .function(&self.function)?
-            .with_options(FunctionOptions {
-                timeout: self.timeout,
-                retries: self.retries,
-                ..FunctionOptions::default()
-            })?;
-        let args = arguments(function.info(), self.args.as_deref())?;
+        let function = app.function(name)?.with_options(FunctionOptions {
+            timeout: self.timeout,
+            retries: self.retries,
+            ..FunctionOptions::default()
+        })?;
+        let args = arguments(name, &function.info().params, given)?;
         let result = function.remote_raw(args).await?;
-        let result: serde_json::Value =
-            serde_json::from_slice(&result).context("the function returned invalid JSON")?;
-        println!("{result}");
+        check_json(&result).with_context(|| format!("`{name}` returned invalid JSON"))?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&result)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
         Ok(())
     }
 }
 
-/// The JSON array of arguments for `function`, from what was given on the command line.
-fn arguments(function: &FunctionInfo, given: Option<&str>) -> anyhow::Result<Vec<u8>> {
-    let name = &function.name;
-    let value: serde_json::Value = match given {
-        Some(text) => serde_json::from_str(text)
-            .with_context(|| format!("the arguments for `{name}` are not valid JSON"))?,
-        None => serde_json::Value::Array(Vec::new()),
+/// The most `--input` may hold: the payload limit, and room for whitespace around the value
+/// (a trailing newline, an indented file) that encoding the arguments again drops. What is
+/// larger than the limit once encoded fails the call (`bad arguments`).
+const INPUT_LIMIT: usize = MAX_PAYLOAD + (64 << 10);
+
+/// The bytes of `path` (stdin for `-`), up to [`INPUT_LIMIT`]: a larger input fails as soon
+/// as one byte more than that has been read, so an endless one (`/dev/zero`) fails too.
+fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let stdin = path == Path::new("-");
+    let name = if stdin {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
     };
-    let args = match (function.params.len(), value) {
-        (1, value) => serde_json::Value::Array(vec![value]),
-        (0, serde_json::Value::Null) => serde_json::Value::Array(Vec::new()),
-        (_, serde_json::Value::Array(values)) => serde_json::Value::Array(values),
-        (count, _) => bail!(
-            "`{name}` takes {count} arguments ({}): pass them as a JSON array",
-            function.params.join(", ")
+    let reader: Box<dyn Read> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).with_context(|| format!("--input {name}"))?)
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(INPUT_LIMIT as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("--input {name}"))?;
+    if bytes.len() > INPUT_LIMIT {
+        bail!(
+            "--input {name}: more than {INPUT_LIMIT} bytes; arguments may take at most {} MiB",
+            MAX_PAYLOAD >> 20
+        );
+    }
+    Ok(bytes)
+}
+
+/// The arguments given for `function`, parsed.
+fn parse(function: &str, json: &[u8]) -> anyhow::Result<Value> {
+    serde_json::from_slice(json)
+        .with_context(|| format!("the arguments for `{function}` are not valid JSON"))
+}
+
+/// The JSON array of arguments for `function`, whose parameters are `params`, from what was
+/// given: the value itself for one parameter; for any other number, an array of that many
+/// (nothing, `[]` or `null` for none).
+fn arguments(function: &str, params: &[String], given: Option<Value>) -> anyhow::Result<Vec<u8>> {
+    let args = match (params.len(), given) {
+        (1, Some(value)) => vec![value],
+        (_, None) | (0, Some(Value::Null)) => Vec::new(),
+        (_, Some(Value::Array(values))) => values,
+        // One value, not an array: one argument, for a function that takes none.
+        (0, Some(value)) => vec![value],
+        (count, Some(_)) => bail!(
+            "`{function}` takes {} ({}): pass them as a JSON array",
+            count_of(count),
+            params.join(", ")
         ),
     };
-    Ok(serde_json::to_vec(&args)?)
+    if args.len() != params.len() {
+        let takes = match params.len() {
+            0 => count_of(0),
+            count => format!("{} ({})", count_of(count), params.join(", ")),
+        };
+        bail!("`{function}` takes {takes}, {} given", args.len());
+    }
+    Ok(serde_json::to_vec(&Value::Array(args))?)
+}
+
+/// `1 argument`, `3 arguments`.
+fn count_of(count: usize) -> String {
+    match count {
+        1 => "1 argument".to_owned(),
+        count => format!("{count} arguments"),
+    }
+}
+
+/// Checks that `result` is one JSON value, in UTF-8, whatever its depth.
+///
+/// The library hands a result on as the guest encoded it, unparsed, so a guest (in another
+/// language, or with `unsafe`) could return anything; the command checks it and prints the
+/// bytes as they are. It does not parse them into a `serde_json::Value`: that stops at 128
+/// levels (a valid result nested 200 deep would be refused) and, without the limit, recurses
+/// once per level, which a 16 MiB `[[[[...` would overflow the stack with. serde_json's
+/// `IgnoredAny` checks the syntax without building anything, with a loop and a stack of one
+/// byte per open array or object on the heap (its `ignore_value`), no recursion and no depth
+/// limit; UTF-8 is checked first, since skipping a string does not check it. The tests below
+/// hold serde_json to this on the test thread's stack: 8 million levels pass, and a 16 MiB
+/// unterminated `[[[[...` fails.
+fn check_json(result: &[u8]) -> anyhow::Result<()> {
+    let text = std::str::from_utf8(result)?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{arguments, check_json};
+    use serde_json::json;
+
+    fn params(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    fn args(names: &[&str], given: Option<serde_json::Value>) -> Result<String, String> {
+        arguments("f", &params(names), given)
+            .map(|bytes| String::from_utf8(bytes).unwrap())
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn arguments_follow_the_parameters() {
+        assert_eq!(args(&[], None).unwrap(), "[]");
+        assert_eq!(args(&[], Some(json!(null))).unwrap(), "[]");
+        assert_eq!(args(&[], Some(json!([]))).unwrap(), "[]");
+        assert_eq!(args(&["x"], Some(json!([1, 2]))).unwrap(), "[[1,2]]");
+        assert_eq!(args(&["x"], Some(json!(null))).unwrap(), "[null]");
+        assert_eq!(
+            args(&["a", "b"], Some(json!([1, "b"]))).unwrap(),
+            "[1,\"b\"]"
+        );
+    }
+
+    #[test]
+    fn a_wrong_count_names_both_counts() {
+        assert_eq!(
+            args(&[], Some(json!([1, 2, 3]))).unwrap_err(),
+            "`f` takes 0 arguments, 3 given"
+        );
+        assert_eq!(
+            args(&[], Some(json!(5))).unwrap_err(),
+            "`f` takes 0 arguments, 1 given"
+        );
+        assert_eq!(
+            args(&["x"], None).unwrap_err(),
+            "`f` takes 1 argument (x), 0 given"
+        );
+        assert_eq!(
+            args(&["a", "b", "c"], Some(json!([1, 2]))).unwrap_err(),
+            "`f` takes 3 arguments (a, b, c), 2 given"
+        );
+        assert_eq!(
+            args(&["a", "b"], Some(json!(1))).unwrap_err(),
+            "`f` takes 2 arguments (a, b): pass them as a JSON array"
+        );
+    }
+
+    #[test]
+    fn any_depth_of_json_passes_without_recursion() {
+        let depth = 8 << 20;
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        check_json(nested.as_bytes()).unwrap();
+        let objects = format!("{}1{}", "{\"a\":[".repeat(100_000), "]}".repeat(100_000));
+        check_json(objects.as_bytes()).unwrap();
+        check_json(br#" {"a": [1, 2.5e3, "\u00e9", true, null]} "#).unwrap();
+    }
+
+    #[test]
+    fn what_is_not_json_fails() {
+        assert!(check_json("[".repeat(16 << 20).as_bytes()).is_err());
+        assert!(check_json(b"[1] [2]").is_err());
+        assert!(check_json(b"").is_err());
+        assert!(check_json(b"\"\xff\"").is_err());
+        assert!(check_json(b"[1,]").is_err());
+        assert!(check_json(b"{1: 2}").is_err());
+    }
 }

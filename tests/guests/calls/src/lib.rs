@@ -2,6 +2,7 @@
 
 use fnhost_guest::{CallOptions, Error, Function, app, function, sleep, sleep_aio};
 use futures::future::{Either, join_all, select};
+use serde_json::value::RawValue;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -127,6 +128,34 @@ fn say(lines: Vec<String>, partial: String) -> usize {
     lines.len()
 }
 
+/// Writes `total` bytes to stdout in writes of `chunk` bytes and returns how many it wrote:
+/// byte `i` is a newline if `newline_every` (not 0) divides `i + 1`, else the letter
+/// `a + i % 26`. It needs only its `chunk`-byte buffer, however much it writes.
+#[function]
+fn flood(total: u64, chunk: u32, newline_every: u64) -> u64 {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let mut buffer = vec![0u8; chunk.max(1) as usize];
+    let mut written = 0u64;
+    while written < total {
+        let len = (total - written).min(buffer.len() as u64) as usize;
+        for (offset, byte) in buffer[..len].iter_mut().enumerate() {
+            let index = written + offset as u64;
+            *byte = if newline_every > 0 && (index + 1).is_multiple_of(newline_every) {
+                b'\n'
+            } else {
+                b'a' + (index % 26) as u8
+            };
+        }
+        if stdout.write_all(&buffer[..len]).is_err() {
+            break;
+        }
+        written += len as u64;
+    }
+    let _ = stdout.flush();
+    written
+}
+
 #[function]
 fn boom(message: String) -> u32 {
     panic!("{message}")
@@ -223,6 +252,23 @@ async fn stuck_async(ms: u64) -> u64 {
 #[function]
 fn big_result(mb: u32) -> String {
     "x".repeat((mb as usize) << 20)
+}
+
+// --- payloads ------------------------------------------------------------------------------
+
+/// The length of `text` in bytes: takes arguments too large for a command line.
+#[function]
+fn text_len(text: String) -> usize {
+    text.len()
+}
+
+/// `null` inside `depth` arrays (`[[null]]` for 2): written as text, since serializing a value
+/// that deep would recurse once per level, past what the guest's stack holds.
+#[function]
+fn nested(depth: u32) -> Result<Box<RawValue>, String> {
+    let depth = depth as usize;
+    let json = format!("{}null{}", "[".repeat(depth), "]".repeat(depth));
+    RawValue::from_string(json).map_err(|error| error.to_string())
 }
 
 // --- retries -------------------------------------------------------------------------------
@@ -479,6 +525,7 @@ app!(
     describe_sum,
     greet,
     say,
+    flood,
     pair_sum,
     greet_by_name,
     pair_sum_both_ways,
@@ -501,6 +548,8 @@ app!(
     flaky,
     always_panics,
     big_result,
+    text_len,
+    nested,
     stuck_blocking,
     stuck_async,
     map_results_of_fallible,
