@@ -13,5 +13,6 @@ pub use app::{App, AppBuilder};
 pub use call::FunctionCall;
 pub use function::Function;
 pub use host::{
-    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED, Host, HostSettings,
+    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED, Host,
+    HostSettings,
 };

@@ -30,6 +30,8 @@ use crate::dispatch::{CallId, Reply, payload};
 use crate::info::FunctionInfo;
 use crate::options::Policy;
 use crate::runtime::bindings::{AppPre, CallError};
+use crate::runtime::memory::OverBudget;
+use crate::runtime::occupancy::Live;
 use crate::runtime::output::Origin;
 use cpu::CpuBudget;
 use futures::StreamExt;
@@ -117,6 +119,9 @@ pub(crate) struct Container {
     store: Store<ContainerState>,
     run: RunFunc,
     function: Arc<str>,
+    /// Counts the container as live; dropped after the store, so that its slot is free when
+    /// the host hears of its end.
+    _live: Live,
 }
 
 impl Container {
@@ -157,19 +162,9 @@ impl Container {
         };
         let state = ContainerState::new(context, name, label, &origin, memory, cpu);
         let mut store = new_store(pre.engine(), state);
-        let instance =
-            pre.instantiate_async(&mut store)
-                .await
-                .map_err(
-                    |error| match error.downcast_ref::<PoolConcurrencyLimitError>() {
-                        // Every pooling-allocator slot of the host is taken: back-pressure, not a fault.
-                        Some(limit) => Error::Overloaded(format!(
-                            "`{}`: no free container slot ({limit}; raise FNHOST_MAX_INSTANCES)",
-                            function.name
-                        )),
-                        None => trap_error(&mut store, &error),
-                    },
-                )?;
+        let instance = pre.instantiate_async(&mut store).await.map_err(|error| {
+            no_room(&function.name, &error).unwrap_or_else(|| trap_error(&mut store, &error))
+        })?;
         let guest = instance.fnhost_runtime_guest();
         let run = if function.is_async() {
             guest.func_run_async()
@@ -182,6 +177,7 @@ impl Container {
             .map_err(|error| trap_error(&mut store, &error))?;
         Ok(Container {
             function: Arc::clone(&store.data().function),
+            _live: Live::new(Arc::clone(&store.data().occupancy)),
             store,
             run,
         })
@@ -202,6 +198,7 @@ impl Container {
             store,
             run,
             function,
+            ..
         } = &mut self;
         let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
             (Err(error), Some((args, attempt, caller)))
@@ -389,8 +386,11 @@ impl Container {
         }
     }
 
-    /// Runs one input and returns its result: how a local entrypoint runs.
-    pub(crate) async fn call_once(mut self, args: Vec<u8>) -> Result<Vec<u8>, Error> {
+    /// Runs one input to its end, as a local entrypoint runs, and returns its exit status: 0
+    /// when it returned (its result, a local entrypoint's `()`, is dropped), `status` when it
+    /// exited through `wasi:cli/exit` (wasmtime-wasi's `I32Exit`: an exit, 0 included, is how
+    /// a program ends, not a trap). An error when it returned one or trapped.
+    pub(crate) async fn call_once(mut self, args: Vec<u8>) -> Result<i32, Error> {
         let Container {
             store,
             run,
@@ -402,10 +402,33 @@ impl Container {
             .run_concurrent(async |accessor| run.call_concurrent(accessor, call).await)
             .await;
         match outcome {
-            Ok(Ok((result,))) => result.map_err(Error::from),
-            Ok(Err(error)) | Err(error) => Err(trap_error(store, &error)),
+            Ok(Ok((result,))) => result.map(|_| 0).map_err(Error::from),
+            Ok(Err(error)) | Err(error) => match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(&wasmtime_wasi::I32Exit(status)) => {
+                    tracing::debug!("`{function}` exited with status {status}");
+                    Ok(status)
+                }
+                None => Err(trap_error(store, &error)),
+            },
         }
     }
+}
+
+/// When `function`'s container could not start for want of room on the host — every
+/// pooling-allocator slot taken, or the memory budget spent — the `overloaded` error saying
+/// which: back-pressure, not a fault.
+fn no_room(function: &str, error: &wasmtime::Error) -> Option<Error> {
+    if let Some(limit) = error.downcast_ref::<PoolConcurrencyLimitError>() {
+        return Some(Error::Overloaded(format!(
+            "`{function}`: no free container slot ({limit}; raise FNHOST_MAX_INSTANCES)"
+        )));
+    }
+    let over = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<OverBudget>())?;
+    Some(Error::Overloaded(format!(
+        "`{function}`: no memory for a container: {over} (raise FNHOST_MEMORY_BUDGET)"
+    )))
 }
 
 /// Whether a failure may go away on another attempt: what the body or its container did, not
@@ -425,7 +448,29 @@ fn trap_error(store: &mut Store<ContainerState>, error: &wasmtime::Error) -> Err
         Some(panic) => panic.replace('\n', " "),
         None if state.deadlines.expired() => "stopped: an input ran past its timeout".to_owned(),
         None => match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::StackOverflow) => "stack overflow".to_owned(),
+            // A Rust guest's stack lives in its linear memory: overflowing it reads or writes
+            // below address 0, which the trap cannot tell from any other stray access.
+            Some(wasmtime::Trap::MemoryOutOfBounds) => {
+                "out of bounds memory access (a stray pointer, or a stack that overflowed)"
+                    .to_owned()
+            }
             Some(trap) => trap.to_string(),
+            // wasmtime's words when a store's handle table is full (the limit) or cannot grow.
+            None if [
+                "store handle limit exceeded",
+                "resource table has no free keys",
+            ]
+            .iter()
+            .any(|words| error.root_cause().to_string().contains(words)) =>
+            {
+                format!(
+                    "too many handles: a container holds at most {} component-model handles at \
+                     once (calls in flight, their results, resources: the host's max_handles), \
+                     and this one ran out",
+                    state.max_handles
+                )
+            }
             None => error.root_cause().to_string(),
         },
     };

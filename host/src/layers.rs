@@ -23,7 +23,11 @@ const LAYERS: [&str; 9] = [
 ];
 
 /// What the crate root re-exports from the lowest layer, usable as `crate::Error`.
-const ROOT_NAMES: [(&str, &str); 2] = [("Error", "error"), ("LoadError", "error")];
+const ROOT_NAMES: [(&str, &str); 3] = [
+    ("Error", "error"),
+    ("ErrorKind", "error"),
+    ("LoadError", "error"),
+];
 
 /// Every source file, by module path (`pool::autoscale`), with its text.
 fn sources() -> BTreeMap<String, String> {

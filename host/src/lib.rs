@@ -41,8 +41,8 @@ mod runtime;
 
 pub use api::blocking;
 pub use api::{
-    App, AppBuilder, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED, Function,
-    FunctionCall, Host, HostSettings, PoolStats,
+    App, AppBuilder, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES,
+    DEFAULT_MAX_QUEUED, Function, FunctionCall, Host, HostSettings, PoolStats,
 };
 pub use dispatch::CallId;
 pub use dispatch::payload::MAX_PAYLOAD;

@@ -17,7 +17,6 @@ mod autoscale;
 
 pub use autoscale::PoolStats;
 
-use crate::Error;
 use crate::container::state::ContainerContext;
 use crate::container::{Container, Inbox, Input, InputReceiver, Owner, Role};
 use crate::dispatch::chain::Frame;
@@ -25,9 +24,11 @@ use crate::dispatch::{Dispatch, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;
 use crate::options::FunctionConfig;
+use crate::{Error, ErrorKind};
 use autoscale::{Placement, Shape};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
@@ -38,6 +39,35 @@ pub(crate) struct Limits {
     pub(crate) max_queued: usize,
     /// How many calls may nest.
     pub(crate) max_call_depth: usize,
+}
+
+/// A warning that may repeat thousands of times a second (a start failing for want of a slot
+/// at every arriving input): written at most once a second, with a count of those held back.
+#[derive(Default)]
+struct Throttled {
+    /// When it was last written, and how many were held back since.
+    state: Mutex<(Option<Instant>, usize)>,
+}
+
+impl Throttled {
+    fn warn(&self, what: impl FnOnce() -> String) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (last, held_back) = &mut *state;
+        let now = Instant::now();
+        if last.is_some_and(|last| now.duration_since(last) < Duration::from_secs(1)) {
+            *held_back += 1;
+            return;
+        }
+        let what = what();
+        match std::mem::take(held_back) {
+            0 => tracing::warn!("{what}"),
+            more => tracing::warn!("{what} ({more} more like it in the last second)"),
+        }
+        *last = Some(now);
+    }
 }
 
 /// The containers of one function.
@@ -51,6 +81,10 @@ pub(crate) struct Pool {
     /// Counted by the containers' CPU budgets.
     cpu_throttles: Arc<AtomicUsize>,
     placement: Mutex<Placement<Input, Inbox>>,
+    /// Set while a task waits for room (a slot, memory) to start a container that could not.
+    awaiting_room: AtomicBool,
+    /// "cannot start a container", at most once a second.
+    start_failures: Throttled,
 }
 
 /// One instance of a pool, as its container sees the pool.
@@ -131,6 +165,8 @@ impl Pool {
             context,
             limits,
             cpu_throttles: Arc::default(),
+            awaiting_room: AtomicBool::new(false),
+            start_failures: Throttled::default(),
         }
     }
 
@@ -229,6 +265,7 @@ impl Pool {
         let pool = Arc::clone(self);
         let span = tracing::info_span!("container", function = %self.name, container = id);
         let life = async move {
+            let ended = pool.context.occupancy.ended();
             match pool.start(id).await {
                 Ok(container) => {
                     let inputs = pool.register(id);
@@ -240,7 +277,7 @@ impl Pool {
                     }
                 }
                 Err(error) => {
-                    pool.start_failed(error.clone());
+                    pool.start_failed(error.clone(), ended);
                     if let Some(started) = started {
                         let _ = started.send(Err(error));
                     }
@@ -351,12 +388,70 @@ impl Pool {
     }
 
     /// An instance could not start: if no other instance is there to take the queue, fail it
-    /// rather than let it wait forever.
-    fn start_failed(&self, error: Error) {
-        tracing::warn!("cannot start a container: {error}");
-        let stranded = self.lock().start_failed();
+    /// rather than let it wait forever; if the host had no room for it (no slot, no memory),
+    /// wait for room while inputs are queued.
+    /// `ended` is the host's count of ended containers from before the start was tried.
+    fn start_failed(self: &Arc<Self>, error: Error, ended: u64) {
+        self.start_failures
+            .warn(|| format!("cannot start a container of `{}`: {error}", self.name));
+        let (stranded, queued) = {
+            let mut placement = self.lock();
+            (placement.start_failed(), placement.queued())
+        };
         for input in stranded {
             let _ = input.reply.send(Err(error.clone()));
+        }
+        if queued > 0 && error.kind() == ErrorKind::Overloaded {
+            self.await_room(error, ended);
+        }
+    }
+
+    /// Waits, in a task of its own (one per pool at a time), until a container of the host
+    /// ends — then tries to start the containers the queue wants again — or until the host is
+    /// stalled: every live container is blocked waiting on a call, so no room will ever come. Then the queued inputs made by such calls fail with `overloaded`,
+    /// naming the limit (`why`, the start's error) and their chain; their callers unwind and
+    /// free their containers.
+    fn await_room(self: &Arc<Self>, why: Error, ended_before: u64) {
+        if self.awaiting_room.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = Arc::clone(self);
+        tokio::spawn(async move {
+            let occupancy = Arc::clone(&pool.context.occupancy);
+            loop {
+                let changed = occupancy.changed();
+                if pool.lock().queued() == 0 {
+                    break;
+                }
+                if occupancy.ended() != ended_before {
+                    pool.awaiting_room.store(false, Ordering::Release);
+                    pool.grow(&mut pool.lock(), 0);
+                    return;
+                }
+                if occupancy.stalled() {
+                    pool.fail_stalled(&why);
+                }
+                changed.await;
+            }
+            pool.awaiting_room.store(false, Ordering::Release);
+        });
+    }
+
+    /// Fails the queued inputs that other containers' calls made: their callers hold the
+    /// host's containers while they wait for them, and no container can start.
+    fn fail_stalled(&self, why: &Error) {
+        let stranded = self.lock().take_queued(|input| input.caller.is_some());
+        for input in stranded {
+            let chain = input
+                .caller
+                .as_ref()
+                .map_or_else(|| self.name.to_string(), |caller| caller.render(&self.name));
+            let _ = input.reply.send(Err(Error::Overloaded(format!(
+                "`{}` cannot start a container ({}), and none will end: every container of \
+                 the host is waiting on calls that cannot start ({chain})",
+                self.name,
+                why.message()
+            ))));
         }
     }
 
@@ -409,4 +504,27 @@ impl Dispatch for Arc<Pool> {
 
 fn shut_down(function: &str) -> Error {
     Error::Cancelled(format!("`{function}`: the app shut down"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_warning_is_written_once_a_second_at_most() {
+        let throttled = Throttled::default();
+        let mut written = 0;
+        for _ in 0..10_000 {
+            throttled.warn(|| {
+                written += 1;
+                "cannot start a container".to_owned()
+            });
+        }
+        assert_eq!(written, 1);
+        assert_eq!(
+            throttled.state.lock().unwrap().1,
+            9_999,
+            "the rest are counted"
+        );
+    }
 }

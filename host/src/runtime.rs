@@ -3,5 +3,7 @@
 
 pub(crate) mod bindings;
 pub(crate) mod engine;
+pub(crate) mod memory;
+pub(crate) mod occupancy;
 pub(crate) mod output;
 pub(crate) mod sandbox;

@@ -47,6 +47,8 @@ async fn a_smashed_stack_traps_only_its_container() {
         .remote::<u64>((1_000_000,))
         .await;
     assert!(trapped_with(&result, "overflow#0"), "{result:?}");
+    // The trap says what it may be: the guest's stack lives in its linear memory.
+    assert!(trapped_with(&result, "stack"), "{result:?}");
     let recurse = app.function("recurse").unwrap();
     assert_eq!(recurse.remote::<u32>((20,)).await, Ok(20));
 }

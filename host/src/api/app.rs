@@ -27,6 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use tracing::Instrument;
 
+/// The longest function name a call may give; a longer one is not looked up, and its error
+/// message shows only its start.
+const MAX_NAME: usize = 256;
+
 /// A loaded app: one or several components whose functions call each other by name.
 ///
 /// All methods are async and need a tokio runtime (multi-threaded for parallel containers);
@@ -191,6 +195,9 @@ impl AppBuilder {
                 dispatch,
                 grants,
                 sink,
+                budget: Arc::clone(host.budget()),
+                max_handles: host.settings().max_handles,
+                occupancy: Arc::clone(host.occupancy()),
             });
             AppShared {
                 pools: functions
@@ -265,15 +272,21 @@ impl App {
     }
 
     /// Runs the local entrypoint `name` (the only one, when `None`) in a container of its own,
-    /// its output forwarded unprefixed, and waits for it to return.
-    pub async fn run_entrypoint(&self, name: Option<&str>) -> Result<(), Error> {
+    /// its output forwarded unprefixed, and waits for it to end. Returns its exit status, as a
+    /// program's: 0 when it returned, `N` when it exited with `N` (`std::process::exit(N)`, 0
+    /// included), which is a value, not an error. An error when it returned one, trapped, or
+    /// could not start.
+    ///
+    /// A WASI 0.2 guest's `exit` carries only success or failure: wasmtime-wasi reports it as
+    /// 0 or 1, so a Rust guest's `std::process::exit(3)` gives 1 (as under `wasmtime run`).
+    pub async fn run_entrypoint(&self, name: Option<&str>) -> Result<i32, Error> {
         let (info, component) = self.shared.entrypoint(name)?;
         let span = tracing::info_span!("entrypoint", function = %info.name);
         let run = async {
             let context = &self.shared.context;
             let container =
                 Container::start(&component.pre, context, info, Role::Entrypoint).await?;
-            container.call_once(b"[]".to_vec()).await.map(drop)
+            container.call_once(b"[]".to_vec()).await
         };
         run.instrument(span).await
     }
@@ -282,6 +295,15 @@ impl App {
 impl AppShared {
     pub(crate) fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {
         self.pools.get(name).ok_or_else(|| {
+            if name.len() > MAX_NAME {
+                // Whatever a guest sends comes back in the message: never all of it.
+                let shown: String = name.chars().take(64).collect();
+                return Error::NotFound(format!(
+                    "no function `{shown}…` in the app (a name of {} bytes; names are at most \
+                     {MAX_NAME})",
+                    name.len()
+                ));
+            }
             let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
             Error::NotFound(format!(
                 "no function `{name}` in the app (it has: {})",

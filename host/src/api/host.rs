@@ -10,9 +10,12 @@
 //! [`App::builder`]: crate::App::builder
 
 use crate::LoadError;
+use crate::container::state;
 use crate::error::reason;
 use crate::load::CompileCache;
 use crate::runtime::engine;
+use crate::runtime::memory::{self, MemoryBudget};
+use crate::runtime::occupancy::Occupancy;
 use std::sync::{Arc, OnceLock};
 use wasmtime::Engine;
 
@@ -31,6 +34,15 @@ pub struct HostSettings {
     pub max_call_depth: usize,
     /// Where compiled components are kept (default: the user's cache directory).
     pub cache: CompileCache,
+    /// Bytes of linear memory all the host's guests may hold at once (default: three quarters
+    /// of the machine's memory, or of its cgroup's limit when lower). A guest growing past it
+    /// traps naming the budget; a container that cannot get its initial memory fails to start
+    /// with `overloaded`. Tables, compiled code and the host's own memory are not counted.
+    pub memory_budget: u64,
+    /// Component-model handles one container may hold at once (default 2^20): calls in flight
+    /// and their results, resources. A guest past it traps, naming the limit; a `join_all` of
+    /// one million `remote_aio` needs more than the default.
+    pub max_handles: usize,
 }
 
 /// The default of [`HostSettings::max_instances`].
@@ -39,6 +51,9 @@ pub const DEFAULT_MAX_INSTANCES: u32 = 1000;
 pub const DEFAULT_MAX_QUEUED: usize = 250_000;
 /// The default of [`HostSettings::max_call_depth`].
 pub const DEFAULT_MAX_CALL_DEPTH: usize = 64;
+/// The default of [`HostSettings::max_handles`]: ten times wasmtime's, so that one task can
+/// keep hundreds of thousands of async calls in flight.
+pub const DEFAULT_MAX_HANDLES: usize = state::DEFAULT_MAX_HANDLES;
 
 impl Default for HostSettings {
     fn default() -> Self {
@@ -47,6 +62,8 @@ impl Default for HostSettings {
             max_queued: DEFAULT_MAX_QUEUED,
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,
             cache: CompileCache::user_default(),
+            memory_budget: memory::default_budget(),
+            max_handles: DEFAULT_MAX_HANDLES,
         }
     }
 }
@@ -70,6 +87,8 @@ pub struct Host {
 struct HostShared {
     settings: HostSettings,
     engine: Engine,
+    budget: Arc<MemoryBudget>,
+    occupancy: Arc<Occupancy>,
 }
 
 impl Host {
@@ -77,7 +96,12 @@ impl Host {
     pub fn new(settings: HostSettings) -> Result<Host, LoadError> {
         let engine = engine::new(&settings.engine_config())?;
         Ok(Host {
-            shared: Arc::new(HostShared { settings, engine }),
+            shared: Arc::new(HostShared {
+                budget: MemoryBudget::new(settings.memory_budget),
+                occupancy: Arc::default(),
+                settings,
+                engine,
+            }),
         })
     }
 
@@ -97,5 +121,20 @@ impl Host {
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.shared.engine
+    }
+
+    /// The budget of guest memory every container of the host charges.
+    pub(crate) fn budget(&self) -> &Arc<MemoryBudget> {
+        &self.shared.budget
+    }
+
+    /// What the host's containers are doing.
+    pub(crate) fn occupancy(&self) -> &Arc<Occupancy> {
+        &self.shared.occupancy
+    }
+
+    /// Bytes of guest memory the host's containers hold now.
+    pub fn memory_in_use(&self) -> u64 {
+        self.shared.budget.used() as u64
     }
 }

@@ -62,14 +62,18 @@ mod tests {
     #[test]
     fn a_busy_container_pauses_in_proportion_to_its_budget() {
         let throttles = Arc::new(AtomicUsize::new(0));
-        // A quarter of a core: the burst lasts 10 ticks, then each tick costs 40 ms of pause.
+        // A quarter of a core: the burst lasts BURST / EPOCH_TICK ticks, then each tick costs
+        // four ticks of pause (the tick's own time back, at a quarter of a core).
         let mut budget = CpuBudget::new(250, Arc::clone(&throttles));
         budget.refilled = Instant::now() + Duration::from_secs(3600);
-        let pauses: Vec<Option<Duration>> = (0..11).map(|_| budget.charge_tick()).collect();
-        assert!(pauses[..10].iter().all(Option::is_none), "{pauses:?}");
-        let pause = pauses[10].expect("the 11th tick pauses");
+        let burst = (BURST.as_secs_f64() / EPOCH_TICK.as_secs_f64()).round() as usize;
+        let pauses: Vec<Option<Duration>> = (0..=burst).map(|_| budget.charge_tick()).collect();
+        assert!(pauses[..burst].iter().all(Option::is_none), "{pauses:?}");
+        let pause = pauses[burst].expect("the first tick past the burst pauses");
+        let expected = EPOCH_TICK * 4;
+        let slack = Duration::from_micros(100);
         assert!(
-            (Duration::from_millis(39)..=Duration::from_millis(41)).contains(&pause),
+            (expected - slack..=expected + slack).contains(&pause),
             "{pause:?}"
         );
         assert_eq!(throttles.load(Ordering::Relaxed), 1);

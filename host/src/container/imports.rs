@@ -59,7 +59,7 @@ impl host::Host for ContainerState {
         options: types::CallOptions,
     ) -> CallResult {
         let call = self.start_call(function, args, options);
-        self.bound(call).await?
+        self.bound_call(call).await?
     }
 
     fn spawn(
@@ -90,7 +90,7 @@ impl host::HostFunctionCall for ContainerState {
         // Waited on outside the table, so that the wait can be bounded by the deadlines.
         let mut call = self.table.get_mut(&resource)?.take();
         let result = self
-            .bound(call.wait(timeout.map(Duration::from_nanos)))
+            .bound_call(call.wait(timeout.map(Duration::from_nanos)))
             .await?;
         put_back_if_timed_out(&mut self.table, &resource, call, &result);
         Ok(result.map_err(CallError::from))

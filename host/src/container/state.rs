@@ -12,13 +12,15 @@ use crate::container::deadline::Deadlines;
 use crate::dispatch::Dispatch;
 use crate::dispatch::chain::{CallerKey, Callers, Chain, Frame};
 use crate::dispatch::watch::Abandoned;
+use crate::runtime::memory::{Limits, MemoryBudget};
+use crate::runtime::occupancy::Occupancy;
 use crate::runtime::output::{Origin, OutputSink};
 use crate::runtime::sandbox::Grants;
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// What every container of an app is started with: where the calls its guest makes go, what
@@ -30,6 +32,12 @@ pub(crate) struct ContainerContext {
     pub(crate) grants: Grants,
     /// Where guest output goes.
     pub(crate) sink: Arc<dyn OutputSink>,
+    /// The host's budget of guest memory.
+    pub(crate) budget: Arc<MemoryBudget>,
+    /// Component-model handles one container may hold at once.
+    pub(crate) max_handles: usize,
+    /// What the host's containers are doing.
+    pub(crate) occupancy: Arc<Occupancy>,
 }
 
 /// What a container's store holds.
@@ -44,8 +52,13 @@ pub(crate) struct ContainerState {
     pub(crate) panic: Option<String>,
     /// The deadlines of the inputs running here.
     pub(crate) deadlines: Deadlines,
-    /// How far the guest may grow its memories and tables.
-    limits: StoreLimits,
+    /// How far the guest may grow its memories and tables, and its share of the host's memory
+    /// budget.
+    limits: Limits,
+    /// Component-model handles the container may hold at once.
+    pub(crate) max_handles: usize,
+    /// What the host's containers are doing: told when this one waits on a call.
+    pub(crate) occupancy: Arc<Occupancy>,
     /// The function this container runs, named in the call chains of the calls it makes.
     pub(crate) function: Arc<str>,
     /// The call chains of the inputs running here.
@@ -78,17 +91,29 @@ impl ContainerState {
             label,
             panic: None,
             deadlines: Deadlines::default(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory.unwrap_or(usize::MAX))
-                .table_elements(MAX_TABLE_ELEMENTS)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: Limits::new(
+                memory.unwrap_or(usize::MAX),
+                MAX_TABLE_ELEMENTS,
+                Arc::clone(&context.budget),
+            ),
+            max_handles: context.max_handles,
+            occupancy: Arc::clone(&context.occupancy),
             function,
             callers: Callers::default(),
             calling: None,
             abandoned: Arc::default(),
             cpu,
         }
+    }
+
+    /// Runs `wait` for a call (a blocking import's wait, which holds the whole instance) as
+    /// [`ContainerState::bound`] does, counted host-wide as a container waiting on a call.
+    pub(crate) async fn bound_call<T>(
+        &mut self,
+        wait: impl Future<Output = T>,
+    ) -> wasmtime::Result<T> {
+        let _waiting = Waiting::new(Arc::clone(&self.occupancy));
+        self.bound(wait).await
     }
 
     /// Runs `wait` (a blocking import's wait, which holds the whole instance) until the earliest
@@ -131,8 +156,9 @@ impl ContainerState {
     /// The chain a call made from here extends: the deepest input running here, as the caller.
     pub(crate) fn calling_frame(&mut self) -> &Chain {
         let (function, callers) = (&self.function, &self.callers);
-        self.calling
-            .get_or_insert_with(|| Frame::calling(function, callers.deepest()))
+        self.calling.get_or_insert_with(|| {
+            Frame::calling(function, callers.deepest(), callers.interleaved())
+        })
     }
 
     pub(crate) fn report_panic(&mut self, message: String) {
@@ -153,16 +179,17 @@ impl WasiView for ContainerState {
 /// table, far less than memory exhaustion.
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
-/// How many component-model handles (calls in flight, resources) one container may hold: 2^20,
-/// ten times wasmtime's default, so that one task can keep 100 000 async calls in flight.
-const MAX_HANDLES: usize = 1 << 20;
+/// How many component-model handles (calls in flight, resources) one container may hold,
+/// unless the host says otherwise: 2^20, ten times wasmtime's default, so that one task can keep
+/// hundreds of thousands of async calls in flight.
+pub(crate) const DEFAULT_MAX_HANDLES: usize = 1 << 20;
 
 /// A store for `state`. At every epoch tick a running guest yields to the executor, traps if
 /// an input of the container is past its deadline, or pauses if it used up its CPU budget.
 pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<ContainerState> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    store.set_max_component_handles(MAX_HANDLES);
+    store.set_max_component_handles(store.data().max_handles);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut store| {
         let state = store.data_mut();
@@ -179,10 +206,31 @@ pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<Contain
                 });
                 UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(wake)))
             }
-            None => UpdateDeadline::Yield(1),
+            // `yield_now`, not wasmtime's own yield: tokio defers a task that yields so until
+            // the worker has polled its timers and I/O and run the other tasks waiting, where a
+            // task that wakes itself goes first again, and the timers wait up to 61 polls (61
+            // slices of computing guests).
+            None => UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())),
         })
     });
     store
+}
+
+/// Counts a container as waiting on a call while it lives (dropped when the wait ends, however
+/// it ends).
+struct Waiting(Arc<Occupancy>);
+
+impl Waiting {
+    fn new(occupancy: Arc<Occupancy>) -> Self {
+        occupancy.set_waiting(true);
+        Waiting(occupancy)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.set_waiting(false);
+    }
 }
 
 /// The error that stops a container whose inputs all lost their callers.

@@ -22,6 +22,9 @@ pub(crate) struct Frame {
     function: Arc<str>,
     /// How many inputs the chain holds up to this one: 1 for a call from the host API.
     depth: usize,
+    /// Whether `depth` may count more than the real nesting: this frame, or one before it,
+    /// was charged to the deepest of several inputs interleaved on an async container.
+    approximate: bool,
     caller: Option<Chain>,
 }
 
@@ -29,11 +32,13 @@ pub(crate) struct Frame {
 pub(crate) type Chain = Arc<Frame>;
 
 impl Frame {
-    /// The frame of an input of `function`, called through `caller`, that makes a call.
-    pub(crate) fn calling(function: &Arc<str>, caller: Option<&Chain>) -> Chain {
+    /// The frame of an input of `function`, called through `caller`, that makes a call;
+    /// `interleaved` when its container ran several inputs, `caller` being the deepest's.
+    pub(crate) fn calling(function: &Arc<str>, caller: Option<&Chain>, interleaved: bool) -> Chain {
         Arc::new(Frame {
             function: Arc::clone(function),
             depth: caller.map_or(1, |caller| caller.depth + 1),
+            approximate: interleaved || caller.is_some_and(|caller| caller.approximate),
             caller: caller.cloned(),
         })
     }
@@ -46,6 +51,12 @@ impl Frame {
     ) -> Result<(), Error> {
         let depth = caller.map_or(1, |caller| caller.depth + 1);
         match caller {
+            Some(caller) if depth > limit && caller.approximate => Err(Error::TooDeep(format!(
+                "{} ({depth} nested calls counted; the limit is {limit}; calls made in an async \
+                 container are counted from the deepest input it runs, so inputs interleaved on \
+                 one container add up)",
+                caller.render(callee),
+            ))),
             Some(caller) if depth > limit => Err(Error::TooDeep(format!(
                 "{} ({depth} nested calls; the limit is {limit})",
                 caller.render(callee),
@@ -69,7 +80,7 @@ impl Frame {
 
     /// The chain outermost first, then `callee`: `a → b → callee`, with runs of one function
     /// folded (`f ×12`).
-    fn render(&self, callee: &str) -> String {
+    pub(crate) fn render(&self, callee: &str) -> String {
         let mut names = vec![callee];
         let mut frame = Some(self);
         while let Some(current) = frame {
@@ -125,6 +136,11 @@ impl Callers {
     pub(crate) fn deepest(&self) -> Option<&Chain> {
         self.running.last_key_value().map(|(_, chain)| chain)
     }
+
+    /// Whether several inputs with chains run here (the deepest then stands for them all).
+    pub(crate) fn interleaved(&self) -> bool {
+        self.running.len() > 1
+    }
 }
 
 #[cfg(test)]
@@ -136,10 +152,10 @@ mod tests {
     #[test]
     fn chains_render_outermost_first_and_fold_runs() {
         let name = |name: &str| Arc::<str>::from(name);
-        let main = Frame::calling(&name("main"), None);
-        let mut chain = Frame::calling(&name("a"), Some(&main));
+        let main = Frame::calling(&name("main"), None, false);
+        let mut chain = Frame::calling(&name("a"), Some(&main), false);
         for _ in 0..3 {
-            chain = Frame::calling(&name("f"), Some(&chain));
+            chain = Frame::calling(&name("f"), Some(&chain), false);
         }
         assert_eq!(chain.render("b"), "main → a → f ×3 → b");
         assert_eq!(chain.depth, 5);
@@ -149,9 +165,9 @@ mod tests {
     #[test]
     fn the_call_past_the_limit_fails_and_names_the_chain() {
         let f = Arc::<str>::from("f");
-        let mut chain = Frame::calling(&f, None);
+        let mut chain = Frame::calling(&f, None, false);
         for _ in 1..DEFAULT_MAX_CALL_DEPTH {
-            chain = Frame::calling(&f, Some(&chain));
+            chain = Frame::calling(&f, Some(&chain), false);
         }
         assert_eq!(chain.depth, DEFAULT_MAX_CALL_DEPTH);
         assert!(Frame::check_depth("g", chain.caller.as_ref(), DEFAULT_MAX_CALL_DEPTH).is_ok());
@@ -167,5 +183,26 @@ mod tests {
                 DEFAULT_MAX_CALL_DEPTH + 1
             )
         );
+    }
+
+    #[test]
+    fn a_chain_counted_over_interleaved_inputs_says_so() {
+        let f = Arc::<str>::from("fork_aio");
+        let root = Frame::calling(&f, None, false);
+        let interleaved = Frame::calling(&f, Some(&root), true);
+        let mut chain = Frame::calling(&f, Some(&interleaved), false);
+        for _ in 0..3 {
+            chain = Frame::calling(&f, Some(&chain), false);
+        }
+        let Err(Error::TooDeep(message)) = Frame::check_depth("fork_aio", Some(&chain), 4) else {
+            panic!("the call past the limit went through");
+        };
+        assert!(message.contains("7 nested calls counted"), "{message}");
+        assert!(message.contains("interleaved"), "{message}");
+        let mut callers = Callers::default();
+        callers.start(0, Some(Arc::clone(&root)));
+        assert!(!callers.interleaved());
+        callers.start(1, Some(root));
+        assert!(callers.interleaved());
     }
 }

@@ -304,6 +304,13 @@ impl<T, S: Clone> Placement<T, S> {
         }
     }
 
+    /// Takes the queued inputs `which` picks out of the queue, in order, to be failed.
+    pub(crate) fn take_queued(&mut self, which: impl Fn(&T) -> bool) -> Vec<T> {
+        let (taken, kept): (VecDeque<T>, VecDeque<T>) = self.queue.drain(..).partition(which);
+        self.queue = kept;
+        taken.into()
+    }
+
     /// The pool closes: every instance leaves, and the queue is returned, to be failed.
     pub(crate) fn close(&mut self) -> Vec<T> {
         self.closed = true;

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
-//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `run`.
+//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -16,6 +16,7 @@
 //! `fan_out`, `sleepers`, `memory`, `run`), and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
+mod busy;
 mod calls;
 mod fan_out;
 mod memory;
@@ -141,6 +142,9 @@ async fn run(options: Options) {
     if options.runs("sleepers") {
         let inputs = if options.quick { 1_000 } else { 10_000 };
         sleepers::sleepers(&mut report, &bench, &cache, inputs).await;
+    }
+    if options.runs("busy") {
+        busy::busy(&mut report, &bench, &cache, 20 * scale).await;
     }
     if options.runs("run") {
         run::fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });

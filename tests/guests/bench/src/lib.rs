@@ -53,7 +53,18 @@ async fn sleeper(ms: u64) {
     sleep_aio(Duration::from_millis(ms)).await;
 }
 
+/// Computes forever (until cancelled or past its timeout): the busy neighbour of the
+/// benchmark's `busy` rows.
+#[function(max_containers = 4, timeout = 3600)]
+fn spin() -> u64 {
+    let mut turns = 0u64;
+    loop {
+        turns = std::hint::black_box(turns.wrapping_add(1));
+    }
+}
+
 app!(
+    spin,
     noop,
     noop_blocking,
     ping_blocking,

@@ -1,0 +1,105 @@
+//! What a host's containers are doing, counted host-wide: how many live (hold a slot), and how
+//! many of those are blocked waiting on calls they made; and a signal whenever either changes
+//! or a container ends (its pooling-allocator slot and memory are free again).
+//!
+//! Pools use it when a container cannot start for want of a slot or of memory: they wait for
+//! a container to end to try again rather than spin, and they can tell a stall from a wait.
+//! When every live container is blocked waiting on calls, and the calls they wait on cannot
+//! start, nothing will ever free a slot: a blocking function that spawns two children and waits
+//! for both, thirty levels deep, fills every slot with parents. Without the count that ends only
+//! at the function's timeout (300 s by default), at full CPU. An idle container is live and not
+//! waiting: it retires after its scaledown window and makes room, so it is no stall.
+//!
+//! Only blocking waits are counted (`call`, `function-call.get`): an async body's tasks waiting
+//! on `call-async` look busy, so a stall made only of async waits ends at its timeouts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use tokio::sync::Notify;
+
+/// The host-wide counts.
+#[derive(Debug, Default)]
+pub(crate) struct Occupancy {
+    /// Containers alive: instantiated (or being), not yet dropped.
+    live: AtomicUsize,
+    /// Live containers blocked in a call wait.
+    waiting: AtomicUsize,
+    /// How many containers ended, ever: a pool waiting for room compares it.
+    ended: AtomicU64,
+    /// Signalled when a count changes or a container ends.
+    changed: Notify,
+}
+
+impl Occupancy {
+    /// Whether every live container is blocked waiting on a call: none of them can free
+    /// anything until a call they wait on starts.
+    pub(crate) fn stalled(&self) -> bool {
+        let waiting = self.waiting.load(Ordering::Acquire);
+        waiting > 0 && waiting >= self.live.load(Ordering::Acquire)
+    }
+
+    /// Resolves at the next change. Create it before looking at what it guards.
+    pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
+    }
+
+    /// How many containers ended so far.
+    pub(crate) fn ended(&self) -> u64 {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// A container started (`true`) or stopped (`false`) waiting on a call.
+    pub(crate) fn set_waiting(&self, waiting: bool) {
+        if waiting {
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+/// Counts one container as live from its start to its end. Dropped after the container's store
+/// (declared after it), so that when pools hear of the end, the slot and memory are free.
+pub(crate) struct Live(Arc<Occupancy>);
+
+impl Live {
+    /// A container started.
+    pub(crate) fn new(occupancy: Arc<Occupancy>) -> Self {
+        occupancy.live.fetch_add(1, Ordering::AcqRel);
+        occupancy.changed.notify_waiters();
+        Live(occupancy)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let occupancy = &self.0;
+        occupancy.live.fetch_sub(1, Ordering::AcqRel);
+        occupancy.ended.fetch_add(1, Ordering::AcqRel);
+        occupancy.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_when_every_live_container_waits() {
+        let occupancy = Arc::new(Occupancy::default());
+        assert!(!occupancy.stalled());
+        let first = Live::new(Arc::clone(&occupancy));
+        let _second = Live::new(Arc::clone(&occupancy));
+        occupancy.set_waiting(true);
+        assert!(!occupancy.stalled(), "one of two still works (or idles)");
+        occupancy.set_waiting(true);
+        assert!(occupancy.stalled());
+        occupancy.set_waiting(false);
+        drop(first);
+        assert_eq!(occupancy.ended(), 1);
+        assert!(occupancy.stalled(), "the one left waits");
+        occupancy.set_waiting(false);
+        assert!(!occupancy.stalled());
+    }
+}
