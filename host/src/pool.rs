@@ -462,6 +462,8 @@ impl Pool {
         for input in queued {
             let _ = input.reply.send(Err(shut_down(&self.info.name)));
         }
+        // A task waiting for room for this pool looks again, finds the queue empty and ends.
+        self.context.occupancy.nudge();
     }
 
     fn lock(&self) -> MutexGuard<'_, Placement<Input, Inbox>> {

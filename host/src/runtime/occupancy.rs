@@ -43,6 +43,11 @@ impl Occupancy {
         self.changed.notified()
     }
 
+    /// Wakes whoever waits for a change, to look again (a pool that closed: its waiter ends).
+    pub(crate) fn nudge(&self) {
+        self.changed.notify_waiters();
+    }
+
     /// How many containers ended so far.
     pub(crate) fn ended(&self) -> u64 {
         self.ended.load(Ordering::Acquire)
