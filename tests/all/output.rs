@@ -39,14 +39,19 @@ impl OutputSink for Lines {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn container_output_arrives_as_lines_labelled_by_container() {
-    let lines = Arc::new(Lines::default());
-    let app = App::builder()
+/// `tests/guests/calls`, its containers' output going to `lines`.
+async fn calls_app_into(lines: &Arc<Lines>) -> App {
+    App::builder()
         .output(lines.clone())
         .load([guest("tests/guests/calls")])
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn container_output_arrives_as_lines_labelled_by_container() {
+    let lines = Arc::new(Lines::default());
+    let app = calls_app_into(&lines).await;
     let say = app.function("say").unwrap();
     let said: usize = say
         .remote((vec!["one", "", "three"], "no newline"))
@@ -120,11 +125,7 @@ async fn flood(
     done: impl Fn(&[(String, String)]) -> bool,
 ) -> Vec<(String, String)> {
     let lines = Arc::new(Lines::default());
-    let app = App::builder()
-        .output(lines.clone())
-        .load([guest("tests/guests/calls")])
-        .await
-        .unwrap();
+    let app = calls_app_into(&lines).await;
     let flood = app.function("flood").unwrap();
     let wrote: u64 = flood.remote((total, chunk, newline_every)).await.unwrap();
     assert_eq!(wrote, total);
