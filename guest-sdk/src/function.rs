@@ -85,13 +85,15 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     }
 
     /// The app's function `name`, which may live in another component (written in any
-    /// language): `A` is its argument value, as for every handle — `()` for none, the value
-    /// itself for one parameter, a tuple for several — and `R` its result.
+    /// language), or, as `APP/FUNCTION`, a function of another app deployed on the host (as
+    /// Modal's `Function.from_name(app, name)`): `A` is its argument value, as for every
+    /// handle — `()` for none, the value itself for one parameter, a tuple for several — and
+    /// `R` its result.
     ///
     /// ```ignore
     /// const ASYNC_FUNCTION: Function<(), u32> = Function::from_name("async_function");
     /// let x = ASYNC_FUNCTION.remote(())?;
-    /// let price = Function::<String, u64>::from_name("price").remote("pear".to_string())?;
+    /// let price = Function::<String, u64>::from_name("pricing/price").remote("pear".to_string())?;
     /// let sum = Function::<(u32, u32), u32>::from_name("add").remote((2, 3))?;
     /// ```
     ///
@@ -123,7 +125,9 @@ impl<A, R: DeserializeOwned> Function<A, R> {
         decode_result(host::call_async(self.name.to_owned(), payload, self.options.to_wit()).await)
     }
 
-    /// Starts the function in the background and returns a handle to its result at once.
+    /// Starts the function in the background and returns a handle to its result at once. The
+    /// host keeps the call by its id ([`FunctionCall::id`]) until its result has been kept
+    /// for the retention window, whether or not the handle is.
     pub fn spawn(&self, args: A) -> Result<FunctionCall<R>, Error> {
         let payload = self.payload(&args)?;
         Ok(FunctionCall {
@@ -206,15 +210,37 @@ impl<A, R: DeserializeOwned, I: Iterator<Item = A>> Iterator for MapIter<'_, A, 
     }
 }
 
-/// A call running in the background, started with [`Function::spawn`].
+/// A call running in the background, started with [`Function::spawn`] or found by its id with
+/// [`FunctionCall::from_id`].
 ///
-/// Dropping the handle without asking for the result cancels the call.
+/// The host keeps the call by its id, as Modal does: dropping the handle leaves it running,
+/// and its result stays readable by id (from this function, another one, or a client of the
+/// server) for the host's retention window. [`FunctionCall::cancel`] stops it.
 pub struct FunctionCall<R> {
     call: host::FunctionCall,
     result: PhantomData<fn() -> R>,
 }
 
 impl<R: DeserializeOwned> FunctionCall<R> {
+    /// The spawned call whose id is `id` (as [`FunctionCall::id`] gave it), wherever it was
+    /// spawned; [`Error::NotFound`] when the id is unknown or its result has expired.
+    ///
+    /// ```ignore
+    /// let call = FunctionCall::<u64>::from_id(&id)?;
+    /// let result = call.get()?;
+    /// ```
+    pub fn from_id(id: &str) -> Result<Self, Error> {
+        Ok(FunctionCall {
+            call: host::call_from_id(id)?,
+            result: PhantomData,
+        })
+    }
+
+    /// The call's id (`fc-` and 32 hexadecimal digits), to hand to whoever collects it.
+    pub fn id(&self) -> String {
+        self.call.id()
+    }
+
     /// Blocks the calling instance until the call's result is back.
     pub fn get(self) -> Result<R, Error> {
         decode_result(self.call.get(None))

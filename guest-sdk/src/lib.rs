@@ -72,7 +72,7 @@ pub mod bindings {
         default_bindings_module: "::fnhost_guest::bindings",
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
-        async: ["-export:fnhost:runtime/guest@0.2.0#run"],
+        async: ["-export:fnhost:runtime/guest@0.3.0#run"],
     });
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod app;
 pub mod blocking;
 pub(crate) mod call;
+pub(crate) mod deployed;
 pub(crate) mod function;
 pub(crate) mod host;
 mod wire;
@@ -12,7 +13,8 @@ pub use crate::pool::PoolStats;
 pub use app::{App, AppBuilder};
 pub use call::FunctionCall;
 pub use function::Function;
+pub use deployed::{MAX_APP_NAME, check_app_name};
 pub use host::{
-    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED, Host,
-    HostSettings,
+    DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED,
+    DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION, Host, HostSettings,
 };

@@ -6,8 +6,8 @@
 //! itself: whatever routes calls (one app's registry today, a router spanning apps or hosts
 //! tomorrow) plugs in here without the container, the pool or the imports knowing. The
 //! request and reply types live here, beside what travels with them: the call chain
-//! ([`chain`]), the size limit ([`payload`]), the caller watch ([`watch`]) and the untyped
-//! call in flight ([`pending`]).
+//! ([`chain`]), the size limit ([`payload`]), the caller watch ([`watch`]), the reply channel
+//! ([`pending`]) and the spawned calls kept by id ([`retained`]).
 //!
 //! Invariant: a submitted request is answered exactly once on its reply channel (a result, or
 //! an error), or its channel is dropped because the app shut down; callers map a dropped
@@ -16,6 +16,7 @@
 pub(crate) mod chain;
 pub(crate) mod payload;
 pub(crate) mod pending;
+pub(crate) mod retained;
 pub(crate) mod watch;
 
 use crate::Error;
@@ -23,7 +24,7 @@ use crate::options::CallOptions;
 use chain::Chain;
 use std::fmt;
 
-pub(crate) use pending::{PendingCall, Receiver, Reply, wait};
+pub(crate) use pending::{Receiver, Reply, wait};
 
 /// One call of a function: its arguments, the call site's overrides, the chain of calls that
 /// led to it, and the id the host gave it.
@@ -84,6 +85,22 @@ impl CallId {
     }
 }
 
+impl std::str::FromStr for CallId {
+    type Err = Error;
+
+    /// Reads an id as printed: `fc-` and 32 hexadecimal digits.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        text.strip_prefix("fc-")
+            .filter(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+            .map(CallId)
+            .ok_or_else(|| {
+                let shown: String = text.chars().take(64).collect();
+                Error::NotFound(format!("`{shown}` is not a call id (`fc-` and 32 hex digits)"))
+            })
+    }
+}
+
 impl fmt::Display for CallId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "fc-{:032x}", self.0)
@@ -109,6 +126,10 @@ mod tests {
             assert_eq!(id.len(), 35, "{id}");
             assert!(id.starts_with("fc-"));
             assert!(id[3..].chars().all(|c| c.is_ascii_hexdigit()));
+            assert_eq!(id.parse::<CallId>().unwrap().to_string(), *id);
+        }
+        for bad in ["", "fc-", "fc-123", "xx-00000000000000000000000000000000", "fc-+0000000000000000000000000000000"] {
+            assert!(bad.parse::<CallId>().is_err(), "{bad}");
         }
     }
 }

@@ -72,6 +72,22 @@ impl Error {
             | Error::Payload(message) => message,
         }
     }
+
+    /// The error of `kind` with `message`: what [`Error::kind`] and [`Error::message`] took
+    /// apart (to save it, or send it over a wire), put together again.
+    pub fn from_kind(kind: ErrorKind, message: String) -> Error {
+        match kind {
+            ErrorKind::NotFound => Error::NotFound(message),
+            ErrorKind::BadArguments => Error::BadArguments(message),
+            ErrorKind::User => Error::User(message),
+            ErrorKind::Trapped => Error::Trapped(message),
+            ErrorKind::Timeout => Error::Timeout(message),
+            ErrorKind::Cancelled => Error::Cancelled(message),
+            ErrorKind::Overloaded => Error::Overloaded(message),
+            ErrorKind::TooDeep => Error::TooDeep(message),
+            ErrorKind::Payload => Error::Payload(message),
+        }
+    }
 }
 
 /// The kind of an [`Error`], without its message. Its text form (`not-found`, ...) is the
@@ -100,6 +116,24 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::NotFound,
+        ErrorKind::BadArguments,
+        ErrorKind::User,
+        ErrorKind::Trapped,
+        ErrorKind::Timeout,
+        ErrorKind::Cancelled,
+        ErrorKind::Overloaded,
+        ErrorKind::TooDeep,
+        ErrorKind::Payload,
+    ];
+
+    /// The kind named `name` (as [`ErrorKind::as_str`] spells it).
+    pub fn parse(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     /// The kind's name, as the contract spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -34,7 +34,7 @@ async fn cancelling_a_call_stops_its_input_and_the_calls_it_made() {
     for (caller, callee) in [("relay", "slow"), ("relay_aio", "slow_aio")] {
         let caller = app.function(caller).unwrap();
         let callee = app.function(callee).unwrap();
-        let mut call = caller.spawn::<u64>((LONG_MS,)).unwrap();
+        let call = caller.spawn::<u64>((LONG_MS,)).unwrap();
         wait_until_running(&callee).await;
         call.cancel();
         assert!(matches!(call.get().await, Err(Error::Cancelled(_))));

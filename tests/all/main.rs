@@ -13,6 +13,7 @@
 
 mod cache;
 mod call_graphs;
+mod call_ids;
 mod cancellation;
 mod capacity;
 mod concurrency;

@@ -3,13 +3,14 @@
 //!
 //! Any function calls any other by name, wherever it lives: the router maps every name to the
 //! pool of its function, whichever component holds it. Names are unique across the app;
-//! loading two components that define the same name fails.
+//! loading two components that define the same name fails. A name `APP/FUNCTION` goes to the
+//! app deployed on the host as `APP` (its current version, looked up at each call).
 //!
 //! Containers hold the router weakly (as their `Dispatch`), so dropping the last [`App`] (and
 //! every [`Function`] handle) shuts the pools and their containers down.
 
 use crate::api::function::Function;
-use crate::api::host::Host;
+use crate::api::host::{Host, split_qualified};
 use crate::container::state::ContainerContext;
 use crate::container::{Container, Role};
 use crate::dispatch::{Dispatch, Receiver, Request};
@@ -46,8 +47,9 @@ pub(crate) struct AppShared {
     functions: Vec<FunctionInfo>,
     entrypoints: Vec<(FunctionInfo, Arc<LoadedComponent>)>,
     context: Arc<ContainerContext>,
-    /// Keeps the host (its engine) alive while the app is.
-    _host: Host,
+    /// The host the app is loaded on (kept alive while the app is): its engine, and the apps
+    /// deployed on it, which `APP/FUNCTION` names reach.
+    host: Host,
 }
 
 /// How an app is loaded: on which host, its compile cache, overrides of its functions'
@@ -198,6 +200,7 @@ impl AppBuilder {
                 budget: Arc::clone(host.budget()),
                 max_handles: host.settings().max_handles,
                 occupancy: Arc::clone(host.occupancy()),
+                calls: Arc::clone(host.calls()),
             });
             AppShared {
                 pools: functions
@@ -215,7 +218,7 @@ impl AppBuilder {
                 functions: functions.into_iter().map(|(info, _)| info).collect(),
                 entrypoints,
                 context,
-                _host: host,
+                host,
             }
         });
         // `min_containers` are started now, so the first inputs find them warm.
@@ -264,11 +267,25 @@ impl App {
         self.shared.entrypoints.iter().map(|(info, _)| info)
     }
 
-    /// A handle to the function `name`.
+    /// A handle to the function `name`: one of the app's, or `APP/FUNCTION` of an app
+    /// deployed on its host.
     pub fn function(&self, name: &str) -> Result<Function, Error> {
+        if name.contains('/') && !self.shared.pools.contains_key(name) {
+            let (app, function) = split_qualified(name)?;
+            return deployed_app(&self.shared.host, app)?.function(function);
+        }
         let pool = self.shared.pool(name)?;
         let app: Arc<dyn Dispatch> = self.shared.clone();
-        Ok(Function::new(app, Arc::clone(pool)))
+        Ok(Function::new(
+            app,
+            Arc::clone(pool),
+            Arc::clone(self.shared.host.calls()),
+        ))
+    }
+
+    /// The host the app is loaded on.
+    pub fn host(&self) -> &Host {
+        &self.shared.host
     }
 
     /// Runs the local entrypoint `name` (the only one, when `None`) in a container of its own,
@@ -294,26 +311,29 @@ impl App {
 
 impl AppShared {
     pub(crate) fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {
-        self.pools.get(name).ok_or_else(|| {
-            if name.len() > MAX_NAME {
-                // Whatever a guest sends comes back in the message: never all of it.
-                let shown: String = name.chars().take(64).collect();
-                return Error::NotFound(format!(
-                    "no function `{shown}…` in the app (a name of {} bytes; names are at most \
-                     {MAX_NAME})",
-                    name.len()
-                ));
+        self.pools.get(name).ok_or_else(|| self.unknown(name))
+    }
+
+    /// The error for a call of `name`, which is not a function of the app.
+    fn unknown(&self, name: &str) -> Error {
+        if name.len() > MAX_NAME {
+            // Whatever a guest sends comes back in the message: never all of it.
+            let shown: String = name.chars().take(64).collect();
+            return Error::NotFound(format!(
+                "no function `{shown}…` in the app (a name of {} bytes; names are at most \
+                 {MAX_NAME})",
+                name.len()
+            ));
+        }
+        let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
+        Error::NotFound(format!(
+            "no function `{name}` in the app (it has: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                sorted(known)
             }
-            let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
-            Error::NotFound(format!(
-                "no function `{name}` in the app (it has: {})",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    sorted(known)
-                }
-            ))
-        })
+        ))
     }
 
     fn entrypoint(
@@ -353,7 +373,15 @@ impl AppShared {
 
 impl Dispatch for AppShared {
     fn submit(&self, function: &str, request: Request) -> Result<Receiver, Error> {
-        self.pool(function)?.submit(function, request)
+        match self.pools.get(function) {
+            Some(pool) => pool.submit(function, request),
+            // `APP/FUNCTION`: a function of an app deployed on the host.
+            None if function.contains('/') => {
+                let (app, name) = split_qualified(function)?;
+                deployed_app(&self.host, app)?.shared.submit(name, request)
+            }
+            None => Err(self.unknown(function)),
+        }
     }
 }
 
@@ -363,6 +391,16 @@ impl Drop for AppShared {
             pool.close();
         }
     }
+}
+
+/// The app deployed on `host` as `name`.
+pub(crate) fn deployed_app(host: &Host, name: &str) -> Result<App, Error> {
+    let entry = host.deployed_entry(name)?;
+    // Every entry is an `App`: only `Host::deploy` inserts.
+    entry
+        .downcast_ref::<App>()
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no app `{name}` is deployed")))
 }
 
 fn sorted(mut names: Vec<&str>) -> String {

@@ -6,6 +6,7 @@
 //! API there.
 
 use crate::api::app::AppBuilder;
+use crate::dispatch::CallId;
 use crate::info::FunctionInfo;
 use crate::load::CompileCache;
 use crate::options::FunctionOptions;
@@ -168,8 +169,24 @@ impl<R: DeserializeOwned> FunctionCall<R> {
         self.runtime.block_on(self.call.get_timeout(timeout))
     }
 
+    /// The call's id; see [`crate::FunctionCall::id`].
+    pub fn id(&self) -> CallId {
+        self.call.id()
+    }
+
     /// Cancels the call; [`FunctionCall::get`] then fails with [`Error::Cancelled`].
-    pub fn cancel(&mut self) {
+    pub fn cancel(&self) {
         self.call.cancel();
+    }
+}
+
+impl App {
+    /// The spawned call of the app's host whose id is `id`; see
+    /// [`crate::FunctionCall::from_id`].
+    pub fn call_from_id<R: DeserializeOwned>(&self, id: &str) -> Result<FunctionCall<R>, Error> {
+        Ok(FunctionCall {
+            call: crate::api::call::FunctionCall::from_id(self.app.host(), id)?,
+            runtime: Arc::clone(&self.runtime),
+        })
     }
 }

@@ -1,30 +1,54 @@
-//! The typed handle of a call running in the background: `get`, `get_timeout`, `cancel`.
+//! The typed handle of a call running in the background: `id`, `from_id`, `get`, `cancel`.
 
 use crate::Error;
+use crate::api::host::Host;
 use crate::api::wire::decode;
-use crate::dispatch::PendingCall;
+use crate::dispatch::CallId;
+use crate::dispatch::retained::CallHandle;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-/// A call running in the background, started with [`Function::spawn`](crate::Function::spawn).
+/// A call running in the background, started with [`Function::spawn`](crate::Function::spawn)
+/// or found again by its id with [`FunctionCall::from_id`].
 ///
-/// Dropping the handle without asking for the result cancels the call.
+/// The host keeps the call under its id, as Modal does: it runs to completion whether or not
+/// a handle is kept, and its result stays readable (by any number of handles, any number of
+/// times) for the host's retention window ([`HostSettings::retention`]).
+///
+/// [`HostSettings::retention`]: crate::HostSettings::retention
 pub struct FunctionCall<R> {
-    call: PendingCall,
+    call: CallHandle,
     result: PhantomData<fn() -> R>,
 }
 
 impl<R: DeserializeOwned> FunctionCall<R> {
-    pub(crate) fn new(call: PendingCall) -> Self {
+    pub(crate) fn new(call: CallHandle) -> Self {
         FunctionCall {
             call,
             result: PhantomData,
         }
     }
 
+    /// The spawned call of `host` whose id is `id` (as [`FunctionCall::id`] prints it),
+    /// wherever it was spawned: by the host API, a guest, or a client of a server. Fails with
+    /// [`Error::NotFound`] for an id that is malformed, unknown, or whose result has expired.
+    pub fn from_id(host: &Host, id: &str) -> Result<Self, Error> {
+        host.calls().find(id).map(FunctionCall::new)
+    }
+
+    /// The call's id: unguessable (128 random bits), printed as `fc-` and 32 hex digits.
+    pub fn id(&self) -> CallId {
+        self.call.id()
+    }
+
+    /// The name of the function called.
+    pub fn function(&self) -> &str {
+        self.call.function()
+    }
+
     /// Waits for the call's result.
-    pub async fn get(mut self) -> Result<R, Error> {
+    pub async fn get(self) -> Result<R, Error> {
         decode(&self.call.wait(None).await?)
     }
 
@@ -34,9 +58,21 @@ impl<R: DeserializeOwned> FunctionCall<R> {
         decode(&self.call.wait(Some(timeout)).await?)
     }
 
-    /// Cancels the call: it will not deliver a result, and [`FunctionCall::get`] fails with
-    /// [`Error::Cancelled`].
-    pub fn cancel(&mut self) {
+    /// Waits for the call's result, as the JSON the function returned.
+    pub async fn get_raw(&self) -> Result<Vec<u8>, Error> {
+        self.call.wait(None).await
+    }
+
+    /// The call's result (as the JSON the function returned) or error, if it comes within
+    /// `wait`; `None` while the call still runs (a timeout of the call itself is an
+    /// `Err(Error::Timeout)`, never `None`).
+    pub async fn result_within(&self, wait: Duration) -> Option<Result<Vec<u8>, Error>> {
+        self.call.within(wait).await
+    }
+
+    /// Cancels the call unless it has finished: it will not deliver a result, and
+    /// [`FunctionCall::get`] fails with [`Error::Cancelled`] (from every handle).
+    pub fn cancel(&self) {
         self.call.cancel();
     }
 }

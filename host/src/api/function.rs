@@ -7,7 +7,8 @@
 use crate::Error;
 use crate::api::call::FunctionCall;
 use crate::api::wire::{decode, encode_args};
-use crate::dispatch::{Dispatch, PendingCall, Receiver, Request, wait};
+use crate::dispatch::retained::CallStore;
+use crate::dispatch::{Dispatch, Receiver, Request, wait};
 use crate::info::FunctionInfo;
 use crate::options::{CallOptions, FunctionOptions, InvalidOption};
 use crate::pool::{Pool, PoolStats};
@@ -30,6 +31,8 @@ pub struct Function {
     /// Set when `pool` is this handle's own (from `with_options`): closes it with the handle's
     /// last clone.
     _own_pool: Option<Arc<OwnPool>>,
+    /// The host's spawned calls, where `spawn` keeps its calls.
+    calls: Arc<CallStore>,
 }
 
 /// A pool made for one `with_options` handle; closed when the last clone of the handle goes
@@ -43,12 +46,13 @@ impl Drop for OwnPool {
 }
 
 impl Function {
-    pub(crate) fn new(app: Arc<dyn Dispatch>, pool: Arc<Pool>) -> Self {
+    pub(crate) fn new(app: Arc<dyn Dispatch>, pool: Arc<Pool>, calls: Arc<CallStore>) -> Self {
         Function {
             app,
             pool,
             options: CallOptions::default(),
             _own_pool: None,
+            calls,
         }
     }
 
@@ -83,6 +87,7 @@ impl Function {
             pool: Arc::clone(&pool),
             options: call_options,
             _own_pool: Some(Arc::new(OwnPool(pool))),
+            calls: Arc::clone(&self.calls),
         })
     }
 
@@ -118,16 +123,27 @@ impl Function {
         self.pool.submit(&self.info().name, request)
     }
 
-    /// Starts the function in the background and returns a handle to its result at once.
+    /// Starts the function with `args` (`()`, one value, or a tuple of several) in the
+    /// background and returns a handle to its result at once. The host keeps the call by its
+    /// id until it has finished and its retention has passed; a call the function's pool
+    /// refuses at once (bad arguments, a full queue) fails here.
     pub fn spawn<R: DeserializeOwned>(
         &self,
         args: impl Serialize,
     ) -> Result<FunctionCall<R>, Error> {
-        let args = encode_args(&args)?;
-        Ok(FunctionCall::new(PendingCall::waiting(
-            &self.info().name,
-            self.request(args),
-        )))
+        self.spawn_raw(encode_args(&args)?)
+    }
+
+    /// Like [`Function::spawn`], with an encoded JSON array of arguments.
+    pub fn spawn_raw<R: DeserializeOwned>(&self, args: Vec<u8>) -> Result<FunctionCall<R>, Error> {
+        let request = Request::new(args, self.options, None);
+        let id = request.id;
+        let name = &self.info().name;
+        let receiver = self.pool.submit(name, request)?;
+        // The handle (its app and pool) lives until the call ends: a replaced app version
+        // drains its spawned calls before it closes.
+        let call = self.calls.start(id, name, Ok(receiver), self.clone());
+        Ok(FunctionCall::new(call))
     }
 
     /// Calls the function once per input, in parallel, and returns the results in input order;

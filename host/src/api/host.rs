@@ -7,10 +7,20 @@
 //! a host; [`App::builder`] uses the process's default host, made on first use with
 //! [`HostSettings::default`].
 //!
+//! A host also holds what its apps share beyond the engine: the apps deployed by name (so that
+//! `APP/FUNCTION` reaches another app, from the API and from guests alike; see
+//! `api::deployed`) and the spawned calls kept by id (so that a call spawned by one app or
+//! client is collected by another).
+//!
 //! [`App::builder`]: crate::App::builder
 
-use crate::LoadError;
 use crate::container::state;
+use crate::dispatch::retained::{CallStore, RetainedCall, RetainedStats, Retention};
+use crate::{Error, LoadError};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 use crate::error::reason;
 use crate::load::CompileCache;
 use crate::runtime::engine;
@@ -43,6 +53,14 @@ pub struct HostSettings {
     /// and their results, resources. A guest past it traps, naming the limit; a `join_all` of
     /// one million `remote_aio` needs more than the default.
     pub max_handles: usize,
+    /// How long a finished spawned call's result stays readable by id (default 24 h).
+    pub retention: Duration,
+    /// At most this many finished spawned calls are kept (default 100 000); past it, the
+    /// oldest are forgotten first. A kept call costs ~250 bytes beside its result.
+    pub max_retained_calls: usize,
+    /// At most this many bytes of finished spawned calls' results (and error messages) are
+    /// kept (default 256 MiB); past it, the oldest are forgotten first.
+    pub max_retained_bytes: u64,
 }
 
 /// The default of [`HostSettings::max_instances`].
@@ -54,6 +72,12 @@ pub const DEFAULT_MAX_CALL_DEPTH: usize = 64;
 /// The default of [`HostSettings::max_handles`]: ten times wasmtime's, so that one task can
 /// keep hundreds of thousands of async calls in flight.
 pub const DEFAULT_MAX_HANDLES: usize = state::DEFAULT_MAX_HANDLES;
+/// The default of [`HostSettings::retention`]: a day.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// The default of [`HostSettings::max_retained_calls`].
+pub const DEFAULT_MAX_RETAINED_CALLS: usize = 100_000;
+/// The default of [`HostSettings::max_retained_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_RETAINED_BYTES: u64 = 256 << 20;
 
 impl Default for HostSettings {
     fn default() -> Self {
@@ -64,6 +88,9 @@ impl Default for HostSettings {
             cache: CompileCache::user_default(),
             memory_budget: memory::default_budget(),
             max_handles: DEFAULT_MAX_HANDLES,
+            retention: DEFAULT_RETENTION,
+            max_retained_calls: DEFAULT_MAX_RETAINED_CALLS,
+            max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
         }
     }
 }
@@ -89,16 +116,31 @@ struct HostShared {
     engine: Engine,
     budget: Arc<MemoryBudget>,
     occupancy: Arc<Occupancy>,
+    calls: Arc<CallStore>,
+    /// The apps deployed by name. An app here holds the host (as every app does): a host
+    /// with deployed apps lives until they are undeployed.
+    deployed: RwLock<HashMap<String, Deployed>>,
 }
+
+/// An app as the host keeps it when deployed: an `App`, which this file cannot name (an app
+/// holds its host, so the host's file sits below the app's; `api::deployed` downcasts it).
+pub(crate) type Deployed = Arc<dyn Any + Send + Sync>;
 
 impl Host {
     /// A host with `settings`, with an engine of its own.
     pub fn new(settings: HostSettings) -> Result<Host, LoadError> {
         let engine = engine::new(&settings.engine_config())?;
+        let retention = Retention {
+            window: settings.retention,
+            max_calls: settings.max_retained_calls,
+            max_bytes: settings.max_retained_bytes,
+        };
         Ok(Host {
             shared: Arc::new(HostShared {
                 budget: MemoryBudget::new(settings.memory_budget),
                 occupancy: Arc::default(),
+                calls: Arc::new(CallStore::new(retention)),
+                deployed: RwLock::default(),
                 settings,
                 engine,
             }),
@@ -136,5 +178,85 @@ impl Host {
     /// Bytes of guest memory the host's containers hold now.
     pub fn memory_in_use(&self) -> u64 {
         self.shared.budget.used() as u64
+    }
+
+    /// The host's spawned calls, by id.
+    pub(crate) fn calls(&self) -> &Arc<CallStore> {
+        &self.shared.calls
+    }
+
+    /// The finished spawned calls the host keeps, oldest first: what a server saves before it
+    /// stops.
+    pub fn retained_calls(&self) -> Vec<RetainedCall> {
+        self.shared.calls.finished()
+    }
+
+    /// Keeps `calls` (saved by [`Host::retained_calls`] before a restart) readable by id, as
+    /// if they had finished here; those past the retention window are dropped.
+    pub fn restore_calls(&self, calls: Vec<RetainedCall>) {
+        self.shared.calls.restore(calls);
+    }
+
+    /// How many spawned calls the host keeps, and what their results weigh.
+    pub fn retained_stats(&self) -> RetainedStats {
+        self.shared.calls.stats()
+    }
+
+    /// The table of deployed apps, by name (see `api::deployed`).
+    pub(crate) fn deployed_table(&self) -> &RwLock<HashMap<String, Deployed>> {
+        &self.shared.deployed
+    }
+
+    /// The app deployed as `name`, or a `not-found` naming those that are.
+    pub(crate) fn deployed_entry(&self, name: &str) -> Result<Deployed, Error> {
+        let deployed = read(&self.shared.deployed);
+        deployed.get(name).cloned().ok_or_else(|| {
+            let shown: String = name.chars().take(64).collect();
+            let mut names: Vec<&str> = deployed.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            Error::NotFound(format!(
+                "no app `{shown}` is deployed (deployed: {})",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
+    }
+}
+
+/// `APP/FUNCTION` split in two; a `not-found` when either is missing.
+pub(crate) fn split_qualified(qualified: &str) -> Result<(&str, &str), Error> {
+    match qualified.split_once('/') {
+        Some((app, function)) if !app.is_empty() && !function.is_empty() => Ok((app, function)),
+        _ => {
+            let shown: String = qualified.chars().take(64).collect();
+            Err(Error::NotFound(format!(
+                "`{shown}` does not name a deployed function (expected APP/FUNCTION)"
+            )))
+        }
+    }
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualified_names_have_two_parts() {
+        assert_eq!(split_qualified("a/f").unwrap(), ("a", "f"));
+        assert_eq!(split_qualified("a/f/g").unwrap(), ("a", "f/g"));
+        for bad in ["f", "/f", "a/", ""] {
+            assert!(split_qualified(bad).is_err(), "{bad}");
+        }
     }
 }

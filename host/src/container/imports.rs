@@ -2,24 +2,36 @@
 //!
 //! Every call is a request submitted through the container's dispatcher (see `dispatch`); the
 //! caller's container only waits on a channel, so a call never runs a store inside another store's
-//! event loop. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
+//! event loop. A spawned call is kept by the host's store of calls (`dispatch::retained`): the
+//! guest's `function-call` resource is a handle to it, as is one found with `call-from-id`. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
 //! suspend only the calling guest task.
 
 use crate::Error;
 use crate::container::state::ContainerState;
-use crate::dispatch::{PendingCall, Receiver, Request, wait};
+use crate::dispatch::retained::CallHandle;
+use crate::dispatch::{Receiver, Request, wait};
 use crate::options::CallOptions;
 use crate::runtime::bindings::CallError;
 use crate::runtime::bindings::fnhost::runtime::{host, types};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{Accessor, HasSelf, Resource, ResourceTable};
+use wasmtime::component::{Accessor, HasSelf, Resource};
 
 type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 
 impl ContainerState {
+    /// A request with `args`, extending the call chain of the inputs running here.
+    fn new_request(&mut self, args: Vec<u8>, options: types::CallOptions) -> Request {
+        let options = CallOptions {
+            timeout: options.timeout_nanos.map(Duration::from_nanos),
+            retries: options.retries,
+        };
+        let caller = Some(Arc::clone(self.calling_frame()));
+        Request::new(args, options, caller)
+    }
+
     /// Submits a call of `function`, extending the call chain of the inputs running here.
     fn request(
         &mut self,
@@ -27,13 +39,8 @@ impl ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> Result<Receiver, Error> {
-        let options = CallOptions {
-            timeout: options.timeout_nanos.map(Duration::from_nanos),
-            retries: options.retries,
-        };
-        let caller = Some(Arc::clone(self.calling_frame()));
-        self.dispatch()?
-            .submit(function, Request::new(args, options, caller))
+        let request = self.new_request(args, options);
+        self.dispatch()?.submit(function, request)
     }
 
     /// Submits a call of `function` and returns the wait for its result, which borrows nothing
@@ -67,11 +74,23 @@ impl host::Host for ContainerState {
         function: String,
         args: Vec<u8>,
         options: types::CallOptions,
-    ) -> wasmtime::Result<Resource<PendingCall>> {
-        let submitted = self.request(&function, args, options);
-        Ok(self
-            .table
-            .push(PendingCall::waiting(&function, submitted))?)
+    ) -> wasmtime::Result<Resource<CallHandle>> {
+        let request = self.new_request(args, options);
+        let id = request.id;
+        // The app is held until the call ends, so that a version being replaced drains it.
+        let (submitted, app) = match self.dispatch() {
+            Ok(app) => (app.submit(&function, request), Some(app)),
+            Err(error) => (Err(error), None),
+        };
+        let call = self.calls.start(id, &function, submitted, app);
+        Ok(self.table.push(call)?)
+    }
+
+    fn call_from_id(&mut self, id: String) -> wasmtime::Result<Result<Resource<CallHandle>, CallError>> {
+        match self.calls.find(&id) {
+            Ok(call) => Ok(Ok(self.table.push(call)?)),
+            Err(error) => Ok(Err(error.into())),
+        }
     }
 
     async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {
@@ -86,23 +105,26 @@ impl host::Host for ContainerState {
 }
 
 impl host::HostFunctionCall for ContainerState {
-    async fn get(&mut self, resource: Resource<PendingCall>, timeout: Option<u64>) -> CallResult {
+    fn id(&mut self, call: Resource<CallHandle>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&call)?.id().to_string())
+    }
+
+    async fn get(&mut self, call: Resource<CallHandle>, timeout: Option<u64>) -> CallResult {
         // Waited on outside the table, so that the wait can be bounded by the deadlines.
-        let mut call = self.table.get_mut(&resource)?.take();
+        let call = Arc::clone(self.table.get(&call)?);
         let result = self
             .bound_call(call.wait(timeout.map(Duration::from_nanos)))
             .await?;
-        put_back_if_timed_out(&mut self.table, &resource, call, &result);
         Ok(result.map_err(CallError::from))
     }
 
-    fn cancel(&mut self, call: Resource<PendingCall>) -> wasmtime::Result<()> {
-        self.table.get_mut(&call)?.cancel();
+    fn cancel(&mut self, call: Resource<CallHandle>) -> wasmtime::Result<()> {
+        self.table.get(&call)?.cancel();
         Ok(())
     }
 
-    fn drop(&mut self, call: Resource<PendingCall>) -> wasmtime::Result<()> {
-        // Dropping the pending call closes its channel, which cancels it.
+    fn drop(&mut self, call: Resource<CallHandle>) -> wasmtime::Result<()> {
+        // The call goes on: the host keeps it by id.
         self.table.delete(call)?;
         Ok(())
     }
@@ -129,28 +151,12 @@ impl host::HostWithStore<ContainerState> for HasSelf<ContainerState> {
 impl host::HostFunctionCallWithStore<ContainerState> for HasSelf<ContainerState> {
     async fn get_async(
         accessor: &Accessor<ContainerState, Self>,
-        resource: Resource<PendingCall>,
+        call: Resource<CallHandle>,
         timeout: Option<u64>,
     ) -> CallResult {
-        // Wait on the call outside the store; a wait that times out puts it back.
-        let mut call = accessor
-            .with(|mut access| access.get().table.get_mut(&resource).map(PendingCall::take))?;
+        // Wait on the call outside the store.
+        let call = accessor.with(|mut access| access.get().table.get(&call).map(Arc::clone))?;
         let result = call.wait(timeout.map(Duration::from_nanos)).await;
-        accessor.with(|mut access| {
-            put_back_if_timed_out(&mut access.get().table, &resource, call, &result);
-        });
         Ok(result.map_err(CallError::from))
-    }
-}
-
-/// A wait that timed out leaves the call going: put it back where the guest keeps it.
-fn put_back_if_timed_out(
-    table: &mut ResourceTable,
-    resource: &Resource<PendingCall>,
-    call: PendingCall,
-    result: &Result<Vec<u8>, Error>,
-) {
-    if let (Err(Error::Timeout(_)), Ok(kept)) = (result, table.get_mut(resource)) {
-        kept.put_back(call);
     }
 }

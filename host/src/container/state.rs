@@ -11,6 +11,7 @@ use crate::container::cpu::CpuBudget;
 use crate::container::deadline::Deadlines;
 use crate::dispatch::Dispatch;
 use crate::dispatch::chain::{CallerKey, Callers, Chain, Frame};
+use crate::dispatch::retained::CallStore;
 use crate::dispatch::watch::Abandoned;
 use crate::runtime::memory::{Limits, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
@@ -38,6 +39,8 @@ pub(crate) struct ContainerContext {
     pub(crate) max_handles: usize,
     /// What the host's containers are doing.
     pub(crate) occupancy: Arc<Occupancy>,
+    /// The host's spawned calls, by id.
+    pub(crate) calls: Arc<CallStore>,
 }
 
 /// What a container's store holds.
@@ -46,6 +49,8 @@ pub(crate) struct ContainerState {
     pub(crate) table: ResourceTable,
     /// Routes the calls the guest makes. Weak: dropping the app ends its containers.
     dispatch: Weak<dyn Dispatch>,
+    /// The host's spawned calls, by id: where the guest's spawns are kept.
+    pub(crate) calls: Arc<CallStore>,
     /// `function#id`, for messages and output prefixes.
     pub(crate) label: Arc<str>,
     /// The message the guest's panic hook reported, if it panicked.
@@ -88,6 +93,7 @@ impl ContainerState {
             wasi: context.grants.wasi(&context.sink, origin),
             table: ResourceTable::new(),
             dispatch: context.dispatch.clone(),
+            calls: Arc::clone(&context.calls),
             label,
             panic: None,
             deadlines: Deadlines::default(),

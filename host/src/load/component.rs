@@ -9,6 +9,7 @@
 use crate::LoadError;
 use crate::container::state::{ContainerContext, ContainerState, DEFAULT_MAX_HANDLES, new_store};
 use crate::dispatch::Unrouted;
+use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::reason;
 use crate::info::{BodyKind, FunctionInfo};
 use crate::load::cache::{CompileCache, FileError, Links, open_regular, read_capped};
@@ -78,7 +79,7 @@ pub(crate) async fn load(
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.2.0";
+const CONTRACT_VERSION: &str = "0.3.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -155,6 +156,12 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
         budget: MemoryBudget::new(u64::MAX),
         max_handles: DEFAULT_MAX_HANDLES,
         occupancy: Arc::default(),
+        // Nothing is spawned while describing: a store that keeps nothing.
+        calls: Arc::new(CallStore::new(Retention {
+            window: Duration::ZERO,
+            max_calls: 0,
+            max_bytes: 0,
+        })),
     };
     let origin = Origin::Container(Arc::clone(&label));
     let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, None, None);

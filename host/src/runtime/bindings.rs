@@ -17,7 +17,7 @@ wasmtime::component::bindgen!({
         default: trappable,
     },
     with: {
-        "fnhost:runtime/host.function-call": crate::dispatch::pending::PendingCall,
+        "fnhost:runtime/host.function-call": crate::dispatch::retained::CallHandle,
     },
 });
 

@@ -1,6 +1,8 @@
 //! A test app: callees of each kind, callers of each kind, and one function per error kind.
 
-use fnhost_guest::{CallOptions, Error, Function, app, function, sleep, sleep_aio};
+use fnhost_guest::{
+    CallOptions, Error, Function, FunctionCall, app, function, sleep, sleep_aio,
+};
 use futures::future::{Either, join_all, select};
 use serde_json::value::RawValue;
 use std::pin::pin;
@@ -401,6 +403,31 @@ fn spawn_and_cancel(ms: u64, patience: u64) -> Result<String, Error> {
     Ok(format!("{:?}", call.get()))
 }
 
+/// Spawns `slow(ms)` and returns the call's id without waiting: the host keeps the call.
+#[function]
+fn spawn_slow(ms: u64) -> Result<String, Error> {
+    Ok(slow.spawn(ms)?.id())
+}
+
+/// Collects the call `id` (spawned anywhere) with `from_id`; `cancel` cancels it first.
+#[function]
+async fn collect(id: String, cancel: bool) -> Result<u64, Error> {
+    let call = FunctionCall::<u64>::from_id(&id)?;
+    if cancel {
+        call.cancel();
+    }
+    call.get_aio().await
+}
+
+/// Calls `name` (any name, `APP/FUNCTION` included) with no arguments, from a blocking body
+/// and from an async one: both results.
+#[function]
+async fn call_by_name(name: String) -> Result<(u32, u32), Error> {
+    let name: &'static str = Box::leak(name.into_boxed_str());
+    let function = Function::<(), u32>::from_name(name);
+    Ok((function.remote(())?, function.remote_aio(()).await?))
+}
+
 /// Calls `slow(ms)` with a timeout of 1 s of its own: past it, its container is stopped, and
 /// with it the call it is waiting on.
 #[function(timeout = 1)]
@@ -567,6 +594,9 @@ app!(
     relay_aio,
     give_up,
     spawn_and_cancel,
+    spawn_slow,
+    collect,
+    call_by_name,
     impatient,
     with_short_timeout,
     read_file,

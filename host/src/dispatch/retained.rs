@@ -1,0 +1,382 @@
+//! Spawned calls kept by id: the host's store of calls in the background, running or finished.
+//!
+//! A spawned call is registered here under the id its request carries, and a task of its own
+//! waits for its result and records it. Handles (the host's `FunctionCall`, a guest's
+//! `function-call` resource, one found again with `from_id`) only read the record: dropping
+//! every handle leaves the call running, as Modal's, and anyone holding the id (another
+//! function, another client) may collect or cancel it. A finished call is kept for the
+//! retention window, within a count and a byte budget: past either, the oldest finished calls
+//! are forgotten first; running calls are never forgotten (their number is bounded by the
+//! pools' queues).
+//!
+//! Invariant: every registered call ends with exactly one outcome (its result, its error, or
+//! `cancelled`), which every reader sees; without the task a result nobody waits for would be
+//! lost, and without the budget a host serving spawns for a day would grow without bound.
+
+use crate::Error;
+use crate::dispatch::{CallId, Receiver, wait};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{oneshot, watch};
+
+/// How long finished calls are kept, and how many of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retention {
+    /// How long a finished call's outcome is kept.
+    pub(crate) window: Duration,
+    /// At most this many finished calls are kept.
+    pub(crate) max_calls: usize,
+    /// At most this many bytes of finished calls' results (and error messages) are kept.
+    pub(crate) max_bytes: u64,
+}
+
+/// A call's outcome: its result, or its error.
+pub(crate) type Outcome = Result<Vec<u8>, Error>;
+
+/// One spawned call, as every handle to it sees it.
+pub struct Retained {
+    id: CallId,
+    function: String,
+    outcome: watch::Receiver<Option<Outcome>>,
+    /// Taken by the first `cancel`; the call's task then drops its receiver, which cancels the
+    /// callee's input.
+    cancel: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Retained {
+    /// The call's id.
+    pub(crate) fn id(&self) -> CallId {
+        self.id
+    }
+
+    /// The function called.
+    pub(crate) fn function(&self) -> &str {
+        &self.function
+    }
+
+    /// The outcome, waiting for it for at most `timeout` (`None`: as long as it takes). When
+    /// the time runs out the wait fails with [`Error::Timeout`] and the call goes on.
+    pub(crate) async fn wait(&self, timeout: Option<Duration>) -> Outcome {
+        let function = &self.function;
+        match timeout {
+            None => self.outcome().await,
+            Some(timeout) => tokio::time::timeout(timeout, self.outcome())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::Timeout(format!(
+                        "`{function}` did not finish within {timeout:?}"
+                    )))
+                }),
+        }
+    }
+
+    /// The outcome if it comes within `wait`; `None` while the call still runs.
+    pub(crate) async fn within(&self, wait: Duration) -> Option<Outcome> {
+        tokio::time::timeout(wait, self.outcome()).await.ok()
+    }
+
+    async fn outcome(&self) -> Outcome {
+        let mut outcome = self.outcome.clone();
+        match outcome.wait_for(Option::is_some).await {
+            Ok(finished) => finished.clone().unwrap_or_else(|| Err(shut_down(&self.function))),
+            Err(_) => Err(shut_down(&self.function)),
+        }
+    }
+
+    /// Cancels the call unless it finished: it ends as `cancelled`, and its input stops.
+    pub(crate) fn cancel(&self) {
+        if let Some(cancel) = lock(&self.cancel).take() {
+            let _ = cancel.send(());
+        }
+    }
+}
+
+/// A handle to a spawned call: what a guest's `function-call` resource holds.
+pub type CallHandle = Arc<Retained>;
+
+/// A finished call as it is saved and restored across a restart.
+#[derive(Debug, Clone)]
+pub struct RetainedCall {
+    /// The call's id.
+    pub id: CallId,
+    /// The function called.
+    pub function: String,
+    /// When it finished.
+    pub finished: SystemTime,
+    /// Its result (the JSON the function returned) or its error.
+    pub result: Result<Vec<u8>, Error>,
+}
+
+/// What the store holds now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetainedStats {
+    /// Spawned calls still running.
+    pub running: usize,
+    /// Finished calls kept.
+    pub finished: usize,
+    /// Bytes of the finished calls' results and error messages.
+    pub bytes: u64,
+}
+
+/// The host's spawned calls, by id.
+pub(crate) struct CallStore {
+    retention: Retention,
+    index: Mutex<Index>,
+}
+
+#[derive(Default)]
+struct Index {
+    calls: HashMap<CallId, Arc<Retained>>,
+    /// Finished calls in the order they finished: when, and what they weigh.
+    finished: VecDeque<(CallId, SystemTime, u64)>,
+    bytes: u64,
+}
+
+impl CallStore {
+    pub(crate) fn new(retention: Retention) -> Self {
+        CallStore {
+            retention,
+            index: Mutex::default(),
+        }
+    }
+
+    /// Registers the call `id` of `function`, submitted as `submitted`, and starts the task
+    /// that records its outcome. `keep` is held until then (the app that runs the call, so
+    /// that an app replaced by a new version drains its spawned calls before it closes).
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        id: CallId,
+        function: &str,
+        submitted: Result<Receiver, Error>,
+        keep: impl Send + 'static,
+    ) -> Arc<Retained> {
+        let (record, outcome) = watch::channel(None);
+        let (cancel, cancelled) = oneshot::channel();
+        let retained = Arc::new(Retained {
+            id,
+            function: function.to_owned(),
+            outcome,
+            cancel: Mutex::new(Some(cancel)),
+        });
+        lock(&self.index).calls.insert(id, Arc::clone(&retained));
+        let store = Arc::clone(self);
+        let function = function.to_owned();
+        tokio::spawn(async move {
+            let result = tokio::select! {
+                biased;
+                result = wait(&function, submitted) => result,
+                Ok(()) = cancelled => Err(Error::Cancelled(format!("`{function}` was cancelled"))),
+            };
+            drop(keep);
+            store.finish(id, result, SystemTime::now(), &record);
+        });
+        retained
+    }
+
+    /// The call `id` (as printed), if it is known and not expired.
+    pub(crate) fn find(&self, id: &str) -> Result<Arc<Retained>, Error> {
+        let unknown = || {
+            let shown: String = id.chars().take(64).collect();
+            Error::NotFound(format!(
+                "no call `{shown}` (unknown, or finished longer ago than the retention window)"
+            ))
+        };
+        let id: CallId = id.parse().map_err(|_| unknown())?;
+        let mut index = lock(&self.index);
+        self.expire(&mut index, SystemTime::now());
+        index.calls.get(&id).cloned().ok_or_else(unknown)
+    }
+
+    /// Records the outcome of the call `id`, then forgets what the retention no longer keeps.
+    fn finish(&self, id: CallId, result: Outcome, finished: SystemTime, record: &watch::Sender<Option<Outcome>>) {
+        let weight = weight(&result);
+        record.send_replace(Some(result));
+        let mut index = lock(&self.index);
+        if index.calls.contains_key(&id) {
+            index.finished.push_back((id, finished, weight));
+            index.bytes += weight;
+        }
+        self.expire(&mut index, SystemTime::now());
+    }
+
+    /// Forgets finished calls past the window, then the oldest ones while over a budget.
+    fn expire(&self, index: &mut Index, now: SystemTime) {
+        let Retention {
+            window,
+            max_calls,
+            max_bytes,
+        } = self.retention;
+        while let Some(&(id, finished, weight)) = index.finished.front() {
+            let expired = now.duration_since(finished).unwrap_or_default() > window;
+            if !expired && index.finished.len() <= max_calls && index.bytes <= max_bytes {
+                break;
+            }
+            index.finished.pop_front();
+            index.bytes -= weight;
+            index.calls.remove(&id);
+        }
+    }
+
+    /// The finished calls kept, oldest first.
+    pub(crate) fn finished(&self) -> Vec<RetainedCall> {
+        let index = lock(&self.index);
+        index
+            .finished
+            .iter()
+            .filter_map(|&(id, finished, _)| {
+                let retained = index.calls.get(&id)?;
+                let result = retained.outcome.borrow().clone()?;
+                Some(RetainedCall {
+                    id,
+                    function: retained.function.clone(),
+                    finished,
+                    result,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps `calls` (finished calls saved before a restart) as if they had finished here;
+    /// those past the window are dropped.
+    pub(crate) fn restore(&self, calls: Vec<RetainedCall>) {
+        let mut index = lock(&self.index);
+        for call in calls {
+            if index.calls.contains_key(&call.id) {
+                continue;
+            }
+            let weight = weight(&call.result);
+            let (_, outcome) = watch::channel(Some(call.result));
+            index.calls.insert(
+                call.id,
+                Arc::new(Retained {
+                    id: call.id,
+                    function: call.function,
+                    outcome,
+                    cancel: Mutex::new(None),
+                }),
+            );
+            index.finished.push_back((call.id, call.finished, weight));
+            index.bytes += weight;
+        }
+        index
+            .finished
+            .make_contiguous()
+            .sort_by_key(|&(_, finished, _)| finished);
+        self.expire(&mut index, SystemTime::now());
+    }
+
+    pub(crate) fn stats(&self) -> RetainedStats {
+        let index = lock(&self.index);
+        RetainedStats {
+            running: index.calls.len() - index.finished.len(),
+            finished: index.finished.len(),
+            bytes: index.bytes,
+        }
+    }
+}
+
+/// What a finished call's outcome weighs in the byte budget.
+fn weight(outcome: &Outcome) -> u64 {
+    match outcome {
+        Ok(bytes) => bytes.len() as u64,
+        Err(error) => error.message().len() as u64,
+    }
+}
+
+fn shut_down(function: &str) -> Error {
+    Error::Cancelled(format!(
+        "`{function}`: the host shut down before the call finished"
+    ))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(max_calls: usize, max_bytes: u64) -> Arc<CallStore> {
+        Arc::new(CallStore::new(Retention {
+            window: Duration::from_secs(3600),
+            max_calls,
+            max_bytes,
+        }))
+    }
+
+    async fn finished(store: &Arc<CallStore>, result: Outcome) -> Arc<Retained> {
+        let (reply, receiver) = oneshot::channel();
+        let call = store.start(CallId::mint(), "f", Ok(receiver), ());
+        reply.send(result).unwrap();
+        call.wait(None).await.ok();
+        // The task records the call in the index just after its outcome.
+        while store.stats().running > 0 {
+            tokio::task::yield_now().await;
+        }
+        call
+    }
+
+    #[tokio::test]
+    async fn a_call_is_found_by_id_until_evicted_oldest_first() {
+        let store = store(2, 1 << 20);
+        let first = finished(&store, Ok(b"1".to_vec())).await;
+        let second = finished(&store, Ok(b"2".to_vec())).await;
+        let found = store.find(&first.id().to_string()).unwrap();
+        assert_eq!(found.wait(None).await.unwrap(), b"1");
+        let _third = finished(&store, Ok(b"3".to_vec())).await;
+        assert!(matches!(
+            store.find(&first.id().to_string()),
+            Err(Error::NotFound(_))
+        ));
+        assert!(store.find(&second.id().to_string()).is_ok());
+        assert_eq!(store.stats().finished, 2);
+    }
+
+    #[tokio::test]
+    async fn the_byte_budget_evicts_too() {
+        let store = store(100, 10);
+        let first = finished(&store, Ok(vec![b'1'; 6])).await;
+        let second = finished(&store, Ok(vec![b'2'; 6])).await;
+        assert!(store.find(&first.id().to_string()).is_err());
+        assert!(store.find(&second.id().to_string()).is_ok());
+        assert_eq!(store.stats().bytes, 6);
+    }
+
+    #[tokio::test]
+    async fn cancelling_ends_a_running_call_as_cancelled() {
+        let store = store(10, 1 << 20);
+        let (reply, receiver) = oneshot::channel();
+        let call = store.start(CallId::mint(), "f", Ok(receiver), ());
+        assert!(call.within(Duration::ZERO).await.is_none());
+        call.cancel();
+        assert!(matches!(call.wait(None).await, Err(Error::Cancelled(_))));
+        assert!(reply.is_closed(), "the input's reply channel is closed");
+    }
+
+    #[tokio::test]
+    async fn restored_calls_keep_their_outcome_and_expire() {
+        let store = store(10, 1 << 20);
+        let id = CallId::mint();
+        let old = CallId::mint();
+        store.restore(vec![
+            RetainedCall {
+                id,
+                function: "f".into(),
+                finished: SystemTime::now(),
+                result: Err(Error::User("no".into())),
+            },
+            RetainedCall {
+                id: old,
+                function: "f".into(),
+                finished: SystemTime::now() - Duration::from_secs(7200),
+                result: Ok(b"1".to_vec()),
+            },
+        ]);
+        let call = store.find(&id.to_string()).unwrap();
+        assert!(matches!(call.wait(None).await, Err(Error::User(message)) if message == "no"));
+        assert!(store.find(&old.to_string()).is_err());
+        assert!(store.find("fc-nonsense").is_err());
+    }
+}
