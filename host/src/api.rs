@@ -12,8 +12,8 @@ mod wire;
 pub use crate::pool::PoolStats;
 pub use app::{App, AppBuilder};
 pub use call::FunctionCall;
-pub use function::Function;
 pub use deployed::{MAX_APP_NAME, check_app_name};
+pub use function::Function;
 pub use host::{
     DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED,
     DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION, Host, HostSettings,

@@ -96,7 +96,9 @@ impl std::str::FromStr for CallId {
             .map(CallId)
             .ok_or_else(|| {
                 let shown: String = text.chars().take(64).collect();
-                Error::NotFound(format!("`{shown}` is not a call id (`fc-` and 32 hex digits)"))
+                Error::NotFound(format!(
+                    "`{shown}` is not a call id (`fc-` and 32 hex digits)"
+                ))
             })
     }
 }
@@ -128,7 +130,13 @@ mod tests {
             assert!(id[3..].chars().all(|c| c.is_ascii_hexdigit()));
             assert_eq!(id.parse::<CallId>().unwrap().to_string(), *id);
         }
-        for bad in ["", "fc-", "fc-123", "xx-00000000000000000000000000000000", "fc-+0000000000000000000000000000000"] {
+        for bad in [
+            "",
+            "fc-",
+            "fc-123",
+            "xx-00000000000000000000000000000000",
+            "fc-+0000000000000000000000000000000",
+        ] {
             assert!(bad.parse::<CallId>().is_err(), "{bad}");
         }
     }

@@ -131,7 +131,9 @@ impl ErrorKind {
 
     /// The kind named `name` (as [`ErrorKind::as_str`] spells it).
     pub fn parse(name: &str) -> Option<ErrorKind> {
-        ErrorKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     /// The kind's name, as the contract spells it.

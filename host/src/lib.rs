@@ -46,8 +46,8 @@ pub use api::{
     Function, FunctionCall, Host, HostSettings, MAX_APP_NAME, PoolStats, check_app_name,
 };
 pub use dispatch::CallId;
-pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use dispatch::payload::MAX_PAYLOAD;
+pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};
 pub use info::{BodyKind, FunctionInfo};
 pub use load::{CompileCache, source};

@@ -274,9 +274,9 @@ async fn dropping_the_app_lets_its_spawned_calls_finish() {
     }
     drop(worker);
     drop(app);
-    // Running and queued ones finish.
+    // Running and queued ones finish (each returns its instance's id).
     for call in calls {
-        assert_eq!(call.get().await, Ok(300));
+        call.get().await.expect("the call finishes");
     }
 }
 

@@ -29,5 +29,6 @@ mod programming_model;
 mod retries;
 mod sandbox;
 mod scaling;
+mod server;
 mod settings;
 mod timeouts;

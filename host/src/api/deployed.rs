@@ -30,7 +30,10 @@ impl Host {
 
     /// The app deployed as `name`.
     pub fn deployed(&self, name: &str) -> Option<App> {
-        read(self.deployed_table()).get(name).cloned().and_then(downcast)
+        read(self.deployed_table())
+            .get(name)
+            .cloned()
+            .and_then(downcast)
     }
 
     /// The deployed apps, by name.
@@ -86,7 +89,17 @@ mod tests {
         for good in ["hello", "a", "pricing-v2", "A_1", &"x".repeat(64)] {
             check_app_name(good).unwrap();
         }
-        for bad in ["", "..", "a/b", "-x", "a.b", "a b", "é", "a\0", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "..",
+            "a/b",
+            "-x",
+            "a.b",
+            "a b",
+            "é",
+            "a\0",
+            &"x".repeat(65),
+        ] {
             assert!(check_app_name(bad).is_err(), "{bad}");
         }
     }

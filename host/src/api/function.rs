@@ -8,7 +8,7 @@ use crate::Error;
 use crate::api::call::FunctionCall;
 use crate::api::wire::{decode, encode_args};
 use crate::dispatch::retained::CallStore;
-use crate::dispatch::{Dispatch, Receiver, Request, wait};
+use crate::dispatch::{CallId, Dispatch, Receiver, Request, wait};
 use crate::info::FunctionInfo;
 use crate::options::{CallOptions, FunctionOptions, InvalidOption};
 use crate::pool::{Pool, PoolStats};
@@ -138,12 +138,17 @@ impl Function {
     pub fn spawn_raw<R: DeserializeOwned>(&self, args: Vec<u8>) -> Result<FunctionCall<R>, Error> {
         let request = Request::new(args, self.options, None);
         let id = request.id;
-        let name = &self.info().name;
-        let receiver = self.pool.submit(name, request)?;
-        // The handle (its app and pool) lives until the call ends: a replaced app version
-        // drains its spawned calls before it closes.
-        let call = self.calls.start(id, name, Ok(receiver), self.clone());
-        Ok(FunctionCall::new(call))
+        let receiver = self.pool.submit(&self.info().name, request)?;
+        Ok(self.keep(id, receiver))
+    }
+
+    /// Keeps the call `id`, submitted, by its id. The handle (its app and pool) lives until the
+    /// call ends: a replaced app version drains its spawned calls before it closes.
+    fn keep<R: DeserializeOwned>(&self, id: CallId, receiver: Receiver) -> FunctionCall<R> {
+        let call = self
+            .calls
+            .start(id, &self.info().name, Ok(receiver), self.clone());
+        FunctionCall::new(call)
     }
 
     /// Calls the function once per input, in parallel, and returns the results in input order;

@@ -16,17 +16,17 @@
 
 use crate::container::state;
 use crate::dispatch::retained::{CallStore, RetainedCall, RetainedStats, Retention};
-use crate::{Error, LoadError};
-use std::any::Any;
-use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
 use crate::error::reason;
 use crate::load::CompileCache;
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
+use crate::{Error, LoadError};
+use std::any::Any;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 use wasmtime::Engine;
 
 /// What an operator sets for a host. The defaults suit one process serving a few apps.
@@ -244,7 +244,8 @@ pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 }
 
 pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

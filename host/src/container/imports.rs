@@ -86,7 +86,10 @@ impl host::Host for ContainerState {
         Ok(self.table.push(call)?)
     }
 
-    fn call_from_id(&mut self, id: String) -> wasmtime::Result<Result<Resource<CallHandle>, CallError>> {
+    fn call_from_id(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<Resource<CallHandle>, CallError>> {
         match self.calls.find(&id) {
             Ok(call) => Ok(Ok(self.table.push(call)?)),
             Err(error) => Ok(Err(error.into())),

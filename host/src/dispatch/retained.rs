@@ -79,7 +79,9 @@ impl Retained {
     async fn outcome(&self) -> Outcome {
         let mut outcome = self.outcome.clone();
         match outcome.wait_for(Option::is_some).await {
-            Ok(finished) => finished.clone().unwrap_or_else(|| Err(shut_down(&self.function))),
+            Ok(finished) => finished
+                .clone()
+                .unwrap_or_else(|| Err(shut_down(&self.function))),
             Err(_) => Err(shut_down(&self.function)),
         }
     }
@@ -189,7 +191,13 @@ impl CallStore {
     }
 
     /// Records the outcome of the call `id`, then forgets what the retention no longer keeps.
-    fn finish(&self, id: CallId, result: Outcome, finished: SystemTime, record: &watch::Sender<Option<Outcome>>) {
+    fn finish(
+        &self,
+        id: CallId,
+        result: Outcome,
+        finished: SystemTime,
+        record: &watch::Sender<Option<Outcome>>,
+    ) {
         let weight = weight(&result);
         record.send_replace(Some(result));
         let mut index = lock(&self.index);
@@ -291,7 +299,9 @@ fn shut_down(function: &str) -> Error {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -1,0 +1,146 @@
+//! Deployed apps: listing them ([`AppSummary`]), deploying components, undeploying.
+//!
+//! Invariant: a deploy uploads every component under its SHA-256 (computed here; the server
+//! checks it) before it names them in `PUT /v1/apps/{name}`, so the server never sees an app
+//! whose components it lacks; components are read whole, one at a time.
+
+use crate::client::Client;
+use crate::error::ClientError;
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+
+/// A deployed app, as the server describes it (`GET /v1/apps/{app}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppSummary {
+    /// The app's name.
+    pub name: String,
+    /// Its version: 1 for the first deploy under this name, one more for each next.
+    pub version: u64,
+    /// The SHA-256 of each of its components, hexadecimal.
+    pub components: Vec<String>,
+    /// When this version was deployed (RFC 3339).
+    pub deployed_at: String,
+    /// Its functions.
+    pub functions: Vec<FunctionSummary>,
+}
+
+/// One function of a deployed app.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FunctionSummary {
+    /// The function's name.
+    pub name: String,
+    /// `blocking` or `async`.
+    pub kind: String,
+    /// Its parameters' names.
+    pub params: Vec<String>,
+    /// Its effective options, by name.
+    pub options: serde_json::Value,
+    /// Its pool's live counters, when the server gave them.
+    #[serde(default)]
+    pub stats: Option<serde_json::Value>,
+}
+
+/// The body of `GET /v1/apps`.
+#[derive(Deserialize)]
+struct AppList {
+    apps: Vec<AppSummary>,
+}
+
+/// The body of `PUT /v1/apps/{app}`.
+#[derive(Serialize)]
+struct Deployment<'a> {
+    components: &'a [String],
+}
+
+impl Client {
+    /// The apps deployed on the server, as it lists them.
+    pub async fn apps(&self) -> Result<Vec<AppSummary>, ClientError> {
+        let request = self.request(Method::GET, self.endpoint(&["v1", "apps"]));
+        let response = self.send(request, &[StatusCode::OK]).await?;
+        Ok(self.json::<AppList>(response).await?.apps)
+    }
+
+    /// The deployed app `name`, with its functions' live counters.
+    pub async fn app(&self, name: &str) -> Result<AppSummary, ClientError> {
+        let request = self.request(Method::GET, self.endpoint(&["v1", "apps", name]));
+        let response = self.send(request, &[StatusCode::OK]).await?;
+        self.json(response).await
+    }
+
+    /// Deploys the components at `components` (files: `.wasm` components) as the app `name`:
+    /// a new app, or the next version of one deployed, which takes new calls at once.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        components: &[PathBuf],
+    ) -> Result<AppSummary, ClientError> {
+        let mut digests = Vec::with_capacity(components.len());
+        for path in components {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|source| ClientError::Io {
+                    what: format!("cannot read {}", path.display()),
+                    source,
+                })?;
+            let digest = sha256(&bytes);
+            let request = self
+                .request(Method::PUT, self.endpoint(&["v1", "components", &digest]))
+                .header(CONTENT_TYPE, "application/wasm")
+                .body(bytes);
+            self.send(request, &[StatusCode::CREATED, StatusCode::OK])
+                .await?;
+            digests.push(digest);
+        }
+        let request = self
+            .request(Method::PUT, self.endpoint(&["v1", "apps", name]))
+            .json(&Deployment {
+                components: &digests,
+            });
+        let response = self.send(request, &[StatusCode::OK]).await?;
+        self.json(response).await
+    }
+
+    /// Undeploys the app `name`: it takes no more calls.
+    pub async fn undeploy(&self, name: &str) -> Result<(), ClientError> {
+        let request = self.request(Method::DELETE, self.endpoint(&["v1", "apps", name]));
+        self.send(request, &[StatusCode::NO_CONTENT, StatusCode::OK])
+            .await?;
+        Ok(())
+    }
+}
+
+/// The SHA-256 of `bytes`, in lowercase hexadecimal.
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AppSummary, sha256};
+
+    #[test]
+    fn digests_are_lowercase_hex() {
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn a_summary_reads_without_stats() {
+        let summary: AppSummary = serde_json::from_value(serde_json::json!({
+            "name": "hello", "version": 2, "components": ["ab"],
+            "deployed_at": "2025-01-01T00:00:00Z",
+            "functions": [{"name": "f", "kind": "async", "params": [], "options": {"timeout": 300}}],
+        }))
+        .unwrap();
+        assert_eq!(summary.functions[0].stats, None);
+        assert_eq!(summary.functions[0].options["timeout"], 300);
+    }
+}

@@ -1,0 +1,215 @@
+//! The blocking twin of the client, as `fnhost::blocking` is of the library.
+//!
+//! Invariant: a [`blocking::Client`](Client) owns a tokio runtime (one thread: the caller's,
+//! while it blocks) that every request of it and of its handles runs on; every method blocks
+//! the calling thread until its answer is back. Do not call these from inside an async
+//! runtime (tokio panics when a runtime blocks inside another): use the async client there.
+
+use crate::{AppSummary, ClientError, LogEvent, LogStream};
+use futures::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+
+/// A connection to an `fnhost serve`, for blocking callers. See [`crate::Client`].
+#[derive(Clone, Debug)]
+pub struct Client {
+    client: crate::Client,
+    runtime: Arc<Runtime>,
+}
+
+impl Client {
+    /// A client of the server at `url`; see [`crate::Client::connect`].
+    pub fn connect(url: &str) -> Result<Client, ClientError> {
+        let client = crate::Client::connect(url)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| ClientError::Io {
+                what: "cannot start the async runtime".to_owned(),
+                source,
+            })?;
+        Ok(Client {
+            client,
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// This client, sending `token` with every request; see [`crate::Client::with_token`].
+    pub fn with_token(self, token: impl Into<String>) -> Client {
+        Client {
+            client: self.client.with_token(token),
+            runtime: self.runtime,
+        }
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> &reqwest::Url {
+        self.client.url()
+    }
+
+    /// A handle to the function `app/function`; see [`crate::Client::function`].
+    pub fn function(&self, qualified: &str) -> Result<Function, ClientError> {
+        Ok(self.wrap(self.client.function(qualified)?))
+    }
+
+    /// A handle to the function `function` of the app `app`; nothing is sent.
+    pub fn function_in(&self, app: &str, function: &str) -> Function {
+        self.wrap(self.client.function_in(app, function))
+    }
+
+    /// The apps deployed on the server.
+    pub fn apps(&self) -> Result<Vec<AppSummary>, ClientError> {
+        self.runtime.block_on(self.client.apps())
+    }
+
+    /// The deployed app `name`, with live counters.
+    pub fn app(&self, name: &str) -> Result<AppSummary, ClientError> {
+        self.runtime.block_on(self.client.app(name))
+    }
+
+    /// Deploys `components` as the app `name`; see [`crate::Client::deploy`].
+    pub fn deploy(&self, name: &str, components: &[PathBuf]) -> Result<AppSummary, ClientError> {
+        self.runtime.block_on(self.client.deploy(name, components))
+    }
+
+    /// Undeploys the app `name`.
+    pub fn undeploy(&self, name: &str) -> Result<(), ClientError> {
+        self.runtime.block_on(self.client.undeploy(name))
+    }
+
+    /// The events of the app's log, each read as the iterator is advanced; with `follow`, it
+    /// goes on with new events. See [`crate::Client::logs`].
+    pub fn logs(&self, app: &str, follow: bool) -> Result<Logs, ClientError> {
+        Ok(Logs {
+            events: self.runtime.block_on(self.client.logs(app, follow))?,
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    fn wrap(&self, function: crate::Function) -> Function {
+        Function {
+            function,
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+}
+
+/// The events of an app's log, for blocking callers: each `next` blocks until one arrives.
+pub struct Logs {
+    events: LogStream,
+    runtime: Arc<Runtime>,
+}
+
+impl Iterator for Logs {
+    type Item = Result<LogEvent, ClientError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.runtime.block_on(self.events.next())
+    }
+}
+
+/// A handle to one function on the server, for blocking callers. See [`crate::Function`].
+#[derive(Clone, Debug)]
+pub struct Function {
+    function: crate::Function,
+    runtime: Arc<Runtime>,
+}
+
+impl Function {
+    /// The app's name.
+    pub fn app(&self) -> &str {
+        self.function.app()
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        self.function.name()
+    }
+
+    /// Calls the function with `args` (`()`, one value, or a tuple of several) and blocks
+    /// until its result is back.
+    pub fn remote<R: DeserializeOwned>(&self, args: impl Serialize) -> Result<R, ClientError> {
+        self.runtime.block_on(self.function.remote(args))
+    }
+
+    /// Calls the function with an encoded JSON array of arguments; returns the encoded result.
+    pub fn remote_raw(&self, args: Vec<u8>) -> Result<Vec<u8>, ClientError> {
+        self.runtime.block_on(self.function.remote_raw(args))
+    }
+
+    /// Calls the function with arguments in `fnhost call`'s convention; see
+    /// [`crate::Function::remote_json`].
+    pub fn remote_json(&self, given: Vec<u8>) -> Result<Vec<u8>, ClientError> {
+        self.runtime.block_on(self.function.remote_json(given))
+    }
+
+    /// Starts the function in the background and returns a handle to its result.
+    pub fn spawn<R: DeserializeOwned>(
+        &self,
+        args: impl Serialize,
+    ) -> Result<FunctionCall<R>, ClientError> {
+        Ok(FunctionCall {
+            call: self.runtime.block_on(self.function.spawn(args))?,
+            runtime: Arc::clone(&self.runtime),
+        })
+    }
+
+    /// Calls the function once per input, in parallel; results in input order, or the first
+    /// error.
+    pub fn map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>, ClientError> {
+        self.runtime.block_on(self.function.map(inputs))
+    }
+
+    /// Like [`Function::map`], but gives every input its own result; see
+    /// [`crate::Function::map_results`].
+    pub fn map_results<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<Result<R, ClientError>>, ClientError> {
+        self.runtime.block_on(self.function.map_results(inputs))
+    }
+}
+
+/// A call running on the server, for blocking callers. See [`crate::FunctionCall`].
+pub struct FunctionCall<R> {
+    call: crate::FunctionCall<R>,
+    runtime: Arc<Runtime>,
+}
+
+impl<R: DeserializeOwned> FunctionCall<R> {
+    /// The call `id` on `client`'s server; see [`crate::FunctionCall::from_id`].
+    pub fn from_id(client: &Client, id: &str) -> Result<FunctionCall<R>, ClientError> {
+        Ok(FunctionCall {
+            call: crate::FunctionCall::from_id(&client.client, id)?,
+            runtime: Arc::clone(&client.runtime),
+        })
+    }
+
+    /// The call's id.
+    pub fn id(&self) -> &str {
+        self.call.id()
+    }
+
+    /// Blocks until the call's result is back.
+    pub fn get(self) -> Result<R, ClientError> {
+        self.runtime.block_on(self.call.get())
+    }
+
+    /// Blocks until the call's result is back, for at most `timeout`; when it runs out, fails
+    /// with kind `timeout` and the call goes on: ask again.
+    pub fn get_timeout(&mut self, timeout: Duration) -> Result<R, ClientError> {
+        self.runtime.block_on(self.call.get_timeout(timeout))
+    }
+
+    /// Cancels the call; [`FunctionCall::get`] then fails with kind `cancelled`.
+    pub fn cancel(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.call.cancel())
+    }
+}

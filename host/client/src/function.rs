@@ -1,0 +1,289 @@
+//! [`Function`]: the handle that calls one function of a deployed app on the server —
+//! `remote`, `spawn`, `map` — with the library's `Function` surface.
+//!
+//! Invariant: arguments are encoded as the library encodes them (`fnhost_wire::encode_args`:
+//! a tuple or `()` is the argument list, any other value the one argument) and sent with
+//! `?args=list`, so the server never has to guess; only the `*_json` methods send a value in
+//! `fnhost call`'s convention, for the server to fit to the parameters. A synchronous call
+//! the server answers with `303` (still running after its sync timeout) is waited for by id,
+//! so `remote` always ends with the call's result or error. Dropping a `remote` future before
+//! its answer closes the request, which cancels the call on the server; once it is waited
+//! for by id (after a `303`), the call goes on, as a spawned one does.
+
+use crate::call::{Accepted, FunctionCall, decode, wait};
+use crate::client::Client;
+use crate::error::{ClientError, ErrorBody};
+use crate::lines::lines;
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Body, Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::pin::Pin;
+
+/// The lines of a `map` answer, one per input in input order: `{"ok": RESULT}` or
+/// `{"error": {"kind": ..., "message": ...}}`, each without its newline.
+pub type MapLines = Pin<Box<dyn Stream<Item = Result<Vec<u8>, ClientError>> + Send>>;
+
+/// A handle to one function of a deployed app on the server. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Function {
+    client: Client,
+    app: String,
+    name: String,
+}
+
+/// How a call's body gives the arguments.
+#[derive(Clone, Copy)]
+enum Convention {
+    /// The JSON array of every argument (`?args=list`).
+    List,
+    /// `fnhost call`'s convention: the value itself for one parameter.
+    Given,
+}
+
+impl Function {
+    pub(crate) fn new(client: Client, app: &str, name: &str) -> Function {
+        Function {
+            client,
+            app: app.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The app's name.
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Calls the function with `args` (`()`, one value, or a tuple of several) and waits for
+    /// its result.
+    pub async fn remote<R: DeserializeOwned>(
+        &self,
+        args: impl Serialize,
+    ) -> Result<R, ClientError> {
+        decode(&self.remote_raw(encode(&args)?).await?)
+    }
+
+    /// Calls the function with an encoded JSON array of arguments; returns the encoded result.
+    pub async fn remote_raw(&self, args: Vec<u8>) -> Result<Vec<u8>, ClientError> {
+        self.call(args, Convention::List).await
+    }
+
+    /// Calls the function with arguments in `fnhost call`'s convention (`given`: the value
+    /// itself for a one-parameter function, a JSON array for several, empty or `null` for
+    /// none); returns the encoded result.
+    pub async fn remote_json(&self, given: Vec<u8>) -> Result<Vec<u8>, ClientError> {
+        self.call(given, Convention::Given).await
+    }
+
+    /// Starts the function in the background on the server and returns a handle to its
+    /// result once the server has taken the call.
+    pub async fn spawn<R: DeserializeOwned>(
+        &self,
+        args: impl Serialize,
+    ) -> Result<FunctionCall<R>, ClientError> {
+        self.spawn_raw(encode(&args)?).await
+    }
+
+    /// Like [`Function::spawn`], with an encoded JSON array of arguments.
+    pub async fn spawn_raw<R: DeserializeOwned>(
+        &self,
+        args: Vec<u8>,
+    ) -> Result<FunctionCall<R>, ClientError> {
+        self.start(args, Convention::List).await
+    }
+
+    /// Like [`Function::spawn`], with arguments in `fnhost call`'s convention (see
+    /// [`Function::remote_json`]).
+    pub async fn spawn_json<R: DeserializeOwned>(
+        &self,
+        given: Vec<u8>,
+    ) -> Result<FunctionCall<R>, ClientError> {
+        self.start(given, Convention::Given).await
+    }
+
+    /// Calls the function once per input, in parallel on the server (at most 1000 at once),
+    /// and returns the results in input order; the first error (in that order) is returned
+    /// instead.
+    pub async fn map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>, ClientError> {
+        self.map_results(inputs).await?.into_iter().collect()
+    }
+
+    /// Like [`Function::map`], but gives every input its own result, errors included. The
+    /// outer error is the request's own (the server unreachable, an unknown function): then no
+    /// input has a result. The inputs are encoded first and sent as one body; for inputs
+    /// streamed as they come, see [`Function::map_json`].
+    pub async fn map_results<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<Result<R, ClientError>>, ClientError> {
+        let mut body = Vec::new();
+        let mut count = 0;
+        for input in inputs {
+            body.extend_from_slice(&encode(&input)?);
+            body.push(b'\n');
+            count += 1;
+        }
+        let mut lines = self.map_request(Body::from(body), Convention::List).await?;
+        let mut results = Vec::with_capacity(count);
+        while let Some(line) = lines.next().await {
+            results.push(outcome(&line?));
+        }
+        if results.len() != count {
+            return Err(ClientError::Http {
+                status: StatusCode::OK.as_u16(),
+                detail: format!("{} results for {count} inputs", results.len()),
+            });
+        }
+        Ok(results)
+    }
+
+    /// Calls the function once per input, `inputs` being one JSON text each in `fnhost call`'s
+    /// convention (see [`Function::remote_json`]), sent as they come: the answer's lines
+    /// arrive while later inputs are still being sent. Returns the server's result lines
+    /// (see [`MapLines`]), one per input in input order, as they arrive.
+    pub async fn map_json<S>(&self, inputs: S) -> Result<MapLines, ClientError>
+    where
+        S: Stream<Item = Vec<u8>> + Send + 'static,
+    {
+        let body = inputs.map(|mut input| {
+            input.push(b'\n');
+            Ok::<Bytes, std::io::Error>(Bytes::from(input))
+        });
+        self.map_request(Body::wrap_stream(body), Convention::Given)
+            .await
+    }
+
+    /// Sends a call with `args` and waits for its result, by id when the server answers `303`.
+    async fn call(&self, args: Vec<u8>, convention: Convention) -> Result<Vec<u8>, ClientError> {
+        let request = self
+            .client
+            .request(Method::POST, self.endpoint("call", convention))
+            .header(CONTENT_TYPE, "application/json")
+            .body(args);
+        let response = self
+            .client
+            .send(request, &[StatusCode::OK, StatusCode::SEE_OTHER])
+            .await?;
+        if response.status() == StatusCode::SEE_OTHER {
+            let Accepted { call_id } = self.client.json(response).await?;
+            return wait(&self.client, &call_id).await;
+        }
+        Ok(self.client.body(response).await?.to_vec())
+    }
+
+    /// Spawns a call with `args`: its handle.
+    async fn start<R: DeserializeOwned>(
+        &self,
+        args: Vec<u8>,
+        convention: Convention,
+    ) -> Result<FunctionCall<R>, ClientError> {
+        let request = self
+            .client
+            .request(Method::POST, self.endpoint("spawn", convention))
+            .header(CONTENT_TYPE, "application/json")
+            .body(args);
+        let response = self.client.send(request, &[StatusCode::ACCEPTED]).await?;
+        let Accepted { call_id } = self.client.json(response).await?;
+        Ok(FunctionCall::new(self.client.clone(), call_id))
+    }
+
+    /// Sends a `map` with the NDJSON `body`: the answer's lines.
+    async fn map_request(
+        &self,
+        body: Body,
+        convention: Convention,
+    ) -> Result<MapLines, ClientError> {
+        let request = self
+            .client
+            .request(Method::POST, self.endpoint("map", convention))
+            .header(CONTENT_TYPE, "application/x-ndjson")
+            .body(body);
+        let response = self.client.send(request, &[StatusCode::OK]).await?;
+        let client = self.client.clone();
+        let chunks = response
+            .bytes_stream()
+            .map_err(move |error| client.transport(error));
+        Ok(Box::pin(lines(Box::pin(chunks))))
+    }
+
+    /// The URL of the function's `action` (`call`, `spawn`, `map`).
+    fn endpoint(&self, action: &str, convention: Convention) -> Url {
+        let mut url =
+            self.client
+                .endpoint(&["v1", "apps", &self.app, "functions", &self.name, action]);
+        if let Convention::List = convention {
+            url.query_pairs_mut().append_pair("args", "list");
+        }
+        url
+    }
+}
+
+/// `args` encoded as the library encodes them.
+fn encode(args: &impl Serialize) -> Result<Vec<u8>, ClientError> {
+    fnhost_wire::encode_args(args)
+        .map_err(|error| ClientError::Payload(format!("cannot encode the arguments: {error}")))
+}
+
+/// One line of a `map` answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Outcome {
+    /// The input's result.
+    Ok(serde_json::Value),
+    /// The input's error.
+    Error(ErrorBody),
+}
+
+/// The result one `map` answer line gives, decoded as `R`.
+fn outcome<R: DeserializeOwned>(line: &[u8]) -> Result<R, ClientError> {
+    let outcome: Outcome = serde_json::from_slice(line).map_err(|error| ClientError::Http {
+        status: StatusCode::OK.as_u16(),
+        detail: format!("a map result line is not `{{\"ok\"}}` or `{{\"error\"}}`: {error}"),
+    })?;
+    match outcome {
+        Outcome::Ok(value) => serde_json::from_value(value)
+            .map_err(|error| ClientError::Payload(format!("cannot decode the result: {error}"))),
+        Outcome::Error(error) => Err(error.into_error()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{encode, outcome};
+
+    #[test]
+    fn arguments_are_encoded_as_the_library_does() {
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        assert_eq!(text(encode(&()).unwrap()), "[]");
+        assert_eq!(text(encode(&5).unwrap()), "[5]");
+        assert_eq!(text(encode(&(2, "x")).unwrap()), "[2,\"x\"]");
+        assert_eq!(text(encode(&vec![1, 2]).unwrap()), "[[1,2]]");
+    }
+
+    #[test]
+    fn map_lines_are_results_or_errors() {
+        assert_eq!(outcome::<u32>(br#"{"ok": 420}"#).unwrap(), 420);
+        let error =
+            outcome::<u32>(br#"{"error": {"kind": "user", "message": "odd input"}}"#).unwrap_err();
+        assert_eq!(
+            (error.kind(), error.to_string().as_str()),
+            ("user", "odd input")
+        );
+        assert_eq!(
+            outcome::<u32>(br#"{"ok": "x"}"#).unwrap_err().kind(),
+            "payload"
+        );
+        assert_eq!(outcome::<u32>(b"420").unwrap_err().kind(), "http");
+    }
+}

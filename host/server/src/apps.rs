@@ -1,0 +1,215 @@
+//! The apps a server deploys: loaded on its host, recorded in the manifest, each with its
+//! log store.
+//!
+//! Invariants:
+//! - Deploys and undeploys run one at a time (one lock), so manifest writes never interleave
+//!   and versions count up by one.
+//! - The manifest on disk is written before the host switches to a new version: after a crash
+//!   the server restarts with what it last answered, or with the version before.
+//! - A redeploy only swaps the app in the host's registry: calls in flight hold the old
+//!   version's functions and finish there.
+
+use crate::ServerError;
+use crate::logs::{AppSink, Logs};
+use crate::state::StateDir;
+use crate::state::components::check_id;
+use crate::state::manifest::{Deployment, Manifest};
+use crate::summary::{AppSummary, FunctionSummary};
+use fnhost::{App, Host};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+/// The deployed apps of a server.
+pub(crate) struct Apps {
+    host: Host,
+    state: StateDir,
+    logs: Logs,
+    /// What the manifest on disk says.
+    manifest: Mutex<Manifest>,
+    /// Held by a deploy or an undeploy from start to end.
+    deploying: tokio::sync::Mutex<()>,
+}
+
+impl Apps {
+    /// The apps of the state at `state`, none deployed yet (see [`Apps::restore`]).
+    pub(crate) fn open(host: Host, state: StateDir) -> Result<Apps, ServerError> {
+        let manifest = Manifest::read(&state.manifest_path())?;
+        Ok(Apps {
+            host,
+            state,
+            logs: Logs::default(),
+            manifest: Mutex::new(manifest),
+            deploying: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn manifest(&self) -> MutexGuard<'_, Manifest> {
+        self.manifest.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The state directory.
+    pub(crate) fn state(&self) -> &StateDir {
+        &self.state
+    }
+
+    /// The apps' logs.
+    pub(crate) fn logs(&self) -> &Logs {
+        &self.logs
+    }
+
+    /// Deploys every app of the manifest on the host. An app that no longer loads stays in
+    /// the manifest undeployed, with a warning and an event in its logs.
+    pub(crate) async fn restore(&self) {
+        let manifest = self.manifest().clone();
+        for (name, deployment) in manifest.apps {
+            let logs = self.logs.store(&name);
+            let deployed = match self.load(&name, &deployment.components).await {
+                Ok(app) => self.host.deploy(&name, app).map_err(ServerError::from),
+                Err(error) => Err(error),
+            };
+            match deployed {
+                Ok(_) => logs.host_event(
+                    None,
+                    None,
+                    &format!("restored version {}", deployment.version),
+                ),
+                Err(error) => {
+                    let error = error.chain();
+                    tracing::warn!(app = %name, %error, "cannot restore the app");
+                    logs.host_event(
+                        None,
+                        None,
+                        &format!("cannot restore version {}: {error}", deployment.version),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Loads the components `ids` as the app `name`, its output going to its logs.
+    async fn load(&self, name: &str, ids: &[String]) -> Result<App, ServerError> {
+        let sink = Arc::new(AppSink(self.logs.store(name)));
+        let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
+        self.host
+            .app()
+            .output(sink)
+            .load(paths)
+            .await
+            .map_err(|source| ServerError::Load {
+                app: name.to_owned(),
+                source,
+            })
+    }
+
+    /// Deploys the uploaded components `ids` as the app `name`: a new version when it
+    /// exists. Returns the app as deployed.
+    pub(crate) async fn deploy(
+        &self,
+        name: &str,
+        ids: Vec<String>,
+    ) -> Result<AppSummary, ServerError> {
+        fnhost::check_app_name(name)?;
+        if ids.is_empty() {
+            return Err(ServerError::NoComponents);
+        }
+        for id in &ids {
+            check_id(id)?;
+            if !self.state.has_component(id) {
+                return Err(ServerError::MissingComponent { sha256: id.clone() });
+            }
+        }
+        let _deploying = self.deploying.lock().await;
+        let known = self.manifest().apps.contains_key(name);
+        let app = match self.load(name, &ids).await {
+            Ok(app) => app,
+            Err(error) => {
+                if !known {
+                    self.logs.remove(name);
+                }
+                return Err(error);
+            }
+        };
+        let mut next = self.manifest().clone();
+        let version = next
+            .apps
+            .get(name)
+            .map_or(1, |previous| previous.version + 1);
+        let deployment = Deployment {
+            version,
+            components: ids,
+            deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        };
+        next.apps.insert(name.to_owned(), deployment.clone());
+        self.write_manifest(next.clone()).await?;
+        self.host.deploy(name, app.clone())?;
+        *self.manifest() = next;
+        self.logs
+            .store(name)
+            .host_event(None, None, &format!("deployed version {version}"));
+        tracing::info!(app = %name, version, "deployed");
+        Ok(summary(name, &deployment, &app))
+    }
+
+    /// Undeploys the app `name`; false when there is none.
+    pub(crate) async fn undeploy(&self, name: &str) -> Result<bool, ServerError> {
+        fnhost::check_app_name(name)?;
+        let _deploying = self.deploying.lock().await;
+        let mut next = self.manifest().clone();
+        if next.apps.remove(name).is_none() {
+            return Ok(false);
+        }
+        self.write_manifest(next.clone()).await?;
+        self.host.undeploy(name);
+        *self.manifest() = next;
+        self.logs.remove(name);
+        tracing::info!(app = %name, "undeployed");
+        Ok(true)
+    }
+
+    async fn write_manifest(&self, manifest: Manifest) -> Result<(), ServerError> {
+        let path = self.state.manifest_path();
+        tokio::task::spawn_blocking(move || manifest.write(&path))
+            .await
+            .unwrap_or_else(|error| {
+                Err(ServerError::io("write", self.state.manifest_path())(
+                    std::io::Error::other(error.to_string()),
+                ))
+            })
+    }
+
+    /// The app `name` as deployed now, with live counters.
+    pub(crate) fn summary(&self, name: &str) -> Option<AppSummary> {
+        let deployment = self.manifest().apps.get(name)?.clone();
+        let app = self.host.deployed(name)?;
+        Some(summary(name, &deployment, &app))
+    }
+
+    /// Every app deployed now, by name.
+    pub(crate) fn summaries(&self) -> Vec<AppSummary> {
+        let names: Vec<String> = self.manifest().apps.keys().cloned().collect();
+        names.iter().filter_map(|name| self.summary(name)).collect()
+    }
+
+    /// Takes the server's apps off the host (the manifest keeps them for the next start).
+    pub(crate) fn release(&self) {
+        let names: Vec<String> = self.manifest().apps.keys().cloned().collect();
+        for name in names {
+            self.host.undeploy(&name);
+        }
+    }
+}
+
+/// What the API says of `app`, deployed as `deployment`.
+fn summary(name: &str, deployment: &Deployment, app: &App) -> AppSummary {
+    AppSummary {
+        name: name.to_owned(),
+        version: deployment.version,
+        components: deployment.components.clone(),
+        deployed_at: deployment.deployed_at.clone(),
+        functions: app
+            .functions()
+            .iter()
+            .map(|info| FunctionSummary::of(app, info))
+            .collect(),
+    }
+}

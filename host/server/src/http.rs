@@ -1,0 +1,57 @@
+//! The HTTP API of docs/server.md: its routes, and the layers every request passes.
+//!
+//! Invariant: every answer that is not a success is the API's JSON error — the router's own
+//! (unknown path: `not-found`; known path, other method: `method-not-allowed`) included — and
+//! a request passes, outermost first: the panic net, the token check, the refusal while
+//! stopping, then its route.
+
+mod apps;
+mod calls;
+mod error;
+mod extract;
+mod guard;
+mod logs;
+mod map;
+mod ops;
+
+use crate::context::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post, put};
+use std::sync::Arc;
+
+/// The API's router over `context`.
+pub(crate) fn router(context: Arc<Context>) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/apps", get(apps::list))
+        .route(
+            "/v1/apps/{app}",
+            get(apps::get).put(apps::deploy).delete(apps::undeploy),
+        )
+        .route("/v1/apps/{app}/logs", get(logs::logs))
+        .route(
+            "/v1/apps/{app}/functions/{function}/call",
+            post(calls::call),
+        )
+        .route(
+            "/v1/apps/{app}/functions/{function}/spawn",
+            post(calls::spawn),
+        )
+        .route("/v1/apps/{app}/functions/{function}/map", post(map::map))
+        .route("/v1/calls/{id}", get(calls::get).delete(calls::cancel))
+        .route("/v1/components/{sha256}", put(apps::upload))
+        .fallback(ops::no_route)
+        .method_not_allowed_fallback(ops::wrong_method)
+        // Bodies are read (and capped) by the handlers themselves.
+        .layer(DefaultBodyLimit::disable())
+        .layer(from_fn_with_state(
+            Arc::clone(&context),
+            guard::refuse_when_stopping,
+        ))
+        .layer(from_fn_with_state(Arc::clone(&context), guard::authorize))
+        .layer(from_fn(guard::catch_panics))
+        .with_state(context)
+}

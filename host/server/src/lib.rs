@@ -1,0 +1,190 @@
+//! `fnhost serve`: a long-running host with apps deployed by name, reached over HTTP.
+//!
+//! A [`Server`] keeps its apps in a state directory (components by SHA-256, a manifest of
+//! the deployed versions, the retained results of spawned calls), deploys them on one
+//! [`fnhost::Host`], and answers the HTTP API of docs/server.md: calls (waiting, spawned,
+//! mapped), deploys, logs, metrics. It stops gracefully: it stops accepting, lets what runs
+//! finish within its grace, cancels the rest, and saves the retained results for the next
+//! start.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = fnhost::Host::new(fnhost::HostSettings::default())?;
+//! let server = fnhost_server::Server::start(host, Default::default()).await?;
+//! server
+//!     .deploy_files("hello", &["target/wasm32-wasip2/release/hello.wasm".into()])
+//!     .await?;
+//! // curl -X POST localhost:7420/v1/apps/hello/functions/async_function/call  => 420
+//! server.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Modules, each with one concern: `settings` (what the operator chooses), `state` (the
+//! directory and its files), `apps` (deploys), `logs` (per-app events), `metrics`,
+//! `spawned` (calls a shutdown waits for), `context` (what handlers share), `http` (the
+//! routes), `serve` (the accept loop), `summary` (the API's view of an app).
+
+mod apps;
+mod context;
+mod error;
+mod http;
+mod logs;
+mod metrics;
+mod serve;
+mod settings;
+mod spawned;
+mod state;
+mod summary;
+
+pub use error::ServerError;
+pub use settings::{
+    DEFAULT_GRACE, DEFAULT_LISTEN, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT, ServerSettings,
+};
+pub use summary::{AppSummary, FunctionStats, FunctionSummary};
+
+use crate::apps::Apps;
+use crate::context::Context;
+use crate::state::{StateDir, results};
+use fnhost::{FunctionCall, Host};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How long a shutdown waits for the calls it cancelled to end before it saves the results.
+const CANCEL_WAIT: Duration = Duration::from_secs(5);
+
+/// A running server. [`Server::shutdown`] stops it gracefully, saves the retained results
+/// and takes its apps off the host; dropping it only stops serving, at once (its apps stay
+/// deployed on the host, and nothing is saved).
+pub struct Server {
+    context: Arc<Context>,
+    addr: SocketAddr,
+    grace: Duration,
+    stop: oneshot::Sender<Instant>,
+    serving: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the state directory (made if missing), binds `settings.listen`, deploys the apps
+    /// of the manifest on `host` and restores the retained results, then serves in a
+    /// background task. Refuses a non-loopback address without a token unless
+    /// `insecure_no_auth`.
+    pub async fn start(host: Host, settings: ServerSettings) -> Result<Server, ServerError> {
+        settings.check()?;
+        let root = settings.state_dir.clone();
+        let state = tokio::task::spawn_blocking(move || StateDir::open(&root))
+            .await
+            .map_err(|error| {
+                ServerError::io("open", &settings.state_dir)(std::io::Error::other(
+                    error.to_string(),
+                ))
+            })??;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                listen: settings.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            listen: settings.listen,
+            source,
+        })?;
+        let apps = Apps::open(host.clone(), state.clone())?;
+        apps.restore().await;
+        host.restore_calls(results::load(&state.results_path())?);
+        let context = Arc::new(Context::new(
+            host,
+            apps,
+            settings.token.as_deref(),
+            settings.sync_timeout,
+        ));
+        let router = http::router(Arc::clone(&context));
+        let (stop, stopped) = oneshot::channel();
+        let serving = tokio::spawn(serve::serve(listener, router, stopped));
+        tracing::info!(%addr, state = %state.root().display(), "serving");
+        Ok(Server {
+            context,
+            addr,
+            grace: settings.grace,
+            stop,
+            serving,
+        })
+    }
+
+    /// The address the server listens on (with the port picked, when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Deploys the components at `components` (built `.wasm` files) as the app `name`: stores
+    /// them by SHA-256 in the state directory and records the new version in the manifest,
+    /// as `PUT /v1/apps/{name}` does.
+    pub async fn deploy_files(
+        &self,
+        name: &str,
+        components: &[PathBuf],
+    ) -> Result<AppSummary, ServerError> {
+        if self.context.is_stopping() {
+            return Err(ServerError::ShuttingDown);
+        }
+        let mut ids = Vec::with_capacity(components.len());
+        for path in components {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(ServerError::io("read", path))?;
+            ids.push(self.context.apps.state().store_component(&bytes).await?);
+        }
+        self.context.apps.deploy(name, ids).await
+    }
+
+    /// Stops gracefully: refuses new requests, lets requests and spawned calls in flight
+    /// finish within the grace period, cancels what is left, saves the retained results, and
+    /// takes the server's apps off the host.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let Server {
+            context,
+            grace,
+            stop,
+            serving,
+            ..
+        } = self;
+        let deadline = Instant::now() + grace;
+        tracing::info!(grace = ?grace, "shutting down");
+        context.begin_stopping();
+        // The loop may have ended already (its task panicked): nothing more to stop then.
+        let _ = stop.send(deadline);
+        let _ = serving.await;
+        if tokio::time::timeout_at(deadline, context.spawned.wait_empty())
+            .await
+            .is_err()
+        {
+            let left = context.spawned.ids();
+            tracing::warn!(calls = left.len(), "cancelling the calls still running");
+            for id in left {
+                if let Ok(call) =
+                    FunctionCall::<serde_json::Value>::from_id(&context.host, &id.to_string())
+                {
+                    call.cancel();
+                }
+            }
+            let _ = tokio::time::timeout(CANCEL_WAIT, context.spawned.wait_empty()).await;
+        }
+        let retained = context.host.retained_calls();
+        let path = context.apps.state().results_path();
+        let saved = tokio::task::spawn_blocking(move || results::save(&path, &retained))
+            .await
+            .map_err(|error| {
+                ServerError::io("write", context.apps.state().results_path())(
+                    std::io::Error::other(error.to_string()),
+                )
+            })
+            .and_then(|saved| saved);
+        context.apps.release();
+        saved
+    }
+}

@@ -1,0 +1,165 @@
+//! `results.ndjson`: the finished spawned calls a server keeps by id, saved at shutdown and
+//! restored at start, one call per line.
+//!
+//! Invariant: a line that cannot be read back (a hand edit, a kind this version does not know)
+//! is skipped with a warning rather than failing the start: losing one result beats losing
+//! them all.
+
+use crate::ServerError;
+use crate::state::atomic;
+use fnhost::{CallId, Error, ErrorKind, RetainedCall};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// One saved call.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    id: String,
+    function: String,
+    /// Milliseconds since the Unix epoch.
+    finished_ms: u64,
+    /// The result's JSON, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ok: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<SavedError>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedError {
+    kind: String,
+    message: String,
+}
+
+/// Writes `calls` to `path`, atomically.
+pub(crate) fn save(path: &Path, calls: &[RetainedCall]) -> Result<(), ServerError> {
+    let mut out = Vec::new();
+    for call in calls {
+        let finished_ms = call
+            .finished
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX);
+        let (ok, error) = match &call.result {
+            Ok(bytes) => (Some(String::from_utf8_lossy(bytes).into_owned()), None),
+            Err(error) => (
+                None,
+                Some(SavedError {
+                    kind: error.kind().as_str().to_owned(),
+                    message: error.message().to_owned(),
+                }),
+            ),
+        };
+        let saved = Saved {
+            id: call.id.to_string(),
+            function: call.function.clone(),
+            finished_ms,
+            ok,
+            error,
+        };
+        serde_json::to_writer(&mut out, &saved).map_err(|source| ServerError::Corrupt {
+            path: path.to_owned(),
+            source,
+        })?;
+        out.push(b'\n');
+    }
+    atomic::write(path, &out).map_err(ServerError::io("write", path))
+}
+
+/// Reads the calls saved at `path`; none when there is no file.
+pub(crate) fn load(path: &Path) -> Result<Vec<RetainedCall>, ServerError> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(ServerError::io("read", path)(error)),
+    };
+    let mut calls = Vec::new();
+    for (number, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match restore(line) {
+            Some(call) => calls.push(call),
+            None => tracing::warn!(
+                path = %path.display(),
+                line = number + 1,
+                "skipping a saved call that cannot be read"
+            ),
+        }
+    }
+    Ok(calls)
+}
+
+/// The call saved on `line`.
+fn restore(line: &[u8]) -> Option<RetainedCall> {
+    let saved: Saved = serde_json::from_slice(line).ok()?;
+    let id: CallId = saved.id.parse().ok()?;
+    let result = match (saved.ok, saved.error) {
+        (Some(ok), None) => Ok(ok.into_bytes()),
+        (None, Some(error)) => Err(Error::from_kind(
+            ErrorKind::parse(&error.kind)?,
+            error.message,
+        )),
+        _ => return None,
+    };
+    Some(RetainedCall {
+        id,
+        function: saved.function,
+        finished: UNIX_EPOCH + Duration::from_millis(saved.finished_ms),
+        result,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    #[test]
+    fn calls_read_back_as_saved_and_bad_lines_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.ndjson");
+        assert!(load(&path).unwrap().is_empty());
+        let id = |n: u8| -> CallId {
+            format!("fc-{}", format!("{n:02x}").repeat(16))
+                .parse()
+                .unwrap()
+        };
+        let finished = UNIX_EPOCH
+            + Duration::from_millis(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as u64,
+            );
+        let calls = vec![
+            RetainedCall {
+                id: id(1),
+                function: "f".into(),
+                finished,
+                result: Ok(b"{\"a\":[1,2]}".to_vec()),
+            },
+            RetainedCall {
+                id: id(2),
+                function: "g".into(),
+                finished,
+                result: Err(Error::Trapped("boom".into())),
+            },
+        ];
+        save(&path, &calls).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("not json\n{\"id\": \"fc-zz\", \"function\": \"f\", \"finished_ms\": 0, \"ok\": \"1\"}\n");
+        std::fs::write(&path, text).unwrap();
+        let back = load(&path).unwrap();
+        assert_eq!(back.len(), 2);
+        for (back, call) in back.iter().zip(&calls) {
+            assert_eq!(back.id, call.id);
+            assert_eq!(back.function, call.function);
+            assert_eq!(back.finished, call.finished);
+            assert_eq!(back.result, call.result);
+        }
+    }
+}

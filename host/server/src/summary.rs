@@ -1,0 +1,101 @@
+//! What the API says of a deployed app (`APP` in docs/server.md): its version, components,
+//! and functions with their options and live counters.
+//!
+//! Invariant: these types are the wire form, serde both ways, so a client can read back
+//! exactly what the server wrote.
+
+use fnhost::{App, BodyKind, FunctionInfo, PoolStats};
+use serde::{Deserialize, Serialize};
+
+/// A deployed app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppSummary {
+    /// Its name.
+    pub name: String,
+    /// 1 at the first deploy, one more at each redeploy.
+    pub version: u64,
+    /// Its components' SHA-256s (hex).
+    pub components: Vec<String>,
+    /// When this version was deployed (RFC 3339).
+    pub deployed_at: String,
+    /// Its functions, by name.
+    pub functions: Vec<FunctionSummary>,
+}
+
+/// A function of a deployed app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionSummary {
+    /// Its name.
+    pub name: String,
+    /// `blocking` or `async`.
+    pub kind: String,
+    /// Its parameters' names, in order.
+    pub params: Vec<String>,
+    /// Every option with its value (the option table's names and units).
+    pub options: serde_json::Value,
+    /// The counters of its pool of containers, now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<FunctionStats>,
+}
+
+/// The counters of a function's pool of containers (the library's `PoolStats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionStats {
+    /// Containers serving now.
+    pub containers: usize,
+    /// Containers ever started.
+    pub containers_started: usize,
+    /// The most containers serving at once.
+    pub peak_containers: usize,
+    /// Inputs running now.
+    pub in_flight: usize,
+    /// The most inputs running at once.
+    pub peak_in_flight: usize,
+    /// The most inputs running at once on one container.
+    pub peak_in_flight_per_container: usize,
+    /// Inputs waiting for a container now.
+    pub queued: usize,
+    /// Containers started beyond the limit for calls that came back to the function.
+    pub overflow_started: usize,
+    /// Inputs cancelled before they finished.
+    pub cancelled: usize,
+    /// Times a container was paused for using more than its CPU budget.
+    pub cpu_throttles: usize,
+}
+
+impl From<PoolStats> for FunctionStats {
+    fn from(stats: PoolStats) -> Self {
+        FunctionStats {
+            containers: stats.containers,
+            containers_started: stats.containers_started,
+            peak_containers: stats.peak_containers,
+            in_flight: stats.in_flight,
+            peak_in_flight: stats.peak_in_flight,
+            peak_in_flight_per_container: stats.peak_in_flight_per_container,
+            queued: stats.queued,
+            overflow_started: stats.overflow_started,
+            cancelled: stats.cancelled,
+            cpu_throttles: stats.cpu_throttles,
+        }
+    }
+}
+
+impl FunctionSummary {
+    /// The function `info` of `app`, with its counters now.
+    pub(crate) fn of(app: &App, info: &FunctionInfo) -> FunctionSummary {
+        FunctionSummary {
+            name: info.name.clone(),
+            kind: match info.kind {
+                BodyKind::Blocking => "blocking",
+                BodyKind::Async => "async",
+            }
+            .to_owned(),
+            params: info.params.clone(),
+            options: serde_json::to_value(info.config).unwrap_or_default(),
+            stats: app
+                .function(&info.name)
+                .ok()
+                .map(|function| function.stats().into()),
+        }
+    }
+}
