@@ -1,5 +1,9 @@
 //! The arguments every subcommand takes to load its app (`--with`, `--option`, `--dir`,
-//! `--dir-ro`, `--env`), and loading the app with them.
+//! `--dir-ro`, `--env`), and loading the app with them; and the components and name of an
+//! app to deploy (`fnhost serve`, `fnhost deploy`).
+//!
+//! Invariant: a crate directory is built for `wasm32-wasip2` before anything loads or is
+//! sent; any other path is taken as a component file.
 
 use anyhow::bail;
 use clap::Args;
@@ -54,6 +58,50 @@ impl AppArgs {
             builder = builder.env(key, value);
         }
         Ok(builder.load(&components).await?)
+    }
+
+    /// Fails when any of these arguments was given: they shape a local load, and `what` (a
+    /// command run against a server) has none.
+    pub(crate) fn refuse(&self, what: &str) -> anyhow::Result<()> {
+        let given = [
+            (!self.with.is_empty(), "--with"),
+            (!self.options.is_empty(), "--option"),
+            (!self.dirs.is_empty(), "--dir"),
+            (!self.read_only_dirs.is_empty(), "--dir-ro"),
+            (!self.env.is_empty(), "--env"),
+        ];
+        if let Some((_, flag)) = given.iter().find(|(given, _)| *given) {
+            bail!("{flag} is for an app loaded here; {what} uses the app deployed on the server");
+        }
+        Ok(())
+    }
+}
+
+/// The component files of an app to deploy: `path`'s and every one of `with`, crate
+/// directories built first.
+pub(crate) async fn components(path: &Path, with: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut components = Vec::with_capacity(1 + with.len());
+    for path in std::iter::once(path).chain(with.iter().map(PathBuf::as_path)) {
+        components.push(component_path(path).await?);
+    }
+    Ok(components)
+}
+
+/// The name an app at `path` is deployed under unless given one: its crate directory's name,
+/// or its file's name without the extension (`hello` for `examples/hello` and for
+/// `target/wasm32-wasip2/release/hello.wasm`).
+pub(crate) fn app_name(path: &Path) -> anyhow::Result<String> {
+    let name = if path.is_dir() {
+        // Resolved, so that `.` and `..` name the directory they stand for.
+        std::fs::canonicalize(path)?
+            .file_name()
+            .map(std::ffi::OsStr::to_owned)
+    } else {
+        path.file_stem().map(std::ffi::OsStr::to_owned)
+    };
+    match name.as_deref().and_then(std::ffi::OsStr::to_str) {
+        Some(name) => Ok(name.to_owned()),
+        None => bail!("{} gives no app name: name it with --name", path.display()),
     }
 }
 

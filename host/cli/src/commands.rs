@@ -1,12 +1,24 @@
 //! The subcommands, one module each (as wasmtime's `src/commands/`): each holds its arguments
 //! and the `execute` that carries it out.
+//!
+//! `run`, `call`, `list` and `map` load the app here; `serve` runs the HTTP server; the others
+//! talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
 
+mod apps;
 mod call;
+mod cancel;
+mod deploy;
+mod get;
 mod list;
+mod logs;
+mod map;
 mod run;
+mod serve;
+mod spawn;
+mod undeploy;
 
+use crate::settings::Settings;
 use clap::Subcommand;
-use fnhost::HostSettings;
 use std::process::ExitCode;
 
 /// What `fnhost` was asked to do.
@@ -16,20 +28,51 @@ pub(crate) enum Command {
     /// out), and exit with its exit status.
     Run(run::RunCommand),
     /// Call one function with JSON arguments (given, or read with `--input`) and print its JSON
-    /// result.
+    /// result; with `--url`, the function of an app deployed on that server.
     Call(call::CallCommand),
-    /// List the app's functions and entrypoints, with their kind and options.
+    /// List the app's functions and entrypoints, with their kind and options; with `--url`,
+    /// those of an app deployed on that server.
     List(list::ListCommand),
+    /// Call one function once per NDJSON input line (stdin or `--input`), in parallel, and
+    /// print one NDJSON result line per input, in order; with `--url`, on that server.
+    Map(map::MapCommand),
+    /// Run the HTTP server, with the apps given deployed, until SIGINT or SIGTERM.
+    Serve(serve::ServeCommand),
+    /// Deploy an app to a server (a new app, or the next version of one).
+    Deploy(deploy::DeployCommand),
+    /// List the apps deployed on a server.
+    Apps(apps::AppsCommand),
+    /// Remove a deployed app from a server.
+    Undeploy(undeploy::UndeployCommand),
+    /// Start a call on a server and print its id.
+    Spawn(spawn::SpawnCommand),
+    /// Wait for a spawned call's result and print it.
+    Get(get::GetCommand),
+    /// Cancel a call running on a server.
+    Cancel(cancel::CancelCommand),
+    /// Print a deployed app's log (its containers' output, the server's notes).
+    Logs(logs::LogsCommand),
 }
 
 impl Command {
-    /// Carries the command out, loading its app on a host with `settings`; returns the
-    /// process's exit code (an entrypoint's exit status for `run`, success for the others).
-    pub(crate) async fn execute(self, settings: HostSettings) -> anyhow::Result<ExitCode> {
+    /// Carries the command out with `settings` (apps loaded here run on a host with its host
+    /// settings); returns the process's exit code (an entrypoint's exit status for `run`,
+    /// success for the others).
+    pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<ExitCode> {
+        let done = |()| ExitCode::SUCCESS;
         match self {
-            Command::Run(command) => command.execute(settings).await,
-            Command::Call(command) => command.execute(settings).await.map(|()| ExitCode::SUCCESS),
-            Command::List(command) => command.execute(settings).await.map(|()| ExitCode::SUCCESS),
+            Command::Run(command) => command.execute(settings.host).await,
+            Command::Call(command) => command.execute(settings).await.map(done),
+            Command::List(command) => command.execute(settings).await.map(done),
+            Command::Map(command) => command.execute(settings).await.map(done),
+            Command::Serve(command) => command.execute(settings).await.map(done),
+            Command::Deploy(command) => command.execute(settings).await.map(done),
+            Command::Apps(command) => command.execute(settings).await.map(done),
+            Command::Undeploy(command) => command.execute(settings).await.map(done),
+            Command::Spawn(command) => command.execute(settings).await.map(done),
+            Command::Get(command) => command.execute(settings).await.map(done),
+            Command::Cancel(command) => command.execute(settings).await.map(done),
+            Command::Logs(command) => command.execute(settings).await.map(done),
         }
     }
 }

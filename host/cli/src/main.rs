@@ -1,7 +1,8 @@
-//! `fnhost`: run an app's local entrypoint, call one of its functions, list what it holds.
+//! `fnhost`: run an app's local entrypoint, call one of its functions, list what it holds;
+//! serve apps over HTTP, and deploy to and call a server.
 //!
 //! `APP` is a component (`.wasm`) or a guest crate directory, which is built for
-//! `wasm32-wasip2` first. Errors print one line on stderr and exit with status 1; `fnhost run`
+//! `wasm32-wasip2` first (for a command run against a server, the deployed app's name). Errors print one line on stderr and exit with status 1; `fnhost run`
 //! otherwise exits with its entrypoint's exit status (0 when it returned).
 //!
 //! This file parses the command line, sets up logging and the async runtime, and reports the
@@ -9,6 +10,7 @@
 
 mod app_args;
 mod commands;
+mod remote_args;
 mod settings;
 
 use clap::Parser;
@@ -43,7 +45,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli.command.execute(settings::host_settings())) {
+    match runtime.block_on(cli.command.execute(settings::from_env())) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");

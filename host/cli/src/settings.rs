@@ -7,13 +7,38 @@
 //!   positive counts; unset, not a number, or zero keeps the library's default
 //!   ([`HostSettings::default`]).
 //! - `FNHOST_LOG`: which logs to print (a `tracing` filter, default `warn`).
+//! - `FNHOST_URL`: the server the server commands talk to (`--url` wins over it), and, when
+//!   set, where `fnhost call`, `fnhost list` and `fnhost map` go instead of loading the app.
+//! - `FNHOST_TOKEN`: the server's token, for the server commands and for `fnhost serve`
+//!   (`--token` wins over it).
+//!
+//! Invariant: an empty variable counts as unset.
 
 use fnhost::{CompileCache, HostSettings};
 use std::str::FromStr;
 use tracing_subscriber::EnvFilter;
 
+/// What the environment sets for every command.
+pub(crate) struct Settings {
+    /// The host's settings, for the commands that load apps (and `serve`).
+    pub(crate) host: HostSettings,
+    /// `FNHOST_URL`.
+    pub(crate) url: Option<String>,
+    /// `FNHOST_TOKEN`.
+    pub(crate) token: Option<String>,
+}
+
+/// The settings the environment gives.
+pub(crate) fn from_env() -> Settings {
+    Settings {
+        host: host_settings(),
+        url: text("FNHOST_URL"),
+        token: text("FNHOST_TOKEN"),
+    }
+}
+
 /// The host's settings: [`HostSettings::default`], changed by what the environment asks for.
-pub(crate) fn host_settings() -> HostSettings {
+fn host_settings() -> HostSettings {
     let default = HostSettings::default();
     HostSettings {
         max_instances: count("FNHOST_MAX_INSTANCES", default.max_instances),
@@ -22,7 +47,13 @@ pub(crate) fn host_settings() -> HostSettings {
         memory_budget: count("FNHOST_MEMORY_BUDGET", default.memory_budget >> 20) << 20,
         max_handles: count("FNHOST_MAX_HANDLES", default.max_handles),
         cache: cache(),
+        ..default
     }
+}
+
+/// The text in the environment variable `name`, unless it is unset, empty or not UTF-8.
+fn text(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|text| !text.is_empty())
 }
 
 /// The log filter in `FNHOST_LOG`, or `warn` when it is unset or not a filter.

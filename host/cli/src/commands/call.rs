@@ -6,14 +6,23 @@
 //! pipe or FIFO works). They are checked before the app loads: the JSON, and the input's
 //! size (at most the payload limit, [`fnhost::MAX_PAYLOAD`], and a little room for
 //! whitespace; a larger or endless input fails once that much is read). Once the app is
-//! loaded, their number is checked against the function's parameters.
+//! loaded, their number is checked against the function's parameters
+//! ([`fnhost::FunctionInfo::arguments`]).
+//!
+//! With `--url` (or `FNHOST_URL`), APP is the name of an app deployed on that server, and the
+//! call goes there with the arguments as given (the server fits them to the parameters the
+//! same way); options that shape a local load or call (`--with`, `--timeout`, ...) are
+//! refused.
 //!
 //! The result is printed as the function encoded it (see [`check_json`]).
 
 use crate::app_args::AppArgs;
+use crate::remote_args::RemoteArgs;
+use crate::settings::Settings;
 use anyhow::{Context, bail};
 use clap::Args;
-use fnhost::{FunctionOptions, HostSettings, MAX_PAYLOAD};
+use fnhost::{FunctionOptions, MAX_PAYLOAD};
+use fnhost_client::Client;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,7 +31,7 @@ use std::time::Duration;
 /// The arguments of `fnhost call`.
 #[derive(Args)]
 pub(crate) struct CallCommand {
-    /// The app.
+    /// The app (with `--url`: the deployed app's name).
     app_path: PathBuf,
     /// The function's name.
     function: String,
@@ -43,13 +52,19 @@ pub(crate) struct CallCommand {
     retries: Option<u32>,
     #[command(flatten)]
     app: AppArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 impl CallCommand {
-    /// Reads and parses the arguments, loads the app, calls the function with the call's
-    /// options and prints the result.
-    pub(crate) async fn execute(self, settings: HostSettings) -> anyhow::Result<()> {
+    /// Reads and parses the arguments, loads the app (or finds the server), calls the function
+    /// with the call's options and prints the result.
+    pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<()> {
         let name = &self.function;
+        let remote = self.remote.remote(&settings)?;
+        if remote.is_some() {
+            self.refuse_local_options()?;
+        }
         let given = match (&self.input, &self.args) {
             (Some(path), _) => {
                 let path = path.clone();
@@ -59,21 +74,61 @@ impl CallCommand {
             (None, Some(text)) => Some(parse(name, text.as_bytes())?),
             (None, None) => None,
         };
-        let app = self.app.load(&self.app_path, settings).await?;
-        let function = app.function(name)?.with_options(FunctionOptions {
-            timeout: self.timeout,
-            retries: self.retries,
-            ..FunctionOptions::default()
-        })?;
-        let args = arguments(name, &function.info().params, given)?;
-        let result = function.remote_raw(args).await?;
-        check_json(&result).with_context(|| format!("`{name}` returned invalid JSON"))?;
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&result)?;
-        stdout.write_all(b"\n")?;
-        stdout.flush()?;
-        Ok(())
+        let result = match remote {
+            Some(client) => self.call_remote(&client, given).await?,
+            None => {
+                let app = self.app.load(&self.app_path, settings.host).await?;
+                let function = app.function(name)?.with_options(FunctionOptions {
+                    timeout: self.timeout,
+                    retries: self.retries,
+                    ..FunctionOptions::default()
+                })?;
+                let args = function.info().arguments(given)?;
+                function.remote_raw(args).await?
+            }
+        };
+        print_result(name, &result)
     }
+
+    /// Calls the function of the app deployed on `client`'s server with the arguments
+    /// `given`: its result.
+    async fn call_remote(&self, client: &Client, given: Option<Value>) -> anyhow::Result<Vec<u8>> {
+        let app = deployed_name(&self.app_path)?;
+        let body = match given {
+            Some(value) => serde_json::to_vec(&value)?,
+            None => Vec::new(),
+        };
+        let function = client.function_in(app, &self.function);
+        Ok(function.remote_json(body).await?)
+    }
+
+    /// Fails when an option only a local call has was given.
+    fn refuse_local_options(&self) -> anyhow::Result<()> {
+        if self.timeout.is_some() {
+            bail!("--timeout is for an app loaded here; with --url the server's options hold");
+        }
+        if self.retries.is_some() {
+            bail!("--retries is for an app loaded here; with --url the server's options hold");
+        }
+        self.app.refuse("fnhost call --url")
+    }
+}
+
+/// The name of the deployed app `app` (given where a path goes locally).
+pub(crate) fn deployed_name(app: &Path) -> anyhow::Result<&str> {
+    app.to_str()
+        .with_context(|| format!("`{}` is not an app name", app.display()))
+}
+
+/// Checks that `result`, the result of `function` (or of a call id), is JSON and prints it on
+/// stdout, with a newline.
+pub(crate) fn print_result(function: &str, result: &[u8]) -> anyhow::Result<()> {
+    check_json(result).with_context(|| format!("`{function}` returned invalid JSON"))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(result)?;
+    stdout.write_all(b"\n")?;
+    stdout.flush()?;
+    Ok(())
 }
 
 /// The most `--input` may hold: the payload limit, and room for whitespace around the value
@@ -110,43 +165,9 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The arguments given for `function`, parsed.
-fn parse(function: &str, json: &[u8]) -> anyhow::Result<Value> {
+pub(crate) fn parse(function: &str, json: &[u8]) -> anyhow::Result<Value> {
     serde_json::from_slice(json)
         .with_context(|| format!("the arguments for `{function}` are not valid JSON"))
-}
-
-/// The JSON array of arguments for `function`, whose parameters are `params`, from what was
-/// given: the value itself for one parameter; for any other number, an array of that many
-/// (nothing, `[]` or `null` for none).
-fn arguments(function: &str, params: &[String], given: Option<Value>) -> anyhow::Result<Vec<u8>> {
-    let args = match (params.len(), given) {
-        (1, Some(value)) => vec![value],
-        (_, None) | (0, Some(Value::Null)) => Vec::new(),
-        (_, Some(Value::Array(values))) => values,
-        // One value, not an array: one argument, for a function that takes none.
-        (0, Some(value)) => vec![value],
-        (count, Some(_)) => bail!(
-            "`{function}` takes {} ({}): pass them as a JSON array",
-            count_of(count),
-            params.join(", ")
-        ),
-    };
-    if args.len() != params.len() {
-        let takes = match params.len() {
-            0 => count_of(0),
-            count => format!("{} ({})", count_of(count), params.join(", ")),
-        };
-        bail!("`{function}` takes {takes}, {} given", args.len());
-    }
-    Ok(serde_json::to_vec(&Value::Array(args))?)
-}
-
-/// `1 argument`, `3 arguments`.
-fn count_of(count: usize) -> String {
-    match count {
-        1 => "1 argument".to_owned(),
-        count => format!("{count} arguments"),
-    }
 }
 
 /// Checks that `result` is one JSON value, in UTF-8, whatever its depth.
@@ -161,7 +182,7 @@ fn count_of(count: usize) -> String {
 /// limit; UTF-8 is checked first, since skipping a string does not check it. The tests below
 /// hold serde_json to this on the test thread's stack: 8 million levels pass, and a 16 MiB
 /// unterminated `[[[[...` fails.
-fn check_json(result: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn check_json(result: &[u8]) -> anyhow::Result<()> {
     let text = std::str::from_utf8(result)?;
     serde_json::from_str::<serde::de::IgnoredAny>(text)?;
     Ok(())
@@ -169,55 +190,7 @@ fn check_json(result: &[u8]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{arguments, check_json};
-    use serde_json::json;
-
-    fn params(names: &[&str]) -> Vec<String> {
-        names.iter().map(|name| (*name).to_owned()).collect()
-    }
-
-    fn args(names: &[&str], given: Option<serde_json::Value>) -> Result<String, String> {
-        arguments("f", &params(names), given)
-            .map(|bytes| String::from_utf8(bytes).unwrap())
-            .map_err(|error| error.to_string())
-    }
-
-    #[test]
-    fn arguments_follow_the_parameters() {
-        assert_eq!(args(&[], None).unwrap(), "[]");
-        assert_eq!(args(&[], Some(json!(null))).unwrap(), "[]");
-        assert_eq!(args(&[], Some(json!([]))).unwrap(), "[]");
-        assert_eq!(args(&["x"], Some(json!([1, 2]))).unwrap(), "[[1,2]]");
-        assert_eq!(args(&["x"], Some(json!(null))).unwrap(), "[null]");
-        assert_eq!(
-            args(&["a", "b"], Some(json!([1, "b"]))).unwrap(),
-            "[1,\"b\"]"
-        );
-    }
-
-    #[test]
-    fn a_wrong_count_names_both_counts() {
-        assert_eq!(
-            args(&[], Some(json!([1, 2, 3]))).unwrap_err(),
-            "`f` takes 0 arguments, 3 given"
-        );
-        assert_eq!(
-            args(&[], Some(json!(5))).unwrap_err(),
-            "`f` takes 0 arguments, 1 given"
-        );
-        assert_eq!(
-            args(&["x"], None).unwrap_err(),
-            "`f` takes 1 argument (x), 0 given"
-        );
-        assert_eq!(
-            args(&["a", "b", "c"], Some(json!([1, 2]))).unwrap_err(),
-            "`f` takes 3 arguments (a, b, c), 2 given"
-        );
-        assert_eq!(
-            args(&["a", "b"], Some(json!(1))).unwrap_err(),
-            "`f` takes 2 arguments (a, b): pass them as a JSON array"
-        );
-    }
+    use super::check_json;
 
     #[test]
     fn any_depth_of_json_passes_without_recursion() {

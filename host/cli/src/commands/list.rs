@@ -1,27 +1,41 @@
 //! `fnhost list APP [--json]`: the app's functions and entrypoints, with their kind and
 //! effective options.
+//!
+//! With `--url` (or `FNHOST_URL`), APP is the name of an app deployed on that server: the
+//! table shows its functions as the server describes them (options as JSON values), and
+//! `--json` prints the server's description, live counters included. A deployed app has no
+//! entrypoints.
 
 use crate::app_args::AppArgs;
+use crate::commands::call::deployed_name;
+use crate::remote_args::RemoteArgs;
+use crate::settings::Settings;
 use clap::Args;
-use fnhost::{BodyKind, FunctionInfo, HostSettings, option_names};
+use fnhost::{BodyKind, FunctionInfo, option_names};
+use fnhost_client::{AppSummary, Client};
 use std::path::PathBuf;
 
 /// The arguments of `fnhost list`.
 #[derive(Args)]
 pub(crate) struct ListCommand {
-    /// The app.
+    /// The app (with `--url`: the deployed app's name).
     app_path: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
     app: AppArgs,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 impl ListCommand {
-    /// Loads the app and prints what it holds, as a table or as JSON.
-    pub(crate) async fn execute(self, settings: HostSettings) -> anyhow::Result<()> {
-        let app = self.app.load(&self.app_path, settings).await?;
+    /// Loads the app (or asks the server) and prints what it holds, as a table or as JSON.
+    pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<()> {
+        if let Some(client) = self.remote.remote(&settings)? {
+            return self.list_remote(&client).await;
+        }
+        let app = self.app.load(&self.app_path, settings.host).await?;
         let entrypoints: Vec<&FunctionInfo> = app.entrypoints().collect();
         if self.json {
             let listing = serde_json::json!({
@@ -33,6 +47,42 @@ impl ListCommand {
             print_table(app.functions(), &entrypoints);
         }
         Ok(())
+    }
+
+    /// Prints the deployed app's functions, as a table or as the server's JSON.
+    async fn list_remote(&self, client: &Client) -> anyhow::Result<()> {
+        self.app.refuse("fnhost list --url")?;
+        let app = client.app(deployed_name(&self.app_path)?).await?;
+        if self.json {
+            println!("{:#}", serde_json::to_value(&app)?);
+        } else {
+            print_deployed(&app);
+        }
+        Ok(())
+    }
+}
+
+/// Prints a deployed app's functions, one row each with their kind, every option of the
+/// option table (as the server gave it) and their parameters.
+fn print_deployed(app: &AppSummary) {
+    let options: Vec<&str> = option_names().collect();
+    println!("FUNCTION\tKIND\t{}\tPARAMS", options.join("\t"));
+    for function in &app.functions {
+        let values: Vec<String> = options
+            .iter()
+            .map(|option| match function.options.get(option) {
+                Some(serde_json::Value::String(text)) => text.clone(),
+                Some(value) => value.to_string(),
+                None => String::new(),
+            })
+            .collect();
+        println!(
+            "{}\t{}\t{}\t({})",
+            function.name,
+            function.kind,
+            values.join("\t"),
+            function.params.join(", ")
+        );
     }
 }
 

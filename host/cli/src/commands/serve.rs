@@ -1,0 +1,127 @@
+//! `fnhost serve [APP ...]`: run the HTTP server (docs/server.md) until SIGINT or SIGTERM,
+//! with the apps given deployed.
+//!
+//! Invariant: the line `fnhost serving on http://ADDR` (the address actually bound, so
+//! `--listen 127.0.0.1:0` tells its port) is printed on stderr once the server listens and
+//! every app given is deployed, and the signal handlers are in place before it, so a signal
+//! after the line always shuts the server down gracefully (exit status 0) rather than killing
+//! it. A second signal during the shutdown stops waiting for it (exit status 1).
+
+use crate::app_args::{app_name, components};
+use crate::settings::Settings;
+use anyhow::{Context, bail};
+use clap::Args;
+use fnhost::{Host, HostSettings};
+use fnhost_server::{Server, ServerSettings};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// The arguments of `fnhost serve`.
+#[derive(Args)]
+pub(crate) struct ServeCommand {
+    /// Apps (components or guest crates) to deploy at start, each named after its crate
+    /// directory or file stem; apps deployed before (in the state directory) are kept.
+    #[arg(value_name = "APP")]
+    apps: Vec<PathBuf>,
+    /// The name to deploy the app under (only with one APP).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Another component (or guest crate) of the app; repeatable (only with one APP).
+    #[arg(long = "with", value_name = "OTHER")]
+    with: Vec<PathBuf>,
+    /// The address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7420")]
+    listen: SocketAddr,
+    /// Where deployed apps, their components and retained results are kept (default: the
+    /// user's data directory's `fnhost`, `~/.local/share/fnhost` on Linux).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// The token every request must carry (`Authorization: Bearer TOKEN`; default:
+    /// `FNHOST_TOKEN`). Required to listen beyond loopback.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Listens beyond loopback without a token.
+    #[arg(long)]
+    insecure_no_auth: bool,
+    /// How long a call request waits for its result before answering with the call's id.
+    #[arg(long, value_name = "DURATION", default_value = "150s", value_parser = humantime::parse_duration)]
+    sync_timeout: Duration,
+    /// How long a shutdown lets requests and calls in flight finish.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    grace: Duration,
+    /// How long a spawned call's result stays readable by id once it finished.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
+    retention: Duration,
+}
+
+impl ServeCommand {
+    /// Builds the apps given, starts the server, deploys them, and serves until a signal.
+    pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<()> {
+        if self.apps.len() != 1 && (self.name.is_some() || !self.with.is_empty()) {
+            bail!("--name and --with name one app: give exactly one APP with them");
+        }
+        let mut apps = Vec::with_capacity(self.apps.len());
+        for path in &self.apps {
+            let name = match &self.name {
+                Some(name) => name.clone(),
+                None => app_name(path)?,
+            };
+            apps.push((name, components(path, &self.with).await?));
+        }
+        let host = Host::new(HostSettings {
+            retention: self.retention,
+            ..settings.host
+        })?;
+        let server_settings = ServerSettings {
+            listen: self.listen,
+            state_dir: self
+                .state_dir
+                .unwrap_or_else(ServerSettings::default_state_dir),
+            token: self.token.or(settings.token),
+            insecure_no_auth: self.insecure_no_auth,
+            sync_timeout: self.sync_timeout,
+            grace: self.grace,
+        };
+        let mut signals = Signals::new()?;
+        let server = Server::start(host, server_settings).await?;
+        for (name, components) in &apps {
+            if let Err(error) = server.deploy_files(name, components).await {
+                server.shutdown().await?;
+                return Err(error).with_context(|| format!("cannot deploy `{name}`"));
+            }
+        }
+        eprintln!("fnhost serving on http://{}", server.local_addr());
+        signals.next().await;
+        eprintln!("fnhost shutting down");
+        tokio::select! {
+            stopped = server.shutdown() => Ok(stopped?),
+            () = signals.next() => bail!("interrupted while shutting down"),
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, handled from their creation on.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        let handle = |kind| signal(kind).context("cannot handle signals");
+        Ok(Signals {
+            interrupt: handle(SignalKind::interrupt())?,
+            terminate: handle(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next of either.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}

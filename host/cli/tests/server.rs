@@ -1,0 +1,482 @@
+//! `fnhost serve` and the commands that talk to it, run as a user runs them: a real server
+//! child process on an ephemeral port with a state directory of its own, and every other
+//! command a process of its own beside it. `fnhost map`, locally and against the server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// `fnhost` with `args`, from the workspace root, with no server or token from the
+/// environment of the test run.
+fn command(args: &[&str]) -> Command {
+    // The crate is `host/cli`: the workspace root is two levels up.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fnhost"));
+    command
+        .args(args)
+        .current_dir(root)
+        .env_remove("FNHOST_URL")
+        .env_remove("FNHOST_TOKEN");
+    command
+}
+
+fn fnhost(args: &[&str]) -> Output {
+    command(args).output().expect("fnhost runs")
+}
+
+/// `fnhost` with `args`, given `input` on its stdin.
+fn fnhost_with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fnhost runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("fnhost runs");
+    writer.join().unwrap().unwrap();
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The last line of `output`'s stderr, which must be its one error.
+fn error_line(output: &Output) -> String {
+    assert!(!output.status.success(), "succeeded: {}", stdout(output));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    let error = stderr(output);
+    let last = error.lines().last().unwrap_or_default().to_owned();
+    assert!(last.starts_with("error: "), "{error}");
+    assert!(!error.contains("panicked"), "{error}");
+    last
+}
+
+/// A fresh directory for one test.
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fnhost-serve-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running `fnhost serve`; killed when dropped (a failing test leaves no server behind).
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, as the server printed it.
+    url: String,
+    /// Everything the server wrote on stderr, for failure messages.
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `fnhost serve --listen 127.0.0.1:0 --state-dir STATE ARGS...` and waits for its
+    /// `fnhost serving on` line.
+    fn start(state: &Path, args: &[&str]) -> Server {
+        let mut all = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        let mut child = command(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("fnhost serve runs");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (found, address) = mpsc::channel();
+        let reader = BufReader::new(child.stderr.take().unwrap());
+        let lines = Arc::clone(&log);
+        // Reads stderr to its end, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("fnhost serving on ") {
+                    let _ = found.send(url.to_owned());
+                }
+                let mut log = lines.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut server = Server {
+            child,
+            url: String::new(),
+            log,
+        };
+        // A generous bound for a cold build of the app; the line normally comes in seconds.
+        match address.recv_timeout(Duration::from_secs(900)) {
+            Ok(url) => server.url = url,
+            Err(_) => panic!("no `fnhost serving on` line: {}", server.log()),
+        }
+        assert!(
+            server.url.starts_with("http://127.0.0.1:"),
+            "{}",
+            server.url
+        );
+        server
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// `fnhost ARGS... --url URL`.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all = args.to_vec();
+        all.extend(["--url", &self.url]);
+        fnhost(&all)
+    }
+
+    /// Sends SIGTERM and waits for the server to exit: its status.
+    fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn calls_spawn_and_get_go_through_the_server() {
+    let state = scratch_dir("calls");
+    let server = Server::start(&state, &["examples/hello"]);
+
+    let output = server.run(&["call", "hello", "async_function"]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stderr(&output),
+        server.log()
+    );
+    assert_eq!(stdout(&output), "420\n");
+
+    // FNHOST_URL does what --url does.
+    let output = command(&["call", "hello", "async_function"])
+        .env("FNHOST_URL", &server.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "420\n");
+
+    // Spawned by one process, collected by another.
+    let output = server.run(&["spawn", "hello", "async_function"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let id = stdout(&output).trim().to_owned();
+    assert!(id.starts_with("fc-") && id.len() == 35, "{id}");
+    let output = server.run(&["get", &id, "--timeout", "60s"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "420\n");
+    let output = server.run(&["get", &id]);
+    assert_eq!(stdout(&output), "420\n", "{}", stderr(&output));
+    // Cancelling a finished call keeps its result.
+    let output = server.run(&["cancel", &id]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&server.run(&["get", &id])), "420\n");
+
+    let output = server.run(&["list", "hello", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let app: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(app["name"], "hello");
+    let functions: Vec<&str> = app["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(functions.contains(&"async_function"), "{functions:?}");
+
+    let unknown = "fc-00000000000000000000000000000001";
+    let cases: [(&[&str], &str); 6] = [
+        (&["get", unknown], "error: not found: "),
+        (
+            &["get", "nope"],
+            "error: not found: `nope` is not a call id",
+        ),
+        (&["call", "hello", "nope"], "error: not found: "),
+        (&["call", "nowhere", "f"], "error: not found: "),
+        (
+            &["call", "hello", "async_function", "[1, 2]"],
+            "error: bad arguments: `async_function` takes 0 arguments, 2 given",
+        ),
+        (
+            &["call", "hello", "async_function", "--timeout", "1s"],
+            "error: --timeout is for an app loaded here",
+        ),
+    ];
+    for (args, expected) in cases {
+        let last = error_line(&server.run(args));
+        assert!(last.starts_with(expected), "{args:?}: {last}");
+    }
+    // Nothing listens there: the server's address, once it is gone, is refused.
+    let url = server.url.clone();
+    drop(server);
+    let last = error_line(&fnhost(&["apps", "--url", &url]));
+    assert!(
+        last.starts_with(&format!("error: cannot reach the server at {url}/")),
+        "{last}"
+    );
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
+#[test]
+fn deploy_apps_map_and_undeploy() {
+    let state = scratch_dir("deploy");
+    let server = Server::start(&state, &[]);
+
+    let output = server.run(&["apps"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 1, "only the header");
+
+    let output = server.run(&["deploy", "tests/guests/calls", "--name", "numbers"]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stderr(&output),
+        server.log()
+    );
+    assert!(
+        stdout(&output).starts_with("deployed `numbers` version 1: "),
+        "{}",
+        stdout(&output)
+    );
+    let output = server.run(&["apps", "--json"]);
+    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let names: Vec<&str> = listing["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|app| app["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["numbers"]);
+
+    // Results come in input order, an input's error on its own line.
+    let output = fnhost_with_stdin(
+        &["map", "numbers", "fallible", "--url", &server.url],
+        &fallible_inputs(),
+    );
+    assert_fallible_results(&output);
+
+    let output = server.run(&["undeploy", "numbers"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&server.run(&["apps"])).lines().count(), 1);
+    let last = error_line(&server.run(&["undeploy", "numbers"]));
+    assert!(last.starts_with("error: not found: "), "{last}");
+    let last = error_line(&fnhost_with_stdin(
+        &["map", "numbers", "fallible", "--url", &server.url],
+        "1\n",
+    ));
+    assert!(last.starts_with("error: not found: "), "{last}");
+    drop(server);
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
+#[test]
+fn sigterm_stops_the_server_and_a_restart_keeps_its_apps() {
+    let state = scratch_dir("restart");
+    let server = Server::start(&state, &["examples/hello", "--name", "greeter"]);
+    let output = server.run(&["call", "greeter", "async_function"]);
+    assert_eq!(stdout(&output), "420\n", "{}", stderr(&output));
+    let log = server.log();
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0), "{log}");
+
+    let server = Server::start(&state, &[]);
+    let output = server.run(&["call", "greeter", "async_function"]);
+    assert_eq!(
+        stdout(&output),
+        "420\n",
+        "{}\n{}",
+        stderr(&output),
+        server.log()
+    );
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0));
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
+#[test]
+fn a_token_guards_the_server() {
+    let state = scratch_dir("token");
+    let server = Server::start(&state, &["examples/hello", "--token", "s3cret"]);
+    let last = error_line(&server.run(&["call", "hello", "async_function"]));
+    assert_eq!(last, "error: unauthorized");
+    let output = server.run(&["call", "hello", "async_function", "--token", "s3cret"]);
+    assert_eq!(stdout(&output), "420\n", "{}", stderr(&output));
+    let output = command(&["apps", "--url", &server.url])
+        .env("FNHOST_TOKEN", "s3cret")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let last = error_line(&server.run(&["apps", "--token", "wrong"]));
+    assert_eq!(last, "error: unauthorized");
+    drop(server);
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
+#[test]
+fn map_runs_locally_in_input_order() {
+    let output = fnhost_with_stdin(
+        &["map", "tests/guests/calls", "fallible"],
+        &fallible_inputs(),
+    );
+    assert_fallible_results(&output);
+    // No terminal: no progress bar.
+    assert!(!stderr(&output).contains('\u{1b}'), "{}", stderr(&output));
+
+    let dir = scratch_dir("map");
+    let file = dir.join("inputs.ndjson");
+    std::fs::write(&file, fallible_inputs()).unwrap();
+    let output = fnhost(&[
+        "map",
+        "tests/guests/calls",
+        "fallible",
+        "--input",
+        file.to_str().unwrap(),
+    ]);
+    assert_fallible_results(&output);
+
+    let last = error_line(&fnhost_with_stdin(
+        &["map", "tests/guests/calls", "nope"],
+        "1\n",
+    ));
+    assert!(last.contains("no function `nope`"), "{last}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The inputs of `fallible` the map tests send: 0 to 299 (odd ones fail), a blank line
+/// (skipped), and two that do not fit.
+fn fallible_inputs() -> String {
+    let mut inputs: String = (0..300).map(|x| format!("{x}\n")).collect();
+    inputs.push_str("\n\"ten\"\nnot json\n");
+    inputs
+}
+
+/// Checks that `output` is what `fnhost map ... fallible` prints for [`fallible_inputs`],
+/// line by line.
+fn assert_fallible_results(output: &Output) {
+    assert!(output.status.success(), "{}", stderr(output));
+    let printed = stdout(output);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 302, "one line per input");
+    for (x, line) in lines[..300].iter().enumerate() {
+        let expected = if x % 2 == 1 {
+            format!(r#"{{"error":{{"kind":"user","message":"odd number {x}"}}}}"#)
+        } else {
+            format!(r#"{{"ok":{}}}"#, x / 2)
+        };
+        assert_eq!(*line, expected, "input {x}");
+    }
+    let wrong_type = r#"{"error":{"kind":"bad-arguments","message":"`fallible`: invalid type: string \"ten\", expected u32"#;
+    assert!(lines[300].starts_with(wrong_type), "{}", lines[300]);
+    assert_eq!(
+        lines[301],
+        r#"{"error":{"kind":"bad-arguments","message":"the input is not JSON: expected ident at line 1 column 2"}}"#
+    );
+}
+
+#[test]
+fn the_client_library_calls_maps_and_follows_a_303() {
+    use fnhost_client::blocking::{Client, FunctionCall};
+
+    let state = scratch_dir("client");
+    // Every call that runs longer than 1 ms is answered with its id, then waited for.
+    let server = Server::start(
+        &state,
+        &[
+            "tests/guests/calls",
+            "--name",
+            "calls",
+            "--sync-timeout",
+            "1ms",
+        ],
+    );
+    let client = Client::connect(&server.url).unwrap();
+
+    let slow = client.function("calls/slow").unwrap();
+    assert_eq!(slow.remote::<u64>(200).unwrap(), 200, "{}", server.log());
+    let describe = client.function_in("calls", "describe_sum");
+    let text: String = describe.remote((2, 3, "total")).unwrap();
+    assert!(text.contains('5'), "{text}");
+    // A one-parameter function taking a tuple: `((a, b),)`, as with the library.
+    let pair_sum = client.function_in("calls", "pair_sum");
+    assert_eq!(pair_sum.remote::<u32>(((4, 5),)).unwrap(), 9);
+
+    let fallible = client.function_in("calls", "fallible");
+    assert_eq!(fallible.map::<_, u32>([0, 2, 4]).unwrap(), [0, 1, 2]);
+    let error = fallible.map::<_, u32>([0, 1, 2]).unwrap_err();
+    assert_eq!(
+        (error.kind(), error.message()),
+        ("user", "odd number 1".to_owned())
+    );
+    let results = fallible.map_results::<_, u32>(0..5).unwrap();
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|result| result.as_ref().map_or_else(|error| error.kind(), |_| "ok"))
+        .collect();
+    assert_eq!(kinds, ["ok", "user", "ok", "user", "ok"]);
+    let error = fallible.remote::<u32>("x").unwrap_err();
+    assert_eq!(error.kind(), "bad-arguments");
+
+    let call = slow.spawn::<u64>(300).unwrap();
+    let mut again = FunctionCall::<u64>::from_id(&client, call.id()).unwrap();
+    assert_eq!(call.get().unwrap(), 300);
+    assert_eq!(again.get_timeout(Duration::from_secs(60)).unwrap(), 300);
+
+    let error = client
+        .function_in("calls", "nope")
+        .remote::<()>(())
+        .unwrap_err();
+    assert_eq!(error.kind(), "not-found");
+    let error = client
+        .function_in("nowhere", "f")
+        .remote::<()>(())
+        .unwrap_err();
+    assert_eq!(error.kind(), "not-found");
+
+    // What a function prints is in its app's log.
+    let say = client.function_in("calls", "say");
+    let lines = vec!["logged by the test".to_owned()];
+    say.remote::<usize>((lines, String::new())).unwrap();
+    let output = server.run(&["logs", "calls"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output)
+            .lines()
+            .any(|line| line.ends_with("] logged by the test")),
+        "{}",
+        stdout(&output)
+    );
+
+    let apps = client.apps().unwrap();
+    assert_eq!(apps.len(), 1);
+    assert!(apps[0].functions.iter().any(|f| f.name == "slow"));
+    let token = Client::connect(&server.url).unwrap().with_token("s3cret");
+    // A server without a token takes any.
+    assert_eq!(token.apps().unwrap(), apps);
+    drop(server);
+    std::fs::remove_dir_all(&state).unwrap();
+}
