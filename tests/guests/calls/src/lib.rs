@@ -1,8 +1,6 @@
 //! A test app: callees of each kind, callers of each kind, and one function per error kind.
 
-use fnhost_guest::{
-    CallOptions, Error, Function, FunctionCall, app, function, sleep, sleep_aio,
-};
+use fnhost_guest::{CallOptions, Error, Function, FunctionCall, app, function, sleep, sleep_aio};
 use futures::future::{Either, join_all, select};
 use serde_json::value::RawValue;
 use std::pin::pin;
