@@ -56,7 +56,7 @@ pub struct HostSettings {
     /// How long a finished spawned call's result stays readable by id (default 24 h).
     pub retention: Duration,
     /// At most this many finished spawned calls are kept (default 100 000); past it, the
-    /// oldest are forgotten first. A kept call costs ~250 bytes beside its result.
+    /// oldest are forgotten first. A kept call costs ~400 bytes beside its result.
     pub max_retained_calls: usize,
     /// At most this many bytes of finished spawned calls' results (and error messages) are
     /// kept (default 256 MiB); past it, the oldest are forgotten first.

@@ -6,19 +6,20 @@
 //! ```
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
-//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`.
+//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `retained`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
 //! These machines are noisy: compare the ratios, not the absolute numbers.
 //!
 //! One module per group of rows (`start`, `calls` for host -> guest and guest -> guest,
-//! `fan_out`, `sleepers`, `memory`, `run`), and `raw`, the raw-wasmtime baseline host they
+//! `fan_out`, `sleepers`, `memory`, `run`, `http` for the server), and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
 mod busy;
 mod calls;
 mod fan_out;
+mod http;
 mod memory;
 mod raw;
 mod run;
@@ -126,6 +127,9 @@ async fn run(options: Options) {
     if options.runs("memory") {
         memory::idle_memory(&mut report, &bench, &cache, 50 * scale).await;
     }
+    if options.runs("retained") {
+        http::retained_memory(&mut report, &bench, &cache, 5_000 * scale).await;
+    }
     if options.runs("start") {
         start::container_start(&mut report, &bench, &cache, 50 * scale).await;
     }
@@ -148,6 +152,9 @@ async fn run(options: Options) {
     }
     if options.runs("run") {
         run::fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });
+    }
+    if options.runs("http") {
+        http::server(&mut report, &bench, &cache, options.quick).await;
     }
 
     let _ = std::fs::remove_dir_all(&cache_dir);
