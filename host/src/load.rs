@@ -7,3 +7,4 @@ pub(crate) mod component;
 pub mod source;
 
 pub use cache::CompileCache;
+pub use component::read_component;

@@ -10,7 +10,8 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncReadExt;
 
 /// A deployed app, as the server describes it (`GET /v1/apps/{app}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,7 +80,7 @@ impl Client {
     ) -> Result<AppSummary, ClientError> {
         let mut digests = Vec::with_capacity(components.len());
         for path in components {
-            let bytes = tokio::fs::read(path)
+            let bytes = read_component(path)
                 .await
                 .map_err(|source| ClientError::Io {
                     what: format!("cannot read {}", path.display()),
@@ -120,9 +121,47 @@ fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The largest component the server takes (its cap on `PUT /v1/components/{sha256}`).
+const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// The bytes of the component at `path`: a regular file (or a link to one) of at most
+/// [`MAX_COMPONENT_BYTES`]. A device or FIFO is refused before it is read (`/dev/zero` would
+/// never end), and a file that grows past the cap while it is read fails at the cap.
+async fn read_component(path: &Path) -> std::io::Result<Vec<u8>> {
+    let too_large = || {
+        std::io::Error::other(format!(
+            "a component may take at most {} MiB",
+            MAX_COMPONENT_BYTES >> 20
+        ))
+    };
+    let metadata = tokio::fs::metadata(path).await?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if metadata.len() > MAX_COMPONENT_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    tokio::fs::File::open(path)
+        .await?
+        .take(MAX_COMPONENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await?;
+    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{AppSummary, sha256};
+    use super::{AppSummary, read_component, sha256};
+
+    #[tokio::test]
+    async fn a_device_is_not_read_as_a_component() {
+        let error = read_component("/dev/zero".as_ref()).await.unwrap_err();
+        assert_eq!(error.to_string(), "not a regular file");
+    }
 
     #[test]
     fn digests_are_lowercase_hex() {

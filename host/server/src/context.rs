@@ -95,21 +95,18 @@ impl Context {
         }
     }
 
-    /// Watches the spawned call `id` of `app/function` until it finishes, then counts it; a
+    /// Watches the spawned call `call` of `app/function` until it finishes, then counts it; a
     /// shutdown waits for (then cancels) the calls watched. The watcher holds `handle`, so
     /// the version of the app the call runs on stays open until it finishes (a redeploy
     /// drops the registry's hold on it; queued inputs of a closed app would fail).
     pub(crate) fn watch(
         self: &Arc<Self>,
-        id: CallId,
+        call: FunctionCall<serde_json::Value>,
         handle: Function,
         (app, function): (&str, &str),
         started: Instant,
     ) {
-        let Ok(call) = FunctionCall::<serde_json::Value>::from_id(&self.host, &id.to_string())
-        else {
-            return;
-        };
+        let id = call.id();
         self.spawned.insert(id);
         let context = Arc::clone(self);
         let (app, function) = (app.to_owned(), function.to_owned());

@@ -41,7 +41,7 @@ pub use error::ServerError;
 pub use settings::{
     DEFAULT_GRACE, DEFAULT_LISTEN, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT, ServerSettings,
 };
-pub use summary::{AppSummary, FunctionStats, FunctionSummary};
+pub use summary::{AppSummary, FunctionSummary};
 
 use crate::apps::Apps;
 use crate::context::Context;
@@ -134,9 +134,18 @@ impl Server {
         }
         let mut ids = Vec::with_capacity(components.len());
         for path in components {
-            let bytes = tokio::fs::read(path)
+            // Read as loading reads: a regular file within the component cap, never a device
+            // or FIFO, which would never end.
+            let file = path.clone();
+            let bytes = tokio::task::spawn_blocking(move || fnhost::read_component(&file))
                 .await
-                .map_err(ServerError::io("read", path))?;
+                .map_err(|error| {
+                    ServerError::io("read", path)(std::io::Error::other(error.to_string()))
+                })?
+                .map_err(|source| ServerError::Load {
+                    app: name.to_owned(),
+                    source,
+                })?;
             ids.push(self.context.apps.state().store_component(&bytes).await?);
         }
         self.context.apps.deploy(name, ids).await

@@ -35,49 +35,7 @@ pub struct FunctionSummary {
     pub options: serde_json::Value,
     /// The counters of its pool of containers, now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stats: Option<FunctionStats>,
-}
-
-/// The counters of a function's pool of containers (the library's `PoolStats`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FunctionStats {
-    /// Containers serving now.
-    pub containers: usize,
-    /// Containers ever started.
-    pub containers_started: usize,
-    /// The most containers serving at once.
-    pub peak_containers: usize,
-    /// Inputs running now.
-    pub in_flight: usize,
-    /// The most inputs running at once.
-    pub peak_in_flight: usize,
-    /// The most inputs running at once on one container.
-    pub peak_in_flight_per_container: usize,
-    /// Inputs waiting for a container now.
-    pub queued: usize,
-    /// Containers started beyond the limit for calls that came back to the function.
-    pub overflow_started: usize,
-    /// Inputs cancelled before they finished.
-    pub cancelled: usize,
-    /// Times a container was paused for using more than its CPU budget.
-    pub cpu_throttles: usize,
-}
-
-impl From<PoolStats> for FunctionStats {
-    fn from(stats: PoolStats) -> Self {
-        FunctionStats {
-            containers: stats.containers,
-            containers_started: stats.containers_started,
-            peak_containers: stats.peak_containers,
-            in_flight: stats.in_flight,
-            peak_in_flight: stats.peak_in_flight,
-            peak_in_flight_per_container: stats.peak_in_flight_per_container,
-            queued: stats.queued,
-            overflow_started: stats.overflow_started,
-            cancelled: stats.cancelled,
-            cpu_throttles: stats.cpu_throttles,
-        }
-    }
+    pub stats: Option<PoolStats>,
 }
 
 impl FunctionSummary {
@@ -95,7 +53,7 @@ impl FunctionSummary {
             stats: app
                 .function(&info.name)
                 .ok()
-                .map(|function| function.stats().into()),
+                .map(|function| function.stats()),
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::dispatch::CallId;
 use crate::dispatch::retained::CallHandle;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A call running in the background, started with [`Function::spawn`](crate::Function::spawn)
@@ -20,6 +21,16 @@ use std::time::Duration;
 pub struct FunctionCall<R> {
     call: CallHandle,
     result: PhantomData<fn() -> R>,
+}
+
+/// Another handle to the same call (no bound on `R`: the result is not cloned, only the handle).
+impl<R> Clone for FunctionCall<R> {
+    fn clone(&self) -> Self {
+        FunctionCall {
+            call: Arc::clone(&self.call),
+            result: PhantomData,
+        }
+    }
 }
 
 impl<R: DeserializeOwned> FunctionCall<R> {

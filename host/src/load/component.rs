@@ -108,10 +108,7 @@ fn compile(
     cache: &CompileCache,
     path: &Path,
 ) -> Result<Component, LoadError> {
-    let bytes = read(path).map_err(|error| LoadError::Read {
-        path: path.to_owned(),
-        source: error.into(),
-    })?;
+    let bytes = read_component(path)?;
     let invalid = |source| LoadError::Compile {
         path: path.to_owned(),
         source,
@@ -136,12 +133,18 @@ fn compile(
 /// refused before it is read, so a huge or endless file cannot exhaust memory.
 const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
-/// The bytes of the component at `path`: a regular file (or a symbolic link to one) of at most
-/// [`MAX_COMPONENT_BYTES`]. A device (`/dev/zero`), FIFO, socket or directory is refused without
-/// reading it or waiting on it.
-fn read(path: &Path) -> Result<Vec<u8>, FileError> {
-    let (file, metadata) = open_regular(path, Links::Follow)?;
-    read_capped(file, &metadata, MAX_COMPONENT_BYTES, "a component")
+/// The bytes of the component file at `path`, read as loading reads them (what a server stores
+/// before it deploys): a regular file (or a symbolic link to one) of at most 256 MiB. A device
+/// (`/dev/zero`), FIFO, socket or directory is refused without reading it or waiting on it.
+pub fn read_component(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let read = || -> Result<Vec<u8>, FileError> {
+        let (file, metadata) = open_regular(path, Links::Follow)?;
+        read_capped(file, &metadata, MAX_COMPONENT_BYTES, "a component")
+    };
+    read().map_err(|error| LoadError::Read {
+        path: path.to_owned(),
+        source: error.into(),
+    })
 }
 
 /// Instantiates the component once, on its own, and asks what it holds.

@@ -20,8 +20,8 @@
 
 use std::collections::VecDeque;
 
-/// Counters of a pool, for tests, benchmarks and operators.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Counters of a pool, for tests, benchmarks and operators (a server sends them as JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PoolStats {
     /// Instances serving now.
     pub containers: usize,

@@ -108,3 +108,30 @@ async fn the_manifest_is_replaced_whole_and_leftovers_are_ignored() {
         .expect("a corrupt manifest is refused");
     assert!(error.to_string().contains("manifest.json"), "{error}");
 }
+
+/// Files given to deploy are read as loading reads them: a device or a FIFO is refused without
+/// being read or waited on, and nothing is stored or deployed.
+#[tokio::test(flavor = "multi_thread")]
+async fn deploying_a_special_file_fails_without_reading_it() {
+    let server = TestServer::start().await;
+    let fifo = server.state.path().join("fifo.wasm");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in ["/dev/zero".into(), fifo] {
+        let error = server
+            .server
+            .deploy_files("special", std::slice::from_ref(&path))
+            .await
+            .unwrap_err();
+        assert!(
+            error.chain().contains("not a regular file"),
+            "{}: {}",
+            path.display(),
+            error.chain()
+        );
+    }
+    assert!(server.host.deployed("special").is_none());
+}

@@ -111,7 +111,7 @@ async fn start(
         context.finished(app, name, None, Err(error), started.elapsed());
     })?;
     tracing::Span::current().record("call_id", tracing::field::display(call.id()));
-    context.watch(call.id(), function, (app, name), started);
+    context.watch(call.clone(), function, (app, name), started);
     Ok(call)
 }
 
