@@ -7,6 +7,7 @@ pub(crate) mod call;
 pub(crate) mod deployed;
 pub(crate) mod function;
 pub(crate) mod host;
+mod web;
 mod wire;
 
 pub use crate::pool::PoolStats;
@@ -18,3 +19,4 @@ pub use host::{
     DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED,
     DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION, Host, HostSettings,
 };
+pub use web::{HANDLER_NAME, HttpBody};

@@ -190,7 +190,8 @@ pub enum LoadError {
         /// What is wrong with it (what the compiler said).
         source: Cause,
     },
-    /// The component does not implement the `fnhost:runtime/app` world.
+    /// The component implements neither the `fnhost:runtime/app` world nor a wasi:http
+    /// handler (or implements one of them wrongly).
     #[error("{path} is not an fnhost app")]
     NotAnApp {
         /// The file.
@@ -233,6 +234,14 @@ pub enum LoadError {
         path: PathBuf,
         /// What the OS said.
         source: Cause,
+    },
+    /// An outgoing HTTP grant is not an exact `HOST` or `HOST:PORT`.
+    #[error("cannot allow HTTP to `{grant}`: {reason}")]
+    HttpGrant {
+        /// The grant as given.
+        grant: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The containers a function keeps warm (`min_containers`) could not start.
     #[error("cannot start the minimum containers of `{function}`")]

@@ -28,10 +28,26 @@ pub struct FunctionInfo {
     pub kind: BodyKind,
     /// Its parameters' names, in order.
     pub params: Vec<String>,
+    /// Its parameters' types as its author wrote them (`i64`, `String`), in order; empty when
+    /// its SDK does not say.
+    pub param_types: Vec<String>,
+    /// Set when the function is also served as a web endpoint.
+    pub web: Option<WebEndpoint>,
     /// Its options.
     pub config: FunctionConfig,
     /// The component it lives in.
     pub component: PathBuf,
+}
+
+/// How a function is served as a web endpoint, at `/web/{app}/{label}` (`#[function(web)]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct WebEndpoint {
+    /// The HTTP method it answers, upper case.
+    pub method: String,
+    /// The path segment under `/web/{app}/`: the function's name unless its author chose one.
+    pub label: String,
+    /// Whether a request must carry the server's token.
+    pub requires_auth: bool,
 }
 
 impl FunctionInfo {
@@ -74,6 +90,99 @@ impl FunctionInfo {
     }
 }
 
+impl FunctionInfo {
+    /// The encoded JSON array of arguments of a web request: its query parameters and its
+    /// body (`None` when empty). A JSON object body and the query fill the parameters by name
+    /// (a name given twice, or one the function lacks, is refused); a JSON array body fills
+    /// them by position, with no query. A query value is taken as a string for a parameter of
+    /// a string type, as JSON otherwise (a plain string when it is not JSON: `?name=bob`). A
+    /// parameter given nothing gets `null` (an `Option` parameter's `None`; any other type
+    /// fails in the function's decoding, naming it).
+    pub fn web_arguments(
+        &self,
+        query: Vec<(String, String)>,
+        body: Option<Value>,
+    ) -> Result<Vec<u8>, Error> {
+        let function = &self.name;
+        let mut named: Vec<Option<Value>> = vec![None; self.params.len()];
+        let mut fill = |name: &str, value: Value| {
+            let index = self
+                .params
+                .iter()
+                .position(|param| param == name)
+                .ok_or_else(|| {
+                    Error::BadArguments(format!(
+                        "`{function}` has no parameter `{name}` (it takes: {})",
+                        self.params.join(", ")
+                    ))
+                })?;
+            match named[index].replace(value) {
+                Some(_) => Err(Error::BadArguments(format!(
+                    "parameter `{name}` of `{function}` is given twice"
+                ))),
+                None => Ok(()),
+            }
+        };
+        match body {
+            Some(Value::Array(values)) => {
+                if !query.is_empty() {
+                    return Err(Error::BadArguments(
+                        "a JSON array body gives every argument by position: put no query \
+                         parameters beside it"
+                            .into(),
+                    ));
+                }
+                return self.arguments(Some(Value::Array(values)));
+            }
+            Some(Value::Object(fields)) => {
+                for (name, value) in fields {
+                    fill(&name, value)?;
+                }
+            }
+            Some(_) => {
+                return Err(Error::BadArguments(
+                    "the body must be a JSON object (arguments by name) or array (by position)"
+                        .into(),
+                ));
+            }
+            None => {}
+        }
+        for (name, raw) in query {
+            let value = match self.params.iter().position(|param| *param == name) {
+                Some(index) if self.param_types.get(index).is_some_and(|ty| is_string(ty)) => {
+                    Value::String(raw)
+                }
+                _ => serde_json::from_str(&raw).unwrap_or(Value::String(raw)),
+            };
+            fill(&name, value)?;
+        }
+        let args: Vec<Value> = named
+            .into_iter()
+            .map(|value| value.unwrap_or(Value::Null))
+            .collect();
+        serde_json::to_vec(&Value::Array(args))
+            .map_err(|error| Error::Payload(format!("cannot encode the arguments: {error}")))
+    }
+}
+
+/// Whether a parameter type, as written, is a string: its query values are not JSON.
+fn is_string(ty: &str) -> bool {
+    let ty = ty
+        .strip_prefix("Option<")
+        .and_then(|inner| inner.strip_suffix('>'))
+        .unwrap_or(ty);
+    matches!(
+        ty,
+        "String"
+            | "&str"
+            | "&'staticstr"
+            | "str"
+            | "Cow<str>"
+            | "Cow<'_,str>"
+            | "std::string::String"
+    )
+}
+
 /// `1 argument`, `3 arguments`.
 fn count_of(count: usize) -> String {
     match count {
@@ -93,6 +202,8 @@ mod tests {
             name: "f".into(),
             kind: BodyKind::Blocking,
             params: names.iter().map(|name| (*name).to_owned()).collect(),
+            param_types: Vec::new(),
+            web: None,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };
@@ -112,6 +223,55 @@ mod tests {
             args(&["a", "b"], Some(json!([1, "b"]))).unwrap(),
             "[1,\"b\"]"
         );
+    }
+
+    fn web(query: &[(&str, &str)], body: Option<Value>) -> Result<String, String> {
+        let info = FunctionInfo {
+            name: "f".into(),
+            kind: BodyKind::Blocking,
+            params: vec!["n".into(), "name".into(), "tags".into()],
+            param_types: vec!["i64".into(), "Option<String>".into(), "Vec<String>".into()],
+            web: None,
+            config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
+            component: PathBuf::new(),
+        };
+        let query = query
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        info.web_arguments(query, body)
+            .map(|bytes| String::from_utf8(bytes).unwrap())
+            .map_err(|error| error.message().to_owned())
+    }
+
+    #[test]
+    fn web_arguments_fill_parameters_by_name() {
+        assert_eq!(web(&[("n", "2")], None).unwrap(), r#"[2,null,null]"#);
+        assert_eq!(
+            web(&[("name", "42"), ("tags", r#"["a"]"#)], None).unwrap(),
+            r#"[null,"42",["a"]]"#
+        );
+        assert_eq!(web(&[("n", "two")], None).unwrap(), r#"["two",null,null]"#);
+        assert_eq!(
+            web(&[("n", "1")], Some(json!({"name": "x"}))).unwrap(),
+            r#"[1,"x",null]"#
+        );
+        assert_eq!(
+            web(&[], Some(json!([1, "x", []]))).unwrap(),
+            r#"[1,"x",[]]"#
+        );
+        assert!(
+            web(&[("z", "1")], None)
+                .unwrap_err()
+                .contains("no parameter `z`")
+        );
+        assert!(
+            web(&[("n", "1")], Some(json!({"n": 2})))
+                .unwrap_err()
+                .contains("given twice")
+        );
+        assert!(web(&[("n", "1")], Some(json!([1, 2, 3]))).is_err());
+        assert!(web(&[], Some(json!(5))).is_err());
     }
 
     #[test]

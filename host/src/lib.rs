@@ -43,13 +43,14 @@ pub use api::blocking;
 pub use api::{
     App, AppBuilder, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES,
     DEFAULT_MAX_QUEUED, DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION,
-    Function, FunctionCall, Host, HostSettings, MAX_APP_NAME, PoolStats, check_app_name,
+    Function, FunctionCall, HANDLER_NAME, Host, HostSettings, HttpBody, MAX_APP_NAME, PoolStats,
+    check_app_name,
 };
 pub use dispatch::CallId;
 pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};
-pub use info::{BodyKind, FunctionInfo};
+pub use info::{BodyKind, FunctionInfo, WebEndpoint};
 pub use load::{CompileCache, read_component, source};
 pub use options::{
     DefaultValue, FunctionConfig, FunctionOptions, InvalidOption, OPTIONS, OptionSpec, Unit,

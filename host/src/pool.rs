@@ -14,6 +14,7 @@
 //! app's router by name, or directly from a handle with a pool of its own.
 
 mod autoscale;
+pub(crate) mod http;
 
 pub use autoscale::PoolStats;
 

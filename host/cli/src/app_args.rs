@@ -1,5 +1,5 @@
 //! The arguments every subcommand takes to load its app (`--with`, `--option`, `--dir`,
-//! `--dir-ro`, `--env`), and loading the app with them; and the components and name of an
+//! `--dir-ro`, `--env`, `--allow-http`), and loading the app with them; and the components and name of an
 //! app to deploy (`fnhost serve`, `fnhost deploy`).
 //!
 //! Invariant: a crate directory is built for `wasm32-wasip2` before anything loads or is
@@ -31,6 +31,10 @@ pub(crate) struct AppArgs {
     /// a key wins).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
+    /// Allows outgoing HTTP requests (wasi:http) to HOST (any port) or HOST:PORT, an exact
+    /// host; repeatable. Without it, every outgoing request is denied.
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
 }
 
 impl AppArgs {
@@ -57,6 +61,9 @@ impl AppArgs {
         for (key, value) in last_of_each_key(&self.env) {
             builder = builder.env(key, value);
         }
+        for grant in &self.allow_http {
+            builder = builder.allow_http(grant)?;
+        }
         Ok(builder.load(&components).await?)
     }
 
@@ -69,6 +76,7 @@ impl AppArgs {
             (!self.dirs.is_empty(), "--dir"),
             (!self.read_only_dirs.is_empty(), "--dir-ro"),
             (!self.env.is_empty(), "--env"),
+            (!self.allow_http.is_empty(), "--allow-http"),
         ];
         if let Some((_, flag)) = given.iter().find(|(given, _)| *given) {
             bail!("{flag} is for an app loaded here; {what} uses the app deployed on the server");

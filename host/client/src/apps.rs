@@ -26,6 +26,21 @@ pub struct AppSummary {
     pub deployed_at: String,
     /// Its functions.
     pub functions: Vec<FunctionSummary>,
+    /// Its wasi:http handler's options and counters, when it has one (served under
+    /// `/web/{app}/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_handler: Option<serde_json::Value>,
+}
+
+/// How a function is served as a web endpoint, at `/web/{app}/{label}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebEndpoint {
+    /// The HTTP method it answers.
+    pub method: String,
+    /// Its path segment under `/web/{app}/`.
+    pub label: String,
+    /// Whether a request must carry the server's token.
+    pub requires_auth: bool,
 }
 
 /// One function of a deployed app.
@@ -37,6 +52,9 @@ pub struct FunctionSummary {
     pub kind: String,
     /// Its parameters' names.
     pub params: Vec<String>,
+    /// How it is served as a web endpoint, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebEndpoint>,
     /// Its effective options, by name.
     pub options: serde_json::Value,
     /// Its pool's live counters, when the server gave them.
@@ -54,6 +72,8 @@ struct AppList {
 #[derive(Serialize)]
 struct Deployment<'a> {
     components: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    allow_http: &'a [String],
 }
 
 impl Client {
@@ -71,12 +91,14 @@ impl Client {
         self.json(response).await
     }
 
-    /// Deploys the components at `components` (files: `.wasm` components) as the app `name`:
-    /// a new app, or the next version of one deployed, which takes new calls at once.
+    /// Deploys the components at `components` (files: `.wasm` components) as the app `name`,
+    /// its outgoing HTTP requests allowed to the hosts `allow_http` (`HOST[:PORT]`): a new
+    /// app, or the next version of one deployed, which takes new calls at once.
     pub async fn deploy(
         &self,
         name: &str,
         components: &[PathBuf],
+        allow_http: &[String],
     ) -> Result<AppSummary, ClientError> {
         let mut digests = Vec::with_capacity(components.len());
         for path in components {
@@ -99,6 +121,7 @@ impl Client {
             .request(Method::PUT, self.endpoint(&["v1", "apps", name]))
             .json(&Deployment {
                 components: &digests,
+                allow_http,
             });
         let response = self.send(request, &[StatusCode::OK]).await?;
         self.json(response).await

@@ -72,8 +72,14 @@ impl Client {
     }
 
     /// Deploys `components` as the app `name`; see [`crate::Client::deploy`].
-    pub fn deploy(&self, name: &str, components: &[PathBuf]) -> Result<AppSummary, ClientError> {
-        self.runtime.block_on(self.client.deploy(name, components))
+    pub fn deploy(
+        &self,
+        name: &str,
+        components: &[PathBuf],
+        allow_http: &[String],
+    ) -> Result<AppSummary, ClientError> {
+        self.runtime
+            .block_on(self.client.deploy(name, components, allow_http))
     }
 
     /// Undeploys the app `name`.

@@ -14,7 +14,7 @@ use crate::logs::{AppSink, Logs};
 use crate::state::StateDir;
 use crate::state::components::check_id;
 use crate::state::manifest::{Deployment, Manifest};
-use crate::summary::{AppSummary, FunctionSummary};
+use crate::summary::{AppSummary, FunctionSummary, HandlerSummary};
 use fnhost::{App, Host};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -63,7 +63,10 @@ impl Apps {
         let manifest = self.manifest().clone();
         for (name, deployment) in manifest.apps {
             let logs = self.logs.store(&name);
-            let deployed = match self.load(&name, &deployment.components).await {
+            let deployed = match self
+                .load(&name, &deployment.components, &deployment.allow_http)
+                .await
+            {
                 Ok(app) => self.host.deploy(&name, app).map_err(ServerError::from),
                 Err(error) => Err(error),
             };
@@ -86,27 +89,34 @@ impl Apps {
         }
     }
 
-    /// Loads the components `ids` as the app `name`, its output going to its logs.
-    async fn load(&self, name: &str, ids: &[String]) -> Result<App, ServerError> {
+    /// Loads the components `ids` as the app `name`, its output going to its logs, its
+    /// outgoing HTTP requests allowed to `allow_http`.
+    async fn load(
+        &self,
+        name: &str,
+        ids: &[String],
+        allow_http: &[String],
+    ) -> Result<App, ServerError> {
+        let failed = |source| ServerError::Load {
+            app: name.to_owned(),
+            source,
+        };
         let sink = Arc::new(AppSink(self.logs.store(name)));
         let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
-        self.host
-            .app()
-            .output(sink)
-            .load(paths)
-            .await
-            .map_err(|source| ServerError::Load {
-                app: name.to_owned(),
-                source,
-            })
+        let mut builder = self.host.app().output(sink);
+        for grant in allow_http {
+            builder = builder.allow_http(grant).map_err(failed)?;
+        }
+        builder.load(paths).await.map_err(failed)
     }
 
-    /// Deploys the uploaded components `ids` as the app `name`: a new version when it
-    /// exists. Returns the app as deployed.
+    /// Deploys the uploaded components `ids` as the app `name`, its outgoing HTTP requests
+    /// allowed to `allow_http`: a new version when it exists. Returns the app as deployed.
     pub(crate) async fn deploy(
         &self,
         name: &str,
         ids: Vec<String>,
+        allow_http: Vec<String>,
     ) -> Result<AppSummary, ServerError> {
         fnhost::check_app_name(name)?;
         if ids.is_empty() {
@@ -120,7 +130,7 @@ impl Apps {
         }
         let _deploying = self.deploying.lock().await;
         let known = self.manifest().apps.contains_key(name);
-        let app = match self.load(name, &ids).await {
+        let app = match self.load(name, &ids, &allow_http).await {
             Ok(app) => app,
             Err(error) => {
                 if !known {
@@ -138,6 +148,7 @@ impl Apps {
             version,
             components: ids,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            allow_http,
         };
         next.apps.insert(name.to_owned(), deployment.clone());
         self.write_manifest(next.clone()).await?;
@@ -211,5 +222,6 @@ fn summary(name: &str, deployment: &Deployment, app: &App) -> AppSummary {
             .iter()
             .map(|info| FunctionSummary::of(app, info))
             .collect(),
+        http_handler: HandlerSummary::of(app),
     }
 }

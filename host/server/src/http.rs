@@ -13,12 +13,13 @@ mod guard;
 mod logs;
 mod map;
 mod ops;
+mod web;
 
 use crate::context::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use std::sync::Arc;
 
 /// The API's router over `context`.
@@ -43,6 +44,7 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/apps/{app}/functions/{function}/map", post(map::map))
         .route("/v1/calls/{id}", get(calls::get).delete(calls::cancel))
         .route("/v1/components/{sha256}", put(apps::upload))
+        .route("/web/{*path}", any(web::web))
         .fallback(ops::no_route)
         .method_not_allowed_fallback(ops::wrong_method)
         // Bodies are read (and capped) by the handlers themselves.

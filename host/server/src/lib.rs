@@ -12,7 +12,7 @@
 //! let host = fnhost::Host::new(fnhost::HostSettings::default())?;
 //! let server = fnhost_server::Server::start(host, Default::default()).await?;
 //! server
-//!     .deploy_files("hello", &["target/wasm32-wasip2/release/hello.wasm".into()])
+//!     .deploy_files("hello", &["target/wasm32-wasip2/release/hello.wasm".into()], &[])
 //!     .await?;
 //! // curl -X POST localhost:7420/v1/apps/hello/functions/async_function/call  => 420
 //! server.shutdown().await?;
@@ -41,7 +41,7 @@ pub use error::ServerError;
 pub use settings::{
     DEFAULT_GRACE, DEFAULT_LISTEN, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT, ServerSettings,
 };
-pub use summary::{AppSummary, FunctionSummary};
+pub use summary::{AppSummary, FunctionSummary, HandlerSummary};
 
 use crate::apps::Apps;
 use crate::context::Context;
@@ -121,13 +121,15 @@ impl Server {
         self.addr
     }
 
-    /// Deploys the components at `components` (built `.wasm` files) as the app `name`: stores
-    /// them by SHA-256 in the state directory and records the new version in the manifest,
-    /// as `PUT /v1/apps/{name}` does.
+    /// Deploys the components at `components` (built `.wasm` files) as the app `name`, its
+    /// containers' outgoing HTTP requests allowed to the hosts `allow_http` (`HOST[:PORT]`):
+    /// stores them by SHA-256 in the state directory and records the new version in the
+    /// manifest, as `PUT /v1/apps/{name}` does.
     pub async fn deploy_files(
         &self,
         name: &str,
         components: &[PathBuf],
+        allow_http: &[String],
     ) -> Result<AppSummary, ServerError> {
         if self.context.is_stopping() {
             return Err(ServerError::ShuttingDown);
@@ -148,7 +150,10 @@ impl Server {
                 })?;
             ids.push(self.context.apps.state().store_component(&bytes).await?);
         }
-        self.context.apps.deploy(name, ids).await
+        self.context
+            .apps
+            .deploy(name, ids, allow_http.to_vec())
+            .await
     }
 
     /// Stops gracefully: refuses new requests, lets requests and spawned calls in flight

@@ -4,7 +4,7 @@
 //! Invariant: these types are the wire form, serde both ways, so a client can read back
 //! exactly what the server wrote.
 
-use fnhost::{App, BodyKind, FunctionInfo, PoolStats};
+use fnhost::{App, BodyKind, FunctionInfo, PoolStats, WebEndpoint};
 use serde::{Deserialize, Serialize};
 
 /// A deployed app.
@@ -20,6 +20,29 @@ pub struct AppSummary {
     pub deployed_at: String,
     /// Its functions, by name.
     pub functions: Vec<FunctionSummary>,
+    /// Its wasi:http handler, served under `/web/{app}/`, when a component exports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_handler: Option<HandlerSummary>,
+}
+
+/// A deployed app's wasi:http handler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerSummary {
+    /// Every option with its value, as for a function.
+    pub options: serde_json::Value,
+    /// The counters of its pool of containers, now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<PoolStats>,
+}
+
+impl HandlerSummary {
+    /// The handler of `app`, if it has one, with its counters now.
+    pub(crate) fn of(app: &App) -> Option<HandlerSummary> {
+        Some(HandlerSummary {
+            options: serde_json::to_value(app.http_config()?).unwrap_or_default(),
+            stats: app.http_stats(),
+        })
+    }
 }
 
 /// A function of a deployed app.
@@ -31,6 +54,9 @@ pub struct FunctionSummary {
     pub kind: String,
     /// Its parameters' names, in order.
     pub params: Vec<String>,
+    /// How it is served as a web endpoint, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebEndpoint>,
     /// Every option with its value (the option table's names and units).
     pub options: serde_json::Value,
     /// The counters of its pool of containers, now.
@@ -49,6 +75,7 @@ impl FunctionSummary {
             }
             .to_owned(),
             params: info.params.clone(),
+            web: info.web.clone(),
             options: serde_json::to_value(info.config).unwrap_or_default(),
             stats: app
                 .function(&info.name)

@@ -11,22 +11,24 @@
 
 use crate::api::function::Function;
 use crate::api::host::{Host, split_qualified};
-use crate::container::state::ContainerContext;
+use crate::container::state::{ContainerContext, ContainerState};
 use crate::container::{Container, Role};
 use crate::dispatch::{Dispatch, Receiver, Request};
 use crate::info::FunctionInfo;
 use crate::load::CompileCache;
 use crate::load::component::{self, LoadedComponent};
-use crate::options::FunctionOptions;
+use crate::options::{FunctionConfig, FunctionOptions};
+use crate::pool::http::{HANDLER_NAME, HttpPool};
 use crate::pool::{Limits, Pool};
 use crate::runtime::output::{OutputSink, StdioSink};
-use crate::runtime::sandbox::Grants;
+use crate::runtime::sandbox::{Grants, HttpGrant};
 use crate::{Error, LoadError};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use tracing::Instrument;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// The longest function name a call may give; a longer one is not looked up, and its error
 /// message shows only its start.
@@ -38,7 +40,7 @@ const MAX_NAME: usize = 256;
 /// [`blocking::App`](crate::blocking::App) is the blocking twin.
 #[derive(Clone)]
 pub struct App {
-    shared: Arc<AppShared>,
+    pub(super) shared: Arc<AppShared>,
 }
 
 /// The app's router: the pools by function name, and what its containers are started with.
@@ -46,6 +48,8 @@ pub(crate) struct AppShared {
     pools: HashMap<String, Arc<Pool>>,
     functions: Vec<FunctionInfo>,
     entrypoints: Vec<(FunctionInfo, Arc<LoadedComponent>)>,
+    /// The pool of the app's wasi:http handler, when a component exports one.
+    pub(crate) http: Option<HttpPool>,
     context: Arc<ContainerContext>,
     /// The host the app is loaded on (kept alive while the app is): its engine, and the apps
     /// deployed on it, which `APP/FUNCTION` names reach.
@@ -123,6 +127,18 @@ impl AppBuilder {
         self
     }
 
+    /// Allows every container's outgoing HTTP requests (`wasi:http/outgoing-handler`) to
+    /// reach `authority`: `HOST` (any port) or `HOST:PORT`, an exact host (no wildcard).
+    /// Requests to hosts not allowed fail inside the guest with `HTTP-request-denied`.
+    pub fn allow_http(mut self, authority: &str) -> Result<Self, LoadError> {
+        let grant = HttpGrant::parse(authority).map_err(|reason| LoadError::HttpGrant {
+            grant: authority.to_owned(),
+            reason,
+        })?;
+        self.grants.http(grant);
+        Ok(self)
+    }
+
     /// Loads the components at `paths` (`.wasm` files) as one app.
     pub async fn load(
         self,
@@ -153,7 +169,21 @@ impl AppBuilder {
         let mut owners: HashMap<String, PathBuf> = HashMap::new();
         let mut functions = Vec::new();
         let mut entrypoints = Vec::new();
-        for (component, info) in loaded {
+        let mut handler: Option<(ProxyPre<ContainerState>, PathBuf)> = None;
+        for loaded in loaded {
+            if let Some(pre) = loaded.http {
+                if let Some((_, first)) = &handler {
+                    return Err(LoadError::Duplicate {
+                        name: HANDLER_NAME.into(),
+                        first: first.clone(),
+                        second: loaded.path,
+                    });
+                }
+                handler = Some((pre, loaded.path.clone()));
+            }
+            let Some((component, info)) = loaded.app else {
+                continue;
+            };
             for (info, is_entrypoint) in info
                 .functions
                 .into_iter()
@@ -181,6 +211,21 @@ impl AppBuilder {
                 }
             }
         }
+        let handler = match handler {
+            None => None,
+            Some((pre, path)) => {
+                let requested = overrides.remove(HANDLER_NAME).unwrap_or_default();
+                let config = FunctionConfig::resolve(&requested).map_err(|invalid| {
+                    LoadError::InvalidOption {
+                        path,
+                        function: HANDLER_NAME.into(),
+                        option: invalid.option,
+                        reason: invalid.reason,
+                    }
+                })?;
+                Some((pre, config))
+            }
+        };
         if let Some(name) = overrides.into_keys().next() {
             return Err(LoadError::UnknownFunction { name });
         }
@@ -217,6 +262,9 @@ impl AppBuilder {
                     .collect(),
                 functions: functions.into_iter().map(|(info, _)| info).collect(),
                 entrypoints,
+                http: handler.map(|(pre, config)| {
+                    HttpPool::new(pre, Arc::clone(&context), config, limits.max_queued)
+                }),
                 context,
                 host,
             }

@@ -16,13 +16,14 @@ use crate::dispatch::watch::Abandoned;
 use crate::runtime::memory::{Limits, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
 use crate::runtime::output::{Origin, OutputSink};
-use crate::runtime::sandbox::Grants;
+use crate::runtime::sandbox::{Grants, OutgoingHttp};
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 /// What every container of an app is started with: where the calls its guest makes go, what
 /// it may reach of the machine, and where its output goes.
@@ -46,6 +47,10 @@ pub(crate) struct ContainerContext {
 /// What a container's store holds.
 pub(crate) struct ContainerState {
     wasi: WasiCtx,
+    /// wasi:http's state.
+    http: WasiHttpCtx,
+    /// Where outgoing HTTP requests may go.
+    outgoing: OutgoingHttp,
     pub(crate) table: ResourceTable,
     /// Routes the calls the guest makes. Weak: dropping the app ends its containers.
     dispatch: Weak<dyn Dispatch>,
@@ -91,6 +96,8 @@ impl ContainerState {
     ) -> Self {
         ContainerState {
             wasi: context.grants.wasi(&context.sink, origin),
+            http: WasiHttpCtx::new(),
+            outgoing: OutgoingHttp::new(context.grants.http_grants()),
             table: ResourceTable::new(),
             dispatch: context.dispatch.clone(),
             calls: Arc::clone(&context.calls),
@@ -177,6 +184,16 @@ impl WasiView for ContainerState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ContainerState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outgoing,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::container::state::{ContainerContext, ContainerState, DEFAULT_MAX_HAND
 use crate::dispatch::Unrouted;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::reason;
-use crate::info::{BodyKind, FunctionInfo};
+use crate::info::{BodyKind, FunctionInfo, WebEndpoint};
 use crate::load::cache::{CompileCache, FileError, Links, open_regular, read_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::{self, AppInfo, AppPre};
@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// A compiled, validated app component, ready to instantiate.
 pub(crate) struct LoadedComponent {
@@ -29,11 +30,12 @@ pub(crate) struct LoadedComponent {
     pub(crate) pre: AppPre<ContainerState>,
 }
 
-/// The linker every container is instantiated with: WASI p2 and the `fnhost:runtime/host`
-/// imports.
+/// The linker every container is instantiated with: WASI p2, wasi:http's `types` and
+/// `outgoing-handler`, and the `fnhost:runtime/host` imports.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<ContainerState>, LoadError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
         .and_then(|()| {
             bindings::App::add_to_linker::<_, HasSelf<ContainerState>>(&mut linker, |state| state)
         })
@@ -41,12 +43,26 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<ContainerState>
     Ok(linker)
 }
 
-/// Compiles the component at `path` and checks that it is an fnhost app.
+/// What a component serves: fnhost functions, a wasi:http handler, or both. Never neither:
+/// [`load`] refuses such a component.
+pub(crate) struct Loaded {
+    pub(crate) path: PathBuf,
+    /// Its functions and entrypoints, when it exports `fnhost:runtime/guest`.
+    pub(crate) app: Option<(Arc<LoadedComponent>, AppInfo)>,
+    /// Its handler, when it exports `wasi:http/incoming-handler@0.2`.
+    pub(crate) http: Option<ProxyPre<ContainerState>>,
+}
+
+/// The interface a wasi:http handler exports.
+const INCOMING_HANDLER: &str = "wasi:http/incoming-handler@0.2";
+
+/// Compiles the component at `path` and checks that it is an fnhost app, a wasi:http handler,
+/// or both.
 pub(crate) async fn load(
     linker: &Linker<ContainerState>,
     cache: &CompileCache,
     path: &Path,
-) -> Result<(Arc<LoadedComponent>, AppInfo), LoadError> {
+) -> Result<Loaded, LoadError> {
     let engine = linker.engine().clone();
     let file = path.to_owned();
     let cache = cache.clone();
@@ -63,23 +79,52 @@ pub(crate) async fn load(
             None => error.into(),
         })
     };
+    let exports = |prefix: &str| {
+        component
+            .component_type()
+            .exports(linker.engine())
+            .any(|(name, _)| name.starts_with(prefix))
+    };
+    let (is_app, is_http) = (exports(GUEST_EXPORT), exports(INCOMING_HANDLER));
+    if !is_app && !is_http {
+        return Err(mismatch(wasmtime::format_err!(
+            "it exports neither `{GUEST_EXPORT}` (an fnhost app: build it with fnhost-guest) \
+             nor `{INCOMING_HANDLER}` (a wasi:http handler)"
+        )));
+    }
     let pre = linker.instantiate_pre(&component).map_err(mismatch)?;
-    let pre = AppPre::new(pre).map_err(mismatch)?;
-    let loaded = Arc::new(LoadedComponent {
+    let http = match is_http {
+        true => Some(ProxyPre::new(pre.clone()).map_err(mismatch)?),
+        false => None,
+    };
+    let app = match is_app {
+        false => None,
+        true => {
+            let loaded = Arc::new(LoadedComponent {
+                path: path.to_owned(),
+                pre: AppPre::new(pre).map_err(mismatch)?,
+            });
+            let info = describe(&loaded)
+                .await
+                .map_err(|error| not_an_app(reason(format!("`describe` failed: {error:#}"))))?;
+            Some((loaded, info))
+        }
+    };
+    Ok(Loaded {
         path: path.to_owned(),
-        pre,
-    });
-    let info = describe(&loaded)
-        .await
-        .map_err(|error| not_an_app(reason(format!("`describe` failed: {error:#}"))))?;
-    Ok((loaded, info))
+        app,
+        http,
+    })
 }
+
+/// The interface an fnhost app exports.
+const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 
 /// The contract's package, as components name it in their imports and exports.
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.3.0";
+const CONTRACT_VERSION: &str = "0.4.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -192,6 +237,11 @@ pub(crate) fn function_info(
         option: invalid.option,
         reason: invalid.reason,
     })?;
+    let web = info.web.map(|web| WebEndpoint {
+        method: web.method,
+        label: web.label.unwrap_or_else(|| info.name.clone()),
+        requires_auth: web.requires_auth,
+    });
     Ok(FunctionInfo {
         name: info.name,
         kind: match info.kind {
@@ -199,6 +249,8 @@ pub(crate) fn function_info(
             bindings::BodyKind::Async => BodyKind::Async,
         },
         params: info.params,
+        param_types: info.param_types,
+        web,
         config,
         component,
     })

@@ -21,6 +21,10 @@ pub(crate) struct DeployCommand {
     /// Another component (or guest crate) of the app; repeatable.
     #[arg(long = "with", value_name = "OTHER")]
     with: Vec<PathBuf>,
+    /// Allows the app's outgoing HTTP requests to HOST (any port) or HOST:PORT, an exact
+    /// host; repeatable. Without it, every outgoing request is denied.
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
     /// Print the deployed app as JSON.
     #[arg(long)]
     json: bool,
@@ -37,7 +41,7 @@ impl DeployCommand {
             None => app_name(&self.app_path)?,
         };
         let components = components(&self.app_path, &self.with).await?;
-        let app = client.deploy(&name, &components).await?;
+        let app = client.deploy(&name, &components, &self.allow_http).await?;
         if self.json {
             println!("{:#}", serde_json::to_value(&app)?);
         } else {

@@ -1,17 +1,17 @@
 //! `fnhost list APP [--json]`: the app's functions and entrypoints, with their kind and
-//! effective options.
+//! effective options, its web endpoints, and whether it has a wasi:http handler.
 //!
 //! With `--url` (or `FNHOST_URL`), APP is the name of an app deployed on that server: the
 //! table shows its functions as the server describes them (options as JSON values), and
 //! `--json` prints the server's description, live counters included. A deployed app has no
 //! entrypoints.
 
-use crate::app_args::AppArgs;
+use crate::app_args::{AppArgs, app_name};
 use crate::commands::call::deployed_name;
 use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
 use clap::Args;
-use fnhost::{BodyKind, FunctionInfo, option_names};
+use fnhost::{BodyKind, FunctionInfo, HANDLER_NAME, option_names};
 use fnhost_client::{AppSummary, Client};
 use std::path::PathBuf;
 
@@ -41,10 +41,22 @@ impl ListCommand {
             let listing = serde_json::json!({
                 "functions": app.functions(),
                 "entrypoints": entrypoints,
+                "http_handler": app.http_config(),
             });
             println!("{listing:#}");
         } else {
             print_table(app.functions(), &entrypoints);
+            let name = app_name(&self.app_path)?;
+            let endpoints = app.functions().iter().filter_map(|info| {
+                let web = info.web.as_ref()?;
+                Some((
+                    info.name.as_str(),
+                    web.method.as_str(),
+                    web.label.as_str(),
+                    web.requires_auth,
+                ))
+            });
+            print_web(&name, endpoints, app.has_http_handler());
         }
         Ok(())
     }
@@ -57,6 +69,16 @@ impl ListCommand {
             println!("{:#}", serde_json::to_value(&app)?);
         } else {
             print_deployed(&app);
+            let endpoints = app.functions.iter().filter_map(|function| {
+                let web = function.web.as_ref()?;
+                Some((
+                    function.name.as_str(),
+                    web.method.as_str(),
+                    web.label.as_str(),
+                    web.requires_auth,
+                ))
+            });
+            print_web(&app.name, endpoints, app.http_handler.is_some());
         }
         Ok(())
     }
@@ -82,6 +104,29 @@ fn print_deployed(app: &AppSummary) {
             function.kind,
             values.join("\t"),
             function.params.join(", ")
+        );
+    }
+}
+
+/// Prints the app's web endpoints (function, method, label, whether a token is needed) and
+/// where its wasi:http handler is served, when it has either.
+fn print_web<'a>(
+    app: &str,
+    endpoints: impl Iterator<Item = (&'a str, &'a str, &'a str, bool)>,
+    has_handler: bool,
+) {
+    let mut endpoints = endpoints.peekable();
+    if endpoints.peek().is_some() {
+        println!("\nWEB ENDPOINT\tFUNCTION\tACCESS");
+        for (function, method, label, requires_auth) in endpoints {
+            let access = if requires_auth { "token" } else { "public" };
+            println!("{method} /web/{app}/{label}\t{function}\t{access}");
+        }
+    }
+    if has_handler {
+        println!(
+            "\nwasi:http handler: any method, /web/{app}/... (the guest sees the path after /web/{app}); \
+             its options: --option {HANDLER_NAME}.OPTION=VALUE"
         );
     }
 }

@@ -31,6 +31,10 @@ pub(crate) struct ServeCommand {
     /// Another component (or guest crate) of the app; repeatable (only with one APP).
     #[arg(long = "with", value_name = "OTHER")]
     with: Vec<PathBuf>,
+    /// Allows the outgoing HTTP requests of the apps given here to HOST (any port) or
+    /// HOST:PORT, an exact host; repeatable. Without it, every outgoing request is denied.
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7420")]
     listen: SocketAddr,
@@ -87,7 +91,10 @@ impl ServeCommand {
         let mut signals = Signals::new()?;
         let server = Server::start(host, server_settings).await?;
         for (name, components) in &apps {
-            if let Err(error) = server.deploy_files(name, components).await {
+            if let Err(error) = server
+                .deploy_files(name, components, &self.allow_http)
+                .await
+            {
                 server.shutdown().await?;
                 return Err(error).with_context(|| format!("cannot deploy `{name}`"));
             }

@@ -56,6 +56,9 @@ pub(crate) async fn get(
 #[serde(deny_unknown_fields)]
 struct DeployBody {
     components: Vec<String>,
+    /// The hosts the app's outgoing HTTP requests may reach (`HOST[:PORT]`).
+    #[serde(default)]
+    allow_http: Vec<String>,
 }
 
 /// `PUT /v1/apps/{app}`.
@@ -77,7 +80,7 @@ pub(crate) async fn deploy(
     let span = tracing::info_span!("deploy", app = %app);
     let summary = context
         .apps
-        .deploy(&app, body.components)
+        .deploy(&app, body.components, body.allow_http)
         .instrument(span)
         .await?;
     Ok(json(StatusCode::OK, &summary))

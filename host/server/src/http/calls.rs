@@ -223,6 +223,8 @@ mod tests {
             name: "f".into(),
             kind: fnhost::BodyKind::Blocking,
             params: params.iter().map(|p| (*p).to_owned()).collect(),
+            param_types: Vec::new(),
+            web: None,
             config: fnhost::FunctionConfig::resolve(&fnhost::FunctionOptions::default()).unwrap(),
             component: Default::default(),
         }

@@ -26,6 +26,9 @@ pub(crate) struct Deployment {
     pub(crate) components: Vec<String>,
     /// When this version was deployed (RFC 3339).
     pub(crate) deployed_at: String,
+    /// The hosts its containers' outgoing HTTP requests may reach (`HOST[:PORT]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) allow_http: Vec<String>,
 }
 
 impl Manifest {
@@ -79,6 +82,7 @@ mod tests {
             version: 3,
             components: vec!["a".repeat(64)],
             deployed_at: "2025-01-01T00:00:00Z".into(),
+            allow_http: vec!["127.0.0.1:8080".into()],
         }
     }
 

@@ -1,0 +1,272 @@
+//! `/web/{app}/...`: the apps' web endpoints and wasi:http handlers.
+//!
+//! A request for `/web/{app}/{label}` goes to the app's function whose web endpoint is `label`
+//! (`#[function(web)]`); any other path under `/web/{app}/` goes to the app's wasi:http handler,
+//! which sees the path without the `/web/{app}` prefix (so a component written for
+//! `wasmtime serve` answers at the app's root unchanged). Neither: `404`.
+//!
+//! Invariants: these routes need no token, unless the endpoint says so (`requires_auth`); a
+//! handler's response streams (the body is never gathered in memory here); a client that goes
+//! away cancels its request (the host's side: the handler's body guard, the call's drop).
+
+use crate::context::Context;
+use crate::http::calls::{CALL_BODY_CAP, json_response};
+use crate::http::error::ApiError;
+use crate::http::extract::read_json;
+use crate::http::guard::has_token;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use fnhost::{App, Error, FunctionInfo, HANDLER_NAME, WebEndpoint};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// The key of the one field of a result that is a web response (the guest SDK's
+/// `web::Response`), rather than a value to answer as JSON.
+const RESPONSE_KEY: &str = "fnhost:web-response";
+
+/// Any request under `/web/`.
+pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -> Response {
+    let Some((app_name, rest)) = split_path(request.uri().path()) else {
+        return ApiError::not_found("web paths are /web/{app}/...").into_response();
+    };
+    let (app_name, rest) = (app_name.to_owned(), rest.to_owned());
+    let app = match fnhost::check_app_name(&app_name).and_then(|()| deployed(&context, &app_name)) {
+        Ok(app) => app,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let label = rest.trim_start_matches('/').trim_end_matches('/');
+    if let Some(info) = app.web_endpoint(label) {
+        let span = tracing::info_span!("web", app = %app_name, function = %info.name);
+        let info = info.clone();
+        let name = info.name.clone();
+        let started = Instant::now();
+        let result = endpoint(&context, &app_name, &info, request)
+            .instrument(span)
+            .await;
+        let outcome = match &result {
+            Ok(_) => Some(Ok(())),
+            Err((_, kind)) => kind.map(Err),
+        };
+        // A request refused before the call (method, token, arguments' form) is no call.
+        if let Some(outcome) = outcome {
+            context
+                .metrics
+                .record(&app_name, &name, outcome, started.elapsed());
+        }
+        return result.unwrap_or_else(|(error, _)| error.into_response());
+    }
+    if app.has_http_handler() {
+        let span = tracing::info_span!("wasi-http", app = %app_name);
+        let started = Instant::now();
+        let result = handler(&app, &rest, request).instrument(span).await;
+        let outcome = result.as_ref().map(|_| ()).map_err(Error::kind);
+        context
+            .metrics
+            .record(&app_name, HANDLER_NAME, outcome, started.elapsed());
+        return result.unwrap_or_else(|error| ApiError::from(error).into_response());
+    }
+    ApiError::not_found(format!(
+        "no web endpoint `{label}` in app `{app_name}` (its endpoints: {})",
+        endpoints(&app)
+    ))
+    .into_response()
+}
+
+/// `(app, rest)` of `/web/{app}{rest}`, where `rest` is empty or starts with `/`.
+fn split_path(path: &str) -> Option<(&str, &str)> {
+    let tail = path.strip_prefix("/web/")?;
+    let end = tail.find('/').unwrap_or(tail.len());
+    let (app, rest) = tail.split_at(end);
+    (!app.is_empty()).then_some((app, rest))
+}
+
+fn deployed(context: &Context, name: &str) -> Result<App, Error> {
+    context
+        .host
+        .deployed(name)
+        .ok_or_else(|| Error::NotFound(format!("no app `{name}` is deployed")))
+}
+
+/// The web endpoints of `app`, for a message.
+fn endpoints(app: &App) -> String {
+    let labels: Vec<String> = app
+        .functions()
+        .iter()
+        .filter_map(|info| info.web.as_ref())
+        .map(|web| format!("{} {}", web.method, web.label))
+        .collect();
+    if labels.is_empty() {
+        "none".to_owned()
+    } else {
+        labels.join(", ")
+    }
+}
+
+/// A failure of an endpoint, and its kind for the metrics (`None`: the request was refused
+/// before the function was called).
+type Refused = (ApiError, Option<fnhost::ErrorKind>);
+
+/// Calls the function behind a web endpoint with the request's query and JSON body.
+async fn endpoint(
+    context: &Context,
+    app: &str,
+    info: &FunctionInfo,
+    request: Request,
+) -> Result<Response, Refused> {
+    let refused = |error: ApiError| (error, None);
+    let web: &WebEndpoint = info
+        .web
+        .as_ref()
+        .ok_or_else(|| refused(ApiError::internal("not a web endpoint")))?;
+    if request.method().as_str() != web.method {
+        let mut response =
+            ApiError::method_not_allowed(format!("`{}` answers {} only", web.label, web.method))
+                .into_response();
+        if let Ok(allow) = HeaderValue::from_str(&web.method) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        return Ok(response);
+    }
+    if web.requires_auth && !has_token(context, request.headers()) {
+        return Err(refused(ApiError::unauthorized()));
+    }
+    let query: Vec<(String, String)> = match request.uri().query() {
+        None => Vec::new(),
+        Some(query) => serde_urlencoded::from_str(query).map_err(|error| {
+            refused(ApiError::bad_arguments(format!(
+                "the query is not form-encoded: {error}"
+            )))
+        })?,
+    };
+    let (parts, body) = request.into_parts();
+    let given = read_json(&parts.headers, body, CALL_BODY_CAP)
+        .await
+        .map_err(refused)?;
+    let failed = |error: Error| {
+        let kind = error.kind();
+        (ApiError::from(error), Some(kind))
+    };
+    let args = info.web_arguments(query, given).map_err(failed)?;
+    let function = context.function(app, &info.name).map_err(failed)?;
+    // Dropping this future (the client went away) cancels the call.
+    let result = function.remote_raw(args).await.map_err(failed)?;
+    Ok(web_response(result))
+}
+
+/// The answer for a web endpoint's result: the response it describes, when it is the SDK's
+/// `web::Response`, else `200` with its JSON.
+fn web_response(result: Vec<u8>) -> Response {
+    let prefix = format!("{{\"{RESPONSE_KEY}\"");
+    if !result.starts_with(prefix.as_bytes()) {
+        return json_response(StatusCode::OK, result);
+    }
+    match serde_json::from_slice::<Described>(&result) {
+        Ok(Described { response }) => response.into_response(),
+        Err(error) => {
+            ApiError::internal(format!("the function's web response is malformed: {error}"))
+                .into_response()
+        }
+    }
+}
+
+/// A result that describes its response.
+#[derive(Deserialize)]
+struct Described {
+    #[serde(rename = "fnhost:web-response")]
+    response: WebResponse,
+}
+
+/// The guest SDK's `web::Response`: status, headers, and the body in standard base64.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebResponse {
+    status: u16,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(default)]
+    body: String,
+}
+
+impl IntoResponse for WebResponse {
+    fn into_response(self) -> Response {
+        let malformed = |what: String| {
+            ApiError::internal(format!("the function's web response is malformed: {what}"))
+                .into_response()
+        };
+        let Ok(status) = StatusCode::from_u16(self.status) else {
+            return malformed(format!("status {} is not an HTTP status", self.status));
+        };
+        let body = match base64::engine::general_purpose::STANDARD.decode(&self.body) {
+            Ok(body) => body,
+            Err(error) => return malformed(format!("its body is not base64: {error}")),
+        };
+        let mut response = (status, body).into_response();
+        for (name, value) in self.headers {
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    response.headers_mut().append(name, value);
+                }
+                _ => return malformed(format!("header `{name}` is not a valid HTTP header")),
+            }
+        }
+        response
+    }
+}
+
+/// Hands the request to the app's wasi:http handler, its path made relative to the app.
+async fn handler(app: &App, rest: &str, request: Request) -> Result<Response, Error> {
+    let (mut parts, body) = request.into_parts();
+    let path = if rest.is_empty() { "/" } else { rest };
+    let path_and_query = match parts.uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    parts.uri = Uri::builder()
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|error| Error::BadArguments(format!("bad request path: {error}")))?;
+    if !parts.headers.contains_key(header::HOST) {
+        parts
+            .headers
+            .insert(header::HOST, HeaderValue::from_static("localhost"));
+    }
+    let response = app.handle_http(Request::from_parts(parts, body)).await?;
+    Ok(response.map(Body::new))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_app_and_rest() {
+        assert_eq!(split_path("/web/hello"), Some(("hello", "")));
+        assert_eq!(split_path("/web/hello/"), Some(("hello", "/")));
+        assert_eq!(split_path("/web/hello/a/b"), Some(("hello", "/a/b")));
+        assert_eq!(split_path("/web/"), None);
+        assert_eq!(split_path("/v1/apps"), None);
+    }
+
+    #[test]
+    fn described_responses_become_responses() {
+        let body = base64::engine::general_purpose::STANDARD.encode("short and stout");
+        let result = format!(
+            r#"{{"fnhost:web-response":{{"status":418,"headers":[["x-kind","green"]],"body":"{body}"}}}}"#
+        );
+        let response = web_response(result.into_bytes());
+        assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+        assert_eq!(response.headers()["x-kind"], "green");
+        let plain = web_response(b"{\"a\":1}".to_vec());
+        assert_eq!(plain.status(), StatusCode::OK);
+        let broken = web_response(br#"{"fnhost:web-response":{"status":99}}"#.to_vec());
+        assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,455 @@
+//! The pool of a wasi:http handler: containers (stores with the app's grants, memory and CPU
+//! limits) that serve `wasi:http/incoming-handler` requests, reused from one request to the
+//! next.
+//!
+//! The reuse engine is wasmtime-wasi-http's `handler` module, the one `wasmtime serve` runs:
+//! it starts a worker (one store and instance) when no worker is free, hands a worker the next
+//! request while it still accepts them, and ends it when [`Expiry`] says so. fnhost sets its
+//! rules from the handler's options, as for a function:
+//! - `max_inputs`: requests one instance takes at once, where the component allows it (a
+//!   wasi:http 0.2 handler is a synchronous export: one at a time);
+//! - `max_containers`: at most that many requests run at once (each needing an instance of its
+//!   own at worst), so at most that many instances serve; more wait, up to the host's
+//!   `max_queued`, past which a request is refused at once with `overloaded`;
+//! - `timeout`: a request that has not finished its response in time fails with `timeout`, and
+//!   its instance is ended (wasmtime 48 cannot take one task back from an instance);
+//! - `scaledown_window`: an instance idle that long is ended;
+//! - `memory`, `cpu`: each store's limiter and CPU budget, as for a function's containers;
+//! - a trap ends the instance, fails the requests it was running, and the next request gets a
+//!   new instance.
+//!
+//! A request whose client went away (its response dropped before it ended) is cancelled the
+//! only way wasmtime 48 allows: its instance is ended. Without that, a guest serving a vanished
+//! client would run on until its timeout.
+
+use crate::Error;
+use crate::container::cpu::CpuBudget;
+use crate::container::state::{ContainerContext, ContainerState, new_store};
+use crate::options::FunctionConfig;
+use crate::pool::PoolStats;
+use crate::runtime::output::Origin;
+use futures::task::AtomicWaker;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::sync::{Semaphore, oneshot};
+use tokio::time::Sleep;
+use wasmtime::component::GuestTaskId;
+use wasmtime::{Store, StoreContextMut};
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::handler::{
+    ExpirationError, HandlerState, Instance, InstantiationError, Proxy, ProxyHandler, ShouldAccept,
+    WorkerExpiration, WorkerState, WorkerStatus,
+};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// The name a handler's pool goes by in messages, stats and call chains.
+pub const HANDLER_NAME: &str = "incoming-handler";
+
+/// A wasi:http handler's pool.
+pub(crate) struct HttpPool {
+    handler: ProxyHandler<Handlers>,
+}
+
+/// What every worker of the pool is made from, and the pool's counts.
+struct Handlers {
+    pre: ProxyPre<ContainerState>,
+    context: Arc<ContainerContext>,
+    config: FunctionConfig,
+    /// One permit per request that may run at once.
+    running: Arc<Semaphore>,
+    /// How many requests may wait for a permit.
+    max_queued: usize,
+    counts: Arc<Counts>,
+}
+
+/// The pool's numbers, shared with its workers.
+#[derive(Default)]
+struct Counts {
+    containers: AtomicUsize,
+    started: AtomicUsize,
+    peak_containers: AtomicUsize,
+    in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
+    peak_per_container: AtomicUsize,
+    queued: AtomicUsize,
+    cancelled: AtomicUsize,
+    cpu_throttles: Arc<AtomicUsize>,
+    next_id: AtomicUsize,
+}
+
+impl HttpPool {
+    /// The pool of `pre`'s handler, its containers started in `context`, with `config`, and
+    /// at most `max_queued` requests waiting.
+    pub(crate) fn new(
+        pre: ProxyPre<ContainerState>,
+        context: Arc<ContainerContext>,
+        config: FunctionConfig,
+        max_queued: usize,
+    ) -> HttpPool {
+        let running = Arc::new(Semaphore::new(config.max_containers as usize));
+        HttpPool {
+            handler: ProxyHandler::new(Handlers {
+                pre,
+                context,
+                config,
+                running,
+                max_queued,
+                counts: Arc::default(),
+            }),
+        }
+    }
+
+    /// The handler's options.
+    pub(crate) fn config(&self) -> &FunctionConfig {
+        &self.handler.state().config
+    }
+
+    /// What the pool is doing.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let counts = &self.handler.state().counts;
+        let load = |count: &AtomicUsize| count.load(Ordering::Relaxed);
+        PoolStats {
+            containers: load(&counts.containers),
+            containers_started: load(&counts.started),
+            peak_containers: load(&counts.peak_containers),
+            in_flight: load(&counts.in_flight),
+            peak_in_flight: load(&counts.peak_in_flight),
+            peak_in_flight_per_container: load(&counts.peak_per_container),
+            queued: load(&counts.queued),
+            overflow_started: 0,
+            cancelled: load(&counts.cancelled),
+            cpu_throttles: load(&counts.cpu_throttles),
+        }
+    }
+
+    /// Serves `request`: waits for room (refused with `overloaded` past the queue's bound),
+    /// hands it to a worker, and returns the response once its head is ready; its body streams
+    /// from the guest as the client reads it. Dropping the returned body before its end, or
+    /// this future before it resolves, cancels the request.
+    pub(crate) async fn handle(
+        &self,
+        request: wasmtime_wasi_http::handler::Request,
+    ) -> Result<http::Response<HttpBody>, Error> {
+        let state = self.handler.state();
+        let counts = &state.counts;
+        let permit = {
+            let _queued = Counted::enter(counts, |counts| &counts.queued, None);
+            if counts.queued.load(Ordering::Relaxed) > state.max_queued
+                && state.running.available_permits() == 0
+            {
+                return Err(Error::Overloaded(format!(
+                    "`{HANDLER_NAME}`: {} requests are waiting (the host's max_queued)",
+                    state.max_queued
+                )));
+            }
+            tokio::time::timeout(
+                state.config.timeout,
+                Arc::clone(&state.running).acquire_owned(),
+            )
+            .await
+            .map_err(|_| {
+                Error::Timeout(format!(
+                    "`{HANDLER_NAME}`: no instance was free within the timeout ({})",
+                    humantime::format_duration(state.config.timeout)
+                ))
+            })?
+            .map_err(|_| Error::Cancelled("the app is shutting down".into()))?
+        };
+        let running = Counted::enter(
+            counts,
+            |counts| &counts.in_flight,
+            Some(|counts| &counts.peak_in_flight),
+        );
+        let (client, gone) = ClientWatch::new();
+        let response = self.handler.handle(gone, request).await;
+        match response {
+            Ok(response) => Ok(response.map(|body| HttpBody {
+                body,
+                client: Some(client),
+                _permit: permit,
+                _running: running,
+            })),
+            Err(error) => {
+                client.finished();
+                Err(handler_error(error))
+            }
+        }
+    }
+}
+
+/// The error a handler's failure becomes.
+fn handler_error(error: wasmtime::Error) -> Error {
+    if error.is::<ExpirationError>() {
+        return Error::Timeout(format!(
+            "`{HANDLER_NAME}` did not answer within its timeout"
+        ));
+    }
+    if let Some(failed) = error.downcast_ref::<InstantiationError<ClientGone>>() {
+        return Error::Overloaded(format!(
+            "`{HANDLER_NAME}`: its instance could not start: {:#}",
+            failed.error
+        ));
+    }
+    Error::Trapped(format!("`{HANDLER_NAME}`: {}", root_cause(&error)))
+}
+
+fn root_cause(error: &wasmtime::Error) -> String {
+    error.root_cause().to_string()
+}
+
+impl HandlerState for Handlers {
+    type StoreData = ContainerState;
+    type WorkerExpiration = Expiry;
+    type WorkerState = Worker;
+
+    async fn instantiate(&self) -> wasmtime::Result<Instance<ContainerState, Expiry, Worker>> {
+        let id = self.counts.next_id.fetch_add(1, Ordering::Relaxed);
+        let name: Arc<str> = Arc::from(HANDLER_NAME);
+        let label: Arc<str> = Arc::from(format!("{HANDLER_NAME}#{id}"));
+        let cpu = self
+            .config
+            .cpu_millicores()
+            .map(|millicores| CpuBudget::new(millicores, Arc::clone(&self.counts.cpu_throttles)));
+        let state = ContainerState::new(
+            &self.context,
+            name,
+            Arc::clone(&label),
+            &Origin::Container(label),
+            Some(self.config.memory_bytes()),
+            cpu,
+        );
+        let mut store = new_store(self.pre.engine(), state);
+        let proxy = self.pre.instantiate_async(&mut store).await?;
+        let live = Counted::enter(
+            &self.counts,
+            |counts| &counts.containers,
+            Some(|counts| &counts.peak_containers),
+        );
+        self.counts.started.fetch_add(1, Ordering::Relaxed);
+        let cancelled = Arc::new(Cancelled::default());
+        Ok(Instance {
+            store,
+            proxy: Proxy::P2(proxy),
+            view: <ContainerState as WasiHttpView>::http,
+            expiration: Expiry {
+                timeout: self.config.timeout,
+                idle: self.config.scaledown_window,
+                timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+                armed: None,
+                cancelled: Arc::clone(&cancelled),
+            },
+            state: Worker {
+                max_inputs: self.config.max_inputs as usize,
+                timeout: self.config.timeout,
+                cancelled,
+                counts: Arc::clone(&self.counts),
+                _live: live,
+            },
+        })
+    }
+}
+
+/// One worker's rules: how many requests it takes, how long each may run, and what its end
+/// reports.
+struct Worker {
+    max_inputs: usize,
+    timeout: Duration,
+    cancelled: Arc<Cancelled>,
+    counts: Arc<Counts>,
+    /// Counts the worker's instance while it lives.
+    _live: Counted,
+}
+
+impl WorkerState for Worker {
+    type StoreData = ContainerState;
+    type RequestData = ClientGone;
+
+    fn should_accept_request(&self, concurrent: usize, _total: usize) -> ShouldAccept {
+        if concurrent < self.max_inputs {
+            ShouldAccept::Yes
+        } else {
+            ShouldAccept::No
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        _store: StoreContextMut<'_, ContainerState>,
+        gone: ClientGone,
+        _task: GuestTaskId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
+        // A wasi:http 0.2 handler is a synchronous export: one request per instance at a time.
+        self.counts
+            .peak_per_container
+            .fetch_max(1, Ordering::Relaxed);
+        let timeout = tokio::time::sleep(self.timeout);
+        let cancelled = Arc::clone(&self.cancelled);
+        let counts = Arc::clone(&self.counts);
+        Box::pin(async move {
+            tokio::select! {
+                () = timeout => {}
+                () = gone.wait() => {
+                    counts.cancelled.fetch_add(1, Ordering::Relaxed);
+                    cancelled.request();
+                }
+            }
+        })
+    }
+
+    fn drop(&self, store: Store<ContainerState>, result: wasmtime::Result<()>) {
+        if let Err(error) = result {
+            let label = &store.data().label;
+            tracing::warn!(container = %label, "wasi:http instance ended: {error:#}");
+        }
+    }
+}
+
+/// When a worker ends: idle past the scale-down window, a request past its timeout, or a
+/// request whose client went away.
+pub(crate) struct Expiry {
+    timeout: Duration,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    cancelled: Arc<Cancelled>,
+}
+
+impl WorkerExpiration for Expiry {
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
+        let this = self.get_mut();
+        if status != WorkerStatus::Idle && this.cancelled.requested(cx) {
+            return Poll::Ready(());
+        }
+        let deadline = start
+            + match status {
+                WorkerStatus::Idle => this.idle,
+                WorkerStatus::Requests | WorkerStatus::PostReturn => this.timeout,
+            };
+        if this.armed != Some(deadline) {
+            this.armed = Some(deadline);
+            this.timer.as_mut().reset(deadline.into());
+        }
+        this.timer.as_mut().poll(cx)
+    }
+}
+
+/// Set when a client of the worker went away: the worker is ended.
+#[derive(Default)]
+struct Cancelled {
+    requested: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Cancelled {
+    fn request(&self) {
+        self.requested.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn requested(&self, cx: &mut Context<'_>) -> bool {
+        self.waker.register(cx.waker());
+        self.requested.load(Ordering::Acquire)
+    }
+}
+
+/// The requester's side of a request: dropped before [`ClientWatch::finished`], it tells the
+/// worker the client went away.
+struct ClientWatch(oneshot::Sender<()>);
+
+/// The worker's side: resolves when the client went away, never when the request finished.
+pub(crate) struct ClientGone(oneshot::Receiver<()>);
+
+impl ClientWatch {
+    fn new() -> (ClientWatch, ClientGone) {
+        let (watch, gone) = oneshot::channel();
+        (ClientWatch(watch), ClientGone(gone))
+    }
+
+    /// The request ended as it should: nothing to cancel.
+    fn finished(self) {
+        // The worker may be gone already; then there is no one to tell.
+        let _ = self.0.send(());
+    }
+}
+
+impl ClientGone {
+    async fn wait(self) {
+        if self.0.await.is_ok() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A response body from a handler's guest, streamed as the client reads it. Holds the
+/// request's place (its permit) until it ends or is dropped; dropped before its end, it
+/// cancels the request.
+pub struct HttpBody {
+    body: wasmtime_wasi_http::WasiBody,
+    client: Option<ClientWatch>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _running: Counted,
+}
+
+impl http_body::Body for HttpBody {
+    type Data = bytes::Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(None) = frame
+            && let Some(client) = self.client.take()
+        {
+            client.finished();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A gauge of [`Counts`].
+type Gauge = fn(&Counts) -> &AtomicUsize;
+
+/// Counts one thing (a request, an instance) in a gauge while it lives, and raises the gauge's
+/// peak.
+struct Counted {
+    counts: Arc<Counts>,
+    gauge: Gauge,
+}
+
+impl Counted {
+    fn enter(counts: &Arc<Counts>, gauge: Gauge, peak: Option<Gauge>) -> Counted {
+        let now = gauge(counts).fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(peak) = peak {
+            peak(counts).fetch_max(now, Ordering::Relaxed);
+        }
+        Counted {
+            counts: Arc::clone(counts),
+            gauge,
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        (self.gauge)(&self.counts).fetch_sub(1, Ordering::Relaxed);
+    }
+}
