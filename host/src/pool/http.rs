@@ -28,11 +28,11 @@ use crate::container::state::{ContainerContext, ContainerState, new_store};
 use crate::options::FunctionConfig;
 use crate::pool::PoolStats;
 use crate::runtime::output::Origin;
-use futures::task::AtomicWaker;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, oneshot};
@@ -194,11 +194,10 @@ fn handler_error(error: wasmtime::Error) -> Error {
             failed.error
         ));
     }
-    Error::Trapped(format!("`{HANDLER_NAME}`: {}", root_cause(&error)))
-}
-
-fn root_cause(error: &wasmtime::Error) -> String {
-    error.root_cause().to_string()
+    Error::Trapped(format!(
+        "`{HANDLER_NAME}` failed before its response (the app's logs have the guest's side): \
+         {error:#}"
+    ))
 }
 
 impl HandlerState for Handlers {
@@ -230,7 +229,7 @@ impl HandlerState for Handlers {
             Some(|counts| &counts.peak_containers),
         );
         self.counts.started.fetch_add(1, Ordering::Relaxed);
-        let cancelled = Arc::new(Cancelled::default());
+        let clients = Arc::new(Clients::default());
         Ok(Instance {
             store,
             proxy: Proxy::P2(proxy),
@@ -240,12 +239,13 @@ impl HandlerState for Handlers {
                 idle: self.config.scaledown_window,
                 timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
                 armed: None,
-                cancelled: Arc::clone(&cancelled),
+                clients: Arc::clone(&clients),
+                counts: Arc::clone(&self.counts),
             },
             state: Worker {
                 max_inputs: self.config.max_inputs as usize,
                 timeout: self.config.timeout,
-                cancelled,
+                clients,
                 counts: Arc::clone(&self.counts),
                 _live: live,
             },
@@ -258,7 +258,7 @@ impl HandlerState for Handlers {
 struct Worker {
     max_inputs: usize,
     timeout: Duration,
-    cancelled: Arc<Cancelled>,
+    clients: Arc<Clients>,
     counts: Arc<Counts>,
     /// Counts the worker's instance while it lives.
     _live: Counted,
@@ -286,18 +286,9 @@ impl WorkerState for Worker {
         self.counts
             .peak_per_container
             .fetch_max(1, Ordering::Relaxed);
-        let timeout = tokio::time::sleep(self.timeout);
-        let cancelled = Arc::clone(&self.cancelled);
-        let counts = Arc::clone(&self.counts);
-        Box::pin(async move {
-            tokio::select! {
-                () = timeout => {}
-                () = gone.wait() => {
-                    counts.cancelled.fetch_add(1, Ordering::Relaxed);
-                    cancelled.request();
-                }
-            }
-        })
+        // Watched by the worker's `Expiry`, which is polled even while the guest computes.
+        self.clients.watch(gone);
+        Box::pin(tokio::time::sleep(self.timeout))
     }
 
     fn drop(&self, store: Store<ContainerState>, result: wasmtime::Result<()>) {
@@ -310,12 +301,16 @@ impl WorkerState for Worker {
 
 /// When a worker ends: idle past the scale-down window, a request past its timeout, or a
 /// request whose client went away.
+///
+/// It is polled outside the store's event loop, so it sees a request's end even while the
+/// guest computes (the event loop, and every future inside it, waits then).
 pub(crate) struct Expiry {
     timeout: Duration,
     idle: Duration,
     timer: Pin<Box<Sleep>>,
     armed: Option<Instant>,
-    cancelled: Arc<Cancelled>,
+    clients: Arc<Clients>,
+    counts: Arc<Counts>,
 }
 
 impl WorkerExpiration for Expiry {
@@ -326,7 +321,8 @@ impl WorkerExpiration for Expiry {
         start: Instant,
     ) -> Poll<()> {
         let this = self.get_mut();
-        if status != WorkerStatus::Idle && this.cancelled.requested(cx) {
+        if this.clients.any_gone(cx) && status != WorkerStatus::Idle {
+            this.counts.cancelled.fetch_add(1, Ordering::Relaxed);
             return Poll::Ready(());
         }
         let deadline = start
@@ -342,22 +338,36 @@ impl WorkerExpiration for Expiry {
     }
 }
 
-/// Set when a client of the worker went away: the worker is ended.
+/// The clients of the requests a worker took: one gone before its response ended ends the
+/// worker.
 #[derive(Default)]
-struct Cancelled {
-    requested: AtomicBool,
-    waker: AtomicWaker,
-}
+struct Clients(Mutex<Vec<oneshot::Receiver<()>>>);
 
-impl Cancelled {
-    fn request(&self) {
-        self.requested.store(true, Ordering::Release);
-        self.waker.wake();
+impl Clients {
+    fn watch(&self, gone: ClientGone) {
+        self.lock().push(gone.0);
     }
 
-    fn requested(&self, cx: &mut Context<'_>) -> bool {
-        self.waker.register(cx.waker());
-        self.requested.load(Ordering::Acquire)
+    /// Whether a client went away since the last look; `cx` is woken when one does. Requests
+    /// that ended as they should are forgotten.
+    fn any_gone(&self, cx: &mut Context<'_>) -> bool {
+        let mut gone = false;
+        self.lock()
+            .retain_mut(|client| match Pin::new(client).poll(cx) {
+                Poll::Ready(Ok(())) => false,
+                Poll::Ready(Err(_)) => {
+                    gone = true;
+                    false
+                }
+                Poll::Pending => true,
+            });
+        gone
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<oneshot::Receiver<()>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -378,14 +388,6 @@ impl ClientWatch {
     fn finished(self) {
         // The worker may be gone already; then there is no one to tell.
         let _ = self.0.send(());
-    }
-}
-
-impl ClientGone {
-    async fn wait(self) {
-        if self.0.await.is_ok() {
-            std::future::pending::<()>().await;
-        }
     }
 }
 
@@ -427,6 +429,18 @@ impl http_body::Body for HttpBody {
 
 /// A gauge of [`Counts`].
 type Gauge = fn(&Counts) -> &AtomicUsize;
+
+impl Drop for HttpBody {
+    fn drop(&mut self) {
+        // Read to its end (seen in `poll_frame`, or known from its length): the request ended
+        // as it should. Dropped before: the client went away (the watch goes unsent).
+        if let Some(client) = self.client.take()
+            && http_body::Body::is_end_stream(&self.body)
+        {
+            client.finished();
+        }
+    }
+}
 
 /// Counts one thing (a request, an instance) in a gauge while it lives, and raises the gauge's
 /// peak.
