@@ -11,7 +11,7 @@
 use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host;
 use crate::bindings::fnhost::runtime::types::{
-    AppInfo, BodyKind, CallError, FunctionConfig, FunctionInfo,
+    AppInfo, BodyKind, CallError, FunctionConfig, FunctionInfo, WebEndpoint,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,8 +46,24 @@ pub struct Entry {
     pub name: &'static str,
     pub role: Role,
     pub params: &'static [&'static str],
+    /// The parameters' types as the author wrote them, without spaces (`Vec<u32>`).
+    pub param_types: &'static [&'static str],
     pub config: FunctionConfig,
+    /// Set for `#[function(web)]`.
+    pub web: Option<Endpoint>,
     pub runner: Runner,
+}
+
+/// How a function is also served as a web endpoint: the `web-endpoint` record, in a form a
+/// constant can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Upper case: `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// The path segment under `/web/{app}/`; the function's name when `None`.
+    pub label: Option<&'static str>,
+    /// Whether a request must carry the server's token.
+    pub requires_auth: bool,
 }
 
 /// Implemented by what `#[function]` and `#[local_entrypoint]` make of an item.
@@ -101,14 +117,20 @@ impl Entry {
                 Runner::Blocking(_) => BodyKind::Blocking,
                 Runner::Async(_) => BodyKind::Async,
             },
-            params: self
-                .params
-                .iter()
-                .map(|param| (*param).to_owned())
-                .collect(),
+            params: owned(self.params),
+            param_types: owned(self.param_types),
             config: self.config,
+            web: self.web.map(|endpoint| WebEndpoint {
+                method: endpoint.method.to_owned(),
+                label: endpoint.label.map(str::to_owned),
+                requires_auth: endpoint.requires_auth,
+            }),
         }
     }
+}
+
+fn owned(strings: &[&str]) -> Vec<String> {
+    strings.iter().map(|string| (*string).to_owned()).collect()
 }
 
 fn find<T: App>(name: &str) -> Result<&'static Entry, CallError> {

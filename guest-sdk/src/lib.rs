@@ -55,11 +55,30 @@
 //! holds an asyncio event loop; an async call (`remote_aio`, `get_aio`, `map_aio`,
 //! [`sleep_aio`]) lets the instance's other inputs run meanwhile. Prefer the async calls inside
 //! `async fn` bodies.
+//!
+//! # Web endpoints
+//! `#[function(web)]` also serves a function over HTTP: `fnhost serve` answers it at
+//! `/web/{app}/{name}`, taking its arguments by parameter name from the request and
+//! answering with its JSON result. `web(method = "POST", label = "price", requires_auth =
+//! true)` picks the method, the path segment and whether a request must carry the server's
+//! token. A body that returns a [`web::Response`] sets the status, headers and raw body itself:
+//!
+//! ```ignore
+//! use fnhost_guest::{app, function, web::Response};
+//!
+//! #[function(web(method = "POST"))]
+//! fn create(name: String) -> Response {
+//!     Response::text(201, format!("created {name}"))
+//! }
+//!
+//! app!(create);
+//! ```
 
 mod error;
 mod export;
 mod function;
 mod time;
+pub mod web;
 
 #[doc(hidden)]
 pub mod bindings {
@@ -72,7 +91,7 @@ pub mod bindings {
         default_bindings_module: "::fnhost_guest::bindings",
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
-        async: ["-export:fnhost:runtime/guest@0.3.0#run"],
+        async: ["-export:fnhost:runtime/guest@0.4.0#run"],
     });
 }
 
@@ -86,7 +105,8 @@ pub mod __private {
     //! What the macros expand to; not part of the public API.
     pub use crate::bindings::fnhost::runtime::types::FunctionConfig;
     pub use crate::export::{
-        App, AsyncOutcome, Entry, Outcome, Registered, Role, Runner, decode_args, encode_output,
+        App, AsyncOutcome, Endpoint, Entry, Outcome, Registered, Role, Runner, decode_args,
+        encode_output,
     };
     pub use crate::function::encode_args;
     pub use serde_json;

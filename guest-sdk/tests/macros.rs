@@ -1,7 +1,8 @@
 //! What `#[function]` and `#[local_entrypoint]` declare and how their runners decode arguments.
 //! Runs natively (`cargo test --release -p fnhost-guest`): nothing here calls the host.
 
-use fnhost_guest::__private::{Entry, FunctionConfig, Registered, Runner};
+use fnhost_guest::__private::{Endpoint, Entry, FunctionConfig, Registered, Runner};
+use fnhost_guest::web::Response;
 use fnhost_guest::{function, local_entrypoint};
 
 #[function(
@@ -37,6 +38,22 @@ fn describe_sum(a: u32, b: u32, label: String) -> String {
 #[function]
 fn shout(text: String) -> String {
     text.to_uppercase()
+}
+
+#[function(web)]
+fn count(items: Vec<u32>, label: Option<String>) -> String {
+    format!("{}: {}", label.unwrap_or_default(), items.len())
+}
+
+#[function(
+    web(method = "post", label = "price", requires_auth = true),
+    timeout = 5
+)]
+fn priced(item: String, quantity: u32) -> Result<Response, String> {
+    if quantity == 0 {
+        return Err("nothing to price".to_owned());
+    }
+    Ok(Response::text(201, format!("{quantity} × {item}")).header("x-item", item))
 }
 
 const NOTHING: FunctionConfig = FunctionConfig {
@@ -107,4 +124,49 @@ fn runners_take_the_json_array_of_arguments() {
         r#""total: 5""#
     );
     assert!(run(&shout::ENTRY, r#""pear""#).contains("BadArguments"));
+}
+
+#[test]
+fn web_functions_declare_their_endpoint_and_parameter_types() {
+    assert_eq!(
+        count::ENTRY.web,
+        Some(Endpoint {
+            method: "GET",
+            label: None,
+            requires_auth: false,
+        })
+    );
+    assert_eq!(count::ENTRY.param_types, ["Vec<u32>", "Option<String>"]);
+    assert_eq!(
+        priced::ENTRY.web,
+        Some(Endpoint {
+            method: "POST",
+            label: Some("price"),
+            requires_auth: true,
+        })
+    );
+    assert_eq!(priced::ENTRY.param_types, ["String", "u32"]);
+    assert_eq!(
+        fields(priced::ENTRY.config),
+        fields(FunctionConfig {
+            timeout_secs: Some(5),
+            ..NOTHING
+        })
+    );
+    assert_eq!(plain::ENTRY.web, None);
+    assert_eq!(main::ENTRY.web, None);
+    assert!(main::ENTRY.param_types.is_empty());
+}
+
+#[test]
+fn a_web_response_is_the_result_the_server_reads() {
+    assert_eq!(
+        run(&priced::ENTRY, r#"["pear", 2]"#),
+        r#"{"fnhost:web-response":{"status":201,"headers":[["content-type","text/plain; charset=utf-8"],["x-item","pear"]],"body":"MiDDlyBwZWFy"}}"#
+    );
+    assert_eq!(
+        run(&priced::ENTRY, r#"["pear", 0]"#),
+        r#"CallError::User("nothing to price")"#
+    );
+    assert_eq!(run(&count::ENTRY, "[[1,2,3],null]"), r#"": 3""#);
 }

@@ -2,9 +2,10 @@
 //!
 //! Both turn `fn name(..)` (or `async fn`) into a unit struct `name` with:
 //! - `name.local(..)`: the original body, run in the caller's own instance;
-//! - an `Entry` (name, parameters, the options the attribute wrote — the others are `None`, for
-//!   the host to fill with its defaults —, and a runner that decodes the JSON arguments, runs
-//!   the body and encodes its output) that `fnhost_guest::app!` exports;
+//! - an `Entry` (name, parameter names and types, the options the attribute wrote — the others
+//!   are `None`, for the host to fill with its defaults —, the web endpoint if `web` was
+//!   written, and a runner that decodes the JSON arguments, runs the body and encodes its
+//!   output) that `fnhost_guest::app!` exports;
 //! - for functions, a `Deref` to `fnhost_guest::Function<Args, Output>`, which gives `remote`,
 //!   `remote_aio`, `spawn` and `map`.
 //!
@@ -15,10 +16,11 @@ use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{ToTokens, format_ident, quote};
 use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{
-    FnArg, GenericArgument, ItemFn, Lit, Pat, PathArguments, ReturnType, Token, Type,
-    parse_macro_input,
+    FnArg, GenericArgument, ItemFn, Lit, LitBool, LitStr, Pat, PathArguments, ReturnType, Token,
+    Type, parse_macro_input,
 };
 
 /// Makes a `fn` or `async fn` a function of the app, callable by name from anywhere in it.
@@ -37,16 +39,36 @@ use syn::{
 ///   core);
 /// - `retries = N`, or `retries(max_retries = N, backoff_coefficient = F, initial_delay = MS,
 ///   max_delay = MS)`: how many times a failed input runs again, the first delay, what each
-///   next delay is multiplied by, and the longest delay.
+///   next delay is multiplied by, and the longest delay;
+/// - `web`, or `web(method = "POST", label = "price", requires_auth = true)` with any of the
+///   three: the function is also a web endpoint, which `fnhost serve` answers at
+///   `/web/{app}/{label}`. `method` is one of GET, POST, PUT, PATCH, DELETE, in any case
+///   (default GET); `label` is the path segment, lowercase ASCII letters, digits, `-` and `_`
+///   (default: the function's name); `requires_auth` says whether a request must carry the
+///   server's token (default `false`: public, as Modal's web endpoints are). The body may
+///   return `fnhost_guest::web::Response` (or a `Result` of it) to set the status, headers and
+///   body itself.
 ///
 /// The component declares only the options written here; the host fills the others with its
 /// defaults and checks every value when the app loads, naming the function and the option.
 /// The defaults and ranges are the host's: see the option table in the README, and
 /// `fnhost list APP` for a component's effective options. This macro checks only that each
 /// option is one it knows and that its value is a number of the right kind (a whole number
-/// where one is expected, never negative).
+/// where one is expected, never negative); `web`'s method and label it checks in full.
 #[proc_macro_attribute]
 pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let options = match function_options(attr.into()) {
+        Ok(options) => options,
+        Err(error) => return error.into_compile_error().into(),
+    };
+    let item = parse_macro_input!(item as ItemFn);
+    expand(item, Role::Function, options)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The options of `#[function(...)]`, checked as far as the macro checks them.
+fn function_options(attr: TokenStream2) -> syn::Result<Options> {
     let mut options = Options::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("max_inputs") {
@@ -93,20 +115,19 @@ pub fn function(attr: TokenStream, item: TokenStream) -> TokenStream {
             } else {
                 set(&meta, &mut options.retries, whole(&meta)?)?;
             }
+        } else if meta.path.is_ident("web") {
+            set(&meta, &mut options.web, web(&meta)?)?;
         } else {
             return Err(meta.error(
                 "unknown option; expected `max_inputs`, `target_inputs`, `max_containers`, \
                  `min_containers`, `buffer_containers`, `scaledown_window`, `timeout`, \
-                 `memory`, `cpu` or `retries`",
+                 `memory`, `cpu`, `retries` or `web`",
             ));
         }
         Ok(())
     });
-    parse_macro_input!(attr with parser);
-    let item = parse_macro_input!(item as ItemFn);
-    expand(item, Role::Function, options)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    parser.parse2(attr)?;
+    Ok(options)
 }
 
 /// Records an option's value, unless the attribute gave it already.
@@ -187,20 +208,131 @@ fn coefficient(meta: &ParseNestedMeta) -> syn::Result<f32> {
     Ok(coefficient as f32)
 }
 
+/// The methods a web endpoint may answer, as the contract spells them.
+const WEB_METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// `web` or `web(method = "POST", label = "price", requires_auth = true)`, any subset of the
+/// three, in any order.
+fn web(meta: &ParseNestedMeta) -> syn::Result<Web> {
+    let mut method = None;
+    let mut label = None;
+    let mut requires_auth = None;
+    if meta.input.peek(Token![=]) {
+        return Err(meta.error(
+            "`web` takes no value: write `web`, or `web(method = \"POST\", label = \"name\", \
+             requires_auth = true)` with any of the three",
+        ));
+    }
+    if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|endpoint| {
+            if endpoint.path.is_ident("method") {
+                set(&endpoint, &mut method, web_method(&endpoint)?)
+            } else if endpoint.path.is_ident("label") {
+                set(&endpoint, &mut label, web_label(&endpoint)?)
+            } else if endpoint.path.is_ident("requires_auth") {
+                set(&endpoint, &mut requires_auth, boolean(&endpoint)?)
+            } else {
+                Err(endpoint
+                    .error("unknown web option; expected `method`, `label` or `requires_auth`"))
+            }
+        })?;
+    }
+    Ok(Web {
+        method: method.unwrap_or_else(|| "GET".to_owned()),
+        label,
+        requires_auth: requires_auth.unwrap_or(false),
+    })
+}
+
+/// `method = "POST"`: one of [`WEB_METHODS`], in any case, upper-cased.
+fn web_method(meta: &ParseNestedMeta) -> syn::Result<String> {
+    let literal = string(meta, "a method, such as \"POST\"")?;
+    let method = literal.value().to_ascii_uppercase();
+    if WEB_METHODS.contains(&method.as_str()) {
+        Ok(method)
+    } else {
+        Err(syn::Error::new(
+            literal.span(),
+            format!(
+                "`{}` is not a method a web endpoint answers; expected GET, POST, PUT, PATCH \
+                 or DELETE",
+                literal.value()
+            ),
+        ))
+    }
+}
+
+/// `label = "price"`: the endpoint's path segment.
+fn web_label(meta: &ParseNestedMeta) -> syn::Result<String> {
+    let literal = string(meta, "a label, such as \"price\"")?;
+    let label = literal.value();
+    match label_problem(&label) {
+        Some(problem) => Err(syn::Error::new(literal.span(), problem)),
+        None => Ok(label),
+    }
+}
+
+/// What makes `label` no web label, if anything: a label is one or more of `a`-`z`, `0`-`9`,
+/// `-` and `_`.
+fn label_problem(label: &str) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if label.is_empty() {
+        Some("a web label cannot be empty".to_owned())
+    } else {
+        label.chars().find(|&c| !allowed(c)).map(|bad| {
+            format!(
+                "a web label takes only lowercase ASCII letters, digits, `-` and `_`, not {bad:?}"
+            )
+        })
+    }
+}
+
+/// An option's value that must be a string literal; `what` says what the string is.
+fn string(meta: &ParseNestedMeta, what: &str) -> syn::Result<LitStr> {
+    let input = meta.value()?;
+    if input.peek(LitStr) {
+        input.parse()
+    } else {
+        Err(input.error(format!("expected a string: {what}")))
+    }
+}
+
+/// An option's value that must be `true` or `false`.
+fn boolean(meta: &ParseNestedMeta) -> syn::Result<bool> {
+    let input = meta.value()?;
+    if input.peek(LitBool) {
+        Ok(input.parse::<LitBool>()?.value)
+    } else {
+        Err(input.error("expected `true` or `false`"))
+    }
+}
+
 /// Makes a `fn main()` or `async fn main()` (any name) a local entrypoint, run by
 /// `fnhost run APP::name`. It takes no arguments and returns `()` or `Result<(), E>`; it
 /// declares no options (the host gives it its defaults).
 #[proc_macro_attribute]
 pub fn local_entrypoint(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        return syn::Error::new(Span::call_site(), "#[local_entrypoint] takes no options")
-            .into_compile_error()
-            .into();
+    if let Err(error) = entrypoint_options(attr.into()) {
+        return error.into_compile_error().into();
     }
     let item = parse_macro_input!(item as ItemFn);
     expand(item, Role::Entrypoint, Options::default())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Checks that `#[local_entrypoint]` was given no options, naming `web` if it was the one.
+fn entrypoint_options(attr: TokenStream2) -> syn::Result<()> {
+    let Some(first) = attr.into_iter().next() else {
+        return Ok(());
+    };
+    let message = match &first {
+        proc_macro2::TokenTree::Ident(ident) if ident == "web" => {
+            "a local entrypoint cannot be a web endpoint: `web` is an option of `#[function]`"
+        }
+        _ => "#[local_entrypoint] takes no options",
+    };
+    Err(syn::Error::new(first.span(), message))
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -210,7 +342,7 @@ enum Role {
 }
 
 /// The options the attribute wrote, in the contract's units; `None` for those it did not.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Options {
     max_inputs: Option<u32>,
     target_inputs: Option<u32>,
@@ -225,6 +357,16 @@ struct Options {
     retry_delay_ms: Option<u32>,
     backoff_coefficient: Option<f32>,
     max_retry_delay_ms: Option<u32>,
+    web: Option<Web>,
+}
+
+/// How the function is also served as a web endpoint, as the `web-endpoint` record carries it.
+#[derive(Debug, PartialEq)]
+struct Web {
+    /// Upper case, one of [`WEB_METHODS`].
+    method: String,
+    label: Option<String>,
+    requires_auth: bool,
 }
 
 /// An option as the `function-config` record carries it: `Some(value)` or `None`.
@@ -249,6 +391,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         ));
     }
     let mut param_names = Vec::new();
+    let mut param_type_names = Vec::new();
     let mut param_types = Vec::new();
     for input in &sig.inputs {
         let FnArg::Typed(param) = input else {
@@ -264,6 +407,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
             ));
         };
         param_names.push(pattern.ident.to_string());
+        param_type_names.push(type_name(&param.ty));
         param_types.push((*param.ty).clone());
     }
     if role == Role::Entrypoint && !param_types.is_empty() {
@@ -275,6 +419,17 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
 
     let name = &sig.ident;
     let name_string = name.to_string();
+    if let Some(Web { label: None, .. }) = &options.web
+        && let Some(problem) = label_problem(&name_string)
+    {
+        return Err(syn::Error::new(
+            name.span(),
+            format!(
+                "the function's name is its web label, and {problem}: give it a label with \
+                 `web(label = \"...\")`"
+            ),
+        ));
+    }
     let is_async = sig.asyncness.is_some();
     let inputs = &sig.inputs;
     let output = &sig.output;
@@ -368,6 +523,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         retry_delay_ms,
         backoff_coefficient,
         max_retry_delay_ms,
+        web,
     } = options;
     let max_inputs = option_tokens(max_inputs);
     let target_inputs = option_tokens(target_inputs);
@@ -382,6 +538,22 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let retry_delay_ms = option_tokens(retry_delay_ms);
     let backoff_coefficient = option_tokens(backoff_coefficient);
     let max_retry_delay_ms = option_tokens(max_retry_delay_ms);
+    let web = option_tokens(web.map(
+        |Web {
+             method,
+             label,
+             requires_auth,
+         }| {
+            let label = option_tokens(label);
+            quote! {
+                #private::Endpoint {
+                    method: #method,
+                    label: #label,
+                    requires_auth: #requires_auth,
+                }
+            }
+        },
+    ));
 
     let remote = (role == Role::Function).then(|| {
         quote! {
@@ -426,6 +598,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 name: #name_string,
                 role: #role_tokens,
                 params: &[#(#param_names),*],
+                param_types: &[#(#param_type_names),*],
                 config: #private::FunctionConfig {
                     max_inputs: #max_inputs,
                     target_inputs: #target_inputs,
@@ -441,10 +614,16 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                     backoff_coefficient: #backoff_coefficient,
                     max_retry_delay_ms: #max_retry_delay_ms,
                 },
+                web: #web,
                 runner: #runner_kind,
             };
         }
     })
+}
+
+/// A parameter's type as the author wrote it, without spaces: `Vec<u32>`, `Option<String>`.
+fn type_name(ty: &Type) -> String {
+    ty.to_token_stream().to_string().replace(' ', "")
 }
 
 /// `T` for a return type written `Result<T, ..>` (any path ending in `Result`).
@@ -462,5 +641,155 @@ fn result_ok_type(ty: &Type) -> Option<&Type> {
     match generics.args.first()? {
         GenericArgument::Type(ok) => Some(ok),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn web_of(attr: TokenStream2) -> Option<Web> {
+        match function_options(attr) {
+            Ok(options) => options.web,
+            Err(error) => panic!("the options are refused: {error}"),
+        }
+    }
+
+    fn error_of(attr: TokenStream2) -> String {
+        function_options(attr)
+            .expect_err("the options are refused")
+            .to_string()
+    }
+
+    fn endpoint(method: &str, label: Option<&str>, requires_auth: bool) -> Option<Web> {
+        Some(Web {
+            method: method.to_owned(),
+            label: label.map(str::to_owned),
+            requires_auth,
+        })
+    }
+
+    #[test]
+    fn bare_web_is_a_public_get_named_after_the_function() {
+        assert_eq!(web_of(quote!(web)), endpoint("GET", None, false));
+        assert_eq!(web_of(quote!(timeout = 5)), None);
+    }
+
+    #[test]
+    fn web_takes_any_subset_of_its_options_beside_the_others() {
+        assert_eq!(
+            web_of(quote!(web(
+                method = "post",
+                label = "price",
+                requires_auth = true
+            ))),
+            endpoint("POST", Some("price"), true)
+        );
+        assert_eq!(
+            web_of(quote!(web(requires_auth = true))),
+            endpoint("GET", None, true)
+        );
+        assert_eq!(
+            web_of(quote!(web(label = "v2_price-list"))),
+            endpoint("GET", Some("v2_price-list"), false)
+        );
+        let options = function_options(quote!(web(method = "Delete"), timeout = 5)).unwrap();
+        assert_eq!(options.web, endpoint("DELETE", None, false));
+        assert_eq!(options.timeout_secs, Some(5));
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            assert_eq!(
+                web_of(quote!(web(method = #method))),
+                endpoint(method, None, false)
+            );
+        }
+    }
+
+    #[test]
+    fn bad_web_options_are_refused_with_what_is_expected() {
+        assert_eq!(
+            error_of(quote!(web(method = "FETCH"))),
+            "`FETCH` is not a method a web endpoint answers; expected GET, POST, PUT, PATCH or \
+             DELETE"
+        );
+        assert_eq!(
+            error_of(quote!(web(method = POST))),
+            "expected a string: a method, such as \"POST\""
+        );
+        assert_eq!(
+            error_of(quote!(web(label = ""))),
+            "a web label cannot be empty"
+        );
+        assert_eq!(
+            error_of(quote!(web(label = "Price"))),
+            "a web label takes only lowercase ASCII letters, digits, `-` and `_`, not 'P'"
+        );
+        assert_eq!(
+            error_of(quote!(web(label = "a/b"))),
+            "a web label takes only lowercase ASCII letters, digits, `-` and `_`, not '/'"
+        );
+        assert_eq!(
+            error_of(quote!(web(requires_auth = "yes"))),
+            "expected `true` or `false`"
+        );
+        assert_eq!(
+            error_of(quote!(web(path = "/x"))),
+            "unknown web option; expected `method`, `label` or `requires_auth`"
+        );
+        assert_eq!(
+            error_of(quote!(web(method = "GET", method = "POST"))),
+            "`method` is given more than once"
+        );
+        assert_eq!(
+            error_of(quote!(web, web(method = "POST"))),
+            "`web` is given more than once"
+        );
+        assert!(error_of(quote!(web = true)).starts_with("`web` takes no value"));
+    }
+
+    #[test]
+    fn a_local_entrypoint_cannot_be_a_web_endpoint() {
+        assert_eq!(entrypoint_options(quote!()).ok(), Some(()));
+        assert_eq!(
+            entrypoint_options(quote!(web)).unwrap_err().to_string(),
+            "a local entrypoint cannot be a web endpoint: `web` is an option of `#[function]`"
+        );
+        assert_eq!(
+            entrypoint_options(quote!(timeout = 5))
+                .unwrap_err()
+                .to_string(),
+            "#[local_entrypoint] takes no options"
+        );
+    }
+
+    #[test]
+    fn a_function_whose_name_is_no_label_needs_one() {
+        let expand_web = |attr: TokenStream2| {
+            expand(
+                syn::parse_quote!(
+                    fn Price() {}
+                ),
+                Role::Function,
+                function_options(attr).unwrap(),
+            )
+        };
+        assert_eq!(
+            expand_web(quote!(web)).unwrap_err().to_string(),
+            "the function's name is its web label, and a web label takes only lowercase ASCII \
+             letters, digits, `-` and `_`, not 'P': give it a label with `web(label = \"...\")`"
+        );
+        assert!(expand_web(quote!(web(label = "price"))).is_ok());
+        assert!(expand_web(quote!(timeout = 5)).is_ok());
+    }
+
+    #[test]
+    fn parameter_types_are_named_as_written_without_spaces() {
+        let named = |ty: Type| type_name(&ty);
+        assert_eq!(named(syn::parse_quote!(i64)), "i64");
+        assert_eq!(named(syn::parse_quote!(Vec<u32>)), "Vec<u32>");
+        assert_eq!(named(syn::parse_quote!(Option<String>)), "Option<String>");
+        assert_eq!(
+            named(syn::parse_quote!(std::collections::HashMap<String, (u8, bool)>)),
+            "std::collections::HashMap<String,(u8,bool)>"
+        );
     }
 }

@@ -205,7 +205,9 @@ impl IntoResponse for WebResponse {
             Ok(body) => body,
             Err(error) => return malformed(format!("its body is not base64: {error}")),
         };
-        let mut response = (status, body).into_response();
+        // Built bare, so that the function's headers are the only ones (no default type).
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
         for (name, value) in self.headers {
             match (
                 HeaderName::from_bytes(name.as_bytes()),
