@@ -8,6 +8,7 @@
 use anyhow::bail;
 use clap::Args;
 use fnhost::{App, FunctionOptions, Host, HostSettings, parse_override};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// How to load the app: the other components, option overrides and sandbox grants.
@@ -82,6 +83,37 @@ impl AppArgs {
             bail!("{flag} is for an app loaded here; {what} uses the app deployed on the server");
         }
         Ok(())
+    }
+}
+
+/// What an app is deployed with beside its components (`fnhost serve`, `fnhost deploy`):
+/// outgoing HTTP grants and option overrides, kept by the server with the deployment.
+#[derive(Args)]
+pub(crate) struct DeployArgs {
+    /// Allows the app's outgoing HTTP requests (wasi:http) to HOST (any port) or HOST:PORT, an
+    /// exact host; repeatable. Without it, every outgoing request is denied.
+    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
+    allow_http: Vec<String>,
+    /// Overrides a function's option in the deployment, e.g. `--option spin.timeout=5s`,
+    /// `--option incoming-handler.max_containers=4` (the app's wasi:http handler); repeatable.
+    #[arg(long = "option", value_name = "FUNCTION.OPTION=VALUE", value_parser = parse_override)]
+    options: Vec<(String, String, String)>,
+}
+
+impl DeployArgs {
+    /// The settings, as the server's API takes them.
+    pub(crate) fn settings(&self) -> fnhost_client::DeploySettings {
+        let mut options: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for (function, option, value) in &self.options {
+            options
+                .entry(function.clone())
+                .or_default()
+                .insert(option.clone(), value.clone());
+        }
+        fnhost_client::DeploySettings {
+            allow_http: self.allow_http.clone(),
+            options,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
@@ -72,8 +73,19 @@ struct AppList {
 #[derive(Serialize)]
 struct Deployment<'a> {
     components: &'a [String],
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    allow_http: &'a [String],
+    #[serde(flatten)]
+    settings: &'a DeploySettings,
+}
+
+/// What an app is deployed with beside its components (`PUT /v1/apps/{app}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploySettings {
+    /// The hosts its outgoing HTTP requests may reach (`HOST` or `HOST:PORT`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_http: Vec<String>,
+    /// Option overrides by function, then option (`{"incoming-handler": {"timeout": "5s"}}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Client {
@@ -91,14 +103,14 @@ impl Client {
         self.json(response).await
     }
 
-    /// Deploys the components at `components` (files: `.wasm` components) as the app `name`,
-    /// its outgoing HTTP requests allowed to the hosts `allow_http` (`HOST[:PORT]`): a new
-    /// app, or the next version of one deployed, which takes new calls at once.
+    /// Deploys the components at `components` (files: `.wasm` components) as the app `name`
+    /// with `settings`: a new app, or the next version of one deployed, which takes new calls
+    /// at once.
     pub async fn deploy(
         &self,
         name: &str,
         components: &[PathBuf],
-        allow_http: &[String],
+        settings: &DeploySettings,
     ) -> Result<AppSummary, ClientError> {
         let mut digests = Vec::with_capacity(components.len());
         for path in components {
@@ -121,7 +133,7 @@ impl Client {
             .request(Method::PUT, self.endpoint(&["v1", "apps", name]))
             .json(&Deployment {
                 components: &digests,
-                allow_http,
+                settings,
             });
         let response = self.send(request, &[StatusCode::OK]).await?;
         self.json(response).await

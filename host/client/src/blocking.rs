@@ -5,7 +5,7 @@
 //! the calling thread until its answer is back. Do not call these from inside an async
 //! runtime (tokio panics when a runtime blocks inside another): use the async client there.
 
-use crate::{AppSummary, ClientError, LogEvent, LogStream};
+use crate::{AppSummary, ClientError, DeploySettings, LogEvent, LogStream};
 use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -76,10 +76,10 @@ impl Client {
         &self,
         name: &str,
         components: &[PathBuf],
-        allow_http: &[String],
+        settings: &DeploySettings,
     ) -> Result<AppSummary, ClientError> {
         self.runtime
-            .block_on(self.client.deploy(name, components, allow_http))
+            .block_on(self.client.deploy(name, components, settings))
     }
 
     /// Undeploys the app `name`.

@@ -9,12 +9,12 @@
 //! - A redeploy only swaps the app in the host's registry: calls in flight hold the old
 //!   version's functions and finish there.
 
-use crate::ServerError;
 use crate::logs::{AppSink, Logs};
 use crate::state::StateDir;
 use crate::state::components::check_id;
 use crate::state::manifest::{Deployment, Manifest};
 use crate::summary::{AppSummary, FunctionSummary, HandlerSummary};
+use crate::{DeploySettings, ServerError};
 use fnhost::{App, Host};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -64,7 +64,7 @@ impl Apps {
         for (name, deployment) in manifest.apps {
             let logs = self.logs.store(&name);
             let deployed = match self
-                .load(&name, &deployment.components, &deployment.allow_http)
+                .load(&name, &deployment.components, &deployment.settings)
                 .await
             {
                 Ok(app) => self.host.deploy(&name, app).map_err(ServerError::from),
@@ -89,34 +89,33 @@ impl Apps {
         }
     }
 
-    /// Loads the components `ids` as the app `name`, its output going to its logs, its
-    /// outgoing HTTP requests allowed to `allow_http`.
+    /// Loads the components `ids` as the app `name` with `settings`, its output going to its
+    /// logs.
     async fn load(
         &self,
         name: &str,
         ids: &[String],
-        allow_http: &[String],
+        settings: &DeploySettings,
     ) -> Result<App, ServerError> {
-        let failed = |source| ServerError::Load {
-            app: name.to_owned(),
-            source,
-        };
         let sink = Arc::new(AppSink(self.logs.store(name)));
         let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
-        let mut builder = self.host.app().output(sink);
-        for grant in allow_http {
-            builder = builder.allow_http(grant).map_err(failed)?;
-        }
-        builder.load(paths).await.map_err(failed)
+        let builder = settings.apply(name, self.host.app().output(sink))?;
+        builder
+            .load(paths)
+            .await
+            .map_err(|source| ServerError::Load {
+                app: name.to_owned(),
+                source,
+            })
     }
 
-    /// Deploys the uploaded components `ids` as the app `name`, its outgoing HTTP requests
-    /// allowed to `allow_http`: a new version when it exists. Returns the app as deployed.
+    /// Deploys the uploaded components `ids` as the app `name` with `settings`: a new version
+    /// when it exists. Returns the app as deployed.
     pub(crate) async fn deploy(
         &self,
         name: &str,
         ids: Vec<String>,
-        allow_http: Vec<String>,
+        settings: DeploySettings,
     ) -> Result<AppSummary, ServerError> {
         fnhost::check_app_name(name)?;
         if ids.is_empty() {
@@ -130,7 +129,7 @@ impl Apps {
         }
         let _deploying = self.deploying.lock().await;
         let known = self.manifest().apps.contains_key(name);
-        let app = match self.load(name, &ids, &allow_http).await {
+        let app = match self.load(name, &ids, &settings).await {
             Ok(app) => app,
             Err(error) => {
                 if !known {
@@ -148,7 +147,7 @@ impl Apps {
             version,
             components: ids,
             deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            allow_http,
+            settings,
         };
         next.apps.insert(name.to_owned(), deployment.clone());
         self.write_manifest(next.clone()).await?;

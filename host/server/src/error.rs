@@ -72,6 +72,16 @@ pub enum ServerError {
         /// Why.
         source: fnhost::LoadError,
     },
+    /// An option override of a deployment does not parse or is out of range.
+    #[error("app `{app}`: option `{option}`: {reason}")]
+    BadOption {
+        /// The app.
+        app: String,
+        /// `FUNCTION.OPTION`.
+        option: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The host refused the name or the call (an app name that is not one, for instance).
     #[error(transparent)]
     Host(#[from] fnhost::Error),

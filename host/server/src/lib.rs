@@ -12,7 +12,11 @@
 //! let host = fnhost::Host::new(fnhost::HostSettings::default())?;
 //! let server = fnhost_server::Server::start(host, Default::default()).await?;
 //! server
-//!     .deploy_files("hello", &["target/wasm32-wasip2/release/hello.wasm".into()], &[])
+//!     .deploy_files(
+//!         "hello",
+//!         &["target/wasm32-wasip2/release/hello.wasm".into()],
+//!         &Default::default(),
+//!     )
 //!     .await?;
 //! // curl -X POST localhost:7420/v1/apps/hello/functions/async_function/call  => 420
 //! server.shutdown().await?;
@@ -27,6 +31,7 @@
 
 mod apps;
 mod context;
+mod deploy_settings;
 mod error;
 mod http;
 mod logs;
@@ -37,6 +42,7 @@ mod spawned;
 mod state;
 mod summary;
 
+pub use deploy_settings::DeploySettings;
 pub use error::ServerError;
 pub use settings::{
     DEFAULT_GRACE, DEFAULT_LISTEN, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT, ServerSettings,
@@ -121,15 +127,15 @@ impl Server {
         self.addr
     }
 
-    /// Deploys the components at `components` (built `.wasm` files) as the app `name`, its
-    /// containers' outgoing HTTP requests allowed to the hosts `allow_http` (`HOST[:PORT]`):
-    /// stores them by SHA-256 in the state directory and records the new version in the
-    /// manifest, as `PUT /v1/apps/{name}` does.
+    /// Deploys the components at `components` (built `.wasm` files) as the app `name`, with
+    /// `settings` (outgoing HTTP grants, option overrides): stores them by SHA-256 in the
+    /// state directory and records the new version in the manifest, as `PUT /v1/apps/{name}`
+    /// does.
     pub async fn deploy_files(
         &self,
         name: &str,
         components: &[PathBuf],
-        allow_http: &[String],
+        settings: &DeploySettings,
     ) -> Result<AppSummary, ServerError> {
         if self.context.is_stopping() {
             return Err(ServerError::ShuttingDown);
@@ -150,10 +156,7 @@ impl Server {
                 })?;
             ids.push(self.context.apps.state().store_component(&bytes).await?);
         }
-        self.context
-            .apps
-            .deploy(name, ids, allow_http.to_vec())
-            .await
+        self.context.apps.deploy(name, ids, settings.clone()).await
     }
 
     /// Stops gracefully: refuses new requests, lets requests and spawned calls in flight

@@ -1,10 +1,11 @@
-//! `fnhost deploy APP [--with OTHER] [--name NAME]`: deploy an app to a server, as a new app
-//! or the next version of one (which takes new calls at once).
+//! `fnhost deploy APP [--with OTHER] [--name NAME] [--allow-http HOST] [--option F.O=V]`:
+//! deploy an app to a server, as a new app or the next version of one (which takes new calls
+//! at once).
 //!
 //! Invariant: crate directories are built here, and only component files are sent; the app
 //! is named after its crate directory or file stem unless `--name` says otherwise.
 
-use crate::app_args::{app_name, components};
+use crate::app_args::{DeployArgs, app_name, components};
 use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
 use clap::Args;
@@ -21,10 +22,8 @@ pub(crate) struct DeployCommand {
     /// Another component (or guest crate) of the app; repeatable.
     #[arg(long = "with", value_name = "OTHER")]
     with: Vec<PathBuf>,
-    /// Allows the app's outgoing HTTP requests to HOST (any port) or HOST:PORT, an exact
-    /// host; repeatable. Without it, every outgoing request is denied.
-    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
-    allow_http: Vec<String>,
+    #[command(flatten)]
+    settings: DeployArgs,
     /// Print the deployed app as JSON.
     #[arg(long)]
     json: bool,
@@ -41,7 +40,9 @@ impl DeployCommand {
             None => app_name(&self.app_path)?,
         };
         let components = components(&self.app_path, &self.with).await?;
-        let app = client.deploy(&name, &components, &self.allow_http).await?;
+        let app = client
+            .deploy(&name, &components, &self.settings.settings())
+            .await?;
         if self.json {
             println!("{:#}", serde_json::to_value(&app)?);
         } else {

@@ -7,12 +7,12 @@
 //! after the line always shuts the server down gracefully (exit status 0) rather than killing
 //! it. A second signal during the shutdown stops waiting for it (exit status 1).
 
-use crate::app_args::{app_name, components};
+use crate::app_args::{DeployArgs, app_name, components};
 use crate::settings::Settings;
 use anyhow::{Context, bail};
 use clap::Args;
 use fnhost::{Host, HostSettings};
-use fnhost_server::{Server, ServerSettings};
+use fnhost_server::{DeploySettings, Server, ServerSettings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,10 +31,9 @@ pub(crate) struct ServeCommand {
     /// Another component (or guest crate) of the app; repeatable (only with one APP).
     #[arg(long = "with", value_name = "OTHER")]
     with: Vec<PathBuf>,
-    /// Allows the outgoing HTTP requests of the apps given here to HOST (any port) or
-    /// HOST:PORT, an exact host; repeatable. Without it, every outgoing request is denied.
-    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
-    allow_http: Vec<String>,
+    /// Grants and option overrides of the apps given here.
+    #[command(flatten)]
+    deploy: DeployArgs,
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7420")]
     listen: SocketAddr,
@@ -88,13 +87,15 @@ impl ServeCommand {
             sync_timeout: self.sync_timeout,
             grace: self.grace,
         };
+        let requested = self.deploy.settings();
+        let deploy = DeploySettings {
+            allow_http: requested.allow_http,
+            options: requested.options,
+        };
         let mut signals = Signals::new()?;
         let server = Server::start(host, server_settings).await?;
         for (name, components) in &apps {
-            if let Err(error) = server
-                .deploy_files(name, components, &self.allow_http)
-                .await
-            {
+            if let Err(error) = server.deploy_files(name, components, &deploy).await {
                 server.shutdown().await?;
                 return Err(error).with_context(|| format!("cannot deploy `{name}`"));
             }

@@ -5,6 +5,7 @@
 //! `fnhost::check_app_name`, a component id as 64 lowercase hex digits), so no request names
 //! a path of its choosing; a component is stored only once its bytes hash to its id.
 
+use crate::DeploySettings;
 use crate::context::Context;
 use crate::http::calls::json_response;
 use crate::http::error::ApiError;
@@ -15,6 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -56,9 +58,12 @@ pub(crate) async fn get(
 #[serde(deny_unknown_fields)]
 struct DeployBody {
     components: Vec<String>,
-    /// The hosts the app's outgoing HTTP requests may reach (`HOST[:PORT]`).
+    /// See [`DeploySettings`] (fields listed here: unknown fields are refused, which serde's
+    /// `flatten` would not do).
     #[serde(default)]
     allow_http: Vec<String>,
+    #[serde(default)]
+    options: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// `PUT /v1/apps/{app}`.
@@ -80,7 +85,14 @@ pub(crate) async fn deploy(
     let span = tracing::info_span!("deploy", app = %app);
     let summary = context
         .apps
-        .deploy(&app, body.components, body.allow_http)
+        .deploy(
+            &app,
+            body.components,
+            DeploySettings {
+                allow_http: body.allow_http,
+                options: body.options,
+            },
+        )
         .instrument(span)
         .await?;
     Ok(json(StatusCode::OK, &summary))

@@ -155,7 +155,8 @@ impl From<ServerError> for ApiError {
             ServerError::MissingComponent { .. } => ApiError::not_found(message),
             ServerError::BadComponentId { .. }
             | ServerError::NoComponents
-            | ServerError::Load { .. } => ApiError::bad_request(message),
+            | ServerError::Load { .. }
+            | ServerError::BadOption { .. } => ApiError::bad_request(message),
             ServerError::ShuttingDown => ApiError::unavailable(),
             ServerError::Insecure { .. }
             | ServerError::EmptyToken

@@ -3,6 +3,7 @@
 //! Invariant: what is read back is checked as a request would be (app names, component ids),
 //! so a hand-edited manifest cannot make the server open a path outside its state.
 
+use crate::DeploySettings;
 use crate::ServerError;
 use crate::state::atomic;
 use crate::state::components::check_id;
@@ -26,9 +27,9 @@ pub(crate) struct Deployment {
     pub(crate) components: Vec<String>,
     /// When this version was deployed (RFC 3339).
     pub(crate) deployed_at: String,
-    /// The hosts its containers' outgoing HTTP requests may reach (`HOST[:PORT]`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) allow_http: Vec<String>,
+    /// Its grants and option overrides.
+    #[serde(flatten)]
+    pub(crate) settings: DeploySettings,
 }
 
 impl Manifest {
@@ -82,7 +83,14 @@ mod tests {
             version: 3,
             components: vec!["a".repeat(64)],
             deployed_at: "2025-01-01T00:00:00Z".into(),
-            allow_http: vec!["127.0.0.1:8080".into()],
+            settings: DeploySettings {
+                allow_http: vec!["127.0.0.1:8080".into()],
+                options: [(
+                    "f".to_owned(),
+                    [("timeout".to_owned(), "5s".to_owned())].into(),
+                )]
+                .into(),
+            },
         }
     }
 
