@@ -14,6 +14,7 @@ mod map;
 mod observe;
 mod persistence;
 mod shutdown;
+mod web;
 
 use fnhost::{Host, HostSettings};
 use fnhost_server::{Server, ServerSettings};

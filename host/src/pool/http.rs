@@ -31,8 +31,8 @@ use crate::runtime::output::Origin;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, oneshot};
@@ -165,6 +165,7 @@ impl HttpPool {
             Some(|counts| &counts.peak_in_flight),
         );
         let (client, gone) = ClientWatch::new();
+        let worker = Arc::clone(&gone.worker);
         let response = self.handler.handle(gone, request).await;
         match response {
             Ok(response) => Ok(response.map(|body| HttpBody {
@@ -175,18 +176,30 @@ impl HttpPool {
             })),
             Err(error) => {
                 client.finished();
-                Err(handler_error(error))
+                // A worker ended from outside its event loop (its guest computing, or blocked)
+                // fails the request without saying why; the worker knows.
+                let timed_out = worker
+                    .get()
+                    .is_some_and(|fate| fate.load(Ordering::Acquire));
+                Err(match timed_out {
+                    true => timed_out_error(),
+                    false => handler_error(error),
+                })
             }
         }
     }
 }
 
+fn timed_out_error() -> Error {
+    Error::Timeout(format!(
+        "`{HANDLER_NAME}` did not answer within its timeout"
+    ))
+}
+
 /// The error a handler's failure becomes.
 fn handler_error(error: wasmtime::Error) -> Error {
     if error.is::<ExpirationError>() {
-        return Error::Timeout(format!(
-            "`{HANDLER_NAME}` did not answer within its timeout"
-        ));
+        return timed_out_error();
     }
     if let Some(failed) = error.downcast_ref::<InstantiationError<ClientGone>>() {
         return Error::Overloaded(format!(
@@ -230,6 +243,7 @@ impl HandlerState for Handlers {
         );
         self.counts.started.fetch_add(1, Ordering::Relaxed);
         let clients = Arc::new(Clients::default());
+        let timed_out = Arc::new(AtomicBool::new(false));
         Ok(Instance {
             store,
             proxy: Proxy::P2(proxy),
@@ -241,11 +255,13 @@ impl HandlerState for Handlers {
                 armed: None,
                 clients: Arc::clone(&clients),
                 counts: Arc::clone(&self.counts),
+                timed_out: Arc::clone(&timed_out),
             },
             state: Worker {
                 max_inputs: self.config.max_inputs as usize,
                 timeout: self.config.timeout,
                 clients,
+                timed_out,
                 counts: Arc::clone(&self.counts),
                 _live: live,
             },
@@ -259,6 +275,8 @@ struct Worker {
     max_inputs: usize,
     timeout: Duration,
     clients: Arc<Clients>,
+    /// Set when the worker is ended for a request past its timeout.
+    timed_out: Arc<AtomicBool>,
     counts: Arc<Counts>,
     /// Counts the worker's instance while it lives.
     _live: Counted,
@@ -286,6 +304,8 @@ impl WorkerState for Worker {
         self.counts
             .peak_per_container
             .fetch_max(1, Ordering::Relaxed);
+        // The requester asks it why the worker ended, if it did.
+        let _ = gone.worker.set(Arc::clone(&self.timed_out));
         // Watched by the worker's `Expiry`, which is polled even while the guest computes.
         self.clients.watch(gone);
         Box::pin(tokio::time::sleep(self.timeout))
@@ -311,6 +331,8 @@ pub(crate) struct Expiry {
     armed: Option<Instant>,
     clients: Arc<Clients>,
     counts: Arc<Counts>,
+    /// The worker's: set when this ends it for a request past its timeout.
+    timed_out: Arc<AtomicBool>,
 }
 
 impl WorkerExpiration for Expiry {
@@ -334,7 +356,11 @@ impl WorkerExpiration for Expiry {
             this.armed = Some(deadline);
             this.timer.as_mut().reset(deadline.into());
         }
-        this.timer.as_mut().poll(cx)
+        let expired = this.timer.as_mut().poll(cx);
+        if expired.is_ready() && status != WorkerStatus::Idle {
+            this.timed_out.store(true, Ordering::Release);
+        }
+        expired
     }
 }
 
@@ -345,7 +371,7 @@ struct Clients(Mutex<Vec<oneshot::Receiver<()>>>);
 
 impl Clients {
     fn watch(&self, gone: ClientGone) {
-        self.lock().push(gone.0);
+        self.lock().push(gone.gone);
     }
 
     /// Whether a client went away since the last look; `cx` is woken when one does. Requests
@@ -375,13 +401,19 @@ impl Clients {
 /// worker the client went away.
 struct ClientWatch(oneshot::Sender<()>);
 
-/// The worker's side: resolves when the client went away, never when the request finished.
-pub(crate) struct ClientGone(oneshot::Receiver<()>);
+/// The worker's side: its receiver fails when the client went away (it receives when the
+/// request finished); its worker slot tells the requester how the worker that took the
+/// request ended.
+pub(crate) struct ClientGone {
+    gone: oneshot::Receiver<()>,
+    worker: Arc<OnceLock<Arc<AtomicBool>>>,
+}
 
 impl ClientWatch {
     fn new() -> (ClientWatch, ClientGone) {
         let (watch, gone) = oneshot::channel();
-        (ClientWatch(watch), ClientGone(gone))
+        let worker = Arc::default();
+        (ClientWatch(watch), ClientGone { gone, worker })
     }
 
     /// The request ended as it should: nothing to cancel.

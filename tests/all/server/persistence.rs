@@ -13,7 +13,11 @@ async fn a_restart_keeps_apps_and_retained_results() {
     // An app given on the command line is deployed from its files.
     let hello = server
         .server
-        .deploy_files("hello", &[fnhost_tests::guest("examples/hello")])
+        .deploy_files(
+            "hello",
+            &[fnhost_tests::guest("examples/hello")],
+            &Default::default(),
+        )
         .await
         .unwrap();
     assert_eq!(hello.version, 1);
@@ -123,7 +127,7 @@ async fn deploying_a_special_file_fails_without_reading_it() {
     for path in ["/dev/zero".into(), fifo] {
         let error = server
             .server
-            .deploy_files("special", std::slice::from_ref(&path))
+            .deploy_files("special", std::slice::from_ref(&path), &Default::default())
             .await
             .unwrap_err();
         assert!(

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use fnhost::{CompileCache, FunctionCall, Host, HostSettings};
 use fnhost_server::{Server, ServerSettings};
 use http_body_util::{BodyExt, Full};
-use hyper::Request;
 use hyper::client::conn::http1;
+use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -45,7 +45,7 @@ pub(crate) async fn server(report: &mut Report, bench: &Path, cache: &CompileCac
     .await
     .unwrap();
     server
-        .deploy_files("bench", &[bench.to_owned()])
+        .deploy_files("bench", &[bench.to_owned()], &Default::default())
         .await
         .unwrap();
     host.function("bench/noop")
@@ -56,9 +56,10 @@ pub(crate) async fn server(report: &mut Report, bench: &Path, cache: &CompileCac
     let bare = bare_handler().await;
     let seconds = if quick { 1 } else { 4 };
 
+    let call = Target::post_json(CALL, b"null");
     for connections in [1, 64] {
-        let fnhost = load(server.local_addr(), connections, seconds).await;
-        let baseline = load(bare, connections, seconds).await;
+        let fnhost = load(server.local_addr(), &call, connections, seconds).await;
+        let baseline = load(bare, &call, connections, seconds).await;
         let label = format!("HTTP call, {connections} conn.");
         let key = format!("http_call_c{connections}");
         report.row(
@@ -95,19 +96,65 @@ pub(crate) async fn server(report: &mut Report, bench: &Path, cache: &CompileCac
     server.shutdown().await.unwrap();
 }
 
-/// What one load run measured.
-struct Load {
-    rate: f64,
-    p50: f64,
-    p99: f64,
+/// The request a load run repeats: `method path`, with `body` as JSON when it is not empty.
+#[derive(Clone)]
+pub(crate) struct Target {
+    method: Method,
+    path: &'static str,
+    body: &'static [u8],
 }
 
-/// `connections` connections to `addr` sending the call back to back for `seconds`.
-async fn load(addr: SocketAddr, connections: usize, seconds: u64) -> Load {
+impl Target {
+    /// `GET path`, without a body.
+    pub(crate) fn get(path: &'static str) -> Target {
+        Target {
+            method: Method::GET,
+            path,
+            body: b"",
+        }
+    }
+
+    /// `POST path` with the JSON `body`.
+    pub(crate) fn post_json(path: &'static str, body: &'static [u8]) -> Target {
+        Target {
+            method: Method::POST,
+            path,
+            body,
+        }
+    }
+
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut request = Request::builder()
+            .method(self.method.clone())
+            .uri(self.path)
+            .header("host", "bench");
+        if !self.body.is_empty() {
+            request = request.header("content-type", "application/json");
+        }
+        request
+            .body(Full::new(Bytes::from_static(self.body)))
+            .unwrap()
+    }
+}
+
+/// What one load run measured: requests/s, and latencies in µs.
+pub(crate) struct Load {
+    pub(crate) rate: f64,
+    pub(crate) p50: f64,
+    pub(crate) p99: f64,
+}
+
+/// `connections` connections to `addr` sending `target` back to back for `seconds`.
+pub(crate) async fn load(
+    addr: SocketAddr,
+    target: &Target,
+    connections: usize,
+    seconds: u64,
+) -> Load {
     let until = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(connection(addr, until)))
+        .map(|_| tokio::spawn(connection(addr, target.clone(), until)))
         .collect();
     let mut samples = Vec::new();
     for worker in workers {
@@ -126,19 +173,15 @@ async fn load(addr: SocketAddr, connections: usize, seconds: u64) -> Load {
     }
 }
 
-/// One connection's requests until `until`, each one's latency.
-async fn connection(addr: SocketAddr, until: Instant) -> Vec<Duration> {
+/// One connection's requests of `target` until `until`, each one's latency.
+async fn connection(addr: SocketAddr, target: Target, until: Instant) -> Vec<Duration> {
     let stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
     tokio::spawn(connection);
     let mut samples = Vec::new();
     while Instant::now() < until {
-        let request = Request::post(CALL)
-            .header("host", "bench")
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from_static(b"null")))
-            .unwrap();
+        let request = target.request();
         let start = Instant::now();
         let response = sender.send_request(request).await.unwrap();
         assert!(response.status().is_success(), "{}", response.status());

@@ -6,14 +6,16 @@
 //! ```
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
-//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `retained`.
+//! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
+//! `retained`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
 //! These machines are noisy: compare the ratios, not the absolute numbers.
 //!
 //! One module per group of rows (`start`, `calls` for host -> guest and guest -> guest,
-//! `fan_out`, `sleepers`, `memory`, `run`, `http` for the server), and `raw`, the raw-wasmtime baseline host they
+//! `fan_out`, `sleepers`, `memory`, `run`, `http` for the server, `web` for its web endpoints and
+//! wasi:http handlers against `wasmtime serve`), and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
 mod busy;
@@ -25,6 +27,7 @@ mod raw;
 mod run;
 mod sleepers;
 mod start;
+mod web;
 
 use fnhost::{App, CompileCache};
 use fnhost_tests::guest;
@@ -155,6 +158,9 @@ async fn run(options: Options) {
     }
     if options.runs("http") {
         http::server(&mut report, &bench, &cache, options.quick).await;
+    }
+    if options.runs("web") {
+        web::web(&mut report, &cache, options.quick).await;
     }
 
     let _ = std::fs::remove_dir_all(&cache_dir);

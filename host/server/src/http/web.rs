@@ -58,7 +58,7 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
                 .metrics
                 .record(&app_name, &name, outcome, started.elapsed());
         }
-        return result.unwrap_or_else(|(error, _)| error.into_response());
+        return result.unwrap_or_else(|(response, _)| response);
     }
     if app.has_http_handler() {
         let span = tracing::info_span!("wasi-http", app = %app_name);
@@ -107,9 +107,9 @@ fn endpoints(app: &App) -> String {
     }
 }
 
-/// A failure of an endpoint, and its kind for the metrics (`None`: the request was refused
-/// before the function was called).
-type Refused = (ApiError, Option<fnhost::ErrorKind>);
+/// A failure of an endpoint: its answer, and its kind for the metrics (`None`: the request was
+/// refused before the function was called).
+type Refused = (Response, Option<fnhost::ErrorKind>);
 
 /// Calls the function behind a web endpoint with the request's query and JSON body.
 async fn endpoint(
@@ -118,7 +118,7 @@ async fn endpoint(
     info: &FunctionInfo,
     request: Request,
 ) -> Result<Response, Refused> {
-    let refused = |error: ApiError| (error, None);
+    let refused = |error: ApiError| (error.into_response(), None);
     let web: &WebEndpoint = info
         .web
         .as_ref()
@@ -130,7 +130,7 @@ async fn endpoint(
         if let Ok(allow) = HeaderValue::from_str(&web.method) {
             response.headers_mut().insert(header::ALLOW, allow);
         }
-        return Ok(response);
+        return Err((response, None));
     }
     if web.requires_auth && !has_token(context, request.headers()) {
         return Err(refused(ApiError::unauthorized()));
@@ -149,7 +149,7 @@ async fn endpoint(
         .map_err(refused)?;
     let failed = |error: Error| {
         let kind = error.kind();
-        (ApiError::from(error), Some(kind))
+        (ApiError::from(error).into_response(), Some(kind))
     };
     let args = info.web_arguments(query, given).map_err(failed)?;
     let function = context.function(app, &info.name).map_err(failed)?;

@@ -1,0 +1,625 @@
+//! `/web/{app}/...`: the apps' web endpoints (`#[function(web)]`, tests/guests/web) and
+//! wasi:http handlers (tests/guests/http-handler, written without the fnhost SDK), through a
+//! real server and a real client.
+//!
+//! Endpoints: arguments from the query and the JSON body, each failure's status and JSON
+//! error, a response the function sets itself, the token (needed only where an endpoint says
+//! so), and how the app's summary describes them. Handlers: the path under the app's prefix,
+//! headers, bodies streamed both ways (a gigabyte uploaded in bounded memory), traps and
+//! timeouts (the next request is served), a client that goes away (its instance is ended),
+//! instance reuse, and outgoing HTTP (denied unless the deploy grants it).
+//!
+//! The evidence is statuses, headers, bodies and the handler pool's counters, never timings:
+//! what happens in the background is waited for with `eventually`.
+
+use super::{LONG_MS, TestServer, client, component, expect_error, host_settings, json};
+use bytes::Bytes;
+use fnhost::{HANDLER_NAME, PoolStats};
+use fnhost_tests::eventually;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use reqwest::header::{self, HeaderMap};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use tokio::net::{TcpListener, TcpStream};
+
+/// The test app whose functions are web endpoints of every kind.
+const WEB: &str = "tests/guests/web";
+/// The wasi:http component with a route per behaviour.
+const HANDLER: &str = "tests/guests/http-handler";
+
+/// The status, headers and body text of an answer.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    /// The value of the header `name`, if there is one.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|value| value.to_str().unwrap())
+    }
+
+    /// The body as JSON.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("{}: not JSON ({error}): {:?}", self.status, self.body))
+    }
+}
+
+/// Sends `request`; its answer.
+async fn answer(request: RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
+    Answer {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+/// `GET path` on `server`.
+async fn get(server: &TestServer, path: &str) -> Answer {
+    answer(server.request(Method::GET, path)).await
+}
+
+/// Checks that `answer` is `200` with the JSON `expected`, as `application/json`.
+fn assert_json(answer: &Answer, expected: Value) {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_eq!(answer.json(), expected);
+}
+
+/// The counters of the wasi:http handler's pool of the app deployed as `app`.
+fn handler_stats(server: &TestServer, app: &str) -> PoolStats {
+    server
+        .host
+        .deployed(app)
+        .expect("the app is deployed")
+        .http_stats()
+        .expect("the app has a wasi:http handler")
+}
+
+/// Deploys tests/guests/http-handler as `app` through the API, with the deploy `settings`
+/// (`allow_http`, `options`) beside its component.
+async fn deploy_handler(server: &TestServer, app: &str, settings: Value) {
+    let mut body = settings;
+    body["components"] = json!([server.upload(&component(HANDLER)).await]);
+    let (status, summary) = json(
+        server
+            .request(Method::PUT, &format!("/v1/apps/{app}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "deploy {app}: {summary}");
+}
+
+/// Deploy settings giving the handler `timeout` (as `--option incoming-handler.timeout=...`).
+fn handler_timeout(timeout: &str) -> Value {
+    json!({ "options": { HANDLER_NAME: { "timeout": timeout } } })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_functions_take_arguments_from_the_query_and_the_json_body() {
+    let server = TestServer::start().await;
+    server.deploy("web", &[WEB]).await;
+    assert_json(&get(&server, "/web/web/add?x=2&y=3").await, json!(5));
+    // A trailing slash names the same endpoint.
+    assert_json(&get(&server, "/web/web/add/?x=-2&y=3").await, json!(1));
+
+    let greet = || server.request(Method::POST, "/web/web/greet");
+    let by_name = greet().json(&json!({"name": "Ada", "excited": true}));
+    assert_json(&answer(by_name).await, json!("Hello, Ada!"));
+    let by_position = greet().json(&json!(["Ada", false]));
+    assert_json(&answer(by_position).await, json!("Hello, Ada"));
+    // Query and body together; a string parameter's query value stays a string, even one
+    // that reads as JSON.
+    let mixed = server
+        .request(Method::POST, "/web/web/greet?name=42")
+        .json(&json!({"excited": false}));
+    assert_json(&answer(mixed).await, json!("Hello, 42"));
+
+    // An async body; a query value that is JSON is taken as JSON for a parameter that is not
+    // a string, and a missing `Option` is `None`.
+    let echo = |query: &[(&str, &str)]| {
+        server
+            .request(Method::GET, "/web/web/echo")
+            .query(query)
+            .send()
+    };
+    let both = json(echo(&[("items", "[1,2]"), ("label", "x")]).await.unwrap()).await;
+    assert_eq!(
+        both,
+        (StatusCode::OK, json!({"items": [1, 2], "label": "x"}))
+    );
+    let no_label = json(echo(&[("items", "[]")]).await.unwrap()).await;
+    assert_eq!(
+        no_label,
+        (StatusCode::OK, json!({"items": [], "label": null}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_endpoint_failures_answer_their_statuses() {
+    let server = TestServer::start().await;
+    server.deploy("web", &[WEB]).await;
+    let send = |method: Method, path: &str| server.request(method, path).send();
+
+    let wrong_method = send(Method::GET, "/web/web/greet?name=Ada&excited=true")
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.headers()[header::ALLOW], "POST");
+    expect_error(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+    )
+    .await;
+    let message = expect_error(
+        send(Method::GET, "/web/web/add?x=1&y=2&z=3").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "bad-arguments",
+    )
+    .await;
+    assert!(message.contains("`z`"), "{message}");
+    // A value of the wrong type fails in the guest's decoding, as a call's would.
+    expect_error(
+        send(Method::GET, "/web/web/add?x=one&y=2").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "bad-arguments",
+    )
+    .await;
+    let message = expect_error(
+        send(Method::GET, "/web/web/fail?message=no%20tea")
+            .await
+            .unwrap(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "user",
+    )
+    .await;
+    assert!(message.contains("no tea"), "{message}");
+    expect_error(
+        send(Method::GET, "/web/web/slow").await.unwrap(),
+        StatusCode::GATEWAY_TIMEOUT,
+        "timeout",
+    )
+    .await;
+    expect_error(
+        send(Method::GET, "/web/nosuchapp/add?x=1&y=2")
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_without_a_handler_answers_404_beyond_its_endpoints() {
+    let server = TestServer::start().await;
+    server
+        .deploy("endpoints", &["examples/web-endpoints"])
+        .await;
+    server.deploy("hello", &["examples/hello"]).await;
+    // Neither a function that is no endpoint, nor an unknown label, nor the app's root.
+    for path in [
+        "/web/hello/async_function",
+        "/web/endpoints/nosuchlabel",
+        "/web/endpoints",
+        "/web/endpoints/",
+    ] {
+        expect_error(
+            server.request(Method::GET, path).send().await.unwrap(),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_function_returning_a_response_sets_status_headers_and_body() {
+    let server = TestServer::start().await;
+    server.deploy("web", &[WEB]).await;
+    let brewed = get(&server, "/web/web/teapot?kind=green").await;
+    assert_eq!(brewed.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(brewed.header("x-kind"), Some("green"));
+    assert_eq!(brewed.body, "short and stout");
+    // Served under its label only: its name is a path for the app's wasi:http handler.
+    let by_name = get(&server, "/web/web/brew?kind=green").await;
+    assert_eq!(
+        (by_name.status, by_name.body.as_str()),
+        (StatusCode::OK, "fallback GET /brew?kind=green")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_token_only_endpoints_that_require_auth_need_it() {
+    let token = "web-s3cret";
+    let server = TestServer::start_with(host_settings(), |settings| {
+        settings.token = Some(token.into());
+    })
+    .await;
+    server.deploy("web", &[WEB]).await;
+    let anonymous = client(None);
+    let anonymous_get = |path: &str| answer(anonymous.get(server.url(path)));
+
+    assert_json(&anonymous_get("/web/web/add?x=2&y=3").await, json!(5));
+    let secret = anonymous.get(server.url("/web/web/secret"));
+    expect_error(
+        secret.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let wrong = anonymous
+        .get(server.url("/web/web/secret"))
+        .bearer_auth("not-the-token");
+    expect_error(
+        wrong.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let with_token = anonymous
+        .get(server.url("/web/web/secret"))
+        .bearer_auth(token);
+    assert_json(&answer(with_token).await, json!("classified"));
+    // The API itself still needs the token.
+    assert_eq!(
+        anonymous_get("/v1/apps").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wasi_http_handler_answers_every_path_under_its_apps_prefix() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    // The app's root, with or without the slash.
+    for path in ["/web/h", "/web/h/"] {
+        let root = get(&server, path).await;
+        assert_eq!(
+            (root.status, root.body.as_str()),
+            (StatusCode::OK, "hello from wasi:http"),
+            "{path}"
+        );
+        assert_eq!(root.header("content-type"), Some("text/plain"), "{path}");
+    }
+    let echoed = answer(
+        server
+            .request(Method::GET, "/web/h/headers")
+            .header("x-echo", "ping"),
+    )
+    .await;
+    assert_eq!(echoed.status, StatusCode::OK);
+    assert_eq!(echoed.header("x-echo"), Some("ping"));
+    assert_eq!(echoed.header("x-powered-by"), Some("http-handler"));
+    // The guest's own 404, not the API's JSON error.
+    let missing = get(&server, "/web/h/no/such/route").await;
+    assert_eq!(
+        (missing.status, missing.body.as_str()),
+        (StatusCode::NOT_FOUND, "not found")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handler_bodies_stream_both_ways() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    let streamed = get(&server, "/web/h/stream?n=64&size=16384").await;
+    assert_eq!(streamed.status, StatusCode::OK);
+    assert_eq!(streamed.body.len(), 64 * 16384);
+    assert!(streamed.body.bytes().all(|byte| byte == b'x'));
+
+    let upload = vec![7u8; 5 << 20];
+    let counted = answer(server.request(Method::POST, "/web/h/count").body(upload)).await;
+    assert_eq!(
+        (counted.status, counted.body.as_str()),
+        (StatusCode::OK, "5242880")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trapped_handler_answers_500_and_the_next_request_gets_a_new_instance() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    let trapped = server.request(Method::GET, "/web/h/trap").send().await;
+    expect_error(
+        trapped.unwrap(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "trapped",
+    )
+    .await;
+    let next = get(&server, "/web/h/").await;
+    assert_eq!(
+        (next.status, next.body.as_str()),
+        (StatusCode::OK, "hello from wasi:http")
+    );
+    eventually("the trapped instance is gone", || {
+        let stats = handler_stats(&server, "h");
+        (stats.containers, stats.containers_started) == (1, 2)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sequential_requests_reuse_a_warm_instance() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    // `/state` answers how many requests its instance has served. An instance is free again
+    // only once its guest has returned, which may be just after the client read the answer, so
+    // a request may now and then find none free and start another.
+    let mut counts = Vec::new();
+    for _ in 0..20 {
+        let state = get(&server, "/web/h/state").await;
+        assert_eq!(state.status, StatusCode::OK);
+        counts.push(state.body.parse::<u64>().unwrap());
+    }
+    // Each instance's answers count 1, 2, 3, ...: as many 1s as instances started, and never
+    // more answers of a count than of the count below it.
+    let answered = |count: u64| counts.iter().filter(|&&c| c == count).count();
+    assert_eq!(
+        handler_stats(&server, "h").containers_started,
+        answered(1),
+        "{counts:?}"
+    );
+    assert!(
+        (1..20).all(|count| answered(count) >= answered(count + 1)),
+        "{counts:?}"
+    );
+    // Reuse is the rule: most requests find a warm instance.
+    assert!(answered(1) < 5, "20 sequential requests: {counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_computing_past_its_timeout_answers_504_and_the_next_request_is_served() {
+    past_the_timeout("/web/h/spin").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_waiting_past_its_timeout_answers_504_and_the_next_request_is_served() {
+    past_the_timeout(&format!("/web/h/sleep?ms={LONG_MS}")).await;
+}
+
+/// Checks that `path` of a handler with a timeout of one second answers `504`, and that the
+/// handler serves the next request.
+async fn past_the_timeout(path: &str) {
+    let server = TestServer::start().await;
+    deploy_handler(&server, "h", handler_timeout("1s")).await;
+    let (_, summary) = server.get("/v1/apps/h").await;
+    assert_eq!(summary["http_handler"]["options"]["timeout"], json!(1));
+    expect_error(
+        server.request(Method::GET, path).send().await.unwrap(),
+        StatusCode::GATEWAY_TIMEOUT,
+        "timeout",
+    )
+    .await;
+    let next = get(&server, "/web/h/").await;
+    assert_eq!(
+        (next.status, next.body.as_str()),
+        (StatusCode::OK, "hello from wasi:http")
+    );
+    let stats = handler_stats(&server, "h");
+    assert_eq!((stats.containers_started, stats.cancelled), (2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_goes_away_while_its_handler_waits_ends_the_instance() {
+    client_goes_away(&format!("/web/h/sleep?ms={LONG_MS}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_goes_away_while_its_handler_computes_ends_the_instance() {
+    client_goes_away("/web/h/spin").await;
+}
+
+/// Checks that a client going away while `path` runs cancels the request and ends its
+/// instance, long before the handler's timeout, and that the next request is served.
+async fn client_goes_away(path: &str) {
+    let server = TestServer::start().await;
+    // A minute's timeout: only the cancellation can end the request within the test.
+    deploy_handler(
+        &server,
+        "h",
+        handler_timeout(&format!("{}s", LONG_MS / 1000)),
+    )
+    .await;
+    let waiting = tokio::spawn(server.request(Method::GET, path).send());
+    eventually("the request runs on an instance", || {
+        let stats = handler_stats(&server, "h");
+        (stats.containers, stats.in_flight) == (1, 1)
+    })
+    .await;
+    // The client goes away: its connection closes.
+    waiting.abort();
+    assert!(waiting.await.unwrap_err().is_cancelled());
+    eventually("the request is cancelled and its instance ended", || {
+        let stats = handler_stats(&server, "h");
+        (stats.cancelled, stats.containers, stats.in_flight) == (1, 0, 0)
+    })
+    .await;
+    let next = get(&server, "/web/h/").await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert_eq!(handler_stats(&server, "h").containers_started, 2);
+}
+
+/// The environment variable that tells a child test process it runs alone.
+const ALONE: &str = "FNHOST_TESTS_WEB_ALONE";
+
+/// A mebibyte of zeros, the upload's every chunk.
+static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gigabyte_request_body_streams_through_in_bounded_memory() {
+    // Resident memory is the process's: other tests running beside this one would count in
+    // it, so the measurement runs in a process of its own (this test binary, this test alone).
+    if std::env::var_os(ALONE).is_none() {
+        let name = "server::web::a_gigabyte_request_body_streams_through_in_bounded_memory";
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(ALONE, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "the test alone failed: {}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        print!("{stdout}");
+        return;
+    }
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    let chunks = 1024;
+    // Resets the peak resident set (VmHWM) to the current one.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = status_kib("VmRSS");
+
+    let stream = TcpStream::connect(server.server.local_addr())
+        .await
+        .unwrap();
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    // Each chunk is made when the connection asks for it, and borrows the same zeros.
+    let frames = futures::stream::iter(
+        (0..chunks).map(|_| Ok::<_, Infallible>(Frame::data(Bytes::from_static(&ZEROS)))),
+    );
+    let request = hyper::Request::post("/web/h/count")
+        .header("host", "localhost")
+        .body(StreamBody::new(frames))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let peak = status_kib("VmHWM");
+
+    assert_eq!(
+        (status, String::from_utf8_lossy(&body).as_ref()),
+        (StatusCode::OK, (chunks << 20).to_string().as_str())
+    );
+    let grown_mib = peak.saturating_sub(before) / 1024;
+    println!("{chunks} MiB uploaded: resident memory grew by {grown_mib} MiB at its peak");
+    assert!(grown_mib < 256, "resident memory grew by {grown_mib} MiB");
+}
+
+/// The field `name` of /proc/self/status, in KiB.
+fn status_kib(name: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /proc/self/status"))
+}
+
+/// A loopback server answering `200` at `/healthz`; its address.
+async fn healthz_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outgoing_http_is_denied_unless_the_deploy_grants_it() {
+    let server = TestServer::start().await;
+    let (granted, other) = (healthz_server().await, healthz_server().await);
+    let fetch = |authority: &str| {
+        let url = format!("http://{authority}/healthz");
+        answer(
+            server
+                .request(Method::GET, "/web/h/fetch")
+                .query(&[("url", url)]),
+        )
+    };
+    let denied = |answer: Answer| {
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (
+                StatusCode::BAD_GATEWAY,
+                "error ErrorCode::HttpRequestDenied"
+            )
+        );
+    };
+
+    deploy_handler(&server, "h", json!({})).await;
+    denied(fetch(&granted).await);
+    deploy_handler(&server, "h", json!({ "allow_http": [granted] })).await;
+    let allowed = fetch(&granted).await;
+    assert_eq!(
+        (allowed.status, allowed.body.as_str()),
+        (StatusCode::OK, "status 200")
+    );
+    // Another port of the same host is not granted.
+    denied(fetch(&other).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_app_serves_endpoints_and_a_handler_for_the_other_paths() {
+    let server = TestServer::start().await;
+    server.deploy("web", &[WEB]).await;
+    assert_json(&get(&server, "/web/web/add?x=1&y=1").await, json!(2));
+    let other = get(&server, "/web/web/other/path?q=1").await;
+    assert_eq!(
+        (other.status, other.body.as_str()),
+        (StatusCode::OK, "fallback GET /other/path?q=1")
+    );
+    // A function that is no endpoint is not reachable by its name: the handler answers.
+    let internal = get(&server, "/web/web/internal").await;
+    assert_eq!(
+        (internal.status, internal.body.as_str()),
+        (StatusCode::OK, "fallback GET /internal")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_apps_summary_describes_its_endpoints_and_its_handler() {
+    let server = TestServer::start().await;
+    server.deploy("web", &[WEB]).await;
+    server.deploy("h", &[HANDLER]).await;
+    let (status, web) = server.get("/v1/apps/web").await;
+    assert_eq!(status, StatusCode::OK);
+    let endpoint = |name: &str| {
+        let functions = web["functions"].as_array().unwrap();
+        let function = functions.iter().find(|f| f["name"] == name).unwrap();
+        function.get("web").cloned()
+    };
+    assert_eq!(
+        endpoint("add"),
+        Some(json!({"method": "GET", "label": "add", "requires_auth": false}))
+    );
+    assert_eq!(
+        endpoint("greet"),
+        Some(json!({"method": "POST", "label": "greet", "requires_auth": false}))
+    );
+    assert_eq!(
+        endpoint("brew"),
+        Some(json!({"method": "GET", "label": "teapot", "requires_auth": false}))
+    );
+    assert_eq!(
+        endpoint("secret"),
+        Some(json!({"method": "GET", "label": "secret", "requires_auth": true}))
+    );
+    assert_eq!(endpoint("internal"), None);
+
+    get(&server, "/web/h/").await;
+    let (_, handler) = server.get("/v1/apps/h").await;
+    let described = &handler["http_handler"];
+    assert_eq!(described["options"]["timeout"], json!(300), "{handler}");
+    assert_eq!(
+        described["stats"]["containers_started"],
+        json!(1),
+        "{handler}"
+    );
+    assert_eq!(handler["functions"], json!([]));
+}

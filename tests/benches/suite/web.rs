@@ -1,0 +1,217 @@
+//! The web rows (group `web`): a wasi:http hello (examples/http-hello) served by fnhost's
+//! server at `/web/hello/` against the same component under `wasmtime serve` 48.0.8, and a
+//! `#[function(web)]` endpoint (examples/web-endpoints' `square`) through fnhost's server.
+//!
+//! The same load generator as the server's rows (`http::load`, 64 connections sending requests
+//! back to back) drives every server in one run. `wasmtime serve` runs twice: with its
+//! defaults, and with `--max-instance-reuse-count 100000`, its best instance reuse for a
+//! wasi:http 0.2 handler (fnhost reuses instances as a function's pool does). Its binary is
+//! `$FNHOST_WASMTIME`, else `wasmtime` on the PATH, and must be 48.0.8 (the wasmtime fnhost
+//! embeds); without it those rows are skipped, saying how to install it. fnhost's server runs
+//! in this process, on the load generator's runtime; `wasmtime serve` in a process of its own.
+//! Either way server and load generator share the two cores.
+
+use crate::Report;
+use crate::http::{Load, Target, load};
+use fnhost::{CompileCache, Host, HostSettings};
+use fnhost_server::{Server, ServerSettings};
+use fnhost_tests::guest;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The wasmtime whose `serve` fnhost is compared with: the one it embeds.
+const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Connections of every load run.
+const CONNECTIONS: usize = 64;
+
+pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) {
+    let hello = guest("examples/http-hello");
+    let endpoints = guest("examples/web-endpoints");
+    let seconds = if quick { 1 } else { 4 };
+    let state = tempfile::tempdir().unwrap();
+    let host = Host::new(HostSettings {
+        cache: cache.clone(),
+        ..HostSettings::default()
+    })
+    .unwrap();
+    let server = Server::start(
+        host,
+        ServerSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            state_dir: state.path().to_owned(),
+            ..ServerSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    server
+        .deploy_files("hello", std::slice::from_ref(&hello), &Default::default())
+        .await
+        .unwrap();
+    server
+        .deploy_files("endpoints", &[endpoints], &Default::default())
+        .await
+        .unwrap();
+
+    let handler = Target::get("/web/hello/");
+    let function = Target::get("/web/endpoints/square?x=2");
+    // Warm: one instance started, compiled code loaded, before anything is timed.
+    load(server.local_addr(), &handler, 1, 1).await;
+    load(server.local_addr(), &function, 1, 1).await;
+    let fnhost = load(server.local_addr(), &handler, CONNECTIONS, seconds).await;
+    rows(
+        report,
+        "web_wasi_http_fnhost",
+        "wasi:http hello, fnhost serve",
+        &fnhost,
+        "",
+    );
+    let endpoint = load(server.local_addr(), &function, CONNECTIONS, seconds).await;
+    rows(
+        report,
+        "web_function_fnhost",
+        "#[function(web)] square, fnhost serve",
+        &endpoint,
+        "",
+    );
+    server.shutdown().await.unwrap();
+
+    let Some(wasmtime) = wasmtime() else {
+        println!(
+            "(wasmtime serve rows skipped: no wasmtime {WASMTIME_VERSION} in FNHOST_WASMTIME or \
+             on the PATH; install it with `cargo install wasmtime-cli@{WASMTIME_VERSION} --locked \
+             --no-default-features --features run,serve,cranelift,component-model,\
+             component-model-async,pooling-allocator,parallel-compilation`)"
+        );
+        return;
+    };
+    // (key, label, the options beside `-Scli`).
+    let configurations: [(&str, &str, &[&str]); 2] = [
+        ("default", "", &[]),
+        ("reuse", " reuse", &["--max-instance-reuse-count", "100000"]),
+    ];
+    for (key, label, args) in configurations {
+        let serving = WasmtimeServe::start(&wasmtime, &hello, args).await;
+        let root = Target::get("/");
+        load(serving.addr, &root, 1, 1).await;
+        let raw = load(serving.addr, &root, CONNECTIONS, seconds).await;
+        let options = if args.is_empty() {
+            "its defaults".to_owned()
+        } else {
+            args.join(" ")
+        };
+        rows(
+            report,
+            &format!("web_wasi_http_wasmtime_{key}"),
+            &format!("wasi:http hello, wasmtime serve{label}"),
+            &raw,
+            &options,
+        );
+        report.row(
+            &format!("web_wasi_http_vs_wasmtime_{key}"),
+            &format!("wasi:http hello: fnhost / wasmtime serve{label}"),
+            fnhost.rate / raw.rate,
+            "x",
+            &format!("requests/s; wasmtime serve with {options}"),
+        );
+    }
+}
+
+/// Requests/s, p50 and p99 of one load run, as three rows.
+fn rows(report: &mut Report, key: &str, label: &str, load: &Load, note: &str) {
+    let note = if note.is_empty() {
+        format!("{CONNECTIONS} conn.")
+    } else {
+        format!("{CONNECTIONS} conn., {note}")
+    };
+    report.row(
+        &format!("{key}_rps"),
+        &format!("{label}: req/s"),
+        load.rate,
+        "req/s",
+        &note,
+    );
+    report.row(
+        &format!("{key}_p50_us"),
+        &format!("{label}: p50"),
+        load.p50,
+        "µs",
+        &note,
+    );
+    report.row(
+        &format!("{key}_p99_us"),
+        &format!("{label}: p99"),
+        load.p99,
+        "µs",
+        &note,
+    );
+}
+
+/// The wasmtime CLI to compare with, if there is one of the right version: `$FNHOST_WASMTIME`,
+/// else `wasmtime` on the PATH.
+fn wasmtime() -> Option<std::ffi::OsString> {
+    let wasmtime = std::env::var_os("FNHOST_WASMTIME").unwrap_or_else(|| "wasmtime".into());
+    let output = Command::new(&wasmtime).arg("--version").output().ok()?;
+    let version = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || !version.contains(WASMTIME_VERSION) {
+        println!(
+            "(found {:?}: {}, not {WASMTIME_VERSION})",
+            wasmtime,
+            version.trim()
+        );
+        return None;
+    }
+    Some(wasmtime)
+}
+
+/// A `wasmtime serve` process, killed when dropped.
+struct WasmtimeServe {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl WasmtimeServe {
+    /// `wasmtime serve -Scli` of `component` on a free loopback port with `args`, once its
+    /// port accepts connections.
+    async fn start(wasmtime: &std::ffi::OsStr, component: &Path, args: &[&str]) -> WasmtimeServe {
+        // A port free now; wasmtime binds it itself.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = Command::new(wasmtime)
+            .args(["serve", "-Scli", "--addr", &addr.to_string()])
+            .args(args)
+            .arg(component)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wasmtime serve starts");
+        let mut serving = WasmtimeServe { child, addr };
+        // It compiles the component before it listens.
+        let give_up = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(addr).await.is_err() {
+            if let Some(status) = serving.child.try_wait().unwrap() {
+                panic!("wasmtime serve exited before listening: {status}");
+            }
+            assert!(
+                Instant::now() < give_up,
+                "wasmtime serve never listened on {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        serving
+    }
+}
+
+impl Drop for WasmtimeServe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
