@@ -32,10 +32,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::time::Sleep;
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Store, StoreContextMut};
@@ -54,6 +54,14 @@ pub(crate) struct HttpPool {
     handler: ProxyHandler<Handlers>,
 }
 
+impl Drop for HttpPool {
+    /// The app is gone (undeployed, replaced, dropped): its idle instances end now, busy ones
+    /// once their requests are done, rather than after the scale-down window.
+    fn drop(&mut self) {
+        self.handler.state().closed.send_replace(true);
+    }
+}
+
 /// What every worker of the pool is made from, and the pool's counts.
 struct Handlers {
     pre: ProxyPre<ContainerState>,
@@ -64,6 +72,8 @@ struct Handlers {
     /// How many requests may wait for a permit.
     max_queued: usize,
     counts: Arc<Counts>,
+    /// True once the pool is dropped.
+    closed: watch::Sender<bool>,
 }
 
 /// The pool's numbers, shared with its workers.
@@ -99,6 +109,7 @@ impl HttpPool {
                 running,
                 max_queued,
                 counts: Arc::default(),
+                closed: watch::Sender::new(false),
             }),
         }
     }
@@ -256,6 +267,13 @@ impl HandlerState for Handlers {
                 clients: Arc::clone(&clients),
                 counts: Arc::clone(&self.counts),
                 timed_out: Arc::clone(&timed_out),
+                closed: Mutex::new(Box::pin({
+                    let mut closed = self.closed.subscribe();
+                    async move {
+                        // An error: the sender is gone, which closes the pool too.
+                        let _ = closed.wait_for(|closed| *closed).await;
+                    }
+                })),
             },
             state: Worker {
                 max_inputs: self.config.max_inputs as usize,
@@ -319,8 +337,8 @@ impl WorkerState for Worker {
     }
 }
 
-/// When a worker ends: idle past the scale-down window, a request past its timeout, or a
-/// request whose client went away.
+/// When a worker ends: idle past the scale-down window or once its pool is closed, a request
+/// past its timeout, or a request whose client went away.
 ///
 /// It is polled outside the store's event loop, so it sees a request's end even while the
 /// guest computes (the event loop, and every future inside it, waits then).
@@ -333,6 +351,8 @@ pub(crate) struct Expiry {
     counts: Arc<Counts>,
     /// The worker's: set when this ends it for a request past its timeout.
     timed_out: Arc<AtomicBool>,
+    /// Resolves once the pool is closed. (In a mutex only to be `Sync`.)
+    closed: Mutex<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl WorkerExpiration for Expiry {
@@ -346,6 +366,12 @@ impl WorkerExpiration for Expiry {
         if this.clients.any_gone(cx) && status != WorkerStatus::Idle {
             this.counts.cancelled.fetch_add(1, Ordering::Relaxed);
             return Poll::Ready(());
+        }
+        if status == WorkerStatus::Idle {
+            let mut closed = this.closed.lock().unwrap_or_else(PoisonError::into_inner);
+            if closed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
         }
         let deadline = start
             + match status {

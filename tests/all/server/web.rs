@@ -350,6 +350,26 @@ async fn a_trapped_handler_answers_500_and_the_next_request_gets_a_new_instance(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_undeployed_handler_ends_its_idle_instances_at_once() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    let answer = get(&server, "/web/h/").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(handler_stats(&server, "h").containers, 1);
+    assert!(
+        server.host.memory_in_use() > 0,
+        "the warm instance holds memory"
+    );
+    let undeployed = server.request(Method::DELETE, "/v1/apps/h").send().await;
+    assert_eq!(undeployed.unwrap().status(), StatusCode::NO_CONTENT);
+    // Long before the scale-down window (60 s): the instance's memory is given back.
+    eventually("the idle instance ends", || {
+        server.host.memory_in_use() == 0
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sequential_requests_reuse_a_warm_instance() {
     let server = TestServer::start().await;
     server.deploy("h", &[HANDLER]).await;
