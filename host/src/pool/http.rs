@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::time::Sleep;
 use wasmtime::component::GuestTaskId;
 use wasmtime::{Store, StoreContextMut};
@@ -137,6 +137,34 @@ impl HttpPool {
         }
     }
 
+    /// Waits for a request's place when every one is taken, as one of at most `max_queued`
+    /// waiting (refused with `overloaded` beyond), for at most the handler's timeout.
+    async fn wait_for_room(&self) -> Result<OwnedSemaphorePermit, Error> {
+        let state = self.handler.state();
+        let counts = &state.counts;
+        let _queued = Counted::enter(counts, |counts| &counts.queued, None);
+        if counts.queued.load(Ordering::Relaxed) > state.max_queued
+            && state.running.available_permits() == 0
+        {
+            return Err(Error::Overloaded(format!(
+                "`{HANDLER_NAME}`: {} requests are waiting (the host's max_queued)",
+                state.max_queued
+            )));
+        }
+        tokio::time::timeout(
+            state.config.timeout,
+            Arc::clone(&state.running).acquire_owned(),
+        )
+        .await
+        .map_err(|_| {
+            Error::Timeout(format!(
+                "`{HANDLER_NAME}`: no instance was free within the timeout ({})",
+                humantime::format_duration(state.config.timeout)
+            ))
+        })?
+        .map_err(|_| Error::Cancelled("the app is shutting down".into()))
+    }
+
     /// Serves `request`: waits for room (refused with `overloaded` past the queue's bound),
     /// hands it to a worker, and returns the response once its head is ready; its body streams
     /// from the guest as the client reads it. Dropping the returned body before its end, or
@@ -147,28 +175,10 @@ impl HttpPool {
     ) -> Result<http::Response<HttpBody>, Error> {
         let state = self.handler.state();
         let counts = &state.counts;
-        let permit = {
-            let _queued = Counted::enter(counts, |counts| &counts.queued, None);
-            if counts.queued.load(Ordering::Relaxed) > state.max_queued
-                && state.running.available_permits() == 0
-            {
-                return Err(Error::Overloaded(format!(
-                    "`{HANDLER_NAME}`: {} requests are waiting (the host's max_queued)",
-                    state.max_queued
-                )));
-            }
-            tokio::time::timeout(
-                state.config.timeout,
-                Arc::clone(&state.running).acquire_owned(),
-            )
-            .await
-            .map_err(|_| {
-                Error::Timeout(format!(
-                    "`{HANDLER_NAME}`: no instance was free within the timeout ({})",
-                    humantime::format_duration(state.config.timeout)
-                ))
-            })?
-            .map_err(|_| Error::Cancelled("the app is shutting down".into()))?
+        let free = Arc::clone(&state.running).try_acquire_owned().ok();
+        let permit = match free {
+            Some(permit) => permit,
+            None => self.wait_for_room().await?,
         };
         let running = Counted::enter(
             counts,
@@ -455,7 +465,7 @@ impl ClientWatch {
 pub struct HttpBody {
     body: wasmtime_wasi_http::WasiBody,
     client: Option<ClientWatch>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    _permit: OwnedSemaphorePermit,
     _running: Counted,
 }
 

@@ -27,6 +27,20 @@ use tokio::net::{TcpListener, TcpStream};
 /// The path both servers answer.
 const CALL: &str = "/v1/apps/bench/functions/noop/call";
 
+/// A server of `host` on a free loopback port, its state in `state`.
+pub(crate) async fn start_server(host: Host, state: &Path) -> Server {
+    Server::start(
+        host,
+        ServerSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            state_dir: state.to_owned(),
+            ..ServerSettings::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
 pub(crate) async fn server(report: &mut Report, bench: &Path, cache: &CompileCache, quick: bool) {
     let state = tempfile::tempdir().unwrap();
     let host = Host::new(HostSettings {
@@ -34,16 +48,7 @@ pub(crate) async fn server(report: &mut Report, bench: &Path, cache: &CompileCac
         ..HostSettings::default()
     })
     .unwrap();
-    let server = Server::start(
-        host.clone(),
-        ServerSettings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            state_dir: state.path().to_owned(),
-            ..ServerSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = start_server(host.clone(), state.path()).await;
     server
         .deploy_files("bench", &[bench.to_owned()], &Default::default())
         .await

@@ -12,9 +12,8 @@
 //! Either way server and load generator share the two cores.
 
 use crate::Report;
-use crate::http::{Load, Target, load};
+use crate::http::{Load, Target, load, start_server};
 use fnhost::{CompileCache, Host, HostSettings};
-use fnhost_server::{Server, ServerSettings};
 use fnhost_tests::guest;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -38,16 +37,7 @@ pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) 
         ..HostSettings::default()
     })
     .unwrap();
-    let server = Server::start(
-        host,
-        ServerSettings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            state_dir: state.path().to_owned(),
-            ..ServerSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = start_server(host, state.path()).await;
     server
         .deploy_files("hello", std::slice::from_ref(&hello), &Default::default())
         .await

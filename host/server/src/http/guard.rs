@@ -76,11 +76,12 @@ pub(crate) async fn refuse_when_stopping(
 
 /// Answers `internal` for a request whose handler panicked.
 pub(crate) async fn catch_panics(request: Request, next: Next) -> Response {
-    let route = format!("{} {}", request.method(), request.uri().path());
+    // Kept for the message only: both clones share the request's storage.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
         Err(_) => {
-            tracing::error!(%route, "a request handler panicked");
+            tracing::error!(%method, path = uri.path(), "a request handler panicked");
             ApiError::internal("the server failed on this request").into_response()
         }
     }
