@@ -18,7 +18,7 @@
 //! Invariant: labels only ever name deployed apps and functions (a call is counted once its
 //! function is found), so what a client sends cannot grow the label space.
 
-use fnhost::{ErrorKind, Host};
+use fnhost::{ErrorKind, HANDLER_NAME, Host};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -188,6 +188,14 @@ impl Collector for HostCollector {
                     };
                     pools.push((labels, function.stats()));
                 }
+            }
+            // The wasi:http handler's pool, under the name its calls are counted with.
+            if let Some(stats) = app.http_stats() {
+                let labels = FunctionLabels {
+                    app: name.clone(),
+                    function: HANDLER_NAME.to_owned(),
+                };
+                pools.push((labels, stats));
             }
         }
         for metric in POOL_METRICS {

@@ -603,6 +603,42 @@ async fn one_app_serves_endpoints_and_a_handler_for_the_other_paths() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn web_requests_are_counted_in_the_metrics() {
+    let server = TestServer::start().await;
+    server.deploy("web", &[WEB]).await;
+    server.deploy("h", &[HANDLER]).await;
+    assert_json(&get(&server, "/web/web/add?x=1&y=2").await, json!(3));
+    get(&server, "/web/web/fail?message=no").await;
+    // Refused before the call (a wrong method): no call to count.
+    server
+        .request(Method::DELETE, "/web/web/add")
+        .send()
+        .await
+        .unwrap();
+    get(&server, "/web/h/").await;
+    let scrape = server
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    let text = scrape.text().await.unwrap();
+    for line in [
+        r#"fnhost_calls_total{app="web",function="add",outcome="ok"} 1"#,
+        r#"fnhost_calls_total{app="web",function="fail",outcome="user"} 1"#,
+        r#"fnhost_calls_total{app="h",function="incoming-handler",outcome="ok"} 1"#,
+        r#"fnhost_container_starts_total{app="h",function="incoming-handler"} 1"#,
+        r#"fnhost_containers{app="h",function="incoming-handler"} 1"#,
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+    assert!(
+        !text.contains(r#"function="add",outcome="method-not-allowed""#),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_apps_summary_describes_its_endpoints_and_its_handler() {
     let server = TestServer::start().await;
     server.deploy("web", &[WEB]).await;
