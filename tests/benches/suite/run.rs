@@ -160,7 +160,7 @@ fn warm_and_cold(runs: usize, program: impl Fn(Option<&str>) -> Command) -> (Dur
 }
 
 /// `cargo build --release` of what `args` name, in the workspace.
-fn cargo_build(args: &[&str]) {
+pub(crate) fn cargo_build(args: &[&str]) {
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["build", "--release", "--quiet"])
         .args(args)

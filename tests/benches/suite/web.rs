@@ -8,17 +8,20 @@
 //! wasi:http 0.2 handler (fnhost reuses instances as a function's pool does). Its binary is
 //! `$FNHOST_WASMTIME`, else `wasmtime` on the PATH, and must be 48.0.8 (the wasmtime fnhost
 //! embeds); without it those rows are skipped, saying how to install it. fnhost's server runs
-//! in this process, on the load generator's runtime; `wasmtime serve` in a process of its own.
-//! Either way server and load generator share the two cores.
+//! twice: in this process, on the load generator's runtime (beside the `#[function(web)]` row),
+//! and as the `fnhost serve` command, a process of its own like `wasmtime serve`: the ratios
+//! compare the two processes. Either way servers and load generator share the two cores.
 
 use crate::Report;
 use crate::http::{Load, Target, load, start_server};
+use crate::run::cargo_build;
 use fnhost::{CompileCache, Host, HostSettings};
-use fnhost_tests::guest;
+use fnhost_tests::{guest, workspace};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// The wasmtime whose `serve` fnhost is compared with: the one it embeds.
@@ -70,6 +73,34 @@ pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) 
     );
     server.shutdown().await.unwrap();
 
+    // The same component under the `fnhost` command, a process of its own as `wasmtime serve`
+    // is: the comparison below is between these two.
+    cargo_build(&["-p", "fnhost-cli"]);
+    let process_state = tempfile::tempdir().unwrap();
+    let fnhost_process = {
+        let serving = ServeProcess::start("fnhost serve", "/web/hello/", |addr| {
+            let mut command = Command::new(workspace().join("target/release/fnhost"));
+            command
+                .arg("serve")
+                .arg(&hello)
+                .args(["--name", "hello", "--listen", &addr.to_string()])
+                .arg("--state-dir")
+                .arg(process_state.path())
+                .env("FNHOST_CACHE_DIR", process_state.path().join("cache"));
+            command
+        })
+        .await;
+        load(serving.addr, &handler, 1, 1).await;
+        load(serving.addr, &handler, CONNECTIONS, seconds).await
+    };
+    rows(
+        report,
+        "web_wasi_http_fnhost_process",
+        "wasi:http hello, fnhost serve process",
+        &fnhost_process,
+        "the fnhost command",
+    );
+
     let Some(wasmtime) = wasmtime() else {
         println!(
             "(wasmtime serve rows skipped: no wasmtime {WASMTIME_VERSION} in FNHOST_WASMTIME or \
@@ -85,7 +116,15 @@ pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) 
         ("reuse", " reuse", &["--max-instance-reuse-count", "100000"]),
     ];
     for (key, label, args) in configurations {
-        let serving = WasmtimeServe::start(&wasmtime, &hello, args).await;
+        let serving = ServeProcess::start("wasmtime serve", "/", |addr| {
+            let mut command = Command::new(&wasmtime);
+            command
+                .args(["serve", "-Scli", "--addr", &addr.to_string()])
+                .args(args)
+                .arg(&hello);
+            command
+        })
+        .await;
         let root = Target::get("/");
         load(serving.addr, &root, 1, 1).await;
         let raw = load(serving.addr, &root, CONNECTIONS, seconds).await;
@@ -104,9 +143,9 @@ pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) 
         report.row(
             &format!("web_wasi_http_vs_wasmtime_{key}"),
             &format!("wasi:http hello: fnhost / wasmtime serve{label}"),
-            fnhost.rate / raw.rate,
+            fnhost_process.rate / raw.rate,
             "x",
-            &format!("requests/s; wasmtime serve with {options}"),
+            &format!("requests/s, both servers processes; wasmtime serve with {options}"),
         );
     }
 }
@@ -158,48 +197,60 @@ fn wasmtime() -> Option<std::ffi::OsString> {
     Some(wasmtime)
 }
 
-/// A `wasmtime serve` process, killed when dropped.
-struct WasmtimeServe {
+/// A server process (`wasmtime serve`, `fnhost serve`), killed when dropped.
+struct ServeProcess {
     child: Child,
     addr: SocketAddr,
 }
 
-impl WasmtimeServe {
-    /// `wasmtime serve -Scli` of `component` on a free loopback port with `args`, once its
-    /// port accepts connections.
-    async fn start(wasmtime: &std::ffi::OsStr, component: &Path, args: &[&str]) -> WasmtimeServe {
-        // A port free now; wasmtime binds it itself.
+impl ServeProcess {
+    /// Runs the command `serve` makes for a free loopback address, once `GET ready` answers
+    /// `200` there (a server may listen before its app is deployed).
+    async fn start(
+        what: &str,
+        ready: &str,
+        serve: impl FnOnce(SocketAddr) -> Command,
+    ) -> ServeProcess {
+        // A port free now; the server binds it itself.
         let addr = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap()
             .local_addr()
             .unwrap();
-        let child = Command::new(wasmtime)
-            .args(["serve", "-Scli", "--addr", &addr.to_string()])
-            .args(args)
-            .arg(component)
+        let child = serve(addr)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("wasmtime serve starts");
-        let mut serving = WasmtimeServe { child, addr };
+            .unwrap_or_else(|error| panic!("{what} starts: {error}"));
+        let mut serving = ServeProcess { child, addr };
         // It compiles the component before it listens.
         let give_up = Instant::now() + Duration::from_secs(120);
-        while TcpStream::connect(addr).await.is_err() {
+        while !answers_ok(addr, ready).await {
             if let Some(status) = serving.child.try_wait().unwrap() {
-                panic!("wasmtime serve exited before listening: {status}");
+                panic!("{what} exited before listening: {status}");
             }
-            assert!(
-                Instant::now() < give_up,
-                "wasmtime serve never listened on {addr}"
-            );
+            assert!(Instant::now() < give_up, "{what} never listened on {addr}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         serving
     }
 }
 
-impl Drop for WasmtimeServe {
+/// Whether `GET path` at `addr` answers `200`.
+async fn answers_ok(addr: SocketAddr, path: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr).await else {
+        return false;
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    answer.starts_with(b"HTTP/1.1 200")
+}
+
+impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
