@@ -18,7 +18,6 @@ use crate::run::cargo_build;
 use fnhost::{CompileCache, Host, HostSettings};
 use fnhost_tests::{guest, workspace};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
