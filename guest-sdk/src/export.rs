@@ -146,10 +146,24 @@ fn wrong_entry(function: &str, kind: &str, entry: &str) -> CallError {
     ))
 }
 
-/// Decodes the JSON array of arguments into the tuple of a function's parameters.
-pub fn decode_args<T: DeserializeOwned>(function: &str, args: &[u8]) -> Result<T, CallError> {
-    serde_json::from_slice(args)
-        .map_err(|error| CallError::BadArguments(format!("`{function}`: {error}")))
+/// Decodes the JSON array of arguments into the tuple of a function's `arity` parameters. An
+/// array shorter than that is read with `null` for the parameters left out at its end (a
+/// caller that names its arguments, or a web request, may leave out trailing `Option`s).
+pub fn decode_args<T: DeserializeOwned>(
+    function: &str,
+    arity: usize,
+    args: &[u8],
+) -> Result<T, CallError> {
+    let bad = |error: serde_json::Error| CallError::BadArguments(format!("`{function}`: {error}"));
+    serde_json::from_slice(args).or_else(|error| {
+        match serde_json::from_slice::<Vec<serde_json::Value>>(args) {
+            Ok(mut values) if values.len() < arity => {
+                values.resize(arity, serde_json::Value::Null);
+                serde_json::from_value(serde_json::Value::Array(values)).map_err(bad)
+            }
+            _ => Err(bad(error)),
+        }
+    })
 }
 
 /// Encodes what a body returned: its value, or for a `Result` body that fails, a user error

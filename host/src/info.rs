@@ -96,33 +96,15 @@ impl FunctionInfo {
     /// (a name given twice, or one the function lacks, is refused); a JSON array body fills
     /// them by position, with no query. A query value is taken as a string for a parameter of
     /// a string type, as JSON otherwise (a plain string when it is not JSON: `?name=bob`). A
-    /// parameter given nothing gets `null` (an `Option` parameter's `None`; any other type
-    /// fails in the function's decoding, naming it).
+    /// parameter given nothing gets `null` (an `Option` parameter's `None`, a Python
+    /// parameter's default at the end; any other type fails in the function's decoding,
+    /// naming it).
     pub fn web_arguments(
         &self,
         query: Vec<(String, String)>,
         body: Option<Value>,
     ) -> Result<Vec<u8>, Error> {
-        let function = &self.name;
-        let mut named: Vec<Option<Value>> = vec![None; self.params.len()];
-        let mut fill = |name: &str, value: Value| {
-            let index = self
-                .params
-                .iter()
-                .position(|param| param == name)
-                .ok_or_else(|| {
-                    Error::BadArguments(format!(
-                        "`{function}` has no parameter `{name}` (it takes: {})",
-                        self.params.join(", ")
-                    ))
-                })?;
-            match named[index].replace(value) {
-                Some(_) => Err(Error::BadArguments(format!(
-                    "parameter `{name}` of `{function}` is given twice"
-                ))),
-                None => Ok(()),
-            }
-        };
+        let mut binding = Binding::new(self, Vec::new())?;
         match body {
             Some(Value::Array(values)) => {
                 if !query.is_empty() {
@@ -136,7 +118,7 @@ impl FunctionInfo {
             }
             Some(Value::Object(fields)) => {
                 for (name, value) in fields {
-                    fill(&name, value)?;
+                    binding.fill(&name, value)?;
                 }
             }
             Some(_) => {
@@ -154,10 +136,93 @@ impl FunctionInfo {
                 }
                 _ => serde_json::from_str(&raw).unwrap_or(Value::String(raw)),
             };
-            fill(&name, value)?;
+            binding.fill(&name, value)?;
         }
-        let args: Vec<Value> = named
+        binding.encode()
+    }
+
+    /// The encoded JSON array of arguments of a call made with names, `{"args": [...],
+    /// "kwargs": {...}}` (the Python SDK's form for keyword arguments to a callee whose
+    /// signature it does not know): positions first, then names.
+    pub(crate) fn bind_named(&self, payload: &[u8]) -> Result<Vec<u8>, Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Named {
+            #[serde(default)]
+            args: Vec<Value>,
+            #[serde(default)]
+            kwargs: serde_json::Map<String, Value>,
+        }
+        let named: Named = serde_json::from_slice(payload).map_err(|error| {
+            Error::BadArguments(format!(
+                "`{}`: arguments with names are {{\"args\": [...], \"kwargs\": {{...}}}}: {error}",
+                self.name
+            ))
+        })?;
+        let mut binding = Binding::new(self, named.args)?;
+        for (name, value) in named.kwargs {
+            binding.fill(&name, value)?;
+        }
+        binding.encode()
+    }
+}
+
+/// Arguments given by position and by name, bound to a function's parameters.
+struct Binding<'a> {
+    info: &'a FunctionInfo,
+    values: Vec<Option<Value>>,
+}
+
+impl<'a> Binding<'a> {
+    /// The first parameters bound to `positional`.
+    fn new(info: &'a FunctionInfo, positional: Vec<Value>) -> Result<Self, Error> {
+        if positional.len() > info.params.len() {
+            return Err(Error::BadArguments(format!(
+                "`{}` takes {}, {} given",
+                info.name,
+                count_of(info.params.len()),
+                positional.len()
+            )));
+        }
+        let mut values: Vec<Option<Value>> = positional.into_iter().map(Some).collect();
+        values.resize(info.params.len(), None);
+        Ok(Binding { info, values })
+    }
+
+    /// Binds the parameter `name`; a name the function lacks, or one bound already, is
+    /// refused.
+    fn fill(&mut self, name: &str, value: Value) -> Result<(), Error> {
+        let (function, params) = (&self.info.name, &self.info.params);
+        let index = params
+            .iter()
+            .position(|param| param == name)
+            .ok_or_else(|| {
+                Error::BadArguments(format!(
+                    "`{function}` has no parameter `{name}` (it takes: {})",
+                    params.join(", ")
+                ))
+            })?;
+        match self.values[index].replace(value) {
+            Some(_) => Err(Error::BadArguments(format!(
+                "parameter `{name}` of `{function}` is given twice"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The JSON array up to the last parameter given, `null` for those left out before it:
+    /// the function's SDK reads the parameters left out at the end as `null` (Rust) or takes
+    /// their defaults (Python).
+    fn encode(self) -> Result<Vec<u8>, Error> {
+        let given = self
+            .values
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |last| last + 1);
+        let args: Vec<Value> = self
+            .values
             .into_iter()
+            .take(given)
             .map(|value| value.unwrap_or(Value::Null))
             .collect();
         serde_json::to_vec(&Value::Array(args))
@@ -170,6 +235,11 @@ fn is_string(ty: &str) -> bool {
     let ty = ty
         .strip_prefix("Option<")
         .and_then(|inner| inner.strip_suffix('>'))
+        .or_else(|| {
+            ty.strip_prefix("typing.Optional[")
+                .and_then(|inner| inner.strip_suffix(']'))
+        })
+        .or_else(|| ty.strip_suffix(" | None"))
         .unwrap_or(ty);
     matches!(
         ty,
@@ -246,15 +316,15 @@ mod tests {
 
     #[test]
     fn web_arguments_fill_parameters_by_name() {
-        assert_eq!(web(&[("n", "2")], None).unwrap(), r#"[2,null,null]"#);
+        assert_eq!(web(&[("n", "2")], None).unwrap(), r#"[2]"#);
         assert_eq!(
             web(&[("name", "42"), ("tags", r#"["a"]"#)], None).unwrap(),
             r#"[null,"42",["a"]]"#
         );
-        assert_eq!(web(&[("n", "two")], None).unwrap(), r#"["two",null,null]"#);
+        assert_eq!(web(&[("n", "two")], None).unwrap(), r#"["two"]"#);
         assert_eq!(
             web(&[("n", "1")], Some(json!({"name": "x"}))).unwrap(),
-            r#"[1,"x",null]"#
+            r#"[1,"x"]"#
         );
         assert_eq!(
             web(&[], Some(json!([1, "x", []]))).unwrap(),
@@ -272,6 +342,46 @@ mod tests {
         );
         assert!(web(&[("n", "1")], Some(json!([1, 2, 3]))).is_err());
         assert!(web(&[], Some(json!(5))).is_err());
+    }
+
+    #[test]
+    fn named_arguments_bind_positions_then_names() {
+        let info = FunctionInfo {
+            name: "f".into(),
+            kind: BodyKind::Blocking,
+            params: ["a", "b", "c"].map(str::to_owned).to_vec(),
+            param_types: Vec::new(),
+            web: None,
+            config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
+            component: PathBuf::new(),
+        };
+        let bind = |payload: Value| {
+            info.bind_named(payload.to_string().as_bytes())
+                .map(|bytes| String::from_utf8(bytes).unwrap())
+                .map_err(|error| error.message().to_owned())
+        };
+        assert_eq!(
+            bind(json!({"args": [1], "kwargs": {"c": 3}})).unwrap(),
+            "[1,null,3]"
+        );
+        assert_eq!(bind(json!({"kwargs": {"a": 1}})).unwrap(), "[1]");
+        assert_eq!(bind(json!({"args": [1, 2]})).unwrap(), "[1,2]");
+        assert!(
+            bind(json!({"args": [1], "kwargs": {"a": 2}}))
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(
+            bind(json!({"kwargs": {"z": 2}}))
+                .unwrap_err()
+                .contains("no parameter `z`")
+        );
+        assert!(
+            bind(json!({"args": [1, 2, 3, 4]}))
+                .unwrap_err()
+                .contains("4 given")
+        );
+        assert!(bind(json!({"argz": []})).unwrap_err().contains("args"));
     }
 
     #[test]

@@ -487,6 +487,12 @@ impl Dispatch for Arc<Pool> {
         } = request;
         Frame::check_depth(&self.name, caller.as_ref(), self.limits.max_call_depth)?;
         payload::check(&self.name, "arguments", args.len()).map_err(Error::BadArguments)?;
+        // A JSON object is a call with names (`{"args": [...], "kwargs": {...}}`): bound here,
+        // where the callee's parameters are known, so the callee always gets an array.
+        let args = match args.first() {
+            Some(b'{') => self.info.bind_named(&args)?,
+            _ => args,
+        };
         let policy = options
             .apply(self.info.config.policy())
             .map_err(|invalid| {

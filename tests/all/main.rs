@@ -26,6 +26,7 @@ mod output;
 mod overload;
 mod pressure;
 mod programming_model;
+mod python;
 mod retries;
 mod sandbox;
 mod scaling;

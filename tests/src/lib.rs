@@ -1,7 +1,8 @@
 //! Helpers for the component tests: build the guest crates they run, once per test process.
 //!
 //! Guests are real components, built for `wasm32-wasip2` by the same code path `fnhost` uses
-//! for a crate directory, so the tests cover that path too.
+//! for a crate directory (and for a Python file, with componentize-py), so the tests cover
+//! those paths too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,27 @@ pub fn guest(dir: &str) -> PathBuf {
         .unwrap_or_else(|error| panic!("building {dir}: {error}"));
     built.insert(dir.to_owned(), path.clone());
     path
+}
+
+/// Builds the Python app at `file` (relative to the workspace root) with componentize-py, into
+/// the user's compile cache, and returns its component. Remembered like [`guest`].
+pub fn python_guest(file: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, fnhost::source::PythonBuild>>> = Mutex::new(None);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(build) = built.get(file) {
+        return build.component().to_owned();
+    }
+    let build = fnhost::source::build_python(
+        &workspace().join(file),
+        &fnhost::CompileCache::user_default(),
+    )
+    .unwrap_or_else(|error| panic!("building {file}: {error}"));
+    let component = build.component().to_owned();
+    built.insert(file.to_owned(), build);
+    component
 }
 
 /// `tests/guests/calls`, the test app with a function for every behaviour, loaded.

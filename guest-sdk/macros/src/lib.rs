@@ -479,8 +479,9 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     } else {
         quote!(#private::encode_output(::core::result::Result::<_, ::core::convert::Infallible>::Ok(output)))
     };
+    let arity = param_types.len();
     let invoke = quote! {
-        let #decode_pattern: #decode_type = #private::decode_args(#name_string, &args)?;
+        let #decode_pattern: #decode_type = #private::decode_args(#name_string, #arity, &args)?;
         let output = #name.local(#(#arg_idents),*)#await_body;
         #encode
     };

@@ -2,11 +2,14 @@
 //! `--dir-ro`, `--env`, `--allow-http`), and loading the app with them; and the components and name of an
 //! app to deploy (`fnhost serve`, `fnhost deploy`).
 //!
-//! Invariant: a crate directory is built for `wasm32-wasip2` before anything loads or is
-//! sent; any other path is taken as a component file.
+//! Invariant: a crate directory is built for `wasm32-wasip2`, and a `.py` file with
+//! componentize-py, before anything loads or is sent; any other path is taken as a component
+//! file.
 
+use crate::settings;
 use anyhow::bail;
 use clap::Args;
+use fnhost::source::{PythonBuild, build_python};
 use fnhost::{App, FunctionOptions, Host, HostSettings, parse_override};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,10 +45,7 @@ impl AppArgs {
     /// Loads the app on a host with `settings`: `path` and every `--with`, building crate
     /// directories first.
     pub(crate) async fn load(&self, path: &Path, settings: HostSettings) -> anyhow::Result<App> {
-        let mut components = Vec::new();
-        for path in std::iter::once(path).chain(self.with.iter().map(PathBuf::as_path)) {
-            components.push(component_path(path).await?);
-        }
+        let components = components(path, &self.with).await?;
         let mut builder = Host::new(settings)?.app();
         for (function, option, value) in &self.options {
             let mut options = FunctionOptions::default();
@@ -65,7 +65,7 @@ impl AppArgs {
         for grant in &self.allow_http {
             builder = builder.allow_http(grant)?;
         }
-        Ok(builder.load(&components).await?)
+        Ok(builder.load(components.iter()).await?)
     }
 
     /// Fails when any of these arguments was given: they shape a local load, and `what` (a
@@ -117,24 +117,60 @@ impl DeployArgs {
     }
 }
 
-/// The component files of an app to deploy: `path`'s and every one of `with`, crate
-/// directories built first.
-pub(crate) async fn components(path: &Path, with: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut components = Vec::with_capacity(1 + with.len());
-    for path in std::iter::once(path).chain(with.iter().map(PathBuf::as_path)) {
-        components.push(component_path(path).await?);
+/// The component files of an app: what it is loaded or deployed from.
+pub(crate) struct ComponentFiles {
+    paths: Vec<PathBuf>,
+    /// Kept until the files are read: a Python build made without a compile cache lives in a
+    /// scratch directory that goes when its build is dropped.
+    _python_builds: Vec<PythonBuild>,
+}
+
+impl std::ops::Deref for ComponentFiles {
+    type Target = [PathBuf];
+
+    fn deref(&self) -> &[PathBuf] {
+        &self.paths
     }
-    Ok(components)
+}
+
+/// The component files of `path` and of every one of `with`: crate directories and Python
+/// files built first.
+pub(crate) async fn components(path: &Path, with: &[PathBuf]) -> anyhow::Result<ComponentFiles> {
+    let mut files = ComponentFiles {
+        paths: Vec::with_capacity(1 + with.len()),
+        _python_builds: Vec::new(),
+    };
+    for path in std::iter::once(path).chain(with.iter().map(PathBuf::as_path)) {
+        if path.extension().is_some_and(|extension| extension == "py") {
+            let file = path.to_owned();
+            let build =
+                tokio::task::spawn_blocking(move || build_python(&file, &settings::cache()))
+                    .await??;
+            files.paths.push(build.component().to_owned());
+            files._python_builds.push(build);
+        } else {
+            files.paths.push(component_path(path).await?);
+        }
+    }
+    Ok(files)
 }
 
 /// The name an app at `path` is deployed under unless given one: its crate directory's name,
 /// or its file's name without the extension (`hello` for `examples/hello` and for
-/// `target/wasm32-wasip2/release/hello.wasm`).
+/// `target/wasm32-wasip2/release/hello.wasm`); for a Python file named `app.py`, the name of
+/// its directory (`hello-py` for `examples/hello-py/app.py`).
 pub(crate) fn app_name(path: &Path) -> anyhow::Result<String> {
     let name = if path.is_dir() {
         // Resolved, so that `.` and `..` name the directory they stand for.
         std::fs::canonicalize(path)?
             .file_name()
+            .map(std::ffi::OsStr::to_owned)
+    } else if path.extension().is_some_and(|extension| extension == "py")
+        && path.file_stem().is_some_and(|stem| stem == "app")
+    {
+        std::fs::canonicalize(path)?
+            .parent()
+            .and_then(Path::file_name)
             .map(std::ffi::OsStr::to_owned)
     } else {
         path.file_stem().map(std::ffi::OsStr::to_owned)

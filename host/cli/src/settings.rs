@@ -62,7 +62,7 @@ pub(crate) fn log_filter() -> EnvFilter {
 }
 
 /// The compile cache `FNHOST_CACHE_DIR` asks for.
-fn cache() -> CompileCache {
+pub(crate) fn cache() -> CompileCache {
     match std::env::var_os("FNHOST_CACHE_DIR") {
         Some(dir) if dir == "off" => CompileCache::disabled(),
         Some(dir) if !dir.is_empty() => CompileCache::in_dir(dir),

@@ -106,6 +106,78 @@ fn the_fanout_example_runs_its_hundred_calls() {
 }
 
 #[test]
+fn the_python_seed_program_prints_420_and_is_built_once() {
+    let output = fnhost(&["run", "examples/hello-py/app.py::blocking_main"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "420\n");
+    // Built by the run above (or an earlier one): the second run finds the build.
+    let again = fnhost(&["run", "examples/hello-py/app.py::blocking_main"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), "420\n");
+    assert!(
+        !stderr(&again).contains("building"),
+        "a second run rebuilt: {}",
+        stderr(&again)
+    );
+    let seed_main = fnhost(&["run", "examples/hello-py/app.py::main"]);
+    assert!(seed_main.status.success(), "{}", stderr(&seed_main));
+}
+
+#[test]
+fn the_python_fanout_example_runs_its_hundred_calls() {
+    let output = fnhost(&["run", "examples/fanout-py/app.py"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("100 calls of 1 s each finished in")
+            && stdout(&output).contains("(sum of squares: 328350)"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn python_apps_list_call_and_fail_to_build_clearly() {
+    let listing = fnhost(&["list", "examples/hello-py/app.py", "--json"]);
+    assert!(listing.status.success(), "{}", stderr(&listing));
+    let listing: serde_json::Value = serde_json::from_slice(&listing.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = listing["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap(), f["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("async_function", "async"),
+            ("blocking_function", "blocking"),
+            ("myfunc", "async")
+        ]
+    );
+    let call = fnhost(&["call", "examples/hello-py/app.py", "async_function"]);
+    assert!(call.status.success(), "{}", stderr(&call));
+    assert_eq!(stdout(&call), "420\n");
+
+    let dir = scratch_dir("python-build-error");
+    std::fs::write(
+        dir.join("app.py"),
+        "import fnhost\napp = fnhost.App()\ndef f(:\n",
+    )
+    .unwrap();
+    let broken = fnhost(&["run", dir.join("app.py").to_str().unwrap()]);
+    assert!(!broken.status.success());
+    let error = stderr(&broken);
+    let last = error.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: cannot build")
+            && last.contains("SyntaxError")
+            && last.contains("app.py, line 3"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn bad_input_exits_non_zero_with_one_clear_line() {
     let dir = std::env::temp_dir().join(format!("fnhost-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -87,10 +87,16 @@ impl CompileCache {
         self.dir.as_deref()
     }
 
+    /// The directory, if the cache is on and the directory is safe to use (created, 0700,
+    /// when missing).
+    pub(crate) fn usable_dir(&self) -> Option<&Path> {
+        self.dir.as_deref().filter(|dir| usable(dir))
+    }
+
     /// The component for `bytes`: from the cache when a sound entry is there, else compiled
     /// (and stored, when the cache is on and its directory is safe to use).
     pub(crate) fn component(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
-        let Some(dir) = self.dir.as_deref().filter(|dir| usable(dir)) else {
+        let Some(dir) = self.usable_dir() else {
             return Component::new(engine, bytes);
         };
         let expected = Expected::new(engine, bytes);

@@ -3,12 +3,18 @@
 //! `fnhost run path/to/crate` builds the crate first, as `modal run app.py` takes the source.
 //! Cargo's JSON messages name the artifact, so workspaces, custom target directories and
 //! renamed libraries all work. Cargo's own progress and errors go to stderr as usual.
+//!
+//! `fnhost run app.py::main` builds a Python file with componentize-py ([`build_python`]).
 
 use crate::LoadError;
 use cargo_metadata::Message;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+mod python;
+
+pub use python::{COMPONENTIZE_PY_VERSION, PythonBuild, build_python};
 
 /// Builds the guest crate in `dir` in release mode for `wasm32-wasip2` and returns the path of
 /// its component.

@@ -107,6 +107,39 @@ async fn local_calls(x: u32) -> (u32, u32) {
     (blocking_callee.local(x), async_callee.local(x).await)
 }
 
+// --- callers of the Python test app (tests/guests-py/calls), loaded beside it -------------
+
+/// The Python test app's callees, by name.
+const PY_BLOCKING_CALLEE: Function<u32, u32> = Function::from_name("py_blocking_callee");
+const PY_ASYNC_CALLEE: Function<u32, u32> = Function::from_name("py_async_callee");
+
+/// A blocking body calling both Python kinds, blocking.
+#[function]
+fn blocking_caller_of_py(x: u32) -> Result<(u32, u32), Error> {
+    Ok((PY_BLOCKING_CALLEE.remote(x)?, PY_ASYNC_CALLEE.remote(x)?))
+}
+
+/// An async body calling both Python kinds, async.
+#[function]
+async fn async_caller_of_py(x: u32) -> Result<(u32, u32), Error> {
+    let blocking = PY_BLOCKING_CALLEE.remote_aio(x).await?;
+    Ok((blocking, PY_ASYNC_CALLEE.remote_aio(x).await?))
+}
+
+/// An async body calling both Python kinds, blocking.
+#[function]
+async fn async_caller_blocking_calls_of_py(x: u32) -> Result<(u32, u32), Error> {
+    Ok((PY_BLOCKING_CALLEE.remote(x)?, PY_ASYNC_CALLEE.remote(x)?))
+}
+
+/// Spawns a call of each Python kind, then gets them, blocking and async.
+#[function]
+async fn spawn_and_get_of_py(x: u32) -> Result<(u32, u32), Error> {
+    let blocking = PY_BLOCKING_CALLEE.spawn(x)?;
+    let asynchronous = PY_ASYNC_CALLEE.spawn(x)?;
+    Ok((blocking.get()?, asynchronous.get_aio().await?))
+}
+
 // --- errors --------------------------------------------------------------------------------
 
 #[function]
@@ -546,6 +579,10 @@ async fn async_worker(ms: u64) -> u64 {
 
 app!(
     blocking_callee,
+    blocking_caller_of_py,
+    async_caller_of_py,
+    async_caller_blocking_calls_of_py,
+    spawn_and_get_of_py,
     async_callee,
     describe_sum,
     greet,

@@ -1,0 +1,49 @@
+"""Write fnhost functions in Python, with Modal's spelling.
+
+```python
+import fnhost
+
+app = fnhost.App()
+
+@app.function()
+def blocking_function():
+    return 42
+
+@app.function()
+async def async_function():
+    x = await blocking_function.remote.aio()
+    return x * 10
+
+@app.local_entrypoint()
+def blocking_main():
+    print(async_function.remote())  # => 420
+```
+
+`fnhost run app.py::blocking_main` builds the file into a component with componentize-py and
+runs it. Every call goes through the host: `f.remote(...)` blocks the caller's instance until
+the result is back, `await f.remote.aio(...)` lets its other inputs run; `f.spawn(...)` starts
+a call in the background (`FunctionCall`), `f.map(...)` fans out, `f.local(...)` runs the body
+right here. Arguments and results are JSON values on the wire, as for Rust functions, so
+Python and Rust functions call each other. Module-level code runs once, when the component is
+built (componentize-py pre-initializes the module), not in each container.
+
+Importing `fnhost` makes `time.sleep` and `asyncio.sleep` wait on the host.
+"""
+
+from . import exception
+from ._app import App, Retries, WebEndpoint, concurrent, web_endpoint
+from ._function import Function, FunctionCall
+from ._time import install as _install_sleep
+
+_install_sleep()
+
+__all__ = [
+    "App",
+    "Function",
+    "FunctionCall",
+    "Retries",
+    "WebEndpoint",
+    "concurrent",
+    "exception",
+    "web_endpoint",
+]

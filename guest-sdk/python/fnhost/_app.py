@@ -1,0 +1,186 @@
+"""`App`, its decorators, and the table of what this component holds.
+
+Decorating a body with `@app.function(...)` or `@app.local_entrypoint()` records it in one
+table per component (`REGISTRY`), which `describe` and `run` read. componentize-py imports the
+app's module when it builds the component, so the table is complete before any instance
+starts; nothing is registered at run time.
+
+Options are checked as they are written, so a misspelled option or a value of the wrong type
+fails the build with its name; the host checks the ranges when it loads the component.
+"""
+
+import dataclasses
+import inspect
+import math
+from typing import Callable, Optional, Union
+
+from ._function import Function
+
+#: The component's functions and local entrypoints, by name.
+REGISTRY: dict = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Retries:
+    """How a failed input is run again (Modal's `modal.Retries`); delays in seconds."""
+
+    max_retries: int
+    backoff_coefficient: float = 2.0
+    initial_delay: float = 1.0
+    max_delay: float = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class WebEndpoint:
+    """How a function is also served over HTTP at `/web/{app}/{label}` by `fnhost serve`."""
+
+    method: str = "GET"
+    label: Optional[str] = None
+    requires_auth: bool = False
+
+
+def concurrent(*, max_inputs: int, target_inputs: Optional[int] = None) -> Callable:
+    """Lets one container take `max_inputs` inputs at once (Modal's `@modal.concurrent`).
+
+    An `async def` body interleaves them on one instance; a `def` body runs them on separate
+    instances, in parallel (a component has no threads). Put it under `@app.function()`.
+    """
+
+    def mark(body: Callable) -> Callable:
+        body.__fnhost_concurrent__ = (max_inputs, target_inputs)
+        return body
+
+    return mark
+
+
+def web_endpoint(*, method: str = "GET", label: Optional[str] = None, requires_auth: bool = False) -> Callable:
+    """Also serves the function over HTTP (Modal's `@modal.fastapi_endpoint`): `fnhost serve`
+    answers it at `/web/{app}/{label}`. Put it under `@app.function()`."""
+    endpoint = WebEndpoint(method.upper(), label, requires_auth)
+
+    def mark(body: Callable) -> Callable:
+        body.__fnhost_web__ = endpoint
+        return body
+
+    return mark
+
+
+class LocalFunction(Function):
+    """A function defined in this component: a `Function` that also knows its body."""
+
+    def __init__(self, body: Callable, config: dict, entrypoint: bool) -> None:
+        signature = inspect.signature(body)
+        for param in signature.parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise TypeError(
+                    f"{body.__name__}: fnhost functions take named parameters; "
+                    f"`{param}` is not supported"
+                )
+        super().__init__(body.__name__, signature)
+        self.body = body
+        self.config = config
+        self.entrypoint = entrypoint
+        self.is_async = inspect.iscoroutinefunction(body)
+        self.web: Optional[WebEndpoint] = getattr(body, "__fnhost_web__", None)
+        self.__doc__ = body.__doc__
+        self.__wrapped__ = body
+
+    def local(self, *args, **kwargs):
+        """Runs the body right here, in the caller's own instance."""
+        return self.body(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        kind = "local_entrypoint" if self.entrypoint else "function"
+        return f"<fnhost {kind} {self.name}>"
+
+
+class App:
+    """An fnhost app (Modal's `modal.App`): the functions and entrypoints of a component."""
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        self.name = name
+
+    def function(
+        self,
+        _body: Optional[Callable] = None,
+        *,
+        timeout: Optional[float] = None,
+        retries: Union[int, Retries, None] = None,
+        max_containers: Optional[int] = None,
+        min_containers: Optional[int] = None,
+        buffer_containers: Optional[int] = None,
+        scaledown_window: Optional[float] = None,
+        memory: Optional[int] = None,
+        cpu: Optional[float] = None,
+        max_inputs: Optional[int] = None,
+        target_inputs: Optional[int] = None,
+    ) -> Callable:
+        """Makes a `def` or `async def` a function of the app.
+
+        `timeout` and `scaledown_window` are in seconds, `memory` in MiB, `cpu` in cores;
+        `retries` is a count or a `Retries`. Unset options take the host's defaults.
+        """
+        config = {
+            "timeout_secs": _whole_seconds("timeout", timeout),
+            "max_containers": _count("max_containers", max_containers),
+            "min_containers": _count("min_containers", min_containers),
+            "buffer_containers": _count("buffer_containers", buffer_containers),
+            "scaledown_window_secs": _whole_seconds("scaledown_window", scaledown_window),
+            "memory_mib": _count("memory", memory),
+            "cpu_millicores": None if cpu is None else _count("cpu", round(cpu * 1000)),
+            "max_inputs": _count("max_inputs", max_inputs),
+            "target_inputs": _count("target_inputs", target_inputs),
+            **_retry_config(retries),
+        }
+
+        def register(body: Callable) -> LocalFunction:
+            marked = getattr(body, "__fnhost_concurrent__", None)
+            if marked is not None:
+                config["max_inputs"] = _count("max_inputs", marked[0])
+                config["target_inputs"] = _count("target_inputs", marked[1])
+            return _register(LocalFunction(body, config, entrypoint=False))
+
+        return register if _body is None else register(_body)
+
+    def local_entrypoint(self, _body: Optional[Callable] = None) -> Callable:
+        """Makes a `def` or `async def` an entrypoint: what `fnhost run app.py::NAME` runs."""
+
+        def register(body: Callable) -> LocalFunction:
+            return _register(LocalFunction(body, {}, entrypoint=True))
+
+        return register if _body is None else register(_body)
+
+
+def _register(function: LocalFunction) -> LocalFunction:
+    if function.name in REGISTRY:
+        raise ValueError(f"two functions of this component are named `{function.name}`")
+    REGISTRY[function.name] = function
+    return function
+
+
+def _count(option: str, value) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**32:
+        raise TypeError(f"option `{option}` takes a whole number from 0, not {value!r}")
+    return value
+
+
+def _whole_seconds(option: str, value) -> Optional[int]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise TypeError(f"option `{option}` takes seconds (a number from 0), not {value!r}")
+    return _count(option, math.ceil(value))
+
+
+def _retry_config(retries) -> dict:
+    config = {"retries": None, "retry_delay_ms": None, "backoff_coefficient": None, "max_retry_delay_ms": None}
+    if isinstance(retries, Retries):
+        config["retries"] = _count("retries", retries.max_retries)
+        config["retry_delay_ms"] = _count("retries.initial_delay", round(retries.initial_delay * 1000))
+        config["backoff_coefficient"] = float(retries.backoff_coefficient)
+        config["max_retry_delay_ms"] = _count("retries.max_delay", round(retries.max_delay * 1000))
+    elif retries is not None:
+        config["retries"] = _count("retries", retries)
+    return config

@@ -1,0 +1,123 @@
+"""The component's side of the contract: describe what it holds, run one of them by name.
+
+componentize-py looks for the class `Guest` in the component's main module (the one fnhost
+generates, which imports the app's module and this class). `run` serves `def` bodies: it is
+lifted async by componentize-py, but a `def` body never awaits, so it holds its instance until
+it returns, and the host gives a blocking function one input per instance. `run_async` serves
+`async def` bodies as tasks of the instance's event loop, interleaved.
+
+An exception in a body goes back as a `user` error `Type: message`, its traceback to stderr
+(the host's log); an exception never unwinds into the runtime, which would trap the instance
+and with it every other input it holds.
+"""
+
+import inspect
+import json
+import sys
+import traceback
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.imports import types
+
+from ._app import REGISTRY, LocalFunction
+
+
+class Guest(exports.Guest):
+    """What the host calls."""
+
+    def describe(self) -> "types.AppInfo":
+        infos = [_info(function) for function in REGISTRY.values()]
+        return types.AppInfo(
+            functions=[info for info, function in zip(infos, REGISTRY.values()) if not function.entrypoint],
+            entrypoints=[info for info, function in zip(infos, REGISTRY.values()) if function.entrypoint],
+        )
+
+    async def run(self, function: str, args: bytes) -> bytes:
+        entry = _find(function, is_async=False)
+        call = _arguments(entry, args)
+        try:
+            result = entry.body(**call)
+        except Exception as error:
+            raise _user_error(error) from None
+        return _encode(result)
+
+    async def run_async(self, function: str, args: bytes) -> bytes:
+        entry = _find(function, is_async=True)
+        call = _arguments(entry, args)
+        try:
+            result = await entry.body(**call)
+        except Exception as error:
+            raise _user_error(error) from None
+        return _encode(result)
+
+
+def _find(name: str, is_async: bool) -> LocalFunction:
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise Err(types.CallError_NotFound(f"this component has no function `{name}`"))
+    if entry.is_async != is_async:
+        kind, through = ("async", "run-async") if entry.is_async else ("blocking", "run")
+        raise Err(types.CallError_BadArguments(f"`{name}` has a {kind} body: the host must run it through `{through}`"))
+    return entry
+
+
+def _arguments(entry: LocalFunction, payload: bytes) -> dict:
+    """The body's arguments by name, from the JSON array of the call's arguments."""
+    try:
+        values = json.loads(payload)
+    except ValueError as error:
+        raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
+    if not isinstance(values, list):
+        raise Err(types.CallError_BadArguments(f"`{entry.name}`: the arguments must be a JSON array"))
+    names = list(entry._signature.parameters)
+    if len(values) > len(names):
+        raise Err(types.CallError_BadArguments(
+            f"`{entry.name}` takes {len(names)} arguments ({', '.join(names)}), not {len(values)}"))
+    call = dict(zip(names, values))
+    try:
+        entry._signature.bind(**call)
+    except TypeError as error:
+        raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
+    return call
+
+
+def _encode(result) -> bytes:
+    try:
+        return json.dumps(result).encode()
+    except (TypeError, ValueError) as error:
+        raise Err(types.CallError_User(f"cannot encode the result: {error}")) from None
+
+
+def _user_error(error: Exception) -> Err:
+    traceback.print_exception(error, file=sys.stderr)
+    return Err(types.CallError_User(f"{type(error).__name__}: {error}"))
+
+
+def _info(function: LocalFunction) -> "types.FunctionInfo":
+    params = function._signature.parameters.values()
+    config = function.config
+    return types.FunctionInfo(
+        name=function.name,
+        kind=types.BodyKind.ASYNC if function.is_async else types.BodyKind.BLOCKING,
+        params=[param.name for param in params],
+        param_types=[_annotation(param.annotation) for param in params],
+        config=types.FunctionConfig(**{field: config.get(field) for field in _CONFIG_FIELDS}),
+        web=None if function.web is None else types.WebEndpoint(
+            method=function.web.method, label=function.web.label, requires_auth=function.web.requires_auth),
+    )
+
+
+_CONFIG_FIELDS = [
+    "max_inputs", "target_inputs", "max_containers", "min_containers", "buffer_containers",
+    "scaledown_window_secs", "timeout_secs", "memory_mib", "cpu_millicores", "retries",
+    "retry_delay_ms", "backoff_coefficient", "max_retry_delay_ms",
+]
+
+
+def _annotation(annotation) -> str:
+    if annotation is inspect.Parameter.empty:
+        return ""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation)

@@ -1,0 +1,193 @@
+"""Handles to functions and to spawned calls: `remote`, `spawn`, `map`, and their `.aio` twins.
+
+Every call goes through the host, wherever the callee lives (this component, another one of
+the app, another app). A blocking form (`f.remote(...)`, `call.get()`, `f.map(...)`) holds the
+caller's whole instance until it returns, as a blocking call holds an asyncio event loop; its
+`.aio` twin lets the instance's other inputs run meanwhile.
+"""
+
+import asyncio
+import collections
+import inspect
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional
+
+from componentize_py_types import Err
+from wit_world.imports import host, types
+
+from . import exception
+from ._wire import decode_result, duration_nanos, encode_args, raising
+
+#: How many calls one `map` keeps in flight; later inputs start as earlier ones finish.
+MAP_WINDOW = 1000
+
+
+class _Twin:
+    """A blocking callable with its async twin as `.aio` (Modal's `f.remote` / `f.remote.aio`)."""
+
+    def __init__(self, blocking: Callable, aio: Callable, doc: str) -> None:
+        self._blocking = blocking
+        self.aio = aio
+        self.__doc__ = doc
+
+    def __call__(self, *args, **kwargs):
+        return self._blocking(*args, **kwargs)
+
+
+class FunctionCall:
+    """A call started with `spawn` (or found with `from_id`), running in the background.
+
+    The host runs it to completion whether or not a handle is held, and keeps its result
+    under its id for its retention window.
+    """
+
+    def __init__(self, handle: "host.FunctionCall") -> None:
+        self._handle = handle
+        self.get = _Twin(self._get, self._get_aio, "The call's result; `timeout` in seconds.")
+
+    @staticmethod
+    def from_id(function_call_id: str) -> "FunctionCall":
+        """The spawned call whose id is `function_call_id`, wherever it was spawned."""
+        try:
+            return FunctionCall(host.call_from_id(function_call_id))
+        except Err as error:
+            raise raising(error) from None
+
+    @property
+    def object_id(self) -> str:
+        """The call's id (`fc-` and 32 hexadecimal digits)."""
+        return self._handle.id()
+
+    def _get(self, timeout: Optional[float] = None) -> Any:
+        try:
+            return decode_result(self._handle.get(duration_nanos(timeout)))
+        except Err as error:
+            raise raising(error) from None
+
+    async def _get_aio(self, timeout: Optional[float] = None) -> Any:
+        try:
+            return decode_result(await self._handle.get_async(duration_nanos(timeout)))
+        except Err as error:
+            raise raising(error) from None
+
+    def cancel(self) -> None:
+        """Cancels the call: it stops and never delivers; `get` then raises
+        `InputCancellation`."""
+        self._handle.cancel()
+
+
+class Function:
+    """A function of the app (or of another app), callable through the host."""
+
+    def __init__(
+        self,
+        name: str,
+        signature: Optional[inspect.Signature] = None,
+        timeout: Optional[float] = None,
+        retries: Optional[int] = None,
+    ) -> None:
+        self._name = name
+        self._signature = signature
+        self._timeout = timeout
+        self._retries = retries
+        self.remote = _Twin(self._remote, self._remote_aio, "Calls the function and returns its result.")
+        self.spawn = _Twin(self._spawn, self._spawn_aio, "Starts a call in the background.")
+        self.map = _Twin(self._map, self._map_aio, "Calls the function once per input, in parallel.")
+        self.starmap = _Twin(self._starmap, self._starmap_aio, "`map` with each input a tuple of arguments.")
+
+    @staticmethod
+    def from_name(app_name: str, name: Optional[str] = None) -> "Function":
+        """The function `name` of the deployed app `app_name` (Modal's spelling), or, with one
+        argument, the function of that name in this app (another component of it included)."""
+        if name is None:
+            return Function(app_name)
+        return Function(f"{app_name}/{name}")
+
+    @property
+    def name(self) -> str:
+        """The name calls go to (`APP/FUNCTION` for a function of another app)."""
+        return self._name
+
+    def with_options(self, *, timeout: Optional[float] = None, retries: Optional[int] = None) -> "Function":
+        """The same function, with each call's timeout (seconds) or retries overridden."""
+        return Function(
+            self._name,
+            self._signature,
+            self._timeout if timeout is None else timeout,
+            self._retries if retries is None else retries,
+        )
+
+    def _options(self) -> "types.CallOptions":
+        return types.CallOptions(duration_nanos(self._timeout), self._retries)
+
+    def _payload(self, args: tuple, kwargs: dict) -> bytes:
+        return encode_args(self._signature, args, kwargs)
+
+    def _remote(self, *args, **kwargs) -> Any:
+        payload = self._payload(args, kwargs)
+        try:
+            return decode_result(host.call(self._name, payload, self._options()))
+        except Err as error:
+            raise raising(error) from None
+
+    async def _remote_aio(self, *args, **kwargs) -> Any:
+        payload = self._payload(args, kwargs)
+        try:
+            return decode_result(await host.call_async(self._name, payload, self._options()))
+        except Err as error:
+            raise raising(error) from None
+
+    def _spawn(self, *args, **kwargs) -> FunctionCall:
+        return FunctionCall(host.spawn(self._name, self._payload(args, kwargs), self._options()))
+
+    async def _spawn_aio(self, *args, **kwargs) -> FunctionCall:
+        return self._spawn(*args, **kwargs)
+
+    def _map(self, *inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> Iterator:
+        return self._starmap(zip(*inputs), kwargs=kwargs, return_exceptions=return_exceptions)
+
+    def _map_aio(self, *inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> AsyncIterator:
+        return self._starmap_aio(zip(*inputs), kwargs=kwargs, return_exceptions=return_exceptions)
+
+    def _starmap(self, inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> Iterator:
+        """Results in input order, with at most `MAP_WINDOW` spawned calls in flight."""
+        kwargs = kwargs or {}
+        in_flight: collections.deque = collections.deque()
+        for args in inputs:
+            in_flight.append(self._spawn(*args, **kwargs))
+            if len(in_flight) >= MAP_WINDOW:
+                yield _outcome(in_flight.popleft().get, return_exceptions)
+        while in_flight:
+            yield _outcome(in_flight.popleft().get, return_exceptions)
+
+    async def _starmap_aio(self, inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> AsyncIterator:
+        """Results in input order, with at most `MAP_WINDOW` calls in flight."""
+        kwargs = kwargs or {}
+        in_flight: collections.deque = collections.deque()
+        try:
+            for args in inputs:
+                in_flight.append(asyncio.ensure_future(self._remote_aio(*args, **kwargs)))
+                if len(in_flight) >= MAP_WINDOW:
+                    yield await _outcome_aio(in_flight.popleft(), return_exceptions)
+            while in_flight:
+                yield await _outcome_aio(in_flight.popleft(), return_exceptions)
+        finally:
+            for task in in_flight:
+                task.cancel()
+
+
+def _outcome(get: Callable[[], Any], return_exceptions: bool) -> Any:
+    try:
+        return get()
+    except exception.Error as error:
+        if return_exceptions:
+            return error
+        raise
+
+
+async def _outcome_aio(task: "asyncio.Future", return_exceptions: bool) -> Any:
+    try:
+        return await task
+    except exception.Error as error:
+        if return_exceptions:
+            return error
+        raise

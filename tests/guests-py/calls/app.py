@@ -1,0 +1,243 @@
+"""A Python test app: callees and callers of each kind, every call form of the SDK, errors,
+and the `max_inputs` rules; its callers also reach the Rust test app (`tests/guests/calls`)
+when both are loaded together."""
+
+import asyncio
+import os
+import time
+
+import fnhost
+
+app = fnhost.App()
+
+# --- callees --------------------------------------------------------------------------------
+
+
+@app.function()
+def py_blocking_callee(x):
+    return x + 1
+
+
+@app.function()
+async def py_async_callee(x):
+    await asyncio.sleep(0.001)
+    return x * 2
+
+
+@app.function()
+def describe_sum_py(a, b, label="total"):
+    return f"{label}: {a + b}"
+
+
+# --- callers: each kind calling each kind, here and in Rust ----------------------------------
+
+
+def _callees(prefix):
+    if prefix == "py":
+        return py_blocking_callee, py_async_callee
+    return fnhost.Function.from_name("blocking_callee"), fnhost.Function.from_name("async_callee")
+
+
+@app.function()
+def py_blocking_caller(x, callees="py"):
+    blocking, asynchronous = _callees(callees)
+    return [blocking.remote(x), asynchronous.remote(x)]
+
+
+@app.function()
+async def py_async_caller(x, callees="py"):
+    blocking, asynchronous = _callees(callees)
+    return [await blocking.remote.aio(x), await asynchronous.remote.aio(x)]
+
+
+@app.function()
+async def py_async_caller_blocking_calls(x, callees="py"):
+    blocking, asynchronous = _callees(callees)
+    return [blocking.remote(x), asynchronous.remote(x)]
+
+
+@app.function()
+async def py_spawn_and_get(x, callees="py"):
+    blocking, asynchronous = _callees(callees)
+    first = blocking.spawn(x)
+    second = await asynchronous.spawn.aio(x)
+    return [first.get(), await second.get.aio()]
+
+
+@app.function()
+def py_spawn_by_id(x):
+    """Spawns, then finds the call again by its id."""
+    call = py_blocking_callee.spawn(x)
+    again = fnhost.FunctionCall.from_id(call.object_id)
+    return [call.object_id.startswith("fc-"), again.get()]
+
+
+@app.function()
+def py_maps(n):
+    """`map`, `starmap` and `map` over two iterables, from a blocking body."""
+    return [
+        list(py_blocking_callee.map(range(n))),
+        list(describe_sum_py.starmap([(i, i, "s") for i in range(n)])),
+        list(describe_sum_py.map(range(n), range(n))),
+    ]
+
+
+@app.function()
+async def py_maps_aio(n):
+    """`map.aio` and `starmap.aio`, from an async body."""
+    doubled = [x async for x in py_async_callee.map.aio(range(n))]
+    sums = [s async for s in describe_sum_py.starmap.aio([(i, 1) for i in range(n)])]
+    return [doubled, sums]
+
+
+@app.function()
+async def py_gather(n):
+    """The seed's fan-out: `asyncio.gather` of `n` `remote.aio` calls."""
+    return sum(await asyncio.gather(*[py_blocking_callee.remote.aio(i) for i in range(n)]))
+
+
+@app.function()
+def py_keywords():
+    """Keyword arguments: bound here for a function of this file, by the host for a function
+    known only by name (`describe_sum` is Rust's, in tests/guests/calls)."""
+    rust_sum = fnhost.Function.from_name("describe_sum")
+    return [
+        describe_sum_py.remote(1, b=2),
+        describe_sum_py.remote(a=1, b=2, label="named"),
+        fnhost.Function.from_name("describe_sum_py").remote(1, 2, label="by name"),
+        rust_sum.remote(2, 3, label="rust"),
+        rust_sum.remote(a=2, b=3, label="all named"),
+    ]
+
+
+@app.function()
+async def py_local(x):
+    """Runs the bodies here, in this instance."""
+    return [py_blocking_callee.local(x), await py_async_callee.local(x)]
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+@app.function()
+def py_raises(message):
+    raise ValueError(message)
+
+
+@app.function(timeout=1)
+def py_stuck():
+    time.sleep(30)
+
+
+@app.function()
+def py_error_kinds():
+    """The exception class each failure raises in a Python caller, in the contract's order."""
+    outcomes = []
+    attempts = [
+        lambda: fnhost.Function.from_name("no_such_function").remote(),
+        lambda: py_blocking_callee.remote(1, 2),
+        lambda: py_raises.remote("bad input"),
+        lambda: py_stuck.remote(),
+        lambda: fnhost.FunctionCall.from_id("fc-" + "0" * 32).get(),
+    ]
+    for attempt in attempts:
+        try:
+            attempt()
+            outcomes.append("no error")
+        except fnhost.exception.Error as error:
+            outcomes.append(f"{type(error).__name__}: {error}")
+    cancelled = py_stuck.spawn()
+    cancelled.cancel()
+    try:
+        cancelled.get()
+    except fnhost.exception.InputCancellation as error:
+        outcomes.append(f"{type(error).__name__}: {error}")
+    try:
+        py_raises.remote("typed")
+    except fnhost.exception.RemoteError as error:
+        outcomes.append(f"{error.type_name}|{error.detail}")
+    return outcomes
+
+
+@app.function()
+def py_map_exceptions(n):
+    """`return_exceptions=True`: failures come back as values."""
+    results = py_odd_fails.map(range(n), return_exceptions=True)
+    return [r if not isinstance(r, Exception) else type(r).__name__ for r in results]
+
+
+@app.function()
+def py_odd_fails(x):
+    if x % 2:
+        raise RuntimeError(f"odd {x}")
+    return x
+
+
+# --- concurrency ---------------------------------------------------------------------------
+
+_arrived = 0
+
+
+@app.function(max_containers=1)
+@fnhost.concurrent(max_inputs=100)
+async def py_barrier(n):
+    """Returns once `n` inputs are inside it at the same time: they share the counter, so
+    this works only when they interleave on one instance."""
+    global _arrived
+    _arrived += 1
+    for _ in range(20_000):
+        if _arrived >= n:
+            return _arrived
+        await asyncio.sleep(0.001)
+    raise TimeoutError(f"only {_arrived} of {n} inputs arrived")
+
+
+@app.function()
+async def py_fan_out(n):
+    arrivals = await asyncio.gather(*[py_barrier.remote.aio(n) for _ in range(n)])
+    return len(arrivals)
+
+
+_instance = None
+
+
+def _instance_id():
+    global _instance
+    if _instance is None:
+        _instance = int.from_bytes(os.urandom(8), "little") >> 1
+    return _instance
+
+
+@app.function(max_containers=4)
+@fnhost.concurrent(max_inputs=4)
+def py_blocking_worker(ms):
+    time.sleep(ms / 1000)
+    return _instance_id()
+
+
+@app.function(max_containers=1)
+@fnhost.concurrent(max_inputs=4)
+async def py_async_worker(ms):
+    await asyncio.sleep(ms / 1000)
+    return _instance_id()
+
+
+@app.function(max_containers=1)
+@fnhost.concurrent(max_inputs=2)
+async def py_async_blocked(ms):
+    """Sleeps with `time.sleep` inside an `async def`: it blocks the instance, as Modal
+    warns, so its inputs never overlap; returns how many were inside at once."""
+    global _inside
+    _inside += 1
+    most = _inside
+    time.sleep(ms / 1000)
+    _inside -= 1
+    return most
+
+
+_inside = 0
+
+
+@app.local_entrypoint()
+def main():
+    print(py_async_caller.remote(5))
