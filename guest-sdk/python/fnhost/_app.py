@@ -77,6 +77,15 @@ class LocalFunction(Function):
                     f"`{param}` is not supported"
                 )
         super().__init__(body.__name__, signature)
+        parameters = signature.parameters.values()
+        #: The parameters' names, in order.
+        self.params = [param.name for param in parameters]
+        #: How many arguments a call must give at least (those without defaults).
+        self.required = sum(param.default is param.empty for param in parameters)
+        #: Whether every parameter can be given by position (none is keyword-only).
+        self.positional = all(
+            param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD) for param in parameters
+        )
         self.body = body
         self.config = config
         self.entrypoint = entrypoint

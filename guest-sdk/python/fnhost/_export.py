@@ -35,18 +35,18 @@ class Guest(exports.Guest):
 
     async def run(self, function: str, args: bytes) -> bytes:
         entry = _find(function, is_async=False)
-        call = _arguments(entry, args)
+        positional, named = _arguments(entry, args)
         try:
-            result = entry.body(**call)
+            result = entry.body(*positional, **named)
         except Exception as error:
             raise _user_error(error) from None
         return _encode(result)
 
     async def run_async(self, function: str, args: bytes) -> bytes:
         entry = _find(function, is_async=True)
-        call = _arguments(entry, args)
+        positional, named = _arguments(entry, args)
         try:
-            result = await entry.body(**call)
+            result = await entry.body(*positional, **named)
         except Exception as error:
             raise _user_error(error) from None
         return _encode(result)
@@ -62,27 +62,36 @@ def _find(name: str, is_async: bool) -> LocalFunction:
     return entry
 
 
-def _arguments(entry: LocalFunction, payload: bytes) -> dict:
-    """The body's arguments by name, from the JSON array of the call's arguments."""
+def _arguments(entry: LocalFunction, payload: bytes) -> tuple:
+    """The body's arguments, by position and by name, from the JSON array of the call's
+    arguments; an array that does not fit the parameters is a `bad-arguments` error."""
     try:
-        values = json.loads(payload)
+        values = [] if payload == b"[]" else json.loads(payload)
     except ValueError as error:
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
     if not isinstance(values, list):
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: the arguments must be a JSON array"))
-    names = list(entry._signature.parameters)
+    if entry.positional and entry.required <= len(values) <= len(entry.params):
+        return values, {}
+    names = entry.params
     if len(values) > len(names):
         raise Err(types.CallError_BadArguments(
-            f"`{entry.name}` takes {len(names)} arguments ({', '.join(names)}), not {len(values)}"))
+            f"`{entry.name}` takes {_count(len(names))} ({', '.join(names)}), not {len(values)}"))
     call = dict(zip(names, values))
     try:
         entry._signature.bind(**call)
     except TypeError as error:
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
-    return call
+    return (), call
+
+
+def _count(count: int) -> str:
+    return "1 argument" if count == 1 else f"{count} arguments"
 
 
 def _encode(result) -> bytes:
+    if result is None:
+        return b"null"
     try:
         return json.dumps(result).encode()
     except (TypeError, ValueError) as error:

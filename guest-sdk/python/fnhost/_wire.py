@@ -20,7 +20,8 @@ def encode_args(signature: Optional[inspect.Signature], args: tuple, kwargs: dic
     """The payload of a call with `args` and `kwargs`, for a callee with `signature`."""
     try:
         if not kwargs:
-            return json.dumps(list(args)).encode()
+            # No arguments is the most common call: skip the encoder.
+            return json.dumps(list(args)).encode() if args else b"[]"
         if signature is None:
             return json.dumps({"args": list(args), "kwargs": kwargs}).encode()
         return json.dumps(bind(signature, args, kwargs)).encode()
@@ -43,6 +44,8 @@ def bind(signature: inspect.Signature, args: tuple, kwargs: dict) -> list:
 
 def decode_result(payload: bytes) -> Any:
     """The value a callee returned."""
+    if payload == b"null":
+        return None
     try:
         return json.loads(payload)
     except ValueError as error:

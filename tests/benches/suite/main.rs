@@ -7,7 +7,7 @@
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
 //! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
-//! `retained`.
+//! `retained`, `python`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -15,7 +15,8 @@
 //!
 //! One module per group of rows (`start`, `calls` for host -> guest and guest -> guest,
 //! `fan_out`, `sleepers`, `memory`, `run`, `http` for the server, `web` for its web endpoints and
-//! wasi:http handlers against `wasmtime serve`), and `raw`, the raw-wasmtime baseline host they
+//! wasi:http handlers against `wasmtime serve`, `python` for Python guests beside Rust ones),
+//! and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
 mod busy;
@@ -23,6 +24,7 @@ mod calls;
 mod fan_out;
 mod http;
 mod memory;
+mod python;
 mod raw;
 mod run;
 mod sleepers;
@@ -161,6 +163,18 @@ async fn run(options: Options) {
     }
     if options.runs("web") {
         web::web(&mut report, &cache, options.quick).await;
+    }
+    if options.runs("python") {
+        let runs = if options.quick { 3 } else { 10 };
+        python::python(
+            &mut report,
+            &bench,
+            &hello,
+            &cache,
+            200 * scale as u32,
+            runs,
+        )
+        .await;
     }
 
     let _ = std::fs::remove_dir_all(&cache_dir);

@@ -3,7 +3,7 @@ and the `max_inputs` rules; its callers also reach the Rust test app (`tests/gue
 when both are loaded together."""
 
 import asyncio
-import os
+import random
 import time
 
 import fnhost
@@ -202,9 +202,11 @@ _instance = None
 
 
 def _instance_id():
+    """A number drawn from `random` at the instance's first input: distinct per instance only
+    if `random` is seeded when an instance starts, not once at build time."""
     global _instance
     if _instance is None:
-        _instance = int.from_bytes(os.urandom(8), "little") >> 1
+        _instance = random.getrandbits(62)
     return _instance
 
 

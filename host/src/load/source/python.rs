@@ -168,13 +168,14 @@ struct Tool {
 }
 
 fn componentize_py() -> Result<Tool, String> {
-    let venv = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../guest-sdk/python/.venv/bin/componentize-py"
-    );
+    // The workspace root is the host crate's parent.
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .join("guest-sdk/python/.venv/bin/componentize-py");
     let path = match std::env::var_os("FNHOST_COMPONENTIZE_PY").filter(|path| !path.is_empty()) {
         Some(path) => PathBuf::from(path),
-        None if Path::new(venv).is_file() => PathBuf::from(venv),
+        None if venv.is_file() => venv,
         None => on_path("componentize-py").ok_or_else(|| {
             format!(
                 "componentize-py is not installed: run the README's set-up command (it \

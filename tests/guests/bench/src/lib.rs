@@ -1,6 +1,6 @@
 //! The functions the benchmark suite (`tests/benches/suite/`) measures.
 
-use fnhost_guest::{Error, app, function, sleep_aio};
+use fnhost_guest::{Error, Function, app, function, sleep_aio};
 use futures::future::join_all;
 use std::time::Duration;
 
@@ -27,6 +27,17 @@ fn ping_blocking(n: u32) -> Result<(), Error> {
 async fn ping_async(n: u32) -> Result<(), Error> {
     for _ in 0..n {
         noop.remote_aio(()).await?;
+    }
+    Ok(())
+}
+
+/// `n` sequential blocking calls of the Python bench app's `py_noop` (tests/guests-py/bench,
+/// loaded beside this one); timed by the caller.
+#[function]
+fn ping_py(n: u32) -> Result<(), Error> {
+    let py_noop = Function::<(), ()>::from_name("py_noop");
+    for _ in 0..n {
+        py_noop.remote(())?;
     }
     Ok(())
 }
@@ -69,6 +80,7 @@ app!(
     noop_blocking,
     ping_blocking,
     ping_async,
+    ping_py,
     fan_out,
     map_out,
     sleeper
