@@ -344,3 +344,25 @@ fn a_build_error_is_one_message_naming_the_line() {
             .contains("no such Python file")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn options_web_endpoints_and_parameter_types_reach_the_host() {
+    let app = python_app().await;
+    let web = app.function("py_web_sum").unwrap().info().clone();
+    let endpoint = web.web.expect("py_web_sum is a web endpoint");
+    assert_eq!(
+        (endpoint.method.as_str(), endpoint.label.as_str()),
+        ("POST", "sum")
+    );
+    assert!(!endpoint.requires_auth);
+    assert_eq!(web.params, ["a", "label"]);
+    assert_eq!(web.param_types, ["int", "str"]);
+    let barrier = app.function("py_barrier").unwrap().info().clone();
+    assert_eq!(
+        (barrier.config.max_inputs, barrier.config.max_containers),
+        (100, 1),
+        "@fnhost.concurrent and @app.function options"
+    );
+    let stuck = app.function("py_stuck").unwrap().info().clone();
+    assert_eq!(stuck.config.timeout, std::time::Duration::from_secs(1));
+}

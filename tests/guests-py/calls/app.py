@@ -243,3 +243,10 @@ _inside = 0
 @app.local_entrypoint()
 def main():
     print(py_async_caller.remote(5))
+
+
+@app.function()
+@fnhost.web_endpoint(method="post", label="sum")
+def py_web_sum(a: int, label: str = "total"):
+    """Also a web endpoint of `fnhost serve`, at `/web/{app}/sum`."""
+    return f"{label}: {a}"
