@@ -166,15 +166,9 @@ async fn run(options: Options) {
     }
     if options.runs("python") {
         let runs = if options.quick { 3 } else { 10 };
-        python::python(
-            &mut report,
-            &bench,
-            &hello,
-            &cache,
-            200 * scale as u32,
-            runs,
-        )
-        .await;
+        // A Python instance holds several core instances: 50 × scale of them fit the pool.
+        let sizes = (50 * scale, 200 * scale as u32, runs);
+        python::python(&mut report, &bench, &hello, &cache, sizes).await;
     }
 
     let _ = std::fs::remove_dir_all(&cache_dir);

@@ -11,18 +11,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Every Python row; `count` starts and calls per row, `runs` runs of `fnhost run`.
+/// Every Python row: `starts` container starts and `calls` calls per row, `runs` runs of
+/// `fnhost run`.
 pub(crate) async fn python(
     report: &mut Report,
     bench: &Path,
     hello: &Path,
     cache: &CompileCache,
-    count: u32,
-    runs: usize,
+    (starts_count, calls_count, runs): (usize, u32, usize),
 ) {
     build_and_compile(report, hello).await;
-    starts(report, bench, cache, count as usize).await;
-    calls(report, bench, cache, count).await;
+    starts(report, bench, cache, starts_count).await;
+    calls(report, bench, cache, calls_count).await;
     fnhost_run(report, hello, runs);
 }
 
