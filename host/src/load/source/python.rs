@@ -18,7 +18,6 @@
 use super::super::cache::CompileCache;
 use crate::LoadError;
 use sha2::{Digest, Sha256};
-use std::ffi::OsString;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -198,7 +197,7 @@ fn componentize_py() -> Result<Tool, String> {
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH").unwrap_or_else(OsString::new);
+    let paths = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&paths)
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
