@@ -4,6 +4,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod component;
+mod file;
 pub mod source;
 
 pub use cache::CompileCache;

@@ -1,46 +1,64 @@
 //! Compiled components on disk, so that loading an app a second time does not recompile it.
 //!
-//! Loading an entry runs the native code in it (`Component::deserialize` trusts its input), so
-//! an entry is loaded only when all of this holds, checked before wasmtime sees a byte of it:
+//! Loading an entry runs the native code in it (`Component::deserialize_file` trusts its
+//! input), so an entry is loaded only when all of this holds, checked before wasmtime sees a
+//! byte of it:
 //!
-//! - **It is this component's, for this engine, intact.** The entry starts with a header: a
-//!   format version, the SHA-256 of the component it was compiled from, a SHA-256 of the
-//!   engine's compilation settings (wasmtime's `precompile_compatibility_hash`) and the SHA-256
-//!   of the code after it. All three must match the component being loaded, the engine loading
-//!   it and the code read. The file name (the component's digest and the settings') only finds
-//!   the entry: without the header, the entry of another component copied over this one's name
+//! - **It is this component's, for this engine, intact.** An entry is two files: the code,
+//!   `<name>.cwasm`, exactly what `Component::serialize` wrote (so that wasmtime can map it),
+//!   and its header, `<name>.header`: a format version, the BLAKE3 digest of the component it
+//!   was compiled from, a digest of the engine's compilation settings (wasmtime's
+//!   `precompile_compatibility_hash`), and the code's length and BLAKE3 digest. The header
+//!   must match the component being loaded and the engine loading it, and the code file its
+//!   length and digest. The name (the component's digest and the settings') only finds the
+//!   entry: without the header, the entry of another component copied over this one's name
 //!   would run the other component's code, and a truncated or corrupted one would reach
-//!   `deserialize`. An entry of another format (an older fnhost's) is compiled again and
-//!   replaced, never loaded. wasmtime itself checks, on top, that the code was made by a
-//!   compatible engine.
+//!   wasmtime. An entry of another format (an older fnhost's, which kept the header inside the
+//!   code file and digested with SHA-256) is compiled again and replaced, never loaded.
+//!   wasmtime itself checks, on top, that the code was made by a compatible engine.
+//! - **A pair is never mixed.** The code is written first, then the header, each to a
+//!   temporary file renamed into place: a reader sees a whole file or none, and the header it
+//!   sees names, by digest, the only code it can be loaded with. A header left without its code
+//!   (or with another compile's, from a writer that stopped between its two renames or raced
+//!   another) does not match, and the entry is compiled again and replaced.
+//! - **What was checked is what is loaded.** The code is digested from a mapping of the file
+//!   opened for the check, and wasmtime maps that same file: it is handed `/proc/self/fd/N` of
+//!   the descriptor still held, which the kernel resolves to the open file, never to whatever
+//!   the entry's name points to by then (when `/proc` is missing, the checked mapping is
+//!   copied instead). wasmtime reads the file lazily, as long as the component lives, and a
+//!   mapping shows later writes to the file: the one gap left is a process of this user
+//!   writing into the entry in place after the check (fnhost itself never does; it replaces
+//!   entries by renaming new files over them, which leaves a loaded file as it was). Such a
+//!   process is trusted anyway (below).
 //! - **Only this user can have written it.** The directory is created with mode 0700 and
-//!   entries with 0600: a temporary file created so, then renamed into place, so concurrent
-//!   loaders never see half an entry. A directory owned by another user or writable by group or
-//!   others is not used at all (the load compiles in memory); such an entry is not read, and is
-//!   compiled again and replaced. Either warns once per process. Without it, whoever can write
-//!   the directory chooses the native code the host runs.
-//! - **It is a regular file.** An entry is opened without following a symbolic link and without
-//!   waiting for a FIFO's writer, checked to be a regular file on the opened descriptor, and
-//!   read up to [`MAX_ENTRY_BYTES`]: without it a planted link to `/dev/zero` reads until memory
-//!   runs out and a FIFO blocks the load forever. Such an entry is compiled again and replaced
-//!   (the rename replaces the link itself, not its target).
+//!   entry files with 0600. A directory owned by another user or writable by group or others
+//!   is not used at all (the load compiles in memory); such an entry file is not read, and the
+//!   entry is compiled again and replaced. Either warns once per process. Without it, whoever
+//!   can write the directory chooses the native code the host runs.
+//! - **Its files are regular ones.** An entry file is opened without following a symbolic link
+//!   and without waiting for a FIFO's writer, checked to be a regular file on the opened
+//!   descriptor, and read (the header, up to its length) or mapped (the code, up to
+//!   [`MAX_ENTRY_BYTES`]) only then: without it a planted link to `/dev/zero` reads until
+//!   memory runs out and a FIFO blocks the load forever. Such an entry is compiled again and
+//!   replaced (the rename replaces the link itself, not its target).
 //!
 //! What stays trusted: the user's own processes (they can write an entry, header included, as
 //! they can write the host's binary) and the directories above the cache directory.
 //!
-//! [`open_regular`] and [`read_capped`] are how the load module reads any file that may be a
-//! special one: the cache's entries here, the app's components in `component.rs`.
+//! A warm load costs one pass over the component (digested as it is read, not kept: only a
+//! miss needs its bytes, to compile them) and one over the code, which is mapped, not copied.
 //!
 //! Within a process, loading the same code again gives the same [`Component`] (see
 //! [`Loaded`]): every load still reads and checks its entry, but a reloaded app's containers
 //! then reuse warm pool slots as they are, memory image included.
 
-use sha2::{Digest, Sha256};
+use crate::load::file::{FileError, Links, Mapping, open_regular, read_capped};
 use std::collections::VecDeque;
 use std::fs::{File, Metadata, OpenOptions};
 use std::hash::{Hash, Hasher};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -59,7 +77,10 @@ pub struct CompileCache {
 
 const DIGEST_LEN: usize = 32;
 
-/// The largest entry read: compiled code is a few times its component's size, and a
+/// A BLAKE3 digest: of a component's bytes, of compiled code, of an engine's settings.
+pub(crate) type Digest = [u8; DIGEST_LEN];
+
+/// The largest code file mapped: compiled code is a few times its component's size, and a
 /// component is at most 256 MiB (`component.rs`).
 const MAX_ENTRY_BYTES: u64 = 1 << 30;
 
@@ -93,33 +114,62 @@ impl CompileCache {
         self.dir.as_deref().filter(|dir| usable(dir))
     }
 
-    /// The component for `bytes`: from the cache when a sound entry is there, else compiled
-    /// (and stored, when the cache is on and its directory is safe to use).
-    pub(crate) fn component(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
-        let Some(dir) = self.usable_dir() else {
-            return Component::new(engine, bytes);
-        };
-        let expected = Expected::new(engine, bytes);
-        let entry = dir.join(expected.file_name());
-        if let Some(component) = load(engine, &entry, &expected) {
-            return Ok(component);
-        }
+    /// The component compiled from the bytes whose digest ([`ComponentDigest`]) is
+    /// `component`, when a sound entry has it; `None` when there is none, or the cache is off
+    /// or its directory not safe to use.
+    pub(crate) fn load(&self, engine: &Engine, component: &Digest) -> Option<Component> {
+        let dir = self.usable_dir()?;
+        let expected = Expected::new(engine, *component);
+        load(engine, &Entry::in_dir(dir, &expected), &expected)
+    }
+
+    /// Compiles the component `bytes`, and stores it when the cache is on and its directory is
+    /// safe to use (replacing the entry there, which [`CompileCache::load`] found unsound).
+    pub(crate) fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
         let component = Component::new(engine, bytes)?;
+        let Some(dir) = self.usable_dir() else {
+            return Ok(component);
+        };
+        let expected = Expected::new(engine, digest(bytes));
+        let entry = Entry::in_dir(dir, &expected);
         let code = component.serialize()?;
         let header = Header {
             component: expected.component,
             engine: expected.engine,
-            code: Sha256::digest(&code).into(),
+            code: digest(&code),
+            len: code.len() as u64,
         };
         if let Err(error) = store(dir, &entry, &header, &code) {
             tracing::warn!(
                 "cannot write the compile cache entry {}: {error}",
-                entry.display()
+                entry.code.display()
             );
         }
         Loaded::get().remember(header.code, &component);
         Ok(component)
     }
+}
+
+/// The digest of a component's bytes, as the cache names and binds its entry, computed a piece
+/// at a time as the bytes are read.
+#[derive(Default)]
+pub(crate) struct ComponentDigest(blake3::Hasher);
+
+impl ComponentDigest {
+    /// Adds the next bytes of the component.
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest of all the bytes added.
+    pub(crate) fn finish(&self) -> Digest {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+/// The BLAKE3 digest of `bytes`.
+fn digest(bytes: &[u8]) -> Digest {
+    *blake3::hash(bytes).as_bytes()
 }
 
 /// The components this process loaded through the cache, by the digest of their compiled
@@ -132,10 +182,8 @@ impl CompileCache {
 ///
 /// Bounded by [`LOADED_KEPT`]: past it the oldest is forgotten (apps still running keep theirs).
 struct Loaded {
-    components: Mutex<VecDeque<(Digest32, Component)>>,
+    components: Mutex<VecDeque<(Digest, Component)>>,
 }
-
-type Digest32 = [u8; DIGEST_LEN];
 
 /// How many loaded components the process remembers.
 const LOADED_KEPT: usize = 32;
@@ -148,7 +196,7 @@ impl Loaded {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Digest32, Component)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Digest, Component)>> {
         // Every update leaves the list consistent.
         self.components
             .lock()
@@ -156,14 +204,14 @@ impl Loaded {
     }
 
     /// The component loaded earlier from code with `digest`, for `engine`.
-    fn find(&self, engine: &Engine, digest: &Digest32) -> Option<Component> {
+    fn find(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         self.lock()
             .iter()
             .find(|(known, component)| known == digest && Engine::same(component.engine(), engine))
             .map(|(_, component)| component.clone())
     }
 
-    fn remember(&self, digest: Digest32, component: &Component) {
+    fn remember(&self, digest: Digest, component: &Component) {
         let mut components = self.lock();
         if components.len() == LOADED_KEPT {
             components.pop_front();
@@ -174,41 +222,42 @@ impl Loaded {
 
 /// What an entry for the component being loaded must say it holds.
 struct Expected {
-    /// The SHA-256 of the component's bytes.
-    component: Digest32,
-    /// The SHA-256 of the engine's compilation settings.
-    engine: Digest32,
+    /// The digest of the component's bytes.
+    component: Digest,
+    /// The digest of the engine's compilation settings.
+    engine: Digest,
 }
 
 impl Expected {
-    fn new(engine: &Engine, bytes: &[u8]) -> Self {
-        let mut settings = Sha256Hasher(Sha256::new());
+    fn new(engine: &Engine, component: Digest) -> Self {
+        let mut settings = DigestHasher(blake3::Hasher::new());
         engine.precompile_compatibility_hash().hash(&mut settings);
         Expected {
-            component: Sha256::digest(bytes).into(),
-            engine: settings.0.finalize().into(),
+            component,
+            engine: *settings.0.finalize().as_bytes(),
         }
     }
 
-    /// The entry's name: what the component is, and what the engine makes of it.
-    fn file_name(&self) -> String {
-        format!("{}-{}.cwasm", hex(&self.component), hex(&self.engine[..8]))
+    /// The entry's name, without an extension: what the component is, and what the engine
+    /// makes of it.
+    fn name(&self) -> String {
+        format!("{}-{}", hex(&self.component), hex(&self.engine[..8]))
     }
 }
 
-/// Feeds what a [`Hash`] writes into a SHA-256, so the engine's settings get a digest that is
-/// the same in every process and Rust version.
-struct Sha256Hasher(Sha256);
+/// Feeds what a [`Hash`] writes into a BLAKE3 hasher, so the engine's settings get a digest
+/// that is the same in every process and Rust version.
+struct DigestHasher(blake3::Hasher);
 
-impl Hasher for Sha256Hasher {
+impl Hasher for DigestHasher {
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
 
     fn finish(&self) -> u64 {
-        let digest = self.0.clone().finalize();
+        let digest = self.0.finalize();
         let mut first = [0; 8];
-        first.copy_from_slice(&digest[..8]);
+        first.copy_from_slice(&digest.as_bytes()[..8]);
         u64::from_le_bytes(first)
     }
 }
@@ -222,21 +271,44 @@ fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The start of every entry.
+/// The two files of an entry.
+struct Entry {
+    /// The compiled code, as `Component::serialize` wrote it.
+    code: PathBuf,
+    /// Its [`Header`].
+    header: PathBuf,
+}
+
+impl Entry {
+    fn in_dir(dir: &Path, expected: &Expected) -> Self {
+        let name = expected.name();
+        Entry {
+            code: dir.join(format!("{name}.cwasm")),
+            header: dir.join(format!("{name}.header")),
+        }
+    }
+}
+
+/// The start of every header.
 const MAGIC: &[u8; 12] = b"fnhost-cwasm";
 
 /// The entry layout this code writes and loads. Version 1 (no magic: the code's digest, then
-/// the code) bound the code to nothing and is never loaded.
-const FORMAT: u32 = 2;
+/// the code) bound the code to nothing; version 2 (this header with SHA-256 digests, without
+/// the code's length, in front of the code in one file) could not be mapped by wasmtime.
+/// Neither is loaded.
+const FORMAT: u32 = 3;
 
-/// Magic, format, then the three digests.
-const HEADER_LEN: usize = MAGIC.len() + 4 + 3 * DIGEST_LEN;
+/// Magic, format, the three digests, then the code's length.
+const HEADER_LEN: usize = MAGIC.len() + 4 + 3 * DIGEST_LEN + 8;
 
 /// What an entry says it holds, checked against [`Expected`] and the code before loading.
+#[derive(Debug)]
 struct Header {
-    component: Digest32,
-    engine: Digest32,
-    code: Digest32,
+    component: Digest,
+    engine: Digest,
+    code: Digest,
+    /// The code's length, in bytes.
+    len: u64,
 }
 
 impl Header {
@@ -247,12 +319,13 @@ impl Header {
         header.extend_from_slice(&self.component);
         header.extend_from_slice(&self.engine);
         header.extend_from_slice(&self.code);
+        header.extend_from_slice(&self.len.to_le_bytes());
         header
     }
 
-    /// The code of `contents` when its header matches `expected` and the code itself; else
-    /// why not, as the end of a sentence.
-    fn check<'a>(contents: &'a [u8], expected: &Expected) -> Result<(Digest32, &'a [u8]), String> {
+    /// The header in `contents` when it matches `expected`; else why not, as the end of a
+    /// sentence.
+    fn check(contents: &[u8], expected: &Expected) -> Result<Header, String> {
         let Some(rest) = contents.strip_prefix(MAGIC) else {
             return Err("has another format (an older fnhost's)".into());
         };
@@ -265,20 +338,31 @@ impl Header {
         }
         let (component, rest) = split::<DIGEST_LEN>(rest).ok_or("is truncated")?;
         let (engine, rest) = split::<DIGEST_LEN>(rest).ok_or("is truncated")?;
-        let (code_digest, code) = split::<DIGEST_LEN>(rest).ok_or("is truncated")?;
+        let (code, rest) = split::<DIGEST_LEN>(rest).ok_or("is truncated")?;
+        let (len, rest) = split::<8>(rest).ok_or("is truncated")?;
+        if !rest.is_empty() {
+            return Err("is longer than a header".into());
+        }
         if component != expected.component {
             return Err("was compiled from another component".into());
         }
         if engine != expected.engine {
             return Err("was compiled with other engine settings".into());
         }
-        if code.is_empty() {
-            return Err("is truncated".into());
+        Ok(Header {
+            component,
+            engine,
+            code,
+            len: u64::from_le_bytes(len),
+        })
+    }
+
+    /// Nothing when `code` is the code this header describes; else why not.
+    fn check_code(&self, code: &[u8]) -> Result<(), String> {
+        if digest(code) != self.code {
+            return Err("is corrupt, or the code of another compile than its header's".into());
         }
-        if Sha256::digest(code).as_slice() != code_digest {
-            return Err("is corrupt".into());
-        }
-        Ok((code_digest, code))
+        Ok(())
     }
 }
 
@@ -331,6 +415,8 @@ fn unsafe_owner_or_mode(metadata: &Metadata) -> Option<String> {
 
 /// Warns of a refused directory or entry, once per process (a host that loads many apps would
 /// repeat it on every load); later ones are debug events.
+/// Warns of a refused directory or entry, once per process (a host that loads many apps would
+/// repeat it on every load); later ones are debug events.
 fn refuse(message: std::fmt::Arguments<'_>) {
     static WARNED: AtomicBool = AtomicBool::new(false);
     if WARNED.swap(true, Ordering::Relaxed) {
@@ -340,60 +426,192 @@ fn refuse(message: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Why an entry file is not used.
+enum Unused {
+    /// It is not there.
+    Missing,
+    /// Someone else than this user could have written it: why, as the end of a sentence
+    /// (warned of once per process).
+    Foreign(String),
+    /// It cannot be read, is not a regular file, or does not check out: why, as the end of a
+    /// sentence.
+    Bad(String),
+}
+
+/// An entry whose header matches the component and the engine, and whose code matches its
+/// header.
+struct Checked {
+    /// The code file, open.
+    file: File,
+    /// Its metadata, from the open file.
+    metadata: Metadata,
+    /// The code, as digested.
+    mapping: Mapping,
+    /// The code's digest.
+    digest: Digest,
+}
+
 /// Loads a sound entry; `None` when there is none or it does not check out (then it is
 /// compiled again and replaced).
-fn load(engine: &Engine, entry: &Path, expected: &Expected) -> Option<Component> {
-    let bad = |why: &dyn std::fmt::Display| {
-        tracing::warn!("compile cache entry {} {why}; recompiling", entry.display());
-        None
-    };
-    let (file, metadata) = match open_regular(entry, Links::Refuse) {
-        Ok(opened) => opened,
-        Err(FileError::Io(error)) if error.kind() == io::ErrorKind::NotFound => return None,
-        Err(FileError::Io(error)) => return bad(&format_args!("cannot be read ({error})")),
-        Err(error) => return bad(&format_args!("is not loaded: {error}")),
-    };
-    if let Some(problem) = unsafe_owner_or_mode(&metadata) {
-        refuse(format_args!(
-            "compile cache entry {} is not loaded: {problem}; recompiling",
-            entry.display()
-        ));
-        return None;
-    }
-    let contents = match read_capped(file, &metadata, MAX_ENTRY_BYTES, "a compile cache entry") {
-        Ok(contents) => contents,
-        Err(error) => return bad(&format_args!("is not loaded: {error}")),
-    };
-    let (digest, code) = match Header::check(&contents, expected) {
+fn load(engine: &Engine, entry: &Entry, expected: &Expected) -> Option<Component> {
+    let checked = match check(entry, expected) {
         Ok(checked) => checked,
-        Err(why) => return bad(&why),
+        Err((_, Unused::Missing)) => return None,
+        Err((path, Unused::Foreign(problem))) => {
+            refuse(format_args!(
+                "compile cache file {} is not loaded: {problem}; recompiling",
+                path.display()
+            ));
+            return None;
+        }
+        Err((path, Unused::Bad(why))) => {
+            tracing::warn!("compile cache file {} {why}; recompiling", path.display());
+            return None;
+        }
     };
     let loaded = Loaded::get();
-    if let Some(component) = loaded.find(engine, &digest) {
+    if let Some(component) = loaded.find(engine, &checked.digest) {
         return Some(component);
     }
-    // SAFETY: the header binds `code` to this component and this engine's settings, and its
-    // digest says it is intact; the file is a regular one of this user, writable by no one
-    // else, in a directory only this user can write: it is what `Component::serialize` wrote
-    // for this component on this engine. wasmtime checks engine compatibility again.
-    match unsafe { Component::deserialize(engine, code) } {
+    let digest = checked.digest;
+    match deserialize(engine, checked) {
         Ok(component) => {
             loaded.remember(digest, &component);
             Some(component)
         }
-        Err(error) => bad(&format_args!("is stale ({error})")),
+        Err(error) => {
+            tracing::warn!(
+                "compile cache entry {} is stale ({error:#}); recompiling",
+                entry.code.display()
+            );
+            None
+        }
     }
 }
 
-/// Writes the entry for `code`: a new 0600 file beside it, renamed over it (which replaces a
-/// symbolic link or special file there, never its target).
-fn store(dir: &Path, entry: &Path, header: &Header, code: &[u8]) -> io::Result<()> {
+/// The entry's code, opened and mapped, when it is sound; else which file is not, and why.
+fn check<'a>(entry: &'a Entry, expected: &Expected) -> Result<Checked, (&'a Path, Unused)> {
+    let header_path = entry.header.as_path();
+    let code_path = entry.code.as_path();
+    let bad_header = |why: String| (header_path, Unused::Bad(why));
+    let bad_code = |why: String| (code_path, Unused::Bad(why));
+
+    let (file, metadata) = open_entry_file(header_path).map_err(|unused| match unused {
+        Unused::Missing if code_path.symlink_metadata().is_ok() => {
+            bad_code("has no header beside it".into())
+        }
+        unused => (header_path, unused),
+    })?;
+    if metadata.len() != HEADER_LEN as u64 {
+        return Err(bad_header(format!(
+            "is {} bytes long, not a header's {HEADER_LEN}",
+            metadata.len()
+        )));
+    }
+    let contents = read_capped(
+        &file,
+        &metadata,
+        HEADER_LEN as u64,
+        "a compile cache header",
+    )
+    .map_err(|error| bad_header(format!("cannot be read ({error})")))?;
+    let header = Header::check(&contents, expected).map_err(bad_header)?;
+    if header.len == 0 || header.len > MAX_ENTRY_BYTES {
+        return Err(bad_header(format!(
+            "says its code is {} bytes long (at most {} MiB are loaded)",
+            header.len,
+            MAX_ENTRY_BYTES >> 20
+        )));
+    }
+
+    let (file, metadata) = open_entry_file(code_path).map_err(|unused| match unused {
+        Unused::Missing => bad_code("is missing, and its header is there".into()),
+        unused => (code_path, unused),
+    })?;
+    if metadata.len() != header.len {
+        return Err(bad_code(format!(
+            "is {} bytes long, and its header says {}: truncated, or another compile's",
+            metadata.len(),
+            header.len
+        )));
+    }
+    let len = usize::try_from(header.len).map_err(|_| bad_code("is too large to map".into()))?;
+    let mapping =
+        Mapping::of(&file, len).map_err(|error| bad_code(format!("cannot be mapped ({error})")))?;
+    header.check_code(mapping.bytes()).map_err(bad_code)?;
+    Ok(Checked {
+        file,
+        metadata,
+        mapping,
+        digest: header.code,
+    })
+}
+
+/// Opens the entry file at `path` when it is a regular file that only this user can have
+/// written.
+fn open_entry_file(path: &Path) -> Result<(File, Metadata), Unused> {
+    let (file, metadata) = match open_regular(path, Links::Refuse) {
+        Ok(opened) => opened,
+        Err(FileError::Io(error)) if error.kind() == io::ErrorKind::NotFound => {
+            return Err(Unused::Missing);
+        }
+        Err(FileError::Io(error)) => return Err(Unused::Bad(format!("cannot be read ({error})"))),
+        Err(error) => return Err(Unused::Bad(format!("is not loaded: {error}"))),
+    };
+    match unsafe_owner_or_mode(&metadata) {
+        Some(problem) => Err(Unused::Foreign(problem)),
+        None => Ok((file, metadata)),
+    }
+}
+
+/// The component in checked code: wasmtime maps the very file that was checked, through the
+/// descriptor still open (`/proc/self/fd/N`); where that path does not lead to it (no
+/// `/proc`), wasmtime copies the checked mapping instead.
+fn deserialize(engine: &Engine, checked: Checked) -> wasmtime::Result<Component> {
+    let Checked {
+        file,
+        metadata,
+        mapping,
+        ..
+    } = checked;
+    let same_file = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let reopens_it = std::fs::metadata(&same_file)
+        .is_ok_and(|seen| seen.dev() == metadata.dev() && seen.ino() == metadata.ino());
+    if !reopens_it {
+        // SAFETY: the header binds this code to this component and this engine's settings,
+        // and the code's digest, taken from this mapping, says it is intact; the file is a
+        // regular one of this user, writable by no one else, in a directory only this user
+        // can write: it is what `Component::serialize` wrote for this component on this
+        // engine. wasmtime checks engine compatibility again.
+        return unsafe { Component::deserialize(engine, mapping.bytes()) };
+    }
+    // wasmtime maps the file itself: this copy of the pages is not needed any more.
+    drop(mapping);
+    // SAFETY: as above, and `same_file` opens the file whose mapping was digested (the
+    // descriptor `file` stays open until wasmtime has opened it, so its number is not reused).
+    // wasmtime keeps the file mapped as long as the component lives; it stays as checked,
+    // since fnhost replaces an entry by renaming another file over it and never writes into
+    // one (the module doc says what is trusted not to).
+    unsafe { Component::deserialize_file(engine, &same_file) }
+}
+
+/// Writes the entry for `code`: the code, then its header, each a new 0600 file beside its
+/// place renamed over it (which replaces a symbolic link or special file there, never its
+/// target). A reader between the two renames finds the previous header, which matches the new
+/// code only if it is the same code.
+fn store(dir: &Path, entry: &Entry, header: &Header, code: &[u8]) -> io::Result<()> {
+    replace(dir, &entry.code, code)?;
+    replace(dir, &entry.header, &header.encode())
+}
+
+/// Puts a new 0600 file holding `contents` at `path`, in `dir`, by a rename: concurrent
+/// readers see the old file or the new one, whole.
+fn replace(dir: &Path, path: &Path, contents: &[u8]) -> io::Result<()> {
     // Unique per process and write, so concurrent writers of one entry never share a file.
     static WRITES: AtomicU64 = AtomicU64::new(0);
     let temporary = dir.join(format!(
         ".{}.{}-{}.tmp",
-        entry
-            .file_name()
+        path.file_name()
             .and_then(|name| name.to_str())
             .unwrap_or("entry"),
         std::process::id(),
@@ -404,127 +622,12 @@ fn store(dir: &Path, entry: &Path, header: &Header, code: &[u8]) -> io::Result<(
         .create_new(true)
         .mode(0o600)
         .open(&temporary)
-        .and_then(|mut file| {
-            file.write_all(&header.encode())?;
-            file.write_all(code)
-        })
-        .and_then(|()| std::fs::rename(&temporary, entry));
+        .and_then(|mut file| file.write_all(contents))
+        .and_then(|()| std::fs::rename(&temporary, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     written
-}
-
-/// Whether [`open_regular`] follows a symbolic link at the path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Links {
-    /// Open what the link points to (a component the user links to).
-    Follow,
-    /// A link is not a regular file (a cache entry: someone may have planted it).
-    Refuse,
-}
-
-/// Why [`open_regular`] or [`read_capped`] gave no contents.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum FileError {
-    /// What the OS said.
-    #[error(transparent)]
-    Io(#[from] io::Error),
-    /// A directory, device, FIFO, socket or (with [`Links::Refuse`]) symbolic link.
-    #[error("it is {0}, not a regular file")]
-    NotRegular(&'static str),
-    /// More bytes than the reader takes.
-    #[error("{what} larger than {} MiB is refused", .limit >> 20)]
-    TooLarge {
-        /// What the file was to be, with its article ("a component").
-        what: &'static str,
-        /// The limit, in bytes.
-        limit: u64,
-    },
-}
-
-impl From<FileError> for io::Error {
-    fn from(error: FileError) -> Self {
-        match error {
-            FileError::Io(error) => error,
-            FileError::NotRegular(_) => io::Error::new(io::ErrorKind::InvalidInput, error),
-            FileError::TooLarge { .. } => io::Error::new(io::ErrorKind::FileTooLarge, error),
-        }
-    }
-}
-
-/// Nothing when `file_type` is a regular file's; else what it is instead.
-fn regular(file_type: std::fs::FileType) -> Result<(), FileError> {
-    if file_type.is_file() {
-        return Ok(());
-    }
-    let kind = if file_type.is_dir() {
-        "a directory"
-    } else if file_type.is_symlink() {
-        "a symbolic link"
-    } else if file_type.is_fifo() {
-        "a FIFO"
-    } else if file_type.is_char_device() {
-        "a character device"
-    } else if file_type.is_block_device() {
-        "a block device"
-    } else if file_type.is_socket() {
-        "a socket"
-    } else {
-        "a special file"
-    };
-    Err(FileError::NotRegular(kind))
-}
-
-/// Opens the regular file at `path` for reading, with its metadata (from the open file, so
-/// it describes what will be read).
-///
-/// Never opens a special file it saw beforehand, never waits for a FIFO's writer (it opens
-/// non-blocking), and with [`Links::Refuse`] never follows a symbolic link (`O_NOFOLLOW`).
-pub(crate) fn open_regular(path: &Path, links: Links) -> Result<(File, Metadata), FileError> {
-    let seen = match links {
-        Links::Follow => std::fs::metadata(path)?,
-        Links::Refuse => std::fs::symlink_metadata(path)?,
-    };
-    regular(seen.file_type())?;
-    // The path may have changed since: what the descriptor is decides.
-    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
-    if links == Links::Refuse {
-        flags |= libc::O_NOFOLLOW;
-    }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(path)
-        .map_err(|error| match error.raw_os_error() {
-            Some(libc::ELOOP) if links == Links::Refuse => FileError::NotRegular("a symbolic link"),
-            _ => FileError::Io(error),
-        })?;
-    let metadata = file.metadata()?;
-    regular(metadata.file_type())?;
-    Ok((file, metadata))
-}
-
-/// The contents of `file` (opened by [`open_regular`], with its `metadata`), refused when
-/// they exceed `limit` bytes: checked from the metadata first, and at most `limit + 1` bytes
-/// are read, should the file grow meanwhile. `what` names the file in the error.
-pub(crate) fn read_capped(
-    file: File,
-    metadata: &Metadata,
-    limit: u64,
-    what: &'static str,
-) -> Result<Vec<u8>, FileError> {
-    let too_large = FileError::TooLarge { what, limit };
-    if metadata.len() > limit {
-        return Err(too_large);
-    }
-    let mut contents = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut contents)?;
-    if contents.len() as u64 > limit {
-        return Err(too_large);
-    }
-    Ok(contents)
 }
 
 #[cfg(test)]
@@ -534,6 +637,9 @@ mod tests {
     /// The smallest component: its header alone.
     const EMPTY: &[u8] = b"\0asm\x0d\0\x01\0";
 
+    /// Another small component: one that holds an empty core module.
+    const OTHER: &[u8] = b"\0asm\x0d\0\x01\0\x01\x08\0asm\x01\0\0\0";
+
     fn temp_dir(name: &str) -> PathBuf {
         let dir =
             std::env::temp_dir().join(format!("fnhost-cache-unit-{name}-{}", std::process::id()));
@@ -541,61 +647,133 @@ mod tests {
         dir
     }
 
-    fn only_entry(dir: &Path) -> PathBuf {
-        let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    /// The files in `dir`, sorted.
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())
             .collect();
-        let [entry] = entries.try_into().expect("one entry");
-        entry
+        files.sort();
+        files
+    }
+
+    /// `bytes` compiled through a cache in `dir`: the entry it wrote and what it must hold.
+    fn compiled(dir: &Path, engine: &Engine, bytes: &[u8]) -> (Entry, Expected) {
+        CompileCache::in_dir(dir).compile(engine, bytes).unwrap();
+        let expected = Expected::new(engine, digest(bytes));
+        (Entry::in_dir(dir, &expected), expected)
+    }
+
+    /// Why `entry` is not loaded, or `None` when it is sound.
+    fn unsound(entry: &Entry, expected: &Expected) -> Option<String> {
+        match check(entry, expected) {
+            Ok(_) => None,
+            Err((path, Unused::Missing)) => Some(format!("{} is missing", path.display())),
+            Err((path, Unused::Bad(why) | Unused::Foreign(why))) => {
+                Some(format!("{} {why}", path.display()))
+            }
+        }
     }
 
     #[test]
     fn entries_carry_the_component_the_engine_and_the_code() {
         let dir = temp_dir("header");
         let engine = Engine::default();
-        let cache = CompileCache::in_dir(&dir);
-        cache.component(&engine, EMPTY).unwrap();
-        let entry = only_entry(&dir);
-        let contents = std::fs::read(&entry).unwrap();
-        let expected = Expected::new(&engine, EMPTY);
-        assert_eq!(
-            entry.file_name().unwrap().to_str().unwrap(),
-            expected.file_name()
-        );
-        let (digest, code) = Header::check(&contents, &expected).unwrap();
-        assert_eq!(digest, <Digest32>::from(Sha256::digest(code)));
+        let (entry, expected) = compiled(&dir, &engine, EMPTY);
+        assert_eq!(files(&dir), [entry.code.clone(), entry.header.clone()]);
+        let code = std::fs::read(&entry.code).unwrap();
+        let header = Header::check(&std::fs::read(&entry.header).unwrap(), &expected).unwrap();
+        assert_eq!(header.code, digest(&code));
+        assert_eq!(header.len, code.len() as u64);
+        assert_eq!(unsound(&entry, &expected), None);
 
-        let other = Expected {
-            component: Sha256::digest(b"another").into(),
-            engine: expected.engine,
+        let streamed = {
+            let mut digest = ComponentDigest::default();
+            EMPTY.chunks(3).for_each(|piece| digest.update(piece));
+            digest.finish()
         };
-        assert!(Header::check(&contents, &other).is_err());
+        assert_eq!(streamed, expected.component, "read in pieces or at once");
+
+        let header = std::fs::read(&entry.header).unwrap();
+        let other = Expected::new(&engine, digest(b"another"));
+        assert!(Header::check(&header, &other).is_err());
         let other = Expected {
             component: expected.component,
-            engine: Sha256::digest(b"another").into(),
+            engine: digest(b"another"),
         };
-        assert!(Header::check(&contents, &other).is_err());
+        assert!(Header::check(&header, &other).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn an_entry_of_the_old_format_is_replaced_not_loaded() {
+    fn checked_code_is_loaded_from_the_file_checked() {
+        let dir = temp_dir("deserialize");
+        let engine = Engine::default();
+        let (entry, expected) = compiled(&dir, &engine, EMPTY);
+        let Ok(checked) = check(&entry, &expected) else {
+            panic!("a sound entry");
+        };
+        let component = deserialize(&engine, checked).unwrap();
+        assert_eq!(component.component_type().exports(&engine).count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_entry_of_an_older_format_is_replaced_not_loaded() {
         let dir = temp_dir("old-format");
         let engine = Engine::default();
-        let cache = CompileCache::in_dir(&dir);
-        cache.component(&engine, EMPTY).unwrap();
-        let entry = only_entry(&dir);
-        let contents = std::fs::read(&entry).unwrap();
-        let code = &contents[HEADER_LEN..];
-        // Version 1: the code's digest, then the code.
-        let mut old = Sha256::digest(code).to_vec();
-        old.extend_from_slice(code);
-        std::fs::write(&entry, &old).unwrap();
-        let expected = Expected::new(&engine, EMPTY);
+        let (entry, expected) = compiled(&dir, &engine, EMPTY);
+        let code = std::fs::read(&entry.code).unwrap();
+        let header = std::fs::read(&entry.header).unwrap();
+
+        // Version 2: one file, the header (SHA-256 digests, no length), then the code.
+        let mut old = header[..HEADER_LEN - 8].to_vec();
+        old[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2u32.to_le_bytes());
+        old.extend_from_slice(&code);
+        std::fs::write(&entry.code, &old).unwrap();
+        std::fs::remove_file(&entry.header).unwrap();
+        let why = unsound(&entry, &expected).expect("not loaded");
+        assert!(why.contains("has no header"), "{why}");
         assert!(load(&engine, &entry, &expected).is_none());
-        cache.component(&engine, EMPTY).unwrap();
-        assert!(Header::check(&std::fs::read(&entry).unwrap(), &expected).is_ok());
+
+        // The code as it is, under a header that says another format.
+        std::fs::write(&entry.code, &code).unwrap();
+        let mut older = header.clone();
+        older[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&2u32.to_le_bytes());
+        std::fs::write(&entry.header, &older).unwrap();
+        let why = unsound(&entry, &expected).expect("not loaded");
+        assert!(why.contains("format version 2"), "{why}");
+        assert!(load(&engine, &entry, &expected).is_none());
+
+        CompileCache::in_dir(&dir).compile(&engine, EMPTY).unwrap();
+        assert_eq!(unsound(&entry, &expected), None, "replaced");
+        assert!(load(&engine, &entry, &expected).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_header_without_its_code_is_not_loaded() {
+        let dir = temp_dir("pairs");
+        let engine = Engine::default();
+        let (entry, expected) = compiled(&dir, &engine, EMPTY);
+        let (other, _) = compiled(&dir, &engine, OTHER);
+
+        // Another compile's code beside this header.
+        std::fs::copy(&other.code, &entry.code).unwrap();
+        let why = unsound(&entry, &expected).expect("not loaded");
+        assert!(why.starts_with(entry.code.to_str().unwrap()), "{why}");
+
+        // No code beside it.
+        std::fs::remove_file(&entry.code).unwrap();
+        let why = unsound(&entry, &expected).expect("not loaded");
+        assert!(why.contains("is missing, and its header is there"), "{why}");
+
+        // Another component's whole entry under this one's name.
+        std::fs::copy(&other.code, &entry.code).unwrap();
+        std::fs::copy(&other.header, &entry.header).unwrap();
+        let why = unsound(&entry, &expected).expect("not loaded");
+        assert!(why.contains("another component"), "{why}");
+        assert!(load(&engine, &entry, &expected).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -606,43 +784,17 @@ mod tests {
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
         let other = Engine::new(&config).unwrap();
-        let ours = Expected::new(&engine, EMPTY);
-        let theirs = Expected::new(&other, EMPTY);
+        let ours = Expected::new(&engine, digest(EMPTY));
+        let theirs = Expected::new(&other, digest(EMPTY));
         assert_ne!(ours.engine, theirs.engine);
 
-        let cache = CompileCache::in_dir(&dir);
-        cache.component(&other, EMPTY).unwrap();
-        std::fs::rename(only_entry(&dir), dir.join(ours.file_name())).unwrap();
-        assert!(load(&engine, &dir.join(ours.file_name()), &ours).is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn special_files_are_refused_before_reading() {
-        let error = open_regular(Path::new("/dev/zero"), Links::Follow).unwrap_err();
-        assert!(error.to_string().contains("not a regular file"), "{error}");
-        let error = open_regular(Path::new("/"), Links::Follow).unwrap_err();
-        assert!(error.to_string().contains("a directory"), "{error}");
-
-        let dir = temp_dir("links");
-        std::fs::create_dir_all(&dir).unwrap();
-        let link = dir.join("link");
-        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-        let error = open_regular(&link, Links::Refuse).unwrap_err();
-        assert!(error.to_string().contains("symbolic link"), "{error}");
-
-        let file = dir.join("file");
-        std::fs::write(&file, [7; 10]).unwrap();
-        let linked = dir.join("linked");
-        std::os::unix::fs::symlink(&file, &linked).unwrap();
-        let (opened, metadata) = open_regular(&linked, Links::Follow).unwrap();
-        let error = read_capped(opened, &metadata, 9, "a test file").unwrap_err();
-        assert!(matches!(error, FileError::TooLarge { .. }), "{error}");
-        let (opened, metadata) = open_regular(&linked, Links::Follow).unwrap();
-        assert_eq!(
-            read_capped(opened, &metadata, 10, "a test file").unwrap(),
-            [7; 10]
-        );
+        let (entry, _) = compiled(&dir, &other, EMPTY);
+        let ours_entry = Entry::in_dir(&dir, &ours);
+        std::fs::rename(&entry.code, &ours_entry.code).unwrap();
+        std::fs::rename(&entry.header, &ours_entry.header).unwrap();
+        let why = unsound(&ours_entry, &ours).expect("not loaded");
+        assert!(why.contains("other engine settings"), "{why}");
+        assert!(load(&engine, &ours_entry, &ours).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,14 +10,16 @@ use crate::LoadError;
 use crate::container::state::{ContainerContext, ContainerState, DEFAULT_MAX_HANDLES, new_store};
 use crate::dispatch::Unrouted;
 use crate::dispatch::retained::{CallStore, Retention};
-use crate::error::reason;
+use crate::error::{Cause, reason};
 use crate::info::{BodyKind, FunctionInfo, WebEndpoint};
-use crate::load::cache::{CompileCache, FileError, Links, open_regular, read_capped};
+use crate::load::cache::{CompileCache, ComponentDigest};
+use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::{self, AppInfo, AppPre};
 use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
 use crate::runtime::sandbox::Grants;
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -146,32 +148,73 @@ fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<
         })
 }
 
-/// Reads and compiles the component at `path`, or takes it from `cache` (CPU-bound: run it off
-/// the async threads).
+/// Compiles the component at `path`, or takes it from `cache` (CPU-bound: run it off the
+/// async threads).
+///
+/// With the cache on, the file is first digested as it is read, without keeping it: a sound
+/// entry needs nothing else. Only a miss reads it again, to compile (and the cache digests
+/// what it compiles, so an entry is bound to the bytes compiled even if the file changed
+/// between the two reads).
 fn compile(
     engine: &wasmtime::Engine,
     cache: &CompileCache,
     path: &Path,
 ) -> Result<Component, LoadError> {
-    let bytes = read_component(path)?;
+    let unreadable = |error: FileError| LoadError::Read {
+        path: path.to_owned(),
+        source: error.into(),
+    };
     let invalid = |source| LoadError::Compile {
         path: path.to_owned(),
         source,
     };
-    if wasmparser::Parser::is_core_wasm(&bytes) {
-        return Err(invalid(reason(
+    let (file, metadata) = open_regular(path, Links::Follow).map_err(unreadable)?;
+    if cache.dir().is_some() {
+        let mut digest = ComponentDigest::default();
+        let mut start = Vec::with_capacity(COMPONENT_HEADER_LEN);
+        stream_capped(
+            &file,
+            &metadata,
+            MAX_COMPONENT_BYTES,
+            "a component",
+            |piece| {
+                let wanted = COMPONENT_HEADER_LEN - start.len();
+                start.extend_from_slice(&piece[..wanted.min(piece.len())]);
+                digest.update(piece);
+            },
+        )
+        .map_err(unreadable)?;
+        check_header(&start).map_err(invalid)?;
+        if let Some(component) = cache.load(engine, &digest.finish()) {
+            return Ok(component);
+        }
+        (&file).rewind().map_err(|error| unreadable(error.into()))?;
+    }
+    let bytes =
+        read_capped(&file, &metadata, MAX_COMPONENT_BYTES, "a component").map_err(unreadable)?;
+    check_header(&bytes).map_err(invalid)?;
+    cache
+        .compile(engine, &bytes)
+        .map_err(|error| invalid(error.into()))
+}
+
+/// The length of the header that starts a component (and a core module).
+const COMPONENT_HEADER_LEN: usize = 8;
+
+/// Nothing when `bytes` start like a component; else what they are instead.
+fn check_header(bytes: &[u8]) -> Result<(), Cause> {
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(reason(
             "it is a core WebAssembly module, not a component (build the guest for \
              `wasm32-wasip2`, which produces components)",
-        )));
+        ));
     }
-    if !wasmparser::Parser::is_component(&bytes) {
-        return Err(invalid(reason(
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(reason(
             "it does not start with the WebAssembly component header",
-        )));
+        ));
     }
-    cache
-        .component(engine, &bytes)
-        .map_err(|error| invalid(error.into()))
+    Ok(())
 }
 
 /// The largest component loaded: 256 MiB (a big guest is a few MiB). Past it the file is
@@ -184,7 +227,7 @@ const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 pub fn read_component(path: &Path) -> Result<Vec<u8>, LoadError> {
     let read = || -> Result<Vec<u8>, FileError> {
         let (file, metadata) = open_regular(path, Links::Follow)?;
-        read_capped(file, &metadata, MAX_COMPONENT_BYTES, "a component")
+        read_capped(&file, &metadata, MAX_COMPONENT_BYTES, "a component")
     };
     read().map_err(|error| LoadError::Read {
         path: path.to_owned(),
