@@ -1,6 +1,7 @@
 //! The compile cache: a second load takes the compiled code from disk; a corrupt or truncated
-//! entry, or another component's, is compiled again and replaced, never loaded; a directory or
-//! entry others can write is never read.
+//! entry, or another component's, or code without its header (missing, planted, another
+//! compile's) is compiled again and replaced, never loaded; a directory or entry file others
+//! can write is never read.
 
 use fnhost::{App, CompileCache};
 use fnhost_tests::guest;
@@ -14,13 +15,18 @@ pub(crate) fn fresh_dir(test: &str) -> PathBuf {
     dir
 }
 
-/// The cache's entries in `dir`.
+/// The cache's entries in `dir`: their code files, each with its header beside it.
 pub(crate) fn entries(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "cwasm"))
         .collect()
+}
+
+/// The header of the entry whose code is at `entry`.
+fn header(entry: &Path) -> PathBuf {
+    entry.with_extension("header")
 }
 
 /// The entry's inode: a rewrite renames a new file into place, so it changes.
@@ -107,24 +113,30 @@ async fn an_entry_copied_over_another_components_is_not_loaded() {
         .find(|entry| *entry != hello)
         .expect("an entry for tests/guests/calls");
 
-    // A valid entry, of another component, under hello's name.
-    std::fs::copy(&calls_entry, &hello).unwrap();
-    let swapped = inode(&hello);
-    let app = App::load_with([guest("examples/hello")], &cache)
-        .await
-        .unwrap();
-    assert!(
-        app.function("async_function").is_ok(),
-        "hello's functions, not those of tests/guests/calls"
-    );
-    assert_ne!(app.functions().len(), calls_functions);
-    assert_eq!(answer(&cache).await, 420);
-    assert_ne!(
-        inode(&hello),
-        swapped,
-        "the other component's entry is replaced"
-    );
-    assert_eq!(entries(&dir).len(), 2);
+    // A valid entry, of another component, under hello's name: its code with its header,
+    // then its code beside hello's header.
+    for with_header in [true, false] {
+        std::fs::copy(&calls_entry, &hello).unwrap();
+        if with_header {
+            std::fs::copy(header(&calls_entry), header(&hello)).unwrap();
+        }
+        let swapped = inode(&hello);
+        let app = App::load_with([guest("examples/hello")], &cache)
+            .await
+            .unwrap();
+        assert!(
+            app.function("async_function").is_ok(),
+            "hello's functions, not those of tests/guests/calls"
+        );
+        assert_ne!(app.functions().len(), calls_functions);
+        assert_eq!(answer(&cache).await, 420);
+        assert_ne!(
+            inode(&hello),
+            swapped,
+            "the other component's entry is replaced"
+        );
+        assert_eq!(entries(&dir).len(), 2);
+    }
 
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -136,6 +148,7 @@ async fn a_new_cache_is_private_to_its_user() {
     assert_eq!(mode(&dir), 0o700, "the directory");
     let [entry] = entries(&dir).try_into().expect("one entry per component");
     assert_eq!(mode(&entry), 0o600, "the entry");
+    assert_eq!(mode(&header(&entry)), 0o600, "its header");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -167,8 +180,8 @@ async fn a_directory_others_can_write_is_neither_read_nor_written() {
     assert_eq!(std::fs::read(&entry).unwrap(), contents);
     assert_eq!(
         std::fs::read_dir(&dir).unwrap().count(),
-        1,
-        "nothing written"
+        2,
+        "nothing written beside the entry's code and header"
     );
 
     std::fs::remove_dir_all(&dir).unwrap();
@@ -180,10 +193,61 @@ async fn an_entry_others_can_write_is_replaced_unread() {
     let cache = CompileCache::in_dir(&dir);
     assert_eq!(answer(&cache).await, 420);
     let [entry] = entries(&dir).try_into().expect("one entry per component");
-    chmod(&entry, 0o666);
-    let planted = inode(&entry);
+    for file in [entry.clone(), header(&entry)] {
+        chmod(&file, 0o666);
+        let planted = inode(&file);
+        assert_eq!(answer(&cache).await, 420);
+        assert_ne!(inode(&file), planted, "{} is replaced", file.display());
+        assert_eq!(mode(&file), 0o600);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_without_its_header_is_replaced_not_loaded() {
+    let dir = fresh_dir("headers");
+    let cache = CompileCache::in_dir(&dir);
     assert_eq!(answer(&cache).await, 420);
-    assert_ne!(inode(&entry), planted, "the entry is replaced");
-    assert_eq!(mode(&entry), 0o600);
+    let [entry] = entries(&dir).try_into().expect("one entry per component");
+    let header = header(&entry);
+    let sound = std::fs::read(&header).unwrap();
+
+    // No header: a writer stopped between its code and its header.
+    std::fs::remove_file(&header).unwrap();
+    let code = inode(&entry);
+    assert_eq!(answer(&cache).await, 420);
+    assert_ne!(inode(&entry), code, "the code is compiled again");
+    assert_eq!(std::fs::read(&header).unwrap().len(), sound.len());
+
+    // A header whose code is another compile's: its digest differs in one bit.
+    let mut other = sound.clone();
+    let last_digest_byte = sound.len() - 9;
+    other[last_digest_byte] ^= 1;
+    std::fs::write(&header, &other).unwrap();
+    let code = inode(&entry);
+    assert_eq!(answer(&cache).await, 420);
+    assert_ne!(inode(&entry), code, "the code is compiled again");
+
+    // A header that is a link to the sound one, a link to /dev/zero, or a FIFO.
+    let sound_copy = dir.join("sound-header");
+    std::fs::write(&sound_copy, std::fs::read(&header).unwrap()).unwrap();
+    let plants: [&dyn Fn(&Path); 3] = [
+        &|header| std::os::unix::fs::symlink(&sound_copy, header).unwrap(),
+        &|header| std::os::unix::fs::symlink("/dev/zero", header).unwrap(),
+        &|header| {
+            let made = std::process::Command::new("mkfifo").arg(header).status();
+            assert!(made.unwrap().success(), "mkfifo {}", header.display());
+        },
+    ];
+    for plant in plants {
+        std::fs::remove_file(&header).unwrap();
+        plant(&header);
+        let code = inode(&entry);
+        let loaded = tokio::time::timeout(std::time::Duration::from_secs(60), answer(&cache));
+        assert_eq!(loaded.await.expect("the load does not wait"), 420);
+        assert_ne!(inode(&entry), code, "the code is compiled again");
+        let replaced = std::fs::symlink_metadata(&header).unwrap();
+        assert!(replaced.file_type().is_file(), "{replaced:?}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
