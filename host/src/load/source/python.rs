@@ -17,7 +17,6 @@
 
 use super::super::cache::CompileCache;
 use crate::LoadError;
-use sha2::{Digest, Sha256};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -205,9 +204,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
 
 /// The digest of everything the component is built from, in hexadecimal.
 fn build_key(dir: &Path, module: &str, tool: &Tool) -> Result<String, String> {
-    let mut digest = Sha256::new();
+    let mut digest = blake3::Hasher::new();
     let mut field = |bytes: &[u8]| {
-        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(&(bytes.len() as u64).to_le_bytes());
         digest.update(bytes);
     };
     field(b"fnhost python build 1");
@@ -236,11 +235,7 @@ fn build_key(dir: &Path, module: &str, tool: &Tool) -> Result<String, String> {
         field(relative.as_bytes());
         field(&text);
     }
-    Ok(digest
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
+    Ok(digest.finalize().to_hex().to_string())
 }
 
 /// Every `.py` file under `dir` (hidden directories, `__pycache__` and symbolic links to
