@@ -15,7 +15,7 @@
 //! virtual environment (`guest-sdk/python/.venv`, made by the README's set-up command), and
 //! on `PATH`.
 
-use super::super::cache::CompileCache;
+use crate::load::CompileCache;
 use crate::LoadError;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
