@@ -15,8 +15,8 @@
 //! virtual environment (`guest-sdk/python/.venv`, made by the README's set-up command), and
 //! on `PATH`.
 
-use crate::load::CompileCache;
 use crate::LoadError;
+use crate::load::CompileCache;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
