@@ -1,8 +1,6 @@
 //! Concurrency, checked structurally (pool counters, a barrier), never by the clock.
 
-use fnhost::App;
-use fnhost_tests::calls_app;
-use std::collections::HashSet;
+use fnhost_tests::{calls_app, four_at_once};
 
 /// 100 `remote_aio` calls gathered with `join_all` in one guest task are all in flight at
 /// once: the barrier they enter opens only when all 100 are inside it.
@@ -21,20 +19,6 @@ async fn a_hundred_way_fan_out_is_in_flight_at_once() {
     // max_inputs = 100 on max_containers = 1: all on ONE instance, interleaved.
     assert_eq!(stats.peak_containers, 1);
     assert_eq!(stats.peak_in_flight_per_container, 100);
-}
-
-/// Runs 4 inputs of `function` (each sleeping 300 ms) at once; returns the distinct instances
-/// they ran on and the pool's counters.
-async fn four_at_once(app: &App, function: &str) -> (HashSet<u64>, fnhost::PoolStats) {
-    let worker = app.function(function).unwrap();
-    let calls: Vec<_> = (0..4)
-        .map(|_| worker.spawn::<u64>((300,)).unwrap())
-        .collect();
-    let mut instances = HashSet::new();
-    for call in calls {
-        instances.insert(call.get().await.unwrap());
-    }
-    (instances, worker.stats())
 }
 
 /// A blocking body with max_inputs = 4 runs 4 inputs in parallel on 4 instances.

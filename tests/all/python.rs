@@ -3,9 +3,8 @@
 //! counters, Python and Rust components calling each other, and the build's cache.
 
 use fnhost::{App, CompileCache, Error};
-use fnhost_tests::{guest, python_guest, workspace};
+use fnhost_tests::{four_at_once, guest, python_guest, workspace};
 use serde_json::{Value, json};
-use std::collections::HashSet;
 
 /// The Python test app, `tests/guests-py/calls/app.py`.
 async fn python_app() -> App {
@@ -224,20 +223,6 @@ async fn async_max_inputs_interleave_on_one_instance() {
     assert_eq!(stats.peak_in_flight, 100);
     assert_eq!(stats.peak_containers, 1);
     assert_eq!(stats.peak_in_flight_per_container, 100);
-}
-
-/// Runs 4 inputs of `function` (each sleeping 300 ms) at once; returns the distinct instances
-/// they ran on and the pool's counters.
-async fn four_at_once(app: &App, function: &str) -> (HashSet<u64>, fnhost::PoolStats) {
-    let worker = app.function(function).unwrap();
-    let calls: Vec<_> = (0..4)
-        .map(|_| worker.spawn::<u64>((300,)).unwrap())
-        .collect();
-    let mut instances = HashSet::new();
-    for call in calls {
-        instances.insert(call.get().await.unwrap());
-    }
-    (instances, worker.stats())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -92,3 +92,20 @@ pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Runs 4 inputs of `function` (each sleeping 300 ms, and returning the id of the instance it
+/// ran on) at once; returns the distinct instances they ran on and the pool's counters.
+pub async fn four_at_once(
+    app: &fnhost::App,
+    function: &str,
+) -> (std::collections::HashSet<u64>, fnhost::PoolStats) {
+    let worker = app.function(function).unwrap();
+    let calls: Vec<_> = (0..4)
+        .map(|_| worker.spawn::<u64>((300,)).unwrap())
+        .collect();
+    let mut instances = std::collections::HashSet::new();
+    for call in calls {
+        instances.insert(call.get().await.unwrap());
+    }
+    (instances, worker.stats())
+}

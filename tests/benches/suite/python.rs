@@ -4,12 +4,13 @@
 //! seed's program in each.
 
 use crate::run::cargo_build;
+use crate::start::starts_p50;
 use crate::{Report, median, micros};
 use fnhost::{App, CompileCache};
 use fnhost_tests::{python_guest, workspace};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Every Python row: `starts` container starts and `calls` calls per row, `runs` runs of
 /// `fnhost run`.
@@ -93,32 +94,14 @@ async fn build_and_compile(report: &mut Report, hello: &Path) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The median time `warm_up` takes to start one more container of `function`.
-async fn start_p50(
-    component: &Path,
-    cache: &CompileCache,
-    function: &str,
-    count: usize,
-) -> Duration {
-    let app = App::load_with([component], cache).await.unwrap();
-    let function = app.function(function).unwrap();
-    let mut samples = Vec::with_capacity(count);
-    for started in 1..=count {
-        let start = Instant::now();
-        function.warm_up(started).await.unwrap();
-        samples.push(start.elapsed());
-    }
-    median(samples)
-}
-
 /// Container start of the Python bench app and of the table app, against the Rust bench
 /// app's, from precompiled code.
 async fn starts(report: &mut Report, bench: &Path, cache: &CompileCache, count: usize) {
     let python = python_guest("tests/guests-py/bench/app.py");
     let table = python_guest("tests/guests-py/table/app.py");
-    let python_start = start_p50(&python, cache, "py_noop", count).await;
-    let table_start = start_p50(&table, cache, "lookup", count).await;
-    let rust_start = start_p50(bench, cache, "noop_blocking", count).await;
+    let python_start = starts_p50(&python, cache, "py_noop", count).await;
+    let table_start = starts_p50(&table, cache, "lookup", count).await;
+    let rust_start = starts_p50(bench, cache, "noop_blocking", count).await;
     report.row(
         "python_container_start_us",
         "Python container start, precompiled (p50)",

@@ -17,10 +17,10 @@ pub(crate) async fn container_start(
     cache: &CompileCache,
     count: usize,
 ) {
-    let first = fnhost_starts(bench, cache, count).await;
+    let first = starts_p50(bench, cache, "noop_blocking", count).await;
     // The containers end once their app is gone; give their tasks a moment to drop the stores.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let warm = fnhost_starts(bench, cache, count).await;
+    let warm = starts_p50(bench, cache, "noop_blocking", count).await;
     let raw = Raw::new(bench);
     let raw_first = raw.starts(count).await;
     let raw_warm = raw.starts(count).await;
@@ -68,10 +68,16 @@ pub(crate) async fn container_start(
     );
 }
 
-/// The median time `warm_up` takes to start one more container, over `count` containers.
-async fn fnhost_starts(bench: &Path, cache: &CompileCache, count: usize) -> Duration {
-    let app = App::load_with([bench], cache).await.unwrap();
-    let function = app.function("noop_blocking").unwrap();
+/// The median time `warm_up` takes to start one more container of `function` (of the app
+/// `component`), over `count` containers.
+pub(crate) async fn starts_p50(
+    component: &Path,
+    cache: &CompileCache,
+    function: &str,
+    count: usize,
+) -> Duration {
+    let app = App::load_with([component], cache).await.unwrap();
+    let function = app.function(function).unwrap();
     let mut samples = Vec::with_capacity(count);
     for started in 1..=count {
         let start = Instant::now();
