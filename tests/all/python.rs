@@ -317,6 +317,19 @@ fn a_build_error_is_one_message_naming_the_line() {
         "{error}"
     );
     assert!(!error.contains('\n'), "{error}");
+    std::fs::write(
+        &file,
+        "import fnhost\napp = fnhost.App()\n\n@app.function()\ndef f():\n    return 1\n\nVALUE = f.remote()\n",
+    )
+    .unwrap();
+    let error = fnhost::source::build_python(&file, &CompileCache::disabled())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("RuntimeError: fnhost calls cannot run at module level")
+            && error.ends_with("(app.py, line 8)"),
+        "{error}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     let missing = fnhost::source::build_python(
         &workspace().join("no/such/app.py"),

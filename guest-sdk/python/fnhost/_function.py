@@ -15,6 +15,7 @@ from componentize_py_types import Err
 from wit_world.imports import host, types
 
 from . import exception
+from ._phase import require_host
 from ._wire import decode_result, duration_nanos, encode_args, raising
 
 #: How many calls one `map` keeps in flight; later inputs start as earlier ones finish.
@@ -47,6 +48,7 @@ class FunctionCall:
     @staticmethod
     def from_id(function_call_id: str) -> "FunctionCall":
         """The spawned call whose id is `function_call_id`, wherever it was spawned."""
+        require_host()
         try:
             return FunctionCall(host.call_from_id(function_call_id))
         except Err as error:
@@ -123,6 +125,7 @@ class Function:
         return encode_args(self._signature, args, kwargs)
 
     def _remote(self, *args, **kwargs) -> Any:
+        require_host()
         payload = self._payload(args, kwargs)
         try:
             return decode_result(host.call(self._name, payload, self._options()))
@@ -130,6 +133,7 @@ class Function:
             raise raising(error) from None
 
     async def _remote_aio(self, *args, **kwargs) -> Any:
+        require_host()
         payload = self._payload(args, kwargs)
         try:
             return decode_result(await host.call_async(self._name, payload, self._options()))
@@ -137,6 +141,7 @@ class Function:
             raise raising(error) from None
 
     def _spawn(self, *args, **kwargs) -> FunctionCall:
+        require_host()
         return FunctionCall(host.spawn(self._name, self._payload(args, kwargs), self._options()))
 
     async def _spawn_aio(self, *args, **kwargs) -> FunctionCall:

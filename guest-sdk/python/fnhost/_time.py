@@ -12,6 +12,7 @@ import time
 
 from wit_world.imports import host
 
+from ._phase import require_host
 from ._wire import duration_nanos
 
 _yield_once = asyncio.sleep
@@ -19,6 +20,7 @@ _yield_once = asyncio.sleep
 
 def sleep(seconds: float) -> None:
     """Blocks the calling instance for `seconds`."""
+    require_host()
     nanos = duration_nanos(seconds)
     if nanos:
         host.sleep(nanos)
@@ -26,6 +28,7 @@ def sleep(seconds: float) -> None:
 
 async def sleep_aio(seconds: float, result=None):
     """Waits `seconds` while the instance's other inputs run; returns `result`."""
+    require_host()
     nanos = duration_nanos(seconds)
     if nanos:
         await host.sleep_async(nanos)
