@@ -6,7 +6,7 @@
 //! a stream past its budget (1 MiB/s, 4 MiB burst) drops the rest and says how much, in one line.
 
 use fnhost::{App, OutputSink, Stream, prefixed};
-use fnhost_tests::{eventually, guest};
+use fnhost_tests::{eventually, guest, python_guest};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -232,4 +232,33 @@ async fn a_flood_past_the_budget_is_dropped_and_counted_by_one_mark() {
         accounted.dropped > 0 || elapsed > 60.0,
         "{accounted:?}: nothing dropped"
     );
+}
+
+/// A Python exception's traceback goes to its container's stderr, the app's log, while the
+/// caller gets `Type: message`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_traceback_reaches_the_log() {
+    let lines = Arc::new(Lines::default());
+    let app = App::builder()
+        .output(lines.clone())
+        .load([python_guest("tests/guests-py/calls/app.py")])
+        .await
+        .unwrap();
+    let error = app
+        .function("py_raises")
+        .unwrap()
+        .remote::<()>(("in the log",))
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "ValueError: in the log");
+    eventually("the traceback is in the log", || {
+        let stderr = lines.of(Stream::Stderr);
+        stderr
+            .iter()
+            .any(|(_, line)| line.starts_with("Traceback (most recent call last)"))
+            && stderr.iter().any(|(container, line)| {
+                container.starts_with("py_raises#") && line == "ValueError: in the log"
+            })
+    })
+    .await;
 }
