@@ -88,9 +88,7 @@ impl FunctionInfo {
         serde_json::to_vec(&Value::Array(args))
             .map_err(|error| Error::Payload(format!("cannot encode the arguments: {error}")))
     }
-}
 
-impl FunctionInfo {
     /// The encoded JSON array of arguments of a web request: its query parameters and its
     /// body (`None` when empty). A JSON object body and the query fill the parameters by name
     /// (a name given twice, or one the function lacks, is refused); a JSON array body fills
