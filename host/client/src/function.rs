@@ -204,6 +204,21 @@ impl Function {
         body: Body,
         convention: Convention,
     ) -> Result<MapLines, ClientError> {
+        // The server answers an unknown app or function before it reads the body, and closes
+        // the connection: a client still sending the body would see a broken pipe, not the
+        // answer. Asked first, the same mistake gives the server's `not-found`.
+        let app = self.client.app(&self.app).await?;
+        if !app
+            .functions
+            .iter()
+            .any(|function| function.name == self.name)
+        {
+            return Err(ClientError::Server {
+                status: StatusCode::NOT_FOUND.as_u16(),
+                kind: "not-found".into(),
+                message: format!("no function `{}` in the app `{}`", self.name, self.app),
+            });
+        }
         let request = self
             .client
             .request(Method::POST, self.endpoint("map", convention))
