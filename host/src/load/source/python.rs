@@ -17,6 +17,7 @@
 
 use crate::LoadError;
 use crate::load::CompileCache;
+use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -225,7 +226,14 @@ fn build_key(dir: &Path, module: &str, tool: &Tool) -> Result<String, String> {
     sources.sort();
     let mut total = 0;
     for (relative, path) in &sources {
-        let text = std::fs::read(path)
+        // Read no further than the budget left: a huge file (or a link to one) is refused
+        // without being read whole.
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| {
+                file.take(MAX_SOURCE_BYTES - total + 1)
+                    .read_to_end(&mut text)
+            })
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         total += text.len() as u64;
         if total > MAX_SOURCE_BYTES {
