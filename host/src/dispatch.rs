@@ -7,13 +7,15 @@
 //! tomorrow) plugs in here without the container, the pool or the imports knowing. The
 //! request and reply types live here, beside what travels with them: the call chain
 //! ([`chain`]), the size limit ([`payload`]), the caller watch ([`watch`]), the reply channel
-//! ([`pending`]) and the spawned calls kept by id ([`retained`]).
+//! ([`pending`]), the spawned calls kept by id ([`retained`]) and the calls a full pool offers
+//! to other hosts ([`offload`]).
 //!
 //! Invariant: a submitted request is answered exactly once on its reply channel (a result, or
 //! an error), or its channel is dropped because the app shut down; callers map a dropped
 //! channel to `cancelled`.
 
 pub(crate) mod chain;
+pub(crate) mod offload;
 pub(crate) mod payload;
 pub(crate) mod pending;
 pub(crate) mod retained;
@@ -37,6 +39,9 @@ pub(crate) struct Request {
     pub(crate) caller: Option<Chain>,
     /// The call's id, minted by the host when the call was made.
     pub(crate) id: CallId,
+    /// Whether a full pool may offer the call to another host (see [`offload`]): false for a
+    /// call that came from one, so that a call never travels twice.
+    pub(crate) may_offer: bool,
 }
 
 impl Request {
@@ -48,6 +53,7 @@ impl Request {
             options,
             caller,
             id: CallId::mint(),
+            may_offer: true,
         }
     }
 }
@@ -80,7 +86,7 @@ pub struct CallId(u128);
 impl CallId {
     /// A new id. Drawn from the thread's ChaCha generator (seeded from the OS): a few
     /// nanoseconds, no system call per call.
-    pub(crate) fn mint() -> Self {
+    pub fn mint() -> Self {
         CallId(rand::random())
     }
 }

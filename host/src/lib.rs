@@ -47,6 +47,7 @@ pub use api::{
     check_app_name,
 };
 pub use dispatch::CallId;
+pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};

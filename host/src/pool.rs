@@ -21,6 +21,7 @@ pub use autoscale::PoolStats;
 use crate::container::state::ContainerContext;
 use crate::container::{Container, Inbox, Input, InputReceiver, Owner, Role};
 use crate::dispatch::chain::Frame;
+use crate::dispatch::offload::OfferedCall;
 use crate::dispatch::{Dispatch, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;
@@ -194,6 +195,12 @@ impl Pool {
         self.grow(&mut self.lock(), 0);
     }
 
+    /// Whether an input arriving now would start at once (an instance has room, or one more
+    /// may start) rather than queue.
+    pub(crate) fn has_room(&self) -> bool {
+        self.lock().has_room()
+    }
+
     pub(crate) fn stats(&self) -> PoolStats {
         PoolStats {
             cpu_throttles: self.cpu_throttles.load(Ordering::Relaxed),
@@ -202,9 +209,22 @@ impl Pool {
     }
 
     /// Places an input on an instance, or queues it.
+    fn place(self: &Arc<Self>, input: Input) {
+        self.place_or_offer(input, false);
+    }
+
+    /// Places an input an offload gave back: it queues here, never offered again.
+    pub(crate) fn place_here(self: &Arc<Self>, input: Input) {
+        self.place(input);
+    }
+
+    /// Places an input on an instance, or queues it — or, when `may_offer` and the pool may
+    /// not grow, offers it to the host's offload (another host) instead of queueing it.
     ///
-    /// The instance is chosen under the lock, the input sent after it is released.
-    fn place(self: &Arc<Self>, mut input: Input) {
+    /// The instance is chosen under the lock, the input sent (or offered) after it is
+    /// released.
+    fn place_or_offer(self: &Arc<Self>, mut input: Input, may_offer: bool) {
+        let mut offload = may_offer.then(|| self.context.offload.target()).flatten();
         loop {
             let (id, inbox) = {
                 let mut placement = self.lock();
@@ -223,6 +243,13 @@ impl Pool {
                 self.grow(&mut placement, 1);
                 match placement.place() {
                     Some(reserved) => reserved,
+                    None if placement.at_limit() && offload.is_some() => {
+                        drop(placement);
+                        if let Some((offload, app)) = offload.take() {
+                            offload.offer(OfferedCall::new(app, Arc::clone(self), input));
+                        }
+                        return;
+                    }
                     None => {
                         let reentrant = input
                             .caller
@@ -484,6 +511,7 @@ impl Dispatch for Arc<Pool> {
             options,
             caller,
             id,
+            may_offer,
         } = request;
         Frame::check_depth(&self.name, caller.as_ref(), self.limits.max_call_depth)?;
         payload::check(&self.name, "arguments", args.len()).map_err(Error::BadArguments)?;
@@ -499,14 +527,17 @@ impl Dispatch for Arc<Pool> {
                 Error::BadArguments(format!("{} {}", invalid.option, invalid.reason))
             })?;
         let (reply, receiver) = oneshot::channel();
-        self.place(Input {
-            args,
-            reply,
-            policy,
-            attempt: 0,
-            caller,
-            id,
-        });
+        self.place_or_offer(
+            Input {
+                args,
+                reply,
+                policy,
+                attempt: 0,
+                caller,
+                id,
+            },
+            may_offer,
+        );
         Ok(receiver)
     }
 }

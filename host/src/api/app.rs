@@ -13,6 +13,7 @@ use crate::api::function::Function;
 use crate::api::host::{Host, split_qualified};
 use crate::container::state::{ContainerContext, ContainerState};
 use crate::container::{Container, Role};
+use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::{Dispatch, Receiver, Request};
 use crate::info::FunctionInfo;
 use crate::load::CompileCache;
@@ -246,6 +247,7 @@ impl AppBuilder {
                 max_handles: host.settings().max_handles,
                 occupancy: Arc::clone(host.occupancy()),
                 calls: Arc::clone(host.calls()),
+                offload: OffloadRoute::new(Arc::clone(host.offload())),
             });
             AppShared {
                 pools: functions
@@ -358,6 +360,11 @@ impl App {
 }
 
 impl AppShared {
+    /// The app is deployed as `name`: its full pools may offer calls to other hosts under it.
+    pub(crate) fn deployed_as(&self, name: &str) {
+        self.context.offload.deployed_as(name);
+    }
+
     pub(crate) fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {
         self.pools.get(name).ok_or_else(|| self.unknown(name))
     }

@@ -19,6 +19,7 @@ impl Host {
     /// closes once the last of them (and the last handle to it) is gone.
     pub fn deploy(&self, name: &str, app: App) -> Result<Option<App>, Error> {
         check_app_name(name)?;
+        app.shared.deployed_as(name);
         let replaced = write(self.deployed_table()).insert(name.to_owned(), Arc::new(app));
         Ok(replaced.and_then(downcast))
     }

@@ -7,6 +7,8 @@
 use crate::Error;
 use crate::api::call::FunctionCall;
 use crate::api::wire::{decode, encode_args};
+use crate::dispatch::chain::Frame;
+use crate::dispatch::offload::ArrivedCall;
 use crate::dispatch::retained::CallStore;
 use crate::dispatch::{CallId, Dispatch, Receiver, Request, wait};
 use crate::info::FunctionInfo;
@@ -115,6 +117,37 @@ impl Function {
     /// Calls the function with an encoded JSON array of arguments; returns the encoded result.
     pub async fn remote_raw(&self, args: Vec<u8>) -> Result<Vec<u8>, Error> {
         wait(&self.info().name, self.request(args)).await
+    }
+
+    /// Whether a call arriving now would start at once (a container has room, or one more may
+    /// start) rather than queue: what a host checks before it takes a call another host
+    /// offers.
+    pub fn has_room(&self) -> bool {
+        self.pool.has_room()
+    }
+
+    /// Runs a call that came from another host (see [`ArrivedCall`]) here and waits for its
+    /// result. It is never offered to another host again: when the pool is full, it queues.
+    pub async fn accept(&self, call: ArrivedCall) -> Result<Vec<u8>, Error> {
+        let ArrivedCall {
+            id,
+            args,
+            depth,
+            timeout,
+            retries,
+        } = call;
+        let request = Request {
+            args,
+            options: CallOptions { timeout, retries },
+            caller: Frame::elsewhere(depth),
+            id,
+            may_offer: false,
+        };
+        wait(
+            &self.info().name,
+            self.pool.submit(&self.info().name, request),
+        )
+        .await
     }
 
     /// Submits a call with `args` (encoded) through the dispatch seam, as from the host API.

@@ -15,6 +15,7 @@
 //! [`App::builder`]: crate::App::builder
 
 use crate::container::state;
+use crate::dispatch::offload::{HostOffload, Offload};
 use crate::dispatch::retained::{CallStore, RetainedCall, RetainedStats, Retention};
 use crate::error::reason;
 use crate::load::CompileCache;
@@ -120,6 +121,8 @@ struct HostShared {
     /// The apps deployed by name. An app here holds the host (as every app does): a host
     /// with deployed apps lives until they are undeployed.
     deployed: RwLock<HashMap<String, Deployed>>,
+    /// Where the host's full pools offer calls (a cluster's router), if anywhere.
+    offload: HostOffload,
 }
 
 /// An app as the host keeps it when deployed: an `App`, which this file cannot name (an app
@@ -141,6 +144,7 @@ impl Host {
                 occupancy: Arc::default(),
                 calls: Arc::new(CallStore::new(retention)),
                 deployed: RwLock::default(),
+                offload: HostOffload::default(),
                 settings,
                 engine,
             }),
@@ -200,6 +204,18 @@ impl Host {
     /// How many spawned calls the host keeps, and what their results weigh.
     pub fn retained_stats(&self) -> RetainedStats {
         self.shared.calls.stats()
+    }
+
+    /// From now on, a call of a deployed app's function that finds its pool full (every
+    /// container it may have busy) is offered to `offload` rather than queued (`None`: calls
+    /// queue again). A cluster sets it to send such calls to hosts with room.
+    pub fn set_offload(&self, offload: Option<Arc<dyn Offload>>) {
+        *write(&self.shared.offload) = offload;
+    }
+
+    /// The host's offload, which its apps' pools consult.
+    pub(crate) fn offload(&self) -> &HostOffload {
+        &self.shared.offload
     }
 
     /// The table of deployed apps, by name (see `api::deployed`).

@@ -11,6 +11,7 @@ use crate::container::cpu::CpuBudget;
 use crate::container::deadline::Deadlines;
 use crate::dispatch::Dispatch;
 use crate::dispatch::chain::{CallerKey, Callers, Chain, Frame};
+use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::CallStore;
 use crate::dispatch::watch::Abandoned;
 use crate::runtime::memory::{Limits, MemoryBudget};
@@ -42,6 +43,8 @@ pub(crate) struct ContainerContext {
     pub(crate) occupancy: Arc<Occupancy>,
     /// The host's spawned calls, by id.
     pub(crate) calls: Arc<CallStore>,
+    /// Where full pools offer their calls (another host), if anywhere.
+    pub(crate) offload: OffloadRoute,
 }
 
 /// What a container's store holds.

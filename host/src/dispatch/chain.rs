@@ -43,6 +43,24 @@ impl Frame {
         })
     }
 
+    /// The frame standing for the callers of a call that arrived from another host, `depth`
+    /// inputs deep there: the depth limit holds across hosts; the callers' names stay there.
+    pub(crate) fn elsewhere(depth: usize) -> Option<Chain> {
+        (depth > 0).then(|| {
+            Arc::new(Frame {
+                function: Arc::from("(another host)"),
+                depth,
+                approximate: false,
+                caller: None,
+            })
+        })
+    }
+
+    /// How many inputs the chain holds, this one's included.
+    pub(crate) fn depth(&self) -> usize {
+        self.depth
+    }
+
     /// Fails when a call of `callee` from `caller` would nest deeper than `limit`.
     pub(crate) fn check_depth(
         callee: &str,

@@ -9,6 +9,7 @@
 use crate::LoadError;
 use crate::container::state::{ContainerContext, ContainerState, DEFAULT_MAX_HANDLES, new_store};
 use crate::dispatch::Unrouted;
+use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
 use crate::info::{BodyKind, FunctionInfo, WebEndpoint};
@@ -253,6 +254,7 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
             max_calls: 0,
             max_bytes: 0,
         })),
+        offload: OffloadRoute::default(),
     };
     let origin = Origin::Container(Arc::clone(&label));
     let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, None, None);

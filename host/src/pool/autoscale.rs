@@ -140,8 +140,19 @@ impl<T, S: Clone> Placement<T, S> {
         self.instances.len()
     }
 
+    /// Whether an input arriving now would start at once rather than queue: nothing is
+    /// queued, and an instance has room or one more may start.
+    pub(crate) fn has_room(&self) -> bool {
+        self.queue.is_empty()
+            && (!self.at_limit()
+                || self
+                    .instances
+                    .iter()
+                    .any(|instance| instance.load < self.shape.capacity))
+    }
+
     /// Whether no more instances may start.
-    fn at_limit(&self) -> bool {
+    pub(crate) fn at_limit(&self) -> bool {
         self.instances.len() + self.starting >= self.shape.max_instances
     }
 

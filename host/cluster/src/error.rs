@@ -1,0 +1,50 @@
+//! The cluster's errors.
+
+use std::time::Duration;
+
+/// Why joining a cluster, or one of its operations, failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The NATS server could not be reached.
+    #[error("cannot reach the NATS server at {url}: {reason}")]
+    Connect {
+        /// The server's address.
+        url: String,
+        /// What the client said.
+        reason: String,
+    },
+    /// A stream, consumer or bucket could not be made or opened.
+    #[error("cannot set up JetStream's `{what}` (is the server started with -js?): {reason}")]
+    Setup {
+        /// Which one.
+        what: &'static str,
+        /// What the server said.
+        reason: String,
+    },
+    /// An operation on JetStream failed.
+    #[error("{what}: {reason}")]
+    JetStream {
+        /// What was tried.
+        what: String,
+        /// What the server or client said.
+        reason: String,
+    },
+    /// The server did not answer in time.
+    #[error("{what}: the NATS server did not answer within {within:?}")]
+    TimedOut {
+        /// What was tried.
+        what: String,
+        /// How long it was given.
+        within: Duration,
+    },
+}
+
+impl ClusterError {
+    /// A JetStream failure of `what`, with the client's error.
+    pub(crate) fn jetstream(what: impl Into<String>) -> impl FnOnce(String) -> ClusterError {
+        move |reason| ClusterError::JetStream {
+            what: what.into(),
+            reason,
+        }
+    }
+}

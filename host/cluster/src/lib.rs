@@ -1,0 +1,381 @@
+//! Several fnhost hosts on one NATS JetStream: deployments shared, calls spilled to hosts with
+//! room, spawned calls stored durably and run by any host.
+//!
+//! A host joins with [`Cluster::join`] (what `fnhost serve --cluster` does). From then on:
+//! - deployments go through the cluster ([`Cluster::publish_deployment`], [`Cluster::changes`]):
+//!   components in an object store, records in a key-value bucket every host watches;
+//! - a call that finds its local pool full is offered to another host with room, over NATS
+//!   request/reply (`spill`), through the host's offload seam; calls that find room at home
+//!   never touch NATS;
+//! - [`Cluster::spawn`] stores a call in a JetStream work queue and returns once the server
+//!   has it; any host takes it, runs it, stores its outcome by call id and only then acks it
+//!   (`spawns`, `results`); [`Cluster::result`] and [`Cluster::cancel`] work from any host.
+//!
+//! docs/cluster.md has the design: subjects, streams, consumers, buckets, what happens when a
+//! host or NATS goes away, and how it scales.
+//!
+//! Modules, one concern each: `names` (everything named on NATS), `wire` (headers and
+//! outcomes), `spill`, `spawns`, `results`, `running` (calls running here, cancellations),
+//! `deployments`, `error`.
+
+mod deployments;
+mod error;
+mod names;
+mod results;
+mod running;
+mod spawns;
+mod spill;
+mod wire;
+
+pub use deployments::Change;
+pub use error::ClusterError;
+
+use crate::deployments::Deployments;
+use crate::names::{CANCEL_SUBJECTS, SPAWN_STREAM, WORKERS, cancel_subject};
+use crate::results::Results;
+use crate::running::Running;
+use async_nats::jetstream;
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
+use bytes::Bytes;
+use fnhost::{CallId, Error, Host};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// The default of [`ClusterSettings::ack_wait`].
+pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(5);
+/// The default of [`ClusterSettings::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// The default of [`ClusterSettings::max_spawned_in_flight`].
+pub const DEFAULT_MAX_SPAWNED_IN_FLIGHT: usize = 1024;
+
+/// How a host joins a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// The NATS server, `nats://HOST:PORT`.
+    pub url: String,
+    /// This host's name in the cluster (default: the machine's name and the process id).
+    pub host_name: String,
+    /// How long a spawned call taken by a host may go without news of it before another host
+    /// gets it (default 5 s): a host tells progress every third of it while the call runs, so
+    /// this bounds how long a dead host's calls wait, not how long a call may run.
+    pub ack_wait: Duration,
+    /// How long a spawn waits for the server to store the call before it fails with
+    /// `overloaded` (default 2 s): the bound on a spawn while NATS is away.
+    pub request_timeout: Duration,
+    /// Spawned calls one host runs (or holds queued) at once (default 1024).
+    pub max_spawned_in_flight: usize,
+    /// How long stored outcomes of spawned calls are kept (and calls waiting for a host).
+    pub retention: Duration,
+}
+
+impl ClusterSettings {
+    /// The settings for joining the NATS server at `url`, the defaults otherwise, outcomes
+    /// kept as long as `host` keeps its spawned calls.
+    pub fn new(url: impl Into<String>, host: &Host) -> Self {
+        ClusterSettings {
+            url: url.into(),
+            host_name: default_host_name(),
+            ack_wait: DEFAULT_ACK_WAIT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_spawned_in_flight: DEFAULT_MAX_SPAWNED_IN_FLIGHT,
+            retention: host.settings().retention,
+        }
+    }
+}
+
+/// The machine's name and the process id: unique among the hosts of one machine.
+fn default_host_name() -> String {
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    format!("{machine}-{}", std::process::id())
+}
+
+/// What the host has done for the cluster, counted since it joined.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterStats {
+    /// Spawned calls this host stored in the stream.
+    pub spawned: u64,
+    /// Calls this host sent to another host, which answered (spilled calls).
+    pub spilled: u64,
+    /// Calls this host took from the cluster: spawned calls it ran, calls spilled to it.
+    pub taken: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) spilled: AtomicU64,
+    pub(crate) taken: AtomicU64,
+}
+
+/// What the cluster's tasks share.
+pub(crate) struct Shared {
+    pub(crate) host: Host,
+    pub(crate) name: String,
+    pub(crate) settings: ClusterSettings,
+    pub(crate) client: async_nats::Client,
+    pub(crate) jetstream: jetstream::Context,
+    pub(crate) spawns: jetstream::stream::Stream,
+    pub(crate) results: Results,
+    pub(crate) deployments: Deployments,
+    pub(crate) running: Running,
+    pub(crate) counters: Counters,
+    /// Set when the host leaves: its spawned calls go back to the stream.
+    pub(crate) leaving: watch::Sender<bool>,
+}
+
+/// A host's membership of a cluster. Dropping it stops the cluster's tasks at once;
+/// [`Cluster::leave`] hands the calls running here back first.
+pub struct Cluster {
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Cluster {
+    /// Joins the cluster of the NATS server in `settings` (started with JetStream): makes the
+    /// stream, consumer and buckets if they are missing, starts taking spawned calls and
+    /// spilled calls, and routes `host`'s full pools to the other hosts. Fails when the
+    /// server cannot be reached now; once joined, the host reconnects by itself.
+    pub async fn join(host: Host, settings: ClusterSettings) -> Result<Cluster, ClusterError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("fnhost {}", settings.host_name))
+            .connection_timeout(settings.request_timeout)
+            // A spilled call sets its own wait; a request has none of its own.
+            .request_timeout(None)
+            .max_reconnects(None)
+            .connect(settings.url.as_str())
+            .await
+            .map_err(|error| ClusterError::Connect {
+                url: settings.url.clone(),
+                reason: error.to_string(),
+            })?;
+        let mut jetstream = jetstream::new(client.clone());
+        jetstream.set_timeout(settings.request_timeout);
+        let setup = |what: &'static str| {
+            move |error: &dyn std::fmt::Display| ClusterError::Setup {
+                what,
+                reason: error.to_string(),
+            }
+        };
+        let spawns = jetstream
+            .get_or_create_stream(spawns::stream_config(settings.retention))
+            .await
+            .map_err(|error| setup(SPAWN_STREAM)(&error))?;
+        spawns
+            .get_or_create_consumer(WORKERS, spawns::consumer_config(settings.ack_wait))
+            .await
+            .map_err(|error| setup(WORKERS)(&error))?;
+        let results = jetstream
+            .create_or_update_key_value(results::config(settings.retention))
+            .await
+            .map_err(|error| setup(names::RESULTS)(&error))?;
+        let apps = jetstream
+            .create_or_update_key_value(deployments::apps_config())
+            .await
+            .map_err(|error| setup(names::APPS)(&error))?;
+        let components = jetstream
+            .create_object_store(deployments::components_config())
+            .await
+            .map_err(|error| setup(names::COMPONENTS)(&error))?;
+        let cancels = client
+            .subscribe(CANCEL_SUBJECTS)
+            .await
+            .map_err(|error| setup("cancellations")(&error))?;
+        let shared = Arc::new(Shared {
+            host: host.clone(),
+            name: settings.host_name.clone(),
+            settings,
+            client,
+            jetstream,
+            spawns,
+            results: Results::new(results),
+            deployments: Deployments { apps, components },
+            running: Running::default(),
+            counters: Counters::default(),
+            leaving: watch::Sender::new(false),
+        });
+        let watching = Arc::clone(&shared);
+        let tasks = vec![
+            tokio::spawn(spawns::work(Arc::clone(&shared))),
+            tokio::spawn(spill::serve(Arc::clone(&shared))),
+            tokio::spawn(hear_cancellations(Arc::clone(&shared), cancels)),
+            tokio::spawn(async move { watching.results.watch().await }),
+        ];
+        host.set_offload(Some(Arc::new(spill::Spill {
+            shared: Arc::downgrade(&shared),
+        })));
+        tracing::info!(host = %shared.name, url = %shared.settings.url, "joined the cluster");
+        Ok(Cluster { shared, tasks })
+    }
+
+    /// This host's name in the cluster.
+    pub fn host_name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Whether the connection to NATS is up now.
+    pub fn is_connected(&self) -> bool {
+        self.shared.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// What this host has done for the cluster.
+    pub fn stats(&self) -> ClusterStats {
+        let counters = &self.shared.counters;
+        ClusterStats {
+            spawned: counters.spawned.load(Ordering::Relaxed),
+            spilled: counters.spilled.load(Ordering::Relaxed),
+            taken: counters.taken.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Spawns a call of `app/function` with `args` (a JSON array, as the function takes it):
+    /// returns its id once JetStream stored it. Fails with `not-found` for a function not
+    /// deployed, and with `overloaded` when NATS cannot store it within the request timeout.
+    pub async fn spawn(&self, app: &str, function: &str, args: Vec<u8>) -> Result<CallId, Error> {
+        spawns::spawn(&self.shared, app, function, args).await
+    }
+
+    /// The outcome of the spawned call `id`, waiting for it at most `wait`: `Ok(None)` while
+    /// it waits for a host or runs; `not-found` for an id the cluster does not know (never
+    /// spawned through it, or past its retention).
+    pub async fn result(
+        &self,
+        id: CallId,
+        wait: Duration,
+    ) -> Result<Option<Result<Vec<u8>, Error>>, Error> {
+        let shared = &self.shared;
+        if let Some(outcome) = shared.results.get(id).await.map_err(unavailable)? {
+            return Ok(Some(outcome));
+        }
+        if !self.is_known(id).await? {
+            // Stored and acked between the two reads?
+            return match shared.results.get(id).await.map_err(unavailable)? {
+                Some(outcome) => Ok(Some(outcome)),
+                None => Err(Error::NotFound(format!(
+                    "no call {id} in the cluster (never spawned, or past its retention)"
+                ))),
+            };
+        }
+        shared.results.wait(id, wait).await.map_err(unavailable)
+    }
+
+    /// Whether call `id` waits in the stream or runs (its message is there until acked).
+    async fn is_known(&self, id: CallId) -> Result<bool, Error> {
+        match self
+            .shared
+            .spawns
+            .get_last_raw_message_by_subject(&names::spawn_subject(id))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Cancels the spawned call `id` unless it finished: its outcome becomes `cancelled`, and
+    /// the host running it (if any) stops it; no host runs it afterwards.
+    pub async fn cancel(&self, id: CallId) -> Result<(), Error> {
+        if !self.is_known(id).await? {
+            return match self.shared.results.get(id).await.map_err(unavailable)? {
+                Some(_) => Ok(()),
+                None => Err(Error::NotFound(format!("no call {id} in the cluster"))),
+            };
+        }
+        let cancelled = Err(Error::Cancelled(format!("call {id} was cancelled")));
+        self.shared
+            .results
+            .store(id, &cancelled)
+            .await
+            .map_err(unavailable)?;
+        self.shared.running.cancel(id);
+        self.shared
+            .client
+            .publish(cancel_subject(id), Bytes::new())
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Stores component `id` (its SHA-256, checked by the caller) for every host.
+    pub async fn publish_component(&self, id: &str, bytes: &[u8]) -> Result<(), ClusterError> {
+        self.shared.deployments.put_component(id, bytes).await
+    }
+
+    /// The bytes of component `id`, as a deploy stored them.
+    pub async fn component(&self, id: &str) -> Result<Vec<u8>, ClusterError> {
+        self.shared.deployments.component(id).await
+    }
+
+    /// Deploys the next version of `app` on every host: `record` makes its record from the
+    /// version's number (one more than the cluster's last). Returns the number.
+    pub async fn publish_deployment(
+        &self,
+        app: &str,
+        record: impl Fn(u64) -> Vec<u8>,
+    ) -> Result<u64, ClusterError> {
+        self.shared.deployments.publish(app, record).await
+    }
+
+    /// Undeploys `app` from every host.
+    pub async fn remove_deployment(&self, app: &str) -> Result<(), ClusterError> {
+        self.shared.deployments.remove(app).await
+    }
+
+    /// The cluster's deployments: every app's last record first, then each change, for as
+    /// long as the receiver is kept.
+    pub fn changes(&self) -> mpsc::UnboundedReceiver<Change> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move { shared.deployments.watch(sender).await });
+        receiver
+    }
+
+    /// Leaves the cluster: the host's full pools queue again, it takes no more calls, and the
+    /// spawned calls running here go back to the stream for other hosts at once.
+    pub async fn leave(mut self) {
+        self.shared.host.set_offload(None);
+        self.shared.leaving.send_replace(true);
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        // Give the calls running here the moment they need to hand their messages back.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while self.shared.running.len() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = self.shared.client.flush().await;
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shared.host.set_offload(None);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Stops the calls running here that another host cancelled, and remembers the others.
+async fn hear_cancellations(shared: Arc<Shared>, mut cancels: async_nats::Subscriber) {
+    while let Some(message) = cancels.next().await {
+        let id = message
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|id| id.parse().ok());
+        if let Some(id) = id {
+            shared.running.cancel(id);
+        }
+    }
+}
+
+/// The error of an operation NATS could not do now.
+fn unavailable(error: impl std::fmt::Display) -> Error {
+    Error::Overloaded(format!("the cluster is unavailable: {error}"))
+}

@@ -1,0 +1,46 @@
+//! Every name the cluster uses on NATS: subjects, the stream, its consumer, the buckets.
+//!
+//! Invariant: hosts of one cluster agree on these names and on nothing else: a host that
+//! joins later finds everything under them. App names are checked (`A-Z a-z 0-9 _ -`) before
+//! they reach a subject, so no name adds a token or a wildcard; function names travel in
+//! headers, never in subjects.
+
+use fnhost::CallId;
+
+/// The stream of spawned calls waiting for a host (work-queue retention: a call leaves it when
+/// a host acks it, after its result is stored).
+pub(crate) const SPAWN_STREAM: &str = "FNHOST_SPAWNS";
+/// The subjects of [`SPAWN_STREAM`]: one per call, `fnhost.spawn.<call id>`, so that a call
+/// still waiting is found by its id.
+pub(crate) const SPAWN_SUBJECTS: &str = "fnhost.spawn.>";
+/// The durable pull consumer every host takes spawned calls from.
+pub(crate) const WORKERS: &str = "fnhost-workers";
+/// The bucket of finished spawned calls' outcomes, keyed by call id.
+pub(crate) const RESULTS: &str = "fnhost-results";
+/// The bucket of deployed apps, keyed by app name (the value is the server's deployment
+/// record, with its version).
+pub(crate) const APPS: &str = "fnhost-apps";
+/// The object store of components, named by SHA-256.
+pub(crate) const COMPONENTS: &str = "fnhost-components";
+/// The queue group of the hosts taking spilled calls.
+pub(crate) const QUEUE_GROUP: &str = "fnhost-hosts";
+/// Every host hears cancellations here: `fnhost.cancel.<call id>`.
+pub(crate) const CANCEL_SUBJECTS: &str = "fnhost.cancel.*";
+
+/// The subject a spawned call is stored under.
+pub(crate) fn spawn_subject(id: CallId) -> String {
+    format!("fnhost.spawn.{id}")
+}
+
+/// The subject the calls of `app` spill to (checked app names only).
+pub(crate) fn call_subject(app: &str) -> String {
+    format!("fnhost.call.{app}")
+}
+
+/// Every app's spill subject, which every host serves in [`QUEUE_GROUP`].
+pub(crate) const CALL_SUBJECTS: &str = "fnhost.call.*";
+
+/// The subject a call's cancellation is told on.
+pub(crate) fn cancel_subject(id: CallId) -> String {
+    format!("fnhost.cancel.{id}")
+}

@@ -1,0 +1,174 @@
+//! What travels on NATS: a call's headers, and an outcome's bytes.
+//!
+//! A call is its arguments (the payload, a JSON array) and headers naming the function, the
+//! call's id, its depth and the caller's overrides. An outcome (a spilled call's reply, a
+//! spawned call's stored result) is `ok\n` and the result's JSON, or the error's kind, a
+//! newline and its message: the same bytes in both places, so a result is never re-encoded.
+//!
+//! Invariant: whatever arrives is checked as a request would be: an unknown kind, a bad id or
+//! a missing header is an error naming it, never a panic.
+
+use async_nats::HeaderMap;
+use fnhost::{CallId, Error, ErrorKind};
+use std::time::Duration;
+
+const APP: &str = "Fnhost-App";
+const FUNCTION: &str = "Fnhost-Function";
+const CALL_ID: &str = "Fnhost-Call-Id";
+const DEPTH: &str = "Fnhost-Depth";
+const TIMEOUT_MS: &str = "Fnhost-Timeout-Ms";
+const RETRIES: &str = "Fnhost-Retries";
+const FROM: &str = "Fnhost-From";
+/// On a spill's reply: the host has no room (or is the caller's own); try another.
+const BUSY: &str = "Fnhost-Busy";
+/// JetStream's deduplication header.
+const MSG_ID: &str = "Nats-Msg-Id";
+
+/// A call as its headers describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallHeaders {
+    pub(crate) app: String,
+    pub(crate) function: String,
+    pub(crate) id: CallId,
+    /// Calls that led to it (0: none).
+    pub(crate) depth: usize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retries: Option<u32>,
+    /// The host that sent it.
+    pub(crate) from: String,
+}
+
+impl CallHeaders {
+    /// The headers of a call; `dedup` adds the call id as JetStream's message id.
+    pub(crate) fn encode(&self, dedup: bool) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(APP, self.app.as_str());
+        headers.insert(FUNCTION, self.function.as_str());
+        headers.insert(CALL_ID, self.id.to_string().as_str());
+        headers.insert(DEPTH, self.depth.to_string().as_str());
+        headers.insert(FROM, self.from.as_str());
+        if let Some(timeout) = self.timeout {
+            headers.insert(TIMEOUT_MS, timeout.as_millis().to_string().as_str());
+        }
+        if let Some(retries) = self.retries {
+            headers.insert(RETRIES, retries.to_string().as_str());
+        }
+        if dedup {
+            headers.insert(MSG_ID, self.id.to_string().as_str());
+        }
+        headers
+    }
+
+    /// Reads a call's headers; an error names what is missing or malformed.
+    pub(crate) fn decode(headers: Option<&HeaderMap>) -> Result<CallHeaders, String> {
+        let headers = headers.ok_or("a call without headers")?;
+        let text = |name: &str| -> Result<&str, String> {
+            headers
+                .get(name)
+                .map(|value| value.as_str())
+                .ok_or_else(|| format!("a call without `{name}`"))
+        };
+        let number = |name: &str| -> Result<Option<u64>, String> {
+            headers
+                .get(name)
+                .map(|value| {
+                    value
+                        .as_str()
+                        .parse()
+                        .map_err(|_| format!("`{name}` is not a number"))
+                })
+                .transpose()
+        };
+        Ok(CallHeaders {
+            app: text(APP)?.to_owned(),
+            function: text(FUNCTION)?.to_owned(),
+            id: text(CALL_ID)?
+                .parse()
+                .map_err(|error: Error| error.message().to_owned())?,
+            depth: number(DEPTH)?.unwrap_or(0) as usize,
+            timeout: number(TIMEOUT_MS)?.map(Duration::from_millis),
+            retries: number(RETRIES)?.map(|retries| u32::try_from(retries).unwrap_or(u32::MAX)),
+            from: text(FROM).unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+/// The headers of a spill's reply saying the host has no room.
+pub(crate) fn busy() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(BUSY, "1");
+    headers
+}
+
+/// Whether a spill's reply says the host had no room.
+pub(crate) fn is_busy(headers: Option<&HeaderMap>) -> bool {
+    headers.is_some_and(|headers| headers.get(BUSY).is_some())
+}
+
+/// An outcome's bytes.
+pub(crate) fn encode_outcome(outcome: &Result<Vec<u8>, Error>) -> Vec<u8> {
+    match outcome {
+        Ok(json) => [b"ok\n".as_slice(), json].concat(),
+        Err(error) => format!("{}\n{}", error.kind().as_str(), error.message()).into_bytes(),
+    }
+}
+
+/// An outcome from its bytes; malformed bytes are an error saying so.
+pub(crate) fn decode_outcome(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    let malformed = || Error::Trapped("the cluster sent a malformed outcome".into());
+    let newline = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(malformed)?;
+    let (kind, rest) = (&bytes[..newline], &bytes[newline + 1..]);
+    if kind == b"ok" {
+        return Ok(rest.to_vec());
+    }
+    let kind = std::str::from_utf8(kind)
+        .ok()
+        .and_then(ErrorKind::parse)
+        .ok_or_else(malformed)?;
+    Err(Error::from_kind(
+        kind,
+        String::from_utf8_lossy(rest).into_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip() {
+        let ok: Result<Vec<u8>, Error> = Ok(b"[1,\"a\\nb\"]".to_vec());
+        assert_eq!(decode_outcome(&encode_outcome(&ok)).unwrap(), ok.unwrap());
+        let error = Error::User("ValueError: no\nsecond line".into());
+        let back = decode_outcome(&encode_outcome(&Err(error.clone()))).unwrap_err();
+        assert_eq!(back.kind(), error.kind());
+        assert_eq!(back.message(), error.message());
+        for bad in [&b""[..], b"ok", b"nonsense\nx", b"\xff\nx"] {
+            assert!(decode_outcome(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn call_headers_round_trip_and_bad_ones_are_named() {
+        let call = CallHeaders {
+            app: "a".into(),
+            function: "f".into(),
+            id: "fc-0123456789abcdef0123456789abcdef".parse().unwrap(),
+            depth: 3,
+            timeout: Some(Duration::from_millis(1500)),
+            retries: Some(2),
+            from: "h1".into(),
+        };
+        assert_eq!(CallHeaders::decode(Some(&call.encode(true))).unwrap(), call);
+        let mut headers = call.encode(false);
+        headers.insert(DEPTH, "x");
+        assert_eq!(
+            CallHeaders::decode(Some(&headers)).unwrap_err(),
+            "`Fnhost-Depth` is not a number"
+        );
+        assert!(CallHeaders::decode(None).is_err());
+    }
+}
