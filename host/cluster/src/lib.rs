@@ -39,7 +39,7 @@ use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use bytes::Bytes;
 use fnhost::{CallId, Error, Host};
 use futures::StreamExt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -133,7 +133,7 @@ pub(crate) struct Shared {
 /// [`Cluster::leave`] hands the calls running here back first.
 pub struct Cluster {
     shared: Arc<Shared>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Cluster {
@@ -210,7 +210,10 @@ impl Cluster {
             shared: Arc::downgrade(&shared),
         })));
         tracing::info!(host = %shared.name, url = %shared.settings.url, "joined the cluster");
-        Ok(Cluster { shared, tasks })
+        Ok(Cluster {
+            shared,
+            tasks: Mutex::new(tasks),
+        })
     }
 
     /// This host's name in the cluster.
@@ -335,29 +338,37 @@ impl Cluster {
         receiver
     }
 
-    /// Leaves the cluster: the host's full pools queue again, it takes no more calls, and the
-    /// spawned calls running here go back to the stream for other hosts at once.
-    pub async fn leave(mut self) {
+    /// Leaves the cluster: the host's full pools queue again and it takes no more calls; the
+    /// spawned calls running here have `grace` to finish, then go back to the stream for
+    /// other hosts at once.
+    pub async fn leave(&self, grace: Duration) {
         self.shared.host.set_offload(None);
-        self.shared.leaving.send_replace(true);
-        for task in self.tasks.drain(..) {
-            task.abort();
+        self.stop_tasks();
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.shared.running.len() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        // Give the calls running here the moment they need to hand their messages back.
+        self.shared.leaving.send_replace(true);
+        // Give the calls still running the moment they need to hand their messages back.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while self.shared.running.len() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let _ = self.shared.client.flush().await;
     }
+
+    fn stop_tasks(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
+            task.abort();
+        }
+    }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.shared.host.set_offload(None);
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.stop_tasks();
     }
 }
 

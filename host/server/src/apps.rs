@@ -8,6 +8,11 @@
 //!   the server restarts with what it last answered, or with the version before.
 //! - A redeploy only swaps the app in the host's registry: calls in flight hold the old
 //!   version's functions and finish there.
+//! - In a cluster, the cluster counts versions: a deploy loads the app here first (so a broken
+//!   one fails before any host hears of it), stores its components and record in the cluster,
+//!   and installs it here under the cluster's version; every other host installs the record
+//!   when it hears it ([`Apps::apply`]), fetching the components it lacks. A record already
+//!   installed (this host's own deploy, heard back) is skipped.
 
 use crate::logs::{AppSink, Logs};
 use crate::state::StateDir;
@@ -16,6 +21,7 @@ use crate::state::manifest::{Deployment, Manifest};
 use crate::summary::{AppSummary, FunctionSummary, HandlerSummary};
 use crate::{DeploySettings, ServerError};
 use fnhost::{App, Host};
+use fnhost_cluster::{Change, Cluster};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -28,11 +34,17 @@ pub(crate) struct Apps {
     manifest: Mutex<Manifest>,
     /// Held by a deploy or an undeploy from start to end.
     deploying: tokio::sync::Mutex<()>,
+    /// The cluster the server's host is in, if any.
+    cluster: Option<Arc<Cluster>>,
 }
 
 impl Apps {
     /// The apps of the state at `state`, none deployed yet (see [`Apps::restore`]).
-    pub(crate) fn open(host: Host, state: StateDir) -> Result<Apps, ServerError> {
+    pub(crate) fn open(
+        host: Host,
+        state: StateDir,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Result<Apps, ServerError> {
         let manifest = Manifest::read(&state.manifest_path())?;
         Ok(Apps {
             host,
@@ -40,7 +52,13 @@ impl Apps {
             logs: Logs::default(),
             manifest: Mutex::new(manifest),
             deploying: tokio::sync::Mutex::new(()),
+            cluster,
         })
+    }
+
+    /// The cluster the server's host is in, if any.
+    pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 
     fn manifest(&self) -> MutexGuard<'_, Manifest> {
@@ -138,17 +156,46 @@ impl Apps {
                 return Err(error);
             }
         };
-        let mut next = self.manifest().clone();
-        let version = next
-            .apps
-            .get(name)
-            .map_or(1, |previous| previous.version + 1);
-        let deployment = Deployment {
+        let deployed_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+        let record = |version| Deployment {
             version,
-            components: ids,
-            deployed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            settings,
+            components: ids.clone(),
+            deployed_at: deployed_at.clone(),
+            settings: settings.clone(),
         };
+        let version = match &self.cluster {
+            None => self
+                .manifest()
+                .apps
+                .get(name)
+                .map_or(1, |previous| previous.version + 1),
+            Some(cluster) => {
+                for id in &ids {
+                    let path = self.state.component_path(id);
+                    let bytes = tokio::fs::read(&path)
+                        .await
+                        .map_err(ServerError::io("read", &path))?;
+                    cluster.publish_component(id, &bytes).await?;
+                }
+                cluster
+                    .publish_deployment(name, |version| {
+                        serde_json::to_vec(&record(version)).unwrap_or_default()
+                    })
+                    .await?
+            }
+        };
+        self.install(name, record(version), app).await
+    }
+
+    /// Records `deployment` of `name` in the manifest, then switches the host to `app`.
+    async fn install(
+        &self,
+        name: &str,
+        deployment: Deployment,
+        app: App,
+    ) -> Result<AppSummary, ServerError> {
+        let mut next = self.manifest().clone();
+        let version = deployment.version;
         next.apps.insert(name.to_owned(), deployment.clone());
         self.write_manifest(next.clone()).await?;
         self.host.deploy(name, app.clone())?;
@@ -160,8 +207,81 @@ impl Apps {
         Ok(summary(name, &deployment, &app))
     }
 
-    /// Undeploys the app `name`; false when there is none.
+    /// Applies a change of the cluster's deployments here: installs a record not installed
+    /// yet (fetching its missing components from the cluster), or undeploys.
+    pub(crate) async fn apply(&self, cluster: &Cluster, change: Change) {
+        match change {
+            Change::Removed { app } => {
+                if let Err(error) = self.undeploy_here(&app).await {
+                    tracing::warn!(app = %app, error = %error.chain(), "cannot undeploy");
+                }
+            }
+            Change::Deployed { app, record } => {
+                if let Err(error) = self.install_record(cluster, &app, &record).await {
+                    let error = error.chain();
+                    tracing::warn!(app = %app, %error, "cannot deploy what the cluster holds");
+                    self.logs.store(&app).host_event(
+                        None,
+                        None,
+                        &format!("cannot deploy the cluster's version: {error}"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Installs the record `record` of `name` heard from the cluster, unless it is installed.
+    async fn install_record(
+        &self,
+        cluster: &Cluster,
+        name: &str,
+        record: &[u8],
+    ) -> Result<(), ServerError> {
+        fnhost::check_app_name(name)?;
+        let deployment: Deployment =
+            serde_json::from_slice(record).map_err(|source| ServerError::Corrupt {
+                path: format!("the cluster's record of `{name}`").into(),
+                source,
+            })?;
+        let _deploying = self.deploying.lock().await;
+        let current = self.manifest().apps.get(name).cloned();
+        if current.is_some_and(|current| {
+            current.version == deployment.version
+                && current.components == deployment.components
+                && self.host.deployed(name).is_some()
+        }) {
+            return Ok(());
+        }
+        for id in &deployment.components {
+            check_id(id)?;
+            if !self.state.has_component(id) {
+                let bytes = cluster.component(id).await?;
+                let stored = self.state.store_component(&bytes).await?;
+                if &stored != id {
+                    return Err(ServerError::MissingComponent { sha256: id.clone() });
+                }
+            }
+        }
+        let app = self
+            .load(name, &deployment.components, &deployment.settings)
+            .await?;
+        self.install(name, deployment, app).await.map(drop)
+    }
+
+    /// Undeploys the app `name` (from every host of the cluster, in one); false when there is
+    /// none.
     pub(crate) async fn undeploy(&self, name: &str) -> Result<bool, ServerError> {
+        fnhost::check_app_name(name)?;
+        if let Some(cluster) = &self.cluster
+            && self.manifest().apps.contains_key(name)
+        {
+            cluster.remove_deployment(name).await?;
+        }
+        self.undeploy_here(name).await
+    }
+
+    /// Undeploys the app `name` from this host; false when there is none.
+    async fn undeploy_here(&self, name: &str) -> Result<bool, ServerError> {
         fnhost::check_app_name(name)?;
         let _deploying = self.deploying.lock().await;
         let mut next = self.manifest().clone();

@@ -88,6 +88,9 @@ pub enum ServerError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The cluster could not be joined, or could not do what a deploy asked.
+    #[error(transparent)]
+    Cluster(#[from] fnhost_cluster::ClusterError),
 }
 
 impl ServerError {

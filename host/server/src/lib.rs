@@ -53,6 +53,7 @@ use crate::apps::Apps;
 use crate::context::Context;
 use crate::state::{StateDir, results};
 use fnhost::{FunctionCall, Host};
+use fnhost_cluster::Cluster;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,6 +74,8 @@ pub struct Server {
     grace: Duration,
     stop: oneshot::Sender<Instant>,
     serving: JoinHandle<()>,
+    /// Applies the cluster's deployments here, when in one.
+    following: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -100,7 +103,11 @@ impl Server {
             listen: settings.listen,
             source,
         })?;
-        let apps = Apps::open(host.clone(), state.clone())?;
+        let cluster = match settings.cluster.clone() {
+            Some(cluster) => Some(Arc::new(Cluster::join(host.clone(), cluster).await?)),
+            None => None,
+        };
+        let apps = Apps::open(host.clone(), state.clone(), cluster.clone())?;
         apps.restore().await;
         host.restore_calls(results::load(&state.results_path())?);
         let context = Arc::new(Context::new(
@@ -109,6 +116,16 @@ impl Server {
             settings.token.as_deref(),
             settings.sync_timeout,
         ));
+        // The cluster's deployments, the last of each app first, then each change.
+        let following = cluster.map(|cluster| {
+            let mut changes = cluster.changes();
+            let context = Arc::clone(&context);
+            tokio::spawn(async move {
+                while let Some(change) = changes.recv().await {
+                    context.apps.apply(&cluster, change).await;
+                }
+            })
+        });
         let router = http::router(Arc::clone(&context));
         let (stop, stopped) = oneshot::channel();
         let serving = tokio::spawn(serve::serve(listener, router, stopped));
@@ -119,6 +136,7 @@ impl Server {
             grace: settings.grace,
             stop,
             serving,
+            following,
         })
     }
 
@@ -168,6 +186,7 @@ impl Server {
             grace,
             stop,
             serving,
+            following,
             ..
         } = self;
         let deadline = Instant::now() + grace;
@@ -176,6 +195,14 @@ impl Server {
         // The loop may have ended already (its task panicked): nothing more to stop then.
         let _ = stop.send(deadline);
         let _ = serving.await;
+        if let Some(following) = following {
+            following.abort();
+        }
+        if let Some(cluster) = context.apps.cluster() {
+            cluster
+                .leave(deadline.saturating_duration_since(Instant::now()))
+                .await;
+        }
         if tokio::time::timeout_at(deadline, context.spawned.wait_empty())
             .await
             .is_err()

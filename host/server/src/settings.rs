@@ -42,6 +42,9 @@ pub struct ServerSettings {
     /// How long a shutdown lets requests and calls in flight finish before cancelling them
     /// (default 30 s).
     pub grace: Duration,
+    /// The cluster to join (`fnhost serve --cluster`), if any: deployments, spilled calls
+    /// and spawned calls are then shared with its other hosts (docs/cluster.md).
+    pub cluster: Option<fnhost_cluster::ClusterSettings>,
 }
 
 impl Default for ServerSettings {
@@ -53,6 +56,7 @@ impl Default for ServerSettings {
             insecure_no_auth: false,
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
             grace: DEFAULT_GRACE,
+            cluster: None,
         }
     }
 }

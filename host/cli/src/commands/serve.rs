@@ -1,5 +1,5 @@
 //! `fnhost serve [APP ...]`: run the HTTP server (docs/server.md) until SIGINT or SIGTERM,
-//! with the apps given deployed.
+//! with the apps given deployed; with `--cluster`, as one host of a cluster (docs/cluster.md).
 //!
 //! Invariant: the line `fnhost serving on http://ADDR` (the address actually bound, so
 //! `--listen 127.0.0.1:0` tells its port) is printed on stderr once the server listens and
@@ -12,6 +12,7 @@ use crate::settings::Settings;
 use anyhow::{Context, bail};
 use clap::Args;
 use fnhost::{Host, HostSettings};
+use fnhost_cluster::ClusterSettings;
 use fnhost_server::{DeploySettings, Server, ServerSettings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,6 +58,14 @@ pub(crate) struct ServeCommand {
     /// How long a spawned call's result stays readable by id once it finished.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
     retention: Duration,
+    /// Joins the cluster of the NATS server (started with JetStream) at URL
+    /// (`nats://HOST:PORT`): deployments, calls that find this host full, and spawned calls
+    /// are shared with the other hosts (docs/cluster.md).
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
+    /// This host's name in the cluster (default: the machine's name and the process id).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    host_name: Option<String>,
 }
 
 impl ServeCommand {
@@ -86,6 +95,13 @@ impl ServeCommand {
             insecure_no_auth: self.insecure_no_auth,
             sync_timeout: self.sync_timeout,
             grace: self.grace,
+            cluster: self.cluster.map(|url| {
+                let mut cluster = ClusterSettings::new(url, &host);
+                if let Some(name) = self.host_name {
+                    cluster.host_name = name;
+                }
+                cluster
+            }),
         };
         let requested = self.deploy.settings();
         let deploy = DeploySettings {

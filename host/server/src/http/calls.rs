@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fnhost::{Error, FunctionCall, FunctionInfo, MAX_PAYLOAD};
+use fnhost::{CallId, Error, ErrorKind, FunctionCall, FunctionInfo, MAX_PAYLOAD};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -161,6 +161,16 @@ pub(crate) async fn spawn(
 ) -> Result<Response, ApiError> {
     let span = tracing::info_span!("spawn", app = %path.0, function = %path.1, call_id = tracing::field::Empty);
     async move {
+        if let Some(cluster) = context.apps.cluster() {
+            // Stored in the cluster before the answer: any host runs it, any host finds it.
+            let (app, name) = &path;
+            let function = context.function(app, name)?;
+            let given = read_json(&headers, body, CALL_BODY_CAP).await?;
+            let args = query.arguments(function.info(), given)?;
+            let id = cluster.spawn(app, name, args).await?;
+            tracing::Span::current().record("call_id", tracing::field::display(id));
+            return Ok(call_id_response(StatusCode::ACCEPTED, id, false));
+        }
         let call = start(&context, &path, &query, &headers, body).await?;
         Ok(call_id_response(StatusCode::ACCEPTED, call.id(), false))
     }
@@ -188,13 +198,21 @@ pub(crate) async fn get(
             .map_err(|error| ApiError::bad_request(format!("bad timeout `{text}`: {error}")))?
             .min(MAX_WAIT),
     };
-    let call = FunctionCall::<Value>::from_id(&context.host, &id)?;
-    let span = tracing::info_span!("get", call_id = %call.id());
-    match call.result_within(wait).instrument(span).await {
+    let id: CallId = id.parse()?;
+    let span = tracing::info_span!("get", call_id = %id);
+    let outcome = match (FunctionCall::<Value>::from_id(&context.host, &id.to_string()), context.apps.cluster()) {
+        (Ok(call), _) => call.result_within(wait).instrument(span).await,
+        // Not spawned here: spawned through the cluster, by any host.
+        (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
+            cluster.result(id, wait).instrument(span).await?
+        }
+        (Err(error), _) => return Err(error.into()),
+    };
+    match outcome {
         Some(Ok(json)) => Ok(json_response(StatusCode::OK, json)),
         Some(Err(error)) => Err(error.into()),
         None => {
-            let body = json!({ "call_id": call.id().to_string(), "status": "running" });
+            let body = json!({ "call_id": id.to_string(), "status": "running" });
             Ok(json_response(
                 StatusCode::ACCEPTED,
                 serde_json::to_vec(&body).unwrap_or_default(),
@@ -208,9 +226,15 @@ pub(crate) async fn cancel(
     State(context): State<Arc<Context>>,
     Params(id): Params<String>,
 ) -> Result<StatusCode, ApiError> {
-    let call = FunctionCall::<Value>::from_id(&context.host, &id)?;
-    tracing::info!(call_id = %call.id(), "cancelled by the client");
-    call.cancel();
+    let id: CallId = id.parse()?;
+    match (FunctionCall::<Value>::from_id(&context.host, &id.to_string()), context.apps.cluster()) {
+        (Ok(call), _) => call.cancel(),
+        (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
+            cluster.cancel(id).await?;
+        }
+        (Err(error), _) => return Err(error.into()),
+    }
+    tracing::info!(call_id = %id, "cancelled by the client");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -158,6 +158,11 @@ impl From<ServerError> for ApiError {
             | ServerError::Load { .. }
             | ServerError::BadOption { .. } => ApiError::bad_request(message),
             ServerError::ShuttingDown => ApiError::unavailable(),
+            ServerError::Cluster(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Overloaded.as_str(),
+                message,
+            ),
             ServerError::Insecure { .. }
             | ServerError::EmptyToken
             | ServerError::Bind { .. }
