@@ -243,7 +243,7 @@ impl Pool {
                 self.grow(&mut placement, 1);
                 match placement.place() {
                     Some(reserved) => reserved,
-                    None if placement.at_limit() && offload.is_some() => {
+                    None if offload.is_some() && placement.saturated() => {
                         drop(placement);
                         if let Some((offload, app)) = offload.take() {
                             offload.offer(OfferedCall::new(app, Arc::clone(self), input));

@@ -4,6 +4,8 @@
 //! for a crate directory (and for a Python file, with componentize-py), so the tests cover
 //! those paths too.
 
+pub mod nats;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

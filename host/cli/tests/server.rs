@@ -2,33 +2,13 @@
 //! child process on an ephemeral port with a state directory of its own, and every other
 //! command a process of its own beside it. `fnhost map`, locally and against the server.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+#[path = "support/serve.rs"]
+mod serve;
+
+use serve::{Server, command, fnhost, scratch_dir, stderr, stdout};
+use std::io::Write;
+use std::process::{Output, Stdio};
 use std::time::Duration;
-
-/// `fnhost` with `args`, from the workspace root, with no server or token from the
-/// environment of the test run.
-fn command(args: &[&str]) -> Command {
-    // The crate is `host/cli`: the workspace root is two levels up.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fnhost"));
-    command
-        .args(args)
-        .current_dir(root)
-        .env_remove("FNHOST_URL")
-        .env_remove("FNHOST_TOKEN");
-    command
-}
-
-fn fnhost(args: &[&str]) -> Output {
-    command(args).output().expect("fnhost runs")
-}
 
 /// `fnhost` with `args`, given `input` on its stdin.
 fn fnhost_with_stdin(args: &[&str], input: &str) -> Output {
@@ -46,14 +26,6 @@ fn fnhost_with_stdin(args: &[&str], input: &str) -> Output {
     output
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// The last line of `output`'s stderr, which must be its one error.
 fn error_line(output: &Output) -> String {
     assert!(!output.status.success(), "succeeded: {}", stdout(output));
@@ -63,101 +35,6 @@ fn error_line(output: &Output) -> String {
     assert!(last.starts_with("error: "), "{error}");
     assert!(!error.contains("panicked"), "{error}");
     last
-}
-
-/// A fresh directory for one test.
-fn scratch_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fnhost-serve-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A running `fnhost serve`; killed when dropped (a failing test leaves no server behind).
-struct Server {
-    child: Child,
-    /// `http://127.0.0.1:PORT`, as the server printed it.
-    url: String,
-    /// Everything the server wrote on stderr, for failure messages.
-    log: Arc<Mutex<String>>,
-}
-
-impl Server {
-    /// Starts `fnhost serve --listen 127.0.0.1:0 --state-dir STATE ARGS...` and waits for its
-    /// `fnhost serving on` line.
-    fn start(state: &Path, args: &[&str]) -> Server {
-        let mut all = vec![
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            state.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        let mut child = command(&all)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("fnhost serve runs");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (found, address) = mpsc::channel();
-        let reader = BufReader::new(child.stderr.take().unwrap());
-        let lines = Arc::clone(&log);
-        // Reads stderr to its end, so that the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("fnhost serving on ") {
-                    let _ = found.send(url.to_owned());
-                }
-                let mut log = lines.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let mut server = Server {
-            child,
-            url: String::new(),
-            log,
-        };
-        // A generous bound for a cold build of the app; the line normally comes in seconds.
-        match address.recv_timeout(Duration::from_secs(900)) {
-            Ok(url) => server.url = url,
-            Err(_) => panic!("no `fnhost serving on` line: {}", server.log()),
-        }
-        assert!(
-            server.url.starts_with("http://127.0.0.1:"),
-            "{}",
-            server.url
-        );
-        server
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// `fnhost ARGS... --url URL`.
-    fn run(&self, args: &[&str]) -> Output {
-        let mut all = args.to_vec();
-        all.extend(["--url", &self.url]);
-        fnhost(&all)
-    }
-
-    /// Sends SIGTERM and waits for the server to exit: its status.
-    fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

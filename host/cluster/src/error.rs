@@ -13,6 +13,9 @@ pub enum ClusterError {
         /// What the client said.
         reason: String,
     },
+    /// A host name that cannot be one token of a subject.
+    #[error("{0}")]
+    HostName(String),
     /// A stream, consumer or bucket could not be made or opened.
     #[error("cannot set up JetStream's `{what}` (is the server started with -js?): {reason}")]
     Setup {

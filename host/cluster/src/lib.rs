@@ -39,8 +39,8 @@ use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use bytes::Bytes;
 use fnhost::{CallId, Error, Host};
 use futures::StreamExt;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -89,9 +89,16 @@ impl ClusterSettings {
 
 /// The machine's name and the process id: unique among the hosts of one machine.
 fn default_host_name() -> String {
-    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .unwrap_or_else(|_| "host".into());
+    let machine: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_else(|_| "host".into())
+        .trim()
+        .chars()
+        .take(48)
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '_' | '-' => c,
+            _ => '-',
+        })
+        .collect();
     format!("{machine}-{}", std::process::id())
 }
 
@@ -124,6 +131,8 @@ pub(crate) struct Shared {
     pub(crate) results: Results,
     pub(crate) deployments: Deployments,
     pub(crate) running: Running,
+    /// The replies to the calls this host spilled.
+    pub(crate) replies: spill::Replies,
     pub(crate) counters: Counters,
     /// Set when the host leaves: its spawned calls go back to the stream.
     pub(crate) leaving: watch::Sender<bool>,
@@ -142,8 +151,12 @@ impl Cluster {
     /// spilled calls, and routes `host`'s full pools to the other hosts. Fails when the
     /// server cannot be reached now; once joined, the host reconnects by itself.
     pub async fn join(host: Host, settings: ClusterSettings) -> Result<Cluster, ClusterError> {
+        names::check_host_name(&settings.host_name).map_err(ClusterError::HostName)?;
         let client = async_nats::ConnectOptions::new()
             .name(format!("fnhost {}", settings.host_name))
+            // A host's own offers of spilled calls never come back to it: with echo off, the
+            // server hands them to another member of the queue group.
+            .no_echo()
             .connection_timeout(settings.request_timeout)
             // A spilled call sets its own wait; a request has none of its own.
             .request_timeout(None)
@@ -186,6 +199,10 @@ impl Cluster {
             .subscribe(CANCEL_SUBJECTS)
             .await
             .map_err(|error| setup("cancellations")(&error))?;
+        let replies = client
+            .subscribe(names::replies_of(&settings.host_name))
+            .await
+            .map_err(|error| setup("replies")(&error))?;
         let shared = Arc::new(Shared {
             host: host.clone(),
             name: settings.host_name.clone(),
@@ -196,6 +213,7 @@ impl Cluster {
             results: Results::new(results),
             deployments: Deployments { apps, components },
             running: Running::default(),
+            replies: spill::Replies::default(),
             counters: Counters::default(),
             leaving: watch::Sender::new(false),
         });
@@ -204,6 +222,7 @@ impl Cluster {
             tokio::spawn(spawns::work(Arc::clone(&shared))),
             tokio::spawn(spill::serve(Arc::clone(&shared))),
             tokio::spawn(hear_cancellations(Arc::clone(&shared), cancels)),
+            tokio::spawn(hear_replies(Arc::clone(&shared), replies)),
             tokio::spawn(async move { watching.results.watch().await }),
         ];
         host.set_offload(Some(Arc::new(spill::Spill {
@@ -383,6 +402,13 @@ async fn hear_cancellations(shared: Arc<Shared>, mut cancels: async_nats::Subscr
         if let Some(id) = id {
             shared.running.cancel(id);
         }
+    }
+}
+
+/// Hands the replies to this host's spilled calls to the calls waiting for them.
+async fn hear_replies(shared: Arc<Shared>, mut replies: async_nats::Subscriber) {
+    while let Some(message) = replies.next().await {
+        shared.replies.heard(message);
     }
 }
 

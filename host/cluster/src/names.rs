@@ -40,6 +40,29 @@ pub(crate) fn call_subject(app: &str) -> String {
 /// Every app's spill subject, which every host serves in [`QUEUE_GROUP`].
 pub(crate) const CALL_SUBJECTS: &str = "fnhost.call.*";
 
+/// Where the replies to the calls a host spills come: `fnhost.reply.<host>.<call id>`.
+pub(crate) fn reply_subject(host: &str, id: CallId) -> String {
+    format!("fnhost.reply.{host}.{id}")
+}
+
+/// Every reply to the calls `host` spills.
+pub(crate) fn replies_of(host: &str) -> String {
+    format!("fnhost.reply.{host}.*")
+}
+
+/// Checks a host's name: 1 to 64 of `A-Z a-z 0-9 _ -`, so that it is one subject token.
+pub(crate) fn check_host_name(name: &str) -> Result<(), String> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if !name.is_empty() && name.len() <= 64 && name.bytes().all(allowed) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a host name: 1 to 64 of A-Z a-z 0-9 _ -",
+            name.escape_debug()
+        ))
+    }
+}
+
 /// The subject a call's cancellation is told on.
 pub(crate) fn cancel_subject(id: CallId) -> String {
     format!("fnhost.cancel.{id}")

@@ -6,8 +6,8 @@
 //! `max_spawned_in_flight` calls; while one runs it tells the server it is making progress
 //! every third of the ack wait, so a call runs as long as its function allows, and a host
 //! that dies stops telling: its calls go to another host after one ack wait. Redelivery counts
-//! against the function's retries: a call whose hosts keep dying ends with an error stored,
-//! never loops. The call id is the message id, so a resubmission within the duplicate window
+//! against the function's retries (every call survives one lost host, even with no retries):
+//! a call whose hosts keep dying ends with an error stored, never loops. The call id is the message id, so a resubmission within the duplicate window
 //! is stored once.
 //!
 //! Invariants: a call is acked only after its outcome is stored (or it was cancelled, whose
@@ -200,9 +200,10 @@ async fn run_call(shared: &Shared, message: &Message, call: CallHeaders, deliver
         Err(error) => return finish(shared, message, call.id, Err(error)).await,
     };
     let retries = call.retries.unwrap_or(function.info().config.retries);
-    // Each delivery after the first is a host lost while running the call: a retry spent.
+    // Each delivery after the first is a host lost while running the call: a retry spent,
+    // though every call survives one lost host whatever its retries.
     let lost = u32::try_from(delivered - 1).unwrap_or(u32::MAX);
-    if lost > retries {
+    if lost > retries.max(1) {
         let error = Error::Trapped(format!(
             "`{}`: the hosts running the call went away {lost} times (retries: {retries})",
             call.function
@@ -215,7 +216,7 @@ async fn run_call(shared: &Shared, message: &Message, call: CallHeaders, deliver
         args: message.payload.to_vec(),
         depth: 0,
         timeout: call.timeout,
-        retries: Some(retries - lost),
+        retries: Some(retries.saturating_sub(lost)),
     };
     let running = function.accept(arrived);
     tokio::pin!(running);

@@ -1,38 +1,85 @@
 //! Spilled calls: a call that finds its local pool full (every container it may have busy) is
-//! offered to the other hosts over NATS request/reply, and a host with room runs it.
+//! offered to the other hosts over NATS, and a host with room runs it.
 //!
-//! Every host serves `fnhost.call.<app>` in one queue group, so NATS hands each request to
-//! one host. A host answers at once that it is busy when it has no room for the function
-//! (or the request is its own): the caller then asks again, at most [`ATTEMPTS`] times, and
-//! keeps the call in its own queue when no host took it, when no host serves the cluster, or
-//! when NATS is not connected. So `max_containers` keeps its meaning on every host: a host
-//! takes a spilled call only into a free place, never into its queue.
+//! Every host serves `fnhost.call.<app>` in one queue group, so NATS hands each offer to one
+//! host, never to the offering host itself (the connection does not echo: see `lib`). The
+//! offer names a reply subject of the caller's (`fnhost.reply.<host>.<call id>`), where the
+//! other host answers, in order (`wire::Reply`):
+//! - `busy` at once when it has no room for the function: the caller offers the call again, at
+//!   most [`ATTEMPTS`] times, then keeps it in its own queue. So `max_containers` keeps its
+//!   meaning on every host: a host takes a spilled call only into a free place, never into its
+//!   queue.
+//! - `accepted` at once, `running` every [`HEARTBEAT`] while the call runs, and `done` with the
+//!   outcome. A caller that hears nothing for [`LOST_AFTER`] takes the other host for dead and
+//!   runs the call itself (so a spilled call may run twice: at-least-once, like every call
+//!   that survives a lost host).
 //!
-//! A caller that stops waiting (cancelled, gone) has the call cancelled on the host running
-//! it, by id. The reply carries the outcome's bytes (see `wire`).
+//! No answer to an offer within [`ACCEPT_WAIT`] means no other host serves the cluster: the
+//! call queues at home, as it does when NATS is not connected. A caller that stops waiting
+//! (cancelled, gone) has the call cancelled on the host running it, by id.
 //!
-//! Invariant: a spilled call is answered once — by the other host's reply, by a timeout, or
-//! by its own pool after `run_here` — and never travels twice (`Function::accept`).
+//! Invariant: a spilled call is answered once — by the other host's outcome, or by its own
+//! pool after `run_here` — and never travels twice (`Function::accept`).
 
 use crate::Shared;
-use crate::names::{CALL_SUBJECTS, QUEUE_GROUP, call_subject, cancel_subject};
-use crate::wire::{CallHeaders, busy, decode_outcome, encode_outcome, is_busy};
-use async_nats::RequestErrorKind;
+use crate::names::{CALL_SUBJECTS, QUEUE_GROUP, call_subject, cancel_subject, reply_subject};
+use crate::wire::{CallHeaders, Reply, decode_outcome, encode_outcome};
 use async_nats::connection::State;
+use async_nats::{Client, HeaderMap, Message, Subject};
 use bytes::Bytes;
-use fnhost::{ArrivedCall, Error, OfferedCall, Offload};
+use fnhost::{ArrivedCall, CallId, Error, OfferedCall, Offload};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tracing::Instrument;
 
 /// How many hosts a spilled call is offered to before it queues at home.
 pub(crate) const ATTEMPTS: usize = 3;
+/// How long an offer waits for `busy` or `accepted`.
+pub(crate) const ACCEPT_WAIT: Duration = Duration::from_secs(1);
+/// How often a host running a spilled call says so.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long a caller hears nothing before it takes the other host for dead.
+pub(crate) const LOST_AFTER: Duration = Duration::from_secs(3);
 
-/// How much longer than the call's own time (its attempts' timeouts) a caller waits for the
-/// other host's reply before giving up on it.
-const REPLY_MARGIN: Duration = Duration::from_secs(10);
+/// The replies to this host's spilled calls, by call id: where each goes.
+#[derive(Default)]
+pub(crate) struct Replies {
+    waiting: Mutex<HashMap<CallId, mpsc::UnboundedSender<Message>>>,
+}
+
+impl Replies {
+    fn lock(&self) -> MutexGuard<'_, HashMap<CallId, mpsc::UnboundedSender<Message>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a reply to the call it answers.
+    pub(crate) fn heard(&self, message: Message) {
+        let id = message
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|id| id.parse().ok());
+        if let Some(sender) = id.and_then(|id: CallId| self.lock().get(&id).cloned()) {
+            let _ = sender.send(message);
+        }
+    }
+}
+
+/// A call's place among the replies: removed when dropped.
+struct Waiting<'a> {
+    replies: &'a Replies,
+    id: CallId,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.replies.lock().remove(&self.id);
+    }
+}
 
 /// The host's offload: sends full pools' calls to the cluster.
 pub(crate) struct Spill {
@@ -51,97 +98,128 @@ impl Offload for Spill {
     }
 }
 
-/// Offers `call` to the other hosts until one takes it; else runs it here.
+/// What became of an offer.
+enum Offered {
+    /// A host took it.
+    Taken,
+    /// The host asked had no room.
+    Busy,
+    /// Nobody answered: no other host serves the cluster now.
+    Unanswered,
+}
+
+/// Offers `call` to the other hosts until one takes it, and waits for its outcome; else runs
+/// it here.
 async fn forward(shared: Arc<Shared>, mut call: OfferedCall) {
+    let id = call.id();
+    let (sender, mut replies) = mpsc::unbounded_channel();
+    shared.replies.lock().insert(id, sender);
+    let _waiting = Waiting {
+        replies: &shared.replies,
+        id,
+    };
     let headers = CallHeaders {
         app: call.app().to_owned(),
         function: call.function().to_owned(),
-        id: call.id(),
+        id,
         depth: call.depth(),
         timeout: Some(call.timeout()),
         retries: Some(call.retries()),
         from: shared.name.clone(),
     }
     .encode(false);
-    let wait = call
-        .timeout()
-        .saturating_mul(call.retries().saturating_add(1))
-        .saturating_add(REPLY_MARGIN);
     let args = Bytes::copy_from_slice(call.args());
     let subject = call_subject(call.app());
+    let reply = reply_subject(&shared.name, id);
+    let mut taken = false;
     for _ in 0..ATTEMPTS {
-        let request = async_nats::Request::new()
-            .headers(headers.clone())
-            .payload(args.clone())
-            .timeout(Some(wait));
-        let reply = tokio::select! {
-            reply = shared.client.send_request(subject.clone(), request) => reply,
-            () = call.abandoned() => {
-                cancel_elsewhere(&shared, &call).await;
-                return;
-            }
+        let offer = async {
+            shared
+                .client
+                .publish_with_reply_and_headers(
+                    subject.clone(),
+                    reply.clone(),
+                    headers.clone(),
+                    args.clone(),
+                )
+                .await
+                .map_err(|error| error.to_string())?;
+            let answer = tokio::time::timeout(ACCEPT_WAIT, replies.recv()).await;
+            Ok::<_, String>(match answer {
+                Ok(Some(message)) => match Reply::decode(message.headers.as_ref()) {
+                    Some(Reply::Busy) => Offered::Busy,
+                    _ => Offered::Taken,
+                },
+                _ => Offered::Unanswered,
+            })
         };
-        match reply {
-            Ok(reply) if is_busy(reply.headers.as_ref()) => continue,
-            Ok(reply) => {
-                shared.counters.spilled.fetch_add(1, Ordering::Relaxed);
-                call.answer(decode_outcome(&reply.payload));
-                return;
+        match offer.await {
+            Ok(Offered::Taken) => {
+                taken = true;
+                break;
             }
-            Err(error) if error.kind() == RequestErrorKind::TimedOut => {
-                cancel_elsewhere(&shared, &call).await;
-                let error = Error::Timeout(format!(
-                    "`{}`: the host it spilled to did not answer within {wait:?}",
-                    call.function()
-                ));
-                call.answer(Err(error));
-                return;
-            }
+            Ok(Offered::Busy) => continue,
+            Ok(Offered::Unanswered) => break,
             Err(error) => {
-                tracing::debug!(%error, "no host took the call");
+                tracing::debug!(%error, "cannot offer the call");
                 break;
             }
         }
     }
-    call.run_here();
-}
-
-/// Tells the cluster that the call is cancelled (the host running it stops it).
-async fn cancel_elsewhere(shared: &Shared, call: &OfferedCall) {
-    let _ = shared
-        .client
-        .publish(cancel_subject(call.id()), Bytes::new())
-        .await;
+    if !taken {
+        return call.run_here();
+    }
+    loop {
+        let heard = tokio::select! {
+            heard = tokio::time::timeout(LOST_AFTER, replies.recv()) => heard,
+            () = call.abandoned() => {
+                let _ = shared.client.publish(cancel_subject(id), Bytes::new()).await;
+                return;
+            }
+        };
+        match heard {
+            Ok(Some(message)) => {
+                if Reply::decode(message.headers.as_ref()) == Some(Reply::Done) {
+                    shared.counters.spilled.fetch_add(1, Ordering::Relaxed);
+                    return call.answer(decode_outcome(&message.payload));
+                }
+            }
+            // The other host went silent: it is gone (or NATS is); the call runs here.
+            _ => {
+                tracing::info!("the host running a spilled call went silent: running it here");
+                let _ = shared
+                    .client
+                    .publish(cancel_subject(id), Bytes::new())
+                    .await;
+                return call.run_here();
+            }
+        }
+    }
 }
 
 /// Serves the calls other hosts spill, for as long as the host is in the cluster (the
 /// subscription survives reconnections: the client makes it again).
 pub(crate) async fn serve(shared: Arc<Shared>) {
-    let mut requests = match shared
+    let mut offers = match shared
         .client
         .queue_subscribe(CALL_SUBJECTS, QUEUE_GROUP.into())
         .await
     {
-        Ok(requests) => requests,
+        Ok(offers) => offers,
         Err(error) => {
             tracing::error!(%error, "cannot take spilled calls");
             return;
         }
     };
-    while let Some(request) = requests.next().await {
-        let Some(reply) = request.reply.clone() else {
+    while let Some(offer) = offers.next().await {
+        let Some(reply) = offer.reply.clone() else {
             continue;
         };
-        let call = match CallHeaders::decode(request.headers.as_ref()) {
+        let client = &shared.client;
+        let call = match CallHeaders::decode(offer.headers.as_ref()) {
             Ok(call) => call,
             Err(reason) => {
-                answer(
-                    &shared.client,
-                    reply,
-                    None,
-                    Err(Error::BadArguments(reason)),
-                )
-                .await;
+                done(client, reply, Err(Error::BadArguments(reason))).await;
                 continue;
             }
         };
@@ -151,52 +229,65 @@ pub(crate) async fn serve(shared: Arc<Shared>) {
         {
             Ok(function) => function,
             Err(error) => {
-                answer(&shared.client, reply, None, Err(error)).await;
+                done(client, reply, Err(error)).await;
                 continue;
             }
         };
         if call.from == shared.name || !function.has_room() {
-            answer(&shared.client, reply, Some(busy()), Ok(Vec::new())).await;
+            say(client, reply, Reply::Busy).await;
             continue;
         }
+        say(client, reply.clone(), Reply::Accepted).await;
         let shared = Arc::clone(&shared);
         let span = tracing::debug_span!("spilled", call_id = %call.id, app = %call.app, function = %call.function, from = %call.from);
         let run = async move {
-            let Some((_entry, cancelled)) = shared.running.start(call.id) else {
+            let Some((_entry, mut cancelled)) = shared.running.start(call.id) else {
                 return;
             };
             shared.counters.taken.fetch_add(1, Ordering::Relaxed);
             let arrived = ArrivedCall {
                 id: call.id,
-                args: request.payload.to_vec(),
+                args: offer.payload.to_vec(),
                 depth: call.depth,
                 timeout: call.timeout,
                 retries: call.retries,
             };
-            let outcome = tokio::select! {
-                outcome = function.accept(arrived) => outcome,
-                // The caller stopped waiting: nobody reads the reply.
-                _ = cancelled => return,
+            let running = function.accept(arrived);
+            tokio::pin!(running);
+            let mut heartbeat = tokio::time::interval(HEARTBEAT);
+            heartbeat.tick().await;
+            let outcome = loop {
+                tokio::select! {
+                    outcome = &mut running => break outcome,
+                    _ = heartbeat.tick() => say(&shared.client, reply.clone(), Reply::Running).await,
+                    // The caller stopped waiting: nobody reads the reply.
+                    _ = &mut cancelled => return,
+                }
             };
-            answer(&shared.client, reply, None, outcome).await;
+            done(&shared.client, reply, outcome).await;
         };
         tokio::spawn(run.instrument(span));
     }
 }
 
-/// Sends a spilled call's reply.
-async fn answer(
-    client: &async_nats::Client,
-    reply: async_nats::Subject,
-    headers: Option<async_nats::HeaderMap>,
-    outcome: Result<Vec<u8>, Error>,
-) {
-    let bytes = encode_outcome(&outcome).into();
-    let sent = match headers {
-        Some(headers) => client.publish_with_headers(reply, headers, bytes).await,
-        None => client.publish(reply, bytes).await,
-    };
-    if let Err(error) = sent {
+/// Sends `reply` (without an outcome).
+async fn say(client: &Client, to: Subject, reply: Reply) {
+    send(client, to, reply.encode(), Bytes::new()).await;
+}
+
+/// Sends a spilled call's outcome.
+async fn done(client: &Client, to: Subject, outcome: Result<Vec<u8>, Error>) {
+    send(
+        client,
+        to,
+        Reply::Done.encode(),
+        encode_outcome(&outcome).into(),
+    )
+    .await;
+}
+
+async fn send(client: &Client, to: Subject, headers: HeaderMap, payload: Bytes) {
+    if let Err(error) = client.publish_with_headers(to, headers, payload).await {
         tracing::debug!(%error, "cannot answer a spilled call");
     }
 }

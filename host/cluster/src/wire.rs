@@ -19,8 +19,8 @@ const DEPTH: &str = "Fnhost-Depth";
 const TIMEOUT_MS: &str = "Fnhost-Timeout-Ms";
 const RETRIES: &str = "Fnhost-Retries";
 const FROM: &str = "Fnhost-From";
-/// On a spill's reply: the host has no room (or is the caller's own); try another.
-const BUSY: &str = "Fnhost-Busy";
+/// On a spill's reply: what it says (see [`Reply`]).
+const REPLY: &str = "Fnhost-Reply";
 /// JetStream's deduplication header.
 const MSG_ID: &str = "Nats-Msg-Id";
 
@@ -93,16 +93,41 @@ impl CallHeaders {
     }
 }
 
-/// The headers of a spill's reply saying the host has no room.
-pub(crate) fn busy() -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(BUSY, "1");
-    headers
+/// What a host answers a spilled call with, in order: `Busy` (it has no room: ask another),
+/// or `Accepted`, then `Running` every heartbeat while the call runs, then `Done` with the
+/// outcome's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    Busy,
+    Accepted,
+    Running,
+    Done,
 }
 
-/// Whether a spill's reply says the host had no room.
-pub(crate) fn is_busy(headers: Option<&HeaderMap>) -> bool {
-    headers.is_some_and(|headers| headers.get(BUSY).is_some())
+impl Reply {
+    const ALL: [Reply; 4] = [Reply::Busy, Reply::Accepted, Reply::Running, Reply::Done];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Reply::Busy => "busy",
+            Reply::Accepted => "accepted",
+            Reply::Running => "running",
+            Reply::Done => "done",
+        }
+    }
+
+    /// The headers saying it.
+    pub(crate) fn encode(self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(REPLY, self.as_str());
+        headers
+    }
+
+    /// What a reply's headers say; `None` for anything else.
+    pub(crate) fn decode(headers: Option<&HeaderMap>) -> Option<Reply> {
+        let said = headers?.get(REPLY)?.as_str();
+        Reply::ALL.into_iter().find(|reply| reply.as_str() == said)
+    }
 }
 
 /// An outcome's bytes.
@@ -170,5 +195,14 @@ mod tests {
             "`Fnhost-Depth` is not a number"
         );
         assert!(CallHeaders::decode(None).is_err());
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        for reply in Reply::ALL {
+            assert_eq!(Reply::decode(Some(&reply.encode())), Some(reply));
+        }
+        assert_eq!(Reply::decode(None), None);
+        assert_eq!(Reply::decode(Some(&HeaderMap::new())), None);
     }
 }

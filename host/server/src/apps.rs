@@ -272,12 +272,16 @@ impl Apps {
     /// none.
     pub(crate) async fn undeploy(&self, name: &str) -> Result<bool, ServerError> {
         fnhost::check_app_name(name)?;
-        if let Some(cluster) = &self.cluster
-            && self.manifest().apps.contains_key(name)
-        {
-            cluster.remove_deployment(name).await?;
+        let Some(cluster) = &self.cluster else {
+            return self.undeploy_here(name).await;
+        };
+        if !self.manifest().apps.contains_key(name) {
+            return Ok(false);
         }
-        self.undeploy_here(name).await
+        cluster.remove_deployment(name).await?;
+        // This host may have heard the removal and undeployed already.
+        self.undeploy_here(name).await?;
+        Ok(true)
     }
 
     /// Undeploys the app `name` from this host; false when there is none.

@@ -151,8 +151,14 @@ impl<T, S: Clone> Placement<T, S> {
                     .any(|instance| instance.load < self.shape.capacity))
     }
 
+    /// Whether an input that no instance can take now would wait for a busy instance: no
+    /// more may start, and the instances starting have their places taken by the queue.
+    pub(crate) fn saturated(&self) -> bool {
+        self.at_limit() && self.queue.len() >= self.starting * self.shape.capacity
+    }
+
     /// Whether no more instances may start.
-    pub(crate) fn at_limit(&self) -> bool {
+    fn at_limit(&self) -> bool {
         self.instances.len() + self.starting >= self.shape.max_instances
     }
 
@@ -387,6 +393,25 @@ mod tests {
         assert_eq!(pool.place(), Some((1, ())));
         assert_eq!(pool.place(), None);
         assert_eq!(pool.stats().peak_in_flight_per_container, 3);
+    }
+
+    #[test]
+    fn a_pool_is_saturated_only_when_its_inputs_would_wait_for_busy_instances() {
+        let mut pool: Placement<u32, ()> = Placement::new(shape(1, 1, 1, 0, 0));
+        assert!(pool.has_room() && !pool.saturated());
+        // The first input starts the only instance: it waits for that one, not for a busy one.
+        assert_eq!(pool.next_start(1), Some(0));
+        assert_eq!(pool.place(), None);
+        assert!(!pool.saturated() && !pool.has_room());
+        assert_eq!(pool.enqueue(1, false), None);
+        // A second input would wait behind the first: the pool is saturated.
+        assert!(pool.saturated());
+        assert_eq!(pool.register(0, ()), Some(vec![1]));
+        assert_eq!(pool.place(), None);
+        assert!(pool.saturated() && !pool.has_room());
+        // The input finished: room again.
+        assert_eq!(pool.finished(0), None);
+        assert!(pool.has_room() && !pool.saturated());
     }
 
     #[test]

@@ -200,7 +200,10 @@ pub(crate) async fn get(
     };
     let id: CallId = id.parse()?;
     let span = tracing::info_span!("get", call_id = %id);
-    let outcome = match (FunctionCall::<Value>::from_id(&context.host, &id.to_string()), context.apps.cluster()) {
+    let outcome = match (
+        FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
+        context.apps.cluster(),
+    ) {
         (Ok(call), _) => call.result_within(wait).instrument(span).await,
         // Not spawned here: spawned through the cluster, by any host.
         (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
@@ -227,7 +230,10 @@ pub(crate) async fn cancel(
     Params(id): Params<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: CallId = id.parse()?;
-    match (FunctionCall::<Value>::from_id(&context.host, &id.to_string()), context.apps.cluster()) {
+    match (
+        FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
+        context.apps.cluster(),
+    ) {
         (Ok(call), _) => call.cancel(),
         (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
             cluster.cancel(id).await?;

