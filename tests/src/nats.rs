@@ -46,6 +46,13 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The CPU time the server has used (user and system), from `/proc`.
+    pub fn cpu_time(&self) -> Duration {
+        self.child.as_ref().map_or(Duration::ZERO, |child| {
+            cpu_time(&format!("/proc/{}/stat", child.id()))
+        })
+    }
+
     /// Stops the server as an operator does (`SIGTERM`: it writes out what it stored) and
     /// waits for it to exit.
     pub fn stop(&mut self) {
@@ -111,4 +118,21 @@ impl Drop for NatsServer {
             let _ = child.wait();
         }
     }
+}
+
+/// The CPU time (user and system) of the process whose `/proc/PID/stat` is at `path`; this
+/// process's is at `/proc/self/stat`.
+pub fn cpu_time(path: &str) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // The fields after the command (which may hold spaces) start after its `)`.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command, in
+    // ticks of 1/100 s.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&index| fields.get(index)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }

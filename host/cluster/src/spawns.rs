@@ -220,8 +220,8 @@ async fn run_call(shared: &Shared, message: &Message, call: CallHeaders, deliver
     };
     let running = function.accept(arrived);
     tokio::pin!(running);
-    let mut progress = tokio::time::interval(shared.settings.ack_wait / 3);
-    progress.tick().await;
+    let every = shared.settings.ack_wait / 3;
+    let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut leaving = shared.leaving.subscribe();
     let outcome = loop {
         tokio::select! {

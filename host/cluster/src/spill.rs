@@ -9,10 +9,11 @@
 //!   most [`ATTEMPTS`] times, then keeps it in its own queue. So `max_containers` keeps its
 //!   meaning on every host: a host takes a spilled call only into a free place, never into its
 //!   queue.
-//! - `accepted` at once, `running` every [`HEARTBEAT`] while the call runs, and `done` with the
-//!   outcome. A caller that hears nothing for [`LOST_AFTER`] takes the other host for dead and
-//!   runs the call itself (so a spilled call may run twice: at-least-once, like every call
-//!   that survives a lost host).
+//! - `done` with the outcome, when the call ends within [`ACCEPT_WAIT`]'s first quarter (one
+//!   message each way, as a request and its reply); else `accepted` then, `running` every
+//!   [`HEARTBEAT`] while the call runs, and `done`. A caller that hears nothing for
+//!   [`LOST_AFTER`] takes the other host for dead and runs the call itself (so a spilled call
+//!   may run twice: at-least-once, like every call that survives a lost host).
 //!
 //! No answer to an offer within [`ACCEPT_WAIT`] means no other host serves the cluster: the
 //! call queues at home, as it does when NATS is not connected. A caller that stops waiting
@@ -100,6 +101,8 @@ impl Offload for Spill {
 
 /// What became of an offer.
 enum Offered {
+    /// A host answered it already.
+    Done(Message),
     /// A host took it.
     Taken,
     /// The host asked had no room.
@@ -148,12 +151,17 @@ async fn forward(shared: Arc<Shared>, mut call: OfferedCall) {
             Ok::<_, String>(match answer {
                 Ok(Some(message)) => match Reply::decode(message.headers.as_ref()) {
                     Some(Reply::Busy) => Offered::Busy,
+                    Some(Reply::Done) => Offered::Done(message),
                     _ => Offered::Taken,
                 },
                 _ => Offered::Unanswered,
             })
         };
         match offer.await {
+            Ok(Offered::Done(message)) => {
+                shared.counters.spilled.fetch_add(1, Ordering::Relaxed);
+                return call.answer(decode_outcome(&message.payload));
+            }
             Ok(Offered::Taken) => {
                 taken = true;
                 break;
@@ -237,7 +245,6 @@ pub(crate) async fn serve(shared: Arc<Shared>) {
             say(client, reply, Reply::Busy).await;
             continue;
         }
-        say(client, reply.clone(), Reply::Accepted).await;
         let shared = Arc::clone(&shared);
         let span = tracing::debug_span!("spilled", call_id = %call.id, app = %call.app, function = %call.function, from = %call.from);
         let run = async move {
@@ -254,12 +261,20 @@ pub(crate) async fn serve(shared: Arc<Shared>) {
             };
             let running = function.accept(arrived);
             tokio::pin!(running);
-            let mut heartbeat = tokio::time::interval(HEARTBEAT);
-            heartbeat.tick().await;
+            // A quick call is answered with its outcome alone; a longer one is accepted, then
+            // told alive every beat. (The first tick is set in the future: an interval's
+            // immediate first tick would wait for the timer's next turn, up to a millisecond.)
+            let first = ACCEPT_WAIT / 4;
+            let mut heartbeat =
+                tokio::time::interval_at(tokio::time::Instant::now() + first, HEARTBEAT);
+            let mut said = Reply::Accepted;
             let outcome = loop {
                 tokio::select! {
                     outcome = &mut running => break outcome,
-                    _ = heartbeat.tick() => say(&shared.client, reply.clone(), Reply::Running).await,
+                    _ = heartbeat.tick() => {
+                        say(&shared.client, reply.clone(), said).await;
+                        said = Reply::Running;
+                    }
                     // The caller stopped waiting: nobody reads the reply.
                     _ = &mut cancelled => return,
                 }

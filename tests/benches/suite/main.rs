@@ -7,7 +7,7 @@
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
 //! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
-//! `retained`, `python`.
+//! `retained`, `python`, `cluster`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -15,12 +15,14 @@
 //!
 //! One module per group of rows (`start`, `calls` for host -> guest and guest -> guest,
 //! `fan_out`, `sleepers`, `memory`, `run`, `http` for the server, `web` for its web endpoints and
-//! wasi:http handlers against `wasmtime serve`, `python` for Python guests beside Rust ones),
+//! wasi:http handlers against `wasmtime serve`, `python` for Python guests beside Rust ones,
+//! `cluster` for two hosts on one NATS JetStream),
 //! and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
 mod busy;
 mod calls;
+mod cluster;
 mod fan_out;
 mod http;
 mod memory;
@@ -169,6 +171,14 @@ async fn run(options: Options) {
         // A Python instance holds several core instances: 50 × scale of them fit the pool.
         let sizes = (50 * scale, 200 * scale as u32, runs);
         python::python(&mut report, &bench, &hello, &cache, sizes).await;
+    }
+    if options.runs("cluster") {
+        let (calls, spawns) = if options.quick {
+            (1_000, 5_000)
+        } else {
+            (5_000, 50_000)
+        };
+        cluster::cluster(&mut report, &cache, calls, spawns).await;
     }
 
     let _ = std::fs::remove_dir_all(&cache_dir);

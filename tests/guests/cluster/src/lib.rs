@@ -5,10 +5,12 @@
 use fnhost_guest::{Error, app, function, sleep, sleep_aio};
 use std::time::Duration;
 
-/// Holds its container for `ms` milliseconds, then returns `x`.
+/// Holds its container for `ms` milliseconds (none: returns at once), then returns `x`.
 #[function]
 fn hold(ms: u64, x: u32) -> u32 {
-    sleep(Duration::from_millis(ms));
+    if ms > 0 {
+        sleep(Duration::from_millis(ms));
+    }
     x
 }
 
@@ -24,10 +26,12 @@ async fn call_hold_aio(ms: u64, x: u32) -> Result<u32, Error> {
     hold.remote_aio((ms, x)).await
 }
 
-/// `2x`, after `ms` milliseconds.
+/// `2x`, after `ms` milliseconds (none: at once).
 #[function(max_inputs = 100)]
 async fn double(ms: u64, x: u64) -> u64 {
-    sleep_aio(Duration::from_millis(ms)).await;
+    if ms > 0 {
+        sleep_aio(Duration::from_millis(ms)).await;
+    }
     2 * x
 }
 
