@@ -26,7 +26,7 @@ pub(crate) mod state;
 use crate::Error;
 use crate::dispatch::chain::{CallerKey, Chain};
 use crate::dispatch::watch::Watched;
-use crate::dispatch::{CallId, Reply, payload};
+use crate::dispatch::{CallId, Input, Reply, payload};
 use crate::info::FunctionInfo;
 use crate::options::Policy;
 use crate::runtime::bindings::{AppPre, CallError};
@@ -47,18 +47,6 @@ use tokio::task::unconstrained;
 use tracing::Instrument;
 use wasmtime::component::TypedFunc;
 use wasmtime::{PoolConcurrencyLimitError, Store};
-
-/// One input for a container: the encoded arguments, where the result goes, its timeout and
-/// retries, which attempt this is (0 for the first run, 1 for the first retry, ...), the
-/// chain of calls that led to it (`None` for a call from the host API), and its call's id.
-pub(crate) struct Input {
-    pub(crate) args: Vec<u8>,
-    pub(crate) reply: Reply,
-    pub(crate) policy: Policy,
-    pub(crate) attempt: u32,
-    pub(crate) caller: Option<Chain>,
-    pub(crate) id: CallId,
-}
 
 /// Where a container's inputs are sent. Boxed: the channel's blocks then hold pointers, small
 /// enough for the allocator's fast path, rather than whole inputs.

@@ -22,7 +22,7 @@ pub(crate) mod retained;
 pub(crate) mod watch;
 
 use crate::Error;
-use crate::options::CallOptions;
+use crate::options::{CallOptions, Policy};
 use chain::Chain;
 use std::fmt;
 
@@ -56,6 +56,18 @@ impl Request {
             may_offer: true,
         }
     }
+}
+
+/// A request admitted by a pool: the encoded arguments, where the result goes, its timeout
+/// and retries, which attempt this is (0 for the first run, 1 for the first retry, ...), the
+/// chain of calls that led to it (`None` for a call from the host API), and its call's id.
+pub(crate) struct Input {
+    pub(crate) args: Vec<u8>,
+    pub(crate) reply: Reply,
+    pub(crate) policy: Policy,
+    pub(crate) attempt: u32,
+    pub(crate) caller: Option<Chain>,
+    pub(crate) id: CallId,
 }
 
 /// What routes calls to the functions that run them.

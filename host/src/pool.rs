@@ -19,10 +19,10 @@ pub(crate) mod http;
 pub use autoscale::PoolStats;
 
 use crate::container::state::ContainerContext;
-use crate::container::{Container, Inbox, Input, InputReceiver, Owner, Role};
+use crate::container::{Container, Inbox, InputReceiver, Owner, Role};
 use crate::dispatch::chain::Frame;
-use crate::dispatch::offload::OfferedCall;
-use crate::dispatch::{Dispatch, Receiver, Request, payload};
+use crate::dispatch::offload::{Home, OfferedCall};
+use crate::dispatch::{Dispatch, Input, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;
 use crate::options::FunctionConfig;
@@ -213,18 +213,12 @@ impl Pool {
         self.place_or_offer(input, false);
     }
 
-    /// Places an input an offload gave back: it queues here, never offered again.
-    pub(crate) fn place_here(self: &Arc<Self>, input: Input) {
-        self.place(input);
-    }
-
     /// Places an input on an instance, or queues it — or, when `may_offer` and the pool may
     /// not grow, offers it to the host's offload (another host) instead of queueing it.
     ///
     /// The instance is chosen under the lock, the input sent (or offered) after it is
     /// released.
     fn place_or_offer(self: &Arc<Self>, mut input: Input, may_offer: bool) {
-        let mut offload = may_offer.then(|| self.context.offload.target()).flatten();
         loop {
             let (id, inbox) = {
                 let mut placement = self.lock();
@@ -243,14 +237,17 @@ impl Pool {
                 self.grow(&mut placement, 1);
                 match placement.place() {
                     Some(reserved) => reserved,
-                    None if offload.is_some() && placement.saturated() => {
-                        drop(placement);
-                        if let Some((offload, app)) = offload.take() {
-                            offload.offer(OfferedCall::new(app, Arc::clone(self), input));
-                        }
-                        return;
-                    }
                     None => {
+                        // Looked up only here: the common path never touches the offload.
+                        if may_offer
+                            && placement.saturated()
+                            && let Some((offload, app)) = self.context.offload.target()
+                        {
+                            drop(placement);
+                            let home: Arc<dyn Home> = self.clone();
+                            offload.offer(OfferedCall::new(app, home, input));
+                            return;
+                        }
                         let reentrant = input
                             .caller
                             .as_ref()
@@ -499,6 +496,17 @@ impl Pool {
         self.placement
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Home for Pool {
+    fn function(&self) -> &str {
+        &self.info.name
+    }
+
+    /// An input an offload gave back: it queues here, never offered again.
+    fn place_here(self: Arc<Self>, input: Input) {
+        self.place(input);
     }
 }
 

@@ -35,6 +35,19 @@ impl Cluster {
         Cluster { nats, dir }
     }
 
+    /// Starts two hosts and deploys the test app on the first; returns them, and a client of
+    /// each, once the second serves the app.
+    async fn two_hosts_with_the_app(&self) -> (Server, Server, Client, Client) {
+        let (one, two) = (self.host("one"), self.host("two"));
+        deploy(&one);
+        let (first, second) = (client(&one), client(&two));
+        eventually("the deploy reaches the second host", async || {
+            version(&second).await
+        })
+        .await;
+        (one, two, first, second)
+    }
+
     /// Starts `fnhost serve --cluster` as the host `name`.
     fn host(&self, name: &str) -> Server {
         let state = self.dir.join(name);
@@ -238,13 +251,7 @@ async fn ten_thousand_spawned_calls_survive_a_host_killed_mid_way() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_spill_to_a_host_with_room_and_guests_call_across_hosts() {
     let cluster = Cluster::start("spill");
-    let (one, two) = (cluster.host("one"), cluster.host("two"));
-    deploy(&one);
-    let (first, second) = (client(&one), client(&two));
-    eventually("the deploy reaches the second host", async || {
-        version(&second).await
-    })
-    .await;
+    let (one, two, first, second) = cluster.two_hosts_with_the_app().await;
     // The first host's only `hold` container is held by a long call.
     let hold = first.function_in(APP, "hold");
     let holder = tokio::spawn({
@@ -287,13 +294,7 @@ async fn calls_spill_to_a_host_with_room_and_guests_call_across_hosts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restarting_loses_no_spawned_call_and_local_calls_go_on() {
     let mut cluster = Cluster::start("restart");
-    let (one, two) = (cluster.host("one"), cluster.host("two"));
-    deploy(&one);
-    let (first, second) = (client(&one), client(&two));
-    eventually("the deploy reaches the second host", async || {
-        version(&second).await
-    })
-    .await;
+    let (one, two, first, second) = cluster.two_hosts_with_the_app().await;
     let ids = spawn_doubles(&first, 50, 0..200).await;
     cluster.nats.stop();
     // Without NATS: calls that find room at home go on; a spawn fails at once, and clearly.

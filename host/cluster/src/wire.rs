@@ -166,7 +166,10 @@ mod tests {
     #[test]
     fn outcomes_round_trip() {
         let json = b"[1,\"a\\nb\"]".to_vec();
-        assert_eq!(decode_outcome(&encode_outcome(&Ok(json.clone()))).unwrap(), json);
+        assert_eq!(
+            decode_outcome(&encode_outcome(&Ok(json.clone()))).unwrap(),
+            json
+        );
         let error = Error::User("ValueError: no\nsecond line".into());
         let back = decode_outcome(&encode_outcome(&Err(error.clone()))).unwrap_err();
         assert_eq!(back.kind(), error.kind());

@@ -15,11 +15,8 @@
 //! [`Host::set_offload`]: crate::Host::set_offload
 
 use crate::Error;
-use crate::api::host::read;
-use crate::container::Input;
-use crate::dispatch::CallId;
-use crate::pool::Pool;
-use std::sync::{Arc, OnceLock, RwLock};
+use crate::dispatch::{CallId, Input};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 /// What takes the calls a full pool offers: a cluster's router.
@@ -30,17 +27,25 @@ pub trait Offload: Send + Sync {
     fn offer(&self, call: OfferedCall);
 }
 
+/// Where an offered call goes back to when no other host takes it: its pool.
+pub(crate) trait Home: Send + Sync {
+    /// The function the pool runs.
+    fn function(&self) -> &str;
+    /// Queues `input` in the pool, never to be offered again.
+    fn place_here(self: Arc<Self>, input: Input);
+}
+
 /// A call offered to another host: what it calls, with what, and the reply its caller waits
 /// on.
 pub struct OfferedCall {
     app: Arc<str>,
-    pool: Arc<Pool>,
+    home: Arc<dyn Home>,
     input: Input,
 }
 
 impl OfferedCall {
-    pub(crate) fn new(app: Arc<str>, pool: Arc<Pool>, input: Input) -> Self {
-        OfferedCall { app, pool, input }
+    pub(crate) fn new(app: Arc<str>, home: Arc<dyn Home>, input: Input) -> Self {
+        OfferedCall { app, home, input }
     }
 
     /// The name the app is deployed under.
@@ -50,7 +55,7 @@ impl OfferedCall {
 
     /// The function called.
     pub fn function(&self) -> &str {
-        &self.pool.info().name
+        self.home.function()
     }
 
     /// The call's id.
@@ -96,7 +101,7 @@ impl OfferedCall {
     /// Gives the call back to its pool on this host, where it queues; it is never offered
     /// again.
     pub fn run_here(self) {
-        self.pool.place_here(self.input);
+        self.home.place_here(self.input);
     }
 }
 
@@ -146,7 +151,11 @@ impl OffloadRoute {
     /// The offload and the app's name, when both are there.
     pub(crate) fn target(&self) -> Option<(Arc<dyn Offload>, Arc<str>)> {
         let app = self.app.get()?;
-        let offload = read(&self.offload).clone()?;
+        let offload = self
+            .offload
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()?;
         Some((offload, Arc::clone(app)))
     }
 }

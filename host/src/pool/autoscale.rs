@@ -151,10 +151,16 @@ impl<T, S: Clone> Placement<T, S> {
                     .any(|instance| instance.load < self.shape.capacity))
     }
 
-    /// Whether an input that no instance can take now would wait for a busy instance: no
-    /// more may start, and the instances starting have their places taken by the queue.
+    /// Whether an input arriving now would wait for a busy instance: no more may start, every
+    /// instance runs all it may, and the instances starting have their places taken by the
+    /// queue.
     pub(crate) fn saturated(&self) -> bool {
-        self.at_limit() && self.queue.len() >= self.starting * self.shape.capacity
+        self.at_limit()
+            && self
+                .instances
+                .iter()
+                .all(|instance| instance.load >= self.shape.capacity)
+            && self.queue.len() >= self.starting * self.shape.capacity
     }
 
     /// Whether no more instances may start.
