@@ -58,13 +58,16 @@ impl Cluster {
     }
 }
 
-/// Deploys the test app on `host`, `hold` limited to one container per host.
+/// Deploys the test app on `host`, `hold` and `double` limited to one container per host
+/// (`double` runs 100 inputs at once in it).
 fn deploy(host: &Server) {
     let output = host.run(&[
         "deploy",
         "tests/guests/cluster",
         "--option",
         "hold.max_containers=1",
+        "--option",
+        "double.max_containers=1",
     ]);
     assert!(
         output.status.success(),
@@ -249,6 +252,54 @@ async fn ten_thousand_spawned_calls_survive_a_host_killed_mid_way() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_of_ten_thousand_inputs_gives_every_result_once_with_a_host_killed() {
+    const INPUTS: u64 = 10_000;
+    let cluster = Cluster::start("map");
+    let (one, two, mut three) = (
+        cluster.host("one"),
+        cluster.host("two"),
+        cluster.host("three"),
+    );
+    deploy(&one);
+    let clients = [client(&one), client(&two), client(&three)];
+    for client in &clients {
+        eventually("every host has the app", async || version(client).await).await;
+    }
+    // `fnhost map` through the first host, as the README shows it: its one container of
+    // `double` is full at once, so inputs spill to the other hosts.
+    let input: String = (0..INPUTS).map(|x| format!("[20, {x}]\n")).collect();
+    let map = std::thread::spawn({
+        let url = one.url.clone();
+        move || serve::fnhost_with_stdin(&["map", APP, "double", "--url", &url], &input)
+    });
+    eventually("the third host runs spilled calls", async || {
+        (count(&stats(&clients[2], "double").await, "in_flight") > 0).then_some(())
+    })
+    .await;
+    three.child.kill().unwrap();
+    three.child.wait().unwrap();
+    let output = map.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stderr(&output),
+        one.log()
+    );
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, INPUTS);
+    for (x, line) in lines.iter().enumerate() {
+        assert_eq!(line["ok"], 2 * x as u64, "input {x}: {line}");
+    }
+    // Some ran on the second host: the first spilled while it was full.
+    assert!(count(&stats(&clients[1], "double").await, "containers_started") >= 1);
+    drop((one, two, three));
+    remove(&cluster.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_spill_to_a_host_with_room_and_guests_call_across_hosts() {
     let cluster = Cluster::start("spill");
     let (one, two, first, second) = cluster.two_hosts_with_the_app().await;
@@ -285,6 +336,33 @@ async fn calls_spill_to_a_host_with_room_and_guests_call_across_hosts() {
     holder.abort();
     eventually("the held container is freed", async || {
         (count(&stats(&first, "hold").await, "in_flight") == 0).then_some(())
+    })
+    .await;
+    // A spawned call cancelled through the other host stops where it runs.
+    let call = first
+        .function_in(APP, "double")
+        .spawn::<u64>((600_000, 1))
+        .await
+        .unwrap();
+    eventually("the spawned call runs", async || {
+        let running = count(&stats(&first, "double").await, "in_flight")
+            + count(&stats(&second, "double").await, "in_flight");
+        (running == 1).then_some(())
+    })
+    .await;
+    FunctionCall::<u64>::from_id(&second, call.id())
+        .unwrap()
+        .cancel()
+        .await
+        .unwrap();
+    match call.get().await {
+        Err(ClientError::Server { kind, .. }) => assert_eq!(kind, "cancelled"),
+        other => panic!("a cancelled call: {other:?}"),
+    }
+    eventually("the cancelled call stops and is acked", async || {
+        let running = count(&stats(&first, "double").await, "in_flight")
+            + count(&stats(&second, "double").await, "in_flight");
+        (running == 0 && messages(&cluster.nats, "FNHOST_SPAWNS").await == 0).then_some(())
     })
     .await;
     drop((one, two));

@@ -5,26 +5,9 @@
 #[path = "support/serve.rs"]
 mod serve;
 
-use serve::{Server, command, fnhost, scratch_dir, stderr, stdout};
-use std::io::Write;
-use std::process::{Output, Stdio};
+use serve::{Server, command, fnhost, fnhost_with_stdin, scratch_dir, stderr, stdout};
+use std::process::Output;
 use std::time::Duration;
-
-/// `fnhost` with `args`, given `input` on its stdin.
-fn fnhost_with_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fnhost runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("fnhost runs");
-    writer.join().unwrap().unwrap();
-    output
-}
 
 /// The last line of `output`'s stderr, which must be its one error.
 fn error_line(output: &Output) -> String {

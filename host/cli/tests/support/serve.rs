@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // Each test file uses its part.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
@@ -29,6 +29,22 @@ pub fn command(args: &[&str]) -> Command {
 
 pub fn fnhost(args: &[&str]) -> Output {
     command(args).output().expect("fnhost runs")
+}
+
+/// `fnhost` with `args`, given `input` on its stdin.
+pub fn fnhost_with_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fnhost runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("fnhost runs");
+    writer.join().unwrap().unwrap();
+    output
 }
 
 pub fn stdout(output: &Output) -> String {
