@@ -120,6 +120,23 @@ fn count(stats: &Value, counter: &str) -> u64 {
         .unwrap_or_else(|| panic!("no counter `{counter}` in {stats}"))
 }
 
+/// The value of the metric `name` (unlabelled) that the host at `url` serves on `/metrics`.
+fn metric(url: &str, name: &str) -> u64 {
+    use std::io::{Read, Write};
+    let address = url.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} "))?.parse().ok())
+        .unwrap_or_else(|| panic!("no metric `{name}`: {text}"))
+}
+
 /// The messages JetStream holds in `stream` now.
 async fn messages(nats: &NatsServer, stream: &str) -> u64 {
     let client = async_nats::connect(nats.url()).await.unwrap();
@@ -327,6 +344,10 @@ async fn calls_spill_to_a_host_with_room_and_guests_call_across_hosts() {
     assert_eq!(count(&here, "containers_started"), 1, "{here}");
     let there = stats(&second, "hold").await;
     assert!(count(&there, "containers_started") >= 1, "{there}");
+    // Told in both hosts' metrics.
+    assert_eq!(metric(&one.url, "fnhost_cluster_connected"), 1);
+    assert!(metric(&one.url, "fnhost_cluster_spilled_total") >= 3);
+    assert!(metric(&two.url, "fnhost_cluster_taken_total") >= 3);
     // The callers ran at home: their own pools had room.
     assert_eq!(
         count(&stats(&second, "call_hold").await, "containers_started"),

@@ -39,7 +39,7 @@ impl Context {
         sync_timeout: Duration,
     ) -> Context {
         Context {
-            metrics: Metrics::new(host.clone()),
+            metrics: Metrics::new(host.clone(), apps.cluster().cloned()),
             host,
             apps,
             spawned: Spawned::default(),

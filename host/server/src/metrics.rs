@@ -14,11 +14,16 @@
 //! | `fnhost_retained_calls` | | finished spawned calls whose result is kept |
 //! | `fnhost_retained_bytes` | | bytes of those results |
 //! | `fnhost_apps` | | apps deployed |
+//! | `fnhost_cluster_connected` | | in a cluster: 1 while connected to NATS, else 0 |
+//! | `fnhost_cluster_spawned_total` | | in a cluster: spawned calls this host stored |
+//! | `fnhost_cluster_spilled_total` | | in a cluster: calls this host sent to another, answered |
+//! | `fnhost_cluster_taken_total` | | in a cluster: calls this host took from the cluster |
 //!
 //! Invariant: labels only ever name deployed apps and functions (a call is counted once its
 //! function is found), so what a client sends cannot grow the label space.
 
 use fnhost::{ErrorKind, HANDLER_NAME, Host};
+use fnhost_cluster::Cluster;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -27,6 +32,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The labels of a counted call.
@@ -57,8 +63,9 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
-    /// Metrics of calls, and of `host`'s deployed apps read at each scrape.
-    pub(crate) fn new(host: Host) -> Metrics {
+    /// Metrics of calls, of `host`'s deployed apps and of its `cluster`, if any, read at each
+    /// scrape.
+    pub(crate) fn new(host: Host, cluster: Option<Arc<Cluster>>) -> Metrics {
         let mut registry = Registry::with_prefix("fnhost");
         let calls = Family::<CallLabels, Counter>::default();
         let durations: Family<FunctionLabels, Histogram, fn() -> Histogram> =
@@ -75,6 +82,9 @@ impl Metrics {
             durations.clone(),
         );
         registry.register_collector(Box::new(HostCollector { host }));
+        if let Some(cluster) = cluster {
+            registry.register_collector(Box::new(ClusterCollector(cluster)));
+        }
         Metrics {
             registry,
             calls,
@@ -227,6 +237,55 @@ impl Collector for HostCollector {
         for (name, help, value) in totals {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads what the host did for its cluster at each scrape.
+struct ClusterCollector(Arc<Cluster>);
+
+impl std::fmt::Debug for ClusterCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterCollector")
+    }
+}
+
+impl Collector for ClusterCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let connected = ConstGauge::new(u64::from(self.0.is_connected()));
+        connected.encode(encoder.encode_descriptor(
+            "cluster_connected",
+            "1 while the host is connected to the cluster's NATS server, else 0",
+            None,
+            connected.metric_type(),
+        )?)?;
+        let stats = self.0.stats();
+        let counters = [
+            (
+                "cluster_spawned",
+                "Spawned calls this host stored in the cluster",
+                stats.spawned,
+            ),
+            (
+                "cluster_spilled",
+                "Calls this host sent to another host, which answered them",
+                stats.spilled,
+            ),
+            (
+                "cluster_taken",
+                "Calls this host took from the cluster: spawned calls it ran, calls spilled to it",
+                stats.taken,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
         }
         Ok(())
     }
