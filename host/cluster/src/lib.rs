@@ -353,7 +353,12 @@ impl Cluster {
     pub fn changes(&self) -> mpsc::UnboundedReceiver<Change> {
         let (sender, receiver) = mpsc::unbounded_channel();
         let shared = Arc::clone(&self.shared);
-        tokio::spawn(async move { shared.deployments.watch(sender).await });
+        let watching = tokio::spawn(async move { shared.deployments.watch(sender).await });
+        // Stopped with the cluster's other tasks.
+        self.tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(watching);
         receiver
     }
 

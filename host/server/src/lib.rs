@@ -75,7 +75,17 @@ pub struct Server {
     stop: oneshot::Sender<Instant>,
     serving: JoinHandle<()>,
     /// Applies the cluster's deployments here, when in one.
-    following: Option<JoinHandle<()>>,
+    following: Option<Following>,
+}
+
+/// The task applying the cluster's deployments: stopped when dropped, so that a server dropped
+/// without a shutdown leaves no task behind (it holds the server's context).
+struct Following(JoinHandle<()>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Server {
@@ -120,11 +130,11 @@ impl Server {
         let following = cluster.map(|cluster| {
             let mut changes = cluster.changes();
             let context = Arc::clone(&context);
-            tokio::spawn(async move {
+            Following(tokio::spawn(async move {
                 while let Some(change) = changes.recv().await {
                     context.apps.apply(&cluster, change).await;
                 }
-            })
+            }))
         });
         let router = http::router(Arc::clone(&context));
         let (stop, stopped) = oneshot::channel();
@@ -195,9 +205,7 @@ impl Server {
         // The loop may have ended already (its task panicked): nothing more to stop then.
         let _ = stop.send(deadline);
         let _ = serving.await;
-        if let Some(following) = following {
-            following.abort();
-        }
+        drop(following);
         if let Some(cluster) = context.apps.cluster() {
             cluster
                 .leave(deadline.saturating_duration_since(Instant::now()))
