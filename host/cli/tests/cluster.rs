@@ -48,6 +48,18 @@ impl Cluster {
         (one, two, first, second)
     }
 
+    /// Starts three hosts and deploys the test app on the first; returns them, and a client of
+    /// each, once every one serves the app.
+    async fn three_hosts_with_the_app(&self) -> (Server, Server, Server, [Client; 3]) {
+        let (one, two, three) = (self.host("one"), self.host("two"), self.host("three"));
+        deploy(&one);
+        let clients = [client(&one), client(&two), client(&three)];
+        for client in &clients {
+            eventually("every host has the app", async || version(client).await).await;
+        }
+        (one, two, three, clients)
+    }
+
     /// Starts `fnhost serve --cluster` as the host `name`.
     fn host(&self, name: &str) -> Server {
         let state = self.dir.join(name);
@@ -230,16 +242,7 @@ async fn a_deploy_on_one_host_is_served_by_all_and_by_a_host_that_joins_later() 
 async fn ten_thousand_spawned_calls_survive_a_host_killed_mid_way() {
     const CALLS: u64 = 10_000;
     let cluster = Cluster::start("kill");
-    let (one, two, mut three) = (
-        cluster.host("one"),
-        cluster.host("two"),
-        cluster.host("three"),
-    );
-    deploy(&one);
-    let clients = [client(&one), client(&two), client(&three)];
-    for client in &clients {
-        eventually("every host has the app", async || version(client).await).await;
-    }
+    let (one, two, mut three, clients) = cluster.three_hosts_with_the_app().await;
     // Spawned through the first host, then the second, while the third is killed mid-way.
     let spawning = tokio::spawn({
         let (first, second) = (clients[0].clone(), clients[1].clone());
@@ -272,16 +275,7 @@ async fn ten_thousand_spawned_calls_survive_a_host_killed_mid_way() {
 async fn a_map_of_ten_thousand_inputs_gives_every_result_once_with_a_host_killed() {
     const INPUTS: u64 = 10_000;
     let cluster = Cluster::start("map");
-    let (one, two, mut three) = (
-        cluster.host("one"),
-        cluster.host("two"),
-        cluster.host("three"),
-    );
-    deploy(&one);
-    let clients = [client(&one), client(&two), client(&three)];
-    for client in &clients {
-        eventually("every host has the app", async || version(client).await).await;
-    }
+    let (one, two, mut three, clients) = cluster.three_hosts_with_the_app().await;
     // `fnhost map` through the first host, as the README shows it: its one container of
     // `double` is full at once, so inputs spill to the other hosts.
     let input: String = (0..INPUTS).map(|x| format!("[20, {x}]\n")).collect();

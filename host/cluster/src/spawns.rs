@@ -126,7 +126,12 @@ fn unavailable(why: &str) -> Error {
 pub(crate) async fn work(shared: Arc<Shared>) {
     let room = Arc::new(Semaphore::new(shared.settings.max_spawned_in_flight));
     loop {
-        match shared.spawns.get_consumer::<pull::Config>(WORKERS).await {
+        // Made again if it went away (deleted by an operator, or NATS lost its store).
+        let consumer = shared
+            .spawns
+            .get_or_create_consumer(WORKERS, consumer_config(shared.settings.ack_wait))
+            .await;
+        match consumer {
             Ok(consumer) => match consumer
                 .stream()
                 .max_messages_per_batch(64.min(shared.settings.max_spawned_in_flight))
@@ -156,7 +161,7 @@ pub(crate) async fn work(shared: Arc<Shared>) {
                 },
                 Err(error) => tracing::debug!(%error, "cannot pull spawned calls"),
             },
-            Err(error) => tracing::debug!(%error, "cannot find the workers' consumer"),
+            Err(error) => tracing::debug!(%error, "cannot open the workers' consumer"),
         }
         tokio::time::sleep(REPULL_DELAY).await;
     }
