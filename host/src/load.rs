@@ -8,4 +8,4 @@ mod file;
 pub mod source;
 
 pub use cache::CompileCache;
-pub use component::read_component;
+pub use component::{MAX_COMPONENT_BYTES, read_component};

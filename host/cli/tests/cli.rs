@@ -1,56 +1,18 @@
 //! The `fnhost` command line, run as a user runs it: from the workspace root, on the examples.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+#[path = "support/serve.rs"]
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// `fnhost` with `args`, from the workspace root.
-fn command(args: &[&str]) -> Command {
-    // The crate is `host/cli`: the workspace root is two levels up.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fnhost"));
-    command.args(args).current_dir(root);
-    command
-}
-
-fn fnhost(args: &[&str]) -> Output {
-    command(args).output().expect("fnhost runs")
-}
-
-/// `fnhost` with `args`, given `input` on its stdin.
-fn fnhost_with_stdin(args: &[&str], input: Vec<u8>) -> Output {
-    let mut child = command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fnhost runs");
-    let mut stdin = child.stdin.take().unwrap();
-    // From another thread: the pipe holds less than the input. fnhost may stop reading before
-    // its end (an input over the limit): the write then fails, which is no failure here.
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().expect("fnhost runs");
-    let _ = writer.join().unwrap();
-    output
-}
+use support::{fnhost, fnhost_with_stdin, stderr, stdout};
 
 /// A fresh directory for one test.
 fn scratch_dir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fnhost-cli-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]

@@ -5,15 +5,15 @@
 //! NATS restarting mid-run.
 
 #[path = "support/serve.rs"]
-mod serve;
+mod support;
 
 use fnhost_client::{Client, ClientError, FunctionCall};
 use fnhost_tests::nats::NatsServer;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
-use serve::{Server, scratch_dir, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::{Server, scratch_dir, stderr, stdout};
 
 /// The test app (`tests/guests/cluster`) as deployed by these tests.
 const APP: &str = "cluster";
@@ -281,7 +281,7 @@ async fn a_map_of_ten_thousand_inputs_gives_every_result_once_with_a_host_killed
     let input: String = (0..INPUTS).map(|x| format!("[20, {x}]\n")).collect();
     let map = std::thread::spawn({
         let url = one.url.clone();
-        move || serve::fnhost_with_stdin(&["map", APP, "double", "--url", &url], &input)
+        move || support::fnhost_with_stdin(&["map", APP, "double", "--url", &url], input)
     });
     eventually("the third host runs spilled calls", async || {
         (count(&stats(&clients[2], "double").await, "in_flight") > 0).then_some(())

@@ -3,11 +3,11 @@
 //! command a process of its own beside it. `fnhost map`, locally and against the server.
 
 #[path = "support/serve.rs"]
-mod serve;
+mod support;
 
-use serve::{Server, command, fnhost, fnhost_with_stdin, scratch_dir, stderr, stdout};
 use std::process::Output;
 use std::time::Duration;
+use support::{Server, command, fnhost, fnhost_with_stdin, scratch_dir, stderr, stdout};
 
 /// The last line of `output`'s stderr, which must be its one error.
 fn error_line(output: &Output) -> String {
@@ -136,7 +136,7 @@ fn deploy_apps_map_and_undeploy() {
     // Results come in input order, an input's error on its own line.
     let output = fnhost_with_stdin(
         &["map", "numbers", "fallible", "--url", &server.url],
-        &fallible_inputs(),
+        fallible_inputs(),
     );
     assert_fallible_results(&output);
 
@@ -201,7 +201,7 @@ fn a_token_guards_the_server() {
 fn map_runs_locally_in_input_order() {
     let output = fnhost_with_stdin(
         &["map", "tests/guests/calls", "fallible"],
-        &fallible_inputs(),
+        fallible_inputs(),
     );
     assert_fallible_results(&output);
     // No terminal: no progress bar.

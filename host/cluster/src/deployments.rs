@@ -76,11 +76,19 @@ impl Deployments {
             .get(id)
             .await
             .map_err(|error| fetch(error.to_string()))?;
+        // Never more than the host would load: what the store holds is not trusted to be small.
         let mut bytes = Vec::new();
-        object
+        (&mut object)
+            .take(fnhost::MAX_COMPONENT_BYTES + 1)
             .read_to_end(&mut bytes)
             .await
             .map_err(|error| fetch(error.to_string()))?;
+        if bytes.len() as u64 > fnhost::MAX_COMPONENT_BYTES {
+            return Err(fetch(format!(
+                "larger than a component may be ({} bytes)",
+                fnhost::MAX_COMPONENT_BYTES
+            )));
+        }
         Ok(bytes)
     }
 

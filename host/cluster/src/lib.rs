@@ -51,6 +51,12 @@ pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(5);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default of [`ClusterSettings::max_spawned_in_flight`].
 pub const DEFAULT_MAX_SPAWNED_IN_FLIGHT: usize = 1024;
+/// The default of [`ClusterSettings::max_waiting_spawns`].
+pub const DEFAULT_MAX_WAITING_SPAWNS: usize = 1_000_000;
+/// The default of [`ClusterSettings::max_outcomes`].
+pub const DEFAULT_MAX_OUTCOMES: usize = 1_000_000;
+/// The default of [`ClusterSettings::max_outcome_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_OUTCOME_BYTES: u64 = 1 << 30;
 
 /// How a host joins a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +76,14 @@ pub struct ClusterSettings {
     pub max_spawned_in_flight: usize,
     /// How long stored outcomes of spawned calls are kept (and calls waiting for a host).
     pub retention: Duration,
+    /// Spawned calls the cluster keeps waiting for a host (default 1 000 000): past it a spawn
+    /// fails with `overloaded`. Set when the stream is first made.
+    pub max_waiting_spawns: usize,
+    /// Outcomes the cluster keeps (default 1 000 000) and their bytes (default 1 GiB): past
+    /// either, the oldest are forgotten first. Set when the bucket is first made.
+    pub max_outcomes: usize,
+    /// See [`ClusterSettings::max_outcomes`].
+    pub max_outcome_bytes: u64,
 }
 
 impl ClusterSettings {
@@ -83,6 +97,9 @@ impl ClusterSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_spawned_in_flight: DEFAULT_MAX_SPAWNED_IN_FLIGHT,
             retention: host.settings().retention,
+            max_waiting_spawns: DEFAULT_MAX_WAITING_SPAWNS,
+            max_outcomes: DEFAULT_MAX_OUTCOMES,
+            max_outcome_bytes: DEFAULT_MAX_OUTCOME_BYTES,
         }
     }
 }
@@ -176,15 +193,26 @@ impl Cluster {
             }
         };
         let spawns = jetstream
-            .get_or_create_stream(spawns::stream_config(settings.retention))
+            .get_or_create_stream(spawns::stream_config(
+                settings.retention,
+                settings.max_waiting_spawns,
+            ))
             .await
             .map_err(|error| setup(SPAWN_STREAM)(&error))?;
         spawns
             .get_or_create_consumer(WORKERS, spawns::consumer_config(settings.ack_wait))
             .await
             .map_err(|error| setup(WORKERS)(&error))?;
+        jetstream
+            .get_or_create_stream(results::stream_config(
+                settings.retention,
+                settings.max_outcomes,
+                settings.max_outcome_bytes,
+            ))
+            .await
+            .map_err(|error| setup(names::RESULTS)(&error))?;
         let results = jetstream
-            .create_or_update_key_value(results::config(settings.retention))
+            .get_key_value(names::RESULTS)
             .await
             .map_err(|error| setup(names::RESULTS)(&error))?;
         let apps = jetstream

@@ -17,6 +17,7 @@ use crate::error::ClusterError;
 use crate::names::RESULTS;
 use crate::wire::{decode_outcome, encode_outcome};
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
+use async_nats::jetstream::stream;
 use fnhost::{CallId, Error};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -159,14 +160,30 @@ impl Results {
     }
 }
 
-/// The bucket's configuration: one value per key, kept for `retention`.
-pub(crate) fn config(retention: Duration) -> kv::Config {
-    kv::Config {
-        bucket: RESULTS.into(),
-        description: "fnhost: outcomes of spawned calls, by call id".into(),
-        history: 1,
+/// The stream behind the bucket, made by hand rather than by `create_key_value` for one
+/// difference: past its budget (`max_outcomes`, `max_bytes`) the oldest outcomes are forgotten,
+/// as a host forgets its oldest retained calls. A key-value bucket refuses new values instead,
+/// and an outcome that cannot be stored leaves its call unacked: it would run again and again.
+/// Everything else is what JetStream's key-value layer expects: one value per key, rollups,
+/// direct reads.
+pub(crate) fn stream_config(
+    retention: Duration,
+    max_outcomes: usize,
+    max_bytes: u64,
+) -> stream::Config {
+    stream::Config {
+        name: format!("KV_{RESULTS}"),
+        description: Some("fnhost: outcomes of spawned calls, by call id".into()),
+        subjects: vec![format!("$KV.{RESULTS}.>")],
+        max_messages_per_subject: 1,
+        max_messages: i64::try_from(max_outcomes).unwrap_or(i64::MAX),
+        max_bytes: i64::try_from(max_bytes).unwrap_or(i64::MAX),
         max_age: retention,
-        storage: async_nats::jetstream::stream::StorageType::File,
+        discard: stream::DiscardPolicy::Old,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
         ..Default::default()
     }
 }

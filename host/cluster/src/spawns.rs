@@ -38,9 +38,10 @@ const UNKNOWN_TRIES: i64 = 5;
 /// How long the worker waits before pulling again after its pull ended.
 const REPULL_DELAY: Duration = Duration::from_millis(500);
 
-/// The stream's configuration: calls kept until acked, for at most `retention`; duplicates
+/// The stream's configuration: calls kept until acked, for at most `retention`, at most
+/// `max_waiting` of them (past it a spawn is refused: a flood costs bounded disk); duplicates
 /// within two minutes dropped.
-pub(crate) fn stream_config(retention: Duration) -> stream::Config {
+pub(crate) fn stream_config(retention: Duration, max_waiting: usize) -> stream::Config {
     stream::Config {
         name: SPAWN_STREAM.into(),
         description: Some("fnhost: spawned calls waiting for a host".into()),
@@ -48,6 +49,8 @@ pub(crate) fn stream_config(retention: Duration) -> stream::Config {
         retention: stream::RetentionPolicy::WorkQueue,
         storage: StorageType::File,
         max_age: retention,
+        max_messages: i64::try_from(max_waiting).unwrap_or(i64::MAX),
+        discard: stream::DiscardPolicy::New,
         duplicate_window: Duration::from_secs(120),
         ..Default::default()
     }

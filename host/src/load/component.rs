@@ -220,7 +220,7 @@ fn check_header(bytes: &[u8]) -> Result<(), Cause> {
 
 /// The largest component loaded: 256 MiB (a big guest is a few MiB). Past it the file is
 /// refused before it is read, so a huge or endless file cannot exhaust memory.
-const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 /// The bytes of the component file at `path`, read as loading reads them (what a server stores
 /// before it deploys): a regular file (or a symbolic link to one) of at most 256 MiB. A device

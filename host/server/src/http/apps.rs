@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tracing::Instrument;
 
-/// The largest component.
-const COMPONENT_CAP: u64 = 256 << 20;
+/// The largest component: the largest the host loads.
+const COMPONENT_CAP: u64 = fnhost::MAX_COMPONENT_BYTES;
 
 /// The largest deploy body.
 const DEPLOY_BODY_CAP: u64 = 1 << 20;

@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fnhost::{CallId, Error, ErrorKind, FunctionCall, FunctionInfo, MAX_PAYLOAD};
+use fnhost_cluster::Cluster;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -200,16 +201,9 @@ pub(crate) async fn get(
     };
     let id: CallId = id.parse()?;
     let span = tracing::info_span!("get", call_id = %id);
-    let outcome = match (
-        FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
-        context.apps.cluster(),
-    ) {
-        (Ok(call), _) => call.result_within(wait).instrument(span).await,
-        // Not spawned here: spawned through the cluster, by any host.
-        (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
-            cluster.result(id, wait).instrument(span).await?
-        }
-        (Err(error), _) => return Err(error.into()),
+    let outcome = match find(&context, id)? {
+        Found::Here(call) => call.result_within(wait).instrument(span).await,
+        Found::InCluster(cluster) => cluster.result(id, wait).instrument(span).await?,
     };
     match outcome {
         Some(Ok(json)) => Ok(json_response(StatusCode::OK, json)),
@@ -224,21 +218,37 @@ pub(crate) async fn get(
     }
 }
 
+/// Where the call `id` is answered for.
+enum Found<'a> {
+    /// This host spawned it.
+    Here(FunctionCall<Value>),
+    /// This host does not know it: spawned through the cluster, by any host.
+    InCluster(&'a Cluster),
+}
+
+/// The call `id`: this host's, else the cluster's (when in one); `not-found` otherwise.
+fn find(context: &Context, id: CallId) -> Result<Found<'_>, Error> {
+    match (
+        FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
+        context.apps.cluster(),
+    ) {
+        (Ok(call), _) => Ok(Found::Here(call)),
+        (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
+            Ok(Found::InCluster(cluster))
+        }
+        (Err(error), _) => Err(error),
+    }
+}
+
 /// `DELETE /v1/calls/{id}`.
 pub(crate) async fn cancel(
     State(context): State<Arc<Context>>,
     Params(id): Params<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: CallId = id.parse()?;
-    match (
-        FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
-        context.apps.cluster(),
-    ) {
-        (Ok(call), _) => call.cancel(),
-        (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
-            cluster.cancel(id).await?;
-        }
-        (Err(error), _) => return Err(error.into()),
+    match find(&context, id)? {
+        Found::Here(call) => call.cancel(),
+        Found::InCluster(cluster) => cluster.cancel(id).await?,
     }
     tracing::info!(call_id = %id, "cancelled by the client");
     Ok(StatusCode::NO_CONTENT)
