@@ -11,7 +11,7 @@
 use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host;
 use crate::bindings::fnhost::runtime::types::{
-    AppInfo, BodyKind, CallError, FunctionConfig, FunctionInfo, WebEndpoint,
+    AppInfo, Batching, BodyKind, CallError, FunctionConfig, FunctionInfo, WebEndpoint,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,6 +51,8 @@ pub struct Entry {
     pub config: FunctionConfig,
     /// Set for `#[function(web)]`.
     pub web: Option<Endpoint>,
+    /// Set for `#[function(batched(..))]`.
+    pub batch: Option<Batching>,
     pub runner: Runner,
 }
 
@@ -125,6 +127,7 @@ impl Entry {
                 label: endpoint.label.map(str::to_owned),
                 requires_auth: endpoint.requires_auth,
             }),
+            batch: self.batch,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Typed handles to the app's functions: call, spawn, map.
+//! Typed handles to the app's functions: call, spawn, and the maps (ordered or not, results
+//! kept, dropped or left running).
 //!
 //! A [`Function`] names a function of the app; where it lives (this component or another one
 //! loaded beside it) is the host's business. Arguments are encoded as a JSON array and the
@@ -13,7 +14,7 @@ use crate::bindings::fnhost::runtime::host;
 use crate::time::nanos;
 #[doc(hidden)]
 pub use fnhost_wire::encode_args;
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -139,14 +140,52 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     /// Calls the function once per input, in parallel, blocking the calling instance until all
     /// are back. Results come in input order; the first error (in that order) is returned instead
     /// and the calls still running are cancelled.
+    ///
+    /// Each input is the function's argument value, so for a function of several parameters
+    /// each is a tuple of them: `add.map([(1, 2), (3, 4)])` is Modal's `starmap`.
     pub fn map(&self, inputs: impl IntoIterator<Item = A>) -> Result<Vec<R>, Error> {
-        self.map_iter(inputs).collect()
+        self.map_iter(inputs, Order::Inputs).collect()
     }
 
     /// Like [`Function::map`], but gives every input its own result, errors included (Modal's
     /// `return_exceptions=True`).
     pub fn map_results(&self, inputs: impl IntoIterator<Item = A>) -> Vec<Result<R, Error>> {
-        self.map_iter(inputs).collect()
+        self.map_iter(inputs, Order::Inputs).collect()
+    }
+
+    /// Calls the function once per input, in parallel, and yields each input's result as soon
+    /// as its call has finished (Modal's `order_outputs=False`): read it while slower calls
+    /// still run. Each next item blocks the calling instance until a call finishes; dropping
+    /// the iterator cancels the calls still running.
+    pub fn map_unordered<'a, I>(&'a self, inputs: I) -> impl Iterator<Item = Result<R, Error>> + 'a
+    where
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        self.map_iter(inputs, Order::Finished)
+    }
+
+    /// Calls the function once per input, in parallel, and drops the results (Modal's
+    /// `for_each`); returns once every call has finished, or at the first error (in input
+    /// order, the calls still running cancelled) unless `ignore_errors`.
+    pub fn for_each(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+        ignore_errors: bool,
+    ) -> Result<(), Error> {
+        self.map_iter(inputs, Order::Inputs)
+            .filter(|result| !ignore_errors || result.is_ok())
+            .try_for_each(|result| result.map(drop))
+    }
+
+    /// Starts the function once per input in the background and returns at once (Modal's
+    /// `spawn_map`): each handle carries its call's id ([`FunctionCall::id`]); dropping them
+    /// leaves the calls running.
+    pub fn spawn_map(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<FunctionCall<R>>, Error> {
+        inputs.into_iter().map(|args| self.spawn(args)).collect()
     }
 
     /// The async twin of [`Function::map`].
@@ -170,12 +209,44 @@ impl<A, R: DeserializeOwned> Function<A, R> {
             .await
     }
 
-    /// Results of a blocking map, in input order, with at most [`MAP_WINDOW`] calls in flight.
-    fn map_iter<I: IntoIterator<Item = A>>(&self, inputs: I) -> MapIter<'_, A, R, I::IntoIter> {
+    /// The async twin of [`Function::map_unordered`]: a stream of the results in the order the
+    /// calls finish; only the awaiting task waits for each.
+    pub fn map_unordered_aio<'a, I>(
+        &'a self,
+        inputs: I,
+    ) -> impl Stream<Item = Result<R, Error>> + 'a
+    where
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        stream::iter(inputs)
+            .map(|args| self.remote_aio(args))
+            .buffer_unordered(MAP_WINDOW)
+    }
+
+    /// The async twin of [`Function::for_each`].
+    pub async fn for_each_aio(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+        ignore_errors: bool,
+    ) -> Result<(), Error> {
+        self.map_unordered_aio(inputs)
+            .filter(|result| std::future::ready(!ignore_errors || result.is_ok()))
+            .try_for_each(|_| std::future::ready(Ok(())))
+            .await
+    }
+
+    /// Results of a blocking map, in `order`, with at most [`MAP_WINDOW`] calls in flight.
+    fn map_iter<I: IntoIterator<Item = A>>(
+        &self,
+        inputs: I,
+        order: Order,
+    ) -> MapIter<'_, A, R, I::IntoIter> {
         MapIter {
             function: self,
             inputs: inputs.into_iter(),
             in_flight: VecDeque::new(),
+            order,
         }
     }
 
@@ -189,10 +260,44 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     }
 }
 
+/// The order a blocking map gives its results in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The inputs' order.
+    Inputs,
+    /// The order the calls finish.
+    Finished,
+}
+
+/// The results of a blocking map. Invariant: every call it started and has not yielded is in
+/// `in_flight`, so that dropping it (the caller stopped reading, or an error ended the map)
+/// cancels exactly the calls nobody will collect.
 struct MapIter<'a, A, R, I> {
     function: &'a Function<A, R>,
     inputs: I,
     in_flight: VecDeque<Result<FunctionCall<R>, Error>>,
+    order: Order,
+}
+
+impl<A, R, I> MapIter<'_, A, R, I> {
+    /// Where in `in_flight` the next result is: the first, or the first call to finish (a
+    /// call that could not start has finished at once).
+    fn next_index(&self) -> usize {
+        if self.order == Order::Inputs {
+            return 0;
+        }
+        if let Some(failed) = self.in_flight.iter().position(Result::is_err) {
+            return failed;
+        }
+        let calls: Vec<&host::FunctionCall> = self
+            .in_flight
+            .iter()
+            .flatten()
+            .map(|call| &call.call)
+            .collect();
+        // `None` only when the host shut down: any call then answers with why.
+        host::wait_any(&calls, None).map_or(0, |index| index as usize)
+    }
 }
 
 impl<A, R: DeserializeOwned, I: Iterator<Item = A>> Iterator for MapIter<'_, A, R, I> {
@@ -205,8 +310,19 @@ impl<A, R: DeserializeOwned, I: Iterator<Item = A>> Iterator for MapIter<'_, A, 
             };
             self.in_flight.push_back(self.function.spawn(args));
         }
-        let call = self.in_flight.pop_front()?;
+        if self.in_flight.is_empty() {
+            return None;
+        }
+        let call = self.in_flight.remove(self.next_index())?;
         Some(call.and_then(FunctionCall::get))
+    }
+}
+
+impl<A, R, I> Drop for MapIter<'_, A, R, I> {
+    fn drop(&mut self) {
+        for call in self.in_flight.iter().flatten() {
+            call.call.cancel();
+        }
     }
 }
 

@@ -91,7 +91,7 @@ pub mod bindings {
         default_bindings_module: "::fnhost_guest::bindings",
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
-        async: ["-export:fnhost:runtime/guest@0.4.0#run"],
+        async: ["-export:fnhost:runtime/guest@0.5.0#run"],
     });
 }
 
@@ -103,7 +103,7 @@ pub use time::{sleep, sleep_aio};
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to; not part of the public API.
-    pub use crate::bindings::fnhost::runtime::types::FunctionConfig;
+    pub use crate::bindings::fnhost::runtime::types::{Batching, FunctionConfig};
     pub use crate::export::{
         App, AsyncOutcome, Endpoint, Entry, Outcome, Registered, Role, Runner, decode_args,
         encode_output,

@@ -33,6 +33,8 @@ pub struct FunctionInfo {
     pub param_types: Vec<String>,
     /// Set when the function is also served as a web endpoint.
     pub web: Option<WebEndpoint>,
+    /// Set when the function is batched.
+    pub batch: Option<Batching>,
     /// Its options.
     pub config: FunctionConfig,
     /// The component it lives in.
@@ -48,6 +50,33 @@ pub struct WebEndpoint {
     pub label: String,
     /// Whether a request must carry the server's token.
     pub requires_auth: bool,
+}
+
+/// How a batched function's inputs are gathered (`#[function(batched(...))]`, Modal's
+/// `@batched`): each caller gives one input; the host runs up to `max_batch_size` of them as one
+/// input of lists, waiting at most `wait` after a batch's first input for more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Batching {
+    /// The most inputs one batch holds, 1 to [`Batching::MAX_SIZE`].
+    pub max_batch_size: u32,
+    /// How long the host waits for more inputs after a batch's first, at most
+    /// [`Batching::MAX_WAIT`].
+    #[serde(rename = "wait_ms", serialize_with = "millis")]
+    pub wait: std::time::Duration,
+}
+
+impl Batching {
+    /// The largest batch (Modal's bound).
+    pub const MAX_SIZE: u32 = 1000;
+    /// The longest wait for a batch to fill (Modal's bound).
+    pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+}
+
+fn millis<S: serde::Serializer>(
+    wait: &std::time::Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u128(wait.as_millis())
 }
 
 impl FunctionInfo {
@@ -272,6 +301,7 @@ mod tests {
             params: names.iter().map(|name| (*name).to_owned()).collect(),
             param_types: Vec::new(),
             web: None,
+            batch: None,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };
@@ -300,6 +330,7 @@ mod tests {
             params: vec!["n".into(), "name".into(), "tags".into()],
             param_types: vec!["i64".into(), "Option<String>".into(), "Vec<String>".into()],
             web: None,
+            batch: None,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };
@@ -350,6 +381,7 @@ mod tests {
             params: ["a", "b", "c"].map(str::to_owned).to_vec(),
             param_types: Vec::new(),
             web: None,
+            batch: None,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };

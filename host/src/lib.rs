@@ -51,7 +51,7 @@ pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};
-pub use info::{BodyKind, FunctionInfo, WebEndpoint};
+pub use info::{Batching, BodyKind, FunctionInfo, WebEndpoint};
 pub use load::{CompileCache, MAX_COMPONENT_BYTES, read_component, source};
 pub use options::{
     DefaultValue, FunctionConfig, FunctionOptions, InvalidOption, OPTIONS, OptionSpec, Unit,

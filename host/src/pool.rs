@@ -14,6 +14,7 @@
 //! app's router by name, or directly from a handle with a pool of its own.
 
 mod autoscale;
+mod batch;
 pub(crate) mod http;
 
 pub use autoscale::PoolStats;
@@ -29,7 +30,7 @@ use crate::options::FunctionConfig;
 use crate::{Error, ErrorKind};
 use autoscale::{Placement, Shape};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
@@ -87,6 +88,10 @@ pub(crate) struct Pool {
     awaiting_room: AtomicBool,
     /// "cannot start a container", at most once a second.
     start_failures: Throttled,
+    /// A batched function's gatherer, started with its first input.
+    gathering: OnceLock<batch::Gathering>,
+    /// A batched function's batches.
+    batch_counters: batch::BatchCounters,
 }
 
 /// One instance of a pool, as its container sees the pool.
@@ -169,6 +174,8 @@ impl Pool {
             cpu_throttles: Arc::default(),
             awaiting_room: AtomicBool::new(false),
             start_failures: Throttled::default(),
+            gathering: OnceLock::new(),
+            batch_counters: batch::BatchCounters::default(),
         }
     }
 
@@ -204,6 +211,8 @@ impl Pool {
     pub(crate) fn stats(&self) -> PoolStats {
         PoolStats {
             cpu_throttles: self.cpu_throttles.load(Ordering::Relaxed),
+            batches: self.batch_counters.batches.load(Ordering::Relaxed),
+            batched_inputs: self.batch_counters.inputs.load(Ordering::Relaxed),
             ..self.lock().stats()
         }
     }
@@ -535,17 +544,23 @@ impl Dispatch for Arc<Pool> {
                 Error::BadArguments(format!("{} {}", invalid.option, invalid.reason))
             })?;
         let (reply, receiver) = oneshot::channel();
-        self.place_or_offer(
-            Input {
-                args,
-                reply,
-                policy,
-                attempt: 0,
-                caller,
-                id,
-            },
-            may_offer,
-        );
+        let input = Input {
+            args,
+            reply,
+            policy,
+            attempt: 0,
+            caller,
+            id,
+        };
+        match self.info.batch {
+            Some(batching) => {
+                let gathering = self.gathering.get_or_init(|| batch::start(self, batching));
+                if let Err(mpsc::error::SendError(input)) = gathering.send(input) {
+                    let _ = input.reply.send(Err(shut_down(&self.info.name)));
+                }
+            }
+            None => self.place_or_offer(input, may_offer),
+        }
         Ok(receiver)
     }
 }

@@ -11,6 +11,7 @@
 //! variables, the working directory): a test that needs other host settings makes a
 //! [`fnhost::Host`] of its own with them.
 
+mod batching;
 mod cache;
 mod call_graphs;
 mod call_ids;
@@ -22,6 +23,7 @@ mod errors;
 mod faults;
 mod files;
 mod fuzz;
+mod maps;
 mod output;
 mod overload;
 mod pressure;

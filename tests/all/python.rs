@@ -157,6 +157,103 @@ async fn spawn_map_starmap_gather_and_local() {
     );
 }
 
+/// One round of `n` gates read as the calls finished: every input once, the first last.
+fn assert_finish_order(results: &Value, n: u64) {
+    let results: Vec<u64> = serde_json::from_value(results.clone()).unwrap();
+    assert_eq!(
+        results.last(),
+        Some(&0),
+        "the first input finishes last: {results:?}"
+    );
+    let mut sorted = results.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "every input once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn map_variants_unordered_for_each_and_spawn_map() {
+    let app = python_app().await;
+    let blocking = call(&app, "py_gates_unordered", json!(["b", 12]))
+        .await
+        .unwrap();
+    assert_finish_order(&blocking[0], 12);
+    assert_finish_order(&blocking[1], 12);
+    let aio = call(&app, "py_gates_unordered_aio", json!(["a", 12]))
+        .await
+        .unwrap();
+    assert_finish_order(&aio, 12);
+    let gate = app.function("py_gate").unwrap();
+    assert_eq!(gate.stats().cancelled, 0);
+
+    let taken = call(&app, "py_gates_abandoned", json!(["c", 5]))
+        .await
+        .unwrap();
+    let mut taken: Vec<u64> = serde_json::from_value(taken).unwrap();
+    taken.sort();
+    assert_eq!(taken, [1, 2, 3, 4]);
+    fnhost_tests::eventually("the waiting gate is cancelled", || {
+        let stats = gate.stats();
+        stats.cancelled == 1 && stats.in_flight == 0
+    })
+    .await;
+
+    assert_eq!(
+        call(&app, "py_for_each", json!([6, true])).await.unwrap(),
+        json!([null, null])
+    );
+    let errors = call(&app, "py_for_each", json!([6, false])).await.unwrap();
+    assert!(errors[0].as_str().unwrap().contains("odd 1"), "{errors}");
+    assert!(errors[1].as_str().unwrap().contains("odd"), "{errors}");
+
+    let ids = call(&app, "py_spawn_map_ids", json!([4])).await.unwrap();
+    let mut outcomes = Vec::new();
+    for id in ids.as_array().unwrap() {
+        let call =
+            fnhost::FunctionCall::<Value>::from_id(app.host(), id.as_str().unwrap()).unwrap();
+        outcomes.push(call.get().await.map_err(|error| error.kind()));
+    }
+    let odd = Err(fnhost::ErrorKind::User);
+    assert_eq!(outcomes, vec![Ok(json!(0)), odd.clone(), Ok(json!(2)), odd]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batched_functions_gather_full_batches_and_fail_them_whole() {
+    let app = python_app().await;
+    let doubled = app.function("py_doubled_batch").unwrap();
+    // Batches of 4 in the order sent: the second holds -1, the third 999.
+    let inputs = [1, 2, 3, 4, 5, -1, 6, 7, 8, 999, 9, 10];
+    let results: Vec<Result<i64, Error>> = doubled.map_results(inputs.map(|x| (x,))).await;
+    for (index, result) in results.iter().enumerate() {
+        match index / 4 {
+            0 => assert_eq!(result.as_ref().ok(), Some(&(inputs[index] * 2))),
+            1 => assert!(
+                result
+                    .as_ref()
+                    .unwrap_err()
+                    .message()
+                    .contains("ValueError: a negative number")
+            ),
+            _ => assert!(
+                result
+                    .as_ref()
+                    .unwrap_err()
+                    .message()
+                    .contains("returned 3 results for a batch of 4")
+            ),
+        }
+    }
+    let stats = doubled.stats();
+    assert_eq!((stats.batches, stats.batched_inputs), (3, 12));
+    assert_eq!(
+        call(&app, "py_call_batched", json!(["four"]))
+            .await
+            .unwrap(),
+        json!([[1, 4], [2, 4]])
+    );
+    let lengths = app.function("py_lengths").unwrap().stats();
+    assert_eq!((lengths.batches, lengths.batched_inputs), (2, 2));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn keyword_arguments_bind_here_or_on_the_host() {
     let app = mixed_app().await;

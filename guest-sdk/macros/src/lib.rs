@@ -47,7 +47,13 @@ use syn::{
 ///   (default: the function's name); `requires_auth` says whether a request must carry the
 ///   server's token (default `false`: public, as Modal's web endpoints are). The body may
 ///   return `fnhost_guest::web::Response` (or a `Result` of it) to set the status, headers and
-///   body itself.
+///   body itself;
+/// - `batched(max_batch_size = N, wait_ms = MS)` (Modal's `@batched`): every parameter is a
+///   `Vec` and the body returns a `Vec` (or a `Result` of one) with one element per input;
+///   callers call with one element per parameter and get one element back
+///   (`embed.remote("text".to_string())`), and the host runs up to N queued inputs as one,
+///   waiting at most MS milliseconds for more (N 1 to 1000, MS at most 600 000). `local` runs
+///   the body as written, on lists.
 ///
 /// The component declares only the options written here; the host fills the others with its
 /// defaults and checks every value when the app loads, naming the function and the option.
@@ -117,11 +123,13 @@ fn function_options(attr: TokenStream2) -> syn::Result<Options> {
             }
         } else if meta.path.is_ident("web") {
             set(&meta, &mut options.web, web(&meta)?)?;
+        } else if meta.path.is_ident("batched") {
+            set(&meta, &mut options.batched, batched(&meta)?)?;
         } else {
             return Err(meta.error(
                 "unknown option; expected `max_inputs`, `target_inputs`, `max_containers`, \
                  `min_containers`, `buffer_containers`, `scaledown_window`, `timeout`, \
-                 `memory`, `cpu`, `retries` or `web`",
+                 `memory`, `cpu`, `retries`, `web` or `batched`",
             ));
         }
         Ok(())
@@ -206,6 +214,39 @@ fn coefficient(meta: &ParseNestedMeta) -> syn::Result<f32> {
         return Err(syn::Error::new(span, "too large a number"));
     }
     Ok(coefficient as f32)
+}
+
+/// `batched(max_batch_size = N, wait_ms = MS)`: both given, within Modal's bounds.
+fn batched(meta: &ParseNestedMeta) -> syn::Result<Batched> {
+    let mut max_batch_size = None;
+    let mut wait_ms = None;
+    if !meta.input.peek(syn::token::Paren) {
+        return Err(meta.error("write `batched(max_batch_size = N, wait_ms = MS)`"));
+    }
+    meta.parse_nested_meta(|batch| {
+        if batch.path.is_ident("max_batch_size") {
+            let size = whole(&batch)?;
+            if !(1..=1000).contains(&size) {
+                return Err(batch.error("`max_batch_size` must be 1 to 1000"));
+            }
+            set(&batch, &mut max_batch_size, size)
+        } else if batch.path.is_ident("wait_ms") {
+            let wait = whole(&batch)?;
+            if wait > 600_000 {
+                return Err(batch.error("`wait_ms` must be at most 600 000 (10 minutes)"));
+            }
+            set(&batch, &mut wait_ms, wait)
+        } else {
+            Err(batch.error("unknown batch option; expected `max_batch_size` or `wait_ms`"))
+        }
+    })?;
+    match (max_batch_size, wait_ms) {
+        (Some(max_batch_size), Some(wait_ms)) => Ok(Batched {
+            max_batch_size,
+            wait_ms,
+        }),
+        _ => Err(meta.error("`batched` takes both `max_batch_size` and `wait_ms`")),
+    }
 }
 
 /// The methods a web endpoint may answer, as the contract spells them.
@@ -358,6 +399,14 @@ struct Options {
     backoff_coefficient: Option<f32>,
     max_retry_delay_ms: Option<u32>,
     web: Option<Web>,
+    batched: Option<Batched>,
+}
+
+/// How a batched function's inputs are gathered, as the `batching` record carries it.
+#[derive(Debug, PartialEq)]
+struct Batched {
+    max_batch_size: u32,
+    wait_ms: u32,
 }
 
 /// How the function is also served as a web endpoint, as the `web-endpoint` record carries it.
@@ -445,8 +494,14 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         },
     };
 
+    // A batched function's callers pass and get one element of each list.
+    let (param_types_called, output_type) = if options.batched.is_some() {
+        batch_element_types(&sig, &param_types, &output_type)?
+    } else {
+        (param_types.clone(), output_type)
+    };
     // The argument value callers pass: `()`, the one parameter, or a tuple of them.
-    let args_type = match param_types.as_slice() {
+    let args_type = match param_types_called.as_slice() {
         [] => quote!(()),
         [single] => quote!(#single),
         several => quote!((#(#several),*)),
@@ -525,6 +580,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         backoff_coefficient,
         max_retry_delay_ms,
         web,
+        batched,
     } = options;
     let max_inputs = option_tokens(max_inputs);
     let target_inputs = option_tokens(target_inputs);
@@ -551,6 +607,20 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                     method: #method,
                     label: #label,
                     requires_auth: #requires_auth,
+                }
+            }
+        },
+    ));
+
+    let batched = option_tokens(batched.map(
+        |Batched {
+             max_batch_size,
+             wait_ms,
+         }| {
+            quote! {
+                #private::Batching {
+                    max_batch_size: #max_batch_size,
+                    wait_ms: #wait_ms,
                 }
             }
         },
@@ -616,10 +686,63 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                     max_retry_delay_ms: #max_retry_delay_ms,
                 },
                 web: #web,
+                batch: #batched,
                 runner: #runner_kind,
             };
         }
     })
+}
+
+/// The types a batched function's callers pass and get: each parameter's and the output's
+/// element type, all of which must be `Vec`s.
+fn batch_element_types(
+    sig: &syn::Signature,
+    param_types: &[Type],
+    output_type: &TokenStream2,
+) -> syn::Result<(Vec<Type>, TokenStream2)> {
+    let not_a_list = |span: Span, what: &str| {
+        syn::Error::new(
+            span,
+            format!("a batched function's {what} must be a `Vec`, one element per input"),
+        )
+    };
+    let elements = param_types
+        .iter()
+        .map(|ty| {
+            vec_element(ty)
+                .cloned()
+                .ok_or_else(|| not_a_list(ty.span(), "parameters"))
+        })
+        .collect::<syn::Result<Vec<_>>>()?;
+    if elements.is_empty() {
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "a batched function takes at least one parameter (a `Vec`)",
+        ));
+    }
+    let output: Type = syn::parse2(output_type.clone())?;
+    let element = vec_element(&output)
+        .ok_or_else(|| not_a_list(sig.output.span(), "result"))?
+        .to_token_stream();
+    Ok((elements, element))
+}
+
+/// `T` for a type written `Vec<T>` (any path ending in `Vec`).
+fn vec_element(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Vec" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    match generics.args.first()? {
+        GenericArgument::Type(element) => Some(element),
+        _ => None,
+    }
 }
 
 /// A parameter's type as the author wrote it, without spaces: `Vec<u32>`, `Option<String>`.

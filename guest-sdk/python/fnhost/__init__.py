@@ -22,7 +22,8 @@ def blocking_main():
 `fnhost run app.py::blocking_main` builds the file into a component with componentize-py and
 runs it. Every call goes through the host: `f.remote(...)` blocks the caller's instance until
 the result is back, `await f.remote.aio(...)` lets its other inputs run; `f.spawn(...)` starts
-a call in the background (`FunctionCall`), `f.map(...)` fans out, `f.local(...)` runs the body
+a call in the background (`FunctionCall`), `f.map(...)` fans out (`starmap`, `for_each`,
+`spawn_map` too), `f.local(...)` runs the body
 right here. Arguments and results are JSON values on the wire, as for Rust functions, so
 Python and Rust functions call each other. Module-level code runs once, when the component is
 built (componentize-py pre-initializes the module), not in each container.
@@ -31,7 +32,7 @@ Importing `fnhost` makes `time.sleep` and `asyncio.sleep` wait on the host.
 """
 
 from . import exception
-from ._app import App, Retries, WebEndpoint, concurrent, web_endpoint
+from ._app import App, Retries, WebEndpoint, batched, concurrent, web_endpoint
 from ._function import Function, FunctionCall
 from ._time import install as _install_sleep
 
@@ -43,6 +44,7 @@ __all__ = [
     "FunctionCall",
     "Retries",
     "WebEndpoint",
+    "batched",
     "concurrent",
     "exception",
     "web_endpoint",

@@ -65,6 +65,32 @@ def web_endpoint(*, method: str = "GET", label: Optional[str] = None, requires_a
     return mark
 
 
+@dataclasses.dataclass(frozen=True)
+class Batching:
+    """How a batched function's inputs are gathered (see `batched`)."""
+
+    max_batch_size: int
+    wait_ms: int
+
+
+def batched(*, max_batch_size: int, wait_ms: int) -> Callable:
+    """Makes the function batched (Modal's `@modal.batched`): its body takes a list per
+    parameter and returns a list with one result per input; callers call it with one value
+    per parameter and get one result. The host runs up to `max_batch_size` queued inputs as one
+    (1 to 1000), waiting at most `wait_ms` milliseconds for more (at most 600 000). Put it
+    under `@app.function()`."""
+    for name, value, low, high in (("max_batch_size", max_batch_size, 1, 1000), ("wait_ms", wait_ms, 0, 600_000)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"`batched`: `{name}` must be a whole number from {low} to {high}, not {value!r}")
+    batching = Batching(max_batch_size, wait_ms)
+
+    def mark(body: Callable) -> Callable:
+        body.__fnhost_batched__ = batching
+        return body
+
+    return mark
+
+
 class LocalFunction(Function):
     """A function defined in this component: a `Function` that also knows its body."""
 
@@ -91,6 +117,9 @@ class LocalFunction(Function):
         self.entrypoint = entrypoint
         self.is_async = inspect.iscoroutinefunction(body)
         self.web: Optional[WebEndpoint] = getattr(body, "__fnhost_web__", None)
+        self.batch: Optional[Batching] = getattr(body, "__fnhost_batched__", None)
+        if self.batch is not None and not self.params:
+            raise TypeError(f"{body.__name__}: a batched function takes at least one parameter (a list)")
         self.__doc__ = body.__doc__
         self.__wrapped__ = body
 

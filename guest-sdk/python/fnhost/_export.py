@@ -114,6 +114,8 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
         config=types.FunctionConfig(**{field: config.get(field) for field in _CONFIG_FIELDS}),
         web=None if function.web is None else types.WebEndpoint(
             method=function.web.method, label=function.web.label, requires_auth=function.web.requires_auth),
+        batch=None if function.batch is None else types.Batching(
+            max_batch_size=function.batch.max_batch_size, wait_ms=function.batch.wait_ms),
     )
 
 

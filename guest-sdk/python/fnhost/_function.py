@@ -95,6 +95,8 @@ class Function:
         self.spawn = _Twin(self._spawn, self._spawn_aio, "Starts a call in the background.")
         self.map = _Twin(self._map, self._map_aio, "Calls the function once per input, in parallel.")
         self.starmap = _Twin(self._starmap, self._starmap_aio, "`map` with each input a tuple of arguments.")
+        self.for_each = _Twin(self._for_each, self._for_each_aio, "`map` with the results dropped.")
+        self.spawn_map = _Twin(self._spawn_map, self._spawn_map_aio, "Starts a call per input in the background.")
 
     @staticmethod
     def from_name(app_name: str, name: Optional[str] = None) -> "Function":
@@ -147,37 +149,84 @@ class Function:
     async def _spawn_aio(self, *args, **kwargs) -> FunctionCall:
         return self._spawn(*args, **kwargs)
 
-    def _map(self, *inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> Iterator:
-        return self._starmap(zip(*inputs), kwargs=kwargs, return_exceptions=return_exceptions)
+    def _map(self, *inputs: Iterable, kwargs: Optional[dict] = None, order_outputs: bool = True, return_exceptions: bool = False) -> Iterator:
+        return self._starmap(zip(*inputs), kwargs=kwargs, order_outputs=order_outputs, return_exceptions=return_exceptions)
 
-    def _map_aio(self, *inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> AsyncIterator:
-        return self._starmap_aio(zip(*inputs), kwargs=kwargs, return_exceptions=return_exceptions)
+    def _map_aio(self, *inputs: Iterable, kwargs: Optional[dict] = None, order_outputs: bool = True, return_exceptions: bool = False) -> AsyncIterator:
+        return self._starmap_aio(zip(*inputs), kwargs=kwargs, order_outputs=order_outputs, return_exceptions=return_exceptions)
 
-    def _starmap(self, inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> Iterator:
-        """Results in input order, with at most `MAP_WINDOW` spawned calls in flight."""
+    def _starmap(self, inputs: Iterable, kwargs: Optional[dict] = None, order_outputs: bool = True, return_exceptions: bool = False) -> Iterator:
+        """Results in input order (or, with `order_outputs=False`, in the order the calls
+        finish), with at most `MAP_WINDOW` spawned calls in flight; the calls not collected
+        are cancelled when the iterator is closed or an error ends it."""
         kwargs = kwargs or {}
-        in_flight: collections.deque = collections.deque()
-        for args in inputs:
-            in_flight.append(self._spawn(*args, **kwargs))
-            if len(in_flight) >= MAP_WINDOW:
-                yield _outcome(in_flight.popleft().get, return_exceptions)
-        while in_flight:
-            yield _outcome(in_flight.popleft().get, return_exceptions)
-
-    async def _starmap_aio(self, inputs: Iterable, kwargs: Optional[dict] = None, return_exceptions: bool = False) -> AsyncIterator:
-        """Results in input order, with at most `MAP_WINDOW` calls in flight."""
-        kwargs = kwargs or {}
-        in_flight: collections.deque = collections.deque()
+        in_flight: list = []
+        inputs = iter(inputs)
         try:
-            for args in inputs:
-                in_flight.append(asyncio.ensure_future(self._remote_aio(*args, **kwargs)))
-                if len(in_flight) >= MAP_WINDOW:
-                    yield await _outcome_aio(in_flight.popleft(), return_exceptions)
-            while in_flight:
-                yield await _outcome_aio(in_flight.popleft(), return_exceptions)
+            while True:
+                for args in inputs:
+                    in_flight.append(self._spawn(*args, **kwargs))
+                    if len(in_flight) >= MAP_WINDOW:
+                        break
+                if not in_flight:
+                    return
+                index = 0 if order_outputs else _first_finished(in_flight)
+                yield _outcome(in_flight.pop(index).get, return_exceptions)
         finally:
-            for task in in_flight:
-                task.cancel()
+            for call in in_flight:
+                call.cancel()
+
+    async def _starmap_aio(self, inputs: Iterable, kwargs: Optional[dict] = None, order_outputs: bool = True, return_exceptions: bool = False) -> AsyncIterator:
+        """Results in input order (or, with `order_outputs=False`, in the order the calls
+        finish), with at most `MAP_WINDOW` calls in flight. When an error or the caller ends
+        it early, it waits for the calls still in flight: componentize-py cannot cancel a call
+        an asyncio task awaits, and an instance's task may not return while its calls run."""
+        kwargs = kwargs or {}
+        in_flight: collections.deque = collections.deque()
+        inputs = iter(inputs)
+        try:
+            while True:
+                for args in inputs:
+                    in_flight.append(asyncio.ensure_future(self._remote_aio(*args, **kwargs)))
+                    if len(in_flight) >= MAP_WINDOW:
+                        break
+                if not in_flight:
+                    return
+                if order_outputs:
+                    task = in_flight.popleft()
+                else:
+                    done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    task = next(task for task in in_flight if task in done)
+                    in_flight.remove(task)
+                yield await _outcome_aio(task, return_exceptions)
+        finally:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _for_each(self, *inputs: Iterable, kwargs: Optional[dict] = None, ignore_exceptions: bool = False) -> None:
+        """Returns once every call has finished; raises the first error (in input order)
+        unless `ignore_exceptions`."""
+        for _ in self._starmap(zip(*inputs), kwargs=kwargs, return_exceptions=ignore_exceptions):
+            pass
+
+    async def _for_each_aio(self, *inputs: Iterable, kwargs: Optional[dict] = None, ignore_exceptions: bool = False) -> None:
+        async for _ in self._starmap_aio(zip(*inputs), kwargs=kwargs, order_outputs=False, return_exceptions=ignore_exceptions):
+            pass
+
+    def _spawn_map(self, *inputs: Iterable, kwargs: Optional[dict] = None) -> list:
+        """Starts a call per input and returns at once: the handles carry the calls' ids
+        (`object_id`); dropping them leaves the calls running. (Modal returns `None`.)"""
+        kwargs = kwargs or {}
+        return [self._spawn(*args, **kwargs) for args in zip(*inputs)]
+
+    async def _spawn_map_aio(self, *inputs: Iterable, kwargs: Optional[dict] = None) -> list:
+        return self._spawn_map(*inputs, kwargs=kwargs)
+
+
+def _first_finished(calls: list) -> int:
+    """The index of the call of `calls` that finished first, blocking until one has."""
+    index = host.wait_any([call._handle for call in calls], None)
+    # `None` only when the host shut down: any call then answers with why.
+    return 0 if index is None else index
 
 
 def _outcome(get: Callable[[], Any], return_exceptions: bool) -> Any:

@@ -54,6 +54,27 @@ fn list_shows_kinds_and_options() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(entrypoints, ["blocking_main", "main"]);
+
+    let output = fnhost(&["list", "tests/guests/calls", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let batched = listing["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "doubled_batch")
+        .unwrap();
+    assert_eq!(
+        batched["batch"],
+        serde_json::json!({"max_batch_size": 4, "wait_ms": 60000})
+    );
+    let output = fnhost(&["list", "tests/guests/calls"]);
+    assert!(
+        stdout(&output)
+            .contains("doubled_batch\tblocking batched(max_batch_size=4, wait_ms=60000)"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::load::CompileCache;
 use crate::options::FunctionOptions;
 use crate::pool::PoolStats;
 use crate::{Error, LoadError};
+use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -148,6 +149,49 @@ impl Function {
         inputs: impl IntoIterator<Item = A>,
     ) -> Vec<Result<R, Error>> {
         self.runtime.block_on(self.function.map_results(inputs))
+    }
+
+    /// Each input's result as soon as its call has finished; each next item blocks until one
+    /// has. See [`crate::Function::map_unordered`].
+    pub fn map_unordered<'a, A, R, I>(
+        &'a self,
+        inputs: I,
+    ) -> impl Iterator<Item = Result<R, Error>> + 'a
+    where
+        A: Serialize + 'a,
+        R: DeserializeOwned + 'a,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        let mut results = Box::pin(self.function.map_unordered(inputs));
+        std::iter::from_fn(move || self.runtime.block_on(results.next()))
+    }
+
+    /// Calls the function once per input and drops the results; see
+    /// [`crate::Function::for_each`].
+    pub fn for_each<A: Serialize>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+        ignore_errors: bool,
+    ) -> Result<(), Error> {
+        self.runtime
+            .block_on(self.function.for_each(inputs, ignore_errors))
+    }
+
+    /// Starts a call per input in the background; see [`crate::Function::spawn_map`].
+    pub fn spawn_map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<FunctionCall<R>>, Error> {
+        let _runtime = self.runtime.enter();
+        let calls = self.function.spawn_map(inputs)?;
+        Ok(calls
+            .into_iter()
+            .map(|call| FunctionCall {
+                call,
+                runtime: Arc::clone(&self.runtime),
+            })
+            .collect())
     }
 }
 

@@ -1,4 +1,4 @@
-//! The handle callers use to call one function: `remote`, `spawn`, `map`, `with_options`.
+//! The handle callers use to call one function: `remote`, `spawn`, the maps, `with_options`.
 //!
 //! Arguments travel as a JSON array (see `wire`: `()`, `x`, `(x, y)`); results as the JSON
 //! value of what the body returned. Every call is a request submitted through the dispatch
@@ -14,7 +14,7 @@ use crate::dispatch::{CallId, Dispatch, Receiver, Request, wait};
 use crate::info::FunctionInfo;
 use crate::options::{CallOptions, FunctionOptions, InvalidOption};
 use crate::pool::{Pool, PoolStats};
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{Stream, StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -207,5 +207,50 @@ impl Function {
             .buffered(MAP_WINDOW)
             .collect()
             .await
+    }
+
+    /// Calls the function once per input, in parallel, and yields each input's result as soon
+    /// as its call has finished (Modal's `order_outputs=False`). Dropping the stream cancels
+    /// the calls still running.
+    pub fn map_unordered<'a, A, R, I>(
+        &'a self,
+        inputs: I,
+    ) -> impl Stream<Item = Result<R, Error>> + 'a
+    where
+        A: Serialize + 'a,
+        R: DeserializeOwned + 'a,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: 'a,
+    {
+        stream::iter(inputs)
+            .map(|args| self.remote(args))
+            .buffer_unordered(MAP_WINDOW)
+    }
+
+    /// Calls the function once per input, in parallel, and drops the results (Modal's
+    /// `for_each`): returns once every call has finished, or at the first error (the calls
+    /// still running cancelled) unless `ignore_errors`.
+    pub async fn for_each<A: Serialize>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+        ignore_errors: bool,
+    ) -> Result<(), Error> {
+        stream::iter(inputs)
+            .map(|args| async move { self.remote_raw(encode_args(&args)?).await })
+            .buffer_unordered(MAP_WINDOW)
+            .filter(|result| std::future::ready(!ignore_errors || result.is_ok()))
+            .try_for_each(|_| std::future::ready(Ok(())))
+            .await
+    }
+
+    /// Starts the function once per input in the background and returns at once (Modal's
+    /// `spawn_map`): each handle carries its call's id; dropping them leaves the calls
+    /// running. An input its pool refuses at once (bad arguments, a full queue) fails here,
+    /// after the inputs before it have started.
+    pub fn spawn_map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<FunctionCall<R>>, Error> {
+        inputs.into_iter().map(|args| self.spawn(args)).collect()
     }
 }

@@ -3,13 +3,14 @@
 //! Every call is a request submitted through the container's dispatcher (see `dispatch`); the
 //! caller's container only waits on a channel, so a call never runs a store inside another store's
 //! event loop. A spawned call is kept by the host's store of calls (`dispatch::retained`): the
-//! guest's `function-call` resource is a handle to it, as is one found with `call-from-id`. Blocking imports (`call`, `function-call.get`, `sleep`) suspend the caller's
+//! guest's `function-call` resource is a handle to it, as is one found with `call-from-id`.
+//! Blocking imports (`call`, `function-call.get`, `wait-any`, `sleep`) suspend the caller's
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
 //! suspend only the calling guest task.
 
 use crate::Error;
 use crate::container::state::ContainerState;
-use crate::dispatch::retained::CallHandle;
+use crate::dispatch::retained::{CallHandle, wait_any};
 use crate::dispatch::{Receiver, Request, wait};
 use crate::options::CallOptions;
 use crate::runtime::bindings::CallError;
@@ -94,6 +95,23 @@ impl host::Host for ContainerState {
             Ok(call) => Ok(Ok(self.table.push(call)?)),
             Err(error) => Ok(Err(error.into())),
         }
+    }
+
+    async fn wait_any(
+        &mut self,
+        calls: Vec<Resource<CallHandle>>,
+        timeout: Option<u64>,
+    ) -> wasmtime::Result<Option<u32>> {
+        // Waited on outside the table, as `get` is.
+        let calls = calls
+            .iter()
+            .map(|call| self.table.get(call).map(Arc::clone))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = self
+            .bound_call(wait_any(&calls, timeout.map(Duration::from_nanos)))
+            .await?;
+        // An index into a list the guest passed, so it fits in a u32.
+        Ok(first.and_then(|index| u32::try_from(index).ok()))
     }
 
     async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {

@@ -16,6 +16,7 @@
 use crate::Error;
 use crate::dispatch::{CallId, Receiver, wait};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{oneshot, watch};
@@ -34,11 +35,17 @@ pub(crate) struct Retention {
 /// A call's outcome: its result, or its error.
 pub(crate) type Outcome = Result<Vec<u8>, Error>;
 
+/// The next rank in the order calls finish, host-wide: what [`wait_any`] ranks finished calls
+/// by (calls restored after a restart rank 0, before every call finished since).
+static NEXT_FINISH: AtomicU64 = AtomicU64::new(1);
+
 /// One spawned call, as every handle to it sees it.
 pub struct Retained {
     id: CallId,
     function: String,
     outcome: watch::Receiver<Option<Outcome>>,
+    /// Where the call stands in the order calls finished; set just before its outcome.
+    finish_rank: AtomicU64,
     /// Taken by the first `cancel`; the call's task then drops its receiver, which cancels the
     /// callee's input.
     cancel: Mutex<Option<oneshot::Sender<()>>>,
@@ -76,6 +83,17 @@ impl Retained {
         tokio::time::timeout(wait, self.outcome()).await.ok()
     }
 
+    /// Returns once the call has finished (or the host shut down).
+    async fn finished(&self) {
+        let _ = self.outcome.clone().wait_for(Option::is_some).await;
+    }
+
+    /// The call's rank in the order calls finished, once it has.
+    fn finish_rank(&self) -> Option<u64> {
+        let finished = self.outcome.borrow().is_some();
+        finished.then(|| self.finish_rank.load(Ordering::Relaxed))
+    }
+
     async fn outcome(&self) -> Outcome {
         let mut outcome = self.outcome.clone();
         match outcome.wait_for(Option::is_some).await {
@@ -96,6 +114,30 @@ impl Retained {
 
 /// A handle to a spawned call: what a guest's `function-call` resource holds.
 pub type CallHandle = Arc<Retained>;
+
+/// Waits until one of `calls` has finished, for at most `timeout` (`None`: as long as it
+/// takes): the index of the one that finished first, of those finished by then; `None` when
+/// the time ran out, `calls` is empty, or the host shut down. The calls go on either way.
+pub(crate) async fn wait_any(calls: &[CallHandle], timeout: Option<Duration>) -> Option<usize> {
+    if calls.is_empty() {
+        return None;
+    }
+    let any = futures::future::select_all(calls.iter().map(|call| Box::pin(call.finished())));
+    match timeout {
+        None => {
+            any.await;
+        }
+        Some(timeout) => {
+            tokio::time::timeout(timeout, any).await.ok()?;
+        }
+    }
+    calls
+        .iter()
+        .enumerate()
+        .filter_map(|(index, call)| Some((call.finish_rank()?, index)))
+        .min()
+        .map(|(_, index)| index)
+}
 
 /// A finished call as it is saved and restored across a restart.
 #[derive(Debug, Clone)]
@@ -159,11 +201,13 @@ impl CallStore {
             id,
             function: function.to_owned(),
             outcome,
+            finish_rank: AtomicU64::new(0),
             cancel: Mutex::new(Some(cancel)),
         });
         lock(&self.index).calls.insert(id, Arc::clone(&retained));
         let store = Arc::clone(self);
         let function = function.to_owned();
+        let ranked = Arc::clone(&retained);
         tokio::spawn(async move {
             let result = tokio::select! {
                 biased;
@@ -171,6 +215,9 @@ impl CallStore {
                 Ok(()) = cancelled => Err(Error::Cancelled(format!("`{function}` was cancelled"))),
             };
             drop(keep);
+            let rank = NEXT_FINISH.fetch_add(1, Ordering::Relaxed);
+            ranked.finish_rank.store(rank, Ordering::Relaxed);
+            drop(ranked);
             store.finish(id, result, SystemTime::now(), &record);
         });
         retained
@@ -261,6 +308,7 @@ impl CallStore {
                     id: call.id,
                     function: call.function,
                     outcome,
+                    finish_rank: AtomicU64::new(0),
                     cancel: Mutex::new(None),
                 }),
             );

@@ -12,7 +12,7 @@ use crate::dispatch::Unrouted;
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
-use crate::info::{BodyKind, FunctionInfo, WebEndpoint};
+use crate::info::{Batching, BodyKind, FunctionInfo, WebEndpoint};
 use crate::load::cache::{CompileCache, ComponentDigest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
@@ -127,7 +127,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.4.0";
+const CONTRACT_VERSION: &str = "0.5.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -287,6 +287,10 @@ pub(crate) fn function_info(
         label: web.label.unwrap_or_else(|| info.name.clone()),
         requires_auth: web.requires_auth,
     });
+    let batch = match info.batch {
+        None => None,
+        Some(batching) => Some(batching_of(&info.name, &component, batching)?),
+    };
     Ok(FunctionInfo {
         name: info.name,
         kind: match info.kind {
@@ -296,8 +300,40 @@ pub(crate) fn function_info(
         params: info.params,
         param_types: info.param_types,
         web,
+        batch,
         config,
         component,
+    })
+}
+
+/// A function's batching, checked against Modal's bounds.
+fn batching_of(
+    function: &str,
+    component: &Path,
+    batching: bindings::Batching,
+) -> Result<Batching, LoadError> {
+    let wait = Duration::from_millis(u64::from(batching.wait_ms));
+    let invalid = |option, reason: String| LoadError::InvalidOption {
+        path: component.to_owned(),
+        function: function.to_owned(),
+        option,
+        reason,
+    };
+    if !(1..=Batching::MAX_SIZE).contains(&batching.max_batch_size) {
+        return Err(invalid(
+            "max_batch_size",
+            format!("must be 1 to {}", Batching::MAX_SIZE),
+        ));
+    }
+    if wait > Batching::MAX_WAIT {
+        return Err(invalid(
+            "wait_ms",
+            format!("must be at most {} ms", Batching::MAX_WAIT.as_millis()),
+        ));
+    }
+    Ok(Batching {
+        max_batch_size: batching.max_batch_size,
+        wait,
     })
 }
 

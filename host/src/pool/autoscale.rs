@@ -44,6 +44,12 @@ pub struct PoolStats {
     pub cancelled: usize,
     /// How many times a container was paused for using more than its CPU budget.
     pub cpu_throttles: usize,
+    /// Batches a batched function ran (each one input of the pool's other counters).
+    #[serde(default)]
+    pub batches: usize,
+    /// Inputs those batches held.
+    #[serde(default)]
+    pub batched_inputs: usize,
 }
 
 /// The numbers that shape a pool, in instances (a blocking function's `max_inputs` "threads"

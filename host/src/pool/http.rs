@@ -134,6 +134,8 @@ impl HttpPool {
             overflow_started: 0,
             cancelled: load(&counts.cancelled),
             cpu_throttles: load(&counts.cpu_throttles),
+            batches: 0,
+            batched_inputs: 0,
         }
     }
 

@@ -7,7 +7,7 @@
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
 //! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
-//! `retained`, `python`, `cluster`.
+//! `retained`, `python`, `cluster`, `batching`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -20,6 +20,7 @@
 //! and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
+mod batching;
 mod busy;
 mod calls;
 mod cluster;
@@ -156,6 +157,9 @@ async fn run(options: Options) {
     }
     if options.runs("busy") {
         busy::busy(&mut report, &bench, &cache, 20 * scale).await;
+    }
+    if options.runs("batching") {
+        batching::batching(&mut report, &bench, &cache, 10_000 * scale as u64).await;
     }
     if options.runs("run") {
         run::fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });

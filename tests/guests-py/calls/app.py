@@ -173,6 +173,113 @@ def py_odd_fails(x):
     return x
 
 
+# --- map variants ---------------------------------------------------------------------------
+
+_gates_released = set()
+
+
+@app.function(max_containers=1)
+@fnhost.concurrent(max_inputs=100)
+async def py_gate(round, i):
+    """Input `i` of a round: input 0 returns only once the round is released (by an input
+    with `i < 0`), the others at once (one instance, interleaved: they share the set)."""
+    if i < 0:
+        _gates_released.add(round)
+        return i
+    if i > 0:
+        return i
+    for _ in range(20_000):
+        if round in _gates_released:
+            return 0
+        await asyncio.sleep(0.001)
+    raise TimeoutError(f"round {round} was never released")
+
+
+def _read_round(results, round, n):
+    """Reads `n - 1` results, releases the round, reads the last."""
+    read = [next(results) for _ in range(n - 1)]
+    py_gate.remote(round, -1)
+    return read + list(results)
+
+
+@app.function()
+def py_gates_unordered(round, n):
+    """`map(..., order_outputs=False)` from a blocking body, and `starmap` the same way."""
+    by_map = py_gate.map([round + "-map"] * n, range(n), order_outputs=False)
+    by_starmap = py_gate.starmap([(round + "-starmap", i) for i in range(n)], order_outputs=False)
+    return [_read_round(by_map, round + "-map", n), _read_round(by_starmap, round + "-starmap", n)]
+
+
+@app.function()
+async def py_gates_unordered_aio(round, n):
+    """`map.aio(..., order_outputs=False)` from an async body."""
+    results = py_gate.map.aio([round] * n, range(n), order_outputs=False)
+    read = [await results.__anext__() for _ in range(n - 1)]
+    await py_gate.remote.aio(round, -1)
+    return read + [x async for x in results]
+
+
+@app.function()
+def py_gates_abandoned(round, n):
+    """Reads the `n - 1` results of a round that can come, never releases it, and closes the
+    iterator: input 0 is cancelled."""
+    results = py_gate.map([round] * n, range(n), order_outputs=False)
+    taken = [next(results) for _ in range(n - 1)]
+    results.close()
+    return taken
+
+
+@app.function()
+async def py_for_each(n, ignore_exceptions):
+    """`for_each` and `for_each.aio` of `py_odd_fails` over `range(n)`: `None` or the error's
+    message, for each."""
+    outcomes = []
+    for run in (py_odd_fails.for_each, py_odd_fails.for_each.aio):
+        try:
+            result = run(range(n), ignore_exceptions=ignore_exceptions)
+            if asyncio.iscoroutine(result):
+                await result
+            outcomes.append(None)
+        except fnhost.exception.Error as error:
+            outcomes.append(str(error))
+    return outcomes
+
+
+@app.function()
+def py_spawn_map_ids(n):
+    """`spawn_map` of `py_odd_fails` over `range(n)`: the calls' ids, at once."""
+    return [call.object_id for call in py_odd_fails.spawn_map(range(n))]
+
+
+# --- batched functions -----------------------------------------------------------------------
+
+
+@app.function()
+@fnhost.batched(max_batch_size=4, wait_ms=60_000)
+def py_doubled_batch(xs):
+    """Doubles a batch of numbers (full batches of 4 in the tests); a batch holding a negative
+    number fails whole, one holding 999 returns one result too few."""
+    if any(x < 0 for x in xs):
+        raise ValueError(f"a negative number in the batch: {min(xs)}")
+    doubled = [x * 2 for x in xs]
+    if 999 in xs:
+        doubled.pop()
+    return doubled
+
+
+@app.function()
+@fnhost.concurrent(max_inputs=10)
+@fnhost.batched(max_batch_size=1000, wait_ms=0)
+async def py_lengths(texts, tags):
+    return [[tag, len(text)] for text, tag in zip(texts, tags)]
+
+
+@app.function()
+async def py_call_batched(text):
+    """Calls `py_lengths` with one input, blocking and async."""
+    return [py_lengths.remote(text, 1), await py_lengths.remote.aio(text, tags=2)]
+
+
 # --- concurrency ---------------------------------------------------------------------------
 
 _arrived = 0

@@ -134,9 +134,19 @@ fn print_web<'a>(
 /// Prints the functions, one row each with their kind, every option of the option table and
 /// their parameters, then the entrypoints.
 fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
-    let kind = |info: &FunctionInfo| match info.kind {
-        BodyKind::Blocking => "blocking",
-        BodyKind::Async => "async",
+    let kind = |info: &FunctionInfo| {
+        let body = match info.kind {
+            BodyKind::Blocking => "blocking",
+            BodyKind::Async => "async",
+        };
+        match info.batch {
+            Some(batch) => format!(
+                "{body} batched(max_batch_size={}, wait_ms={})",
+                batch.max_batch_size,
+                batch.wait.as_millis()
+            ),
+            None => body.to_owned(),
+        }
     };
     let options: Vec<&str> = option_names().collect();
     println!("FUNCTION\tKIND\t{}\tPARAMS", options.join("\t"));

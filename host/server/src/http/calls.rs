@@ -265,6 +265,7 @@ mod tests {
             params: params.iter().map(|p| (*p).to_owned()).collect(),
             param_types: Vec::new(),
             web: None,
+            batch: None,
             config: fnhost::FunctionConfig::resolve(&fnhost::FunctionOptions::default()).unwrap(),
             component: Default::default(),
         }

@@ -74,7 +74,21 @@ fn spin() -> u64 {
     }
 }
 
+/// The trivial body of the batching rows, one input per run.
+#[function(max_containers = 4)]
+fn add_one(x: u64) -> u64 {
+    x + 1
+}
+
+/// The same body, batched: up to 1000 inputs per run.
+#[function(batched(max_batch_size = 1000, wait_ms = 1), max_containers = 4)]
+fn add_one_batched(xs: Vec<u64>) -> Vec<u64> {
+    xs.into_iter().map(|x| x + 1).collect()
+}
+
 app!(
+    add_one,
+    add_one_batched,
     spin,
     noop,
     noop_blocking,

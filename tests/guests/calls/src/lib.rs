@@ -1,8 +1,11 @@
 //! A test app: callees of each kind, callers of each kind, and one function per error kind.
 
 use fnhost_guest::{CallOptions, Error, Function, FunctionCall, app, function, sleep, sleep_aio};
+use futures::StreamExt;
 use futures::future::{Either, join_all, select};
 use serde_json::value::RawValue;
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -254,6 +257,147 @@ async fn error_kinds() -> Vec<String> {
         show(timeout),
         show(cancelled),
     ]
+}
+
+// --- map variants ----------------------------------------------------------------------------
+
+thread_local! {
+    /// The rounds of `gate` released.
+    static GATES_RELEASED: RefCell<HashSet<String>> = RefCell::default();
+}
+
+/// Input `i` of a round of gates: input 0 returns only once the round is released (by an
+/// input with `i < 0`); the others return at once. So a reader of results in the order calls
+/// finish gets every other input's before 0's, and can release 0 after reading them: no clock
+/// decides the order. Released rounds are kept in the instance, so this works only when the
+/// inputs interleave on one instance; input 0 gives up after 20 s so that a broken host fails
+/// the test instead of hanging it.
+#[function(max_inputs = 100, max_containers = 1)]
+async fn gate(round: String, i: i64) -> Result<i64, String> {
+    if i < 0 {
+        GATES_RELEASED.with_borrow_mut(|released| released.insert(round));
+        return Ok(i);
+    }
+    if i > 0 {
+        return Ok(i);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !GATES_RELEASED.with_borrow(|released| released.contains(&round)) {
+        if Instant::now() > deadline {
+            return Err(format!("round {round} was never released"));
+        }
+        sleep_aio(Duration::from_millis(1)).await;
+    }
+    Ok(0)
+}
+
+/// The inputs of one round of `n` gates.
+fn gate_round(round: &str, n: i64) -> impl Iterator<Item = (String, i64)> + '_ {
+    (0..n).map(move |i| (round.to_owned(), i))
+}
+
+/// A round of `n` gates through `map_unordered` (blocking): reads `n - 1` results, releases the
+/// round, reads the last.
+#[function]
+fn gates_unordered(round: String, n: i64) -> Result<Vec<i64>, Error> {
+    let mut results = gate.map_unordered(gate_round(&round, n));
+    let mut read = results
+        .by_ref()
+        .take(n as usize - 1)
+        .collect::<Result<Vec<_>, _>>()?;
+    gate.remote((round.clone(), -1))?;
+    for result in results {
+        read.push(result?);
+    }
+    Ok(read)
+}
+
+/// The same through `map_unordered_aio`.
+#[function]
+async fn gates_unordered_aio(round: String, n: i64) -> Result<Vec<i64>, Error> {
+    let mut results = pin!(gate.map_unordered_aio(gate_round(&round, n)));
+    let mut read = Vec::new();
+    for _ in 1..n {
+        read.extend(results.next().await.transpose()?);
+    }
+    gate.remote_aio((round.clone(), -1)).await?;
+    while let Some(result) = results.next().await {
+        read.push(result?);
+    }
+    Ok(read)
+}
+
+/// Reads the `n - 1` results of a round of `n` gates that can come, never releases it, and
+/// drops the iterator: input 0 is cancelled.
+#[function]
+fn gates_abandoned(round: String, n: i64) -> Result<Vec<i64>, Error> {
+    gate.map_unordered(gate_round(&round, n))
+        .take(n as usize - 1)
+        .collect()
+}
+
+/// `describe_sum` over tuples of its three arguments: Modal's `starmap`.
+#[function]
+fn starmap_sums(n: u32) -> Result<Vec<String>, Error> {
+    describe_sum.map((0..n).map(|i| (i, i, format!("s{i}"))))
+}
+
+/// `for_each` and `for_each_aio` of `fallible` over `0..n` (odd inputs fail).
+#[function]
+async fn for_each_of_fallible(
+    n: u32,
+    ignore_errors: bool,
+) -> (Result<(), String>, Result<(), String>) {
+    let blocking = fallible.for_each(0..n, ignore_errors);
+    let asynchronous = fallible.for_each_aio(0..n, ignore_errors).await;
+    (
+        blocking.map_err(|error| error.to_string()),
+        asynchronous.map_err(|error| error.to_string()),
+    )
+}
+
+/// Spawns `fallible` over `0..n` and returns the calls' ids at once.
+#[function]
+fn spawn_map_ids(n: u32) -> Result<Vec<String>, Error> {
+    Ok(fallible
+        .spawn_map(0..n)?
+        .iter()
+        .map(FunctionCall::id)
+        .collect())
+}
+
+// --- batched functions -----------------------------------------------------------------------
+
+/// Doubles a batch of numbers. The host waits up to a minute for 4 inputs, so batches are
+/// always full in the tests (they send multiples of 4 at once). A batch holding a negative
+/// number fails whole; one holding 999 returns one result too few.
+#[function(batched(max_batch_size = 4, wait_ms = 60_000))]
+fn doubled_batch(xs: Vec<i64>) -> Result<Vec<i64>, String> {
+    if let Some(negative) = xs.iter().find(|x| **x < 0) {
+        return Err(format!("a negative number in the batch: {negative}"));
+    }
+    let mut doubled: Vec<i64> = xs.iter().map(|x| x * 2).collect();
+    if xs.contains(&999) {
+        doubled.pop();
+    }
+    Ok(doubled)
+}
+
+/// The lengths of a batch of texts, each with its tag: batches as large as 1000, sent at once
+/// (no wait).
+#[function(batched(max_batch_size = 1000, wait_ms = 0), max_inputs = 10)]
+async fn lengths(texts: Vec<String>, tags: Vec<u32>) -> Vec<(u32, usize)> {
+    tags.into_iter()
+        .zip(texts.iter().map(String::len))
+        .collect()
+}
+
+/// Calls `lengths` with one input, blocking and async: callers pass and get one element.
+#[function]
+async fn call_batched(text: String) -> Result<((u32, usize), (u32, usize)), Error> {
+    let blocking = lengths.remote((text.clone(), 1))?;
+    let asynchronous = lengths.remote_aio((text, 2)).await?;
+    Ok((blocking, asynchronous))
 }
 
 /// `map_results` keeps every input's own result.
@@ -615,6 +759,16 @@ app!(
     stuck_blocking,
     stuck_async,
     map_results_of_fallible,
+    gate,
+    gates_unordered,
+    gates_unordered_aio,
+    gates_abandoned,
+    starmap_sums,
+    for_each_of_fallible,
+    spawn_map_ids,
+    doubled_batch,
+    lengths,
+    call_batched,
     barrier,
     fan_out,
     blocking_worker,
