@@ -6,7 +6,7 @@
 //! `doubled_batch` waits a minute for 4 inputs, so sending multiples of 4 at once makes every
 //! batch full: the counts below do not depend on timing.
 
-use fnhost::{Error, ErrorKind};
+use fnhost::{Error, ErrorKind, Function};
 use fnhost_tests::calls_app;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -23,27 +23,29 @@ async fn callers_get_their_own_element_of_full_batches() {
 async fn an_error_or_a_wrong_length_fails_every_input_of_its_batch_only() {
     let app = calls_app().await;
     let doubled = app.function("doubled_batch").unwrap();
-    // Batches of 4 in the order sent: the second holds -1, the third 999.
+    assert_batches_fail_whole(&doubled, "negative number in the batch: -1").await;
+}
+
+/// Sends `doubled` (`doubled_batch` of either SDK: batches of 4) three batches, in order: the
+/// first comes back doubled; the second holds -1, and every input of it fails with a user
+/// error containing `negative`; the third holds 999, and every input of it fails for the
+/// result's length.
+pub(crate) async fn assert_batches_fail_whole(doubled: &Function, negative: &str) {
     let inputs = [1, 2, 3, 4, 5, -1, 6, 7, 8, 999, 9, 10];
     let results: Vec<Result<i64, Error>> = doubled.map_results(inputs.map(|x| (x,))).await;
     for (index, result) in results.iter().enumerate() {
-        match index / 4 {
-            0 => assert_eq!(result.as_ref().ok(), Some(&(inputs[index] * 2))),
-            1 => {
-                let error = result.as_ref().unwrap_err();
-                assert_eq!(error.kind(), ErrorKind::User);
-                assert!(error.message().contains("negative number in the batch: -1"));
-            }
-            _ => {
-                let error = result.as_ref().unwrap_err();
-                assert!(
-                    error
-                        .message()
-                        .contains("returned 3 results for a batch of 4 inputs"),
-                    "{error}"
-                );
-            }
+        if index < 4 {
+            assert_eq!(result.as_ref().ok(), Some(&(inputs[index] * 2)));
+            continue;
         }
+        let error = result.as_ref().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::User, "{error}");
+        let expected = if index < 8 {
+            negative
+        } else {
+            "returned 3 results for a batch of 4 inputs"
+        };
+        assert!(error.message().contains(expected), "{error}");
     }
     assert_eq!(doubled.stats().batches, 3);
 }

@@ -727,43 +727,35 @@ fn batch_element_types(
     Ok((elements, element))
 }
 
-/// `T` for a type written `Vec<T>` (any path ending in `Vec`).
-fn vec_element(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    if last.ident != "Vec" {
-        return None;
-    }
-    let PathArguments::AngleBracketed(generics) = &last.arguments else {
-        return None;
-    };
-    match generics.args.first()? {
-        GenericArgument::Type(element) => Some(element),
-        _ => None,
-    }
-}
-
 /// A parameter's type as the author wrote it, without spaces: `Vec<u32>`, `Option<String>`.
 fn type_name(ty: &Type) -> String {
     ty.to_token_stream().to_string().replace(' ', "")
 }
 
-/// `T` for a return type written `Result<T, ..>` (any path ending in `Result`).
+/// `T` for a type written `Result<T, ..>` (any path ending in `Result`).
 fn result_ok_type(ty: &Type) -> Option<&Type> {
+    first_type_argument(ty, "Result")
+}
+
+/// `T` for a type written `Vec<T>` (any path ending in `Vec`).
+fn vec_element(ty: &Type) -> Option<&Type> {
+    first_type_argument(ty, "Vec")
+}
+
+/// `T` for a type written `Name<T, ..>`, where `Name` is the last segment of its path.
+fn first_type_argument<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
     let Type::Path(path) = ty else {
         return None;
     };
     let last = path.path.segments.last()?;
-    if last.ident != "Result" {
+    if last.ident != name {
         return None;
     }
     let PathArguments::AngleBracketed(generics) = &last.arguments else {
         return None;
     };
     match generics.args.first()? {
-        GenericArgument::Type(ok) => Some(ok),
+        GenericArgument::Type(first) => Some(first),
         _ => None,
     }
 }
@@ -903,6 +895,87 @@ mod tests {
         );
         assert!(expand_web(quote!(web(label = "price"))).is_ok());
         assert!(expand_web(quote!(timeout = 5)).is_ok());
+    }
+
+    #[test]
+    fn batched_takes_both_bounds_within_modals_limits() {
+        let batched = function_options(quote!(batched(max_batch_size = 8, wait_ms = 50)))
+            .unwrap()
+            .batched;
+        assert_eq!(
+            batched,
+            Some(Batched {
+                max_batch_size: 8,
+                wait_ms: 50
+            })
+        );
+        assert_eq!(
+            error_of(quote!(batched(max_batch_size = 8))),
+            "`batched` takes both `max_batch_size` and `wait_ms`"
+        );
+        assert_eq!(
+            error_of(quote!(batched(max_batch_size = 1001, wait_ms = 0))),
+            "`max_batch_size` must be 1 to 1000"
+        );
+        assert_eq!(
+            error_of(quote!(batched(max_batch_size = 1, wait_ms = 600001))),
+            "`wait_ms` must be at most 600 000 (10 minutes)"
+        );
+        assert_eq!(
+            error_of(quote!(batched)),
+            "write `batched(max_batch_size = N, wait_ms = MS)`"
+        );
+    }
+
+    #[test]
+    fn a_batched_function_takes_and_returns_lists() {
+        let batched = |item: ItemFn| {
+            let options = function_options(quote!(batched(max_batch_size = 4, wait_ms = 0)));
+            expand(item, Role::Function, options.unwrap()).map_err(|error| error.to_string())
+        };
+        assert!(
+            batched(syn::parse_quote!(
+                fn f(xs: Vec<u32>, ys: Vec<String>) -> Vec<u8> {
+                    todo!()
+                }
+            ))
+            .is_ok()
+        );
+        assert!(
+            batched(syn::parse_quote!(
+                fn f(xs: Vec<u32>) -> Result<Vec<u8>, String> {
+                    todo!()
+                }
+            ))
+            .is_ok()
+        );
+        assert_eq!(
+            batched(syn::parse_quote!(
+                fn f(x: u32) -> Vec<u8> {
+                    todo!()
+                }
+            ))
+            .unwrap_err(),
+            "a batched function's parameters must be a `Vec`, one element per input"
+        );
+        assert_eq!(
+            batched(syn::parse_quote!(
+                fn f(xs: Vec<u32>) -> u8 {
+                    todo!()
+                }
+            ))
+            .unwrap_err(),
+            "a batched function's result must be a `Vec`, one element per input"
+        );
+        assert_eq!(
+            batched(syn::parse_quote!(
+                fn f() -> Vec<u8> {
+                    todo!()
+                }
+            ))
+            .unwrap_err(),
+            "a batched function takes at least one parameter (a `Vec`)"
+        );
     }
 
     #[test]

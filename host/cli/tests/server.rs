@@ -259,6 +259,42 @@ fn assert_fallible_results(output: &Output) {
 }
 
 #[test]
+fn the_client_library_has_every_map_variant() {
+    use fnhost_client::blocking::{Client, FunctionCall};
+
+    let state = scratch_dir("client-maps");
+    let server = Server::start(&state, &["tests/guests/calls", "--name", "calls"]);
+    let client = Client::connect(&server.url).unwrap();
+
+    // `gate`'s input 0 finishes only once its round is released: read as the calls finish,
+    // the other inputs come first, then 0 once the round is released.
+    let gate = client.function_in("calls", "gate");
+    let mut results = gate
+        .map_unordered::<_, i64>((0..8).map(|i| ("client", i)))
+        .unwrap();
+    let mut read: Vec<i64> = results.by_ref().take(7).map(Result::unwrap).collect();
+    read.sort();
+    assert_eq!(read, (1..8).collect::<Vec<_>>(), "{}", server.log());
+    let _: i64 = gate.remote(("client", -1)).unwrap();
+    let last: Vec<i64> = results.map(Result::unwrap).collect();
+    assert_eq!(last, [0]);
+
+    let fallible = client.function_in("calls", "fallible");
+    fallible.for_each(0..4u32, true).unwrap();
+    let error = fallible.for_each(0..4u32, false).unwrap_err();
+    assert_eq!(
+        (error.kind(), error.message()),
+        ("user", "odd number 1".to_owned())
+    );
+    let calls = fallible.spawn_map::<_, u32>([0u32, 2, 4]).unwrap();
+    let ids: Vec<String> = calls.iter().map(|call| call.id().to_owned()).collect();
+    let results: Vec<u32> = calls.into_iter().map(|call| call.get().unwrap()).collect();
+    assert_eq!(results, [0, 1, 2]);
+    let again = FunctionCall::<u32>::from_id(&client, &ids[2]).unwrap();
+    assert_eq!(again.get().unwrap(), 2);
+}
+
+#[test]
 fn the_client_library_calls_maps_and_follows_a_303() {
     use fnhost_client::blocking::{Client, FunctionCall};
 

@@ -181,6 +181,43 @@ impl Function {
     ) -> Result<Vec<Result<R, ClientError>>, ClientError> {
         self.runtime.block_on(self.function.map_results(inputs))
     }
+
+    /// Each input's result as soon as its call has finished; each next item blocks until one
+    /// has. See [`crate::Function::map_unordered`].
+    pub fn map_unordered<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<impl Iterator<Item = Result<R, ClientError>>, ClientError> {
+        let mut results = Box::pin(self.runtime.block_on(self.function.map_unordered(inputs))?);
+        let runtime = Arc::clone(&self.runtime);
+        Ok(std::iter::from_fn(move || runtime.block_on(results.next())))
+    }
+
+    /// Calls the function once per input and drops the results; see
+    /// [`crate::Function::for_each`].
+    pub fn for_each<A: Serialize>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+        ignore_errors: bool,
+    ) -> Result<(), ClientError> {
+        self.runtime
+            .block_on(self.function.for_each(inputs, ignore_errors))
+    }
+
+    /// Starts a call per input in the background; see [`crate::Function::spawn_map`].
+    pub fn spawn_map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<FunctionCall<R>>, ClientError> {
+        let calls = self.runtime.block_on(self.function.spawn_map(inputs))?;
+        Ok(calls
+            .into_iter()
+            .map(|call| FunctionCall {
+                call,
+                runtime: Arc::clone(&self.runtime),
+            })
+            .collect())
+    }
 }
 
 /// A call running on the server, for blocking callers. See [`crate::FunctionCall`].

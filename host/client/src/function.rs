@@ -127,14 +127,10 @@ impl Function {
         &self,
         inputs: impl IntoIterator<Item = A>,
     ) -> Result<Vec<Result<R, ClientError>>, ClientError> {
-        let mut body = Vec::new();
-        let mut count = 0;
-        for input in inputs {
-            body.extend_from_slice(&encode(&input)?);
-            body.push(b'\n');
-            count += 1;
-        }
-        let mut lines = self.map_request(Body::from(body), Convention::List).await?;
+        let (body, count) = encode_inputs(inputs)?;
+        let mut lines = self
+            .map_request(Body::from(body), Convention::List, MapOrder::Inputs)
+            .await?;
         let mut results = Vec::with_capacity(count);
         while let Some(line) = lines.next().await {
             results.push(outcome(&line?));
@@ -160,7 +156,54 @@ impl Function {
             input.push(b'\n');
             Ok::<Bytes, std::io::Error>(Bytes::from(input))
         });
-        self.map_request(Body::wrap_stream(body), Convention::Given)
+        self.map_request(Body::wrap_stream(body), Convention::Given, MapOrder::Inputs)
+            .await
+    }
+
+    /// Calls the function once per input, in parallel on the server, and yields each input's
+    /// result as soon as its call has finished (Modal's `order_outputs=False`; the server's
+    /// `/map?order=finished`). The outer error is the request's own.
+    pub async fn map_unordered<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<impl Stream<Item = Result<R, ClientError>> + Send, ClientError> {
+        let (body, _) = encode_inputs(inputs)?;
+        let lines = self
+            .map_request(Body::from(body), Convention::List, MapOrder::Finished)
+            .await?;
+        Ok(lines.map(|line| outcome(&line?)))
+    }
+
+    /// Calls the function once per input, in parallel on the server, and drops the results
+    /// (Modal's `for_each`): the first error (in input order) unless `ignore_errors`.
+    pub async fn for_each<A: Serialize>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+        ignore_errors: bool,
+    ) -> Result<(), ClientError> {
+        let results = self.map_results::<A, serde_json::Value>(inputs).await?;
+        match results.into_iter().find_map(Result::err) {
+            Some(error) if !ignore_errors => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Starts the function once per input in the background on the server (Modal's
+    /// `spawn_map`): the handles carry the calls' ids, which any client of the server can
+    /// collect; dropping them leaves the calls running. Returns once the server has taken
+    /// every call; the first refusal (in input order) fails it, the calls before it started.
+    pub async fn spawn_map<A: Serialize, R: DeserializeOwned>(
+        &self,
+        inputs: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<FunctionCall<R>>, ClientError> {
+        let inputs = inputs
+            .into_iter()
+            .map(|input| encode(&input))
+            .collect::<Result<Vec<_>, _>>()?;
+        futures::stream::iter(inputs)
+            .map(|args| self.spawn_raw(args))
+            .buffered(SPAWN_WINDOW)
+            .try_collect()
             .await
     }
 
@@ -203,6 +246,7 @@ impl Function {
         &self,
         body: Body,
         convention: Convention,
+        order: MapOrder,
     ) -> Result<MapLines, ClientError> {
         // The server answers an unknown app or function before it reads the body, and closes
         // the connection: a client still sending the body would see a broken pipe, not the
@@ -221,7 +265,13 @@ impl Function {
         }
         let request = self
             .client
-            .request(Method::POST, self.endpoint("map", convention))
+            .request(Method::POST, {
+                let mut url = self.endpoint("map", convention);
+                if let MapOrder::Finished = order {
+                    url.query_pairs_mut().append_pair("order", "finished");
+                }
+                url
+            })
             .header(CONTENT_TYPE, "application/x-ndjson")
             .body(body);
         let response = self.client.send(request, &[StatusCode::OK]).await?;
@@ -242,6 +292,32 @@ impl Function {
         }
         url
     }
+}
+
+/// How many spawns `spawn_map` keeps in flight.
+const SPAWN_WINDOW: usize = 64;
+
+/// The order a `map` answer's lines come in.
+#[derive(Clone, Copy)]
+enum MapOrder {
+    /// The inputs' order.
+    Inputs,
+    /// The order the calls finish.
+    Finished,
+}
+
+/// `inputs` encoded one per line, and how many there are.
+fn encode_inputs<A: Serialize>(
+    inputs: impl IntoIterator<Item = A>,
+) -> Result<(Vec<u8>, usize), ClientError> {
+    let mut body = Vec::new();
+    let mut count = 0;
+    for input in inputs {
+        body.extend_from_slice(&encode(&input)?);
+        body.push(b'\n');
+        count += 1;
+    }
+    Ok((body, count))
 }
 
 /// `args` encoded as the library encodes them.

@@ -29,17 +29,19 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 /// `{app}` and `{function}` of a call's route.
 pub(crate) type FunctionPath = Params<(String, String)>;
 
-/// The query of `/call`, `/spawn` and `/map`.
+/// The query of `/call` and `/spawn` (and `/map`'s `args`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ArgsQuery {
     /// `list`: the body is the array of every argument.
-    args: Option<ArgsMode>,
+    pub(crate) args: Option<ArgsMode>,
 }
 
+/// How a body gives a call's arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum ArgsMode {
+pub(crate) enum ArgsMode {
+    /// The array of every argument.
     List,
 }
 

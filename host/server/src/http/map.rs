@@ -1,9 +1,10 @@
-//! `POST .../map`: one call per input, the results streamed back as NDJSON in input order.
+//! `POST .../map`: one call per input, the results streamed back as NDJSON in input order
+//! (or, with `?order=finished`, in the order the calls finish).
 //!
 //! Invariants: the body is read as the calls need inputs and the answer is written as results
 //! come, so neither is held whole: at most [`MAP_WINDOW`] inputs are in flight, each at most
 //! the payload cap, and the body at most [`MAP_BODY_CAP`]. Every input gets exactly one line,
-//! in its order; an input that is not JSON or does not fit gets its error line and the others
+//! in its order (or as its call finishes); an input that is not JSON or does not fit gets its error line and the others
 //! go on; a body whose framing breaks ends the answer with an error line (or, before the
 //! first input, with an error status). A client that goes away drops the calls in flight,
 //! which cancels them.
@@ -11,7 +12,7 @@
 mod split;
 
 use crate::context::Context;
-use crate::http::calls::{ArgsQuery, FunctionPath};
+use crate::http::calls::{ArgsMode, ArgsQuery, FunctionPath};
 use crate::http::error::ApiError;
 use crate::http::extract::{Params, QueryParams, check_length, is_json, media_type, next_chunk};
 use axum::body::Body;
@@ -21,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use fnhost::{Function, MAX_PAYLOAD};
 use futures::{Stream, StreamExt, stream};
+use serde::Deserialize;
 use split::{Framing, Splitter};
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -34,6 +36,26 @@ const MAP_WINDOW: usize = 1000;
 
 /// The largest `/map` body.
 const MAP_BODY_CAP: u64 = 1 << 30;
+
+/// The query of `/map`: how each input gives its arguments (as for `/call`), and the order
+/// of the results.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MapQuery {
+    /// `list`: each input is the array of every argument.
+    args: Option<ArgsMode>,
+    /// `finished`: results in the order the calls finish (Modal's `order_outputs=False`);
+    /// `inputs` (the default): in input order.
+    order: Option<MapOrder>,
+}
+
+/// The order of a map's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum MapOrder {
+    Inputs,
+    Finished,
+}
 
 /// What the body gives next.
 enum Next {
@@ -177,7 +199,7 @@ fn ok_line(json: Vec<u8>) -> Bytes {
 pub(crate) async fn map(
     State(context): State<Arc<Context>>,
     Params((app, name)): FunctionPath,
-    QueryParams(query): QueryParams<ArgsQuery>,
+    QueryParams(query): QueryParams<MapQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -206,8 +228,9 @@ pub(crate) async fn map(
     };
     let span = tracing::info_span!("map", app = %app, function = %name);
     let labels: (Arc<str>, Arc<str>) = (app.into(), name.into());
-    let query = Arc::new(query);
-    let lines = stream::iter(first)
+    let order = query.order.unwrap_or(MapOrder::Inputs);
+    let query = Arc::new(ArgsQuery { args: query.args });
+    let runs = stream::iter(first)
         .chain(inputs.into_stream())
         .map(move |next| {
             run(
@@ -218,8 +241,11 @@ pub(crate) async fn map(
                 next,
             )
             .instrument(span.clone())
-        })
-        .buffered(MAP_WINDOW);
+        });
+    let lines = match order {
+        MapOrder::Inputs => runs.buffered(MAP_WINDOW).boxed(),
+        MapOrder::Finished => runs.buffer_unordered(MAP_WINDOW).boxed(),
+    };
     let lines = AssertUnwindSafe(lines).catch_unwind().map(|line| {
         Ok::<Bytes, Infallible>(
             line.unwrap_or_else(|_| ApiError::internal("the server failed on this input").line()),
