@@ -224,7 +224,8 @@ impl<A, R: DeserializeOwned> Function<A, R> {
             .buffer_unordered(MAP_WINDOW)
     }
 
-    /// The async twin of [`Function::for_each`].
+    /// The async twin of [`Function::for_each`]; an error ends it as soon as it comes (the
+    /// first to finish, not the first in input order).
     pub async fn for_each_aio(
         &self,
         inputs: impl IntoIterator<Item = A>,
@@ -246,6 +247,7 @@ impl<A, R: DeserializeOwned> Function<A, R> {
             function: self,
             inputs: inputs.into_iter(),
             in_flight: VecDeque::new(),
+            finished: VecDeque::new(),
             order,
         }
     }
@@ -270,33 +272,52 @@ enum Order {
 }
 
 /// The results of a blocking map. Invariant: every call it started and has not yielded is in
-/// `in_flight`, so that dropping it (the caller stopped reading, or an error ended the map)
-/// cancels exactly the calls nobody will collect.
+/// `in_flight` (running, or finished and not yet seen) or in `finished` (seen finished, in the
+/// order they finished), so that dropping it (the caller stopped reading, or an error ended
+/// the map) cancels exactly the calls nobody will collect.
 struct MapIter<'a, A, R, I> {
     function: &'a Function<A, R>,
     inputs: I,
     in_flight: VecDeque<Result<FunctionCall<R>, Error>>,
+    finished: VecDeque<Result<FunctionCall<R>, Error>>,
     order: Order,
 }
 
 impl<A, R, I> MapIter<'_, A, R, I> {
-    /// Where in `in_flight` the next result is: the first, or the first call to finish (a
-    /// call that could not start has finished at once).
-    fn next_index(&self) -> usize {
-        if self.order == Order::Inputs {
-            return 0;
-        }
-        if let Some(failed) = self.in_flight.iter().position(Result::is_err) {
-            return failed;
-        }
-        let calls: Vec<&host::FunctionCall> = self
+    /// Moves the calls that have finished from `in_flight` to `finished`, in the order they
+    /// finished, blocking the instance until one has (a call that could not start has finished
+    /// at once).
+    fn collect_finished(&mut self) {
+        let mut order: Vec<usize> = self
             .in_flight
             .iter()
-            .flatten()
-            .map(|call| &call.call)
+            .enumerate()
+            .filter_map(|(index, call)| call.is_err().then_some(index))
             .collect();
-        // `None` only when the host shut down: any call then answers with why.
-        host::wait_any(&calls, None).map_or(0, |index| index as usize)
+        if order.is_empty() && !self.in_flight.is_empty() {
+            // Every call in flight started: the host's indices are theirs.
+            let calls: Vec<&host::FunctionCall> = self
+                .in_flight
+                .iter()
+                .flatten()
+                .map(|call| &call.call)
+                .collect();
+            order = host::wait_finished(&calls, None)
+                .into_iter()
+                .map(|index| index as usize)
+                .collect();
+            // Empty only when the host shut down: the first call then answers with why.
+            if order.is_empty() {
+                order.push(0);
+            }
+        }
+        let mut slots: Vec<_> = self.in_flight.drain(..).map(Some).collect();
+        for index in order {
+            if let Some(call) = slots.get_mut(index).and_then(Option::take) {
+                self.finished.push_back(call);
+            }
+        }
+        self.in_flight = slots.into_iter().flatten().collect();
     }
 }
 
@@ -304,16 +325,21 @@ impl<A, R: DeserializeOwned, I: Iterator<Item = A>> Iterator for MapIter<'_, A, 
     type Item = Result<R, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight.len() < MAP_WINDOW {
+        while self.in_flight.len() + self.finished.len() < MAP_WINDOW {
             let Some(args) = self.inputs.next() else {
                 break;
             };
             self.in_flight.push_back(self.function.spawn(args));
         }
-        if self.in_flight.is_empty() {
-            return None;
-        }
-        let call = self.in_flight.remove(self.next_index())?;
+        let call = match self.order {
+            Order::Inputs => self.in_flight.pop_front()?,
+            Order::Finished => {
+                if self.finished.is_empty() {
+                    self.collect_finished();
+                }
+                self.finished.pop_front()?
+            }
+        };
         Some(call.and_then(FunctionCall::get))
     }
 }

@@ -161,17 +161,26 @@ class Function:
         are cancelled when the iterator is closed or an error ends it."""
         kwargs = kwargs or {}
         in_flight: list = []
+        # Calls seen finished, in the order they finished (with `order_outputs=False`).
+        finished: collections.deque = collections.deque()
         inputs = iter(inputs)
         try:
             while True:
                 for args in inputs:
                     in_flight.append(self._spawn(*args, **kwargs))
-                    if len(in_flight) >= MAP_WINDOW:
+                    if len(in_flight) + len(finished) >= MAP_WINDOW:
                         break
-                if not in_flight:
-                    return
-                index = 0 if order_outputs else _first_finished(in_flight)
-                yield _outcome(in_flight.pop(index).get, return_exceptions)
+                if order_outputs:
+                    if not in_flight:
+                        return
+                    call = in_flight.pop(0)
+                else:
+                    if not finished:
+                        if not in_flight:
+                            return
+                        finished.extend(_take_finished(in_flight))
+                    call = finished.popleft()
+                yield _outcome(call.get, return_exceptions)
         finally:
             for call in in_flight:
                 call.cancel()
@@ -183,24 +192,30 @@ class Function:
         an asyncio task awaits, and an instance's task may not return while its calls run."""
         kwargs = kwargs or {}
         in_flight: collections.deque = collections.deque()
+        # Tasks seen done (with `order_outputs=False`), to yield before waiting again.
+        finished: collections.deque = collections.deque()
         inputs = iter(inputs)
         try:
             while True:
                 for args in inputs:
                     in_flight.append(asyncio.ensure_future(self._remote_aio(*args, **kwargs)))
-                    if len(in_flight) >= MAP_WINDOW:
+                    if len(in_flight) + len(finished) >= MAP_WINDOW:
                         break
-                if not in_flight:
-                    return
                 if order_outputs:
+                    if not in_flight:
+                        return
                     task = in_flight.popleft()
                 else:
-                    done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                    task = next(task for task in in_flight if task in done)
-                    in_flight.remove(task)
+                    if not finished:
+                        if not in_flight:
+                            return
+                        done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                        finished.extend(task for task in in_flight if task in done)
+                        in_flight = collections.deque(task for task in in_flight if task not in done)
+                    task = finished.popleft()
                 yield await _outcome_aio(task, return_exceptions)
         finally:
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await asyncio.gather(*in_flight, *finished, return_exceptions=True)
 
     def _for_each(self, *inputs: Iterable, kwargs: Optional[dict] = None, ignore_exceptions: bool = False) -> None:
         """Returns once every call has finished; raises the first error (in input order)
@@ -222,11 +237,16 @@ class Function:
         return self._spawn_map(*inputs, kwargs=kwargs)
 
 
-def _first_finished(calls: list) -> int:
-    """The index of the call of `calls` that finished first, blocking until one has."""
-    index = host.wait_any([call._handle for call in calls], None)
-    # `None` only when the host shut down: any call then answers with why.
-    return 0 if index is None else index
+def _take_finished(calls: list) -> list:
+    """Takes the calls of `calls` that have finished out of it, in the order they finished,
+    blocking until one has."""
+    indices = host.wait_finished([call._handle for call in calls], None)
+    # Empty only when the host shut down: the first call then answers with why.
+    indices = indices or [0]
+    taken = [calls[index] for index in indices]
+    kept = set(indices)
+    calls[:] = [call for index, call in enumerate(calls) if index not in kept]
+    return taken
 
 
 def _outcome(get: Callable[[], Any], return_exceptions: bool) -> Any:

@@ -228,8 +228,8 @@ impl Function {
     }
 
     /// Calls the function once per input, in parallel, and drops the results (Modal's
-    /// `for_each`): returns once every call has finished, or at the first error (the calls
-    /// still running cancelled) unless `ignore_errors`.
+    /// `for_each`): returns once every call has finished, or at the first error to come (the
+    /// calls still running cancelled) unless `ignore_errors`.
     pub async fn for_each<A: Serialize>(
         &self,
         inputs: impl IntoIterator<Item = A>,

@@ -4,13 +4,13 @@
 //! caller's container only waits on a channel, so a call never runs a store inside another store's
 //! event loop. A spawned call is kept by the host's store of calls (`dispatch::retained`): the
 //! guest's `function-call` resource is a handle to it, as is one found with `call-from-id`.
-//! Blocking imports (`call`, `function-call.get`, `wait-any`, `sleep`) suspend the caller's
+//! Blocking imports (`call`, `function-call.get`, `wait-finished`, `sleep`) suspend the caller's
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
 //! suspend only the calling guest task.
 
 use crate::Error;
 use crate::container::state::ContainerState;
-use crate::dispatch::retained::{CallHandle, wait_any};
+use crate::dispatch::retained::{CallHandle, wait_finished};
 use crate::dispatch::{Receiver, Request, wait};
 use crate::options::CallOptions;
 use crate::runtime::bindings::CallError;
@@ -97,21 +97,24 @@ impl host::Host for ContainerState {
         }
     }
 
-    async fn wait_any(
+    async fn wait_finished(
         &mut self,
         calls: Vec<Resource<CallHandle>>,
         timeout: Option<u64>,
-    ) -> wasmtime::Result<Option<u32>> {
+    ) -> wasmtime::Result<Vec<u32>> {
         // Waited on outside the table, as `get` is.
         let calls = calls
             .iter()
             .map(|call| self.table.get(call).map(Arc::clone))
             .collect::<Result<Vec<_>, _>>()?;
-        let first = self
-            .bound_call(wait_any(&calls, timeout.map(Duration::from_nanos)))
+        let finished = self
+            .bound_call(wait_finished(&calls, timeout.map(Duration::from_nanos)))
             .await?;
-        // An index into a list the guest passed, so it fits in a u32.
-        Ok(first.and_then(|index| u32::try_from(index).ok()))
+        // Indices into a list the guest passed, so they fit in a u32.
+        Ok(finished
+            .into_iter()
+            .filter_map(|index| u32::try_from(index).ok())
+            .collect())
     }
 
     async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {

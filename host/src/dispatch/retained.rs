@@ -35,7 +35,7 @@ pub(crate) struct Retention {
 /// A call's outcome: its result, or its error.
 pub(crate) type Outcome = Result<Vec<u8>, Error>;
 
-/// The next rank in the order calls finish, host-wide: what [`wait_any`] ranks finished calls
+/// The next rank in the order calls finish, host-wide: what [`wait_finished`] ranks finished calls
 /// by (calls restored after a restart rank 0, before every call finished since).
 static NEXT_FINISH: AtomicU64 = AtomicU64::new(1);
 
@@ -115,12 +115,12 @@ impl Retained {
 /// A handle to a spawned call: what a guest's `function-call` resource holds.
 pub type CallHandle = Arc<Retained>;
 
-/// Waits until one of `calls` has finished, for at most `timeout` (`None`: as long as it
-/// takes): the index of the one that finished first, of those finished by then; `None` when
-/// the time ran out, `calls` is empty, or the host shut down. The calls go on either way.
-pub(crate) async fn wait_any(calls: &[CallHandle], timeout: Option<Duration>) -> Option<usize> {
+/// Waits until at least one of `calls` has finished, for at most `timeout` (`None`: as long
+/// as it takes): the indices of those finished, in the order they finished; empty when the
+/// time ran out, `calls` is empty, or the host shut down. The calls go on either way.
+pub(crate) async fn wait_finished(calls: &[CallHandle], timeout: Option<Duration>) -> Vec<usize> {
     if calls.is_empty() {
-        return None;
+        return Vec::new();
     }
     let any = futures::future::select_all(calls.iter().map(|call| Box::pin(call.finished())));
     match timeout {
@@ -128,15 +128,18 @@ pub(crate) async fn wait_any(calls: &[CallHandle], timeout: Option<Duration>) ->
             any.await;
         }
         Some(timeout) => {
-            tokio::time::timeout(timeout, any).await.ok()?;
+            if tokio::time::timeout(timeout, any).await.is_err() {
+                return Vec::new();
+            }
         }
     }
-    calls
+    let mut finished: Vec<(u64, usize)> = calls
         .iter()
         .enumerate()
         .filter_map(|(index, call)| Some((call.finish_rank()?, index)))
-        .min()
-        .map(|(_, index)| index)
+        .collect();
+    finished.sort_unstable();
+    finished.into_iter().map(|(_, index)| index).collect()
 }
 
 /// A finished call as it is saved and restored across a restart.

@@ -1,6 +1,6 @@
 //! Host-side bindings to the `fnhost:runtime` contract, generated from `wit/`.
 //!
-//! The blocking imports (`call`, `function-call.get`, `wait-any`, `sleep`) are plain WIT functions the host
+//! The blocking imports (`call`, `function-call.get`, `wait-finished`, `sleep`) are plain WIT functions the host
 //! implements as Rust `async fn`s: to the guest they block, and to wasmtime they suspend the
 //! calling store's fiber, so the instance waits while every other container goes on. The
 //! `async func` imports are concurrent: only the calling guest task waits.
@@ -14,7 +14,7 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/host.call": async | trappable,
         "fnhost:runtime/host.[method]function-call.get": async | trappable,
         "fnhost:runtime/host.sleep": async | trappable,
-        "fnhost:runtime/host.wait-any": async | trappable,
+        "fnhost:runtime/host.wait-finished": async | trappable,
         default: trappable,
     },
     with: {
