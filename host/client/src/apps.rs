@@ -56,6 +56,9 @@ pub struct FunctionSummary {
     /// How it is served as a web endpoint, when it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<WebEndpoint>,
+    /// How its inputs are batched, when it is batched: `{"max_batch_size", "wait_ms"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<serde_json::Value>,
     /// Its effective options, by name.
     pub options: serde_json::Value,
     /// Its pool's live counters, when the server gave them.

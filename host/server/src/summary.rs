@@ -57,6 +57,9 @@ pub struct FunctionSummary {
     /// How it is served as a web endpoint, when it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web: Option<WebEndpoint>,
+    /// How its inputs are batched, when it is batched: `{"max_batch_size", "wait_ms"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<serde_json::Value>,
     /// Every option with its value (the option table's names and units).
     pub options: serde_json::Value,
     /// The counters of its pool of containers, now.
@@ -76,6 +79,9 @@ impl FunctionSummary {
             .to_owned(),
             params: info.params.clone(),
             web: info.web.clone(),
+            batch: info
+                .batch
+                .and_then(|batch| serde_json::to_value(batch).ok()),
             options: serde_json::to_value(info.config).unwrap_or_default(),
             stats: app
                 .function(&info.name)

@@ -48,6 +48,16 @@ async fn a_restart_keeps_apps_and_retained_results() {
     for field in ["version", "components", "deployed_at"] {
         assert_eq!(calls[field], deployed[field], "{field}");
     }
+    let batched = calls["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|function| function["name"] == "doubled_batch")
+        .unwrap();
+    assert_eq!(
+        batched["batch"],
+        json!({"max_batch_size": 4, "wait_ms": 60000})
+    );
     assert_eq!(server.result(&ok, "0s").await, (StatusCode::OK, json!(42)));
     let response = server
         .request(Method::GET, &format!("/v1/calls/{failed}"))

@@ -98,13 +98,34 @@ fn print_deployed(app: &AppSummary) {
                 None => String::new(),
             })
             .collect();
+        let batch = function.batch.as_ref().map(|batch| {
+            let field = |name: &str| batch.get(name).and_then(serde_json::Value::as_u64);
+            (field("max_batch_size"), field("wait_ms"))
+        });
+        let kind = match batch {
+            Some((Some(max_batch_size), Some(wait_ms))) => {
+                kind_label(&function.kind, Some((max_batch_size, u128::from(wait_ms))))
+            }
+            _ => function.kind.clone(),
+        };
         println!(
             "{}\t{}\t{}\t({})",
             function.name,
-            function.kind,
+            kind,
             values.join("\t"),
             function.params.join(", ")
         );
+    }
+}
+
+/// A function's kind as the tables show it: its body, and its batching when it is batched
+/// (the largest batch, the wait in milliseconds).
+fn kind_label(body: &str, batch: Option<(u64, u128)>) -> String {
+    match batch {
+        Some((max_batch_size, wait_ms)) => {
+            format!("{body} batched(max_batch_size={max_batch_size}, wait_ms={wait_ms})")
+        }
+        None => body.to_owned(),
     }
 }
 
@@ -139,14 +160,10 @@ fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
             BodyKind::Blocking => "blocking",
             BodyKind::Async => "async",
         };
-        match info.batch {
-            Some(batch) => format!(
-                "{body} batched(max_batch_size={}, wait_ms={})",
-                batch.max_batch_size,
-                batch.wait.as_millis()
-            ),
-            None => body.to_owned(),
-        }
+        let batch = info
+            .batch
+            .map(|batch| (u64::from(batch.max_batch_size), batch.wait.as_millis()));
+        kind_label(body, batch)
     };
     let options: Vec<&str> = option_names().collect();
     println!("FUNCTION\tKIND\t{}\tPARAMS", options.join("\t"));
