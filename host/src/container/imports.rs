@@ -22,6 +22,9 @@ use wasmtime::component::{Accessor, HasSelf, Resource};
 
 type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 
+/// The most calls one `wait-finished` waits on; more traps the caller's input.
+const MAX_WAITED_CALLS: usize = 10_000;
+
 impl ContainerState {
     /// A request with `args`, extending the call chain of the inputs running here.
     fn new_request(&mut self, args: Vec<u8>, options: types::CallOptions) -> Request {
@@ -102,6 +105,14 @@ impl host::Host for ContainerState {
         calls: Vec<Resource<CallHandle>>,
         timeout: Option<u64>,
     ) -> wasmtime::Result<Vec<u32>> {
+        // Each call waited on costs a future here: a guest may not make the host hold a
+        // million of them (the SDKs wait on at most 1000).
+        if calls.len() > MAX_WAITED_CALLS {
+            wasmtime::bail!(
+                "`wait-finished` on {} calls; at most {MAX_WAITED_CALLS} at once",
+                calls.len()
+            );
+        }
         // Waited on outside the table, as `get` is.
         let calls = calls
             .iter()
