@@ -11,14 +11,18 @@
 use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host;
 use crate::bindings::fnhost::runtime::types::{
-    AppInfo, Batching, BodyKind, CallError, FunctionConfig, FunctionInfo, WebEndpoint,
+    AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
+    WebEndpoint,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Once;
 
 /// Whether an entry is a function (callable by any caller) or a local entrypoint (run by
@@ -73,9 +77,115 @@ pub trait Registered {
     const ENTRY: Entry;
 }
 
-/// Implemented by the type [`app!`](crate::app) declares: the table of the component's entries.
+/// Implemented by the type [`app!`](crate::app) declares: the table of the component's entries
+/// and classes.
 pub trait App {
     const ENTRIES: &'static [Entry];
+    const CLASSES: &'static [ClassEntry];
+}
+
+/// What running a class's hooks gives.
+pub type HookOutcome = Pin<Box<dyn Future<Output = Result<(), CallError>>>>;
+
+/// One class of the component: what `#[class]` makes of an `impl` block.
+pub struct ClassEntry {
+    pub name: &'static str,
+    pub params: &'static [&'static str],
+    pub param_types: &'static [&'static str],
+    /// The default value of each parameter, as JSON (`None`: required).
+    pub param_defaults: fn() -> Vec<Option<String>>,
+    pub config: FunctionConfig,
+    /// Whether one of its `enter` hooks is a snap hook.
+    pub snap: bool,
+    /// Its methods, named without the class; their runners find the container's instance.
+    pub methods: &'static [Entry],
+    /// Builds the container's instance from the parameter values and runs the `enter` hooks
+    /// of the phase.
+    pub enter: fn(Vec<u8>, EnterPhase) -> HookOutcome,
+    /// Runs the instance's `exit` hooks.
+    pub exit: fn() -> HookOutcome,
+}
+
+/// Implemented by what `#[class]` makes of a class.
+pub trait RegisteredClass {
+    const CLASS: ClassEntry;
+}
+
+thread_local! {
+    /// The container's instance of its class, with the class's name: a container serves one
+    /// instance of one class.
+    static INSTANCE: RefCell<Option<(&'static str, Rc<dyn Any>)>> = const { RefCell::new(None) };
+}
+
+/// The container's instance of class `C` (named `class`), for a method to run on.
+pub fn instance<C: 'static>(class: &str) -> Result<Rc<C>, CallError> {
+    let held = INSTANCE.with(|slot| slot.borrow().as_ref().map(|(_, held)| Rc::clone(held)));
+    held.and_then(|held| held.downcast::<C>().ok())
+        .ok_or_else(|| {
+            CallError::BadArguments(format!(
+                "this container holds no instance of `{class}`: the host must run `enter` first"
+            ))
+        })
+}
+
+/// Keeps `instance` as the container's instance of `class`.
+pub fn keep_instance<C: 'static>(class: &'static str, instance: C) {
+    INSTANCE.with(|slot| *slot.borrow_mut() = Some((class, Rc::new(instance))));
+}
+
+/// The name of the class whose instance the container holds.
+fn held_class() -> Option<&'static str> {
+    INSTANCE.with(|slot| slot.borrow().as_ref().map(|(class, _)| *class))
+}
+
+/// Takes the container's instance of `C` (named `class`) back to run hooks on it; it must be
+/// kept again after.
+pub fn take_instance<C: 'static>(class: &str) -> Result<C, CallError> {
+    let missing =
+        || CallError::BadArguments(format!("this container holds no instance of `{class}`"));
+    let (_, held) = INSTANCE
+        .with(|slot| slot.borrow_mut().take())
+        .ok_or_else(missing)?;
+    let held = held.downcast::<C>().map_err(|_| missing())?;
+    Rc::try_unwrap(held).map_err(|_| {
+        CallError::User(format!(
+            "`{class}`: its instance is still in use by a running method; its hooks cannot run"
+        ))
+    })
+}
+
+/// Decodes a class's parameter values (a JSON object; `null` for none) into the class.
+pub fn decode_params<C: DeserializeOwned>(class: &str, params: &[u8]) -> Result<C, CallError> {
+    let params: &[u8] = if params.is_empty() { b"{}" } else { params };
+    serde_json::from_slice(params)
+        .map_err(|error| CallError::BadArguments(format!("the parameters of `{class}`: {error}")))
+}
+
+/// What a hook returns: nothing, or a `Result` whose error fails the hook.
+pub trait HookResult {
+    /// `Ok` when the hook succeeded; else a user error naming `class` and `hook`.
+    fn into_hook(self, class: &str, hook: &str) -> Result<(), CallError>;
+}
+
+impl HookResult for () {
+    fn into_hook(self, _: &str, _: &str) -> Result<(), CallError> {
+        Ok(())
+    }
+}
+
+impl<E: Display> HookResult for Result<(), E> {
+    fn into_hook(self, class: &str, hook: &str) -> Result<(), CallError> {
+        self.map_err(|error| CallError::User(format!("hook `{hook}` of `{class}` failed: {error}")))
+    }
+}
+
+/// Whether the hooks of `phase` include snap hooks (`snap`) or the others.
+pub fn runs_hook(phase: EnterPhase, snap: bool) -> bool {
+    match phase {
+        EnterPhase::All => true,
+        EnterPhase::Snapshot => snap,
+        EnterPhase::Restored => !snap,
+    }
 }
 
 impl<T: App> Guest for T {
@@ -91,6 +201,7 @@ impl<T: App> Guest for T {
         AppInfo {
             functions: infos(Role::Function),
             entrypoints: infos(Role::Entrypoint),
+            classes: T::CLASSES.iter().map(ClassEntry::info).collect(),
         }
     }
 
@@ -109,6 +220,45 @@ impl<T: App> Guest for T {
             Runner::Blocking(_) => Err(wrong_entry(&function, "blocking", "run")),
         }
     }
+
+    async fn enter(class: String, params: Vec<u8>, phase: EnterPhase) -> Result<(), CallError> {
+        install_panic_hook();
+        (find_class::<T>(&class)?.enter)(params, phase).await
+    }
+
+    async fn exit() -> Result<(), CallError> {
+        // A container whose `enter` failed holds no instance: nothing to do.
+        match held_class() {
+            Some(class) => (find_class::<T>(class)?.exit)().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl ClassEntry {
+    fn info(&self) -> ClassInfo {
+        let kind = match self.methods.first().map(|method| &method.runner) {
+            Some(Runner::Async(_)) => BodyKind::Async,
+            _ => BodyKind::Blocking,
+        };
+        ClassInfo {
+            name: self.name.to_owned(),
+            kind,
+            params: owned(self.params),
+            param_types: owned(self.param_types),
+            param_defaults: (self.param_defaults)(),
+            config: self.config,
+            methods: self.methods.iter().map(Entry::info).collect(),
+            snap: self.snap,
+        }
+    }
+}
+
+fn find_class<T: App>(name: &str) -> Result<&'static ClassEntry, CallError> {
+    T::CLASSES
+        .iter()
+        .find(|class| class.name == name)
+        .ok_or_else(|| CallError::NotFound(format!("this component has no class `{name}`")))
 }
 
 impl Entry {
@@ -136,11 +286,16 @@ fn owned(strings: &[&str]) -> Vec<String> {
     strings.iter().map(|string| (*string).to_owned()).collect()
 }
 
+/// The entry `name`: a function or entrypoint, or `CLASS.METHOD`, a method of a class.
 fn find<T: App>(name: &str) -> Result<&'static Entry, CallError> {
-    T::ENTRIES
-        .iter()
-        .find(|entry| entry.name == name)
-        .ok_or_else(|| CallError::NotFound(format!("this component has no function `{name}`")))
+    let found = match name.split_once('.') {
+        None => T::ENTRIES.iter().find(|entry| entry.name == name),
+        Some((class, method)) => find_class::<T>(class)?
+            .methods
+            .iter()
+            .find(|entry| entry.name == method),
+    };
+    found.ok_or_else(|| CallError::NotFound(format!("this component has no function `{name}`")))
 }
 
 fn wrong_entry(function: &str, kind: &str, entry: &str) -> CallError {
@@ -195,21 +350,25 @@ fn install_panic_hook() {
     });
 }
 
-/// Exports the component's functions and entrypoints: name every `#[function]` and
-/// `#[local_entrypoint]` of the crate once, in its root.
+/// Exports the component's functions, entrypoints and classes: name every `#[function]` and
+/// `#[local_entrypoint]` of the crate once, in its root, and after a `;` every `#[class]`
+/// under `classes`.
 ///
 /// ```ignore
 /// fnhost_guest::app!(blocking_function, async_function, blocking_main);
+/// fnhost_guest::app!(embed, main; classes: Model);
 /// ```
 #[macro_export]
 macro_rules! app {
-    ($($item:path),* $(,)?) => {
+    ($($item:path),* $(,)? $(; classes: $($class:path),+ $(,)?)?) => {
         #[doc(hidden)]
         struct __FnhostApp;
 
         impl $crate::__private::App for __FnhostApp {
             const ENTRIES: &'static [$crate::__private::Entry] =
                 &[$(<$item as $crate::__private::Registered>::ENTRY),*];
+            const CLASSES: &'static [$crate::__private::ClassEntry] =
+                &[$($(<$class as $crate::__private::RegisteredClass>::CLASS),+)?];
         }
 
         $crate::bindings::__export_fnhost_app!(__FnhostApp);

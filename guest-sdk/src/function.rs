@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How many calls one `map` keeps in flight at once; later inputs start as earlier ones finish.
@@ -34,7 +35,29 @@ pub struct Function<A, R> {
     name: &'static str,
     encode: fn(&A) -> serde_json::Result<Vec<u8>>,
     options: CallOptions,
+    /// Set for a method of a class: the instance's parameter values (a JSON object) it is
+    /// called on.
+    params: Option<Arc<[u8]>>,
     types: PhantomData<fn(A) -> R>,
+}
+
+/// The counters of a function's pool of containers (Modal's `get_current_stats`), as the host
+/// keeps them; [`Function::stats`] gives them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(default)]
+pub struct Stats {
+    /// Containers serving now.
+    pub containers: u64,
+    /// Containers ever started.
+    pub containers_started: u64,
+    /// Inputs running now.
+    pub in_flight: u64,
+    /// Inputs waiting for a container now.
+    pub queued: u64,
+    /// Batches a batched function ran.
+    pub batches: u64,
+    /// Inputs those batches held.
+    pub batched_inputs: u64,
 }
 
 /// Options of one call site that override the callee's own, like Modal's `with_options`.
@@ -65,7 +88,21 @@ impl<A, R: DeserializeOwned> Function<A, R> {
                 timeout: None,
                 retries: None,
             },
+            params: None,
             types: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    /// The method `name` (`CLASS.METHOD`) of the class instance built from `params`.
+    pub fn method(
+        name: &'static str,
+        encode: fn(&A) -> serde_json::Result<Vec<u8>>,
+        params: Arc<[u8]>,
+    ) -> Self {
+        Function {
+            params: Some(params),
+            ..Function::new(name, encode)
         }
     }
 
@@ -81,6 +118,7 @@ impl<A, R: DeserializeOwned> Function<A, R> {
             name: self.name,
             encode: self.encode,
             options,
+            params: self.params.clone(),
             types: PhantomData,
         }
     }
@@ -252,12 +290,27 @@ impl<A, R: DeserializeOwned> Function<A, R> {
         }
     }
 
+    /// The counters of the pool that runs this function (for a method, the pool of its
+    /// instance's containers).
+    pub fn stats(&self) -> Result<Stats, Error> {
+        let params = self.params.as_deref().unwrap_or_default();
+        let stats = host::stats(self.name, params)?;
+        serde_json::from_slice(&stats)
+            .map_err(|error| Error::Payload(format!("cannot decode the pool's counters: {error}")))
+    }
+
+    /// The call's payload: the encoded arguments; for a method, with its instance's
+    /// parameter values (`{"params": {...}, "args": [...]}`).
     fn payload(&self, args: &A) -> Result<Vec<u8>, Error> {
-        (self.encode)(args).map_err(|error| {
+        let args = (self.encode)(args).map_err(|error| {
             Error::Payload(format!(
                 "cannot encode arguments of `{}`: {error}",
                 self.name
             ))
+        })?;
+        Ok(match &self.params {
+            None => args,
+            Some(params) => [&b"{\"params\":"[..], params, b",\"args\":", &args, b"}"].concat(),
         })
     }
 }

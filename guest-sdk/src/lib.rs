@@ -91,22 +91,35 @@ pub mod bindings {
         default_bindings_module: "::fnhost_guest::bindings",
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
-        async: ["-export:fnhost:runtime/guest@0.5.0#run"],
+        async: ["-export:fnhost:runtime/guest@0.6.0#run"],
     });
 }
 
 pub use error::Error;
-pub use fnhost_guest_macros::{function, local_entrypoint};
-pub use function::{CallOptions, Function, FunctionCall};
+pub use fnhost_guest_macros::{Parameters, class, function, local_entrypoint};
+pub use function::{CallOptions, Function, FunctionCall, Stats};
 pub use time::{sleep, sleep_aio};
+
+/// The parameters of a class: `#[derive(Parameters)]` on its type says which fields they are
+/// (all but those marked `#[serde(skip)]`) for the host to check and list.
+pub trait Parameters {
+    /// The parameters' names, in order.
+    const NAMES: &'static [&'static str];
+    /// Their types as written, in order.
+    const TYPES: &'static [&'static str];
+    /// Their default values as JSON, in order: a field marked `#[serde(default)]` defaults
+    /// to its type's `Default`; `None` for one every caller must give.
+    fn defaults() -> Vec<Option<String>>;
+}
 
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to; not part of the public API.
-    pub use crate::bindings::fnhost::runtime::types::{Batching, FunctionConfig};
+    pub use crate::bindings::fnhost::runtime::types::{Batching, EnterPhase, FunctionConfig};
     pub use crate::export::{
-        App, AsyncOutcome, Endpoint, Entry, Outcome, Registered, Role, Runner, decode_args,
-        encode_output,
+        App, AsyncOutcome, ClassEntry, Endpoint, Entry, HookOutcome, HookResult, Outcome,
+        Registered, RegisteredClass, Role, Runner, decode_args, decode_params, encode_output,
+        instance, keep_instance, runs_hook, take_instance,
     };
     pub use crate::function::encode_args;
     pub use serde_json;

@@ -4,6 +4,7 @@
 pub(crate) mod app;
 pub mod blocking;
 pub(crate) mod call;
+pub(crate) mod class;
 pub(crate) mod deployed;
 pub(crate) mod function;
 pub(crate) mod host;
@@ -13,6 +14,7 @@ mod wire;
 pub use crate::pool::PoolStats;
 pub use app::{App, AppBuilder};
 pub use call::FunctionCall;
+pub use class::{Class, Instance};
 pub use deployed::{MAX_APP_NAME, check_app_name};
 pub use function::Function;
 pub use host::{

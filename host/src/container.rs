@@ -29,7 +29,8 @@ use crate::dispatch::watch::Watched;
 use crate::dispatch::{CallId, Input, Reply, payload};
 use crate::info::FunctionInfo;
 use crate::options::Policy;
-use crate::runtime::bindings::{AppPre, CallError};
+use crate::pool::class::Bound;
+use crate::runtime::bindings::{AppPre, CallError, EnterPhase};
 use crate::runtime::memory::OverBudget;
 use crate::runtime::occupancy::Live;
 use crate::runtime::output::Origin;
@@ -75,6 +76,7 @@ pub(crate) trait Owner {
 /// An input a container is running: where its result goes, its policy, and, when it may be
 /// retried, its arguments again and its attempt.
 struct Held {
+    function: Arc<str>,
     reply: Reply,
     policy: Policy,
     retry: Option<(Vec<u8>, u32, Option<Chain>)>,
@@ -102,10 +104,22 @@ pub(crate) enum Role {
 /// copying it.
 type RunFunc = TypedFunc<(Arc<str>, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
 
+/// The guest export that runs a class instance's `exit` hooks.
+type ExitFunc = TypedFunc<(), (Result<(), CallError>,)>;
+
+/// How long a retiring container's `exit` hooks may run; then the container is dropped.
+pub(crate) const EXIT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The deadline tag of a class's `enter` or `exit` hooks, beside the inputs' tags (which count
+/// up from 0 and never reach it).
+const HOOK_TAG: u64 = u64::MAX;
+
 /// An instantiated container, ready to serve.
 pub(crate) struct Container {
     store: Store<ContainerState>,
     run: RunFunc,
+    /// Set for a container of a class's instance: it runs the `exit` hooks when it retires.
+    exit: Option<ExitFunc>,
     function: Arc<str>,
     /// Counts the container as live; dropped after the store, so that its slot is free when
     /// the host hears of its end.
@@ -114,12 +128,14 @@ pub(crate) struct Container {
 
 impl Container {
     /// Instantiates `component` to run `function`, as a pooled function container or as a
-    /// local entrypoint's container.
+    /// local entrypoint's container; for a class's pool (`bound`), builds the class's instance
+    /// and runs its `enter` hooks, within the class's timeout.
     pub(crate) async fn start(
         pre: &AppPre<ContainerState>,
         context: &ContainerContext,
         function: &FunctionInfo,
         role: Role,
+        bound: Option<&Bound>,
     ) -> Result<Container, Error> {
         let (name, label, origin, memory, cpu) = match role {
             Role::Pooled {
@@ -163,11 +179,45 @@ impl Container {
             .func()
             .typed(&store)
             .map_err(|error| trap_error(&mut store, &error))?;
+        let exit = match bound {
+            None => None,
+            Some(bound) => {
+                let enter = guest.func_enter().func().typed(&store);
+                let enter = enter.map_err(|error| trap_error(&mut store, &error))?;
+                let exit = guest.func_exit().func().typed(&store);
+                let exit = exit.map_err(|error| trap_error(&mut store, &error))?;
+                let timeout = function.config.timeout;
+                let call = (
+                    Arc::<str>::from(bound.class.name.as_str()),
+                    bound.params.to_vec(),
+                    EnterPhase::All,
+                );
+                match run_hook(&mut store, enter, call, timeout).await {
+                    Ok(()) => {}
+                    Err(HookFailure::Failed(error)) => {
+                        return Err(entering_failed(&bound.class.name, error.into()));
+                    }
+                    Err(HookFailure::Trapped(error)) => {
+                        let error = trap_error(&mut store, &error);
+                        return Err(entering_failed(&bound.class.name, error));
+                    }
+                    Err(HookFailure::TimedOut) => {
+                        return Err(Error::Timeout(format!(
+                            "`{}`: its `enter` hooks ran past the class's timeout of \
+                             {timeout:?}; the container never served",
+                            bound.class.name
+                        )));
+                    }
+                }
+                Some(exit)
+            }
+        };
         Ok(Container {
             function: Arc::clone(&store.data().function),
             _live: Live::new(Arc::clone(&store.data().occupancy)),
             store,
             run,
+            exit,
         })
     }
 
@@ -186,6 +236,7 @@ impl Container {
             store,
             run,
             function,
+            exit,
             ..
         } = &mut self;
         let settle = |held: Held, result: Result<Vec<u8>, Error>| match (result, held.retry) {
@@ -194,6 +245,7 @@ impl Container {
             {
                 tracing::debug!("`{function}` attempt {attempt} failed ({error}); retrying");
                 owner.retry(Input {
+                    function: held.function,
                     args,
                     reply: held.reply,
                     policy: held.policy,
@@ -231,6 +283,7 @@ impl Container {
                         return Ok(());
                     }
                     if !open && running.is_empty() {
+                        exit_hooks(accessor, *exit, function).await;
                         return Ok(());
                     }
                     if armed.is_some() && !timer_polled {
@@ -252,7 +305,7 @@ impl Container {
                                     owner.cancelled();
                                 }
                                 let result = result.map_err(Error::from).and_then(|output| {
-                                    payload::check(function, "result", output.len())
+                                    payload::check(&input.function, "result", output.len())
                                         .map(|()| output)
                                         .map_err(Error::User)
                                 });
@@ -274,7 +327,7 @@ impl Container {
                                 open = false;
                                 continue;
                             };
-                            let Input { args, mut reply, policy, attempt, caller, id } = *input;
+                            let Input { function, args, mut reply, policy, attempt, caller, id } = *input;
                             let tag = next_tag;
                             next_tag += 1;
                             let Some(watched) = abandoned.watch(tag, &mut reply) else {
@@ -288,16 +341,15 @@ impl Container {
                             let caller = accessor.with(|mut access| {
                                 access.get().input_started(tag, deadline, caller)
                             });
-                            held.insert(tag, Held { reply, policy, retry, watched, caller, id });
+                            let span = tracing::debug_span!("input", %function, attempt, call = %id);
+                            held.insert(tag, Held { function: Arc::clone(&function), reply, policy, retry, watched, caller, id });
                             // A timer armed for an earlier deadline already covers this one.
                             if armed.is_none_or(|at| at > deadline) {
                                 armed = Some(deadline);
                                 timer.as_mut().reset(deadline.into());
                                 timer_polled = false;
                             }
-                            let function = Arc::clone(function);
                             let run = *run;
-                            let span = tracing::debug_span!("input", %function, attempt, call = %id);
                             running.push(async move {
                                 (tag, run.call_concurrent(accessor, (function, args)).instrument(span).await)
                             });
@@ -332,7 +384,10 @@ impl Container {
                                 Some(deadline) => Some(deadline),
                                 None if !running.is_empty() => None,
                                 None if last_active + idle > now => Some(last_active + idle),
-                                None if owner.may_retire() => return Ok(()),
+                                None if owner.may_retire() => {
+                                    exit_hooks(accessor, *exit, function).await;
+                                    return Ok(());
+                                }
                                 None => Some(now + idle),
                             };
                             if let Some(at) = next {
@@ -359,7 +414,10 @@ impl Container {
                     }
                     let error = if deadlines.is_past(tag) {
                         let timeout = input.policy.timeout;
-                        Error::Timeout(format!("`{function}` ran past its timeout of {timeout:?}"))
+                        Error::Timeout(format!(
+                            "`{}` ran past its timeout of {timeout:?}",
+                            input.function
+                        ))
                     } else {
                         error.clone()
                     };
@@ -400,6 +458,79 @@ impl Container {
             },
         }
     }
+}
+
+/// How a class's hook did not return.
+enum HookFailure {
+    /// It returned an error (its message names the hook).
+    Failed(CallError),
+    /// The instance trapped.
+    Trapped(wasmtime::Error),
+    /// It ran past its deadline.
+    TimedOut,
+}
+
+/// Runs a class's `enter` hooks (`hook` with `args`) on a container not serving yet, within
+/// `timeout`: computing past it traps at the next epoch tick, a blocking import waits no
+/// longer, and an async wait is dropped with the store.
+async fn run_hook<P>(
+    store: &mut Store<ContainerState>,
+    hook: TypedFunc<P, (Result<(), CallError>,)>,
+    args: P,
+    timeout: Duration,
+) -> Result<(), HookFailure>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
+{
+    let deadline = Instant::now() + timeout;
+    store.data_mut().deadlines.start(HOOK_TAG, deadline);
+    let run = store.run_concurrent(async |accessor| hook.call_concurrent(accessor, args).await);
+    let outcome = tokio::time::timeout_at(deadline.into(), run).await;
+    store.data_mut().deadlines.finish(HOOK_TAG);
+    match outcome {
+        Err(_) => Err(HookFailure::TimedOut),
+        Ok(Ok(Ok((Ok(()),)))) => Ok(()),
+        Ok(Ok(Ok((Err(error),)))) => Err(HookFailure::Failed(error)),
+        Ok(Ok(Err(error)) | Err(error)) if store.data().deadlines.expired() => {
+            drop(error);
+            Err(HookFailure::TimedOut)
+        }
+        Ok(Ok(Err(error)) | Err(error)) => Err(HookFailure::Trapped(error)),
+    }
+}
+
+/// Runs a retiring container's `exit` hooks, when it is a class's, for at most
+/// [`EXIT_DEADLINE`]; what goes wrong is logged, never delivered (no input waits on it).
+async fn exit_hooks(
+    accessor: &wasmtime::component::Accessor<ContainerState>,
+    exit: Option<ExitFunc>,
+    class: &str,
+) {
+    let Some(exit) = exit else {
+        return;
+    };
+    let deadline = Instant::now() + EXIT_DEADLINE;
+    accessor.with(|mut access| access.get().deadlines.start(HOOK_TAG, deadline));
+    let outcome =
+        tokio::time::timeout_at(deadline.into(), exit.call_concurrent(accessor, ())).await;
+    match outcome {
+        Ok(Ok((Ok(()),))) => {}
+        Ok(Ok((Err(error),))) => tracing::warn!("`{class}`: {}", Error::from(error)),
+        Ok(Err(error)) => tracing::warn!("`{class}`: its `exit` hooks trapped: {error}"),
+        Err(_) => tracing::warn!(
+            "`{class}`: its `exit` hooks ran past {EXIT_DEADLINE:?}; the container is dropped"
+        ),
+    }
+}
+
+/// The error of a container whose class's `enter` hooks failed: it names the class and says
+/// the container never served.
+fn entering_failed(class: &str, error: Error) -> Error {
+    let message = format!(
+        "`{class}`: a container could not start: {}",
+        error.message()
+    );
+    Error::from_kind(error.kind(), message)
 }
 
 /// When `function`'s container could not start for want of room on the host — every

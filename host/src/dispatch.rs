@@ -25,6 +25,7 @@ use crate::Error;
 use crate::options::{CallOptions, Policy};
 use chain::Chain;
 use std::fmt;
+use std::sync::Arc;
 
 pub(crate) use pending::{Receiver, Reply, wait};
 
@@ -58,10 +59,12 @@ impl Request {
     }
 }
 
-/// A request admitted by a pool: the encoded arguments, where the result goes, its timeout
-/// and retries, which attempt this is (0 for the first run, 1 for the first retry, ...), the
-/// chain of calls that led to it (`None` for a call from the host API), and its call's id.
+/// A request admitted by a pool: what the guest runs (the function's name, or a class's
+/// `CLASS.METHOD`), the encoded arguments, where the result goes, its timeout and retries,
+/// which attempt this is (0 for the first run, 1 for the first retry, ...), the chain of
+/// calls that led to it (`None` for a call from the host API), and its call's id.
 pub(crate) struct Input {
+    pub(crate) function: Arc<str>,
     pub(crate) args: Vec<u8>,
     pub(crate) reply: Reply,
     pub(crate) policy: Policy,
@@ -76,6 +79,16 @@ pub(crate) trait Dispatch: Send + Sync {
     /// cannot be submitted at all (an unknown function, bad arguments, a chain too deep) fails
     /// here.
     fn submit(&self, function: &str, request: Request) -> Result<Receiver, Error>;
+
+    /// The counters of the pool that runs `function` (for a class's method, the pool of the
+    /// instances built from `params`, a JSON object; empty for a function), encoded as a JSON
+    /// object (the host's `PoolStats`).
+    fn pool_stats(&self, function: &str, params: &[u8]) -> Result<Vec<u8>, Error> {
+        let _ = params;
+        Err(Error::NotFound(format!(
+            "no statistics for `{function}` here"
+        )))
+    }
 }
 
 /// Routes nothing: what a container is started with while its component is only described

@@ -41,6 +41,143 @@ pub struct FunctionInfo {
     pub component: PathBuf,
 }
 
+/// A class of the app (Modal's `@app.cls`): its methods share its containers and its options;
+/// each distinct set of parameter values gets a pool of its own, whose containers each build
+/// one instance from the values (and run its `enter` hooks) before their first input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassInfo {
+    /// Its name, unique among the app's functions and classes.
+    pub name: String,
+    /// How its methods are written (all of them alike).
+    pub kind: BodyKind,
+    /// Its parameters' names, in order.
+    pub params: Vec<String>,
+    /// Its parameters' types as its author wrote them, in order.
+    pub param_types: Vec<String>,
+    /// Its parameters' default values, in order; `None` for one every caller must give.
+    pub param_defaults: Vec<Option<Value>>,
+    /// Its methods, each named `CLASS.METHOD`, with the class's kind and options.
+    pub methods: Vec<FunctionInfo>,
+    /// Whether an `enter` hook runs once before a snapshot rather than in every container.
+    pub snap: bool,
+    /// The options of its containers.
+    pub config: FunctionConfig,
+    /// The component it lives in.
+    pub component: PathBuf,
+}
+
+impl ClassInfo {
+    /// The largest encoded set of parameter values (Modal's bound).
+    pub const MAX_PARAMS_BYTES: usize = 16 << 10;
+
+    /// Its method `name` (`CLASS.METHOD`).
+    pub(crate) fn method(&self, name: &str) -> Result<&FunctionInfo, Error> {
+        self.methods
+            .iter()
+            .find(|method| method.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.methods.iter().map(|m| m.name.as_str()).collect();
+                Error::NotFound(format!(
+                    "class `{}` has no method `{name}` (it has: {})",
+                    self.name,
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The canonical encoding of a set of parameter values given as a JSON object (`null`
+    /// or nothing: none given): every parameter of the class, those left out at their
+    /// defaults (one without a default must be given), keys sorted, at most
+    /// [`ClassInfo::MAX_PARAMS_BYTES`]. The values' types are checked in the guest, when a
+    /// container builds its instance.
+    pub fn parameters(&self, given: Option<Value>) -> Result<Vec<u8>, Error> {
+        let fields = match given {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(fields)) => fields,
+            Some(_) => {
+                return Err(Error::BadArguments(format!(
+                    "the parameters of `{}` are a JSON object of values by name",
+                    self.name
+                )));
+            }
+        };
+        if let Some(name) = fields.keys().find(|name| !self.params.contains(name)) {
+            return Err(Error::BadArguments(format!(
+                "class `{}` has no parameter `{name}` (it has: {})",
+                self.name,
+                match self.params.is_empty() {
+                    true => "none".to_owned(),
+                    false => self.params.join(", "),
+                }
+            )));
+        }
+        // Every parameter, given or defaulted: the same values are one instance however
+        // they were written.
+        let mut sorted = std::collections::BTreeMap::new();
+        for (index, name) in self.params.iter().enumerate() {
+            let value = match fields.get(name) {
+                Some(value) => value.clone(),
+                None => match self.param_defaults.get(index) {
+                    Some(Some(default)) => default.clone(),
+                    _ => {
+                        return Err(Error::BadArguments(format!(
+                            "parameter `{name}` of `{}` has no default: give it a value",
+                            self.name
+                        )));
+                    }
+                },
+            };
+            sorted.insert(name, value);
+        }
+        let encoded = serde_json::to_vec(&sorted)
+            .map_err(|error| Error::Payload(format!("cannot encode the parameters: {error}")))?;
+        if encoded.len() > Self::MAX_PARAMS_BYTES {
+            return Err(Error::BadArguments(format!(
+                "the parameters of `{}` take {} bytes; at most {} are allowed",
+                self.name,
+                encoded.len(),
+                Self::MAX_PARAMS_BYTES
+            )));
+        }
+        Ok(encoded)
+    }
+
+    /// A method call's payload split into the canonical parameters of the instance it is
+    /// called on and the method's arguments. A call on an instance is
+    /// `{"params": {...}, "args": [...], "kwargs": {...}}` (each part optional; `kwargs` as in
+    /// any call with names); a JSON array is a call with no parameter values given.
+    pub(crate) fn split_call(&self, payload: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        if payload.first() != Some(&b'{') {
+            return Ok((self.parameters(None)?, payload.to_vec()));
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct OnInstance {
+            params: Option<Value>,
+            #[serde(default)]
+            args: Vec<Value>,
+            #[serde(default)]
+            kwargs: serde_json::Map<String, Value>,
+        }
+        let call: OnInstance = serde_json::from_slice(payload).map_err(|error| {
+            Error::BadArguments(format!(
+                "a call of a method of `{}` is {{\"params\": {{...}}, \"args\": [...], \
+                 \"kwargs\": {{...}}}}: {error}",
+                self.name
+            ))
+        })?;
+        let params = self.parameters(call.params)?;
+        let args = match call.kwargs.is_empty() {
+            true => Value::Array(call.args),
+            false => serde_json::json!({"args": call.args, "kwargs": call.kwargs}),
+        };
+        Ok((
+            params,
+            serde_json::to_vec(&args).expect("JSON values serialize"),
+        ))
+    }
+}
+
 /// How a function is served as a web endpoint, at `/web/{app}/{label}` (`#[function(web)]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct WebEndpoint {

@@ -41,20 +41,21 @@ mod runtime;
 
 pub use api::blocking;
 pub use api::{
-    App, AppBuilder, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES,
+    App, AppBuilder, Class, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES,
     DEFAULT_MAX_QUEUED, DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION,
-    Function, FunctionCall, HANDLER_NAME, Host, HostSettings, HttpBody, MAX_APP_NAME, PoolStats,
-    check_app_name,
+    Function, FunctionCall, HANDLER_NAME, Host, HostSettings, HttpBody, Instance, MAX_APP_NAME,
+    PoolStats, check_app_name,
 };
 pub use dispatch::CallId;
 pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};
-pub use info::{Batching, BodyKind, FunctionInfo, WebEndpoint};
+pub use info::{Batching, BodyKind, ClassInfo, FunctionInfo, WebEndpoint};
 pub use load::{CompileCache, MAX_COMPONENT_BYTES, read_component, source};
 pub use options::{
     DefaultValue, FunctionConfig, FunctionOptions, InvalidOption, OPTIONS, OptionSpec, Unit,
     markdown_table, option_names, option_spec, parse_override,
 };
+pub use pool::class::MAX_PARAMETER_SETS;
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};

@@ -15,6 +15,7 @@
 
 mod autoscale;
 mod batch;
+pub(crate) mod class;
 pub(crate) mod http;
 
 pub use autoscale::PoolStats;
@@ -29,8 +30,10 @@ use crate::load::component::LoadedComponent;
 use crate::options::FunctionConfig;
 use crate::{Error, ErrorKind};
 use autoscale::{Placement, Shape};
+use class::Bound;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
@@ -88,10 +91,14 @@ pub(crate) struct Pool {
     awaiting_room: AtomicBool,
     /// "cannot start a container", at most once a second.
     start_failures: Throttled,
-    /// A batched function's gatherer, started with its first input.
-    gathering: OnceLock<batch::Gathering>,
-    /// A batched function's batches.
+    /// The gatherers of a batched function, or of a class's batched methods, by the name
+    /// the guest runs; each started with its first input.
+    gatherings: Mutex<HashMap<Arc<str>, batch::Gathering>>,
+    /// The batches run, and the inputs they held.
     batch_counters: batch::BatchCounters,
+    /// Set for a pool of a class's instances: the class and the parameter values each
+    /// container builds its instance from.
+    bound: Option<Bound>,
 }
 
 /// One instance of a pool, as its container sees the pool.
@@ -164,6 +171,18 @@ impl Pool {
         context: Arc<ContainerContext>,
         limits: Limits,
     ) -> Self {
+        Self::with_binding(info, None, component, context, limits)
+    }
+
+    /// A pool whose containers build an instance of a class (`bound`) before their first
+    /// input; `info` says how the class's containers are shaped.
+    pub(crate) fn with_binding(
+        info: FunctionInfo,
+        bound: Option<Bound>,
+        component: Arc<LoadedComponent>,
+        context: Arc<ContainerContext>,
+        limits: Limits,
+    ) -> Self {
         Pool {
             name: Arc::from(info.name.as_str()),
             placement: Mutex::new(Placement::new(shape(&info))),
@@ -174,8 +193,9 @@ impl Pool {
             cpu_throttles: Arc::default(),
             awaiting_room: AtomicBool::new(false),
             start_failures: Throttled::default(),
-            gathering: OnceLock::new(),
+            gatherings: Mutex::default(),
             batch_counters: batch::BatchCounters::default(),
+            bound,
         }
     }
 
@@ -189,8 +209,9 @@ impl Pool {
             config,
             ..self.info.clone()
         };
-        Pool::new(
+        Pool::with_binding(
             info,
+            self.bound.clone(),
             Arc::clone(&self.component),
             Arc::clone(&self.context),
             self.limits,
@@ -355,7 +376,14 @@ impl Pool {
             name: Arc::clone(&self.name),
             cpu_throttles: Arc::clone(&self.cpu_throttles),
         };
-        Container::start(&self.component.pre, &self.context, &self.info, role).await
+        Container::start(
+            &self.component.pre,
+            &self.context,
+            &self.info,
+            role,
+            self.bound.as_ref(),
+        )
+        .await
     }
 
     /// Gives started instance `id` its place in the pool, with inputs from the queue; returns
@@ -432,7 +460,21 @@ impl Pool {
             let mut placement = self.lock();
             (placement.start_failed(), placement.queued())
         };
-        for input in stranded {
+        for mut input in stranded {
+            // A class's `enter` that failed is the inputs' failure: they run again (on a new
+            // container, which enters again) while they have retries left. Room and
+            // instantiation failures are the host's, and not retried.
+            if self.bound.is_some()
+                && matches!(
+                    error.kind(),
+                    ErrorKind::User | ErrorKind::Trapped | ErrorKind::Timeout
+                )
+                && input.attempt < input.policy.retries
+            {
+                input.attempt += 1;
+                self.retry(input);
+                continue;
+            }
             let _ = input.reply.send(Err(error.clone()));
         }
         if queued > 0 && error.kind() == ErrorKind::Overloaded {
@@ -520,9 +562,10 @@ impl Home for Pool {
 }
 
 impl Dispatch for Arc<Pool> {
-    /// Admits a call of this pool's function: checks its depth and size, resolves its policy
-    /// (the function's own, with the call site's overrides), and places it.
-    fn submit(&self, _function: &str, request: Request) -> Result<Receiver, Error> {
+    /// Admits a call of this pool's function — or, for a class's pool, of its method
+    /// `function` (`CLASS.METHOD`): checks its depth and size, resolves its policy (the
+    /// function's own, with the call site's overrides), and places it.
+    fn submit(&self, function: &str, request: Request) -> Result<Receiver, Error> {
         let Request {
             args,
             options,
@@ -530,12 +573,19 @@ impl Dispatch for Arc<Pool> {
             id,
             may_offer,
         } = request;
-        Frame::check_depth(&self.name, caller.as_ref(), self.limits.max_call_depth)?;
-        payload::check(&self.name, "arguments", args.len()).map_err(Error::BadArguments)?;
+        let (target, info) = match &self.bound {
+            None => (Arc::clone(&self.name), &self.info),
+            Some(bound) => {
+                let method = bound.class.method(function)?;
+                (Arc::from(method.name.as_str()), method)
+            }
+        };
+        Frame::check_depth(&target, caller.as_ref(), self.limits.max_call_depth)?;
+        payload::check(&target, "arguments", args.len()).map_err(Error::BadArguments)?;
         // A JSON object is a call with names (`{"args": [...], "kwargs": {...}}`): bound here,
         // where the callee's parameters are known, so the callee always gets an array.
         let args = match args.first() {
-            Some(b'{') => self.info.bind_named(&args)?,
+            Some(b'{') => info.bind_named(&args)?,
             _ => args,
         };
         let policy = options
@@ -545,6 +595,7 @@ impl Dispatch for Arc<Pool> {
             })?;
         let (reply, receiver) = oneshot::channel();
         let input = Input {
+            function: Arc::clone(&target),
             args,
             reply,
             policy,
@@ -552,14 +603,23 @@ impl Dispatch for Arc<Pool> {
             caller,
             id,
         };
-        match self.info.batch {
+        match info.batch {
             Some(batching) => {
-                let gathering = self.gathering.get_or_init(|| batch::start(self, batching));
+                let gathering = self
+                    .gatherings
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .entry(target)
+                    .or_insert_with_key(|target| {
+                        batch::start(self, Arc::clone(target), info.params.len(), batching)
+                    })
+                    .clone();
                 if let Err(mpsc::error::SendError(input)) = gathering.send(input) {
                     let _ = input.reply.send(Err(shut_down(&self.info.name)));
                 }
             }
-            None => self.place_or_offer(input, may_offer),
+            // A class's pool is bound to parameter values another host has no pool for.
+            None => self.place_or_offer(input, may_offer && self.bound.is_none()),
         }
         Ok(receiver)
     }

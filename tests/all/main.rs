@@ -17,6 +17,7 @@ mod call_graphs;
 mod call_ids;
 mod cancellation;
 mod capacity;
+mod classes;
 mod concurrency;
 mod cpu;
 mod errors;

@@ -12,10 +12,10 @@ use std::time::Instant;
 
 /// Every line the app's containers wrote, with their container and stream.
 #[derive(Default)]
-struct Lines(Mutex<Vec<(String, Stream, String)>>);
+pub(crate) struct Lines(Mutex<Vec<(String, Stream, String)>>);
 
 impl Lines {
-    fn of(&self, stream: Stream) -> Vec<(String, String)> {
+    pub(crate) fn of(&self, stream: Stream) -> Vec<(String, String)> {
         let lines = self.0.lock().unwrap();
         lines
             .iter()

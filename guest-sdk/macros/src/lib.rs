@@ -12,6 +12,8 @@
 //! A body returning `Result<T, E>` (any type whose last path segment is `Result`) is fallible:
 //! callers get `T`, and an `Err` reaches them as a user error carrying `E`'s `Display` message.
 
+mod class;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{ToTokens, format_ident, quote};
@@ -351,6 +353,40 @@ fn boolean(meta: &ParseNestedMeta) -> syn::Result<bool> {
 /// Makes a `fn main()` or `async fn main()` (any name) a local entrypoint, run by
 /// `fnhost run APP::name`. It takes no arguments and returns `()` or `Result<(), E>`; it
 /// declares no options (the host gives it its defaults).
+/// Makes an inherent `impl` block a class of the app (Modal's `@app.cls`), whose instances
+/// live in containers. The type derives `serde::Serialize`, `serde::Deserialize` and
+/// [`Parameters`](derive@Parameters): its fields are the class's parameters, except those
+/// marked `#[serde(skip)]`, the instance's state (built by `enter`, `Default` until then).
+///
+/// The attribute takes a function's options (`max_inputs`, `timeout`, ...: see
+/// [`function`](macro@function)), which every method shares; each distinct set of parameter
+/// values gets a pool of its own. In the block:
+/// - `#[enter]` marks a hook (`fn name(&mut self)`, or `async`, returning `()` or a
+///   `Result<(), E>`) run once per container before its first input; `#[enter(snap = true)]`
+///   one that runs before a snapshot of the container's memory is taken;
+/// - `#[exit]` marks a hook run when a container retires;
+/// - `#[method]` marks a method (`&self`, then its parameters), `#[method(batched(...))]` a
+///   batched one. Every method is `fn`, or every one `async fn`.
+///
+/// Callers write `Model { size: 3, ..Default::default() }.handle().predict.remote(2)`; name
+/// the class in `app!(...; classes: Model)`.
+#[proc_macro_attribute]
+pub fn class(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as syn::ItemImpl);
+    class::expand(attr.into(), item)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The parameters of a class: a struct's named fields, except those marked `#[serde(skip)]`.
+#[proc_macro_derive(Parameters)]
+pub fn parameters(item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as syn::DeriveInput);
+    class::derive_parameters(item)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
 #[proc_macro_attribute]
 pub fn local_entrypoint(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(error) = entrypoint_options(attr.into()) {
@@ -439,26 +475,17 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
             "fnhost functions cannot be generic",
         ));
     }
-    let mut param_names = Vec::new();
-    let mut param_type_names = Vec::new();
-    let mut param_types = Vec::new();
-    for input in &sig.inputs {
-        let FnArg::Typed(param) = input else {
-            return Err(syn::Error::new(
-                input.span(),
-                "fnhost functions take no `self`",
-            ));
-        };
-        let Pat::Ident(pattern) = &*param.pat else {
-            return Err(syn::Error::new(
-                param.pat.span(),
-                "parameters of fnhost functions must be plain names",
-            ));
-        };
-        param_names.push(pattern.ident.to_string());
-        param_type_names.push(type_name(&param.ty));
-        param_types.push((*param.ty).clone());
+    if let Some(receiver) = sig.receiver() {
+        return Err(syn::Error::new(
+            receiver.span(),
+            "fnhost functions take no `self`",
+        ));
     }
+    let Params {
+        names: param_names,
+        type_names: param_type_names,
+        types: param_types,
+    } = typed_params(sig.inputs.iter())?;
     if role == Role::Entrypoint && !param_types.is_empty() {
         return Err(syn::Error::new(
             sig.inputs.span(),
@@ -486,13 +513,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let sdk = quote!(::fnhost_guest);
     let private = quote!(#sdk::__private);
 
-    let (output_type, fallible) = match output {
-        ReturnType::Default => (quote!(()), false),
-        ReturnType::Type(_, ty) => match result_ok_type(ty) {
-            Some(ok) => (quote!(#ok), true),
-            None => (quote!(#ty), false),
-        },
-    };
+    let (output_type, fallible) = output_shape(output);
 
     // A batched function's callers pass and get one element of each list.
     let (param_types_called, output_type) = if options.batched.is_some() {
@@ -500,102 +521,26 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     } else {
         (param_types.clone(), output_type)
     };
-    // The argument value callers pass: `()`, the one parameter, or a tuple of them.
-    let args_type = match param_types_called.as_slice() {
-        [] => quote!(()),
-        [single] => quote!(#single),
-        several => quote!((#(#several),*)),
-    };
-    let arg_idents: Vec<_> = (0..param_types.len())
-        .map(|index| format_ident!("__fnhost_arg{index}"))
-        .collect();
-    // The handle encodes a tuple of the parameters that it builds itself, whatever their types:
-    // `encode_args` takes a tuple for the list of arguments, so a single parameter whose type
-    // is a tuple still travels as one argument.
-    let encode_body = match param_types.len() {
-        0 => quote!(#private::encode_args(&())),
-        1 => quote!(#private::encode_args(&(args,))),
-        _ => quote! {
-            let (#(#arg_idents,)*) = args;
-            #private::encode_args(&(#(#arg_idents,)*))
-        },
-    };
-    let decode_pattern = match param_types.len() {
-        0 => quote!([]),
-        _ => quote!((#(#arg_idents,)*)),
-    };
-    let decode_type = match param_types.len() {
-        0 => quote!([(); 0]),
-        _ => quote!((#(#param_types,)*)),
-    };
-    let await_body = is_async.then(|| quote!(.await));
-    let encode = if fallible {
-        quote!(#private::encode_output(output))
-    } else {
-        quote!(#private::encode_output(::core::result::Result::<_, ::core::convert::Infallible>::Ok(output)))
-    };
-    let arity = param_types.len();
-    let invoke = quote! {
-        let #decode_pattern: #decode_type = #private::decode_args(#name_string, #arity, &args)?;
-        let output = #name.local(#(#arg_idents),*)#await_body;
-        #encode
-    };
+    let Shape {
+        args_type,
+        encode_body,
+        invoke,
+    } = call_shape(
+        &param_types,
+        &param_types_called,
+        fallible,
+        is_async,
+        &name_string,
+        &quote!(#name.local),
+    );
     let runner_fn = format_ident!("__fnhost_run_{}", name);
-    let runner = if is_async {
-        quote! {
-            #[doc(hidden)]
-            fn #runner_fn(args: ::std::vec::Vec<u8>) -> #private::AsyncOutcome {
-                ::std::boxed::Box::pin(async move { #invoke })
-            }
-        }
-    } else {
-        quote! {
-            #[doc(hidden)]
-            fn #runner_fn(args: ::std::vec::Vec<u8>) -> #private::Outcome {
-                #invoke
-            }
-        }
-    };
-    let runner_kind = if is_async {
-        quote!(#private::Runner::Async(#runner_fn))
-    } else {
-        quote!(#private::Runner::Blocking(#runner_fn))
-    };
+    let (runner, runner_kind) = runner_tokens(&runner_fn, is_async, &invoke);
     let role_tokens = match role {
         Role::Function => quote!(#private::Role::Function),
         Role::Entrypoint => quote!(#private::Role::Entrypoint),
     };
-    let Options {
-        max_inputs,
-        target_inputs,
-        max_containers,
-        min_containers,
-        buffer_containers,
-        scaledown_window_secs,
-        timeout_secs,
-        memory_mib,
-        cpu_millicores,
-        retries,
-        retry_delay_ms,
-        backoff_coefficient,
-        max_retry_delay_ms,
-        web,
-        batched,
-    } = options;
-    let max_inputs = option_tokens(max_inputs);
-    let target_inputs = option_tokens(target_inputs);
-    let max_containers = option_tokens(max_containers);
-    let min_containers = option_tokens(min_containers);
-    let buffer_containers = option_tokens(buffer_containers);
-    let scaledown_window_secs = option_tokens(scaledown_window_secs);
-    let timeout_secs = option_tokens(timeout_secs);
-    let memory_mib = option_tokens(memory_mib);
-    let cpu_millicores = option_tokens(cpu_millicores);
-    let retries = option_tokens(retries);
-    let retry_delay_ms = option_tokens(retry_delay_ms);
-    let backoff_coefficient = option_tokens(backoff_coefficient);
-    let max_retry_delay_ms = option_tokens(max_retry_delay_ms);
-    let web = option_tokens(web.map(
+    let config = config_tokens(&options);
+    let web = option_tokens(options.web.map(
         |Web {
              method,
              label,
@@ -611,20 +556,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
             }
         },
     ));
-
-    let batched = option_tokens(batched.map(
-        |Batched {
-             max_batch_size,
-             wait_ms,
-         }| {
-            quote! {
-                #private::Batching {
-                    max_batch_size: #max_batch_size,
-                    wait_ms: #wait_ms,
-                }
-            }
-        },
-    ));
+    let batched = batching_tokens(options.batched);
 
     let remote = (role == Role::Function).then(|| {
         quote! {
@@ -670,27 +602,203 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 role: #role_tokens,
                 params: &[#(#param_names),*],
                 param_types: &[#(#param_type_names),*],
-                config: #private::FunctionConfig {
-                    max_inputs: #max_inputs,
-                    target_inputs: #target_inputs,
-                    max_containers: #max_containers,
-                    min_containers: #min_containers,
-                    buffer_containers: #buffer_containers,
-                    scaledown_window_secs: #scaledown_window_secs,
-                    timeout_secs: #timeout_secs,
-                    memory_mib: #memory_mib,
-                    cpu_millicores: #cpu_millicores,
-                    retries: #retries,
-                    retry_delay_ms: #retry_delay_ms,
-                    backoff_coefficient: #backoff_coefficient,
-                    max_retry_delay_ms: #max_retry_delay_ms,
-                },
+                config: #config,
                 web: #web,
                 batch: #batched,
                 runner: #runner_kind,
             };
         }
     })
+}
+
+/// A body's parameters (its receiver aside): names, types as written, and types.
+struct Params {
+    names: Vec<String>,
+    type_names: Vec<String>,
+    types: Vec<Type>,
+}
+
+fn typed_params<'a>(inputs: impl Iterator<Item = &'a FnArg>) -> syn::Result<Params> {
+    let mut params = Params {
+        names: Vec::new(),
+        type_names: Vec::new(),
+        types: Vec::new(),
+    };
+    for input in inputs {
+        let FnArg::Typed(param) = input else {
+            continue;
+        };
+        let Pat::Ident(pattern) = &*param.pat else {
+            return Err(syn::Error::new(
+                param.pat.span(),
+                "parameters of fnhost functions must be plain names",
+            ));
+        };
+        params.names.push(pattern.ident.to_string());
+        params.type_names.push(type_name(&param.ty));
+        params.types.push((*param.ty).clone());
+    }
+    Ok(params)
+}
+
+/// What callers get from a body returning `output`, and whether it is fallible (a `Result`).
+fn output_shape(output: &ReturnType) -> (TokenStream2, bool) {
+    match output {
+        ReturnType::Default => (quote!(()), false),
+        ReturnType::Type(_, ty) => match result_ok_type(ty) {
+            Some(ok) => (quote!(#ok), true),
+            None => (quote!(#ty), false),
+        },
+    }
+}
+
+/// The runner function `name` that runs `invoke` on the `args` it is given, and the `Runner`
+/// that names it.
+fn runner_tokens(
+    name: &syn::Ident,
+    is_async: bool,
+    invoke: &TokenStream2,
+) -> (TokenStream2, TokenStream2) {
+    let private = quote!(::fnhost_guest::__private);
+    if is_async {
+        (
+            quote! {
+                #[doc(hidden)]
+                fn #name(args: ::std::vec::Vec<u8>) -> #private::AsyncOutcome {
+                    ::std::boxed::Box::pin(async move { #invoke })
+                }
+            },
+            quote!(#private::Runner::Async(#name)),
+        )
+    } else {
+        (
+            quote! {
+                #[doc(hidden)]
+                fn #name(args: ::std::vec::Vec<u8>) -> #private::Outcome {
+                    #invoke
+                }
+            },
+            quote!(#private::Runner::Blocking(#name)),
+        )
+    }
+}
+
+/// How a function (or method) is called, as generated code: the argument value its callers
+/// pass, how a handle encodes it, and how a runner decodes `args`, runs the body and encodes
+/// its output.
+struct Shape {
+    args_type: TokenStream2,
+    encode_body: TokenStream2,
+    invoke: TokenStream2,
+}
+
+/// The [`Shape`] of a body with parameters `param_types` (callers pass `param_types_called`:
+/// the elements, when batched), run by calling `body` with the decoded arguments.
+fn call_shape(
+    param_types: &[Type],
+    param_types_called: &[Type],
+    fallible: bool,
+    is_async: bool,
+    name: &str,
+    body: &TokenStream2,
+) -> Shape {
+    let private = quote!(::fnhost_guest::__private);
+    // The argument value callers pass: `()`, the one parameter, or a tuple of them.
+    let args_type = match param_types_called {
+        [] => quote!(()),
+        [single] => quote!(#single),
+        several => quote!((#(#several),*)),
+    };
+    let arg_idents: Vec<_> = (0..param_types.len())
+        .map(|index| format_ident!("__fnhost_arg{index}"))
+        .collect();
+    // The handle encodes a tuple of the parameters that it builds itself, whatever their types:
+    // `encode_args` takes a tuple for the list of arguments, so a single parameter whose type
+    // is a tuple still travels as one argument.
+    let encode_body = match param_types.len() {
+        0 => quote!(#private::encode_args(&())),
+        1 => quote!(#private::encode_args(&(args,))),
+        _ => quote! {
+            let (#(#arg_idents,)*) = args;
+            #private::encode_args(&(#(#arg_idents,)*))
+        },
+    };
+    let decode_pattern = match param_types.len() {
+        0 => quote!([]),
+        _ => quote!((#(#arg_idents,)*)),
+    };
+    let decode_type = match param_types.len() {
+        0 => quote!([(); 0]),
+        _ => quote!((#(#param_types,)*)),
+    };
+    let await_body = is_async.then(|| quote!(.await));
+    let encode = if fallible {
+        quote!(#private::encode_output(output))
+    } else {
+        quote!(#private::encode_output(::core::result::Result::<_, ::core::convert::Infallible>::Ok(output)))
+    };
+    let arity = param_types.len();
+    let invoke = quote! {
+        let #decode_pattern: #decode_type = #private::decode_args(#name, #arity, &args)?;
+        let output = #body(#(#arg_idents),*)#await_body;
+        #encode
+    };
+    Shape {
+        args_type,
+        encode_body,
+        invoke,
+    }
+}
+
+/// The `function-config` record of the options written.
+fn config_tokens(options: &Options) -> TokenStream2 {
+    let max_inputs = option_tokens(options.max_inputs);
+    let target_inputs = option_tokens(options.target_inputs);
+    let max_containers = option_tokens(options.max_containers);
+    let min_containers = option_tokens(options.min_containers);
+    let buffer_containers = option_tokens(options.buffer_containers);
+    let scaledown_window_secs = option_tokens(options.scaledown_window_secs);
+    let timeout_secs = option_tokens(options.timeout_secs);
+    let memory_mib = option_tokens(options.memory_mib);
+    let cpu_millicores = option_tokens(options.cpu_millicores);
+    let retries = option_tokens(options.retries);
+    let retry_delay_ms = option_tokens(options.retry_delay_ms);
+    let backoff_coefficient = option_tokens(options.backoff_coefficient);
+    let max_retry_delay_ms = option_tokens(options.max_retry_delay_ms);
+    quote! {
+        ::fnhost_guest::__private::FunctionConfig {
+            max_inputs: #max_inputs,
+            target_inputs: #target_inputs,
+            max_containers: #max_containers,
+            min_containers: #min_containers,
+            buffer_containers: #buffer_containers,
+            scaledown_window_secs: #scaledown_window_secs,
+            timeout_secs: #timeout_secs,
+            memory_mib: #memory_mib,
+            cpu_millicores: #cpu_millicores,
+            retries: #retries,
+            retry_delay_ms: #retry_delay_ms,
+            backoff_coefficient: #backoff_coefficient,
+            max_retry_delay_ms: #max_retry_delay_ms,
+        }
+    }
+}
+
+/// The `batching` record, when batched.
+fn batching_tokens(batched: Option<Batched>) -> TokenStream2 {
+    option_tokens(batched.map(
+        |Batched {
+             max_batch_size,
+             wait_ms,
+         }| {
+            quote! {
+                ::fnhost_guest::__private::Batching {
+                    max_batch_size: #max_batch_size,
+                    wait_ms: #wait_ms,
+                }
+            }
+        },
+    ))
 }
 
 /// The types a batched function's callers pass and get: each parameter's and the output's

@@ -9,23 +9,26 @@
 //! Containers hold the router weakly (as their `Dispatch`), so dropping the last [`App`] (and
 //! every [`Function`] handle) shuts the pools and their containers down.
 
+use crate::api::class::Class;
 use crate::api::function::Function;
 use crate::api::host::{Host, split_qualified};
 use crate::container::state::{ContainerContext, ContainerState};
 use crate::container::{Container, Role};
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::{Dispatch, Receiver, Request};
+use crate::info::ClassInfo;
 use crate::info::FunctionInfo;
 use crate::load::CompileCache;
 use crate::load::component::{self, LoadedComponent};
 use crate::options::{FunctionConfig, FunctionOptions};
+use crate::pool::class::ClassPools;
 use crate::pool::http::{HANDLER_NAME, HttpPool};
 use crate::pool::{Limits, Pool};
 use crate::runtime::output::{OutputSink, StdioSink};
 use crate::runtime::sandbox::{Grants, HttpGrant};
 use crate::{Error, LoadError};
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use tracing::Instrument;
@@ -48,6 +51,8 @@ pub struct App {
 pub(crate) struct AppShared {
     pools: HashMap<String, Arc<Pool>>,
     functions: Vec<FunctionInfo>,
+    /// The classes, by name: each keeps a pool per set of parameter values.
+    classes: BTreeMap<String, Arc<ClassPools>>,
     entrypoints: Vec<(FunctionInfo, Arc<LoadedComponent>)>,
     /// The pool of the app's wasi:http handler, when a component exports one.
     pub(crate) http: Option<HttpPool>,
@@ -169,6 +174,7 @@ impl AppBuilder {
 
         let mut owners: HashMap<String, PathBuf> = HashMap::new();
         let mut functions = Vec::new();
+        let mut classes = Vec::new();
         let mut entrypoints = Vec::new();
         let mut handler: Option<(ProxyPre<ContainerState>, PathBuf)> = None;
         for loaded in loaded {
@@ -185,24 +191,30 @@ impl AppBuilder {
             let Some((component, info)) = loaded.app else {
                 continue;
             };
+            let mut own = |name: &str| match owners.entry(name.to_owned()) {
+                Entry::Occupied(first) => Err(LoadError::Duplicate {
+                    name: name.to_owned(),
+                    first: first.get().clone(),
+                    second: component.path.clone(),
+                }),
+                Entry::Vacant(slot) => {
+                    slot.insert(component.path.clone());
+                    Ok(())
+                }
+            };
+            for class in info.classes {
+                own(&class.name)?;
+                let requested = overrides.remove(&class.name).unwrap_or_default();
+                let class = component::class_info(class, component.path.clone(), requested)?;
+                classes.push((class, Arc::clone(&component)));
+            }
             for (info, is_entrypoint) in info
                 .functions
                 .into_iter()
                 .map(|info| (info, false))
                 .chain(info.entrypoints.into_iter().map(|info| (info, true)))
             {
-                match owners.entry(info.name.clone()) {
-                    Entry::Occupied(first) => {
-                        return Err(LoadError::Duplicate {
-                            name: info.name,
-                            first: first.get().clone(),
-                            second: component.path.clone(),
-                        });
-                    }
-                    Entry::Vacant(slot) => {
-                        slot.insert(component.path.clone());
-                    }
-                }
+                own(&info.name)?;
                 let requested = overrides.remove(&info.name).unwrap_or_default();
                 let info = component::function_info(info, component.path.clone(), requested)?;
                 if is_entrypoint {
@@ -263,6 +275,14 @@ impl AppBuilder {
                     })
                     .collect(),
                 functions: functions.into_iter().map(|(info, _)| info).collect(),
+                classes: classes
+                    .into_iter()
+                    .map(|(info, component)| {
+                        let name = info.name.clone();
+                        let class = ClassPools::new(info, component, Arc::clone(&context), limits);
+                        (name, Arc::new(class))
+                    })
+                    .collect(),
                 entrypoints,
                 http: handler.map(|(pre, config)| {
                     HttpPool::new(pre, Arc::clone(&context), config, limits.max_queued)
@@ -312,6 +332,32 @@ impl App {
         &self.shared.functions
     }
 
+    /// The app's classes, by name.
+    pub fn classes(&self) -> impl Iterator<Item = &ClassInfo> {
+        self.shared.classes.values().map(|class| class.info())
+    }
+
+    /// A handle to the app's class `name`, whose instances ([`Class::instance`]) have the
+    /// methods.
+    pub fn class(&self, name: &str) -> Result<Class, Error> {
+        let class = self.shared.classes.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.shared.classes.keys().map(String::as_str).collect();
+            Error::NotFound(format!(
+                "no class `{name}` in the app (it has: {})",
+                match known.is_empty() {
+                    true => "none".to_owned(),
+                    false => known.join(", "),
+                }
+            ))
+        })?;
+        let app: Arc<dyn Dispatch> = self.shared.clone();
+        Ok(Class::new(
+            app,
+            Arc::clone(class),
+            Arc::clone(self.shared.host.calls()),
+        ))
+    }
+
     /// The app's local entrypoints, by name.
     pub fn entrypoints(&self) -> impl Iterator<Item = &FunctionInfo> {
         self.shared.entrypoints.iter().map(|(info, _)| info)
@@ -352,7 +398,7 @@ impl App {
         let run = async {
             let context = &self.shared.context;
             let container =
-                Container::start(&component.pre, context, info, Role::Entrypoint).await?;
+                Container::start(&component.pre, context, info, Role::Entrypoint, None).await?;
             container.call_once(b"[]".to_vec()).await
         };
         run.instrument(span).await
@@ -380,7 +426,16 @@ impl AppShared {
                 name.len()
             ));
         }
-        let known: Vec<&str> = self.pools.keys().map(String::as_str).collect();
+        let known: Vec<&str> = self
+            .pools
+            .keys()
+            .map(String::as_str)
+            .chain(
+                self.classes
+                    .values()
+                    .flat_map(|class| class.info().methods.iter().map(|m| m.name.as_str())),
+            )
+            .collect();
         Error::NotFound(format!(
             "no function `{name}` in the app (it has: {})",
             if known.is_empty() {
@@ -435,8 +490,43 @@ impl Dispatch for AppShared {
                 let (app, name) = split_qualified(function)?;
                 deployed_app(&self.host, app)?.shared.submit(name, request)
             }
-            None => Err(self.unknown(function)),
+            None => self.class_of(function)?.submit(function, request),
         }
+    }
+
+    fn pool_stats(&self, function: &str, params: &[u8]) -> Result<Vec<u8>, Error> {
+        let stats = match self.pools.get(function) {
+            Some(pool) => pool.stats(),
+            None if function.contains('/') => {
+                let (app, name) = split_qualified(function)?;
+                return deployed_app(&self.host, app)?
+                    .shared
+                    .pool_stats(name, params);
+            }
+            None => {
+                let class = self.class_of(function)?;
+                let given = match params {
+                    [] => None,
+                    params => Some(serde_json::from_slice(params).map_err(|error| {
+                        Error::BadArguments(format!("the parameters are not JSON: {error}"))
+                    })?),
+                };
+                let params = class.info().parameters(given)?;
+                // No pool yet: nothing ran, nothing started.
+                class.stats(&params).unwrap_or_default()
+            }
+        };
+        Ok(serde_json::to_vec(&stats).expect("the counters serialize"))
+    }
+}
+
+impl AppShared {
+    /// The class whose method `function` (`CLASS.METHOD`) names.
+    fn class_of(&self, function: &str) -> Result<&Arc<ClassPools>, Error> {
+        function
+            .split_once('.')
+            .and_then(|(class, _)| self.classes.get(class))
+            .ok_or_else(|| self.unknown(function))
     }
 }
 
@@ -444,6 +534,9 @@ impl Drop for AppShared {
     fn drop(&mut self) {
         for pool in self.pools.values() {
             pool.close();
+        }
+        for class in self.classes.values() {
+            class.close();
         }
     }
 }

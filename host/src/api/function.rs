@@ -35,6 +35,9 @@ pub struct Function {
     _own_pool: Option<Arc<OwnPool>>,
     /// The host's spawned calls, where `spawn` keeps its calls.
     calls: Arc<CallStore>,
+    /// Set for a method of a class's instance (`pool` is the instance's): what its component
+    /// says of the method.
+    method: Option<Arc<FunctionInfo>>,
 }
 
 /// A pool made for one `with_options` handle; closed when the last clone of the handle goes
@@ -55,6 +58,15 @@ impl Function {
             options: CallOptions::default(),
             _own_pool: None,
             calls,
+            method: None,
+        }
+    }
+
+    /// This handle as one to `method`, a method of the class instance whose pool it holds.
+    pub(crate) fn for_method(self, method: FunctionInfo) -> Self {
+        Function {
+            method: Some(Arc::new(method)),
+            ..self
         }
     }
 
@@ -90,12 +102,13 @@ impl Function {
             options: call_options,
             _own_pool: Some(Arc::new(OwnPool(pool))),
             calls: Arc::clone(&self.calls),
+            method: self.method.clone(),
         })
     }
 
     /// What the function's component says of it.
     pub fn info(&self) -> &FunctionInfo {
-        self.pool.info()
+        self.method.as_deref().unwrap_or_else(|| self.pool.info())
     }
 
     /// The counters of the function's pool of containers.

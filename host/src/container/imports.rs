@@ -128,6 +128,17 @@ impl host::Host for ContainerState {
             .collect())
     }
 
+    fn stats(
+        &mut self,
+        function: String,
+        params: Vec<u8>,
+    ) -> wasmtime::Result<Result<Vec<u8>, CallError>> {
+        let stats = self
+            .dispatch()
+            .and_then(|app| app.pool_stats(&function, &params));
+        Ok(stats.map_err(CallError::from))
+    }
+
     async fn sleep(&mut self, nanos: u64) -> wasmtime::Result<()> {
         self.bound(tokio::time::sleep(Duration::from_nanos(nanos)))
             .await

@@ -12,7 +12,7 @@ use crate::dispatch::Unrouted;
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
-use crate::info::{Batching, BodyKind, FunctionInfo, WebEndpoint};
+use crate::info::{Batching, BodyKind, ClassInfo, FunctionInfo, WebEndpoint};
 use crate::load::cache::{CompileCache, ComponentDigest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
@@ -127,7 +127,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.5.0";
+const CONTRACT_VERSION: &str = "0.6.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -293,10 +293,7 @@ pub(crate) fn function_info(
     };
     Ok(FunctionInfo {
         name: info.name,
-        kind: match info.kind {
-            bindings::BodyKind::Blocking => BodyKind::Blocking,
-            bindings::BodyKind::Async => BodyKind::Async,
-        },
+        kind: body_kind(info.kind),
         params: info.params,
         param_types: info.param_types,
         web,
@@ -304,6 +301,96 @@ pub(crate) fn function_info(
         config,
         component,
     })
+}
+
+/// What a component says of a class, its options resolved with `overrides` as a function's
+/// are; its methods are named `CLASS.METHOD` and share the class's kind and options. A method
+/// that is a web endpoint, or a class with none, is refused.
+pub(crate) fn class_info(
+    info: bindings::ClassInfo,
+    component: PathBuf,
+    overrides: FunctionOptions,
+) -> Result<ClassInfo, LoadError> {
+    let invalid = |option, reason: String| LoadError::InvalidOption {
+        path: component.clone(),
+        function: info.name.clone(),
+        option,
+        reason,
+    };
+    if info.methods.is_empty() {
+        return Err(invalid(
+            "methods",
+            "a class needs at least one method".into(),
+        ));
+    }
+    let kind = body_kind(info.kind);
+    let mut methods = Vec::with_capacity(info.methods.len());
+    for method in info.methods {
+        if method.web.is_some() {
+            return Err(invalid(
+                "web",
+                format!("method `{}` cannot be a web endpoint", method.name),
+            ));
+        }
+        if body_kind(method.kind) != kind {
+            return Err(invalid(
+                "methods",
+                format!(
+                    "method `{}` is written unlike the class's other methods: every method of \
+                     a class is blocking, or every one async",
+                    method.name
+                ),
+            ));
+        }
+        let name = format!("{}.{}", info.name, method.name);
+        let method = bindings::FunctionInfo {
+            name,
+            config: info.config,
+            ..method
+        };
+        methods.push(function_info(method, component.clone(), overrides)?);
+    }
+    let options = declared(&info.config).merged_with(overrides);
+    let config = FunctionConfig::resolve(&options)
+        .map_err(|invalid_option| invalid(invalid_option.option, invalid_option.reason))?;
+    if info.param_defaults.len() != info.params.len() {
+        return Err(invalid(
+            "params",
+            "the component gives a default slot for each parameter".into(),
+        ));
+    }
+    let param_defaults = info
+        .param_defaults
+        .iter()
+        .zip(&info.params)
+        .map(|(default, param)| match default {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(json).map(Some).map_err(|error| {
+                invalid(
+                    "params",
+                    format!("the default of `{param}` is not JSON: {error}"),
+                )
+            }),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ClassInfo {
+        name: info.name,
+        kind,
+        params: info.params,
+        param_types: info.param_types,
+        param_defaults,
+        methods,
+        snap: info.snap,
+        config,
+        component,
+    })
+}
+
+fn body_kind(kind: bindings::BodyKind) -> BodyKind {
+    match kind {
+        bindings::BodyKind::Blocking => BodyKind::Blocking,
+        bindings::BodyKind::Async => BodyKind::Async,
+    }
 }
 
 /// A function's batching, checked against Modal's bounds.

@@ -34,22 +34,42 @@ pub(crate) struct BatchCounters {
     pub(crate) inputs: AtomicUsize,
 }
 
-/// Starts the gatherer of `pool`'s inputs; it ends when the pool is gone.
-pub(crate) fn start(pool: &Arc<Pool>, batching: Batching) -> Gathering {
+/// What a gatherer gathers for: the function (or class method) the guest runs, how many
+/// parameters it takes, and its batching.
+struct Batched {
+    function: Arc<str>,
+    params: usize,
+    batching: Batching,
+}
+
+/// Starts the gatherer of `pool`'s inputs of `function` (its own, or one of its class's
+/// methods), which takes `params` parameters; it ends when the pool is gone.
+pub(crate) fn start(
+    pool: &Arc<Pool>,
+    function: Arc<str>,
+    params: usize,
+    batching: Batching,
+) -> Gathering {
     let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(gather(Arc::downgrade(pool), receiver, batching));
+    let batched = Batched {
+        function,
+        params,
+        batching,
+    };
+    tokio::spawn(gather(Arc::downgrade(pool), receiver, batched));
     sender
 }
 
 /// Gathers batches from `inputs` and places each on `pool` as one input.
-async fn gather(pool: Weak<Pool>, mut inputs: mpsc::UnboundedReceiver<Input>, batching: Batching) {
+async fn gather(pool: Weak<Pool>, mut inputs: mpsc::UnboundedReceiver<Input>, batched: Batched) {
+    let batching = batched.batching;
     let max = batching.max_batch_size as usize;
     // An input that did not fit in the previous batch's payload: the next one's first.
     let mut carried: Option<(Input, Vec<Value>)> = None;
     loop {
         let first = match carried.take() {
             Some(first) => first,
-            None => match next(&pool, &mut inputs).await {
+            None => match next(&pool, &mut inputs, batched.params).await {
                 Some(first) => first,
                 None => return,
             },
@@ -58,7 +78,8 @@ async fn gather(pool: Weak<Pool>, mut inputs: mpsc::UnboundedReceiver<Input>, ba
         let mut bytes = first.0.args.len();
         let mut batch = vec![first];
         while batch.len() < max {
-            let Ok(Some(input)) = tokio::time::timeout_at(deadline, next(&pool, &mut inputs)).await
+            let Ok(Some(input)) =
+                tokio::time::timeout_at(deadline, next(&pool, &mut inputs, batched.params)).await
             else {
                 break;
             };
@@ -73,19 +94,22 @@ async fn gather(pool: Weak<Pool>, mut inputs: mpsc::UnboundedReceiver<Input>, ba
         let Some(pool) = pool.upgrade() else {
             return;
         };
-        run(&pool, batch);
+        run(&pool, &batched, batch);
     }
 }
 
 /// The next input with its arguments read as a list, answering those whose arguments are not
-/// a list of the function's parameters; `None` once the pool is gone.
+/// a list of the function's `params` parameters; `None` once the pool is gone.
 async fn next(
     pool: &Weak<Pool>,
     inputs: &mut mpsc::UnboundedReceiver<Input>,
+    params: usize,
 ) -> Option<(Input, Vec<Value>)> {
     loop {
         let input = inputs.recv().await?;
-        let params = pool.upgrade()?.info().params.len();
+        if pool.strong_count() == 0 {
+            return None;
+        }
         match serde_json::from_slice::<Vec<Value>>(&input.args) {
             Ok(args) if args.len() == params => return Some((input, args)),
             _ => {
@@ -98,9 +122,9 @@ async fn next(
 }
 
 /// Places `batch` on `pool` as one input, and answers its inputs when it is back.
-fn run(pool: &Arc<Pool>, batch: Vec<(Input, Vec<Value>)>) {
+fn run(pool: &Arc<Pool>, batched: &Batched, batch: Vec<(Input, Vec<Value>)>) {
     let count = batch.len();
-    let params = pool.info().params.len();
+    let params = batched.params;
     let mut columns = vec![Vec::with_capacity(count); params];
     let mut replies = Vec::with_capacity(count);
     let mut first = None;
@@ -121,6 +145,7 @@ fn run(pool: &Arc<Pool>, batch: Vec<(Input, Vec<Value>)>) {
         .inputs
         .fetch_add(count, Ordering::Relaxed);
     pool.place(Input {
+        function: Arc::clone(&batched.function),
         args,
         reply,
         policy,
@@ -128,7 +153,7 @@ fn run(pool: &Arc<Pool>, batch: Vec<(Input, Vec<Value>)>) {
         caller,
         id: CallId::mint(),
     });
-    let function = pool.info().name.clone();
+    let function = Arc::clone(&batched.function);
     tokio::spawn(async move {
         let result = {
             let all_gone = join_all(replies.iter_mut().map(|reply| reply.closed()));

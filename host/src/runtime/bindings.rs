@@ -23,7 +23,7 @@ wasmtime::component::bindgen!({
 });
 
 pub(crate) use self::fnhost::runtime::types::{
-    AppInfo, Batching, BodyKind, CallError, FunctionConfig, FunctionInfo,
+    AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
 };
 
 use crate::Error;

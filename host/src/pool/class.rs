@@ -1,0 +1,131 @@
+//! The pools of a class (Modal's `@app.cls`): one per distinct set of parameter values, each
+//! autoscaled like a function's, whose containers each build one instance of the class from
+//! those values (running its `enter` hooks) before their first input and run its `exit` hooks
+//! when they retire.
+//!
+//! Invariant: a set of parameter values maps to exactly one pool for the class's life, keyed
+//! by the values' canonical encoding (keys sorted), so that `Model(size=3)` called from any
+//! caller lands on the same warm containers. Without it every call could start a container and
+//! pay `enter` again. The number of distinct sets is capped ([`MAX_PARAMETER_SETS`]): each
+//! pool is small when idle, but a caller minting values in a loop must not grow the host
+//! without bound.
+
+use crate::Error;
+use crate::container::state::ContainerContext;
+use crate::dispatch::{Dispatch, Receiver, Request};
+use crate::info::{ClassInfo, FunctionInfo};
+use crate::load::component::LoadedComponent;
+use crate::pool::{Limits, Pool, PoolStats};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The most distinct sets of parameter values one class serves (a pool each).
+pub const MAX_PARAMETER_SETS: usize = 1000;
+
+/// What a class's pool binds its containers to: the class, and the parameter values (a JSON
+/// object, canonical) each container builds its instance from.
+#[derive(Clone)]
+pub(crate) struct Bound {
+    pub(crate) class: Arc<ClassInfo>,
+    pub(crate) params: Arc<[u8]>,
+}
+
+/// The pools of one class, by parameter values.
+pub(crate) struct ClassPools {
+    info: Arc<ClassInfo>,
+    component: Arc<LoadedComponent>,
+    context: Arc<ContainerContext>,
+    limits: Limits,
+    pools: Mutex<HashMap<Arc<[u8]>, Arc<Pool>>>,
+}
+
+impl ClassPools {
+    pub(crate) fn new(
+        info: ClassInfo,
+        component: Arc<LoadedComponent>,
+        context: Arc<ContainerContext>,
+        limits: Limits,
+    ) -> Self {
+        ClassPools {
+            info: Arc::new(info),
+            component,
+            context,
+            limits,
+            pools: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn info(&self) -> &ClassInfo {
+        &self.info
+    }
+
+    /// The pool of the instances built from `params` (canonical, from
+    /// [`ClassInfo::parameters`]), made on first use.
+    pub(crate) fn pool(&self, params: Vec<u8>) -> Result<Arc<Pool>, Error> {
+        let mut pools = self.lock();
+        if let Some(pool) = pools.get(params.as_slice()) {
+            return Ok(Arc::clone(pool));
+        }
+        if pools.len() >= MAX_PARAMETER_SETS {
+            return Err(Error::Overloaded(format!(
+                "class `{}` already serves {MAX_PARAMETER_SETS} distinct sets of parameter \
+                 values, its limit",
+                self.info.name
+            )));
+        }
+        let params: Arc<[u8]> = Arc::from(params);
+        let shape = FunctionInfo {
+            name: self.info.name.clone(),
+            kind: self.info.kind,
+            params: Vec::new(),
+            param_types: Vec::new(),
+            web: None,
+            batch: None,
+            config: self.info.config,
+            component: self.info.component.clone(),
+        };
+        let bound = Bound {
+            class: Arc::clone(&self.info),
+            params: Arc::clone(&params),
+        };
+        let pool = Arc::new(Pool::with_binding(
+            shape,
+            Some(bound),
+            Arc::clone(&self.component),
+            Arc::clone(&self.context),
+            self.limits,
+        ));
+        pool.keep_minimum();
+        pools.insert(params, Arc::clone(&pool));
+        Ok(pool)
+    }
+
+    /// Submits a call of the method `method` (`CLASS.METHOD`) whose payload names the instance
+    /// it is called on (see [`ClassInfo::split_call`]).
+    pub(crate) fn submit(&self, method: &str, mut request: Request) -> Result<Receiver, Error> {
+        self.info.method(method)?;
+        let (params, args) = self.info.split_call(&request.args)?;
+        request.args = args;
+        self.pool(params)?.submit(method, request)
+    }
+
+    /// The counters of the pool of the instances built from `params` (canonical), when it
+    /// exists.
+    pub(crate) fn stats(&self, params: &[u8]) -> Option<PoolStats> {
+        self.lock().get(params).map(|pool| pool.stats())
+    }
+
+    /// The app is gone: closes every pool.
+    pub(crate) fn close(&self) {
+        for pool in self.lock().values() {
+            pool.close();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<[u8]>, Arc<Pool>>> {
+        // Every update is one insert: a panic elsewhere leaves the map consistent.
+        self.pools
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
