@@ -6,18 +6,47 @@
 
 use crate::output::Lines;
 use fnhost::{App, ErrorKind, FunctionOptions, Stream};
-use fnhost_tests::{eventually, guest};
+use fnhost_tests::eventually;
 use serde_json::json;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-async fn classes_app() -> App {
-    App::load([guest("tests/guests/classes")]).await.unwrap()
+/// Each test runs on the Rust test app and on its Python twin (same names, same behaviour).
+macro_rules! in_both_sdks {
+    ($($test:ident),* $(,)?) => {
+        mod rust {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(fnhost_tests::guest("tests/guests/classes")).await;
+                }
+            )*
+        }
+        mod python {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(fnhost_tests::python_guest("tests/guests-py/classes/app.py")).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn each_set_of_parameters_has_its_pool_and_each_container_enters_once() {
-    let app = classes_app().await;
+in_both_sdks!(
+    each_set_of_parameters_has_its_pool_and_each_container_enters_once,
+    guests_call_methods_through_the_sdks_handles,
+    the_entrypoint_sees_one_enter_per_container,
+    parameters_are_checked_and_capped,
+    a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook,
+    exit_runs_when_a_container_retires_and_when_the_app_goes,
+    an_async_class_interleaves_its_methods_inputs_on_one_instance,
+    a_batched_method_gathers_its_instances_inputs,
+);
+
+async fn each_set_of_parameters_has_its_pool_and_each_container_enters_once(component: PathBuf) {
+    let app = App::load([component]).await.unwrap();
     let table = app.class("Table").unwrap();
     let small = table.instance(json!({"size": 3})).unwrap();
     let large = table.instance(json!({"size": 50})).unwrap();
@@ -69,9 +98,8 @@ async fn each_set_of_parameters_has_its_pool_and_each_container_enters_once() {
     assert!(whos.iter().all(|(_, enters)| *enters == 1), "{whos:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn guests_call_methods_through_the_sdks_handles() {
-    let app = classes_app().await;
+async fn guests_call_methods_through_the_sdks_handles(component: PathBuf) {
+    let app = App::load([component]).await.unwrap();
     let (found, started): (u64, u64) = app
         .function("lookup_in")
         .unwrap()
@@ -95,12 +123,11 @@ async fn guests_call_methods_through_the_sdks_handles() {
     assert_eq!(four.stats().containers_started, 1);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_entrypoint_sees_one_enter_per_container() {
+async fn the_entrypoint_sees_one_enter_per_container(component: PathBuf) {
     let lines = Arc::new(Lines::default());
     let app = App::builder()
         .output(lines.clone())
-        .load([guest("tests/guests/classes")])
+        .load([component])
         .await
         .unwrap();
     assert_eq!(app.run_entrypoint(Some("main")).await.unwrap(), 0);
@@ -113,9 +140,8 @@ async fn the_entrypoint_sees_one_enter_per_container() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn parameters_are_checked_and_capped() {
-    let app = classes_app().await;
+async fn parameters_are_checked_and_capped(component: PathBuf) {
+    let app = App::load([component]).await.unwrap();
     let table = app.class("Table").unwrap();
     let unknown = table
         .instance(json!({"size": 3, "colour": "red"}))
@@ -171,8 +197,7 @@ async fn parameters_are_checked_and_capped() {
     assert!(no_class.message().contains("Meeting, Table"), "{no_class}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook() {
+async fn a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook(component: PathBuf) {
     let retried = FunctionOptions {
         retries: Some(2),
         initial_delay: Some(Duration::from_millis(1)),
@@ -182,7 +207,7 @@ async fn a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook() 
     let app = App::builder()
         .options("Table", retried)
         .output(lines.clone())
-        .load([guest("tests/guests/classes")])
+        .load([component])
         .await
         .unwrap();
     let broken = app
@@ -198,9 +223,8 @@ async fn a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook() 
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::User, "{error}");
     assert!(
-        error
-            .message()
-            .contains("hook `build` of `Table` failed: the table is broken"),
+        error.message().contains("hook `build` of `Table` failed: ")
+            && error.message().contains("the table is broken"),
         "{error}"
     );
     let entered = lines
@@ -212,12 +236,11 @@ async fn a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook() 
     assert_eq!(broken.stats().containers, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn exit_runs_when_a_container_retires_and_when_the_app_goes() {
+async fn exit_runs_when_a_container_retires_and_when_the_app_goes(component: PathBuf) {
     let lines = Arc::new(Lines::default());
     let app = App::builder()
         .output(lines.clone())
-        .load([guest("tests/guests/classes")])
+        .load([component])
         .await
         .unwrap();
     let table = app.class("Table").unwrap();
@@ -243,9 +266,8 @@ async fn exit_runs_when_a_container_retires_and_when_the_app_goes() {
     eventually("the app's containers exit as it goes", exited(8)).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_async_class_interleaves_its_methods_inputs_on_one_instance() {
-    let app = classes_app().await;
+async fn an_async_class_interleaves_its_methods_inputs_on_one_instance(component: PathBuf) {
+    let app = App::load([component]).await.unwrap();
     let meeting = app.class("Meeting").unwrap().instance(json!(null)).unwrap();
     let (join, join_late) = (
         meeting.method("join").unwrap(),
@@ -266,9 +288,8 @@ async fn an_async_class_interleaves_its_methods_inputs_on_one_instance() {
     assert_eq!(stats.peak_in_flight_per_container, 4);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_batched_method_gathers_its_instances_inputs() {
-    let app = classes_app().await;
+async fn a_batched_method_gathers_its_instances_inputs(component: PathBuf) {
+    let app = App::load([component]).await.unwrap();
     let table = app
         .class("Table")
         .unwrap()

@@ -24,7 +24,9 @@ runs it. Every call goes through the host: `f.remote(...)` blocks the caller's i
 the result is back, `await f.remote.aio(...)` lets its other inputs run; `f.spawn(...)` starts
 a call in the background (`FunctionCall`), `f.map(...)` fans out (`starmap`, `for_each`,
 `spawn_map` too), `f.local(...)` runs the body
-right here. Arguments and results are JSON values on the wire, as for Rust functions, so
+right here. Classes are Modal's too: `@app.cls(...)` with `fnhost.parameter()`,
+`@fnhost.enter()`, `@fnhost.exit()` and `@fnhost.method()`, called as
+`Model(size=3).predict.remote(2)`. Arguments and results are JSON values on the wire, as for Rust functions, so
 Python and Rust functions call each other. Module-level code runs once, when the component is
 built (componentize-py pre-initializes the module), not in each container.
 
@@ -33,19 +35,27 @@ Importing `fnhost` makes `time.sleep` and `asyncio.sleep` wait on the host.
 
 from . import exception
 from ._app import App, Retries, WebEndpoint, batched, concurrent, web_endpoint
-from ._function import Function, FunctionCall
+from ._cls import Cls, Obj, enter, exit, method, parameter
+from ._function import Function, FunctionCall, FunctionStats
 from ._time import install as _install_sleep
 
 _install_sleep()
 
 __all__ = [
     "App",
+    "Cls",
     "Function",
     "FunctionCall",
+    "FunctionStats",
+    "Obj",
     "Retries",
     "WebEndpoint",
     "batched",
     "concurrent",
+    "enter",
     "exception",
+    "exit",
+    "method",
+    "parameter",
     "web_endpoint",
 ]

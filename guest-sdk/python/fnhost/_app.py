@@ -14,6 +14,7 @@ import inspect
 import math
 from typing import Callable, Optional, Union
 
+from ._cls import Cls, LocalClass, held_instance, register_class
 from ._function import Function
 
 #: The component's functions and local entrypoints, by name.
@@ -158,18 +159,11 @@ class App:
         `timeout` and `scaledown_window` are in seconds, `memory` in MiB, `cpu` in cores;
         `retries` is a count or a `Retries`. Unset options take the host's defaults.
         """
-        config = {
-            "timeout_secs": _whole_seconds("timeout", timeout),
-            "max_containers": _count("max_containers", max_containers),
-            "min_containers": _count("min_containers", min_containers),
-            "buffer_containers": _count("buffer_containers", buffer_containers),
-            "scaledown_window_secs": _whole_seconds("scaledown_window", scaledown_window),
-            "memory_mib": _count("memory", memory),
-            "cpu_millicores": None if cpu is None else _count("cpu", round(cpu * 1000)),
-            "max_inputs": _count("max_inputs", max_inputs),
-            "target_inputs": _count("target_inputs", target_inputs),
-            **_retry_config(retries),
-        }
+        config = _config(
+            timeout=timeout, retries=retries, max_containers=max_containers, min_containers=min_containers,
+            buffer_containers=buffer_containers, scaledown_window=scaledown_window, memory=memory, cpu=cpu,
+            max_inputs=max_inputs, target_inputs=target_inputs,
+        )
 
         def register(body: Callable) -> LocalFunction:
             marked = getattr(body, "__fnhost_concurrent__", None)
@@ -180,6 +174,40 @@ class App:
 
         return register if _body is None else register(_body)
 
+    def cls(
+        self,
+        _cls: Optional[type] = None,
+        *,
+        timeout: Optional[float] = None,
+        retries: Union[int, Retries, None] = None,
+        max_containers: Optional[int] = None,
+        min_containers: Optional[int] = None,
+        buffer_containers: Optional[int] = None,
+        scaledown_window: Optional[float] = None,
+        memory: Optional[int] = None,
+        cpu: Optional[float] = None,
+        max_inputs: Optional[int] = None,
+        target_inputs: Optional[int] = None,
+    ) -> Callable:
+        """Makes a class a class of the app (Modal's `@app.cls`): its instances live in
+        containers, one per container, built from `fnhost.parameter()` values; the options
+        are a function's, shared by every method. Callers write `Model(size=3).predict.remote(2)`.
+        """
+        config = _config(
+            timeout=timeout, retries=retries, max_containers=max_containers, min_containers=min_containers,
+            buffer_containers=buffer_containers, scaledown_window=scaledown_window, memory=memory, cpu=cpu,
+            max_inputs=max_inputs, target_inputs=target_inputs,
+        )
+
+        def register(cls: type) -> Cls:
+            marked = getattr(cls, "__fnhost_concurrent__", None)
+            if marked is not None:
+                config["max_inputs"] = _count("max_inputs", marked[0])
+                config["target_inputs"] = _count("target_inputs", marked[1])
+            return register_class(LocalClass(cls, config, _method))
+
+        return register if _cls is None else register(_cls)
+
     def local_entrypoint(self, _body: Optional[Callable] = None) -> Callable:
         """Makes a `def` or `async def` an entrypoint: what `fnhost run app.py::NAME` runs."""
 
@@ -187,6 +215,46 @@ class App:
             return _register(LocalFunction(body, {}, entrypoint=True))
 
         return register if _body is None else register(_body)
+
+
+def _config(*, timeout, retries, max_containers, min_containers, buffer_containers, scaledown_window, memory,
+            cpu, max_inputs, target_inputs) -> dict:
+    """The `function-config` fields of a function's (or class's) options, checked."""
+    return {
+        "timeout_secs": _whole_seconds("timeout", timeout),
+        "max_containers": _count("max_containers", max_containers),
+        "min_containers": _count("min_containers", min_containers),
+        "buffer_containers": _count("buffer_containers", buffer_containers),
+        "scaledown_window_secs": _whole_seconds("scaledown_window", scaledown_window),
+        "memory_mib": _count("memory", memory),
+        "cpu_millicores": None if cpu is None else _count("cpu", round(cpu * 1000)),
+        "max_inputs": _count("max_inputs", max_inputs),
+        "target_inputs": _count("target_inputs", target_inputs),
+        **_retry_config(retries),
+    }
+
+
+def _method(local: LocalClass, body: Callable) -> LocalFunction:
+    """The method `body` of `local` as a local function `CLASS.METHOD` that runs on the
+    container's instance."""
+    signature = inspect.signature(body)
+    name = f"{local.name}.{body.__name__}"
+    if inspect.iscoroutinefunction(body):
+
+        async def call(*args, **kwargs):
+            return await body(held_instance(local.name), *args, **kwargs)
+
+    else:
+
+        def call(*args, **kwargs):
+            return body(held_instance(local.name), *args, **kwargs)
+
+    call.__name__ = name
+    call.__doc__ = body.__doc__
+    call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    if hasattr(body, "__fnhost_batched__"):
+        call.__fnhost_batched__ = body.__fnhost_batched__
+    return LocalFunction(call, local.config, entrypoint=False)
 
 
 def _register(function: LocalFunction) -> LocalFunction:

@@ -21,6 +21,7 @@ from wit_world import exports
 from wit_world.imports import types
 
 from ._app import REGISTRY, LocalFunction
+from ._cls import CLASSES, INSTANCE, LocalClass, parameter_default, run_hooks
 
 
 class Guest(exports.Guest):
@@ -31,6 +32,7 @@ class Guest(exports.Guest):
         return types.AppInfo(
             functions=[info for info, function in zip(infos, REGISTRY.values()) if not function.entrypoint],
             entrypoints=[info for info, function in zip(infos, REGISTRY.values()) if function.entrypoint],
+            classes=[_class_info(local) for local in CLASSES.values()],
         )
 
     async def run(self, function: str, args: bytes) -> bytes:
@@ -52,8 +54,43 @@ class Guest(exports.Guest):
         return _encode(result)
 
 
+    async def enter(self, class_name: str, params: bytes, phase: "types.EnterPhase") -> None:
+        local = CLASSES.get(class_name)
+        if local is None:
+            raise Err(types.CallError_NotFound(f"this component has no class `{class_name}`"))
+        if phase == types.EnterPhase.RESTORED:
+            held = INSTANCE[0]
+            if held is None or held[0] != class_name:
+                raise Err(types.CallError_BadArguments(f"the snapshot holds no instance of `{class_name}`"))
+            instance = held[1]
+        else:
+            try:
+                values = json.loads(params) if params else {}
+            except ValueError as error:
+                raise Err(types.CallError_BadArguments(f"the parameters of `{class_name}`: {error}")) from None
+            if values is None:
+                values = {}
+            instance = local.build(values)
+        snap = [hook for hook in local.enters if hook.__fnhost_enter__]
+        other = [hook for hook in local.enters if not hook.__fnhost_enter__]
+        if phase != types.EnterPhase.RESTORED:
+            await run_hooks(local, instance, snap)
+        if phase != types.EnterPhase.SNAPSHOT:
+            await run_hooks(local, instance, other)
+        INSTANCE[0] = (class_name, instance)
+
+    async def exit(self) -> None:
+        # A container whose `enter` failed holds no instance: nothing to do.
+        held = INSTANCE[0]
+        if held is not None:
+            await run_hooks(CLASSES[held[0]], held[1], CLASSES[held[0]].exits)
+
+
 def _find(name: str, is_async: bool) -> LocalFunction:
     entry = REGISTRY.get(name)
+    if entry is None and "." in name:
+        local = CLASSES.get(name.split(".", 1)[0])
+        entry = next((method for method in local.methods if method.name == name), None) if local else None
     if entry is None:
         raise Err(types.CallError_NotFound(f"this component has no function `{name}`"))
     if entry.is_async != is_async:
@@ -103,11 +140,25 @@ def _user_error(error: Exception) -> Err:
     return Err(types.CallError_User(f"{type(error).__name__}: {error}"))
 
 
+def _class_info(local: LocalClass) -> "types.ClassInfo":
+    return types.ClassInfo(
+        name=local.name,
+        kind=types.BodyKind.ASYNC if local.is_async else types.BodyKind.BLOCKING,
+        params=[name for name, _, _ in local.params],
+        param_types=[_annotation(annotation) if annotation is not None else "" for _, annotation, _ in local.params],
+        param_defaults=[parameter_default(default) for _, _, default in local.params],
+        config=types.FunctionConfig(**{field: local.config.get(field) for field in _CONFIG_FIELDS}),
+        methods=[_info(method) for method in local.methods],
+        snap=local.snap,
+    )
+
+
 def _info(function: LocalFunction) -> "types.FunctionInfo":
     params = function._signature.parameters.values()
     config = function.config
     return types.FunctionInfo(
-        name=function.name,
+        # A method's name is its own, without its class's.
+        name=function.name.split(".", 1)[-1],
         kind=types.BodyKind.ASYNC if function.is_async else types.BodyKind.BLOCKING,
         params=[param.name for param in params],
         param_types=[_annotation(param.annotation) for param in params],

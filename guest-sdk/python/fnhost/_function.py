@@ -8,7 +8,9 @@ caller's whole instance until it returns, as a blocking call holds an asyncio ev
 
 import asyncio
 import collections
+import dataclasses
 import inspect
+import json
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional
 
 from componentize_py_types import Err
@@ -77,6 +79,15 @@ class FunctionCall:
         self._handle.cancel()
 
 
+@dataclasses.dataclass(frozen=True)
+class FunctionStats:
+    """A function's pool now (Modal's `FunctionStats`), and the containers it ever started."""
+
+    backlog: int
+    num_total_runners: int
+    containers_started: int
+
+
 class Function:
     """A function of the app (or of another app), callable through the host."""
 
@@ -86,11 +97,14 @@ class Function:
         signature: Optional[inspect.Signature] = None,
         timeout: Optional[float] = None,
         retries: Optional[int] = None,
+        params: Optional[bytes] = None,
     ) -> None:
         self._name = name
         self._signature = signature
         self._timeout = timeout
         self._retries = retries
+        #: For a method of a class: the instance's parameter values, a JSON object.
+        self._params = params
         self.remote = _Twin(self._remote, self._remote_aio, "Calls the function and returns its result.")
         self.spawn = _Twin(self._spawn, self._spawn_aio, "Starts a call in the background.")
         self.map = _Twin(self._map, self._map_aio, "Calls the function once per input, in parallel.")
@@ -118,13 +132,32 @@ class Function:
             self._signature,
             self._timeout if timeout is None else timeout,
             self._retries if retries is None else retries,
+            self._params,
+        )
+
+    def get_current_stats(self) -> "FunctionStats":
+        """The counters of the pool that runs the function (for a method, of its instance's
+        pool), as Modal's `Function.get_current_stats`."""
+        require_host()
+        try:
+            counters = json.loads(host.stats(self._name, self._params or b""))
+        except Err as error:
+            raise raising(error) from None
+        return FunctionStats(
+            backlog=counters.get("queued", 0),
+            num_total_runners=counters.get("containers", 0),
+            containers_started=counters.get("containers_started", 0),
         )
 
     def _options(self) -> "types.CallOptions":
         return types.CallOptions(duration_nanos(self._timeout), self._retries)
 
     def _payload(self, args: tuple, kwargs: dict) -> bytes:
-        return encode_args(self._signature, args, kwargs)
+        payload = encode_args(self._signature, args, kwargs)
+        if self._params is None:
+            return payload
+        return b'{"params":' + self._params + b',"args":' + payload + b"}" if payload[:1] == b"[" else (
+            b'{"params":' + self._params + b"," + payload[1:])
 
     def _remote(self, *args, **kwargs) -> Any:
         require_host()

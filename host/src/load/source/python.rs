@@ -37,6 +37,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_app.py"),
     ),
     (
+        "fnhost/_cls.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_cls.py"),
+    ),
+    (
         "fnhost/_export.py",
         include_str!("../../../../guest-sdk/python/fnhost/_export.py"),
     ),

@@ -1,0 +1,94 @@
+"""The Python test app for classes, in Modal's spelling: a blocking class with parameters,
+hooks, a batched method and a hook that can be made to fail; an async class whose methods
+interleave on one instance; and functions that call them through the handles."""
+
+import asyncio
+import random
+
+import fnhost
+
+app = fnhost.App()
+
+#: How many times this container ran `Table`'s `enter` hooks.
+ENTERS = [0]
+
+
+@app.cls(max_containers=4, scaledown_window=2)
+class Table:
+    size: int = fnhost.parameter()
+    broken: bool = fnhost.parameter(default=False)
+
+    @fnhost.enter()
+    def build(self):
+        if self.broken:
+            print("entering a broken table")
+            raise ValueError("the table is broken")
+        ENTERS[0] += 1
+        self.numbers = [n * 10 for n in range(self.size)]
+        self.id = random.getrandbits(63)
+
+    @fnhost.exit()
+    def close(self):
+        print(f"exit Table(size={self.size}) {self.id}")
+
+    @fnhost.method()
+    def lookup(self, index):
+        if not 0 <= index < len(self.numbers):
+            raise IndexError(f"no number at {index}")
+        return self.numbers[index]
+
+    @fnhost.method()
+    def who(self):
+        return [self.id, ENTERS[0]]
+
+    @fnhost.method()
+    @fnhost.batched(max_batch_size=4, wait_ms=60000)
+    def shifted(self, numbers):
+        return [n + self.size for n in numbers]
+
+
+@app.cls(max_containers=1)
+@fnhost.concurrent(max_inputs=8)
+class Meeting:
+    @fnhost.enter()
+    async def open(self):
+        await asyncio.sleep(0.001)
+        self.arrived = 0
+
+    async def _wait_for(self, count):
+        self.arrived += 1
+        while self.arrived < count:
+            await asyncio.sleep(0.001)
+        return self.arrived
+
+    @fnhost.method()
+    async def join(self, count):
+        return await self._wait_for(count)
+
+    @fnhost.method()
+    async def join_late(self, count):
+        return await self._wait_for(count)
+
+
+@app.function()
+def lookup_in(size, index):
+    table = Table(size=size)
+    found = table.lookup.remote(index)
+    return [found, table.lookup.get_current_stats().containers_started]
+
+
+@app.function()
+async def lookup_in_aio(size, index):
+    return await Table(size=size).lookup.remote.aio(index)
+
+
+@app.local_entrypoint()
+def main():
+    table = Table(size=3)
+    enters = {}
+    for index in range(100):
+        table.lookup.remote(index % 3)
+        instance, entered = table.who.remote()
+        enters[instance] = entered
+    containers = table.lookup.get_current_stats().containers_started
+    print(f"containers: {containers}, enters: {sum(enters.values())}")
