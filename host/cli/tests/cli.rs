@@ -78,6 +78,34 @@ fn list_shows_kinds_and_options() {
 }
 
 #[test]
+fn list_shows_classes_with_their_parameters_and_methods() {
+    let output = fnhost(&["list", "tests/guests/classes"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = stdout(&output);
+    assert!(
+        table.contains(
+            "Table\tblocking\t(size: u64, broken: bool = false)\tTable.lookup(index), \
+             Table.who(), Table.shifted(numbers) batched(max_batch_size=4, wait_ms=60000)\tno\t1\t1\t4"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("Meeting\tasync\t()\tMeeting.join(count), Meeting.join_late(count)\tno\t8"),
+        "{table}"
+    );
+
+    let output = fnhost(&["list", "tests/guests/classes", "--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let table = &listing["classes"][1];
+    assert_eq!(table["name"], "Table");
+    assert_eq!(table["params"], serde_json::json!(["size", "broken"]));
+    assert_eq!(table["param_defaults"], serde_json::json!([null, false]));
+    assert_eq!(table["methods"][0]["name"], "Table.lookup");
+    assert_eq!(table["config"]["max_containers"], 4);
+}
+
+#[test]
 fn the_fanout_example_runs_its_hundred_calls() {
     let output = fnhost(&["run", "examples/fanout"]);
     assert!(output.status.success(), "{}", stderr(&output));

@@ -27,6 +27,9 @@ pub struct AppSummary {
     pub deployed_at: String,
     /// Its functions.
     pub functions: Vec<FunctionSummary>,
+    /// Its classes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassSummary>,
     /// Its wasi:http handler's options and counters, when it has one (served under
     /// `/web/{app}/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,6 +45,25 @@ pub struct WebEndpoint {
     pub label: String,
     /// Whether a request must carry the server's token.
     pub requires_auth: bool,
+}
+
+/// One class of a deployed app (Modal's `@app.cls`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassSummary {
+    /// The class's name.
+    pub name: String,
+    /// `blocking` or `async`: how its methods are written.
+    pub kind: String,
+    /// Its parameters' names.
+    pub params: Vec<String>,
+    /// Each parameter's default (JSON), `None` for one callers must give.
+    pub param_defaults: Vec<Option<serde_json::Value>>,
+    /// Its methods (`CLASS.METHOD`).
+    pub methods: Vec<FunctionSummary>,
+    /// Whether an `enter` hook runs before a snapshot.
+    pub snap: bool,
+    /// Its effective options, by name, shared by its methods.
+    pub options: serde_json::Value,
 }
 
 /// One function of a deployed app.

@@ -28,7 +28,7 @@ mod function;
 mod lines;
 mod logs;
 
-pub use apps::{AppSummary, DeploySettings, FunctionSummary, WebEndpoint};
+pub use apps::{AppSummary, ClassSummary, DeploySettings, FunctionSummary, WebEndpoint};
 pub use call::FunctionCall;
 pub use client::Client;
 pub use error::ClientError;

@@ -18,7 +18,7 @@ use crate::logs::{AppSink, Logs};
 use crate::state::StateDir;
 use crate::state::components::check_id;
 use crate::state::manifest::{Deployment, Manifest};
-use crate::summary::{AppSummary, FunctionSummary, HandlerSummary};
+use crate::summary::{AppSummary, ClassSummary, FunctionSummary, HandlerSummary};
 use crate::{DeploySettings, ServerError};
 use fnhost::{App, Host};
 use fnhost_cluster::{Change, Cluster};
@@ -344,6 +344,10 @@ fn summary(name: &str, deployment: &Deployment, app: &App) -> AppSummary {
             .functions()
             .iter()
             .map(|info| FunctionSummary::of(app, info))
+            .collect(),
+        classes: app
+            .classes()
+            .map(|info| ClassSummary::of(app, info))
             .collect(),
         http_handler: HandlerSummary::of(app),
     }

@@ -4,7 +4,7 @@
 //! Invariant: these types are the wire form, serde both ways, so a client can read back
 //! exactly what the server wrote.
 
-use fnhost::{App, BodyKind, FunctionInfo, PoolStats, WebEndpoint};
+use fnhost::{App, BodyKind, ClassInfo, FunctionInfo, PoolStats, WebEndpoint};
 use serde::{Deserialize, Serialize};
 
 /// A deployed app.
@@ -20,6 +20,9 @@ pub struct AppSummary {
     pub deployed_at: String,
     /// Its functions, by name.
     pub functions: Vec<FunctionSummary>,
+    /// Its classes, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<ClassSummary>,
     /// Its wasi:http handler, served under `/web/{app}/`, when a component exports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_handler: Option<HandlerSummary>,
@@ -43,6 +46,53 @@ impl HandlerSummary {
             stats: app.http_stats(),
         })
     }
+}
+
+/// A class of a deployed app (Modal's `@app.cls`): each set of parameter values has a pool
+/// of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassSummary {
+    /// Its name.
+    pub name: String,
+    /// `blocking` or `async`: how its methods are written.
+    pub kind: String,
+    /// Its parameters' names, in order.
+    pub params: Vec<String>,
+    /// Each parameter's default (JSON), `null` for one callers must give.
+    pub param_defaults: Vec<Option<serde_json::Value>>,
+    /// Its methods' names (`CLASS.METHOD`) and parameters.
+    pub methods: Vec<FunctionSummary>,
+    /// Whether an `enter` hook runs before a snapshot.
+    pub snap: bool,
+    /// Every option with its value, shared by its methods.
+    pub options: serde_json::Value,
+}
+
+impl ClassSummary {
+    /// The class `info`.
+    pub(crate) fn of(app: &App, info: &ClassInfo) -> ClassSummary {
+        ClassSummary {
+            name: info.name.clone(),
+            kind: kind_name(info.kind),
+            params: info.params.clone(),
+            param_defaults: info.param_defaults.clone(),
+            methods: info
+                .methods
+                .iter()
+                .map(|method| FunctionSummary::of(app, method))
+                .collect(),
+            snap: info.snap,
+            options: serde_json::to_value(info.config).unwrap_or_default(),
+        }
+    }
+}
+
+fn kind_name(kind: BodyKind) -> String {
+    match kind {
+        BodyKind::Blocking => "blocking",
+        BodyKind::Async => "async",
+    }
+    .to_owned()
 }
 
 /// A function of a deployed app.
@@ -72,11 +122,7 @@ impl FunctionSummary {
     pub(crate) fn of(app: &App, info: &FunctionInfo) -> FunctionSummary {
         FunctionSummary {
             name: info.name.clone(),
-            kind: match info.kind {
-                BodyKind::Blocking => "blocking",
-                BodyKind::Async => "async",
-            }
-            .to_owned(),
+            kind: kind_name(info.kind),
             params: info.params.clone(),
             web: info.web.clone(),
             batch: info

@@ -1,5 +1,6 @@
 //! `fnhost list APP [--json]`: the app's functions and entrypoints, with their kind and
-//! effective options, its web endpoints, and whether it has a wasi:http handler.
+//! effective options, its classes (parameters, methods, options), its web endpoints, and
+//! whether it has a wasi:http handler.
 //!
 //! With `--url` (or `FNHOST_URL`), APP is the name of an app deployed on that server: the
 //! table shows its functions as the server describes them (options as JSON values), and
@@ -38,14 +39,45 @@ impl ListCommand {
         let app = self.app.load(&self.app_path, settings.host).await?;
         let entrypoints: Vec<&FunctionInfo> = app.entrypoints().collect();
         if self.json {
+            let classes: Vec<&fnhost::ClassInfo> = app.classes().collect();
             let listing = serde_json::json!({
                 "functions": app.functions(),
+                "classes": classes,
                 "entrypoints": entrypoints,
                 "http_handler": app.http_config(),
             });
             println!("{listing:#}");
         } else {
             print_table(app.functions(), &entrypoints);
+            print_classes(app.classes().map(|class| {
+                let params = class
+                    .params
+                    .iter()
+                    .zip(&class.param_types)
+                    .zip(&class.param_defaults);
+                ClassRow {
+                    name: class.name.clone(),
+                    kind: body_name(class.kind).to_owned(),
+                    params: params
+                        .map(|((name, ty), default)| param_label(name, ty, default.as_ref()))
+                        .collect(),
+                    methods: class
+                        .methods
+                        .iter()
+                        .map(|method| {
+                            method_label(
+                                &method.name,
+                                &method.params,
+                                method.batch.map(|batch| {
+                                    (u64::from(batch.max_batch_size), batch.wait.as_millis())
+                                }),
+                            )
+                        })
+                        .collect(),
+                    options: options_of(|option| class.config.text(option).unwrap_or_default()),
+                    snap: class.snap,
+                }
+            }));
             let name = app_name(&self.app_path)?;
             let endpoints = app.functions().iter().filter_map(|info| {
                 let web = info.web.as_ref()?;
@@ -69,6 +101,35 @@ impl ListCommand {
             println!("{:#}", serde_json::to_value(&app)?);
         } else {
             print_deployed(&app);
+            print_classes(app.classes.iter().map(|class| {
+                ClassRow {
+                    name: class.name.clone(),
+                    kind: class.kind.clone(),
+                    params: class
+                        .params
+                        .iter()
+                        .zip(&class.param_defaults)
+                        .map(|(name, default)| param_label(name, "", default.as_ref()))
+                        .collect(),
+                    methods: class
+                        .methods
+                        .iter()
+                        .map(|method| {
+                            method_label(
+                                &method.name,
+                                &method.params,
+                                batch_of(method.batch.as_ref()),
+                            )
+                        })
+                        .collect(),
+                    options: options_of(|option| match class.options.get(option) {
+                        Some(serde_json::Value::String(text)) => text.clone(),
+                        Some(value) => value.to_string(),
+                        None => String::new(),
+                    }),
+                    snap: class.snap,
+                }
+            }));
             let endpoints = app.functions.iter().filter_map(|function| {
                 let web = function.web.as_ref()?;
                 Some((
@@ -98,16 +159,7 @@ fn print_deployed(app: &AppSummary) {
                 None => String::new(),
             })
             .collect();
-        let batch = function.batch.as_ref().map(|batch| {
-            let field = |name: &str| batch.get(name).and_then(serde_json::Value::as_u64);
-            (field("max_batch_size"), field("wait_ms"))
-        });
-        let kind = match batch {
-            Some((Some(max_batch_size), Some(wait_ms))) => {
-                kind_label(&function.kind, Some((max_batch_size, u128::from(wait_ms))))
-            }
-            _ => function.kind.clone(),
-        };
+        let kind = kind_label(&function.kind, batch_of(function.batch.as_ref()));
         println!(
             "{}\t{}\t{}\t({})",
             function.name,
@@ -115,6 +167,81 @@ fn print_deployed(app: &AppSummary) {
             values.join("\t"),
             function.params.join(", ")
         );
+    }
+}
+
+/// A batching as a server describes it (`{"max_batch_size", "wait_ms"}`), as the tables use it.
+fn batch_of(batch: Option<&serde_json::Value>) -> Option<(u64, u128)> {
+    let batch = batch?;
+    let field = |name: &str| batch.get(name).and_then(serde_json::Value::as_u64);
+    Some((field("max_batch_size")?, u128::from(field("wait_ms")?)))
+}
+
+/// One class, as the classes table shows it.
+struct ClassRow {
+    name: String,
+    kind: String,
+    /// `name: type = default`, each.
+    params: Vec<String>,
+    /// `name(params)`, each, with its batching.
+    methods: Vec<String>,
+    /// Every option of the option table, in its order.
+    options: Vec<String>,
+    snap: bool,
+}
+
+/// Prints the classes, one row each: kind, parameters, methods, whether an `enter` hook is a
+/// snap hook, and every option of the option table.
+fn print_classes(classes: impl Iterator<Item = ClassRow>) {
+    let mut classes = classes.peekable();
+    if classes.peek().is_none() {
+        return;
+    }
+    let options: Vec<&str> = option_names().collect();
+    println!(
+        "\nCLASS\tKIND\tPARAMETERS\tMETHODS\tSNAP\t{}",
+        options.join("\t")
+    );
+    for class in classes {
+        println!(
+            "{}\t{}\t({})\t{}\t{}\t{}",
+            class.name,
+            class.kind,
+            class.params.join(", "),
+            class.methods.join(", "),
+            if class.snap { "yes" } else { "no" },
+            class.options.join("\t")
+        );
+    }
+}
+
+/// Every option of the option table, in its order, as `value` gives it.
+fn options_of(value: impl Fn(&str) -> String) -> Vec<String> {
+    option_names().map(value).collect()
+}
+
+/// A parameter as the classes table shows it: `name: type = default` (what is known of it).
+fn param_label(name: &str, ty: &str, default: Option<&serde_json::Value>) -> String {
+    let typed = match ty {
+        "" => name.to_owned(),
+        ty => format!("{name}: {ty}"),
+    };
+    match default {
+        Some(default) => format!("{typed} = {default}"),
+        None => typed,
+    }
+}
+
+/// A method as the classes table shows it: `name(params)`, and its batching.
+fn method_label(name: &str, params: &[String], batch: Option<(u64, u128)>) -> String {
+    kind_label(&format!("{name}({})", params.join(", ")), batch)
+}
+
+/// A body's kind as the tables name it.
+fn body_name(kind: BodyKind) -> &'static str {
+    match kind {
+        BodyKind::Blocking => "blocking",
+        BodyKind::Async => "async",
     }
 }
 
@@ -156,10 +283,7 @@ fn print_web<'a>(
 /// their parameters, then the entrypoints.
 fn print_table(functions: &[FunctionInfo], entrypoints: &[&FunctionInfo]) {
     let kind = |info: &FunctionInfo| {
-        let body = match info.kind {
-            BodyKind::Blocking => "blocking",
-            BodyKind::Async => "async",
-        };
+        let body = body_name(info.kind);
         let batch = info
             .batch
             .map(|batch| (u64::from(batch.max_batch_size), batch.wait.as_millis()));
