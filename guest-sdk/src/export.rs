@@ -9,7 +9,7 @@
 //! trap it reports.
 
 use crate::bindings::exports::fnhost::runtime::guest::Guest;
-use crate::bindings::fnhost::runtime::host;
+use crate::bindings::fnhost::runtime::host::{self, ItemSink};
 use crate::bindings::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
     WebEndpoint,
@@ -43,6 +43,10 @@ pub type AsyncOutcome = Pin<Box<dyn Future<Output = Outcome>>>;
 pub enum Runner {
     Blocking(fn(Vec<u8>) -> Outcome),
     Async(fn(Vec<u8>) -> AsyncOutcome),
+    /// A generator returning an `Iterator`: it sends its items to the sink it is handed.
+    Generator(fn(Vec<u8>, ItemSink) -> Result<(), CallError>),
+    /// A generator returning a `Stream`.
+    AsyncGenerator(fn(Vec<u8>, ItemSink) -> AsyncDone),
 }
 
 /// One function or entrypoint of the component.
@@ -84,8 +88,8 @@ pub trait App {
     const CLASSES: &'static [ClassEntry];
 }
 
-/// What running a class's hooks gives.
-pub type HookOutcome = Pin<Box<dyn Future<Output = Result<(), CallError>>>>;
+/// What running a class's hooks, or an async generator, gives.
+pub type AsyncDone = Pin<Box<dyn Future<Output = Result<(), CallError>>>>;
 
 /// One class of the component: what `#[class]` makes of an `impl` block.
 pub struct ClassEntry {
@@ -101,9 +105,9 @@ pub struct ClassEntry {
     pub methods: &'static [Entry],
     /// Builds the container's instance from the parameter values and runs the `enter` hooks
     /// of the phase.
-    pub enter: fn(Vec<u8>, EnterPhase) -> HookOutcome,
+    pub enter: fn(Vec<u8>, EnterPhase) -> AsyncDone,
     /// Runs the instance's `exit` hooks.
-    pub exit: fn() -> HookOutcome,
+    pub exit: fn() -> AsyncDone,
 }
 
 /// Implemented by what `#[class]` makes of a class.
@@ -209,7 +213,7 @@ impl<T: App> Guest for T {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
             Runner::Blocking(run) => run(args),
-            Runner::Async(_) => Err(wrong_entry(&function, "async", "run-async")),
+            _ => Err(wrong_entry(&function, "run")),
         }
     }
 
@@ -217,7 +221,27 @@ impl<T: App> Guest for T {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
             Runner::Async(run) => run(args).await,
-            Runner::Blocking(_) => Err(wrong_entry(&function, "blocking", "run")),
+            _ => Err(wrong_entry(&function, "run-async")),
+        }
+    }
+
+    fn run_gen(function: String, args: Vec<u8>, sink: ItemSink) -> Result<(), CallError> {
+        install_panic_hook();
+        match &find::<T>(&function)?.runner {
+            Runner::Generator(run) => run(args, sink),
+            _ => Err(wrong_entry(&function, "run-gen")),
+        }
+    }
+
+    async fn run_gen_async(
+        function: String,
+        args: Vec<u8>,
+        sink: ItemSink,
+    ) -> Result<(), CallError> {
+        install_panic_hook();
+        match &find::<T>(&function)?.runner {
+            Runner::AsyncGenerator(run) => run(args, sink).await,
+            _ => Err(wrong_entry(&function, "run-gen-async")),
         }
     }
 
@@ -238,7 +262,7 @@ impl<T: App> Guest for T {
 impl ClassEntry {
     fn info(&self) -> ClassInfo {
         let kind = match self.methods.first().map(|method| &method.runner) {
-            Some(Runner::Async(_)) => BodyKind::Async,
+            Some(Runner::Async(_) | Runner::AsyncGenerator(_)) => BodyKind::Async,
             _ => BodyKind::Blocking,
         };
         ClassInfo {
@@ -266,9 +290,13 @@ impl Entry {
         FunctionInfo {
             name: self.name.to_owned(),
             kind: match self.runner {
-                Runner::Blocking(_) => BodyKind::Blocking,
-                Runner::Async(_) => BodyKind::Async,
+                Runner::Blocking(_) | Runner::Generator(_) => BodyKind::Blocking,
+                Runner::Async(_) | Runner::AsyncGenerator(_) => BodyKind::Async,
             },
+            generator: matches!(
+                self.runner,
+                Runner::Generator(_) | Runner::AsyncGenerator(_)
+            ),
             params: owned(self.params),
             param_types: owned(self.param_types),
             config: self.config,
@@ -298,10 +326,45 @@ fn find<T: App>(name: &str) -> Result<&'static Entry, CallError> {
     found.ok_or_else(|| CallError::NotFound(format!("this component has no function `{name}`")))
 }
 
-fn wrong_entry(function: &str, kind: &str, entry: &str) -> CallError {
+fn wrong_entry(function: &str, entry: &str) -> CallError {
     CallError::BadArguments(format!(
-        "`{function}` has a {kind} body: the host must run it through `{entry}`"
+        "`{function}` is not run through `{entry}`: its body is of another kind"
     ))
+}
+
+/// Sends each item of `items` to `sink`, encoded, until they end, one fails (its error ends
+/// the generator), or the caller is gone (then the rest are never produced).
+pub fn send_items<T: Serialize, E: Display>(
+    items: impl Iterator<Item = Result<T, E>>,
+    sink: &ItemSink,
+) -> Result<(), CallError> {
+    for item in items {
+        if !sink.send(&encode_item(item)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// [`send_items`] for a `Stream`: only this task waits while the caller's buffer is full.
+pub async fn send_stream<T: Serialize, E: Display>(
+    items: impl futures::Stream<Item = Result<T, E>>,
+    sink: ItemSink,
+) -> Result<(), CallError> {
+    use futures::StreamExt;
+    let mut items = std::pin::pin!(items);
+    while let Some(item) = items.next().await {
+        if !sink.send_async(encode_item(item)?).await {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn encode_item<T: Serialize, E: Display>(item: Result<T, E>) -> Result<Vec<u8>, CallError> {
+    let item = item.map_err(|error| CallError::User(error.to_string()))?;
+    serde_json::to_vec(&item)
+        .map_err(|error| CallError::User(format!("cannot encode an item: {error}")))
 }
 
 /// Decodes the JSON array of arguments into the tuple of a function's `arity` parameters. An

@@ -41,6 +41,25 @@ pub struct Function<A, R> {
     types: PhantomData<fn(A) -> R>,
 }
 
+/// The items of a generator call ([`Function::remote_gen`]), as they come. Dropping it
+/// cancels the call.
+pub struct Generated<R> {
+    /// The call's items, or the error that kept it from starting (taken once read).
+    items: Result<host::ItemStream, Option<Error>>,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> Iterator for Generated<R> {
+    type Item = Result<R, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.items {
+            Err(error) => error.take().map(Err),
+            Ok(items) => items.next().map(decode_result),
+        }
+    }
+}
+
 /// The counters of a function's pool of containers (Modal's `get_current_stats`), as the host
 /// keeps them; [`Function::stats`] gives them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -288,6 +307,36 @@ impl<A, R: DeserializeOwned> Function<A, R> {
             finished: VecDeque::new(),
             order,
         }
+    }
+
+    /// Calls the generator and returns its items as they come (Modal's `remote_gen`): reading
+    /// blocks the calling instance until the next item is there; the generator runs at most a
+    /// small buffer ahead; an error ends the items; dropping the iterator cancels the call.
+    pub fn remote_gen(&self, args: A) -> Generated<R> {
+        let items = self
+            .payload(&args)
+            .map(|payload| host::call_gen(self.name, &payload, self.options.to_wit()));
+        Generated {
+            items: items.map_err(Some),
+            result: PhantomData,
+        }
+    }
+
+    /// Calls the generator and yields its items as they come; only the awaiting task waits
+    /// for each. Dropping the stream cancels the call.
+    pub fn remote_gen_aio(&self, args: A) -> impl Stream<Item = Result<R, Error>> + use<A, R> {
+        let items = self
+            .payload(&args)
+            .map(|payload| host::call_gen(self.name, &payload, self.options.to_wit()));
+        stream::unfold(items.map_err(Some), |items| async move {
+            match items {
+                Err(error) => error.map(|error| (Err(error), Err(None))),
+                Ok(stream) => {
+                    let item = stream.next_async().await?;
+                    Some((decode_result(item), Ok(stream)))
+                }
+            }
+        })
     }
 
     /// The counters of the pool that runs this function (for a method, the pool of its

@@ -91,13 +91,16 @@ pub mod bindings {
         default_bindings_module: "::fnhost_guest::bindings",
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
-        async: ["-export:fnhost:runtime/guest@0.6.0#run"],
+        async: [
+            "-export:fnhost:runtime/guest@0.6.0#run",
+            "-export:fnhost:runtime/guest@0.6.0#run-gen",
+        ],
     });
 }
 
 pub use error::Error;
 pub use fnhost_guest_macros::{Parameters, class, function, local_entrypoint};
-pub use function::{CallOptions, Function, FunctionCall, Stats};
+pub use function::{CallOptions, Function, FunctionCall, Generated, Stats};
 pub use time::{sleep, sleep_aio};
 
 /// The parameters of a class: `#[derive(Parameters)]` on its type says which fields they are
@@ -115,12 +118,15 @@ pub trait Parameters {
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to; not part of the public API.
+    pub use crate::bindings::fnhost::runtime::host::ItemSink;
+    pub use crate::bindings::fnhost::runtime::types::CallError;
     pub use crate::bindings::fnhost::runtime::types::{Batching, EnterPhase, FunctionConfig};
     pub use crate::export::{
-        App, AsyncOutcome, ClassEntry, Endpoint, Entry, HookOutcome, HookResult, Outcome,
-        Registered, RegisteredClass, Role, Runner, decode_args, decode_params, encode_output,
-        instance, keep_instance, runs_hook, take_instance,
+        App, AsyncDone, AsyncOutcome, ClassEntry, Endpoint, Entry, HookResult, Outcome, Registered,
+        RegisteredClass, Role, Runner, decode_args, decode_params, encode_output, instance,
+        keep_instance, runs_hook, send_items, send_stream, take_instance,
     };
     pub use crate::function::encode_args;
+    pub use futures;
     pub use serde_json;
 }

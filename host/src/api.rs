@@ -16,7 +16,7 @@ pub use app::{App, AppBuilder};
 pub use call::FunctionCall;
 pub use class::{Class, Instance};
 pub use deployed::{MAX_APP_NAME, check_app_name};
-pub use function::Function;
+pub use function::{Function, Generated};
 pub use host::{
     DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_QUEUED,
     DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION, Host, HostSettings,

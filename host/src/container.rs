@@ -25,6 +25,7 @@ pub(crate) mod state;
 
 use crate::Error;
 use crate::dispatch::chain::{CallerKey, Chain};
+use crate::dispatch::items::ItemSink;
 use crate::dispatch::watch::Watched;
 use crate::dispatch::{CallId, Input, Reply, payload};
 use crate::info::FunctionInfo;
@@ -46,7 +47,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use tracing::Instrument;
-use wasmtime::component::TypedFunc;
+use wasmtime::component::{Resource, TypedFunc};
 use wasmtime::{PoolConcurrencyLimitError, Store};
 
 /// Where a container's inputs are sent. Boxed: the channel's blocks then hold pointers, small
@@ -104,6 +105,10 @@ pub(crate) enum Role {
 /// copying it.
 type RunFunc = TypedFunc<(Arc<str>, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
 
+/// The guest export a container runs its generators' inputs through: each is handed the sink
+/// its items go to.
+type GenFunc = TypedFunc<(Arc<str>, Vec<u8>, Resource<ItemSink>), (Result<(), CallError>,)>;
+
 /// The guest export that runs a class instance's `exit` hooks.
 type ExitFunc = TypedFunc<(), (Result<(), CallError>,)>;
 
@@ -118,6 +123,8 @@ const HOOK_TAG: u64 = u64::MAX;
 pub(crate) struct Container {
     store: Store<ContainerState>,
     run: RunFunc,
+    /// For the inputs of a generator (a function, or a method of the class).
+    run_gen: GenFunc,
     /// Set for a container of a class's instance: it runs the `exit` hooks when it retires.
     exit: Option<ExitFunc>,
     function: Arc<str>,
@@ -170,15 +177,14 @@ impl Container {
             no_room(&function.name, &error).unwrap_or_else(|| trap_error(&mut store, &error))
         })?;
         let guest = instance.fnhost_runtime_guest();
-        let run = if function.is_async() {
-            guest.func_run_async()
-        } else {
-            guest.func_run()
+        let (run, run_gen) = match function.is_async() {
+            true => (guest.func_run_async(), guest.func_run_gen_async()),
+            false => (guest.func_run(), guest.func_run_gen()),
         };
-        let run = run
-            .func()
-            .typed(&store)
-            .map_err(|error| trap_error(&mut store, &error))?;
+        let run = run.func().typed(&store);
+        let run = run.map_err(|error| trap_error(&mut store, &error))?;
+        let run_gen = run_gen.func().typed(&store);
+        let run_gen = run_gen.map_err(|error| trap_error(&mut store, &error))?;
         let exit = match bound {
             None => None,
             Some(bound) => {
@@ -217,6 +223,7 @@ impl Container {
             _live: Live::new(Arc::clone(&store.data().occupancy)),
             store,
             run,
+            run_gen,
             exit,
         })
     }
@@ -235,6 +242,7 @@ impl Container {
         let Container {
             store,
             run,
+            run_gen,
             function,
             exit,
             ..
@@ -252,6 +260,8 @@ impl Container {
                     attempt: attempt + 1,
                     caller,
                     id: held.id,
+                    // Generators are never retried.
+                    items: None,
                 });
             }
             (result, _) => {
@@ -327,7 +337,7 @@ impl Container {
                                 open = false;
                                 continue;
                             };
-                            let Input { function, args, mut reply, policy, attempt, caller, id } = *input;
+                            let Input { function, args, mut reply, policy, attempt, caller, id, items } = *input;
                             let tag = next_tag;
                             next_tag += 1;
                             let Some(watched) = abandoned.watch(tag, &mut reply) else {
@@ -349,9 +359,24 @@ impl Container {
                                 timer.as_mut().reset(deadline.into());
                                 timer_polled = false;
                             }
-                            let run = *run;
+                            let (run, run_gen) = (*run, *run_gen);
+                            let sink = match items {
+                                Some(items) => Some(accessor.with(|mut access| {
+                                    access.get().table.push(ItemSink(items))
+                                })?),
+                                None => None,
+                            };
                             running.push(async move {
-                                (tag, run.call_concurrent(accessor, (function, args)).instrument(span).await)
+                                let outcome = match sink {
+                                    None => run.call_concurrent(accessor, (function, args)).instrument(span).await,
+                                    // A generator returns nothing: its items went to the sink.
+                                    Some(sink) => run_gen
+                                        .call_concurrent(accessor, (function, args, sink))
+                                        .instrument(span)
+                                        .await
+                                        .map(|(result,)| (result.map(|()| b"null".to_vec()),)),
+                                };
+                                (tag, outcome)
                             });
                         }
                         tag = abandoned.next() => {

@@ -15,6 +15,7 @@
 //! channel to `cancelled`.
 
 pub(crate) mod chain;
+pub(crate) mod items;
 pub(crate) mod offload;
 pub(crate) mod payload;
 pub(crate) mod pending;
@@ -43,6 +44,8 @@ pub(crate) struct Request {
     /// Whether a full pool may offer the call to another host (see [`offload`]): false for a
     /// call that came from one, so that a call never travels twice.
     pub(crate) may_offer: bool,
+    /// Set for a call of a generator: where its items go.
+    pub(crate) items: Option<items::ItemSender>,
 }
 
 impl Request {
@@ -55,6 +58,7 @@ impl Request {
             caller,
             id: CallId::mint(),
             may_offer: true,
+            items: None,
         }
     }
 }
@@ -71,6 +75,8 @@ pub(crate) struct Input {
     pub(crate) attempt: u32,
     pub(crate) caller: Option<Chain>,
     pub(crate) id: CallId,
+    /// Set for an input of a generator: where its items go.
+    pub(crate) items: Option<items::ItemSender>,
 }
 
 /// What routes calls to the functions that run them.

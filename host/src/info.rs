@@ -35,6 +35,8 @@ pub struct FunctionInfo {
     pub web: Option<WebEndpoint>,
     /// Set when the function is batched.
     pub batch: Option<Batching>,
+    /// Whether it is a generator: it yields items, which callers read with `remote_gen`.
+    pub generator: bool,
     /// Its options.
     pub config: FunctionConfig,
     /// The component it lives in.
@@ -439,6 +441,7 @@ mod tests {
             param_types: Vec::new(),
             web: None,
             batch: None,
+            generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };
@@ -468,6 +471,7 @@ mod tests {
             param_types: vec!["i64".into(), "Option<String>".into(), "Vec<String>".into()],
             web: None,
             batch: None,
+            generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };
@@ -519,6 +523,7 @@ mod tests {
             param_types: Vec::new(),
             web: None,
             batch: None,
+            generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             component: PathBuf::new(),
         };

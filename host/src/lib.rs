@@ -43,10 +43,11 @@ pub use api::blocking;
 pub use api::{
     App, AppBuilder, Class, DEFAULT_MAX_CALL_DEPTH, DEFAULT_MAX_HANDLES, DEFAULT_MAX_INSTANCES,
     DEFAULT_MAX_QUEUED, DEFAULT_MAX_RETAINED_BYTES, DEFAULT_MAX_RETAINED_CALLS, DEFAULT_RETENTION,
-    Function, FunctionCall, HANDLER_NAME, Host, HostSettings, HttpBody, Instance, MAX_APP_NAME,
-    PoolStats, check_app_name,
+    Function, FunctionCall, Generated, HANDLER_NAME, Host, HostSettings, HttpBody, Instance,
+    MAX_APP_NAME, PoolStats, check_app_name,
 };
 pub use dispatch::CallId;
+pub use dispatch::items::GENERATOR_BUFFER;
 pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};

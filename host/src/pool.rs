@@ -572,6 +572,7 @@ impl Dispatch for Arc<Pool> {
             caller,
             id,
             may_offer,
+            items,
         } = request;
         let (target, info) = match &self.bound {
             None => (Arc::clone(&self.name), &self.info),
@@ -580,6 +581,20 @@ impl Dispatch for Arc<Pool> {
                 (Arc::from(method.name.as_str()), method)
             }
         };
+        match (info.generator, items.is_some()) {
+            (true, false) => {
+                return Err(Error::BadArguments(format!(
+                    "`{target}` is a generator: call it with `remote_gen` (it cannot be called \
+                     with `remote`, spawned or mapped)"
+                )));
+            }
+            (false, true) => {
+                return Err(Error::BadArguments(format!(
+                    "`{target}` is not a generator: call it with `remote`"
+                )));
+            }
+            _ => {}
+        }
         Frame::check_depth(&target, caller.as_ref(), self.limits.max_call_depth)?;
         payload::check(&target, "arguments", args.len()).map_err(Error::BadArguments)?;
         // A JSON object is a call with names (`{"args": [...], "kwargs": {...}}`): bound here,
@@ -588,11 +603,15 @@ impl Dispatch for Arc<Pool> {
             Some(b'{') => info.bind_named(&args)?,
             _ => args,
         };
-        let policy = options
+        let mut policy = options
             .apply(self.info.config.policy())
             .map_err(|invalid| {
                 Error::BadArguments(format!("{} {}", invalid.option, invalid.reason))
             })?;
+        if items.is_some() {
+            // Its caller may have read items already: a generator is never run again.
+            policy.retries = 0;
+        }
         let (reply, receiver) = oneshot::channel();
         let input = Input {
             function: Arc::clone(&target),
@@ -602,6 +621,7 @@ impl Dispatch for Arc<Pool> {
             attempt: 0,
             caller,
             id,
+            items,
         };
         match info.batch {
             Some(batching) => {
@@ -618,8 +638,12 @@ impl Dispatch for Arc<Pool> {
                     let _ = input.reply.send(Err(shut_down(&self.info.name)));
                 }
             }
-            // A class's pool is bound to parameter values another host has no pool for.
-            None => self.place_or_offer(input, may_offer && self.bound.is_none()),
+            None => {
+                // A class's pool is bound to parameter values another host has no pool for;
+                // a generator's items travel only within this host.
+                let may_offer = may_offer && self.bound.is_none() && input.items.is_none();
+                self.place_or_offer(input, may_offer)
+            }
         }
         Ok(receiver)
     }

@@ -11,6 +11,29 @@
 //! variables, the working directory): a test that needs other host settings makes a
 //! [`fnhost::Host`] of its own with them.
 
+/// Runs each test (an `async fn(component: PathBuf)` of the module) on the Rust test app for
+/// classes and generators and on its Python twin (same names, same behaviour).
+macro_rules! in_both_sdks {
+    ($($test:ident),* $(,)?) => {
+        mod rust {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(fnhost_tests::guest("tests/guests/classes")).await;
+                }
+            )*
+        }
+        mod python {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $test() {
+                    super::$test(fnhost_tests::python_guest("tests/guests-py/classes/app.py")).await;
+                }
+            )*
+        }
+    };
+}
+
 mod batching;
 mod cache;
 mod call_graphs;
@@ -24,6 +47,7 @@ mod errors;
 mod faults;
 mod files;
 mod fuzz;
+mod generators;
 mod maps;
 mod output;
 mod overload;

@@ -14,8 +14,8 @@
 //! - a `ClassEntry` that `app!` exports (`classes: Type`).
 
 use crate::{
-    Batched, Options, Params, Shape, batch_element_types, batching_tokens, call_shape,
-    config_tokens, function_options, output_shape, runner_tokens, set, typed_params,
+    Batched, Options, Params, RunnerKind, Shape, batch_element_types, batching_tokens, call_shape,
+    config_tokens, function_options, generator_of, output_shape, runner_tokens, set, typed_params,
 };
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
@@ -105,10 +105,10 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
             "a class needs at least one `#[method]`",
         ));
     };
-    let is_async = first.item.sig.asyncness.is_some();
+    let is_async = runs_async(&first.item);
     if let Some(other) = methods
         .iter()
-        .find(|method| method.item.sig.asyncness.is_some() != is_async)
+        .find(|method| runs_async(&method.item) != is_async)
     {
         return Err(syn::Error::new(
             other.item.sig.span(),
@@ -135,7 +135,18 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
             type_names,
             types,
         } = typed_params(sig.inputs.iter())?;
-        let (output_type, fallible) = output_shape(&sig.output);
+        let generator = generator_of(&sig.output);
+        let (output_type, fallible) = match &generator {
+            Some(generator) => (generator.item.clone(), generator.fallible),
+            None => output_shape(&sig.output),
+        };
+        if generator.is_some() && (batched.is_some() || sig.asyncness.is_some()) {
+            return Err(syn::Error::new(
+                sig.span(),
+                "a generator method is a `fn` returning `impl Iterator<Item = T>` or \
+                 `impl Stream<Item = T>`, and is not batched",
+            ));
+        }
         let (called, output_type) = match batched {
             Some(_) => batch_element_types(sig, &types, &output_type)?,
             None => (types.clone(), output_type),
@@ -148,13 +159,20 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
             &types,
             &called,
             fallible,
-            is_async,
+            sig.asyncness.is_some(),
             &full_name,
-            &quote!(#private::instance::<#class>(#class_name)?.#method),
+            &quote!(__fnhost_this.#method),
+            generator.as_ref(),
         );
+        // The instance is held for the whole run: a generator's items may borrow it.
+        let invoke = quote! {
+            let __fnhost_this = #private::instance::<#class>(#class_name)?;
+            #invoke
+        };
         // Inside the expansion's own `const _` block: unique per class already.
         let runner_fn = format_ident!("__fnhost_run_{}", method);
-        let (runner, runner_kind) = runner_tokens(&runner_fn, is_async, &invoke);
+        let kind = RunnerKind::of(sig.asyncness.is_some(), generator.as_ref());
+        let (runner, runner_kind) = runner_tokens(&runner_fn, kind, &invoke);
         runners.push(runner);
         let batch = batching_tokens(batched.as_ref().map(|batched| Batched {
             max_batch_size: batched.max_batch_size,
@@ -240,7 +258,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
             fn #enter_fn(
                 params: ::std::vec::Vec<u8>,
                 phase: #private::EnterPhase,
-            ) -> #private::HookOutcome {
+            ) -> #private::AsyncDone {
                 ::std::boxed::Box::pin(async move {
                     #[allow(unused_mut)]
                     let mut this: #class = match phase {
@@ -259,7 +277,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
             }
 
             #[doc(hidden)]
-            fn #exit_fn() -> #private::HookOutcome {
+            fn #exit_fn() -> #private::AsyncDone {
                 ::std::boxed::Box::pin(async move {
                     #[allow(unused_mut)]
                     let mut this: #class = #private::take_instance(#class_name)?;
@@ -372,6 +390,13 @@ fn method_mark(attr: &Attribute) -> syn::Result<Marked> {
         })?;
     }
     Ok(Marked::Method(batched))
+}
+
+/// Whether a method runs as the async entries run it: an `async fn`, or a `fn` returning
+/// `impl Stream`.
+fn runs_async(method: &ImplItemFn) -> bool {
+    method.sig.asyncness.is_some()
+        || generator_of(&method.sig.output).is_some_and(|generator| generator.stream)
 }
 
 /// A hook takes `&mut self` and nothing else, and returns `()` or a `Result<(), E>`.

@@ -513,7 +513,29 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let sdk = quote!(::fnhost_guest);
     let private = quote!(#sdk::__private);
 
-    let (output_type, fallible) = output_shape(output);
+    let generator = generator_of(output);
+    let (output_type, fallible) = match &generator {
+        Some(generator) => (generator.item.clone(), generator.fallible),
+        None => output_shape(output),
+    };
+    if generator.is_some() {
+        let problem = if is_async {
+            Some(
+                "a generator is a `fn` (not `async fn`) returning `impl Iterator<Item = T>` or `impl Stream<Item = T>`",
+            )
+        } else if role == Role::Entrypoint {
+            Some("a local entrypoint cannot be a generator")
+        } else if options.batched.is_some() {
+            Some("a generator cannot be batched")
+        } else if options.web.is_some() {
+            Some("a generator cannot be a web endpoint")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(syn::Error::new(sig.span(), problem));
+        }
+    }
 
     // A batched function's callers pass and get one element of each list.
     let (param_types_called, output_type) = if options.batched.is_some() {
@@ -532,9 +554,14 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         is_async,
         &name_string,
         &quote!(#name.local),
+        generator.as_ref(),
     );
     let runner_fn = format_ident!("__fnhost_run_{}", name);
-    let (runner, runner_kind) = runner_tokens(&runner_fn, is_async, &invoke);
+    let (runner, runner_kind) = runner_tokens(
+        &runner_fn,
+        RunnerKind::of(is_async, generator.as_ref()),
+        &invoke,
+    );
     let role_tokens = match role {
         Role::Function => quote!(#private::Role::Function),
         Role::Entrypoint => quote!(#private::Role::Entrypoint),
@@ -652,15 +679,138 @@ fn output_shape(output: &ReturnType) -> (TokenStream2, bool) {
     }
 }
 
-/// The runner function `name` that runs `invoke` on the `args` it is given, and the `Runner`
-/// that names it.
+/// How a body is run: the `Runner` variant its runner is.
+#[derive(Clone, Copy, PartialEq)]
+enum RunnerKind {
+    Blocking,
+    Async,
+    /// A `fn` returning `impl Iterator`.
+    Generator,
+    /// A `fn` returning `impl Stream`.
+    AsyncGenerator,
+}
+
+impl RunnerKind {
+    fn of(is_async: bool, generator: Option<&Generator>) -> Self {
+        match (is_async, generator) {
+            (_, Some(Generator { stream: false, .. })) => RunnerKind::Generator,
+            (_, Some(Generator { stream: true, .. })) => RunnerKind::AsyncGenerator,
+            (false, None) => RunnerKind::Blocking,
+            (true, None) => RunnerKind::Async,
+        }
+    }
+}
+
+/// What a generator yields, from its return type `impl Iterator<Item = T>` (or `Stream`).
+struct Generator {
+    /// `T`'s success type: what callers get per item.
+    item: TokenStream2,
+    /// Whether `T` is a `Result` (an `Err` item ends the items with its error).
+    fallible: bool,
+    /// `Stream` (async) rather than `Iterator` (blocking).
+    stream: bool,
+}
+
+/// The generator `output` declares, when it is `impl Iterator<Item = T>` or
+/// `impl Stream<Item = T>`.
+fn generator_of(output: &ReturnType) -> Option<Generator> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::ImplTrait(bounds) = &**ty else {
+        return None;
+    };
+    bounds.bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let last = bound.path.segments.last()?;
+        let stream = match last.ident.to_string().as_str() {
+            "Iterator" => false,
+            "Stream" => true,
+            _ => return None,
+        };
+        let PathArguments::AngleBracketed(generics) = &last.arguments else {
+            return None;
+        };
+        generics.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => {
+                let (item, fallible) = match result_ok_type(&assoc.ty) {
+                    Some(ok) => (quote!(#ok), true),
+                    None => {
+                        let ty = &assoc.ty;
+                        (quote!(#ty), false)
+                    }
+                };
+                Some(Generator {
+                    item,
+                    fallible,
+                    stream,
+                })
+            }
+            _ => None,
+        })
+    })
+}
+
+/// What a generator's runner does with the iterator (or stream) its body returned, `output`:
+/// send each item to `sink`.
+fn send_tokens(generator: &Generator) -> TokenStream2 {
+    let private = quote!(::fnhost_guest::__private);
+    let items = match (generator.fallible, generator.stream) {
+        (true, _) => quote!(output),
+        (false, false) => quote!(::core::iter::Iterator::map(
+            output,
+            ::core::result::Result::<_, ::core::convert::Infallible>::Ok
+        )),
+        (false, true) => quote!(#private::futures::StreamExt::map(
+            output,
+            ::core::result::Result::<_, ::core::convert::Infallible>::Ok
+        )),
+    };
+    match generator.stream {
+        false => quote!(#private::send_items(#items, &sink)),
+        true => quote!(#private::send_stream(#items, sink).await),
+    }
+}
+
+/// The runner function `name` that runs `invoke` on the `args` it is given (and, for a
+/// generator, the `sink` its items go to), and the `Runner` that names it.
 fn runner_tokens(
     name: &syn::Ident,
-    is_async: bool,
+    kind: RunnerKind,
     invoke: &TokenStream2,
 ) -> (TokenStream2, TokenStream2) {
     let private = quote!(::fnhost_guest::__private);
-    if is_async {
+    match kind {
+        RunnerKind::Generator => {
+            return (
+                quote! {
+                    #[doc(hidden)]
+                    fn #name(
+                        args: ::std::vec::Vec<u8>,
+                        sink: #private::ItemSink,
+                    ) -> ::core::result::Result<(), #private::CallError> {
+                        #invoke
+                    }
+                },
+                quote!(#private::Runner::Generator(#name)),
+            );
+        }
+        RunnerKind::AsyncGenerator => {
+            return (
+                quote! {
+                    #[doc(hidden)]
+                    fn #name(args: ::std::vec::Vec<u8>, sink: #private::ItemSink) -> #private::AsyncDone {
+                        ::std::boxed::Box::pin(async move { #invoke })
+                    }
+                },
+                quote!(#private::Runner::AsyncGenerator(#name)),
+            );
+        }
+        _ => {}
+    }
+    if kind == RunnerKind::Async {
         (
             quote! {
                 #[doc(hidden)]
@@ -701,6 +851,7 @@ fn call_shape(
     is_async: bool,
     name: &str,
     body: &TokenStream2,
+    generator: Option<&Generator>,
 ) -> Shape {
     let private = quote!(::fnhost_guest::__private);
     // The argument value callers pass: `()`, the one parameter, or a tuple of them.
@@ -732,7 +883,9 @@ fn call_shape(
         _ => quote!((#(#param_types,)*)),
     };
     let await_body = is_async.then(|| quote!(.await));
-    let encode = if fallible {
+    let encode = if let Some(generator) = generator {
+        send_tokens(generator)
+    } else if fallible {
         quote!(#private::encode_output(output))
     } else {
         quote!(#private::encode_output(::core::result::Result::<_, ::core::convert::Infallible>::Ok(output)))

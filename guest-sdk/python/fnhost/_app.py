@@ -116,9 +116,15 @@ class LocalFunction(Function):
         self.body = body
         self.config = config
         self.entrypoint = entrypoint
-        self.is_async = inspect.iscoroutinefunction(body)
+        #: Whether it yields items (`def` with `yield`, or `async def` with `yield`).
+        self.is_generator = inspect.isgeneratorfunction(body) or inspect.isasyncgenfunction(body)
+        self.is_async = inspect.iscoroutinefunction(body) or inspect.isasyncgenfunction(body)
+        if self.is_generator and entrypoint:
+            raise TypeError(f"{body.__name__}: a local entrypoint cannot be a generator")
         self.web: Optional[WebEndpoint] = getattr(body, "__fnhost_web__", None)
         self.batch: Optional[Batching] = getattr(body, "__fnhost_batched__", None)
+        if self.batch is not None and self.is_generator:
+            raise TypeError(f"{body.__name__}: a generator cannot be batched")
         if self.batch is not None and not self.params:
             raise TypeError(f"{body.__name__}: a batched function takes at least one parameter (a list)")
         self.__doc__ = body.__doc__
@@ -239,7 +245,18 @@ def _method(local: LocalClass, body: Callable) -> LocalFunction:
     container's instance."""
     signature = inspect.signature(body)
     name = f"{local.name}.{body.__name__}"
-    if inspect.iscoroutinefunction(body):
+    if inspect.isasyncgenfunction(body):
+
+        async def call(*args, **kwargs):
+            async for item in body(held_instance(local.name), *args, **kwargs):
+                yield item
+
+    elif inspect.isgeneratorfunction(body):
+
+        def call(*args, **kwargs):
+            yield from body(held_instance(local.name), *args, **kwargs)
+
+    elif inspect.iscoroutinefunction(body):
 
         async def call(*args, **kwargs):
             return await body(held_instance(local.name), *args, **kwargs)

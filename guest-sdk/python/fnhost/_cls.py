@@ -94,7 +94,7 @@ class LocalClass:
         bodies = [body for body in members if hasattr(body, "__fnhost_method__")]
         if not bodies:
             raise TypeError(f"class `{self.name}` needs at least one `@fnhost.method()`")
-        kinds = {inspect.iscoroutinefunction(body) for body in bodies}
+        kinds = {inspect.iscoroutinefunction(body) or inspect.isasyncgenfunction(body) for body in bodies}
         if len(kinds) > 1:
             raise TypeError(
                 f"class `{self.name}`: every method is `def`, or every one `async def` (its "

@@ -18,7 +18,7 @@ import traceback
 
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.imports import types
+from wit_world.imports import host, types
 
 from ._app import REGISTRY, LocalFunction
 from ._cls import CLASSES, INSTANCE, LocalClass, parameter_default, run_hooks
@@ -54,6 +54,32 @@ class Guest(exports.Guest):
         return _encode(result)
 
 
+    async def run_gen(self, function: str, args: bytes, sink: "host.ItemSink") -> None:
+        entry = _find(function, is_async=False, is_generator=True)
+        positional, named = _arguments(entry, args)
+        with sink:
+            try:
+                for item in entry.body(*positional, **named):
+                    if not sink.send(_encode(item)):
+                        break
+            except Err:
+                raise
+            except Exception as error:
+                raise _user_error(error) from None
+
+    async def run_gen_async(self, function: str, args: bytes, sink: "host.ItemSink") -> None:
+        entry = _find(function, is_async=True, is_generator=True)
+        positional, named = _arguments(entry, args)
+        with sink:
+            try:
+                async for item in entry.body(*positional, **named):
+                    if not await sink.send_async(_encode(item)):
+                        break
+            except Err:
+                raise
+            except Exception as error:
+                raise _user_error(error) from None
+
     async def enter(self, class_name: str, params: bytes, phase: "types.EnterPhase") -> None:
         local = CLASSES.get(class_name)
         if local is None:
@@ -86,14 +112,14 @@ class Guest(exports.Guest):
             await run_hooks(CLASSES[held[0]], held[1], CLASSES[held[0]].exits)
 
 
-def _find(name: str, is_async: bool) -> LocalFunction:
+def _find(name: str, is_async: bool, is_generator: bool = False) -> LocalFunction:
     entry = REGISTRY.get(name)
     if entry is None and "." in name:
         local = CLASSES.get(name.split(".", 1)[0])
         entry = next((method for method in local.methods if method.name == name), None) if local else None
     if entry is None:
         raise Err(types.CallError_NotFound(f"this component has no function `{name}`"))
-    if entry.is_async != is_async:
+    if entry.is_async != is_async or entry.is_generator != is_generator:
         kind, through = ("async", "run-async") if entry.is_async else ("blocking", "run")
         raise Err(types.CallError_BadArguments(f"`{name}` has a {kind} body: the host must run it through `{through}`"))
     return entry
@@ -167,6 +193,7 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
             method=function.web.method, label=function.web.label, requires_auth=function.web.requires_auth),
         batch=None if function.batch is None else types.Batching(
             max_batch_size=function.batch.max_batch_size, wait_ms=function.batch.wait_ms),
+        generator=function.is_generator,
     )
 
 

@@ -111,6 +111,7 @@ class Function:
         self.starmap = _Twin(self._starmap, self._starmap_aio, "`map` with each input a tuple of arguments.")
         self.for_each = _Twin(self._for_each, self._for_each_aio, "`map` with the results dropped.")
         self.spawn_map = _Twin(self._spawn_map, self._spawn_map_aio, "Starts a call per input in the background.")
+        self.remote_gen = _Twin(self._remote_gen, self._remote_gen_aio, "Calls a generator and yields its items as they come.")
 
     @staticmethod
     def from_name(app_name: str, name: Optional[str] = None) -> "Function":
@@ -174,6 +175,32 @@ class Function:
             return decode_result(await host.call_async(self._name, payload, self._options()))
         except Err as error:
             raise raising(error) from None
+
+    def _remote_gen(self, *args, **kwargs) -> Iterator:
+        """The generator's items as they come; an error ends them; closing the iterator (or
+        dropping it) cancels the call."""
+        require_host()
+        with host.call_gen(self._name, self._payload(args, kwargs), self._options()) as items:
+            while True:
+                item = items.next()
+                if item is None:
+                    return
+                try:
+                    yield decode_result(_unwrap(item))
+                except Err as error:
+                    raise raising(error) from None
+
+    async def _remote_gen_aio(self, *args, **kwargs) -> AsyncIterator:
+        require_host()
+        with host.call_gen(self._name, self._payload(args, kwargs), self._options()) as items:
+            while True:
+                item = await items.next_async()
+                if item is None:
+                    return
+                try:
+                    yield decode_result(_unwrap(item))
+                except Err as error:
+                    raise raising(error) from None
 
     def _spawn(self, *args, **kwargs) -> FunctionCall:
         require_host()
@@ -268,6 +295,13 @@ class Function:
 
     async def _spawn_map_aio(self, *inputs: Iterable, kwargs: Optional[dict] = None) -> list:
         return self._spawn_map(*inputs, kwargs=kwargs)
+
+
+def _unwrap(item) -> bytes:
+    """The bytes of an item, a `result` as componentize-py gives it (`Ok` or `Err`)."""
+    if isinstance(item, Err):
+        raise item
+    return item.value
 
 
 def _take_finished(calls: list) -> list:

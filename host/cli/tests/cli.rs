@@ -106,6 +106,21 @@ fn list_shows_classes_with_their_parameters_and_methods() {
 }
 
 #[test]
+fn call_prints_a_generators_items_one_json_line_each() {
+    let output = fnhost(&["call", "tests/guests/classes", "count_to", "3"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "0\n1\n2\n");
+    let failed = fnhost(&["call", "tests/guests/classes", "count_then_fail", "2"]);
+    assert!(!failed.status.success());
+    assert_eq!(stdout(&failed), "0\n1\n", "the items before the error");
+    assert!(
+        stderr(&failed).contains("failed at 2"),
+        "{}",
+        stderr(&failed)
+    );
+}
+
+#[test]
 fn the_fanout_example_runs_its_hundred_calls() {
     let output = fnhost(&["run", "examples/fanout"]);
     assert!(output.status.success(), "{}", stderr(&output));

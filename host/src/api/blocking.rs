@@ -167,6 +167,16 @@ impl Function {
         std::iter::from_fn(move || self.runtime.block_on(results.next()))
     }
 
+    /// Calls the generator with `args` and yields its items as they come; see
+    /// [`crate::Function::remote_gen`].
+    pub fn remote_gen<'a, R: DeserializeOwned + 'a>(
+        &'a self,
+        args: impl Serialize,
+    ) -> impl Iterator<Item = Result<R, Error>> + 'a {
+        let mut items = self.function.remote_gen(args);
+        std::iter::from_fn(move || self.runtime.block_on(items.next()))
+    }
+
     /// Calls the function once per input and drops the results; see
     /// [`crate::Function::for_each`].
     pub fn for_each<A: Serialize>(

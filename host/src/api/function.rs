@@ -8,6 +8,7 @@ use crate::Error;
 use crate::api::call::FunctionCall;
 use crate::api::wire::{decode, encode_args};
 use crate::dispatch::chain::Frame;
+use crate::dispatch::items::{self, Items};
 use crate::dispatch::offload::ArrivedCall;
 use crate::dispatch::retained::CallStore;
 use crate::dispatch::{CallId, Dispatch, Receiver, Request, wait};
@@ -17,7 +18,10 @@ use crate::pool::{Pool, PoolStats};
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// How many calls one `map` keeps in flight at once; later inputs start as earlier ones finish.
 const MAP_WINDOW: usize = 1000;
@@ -38,6 +42,24 @@ pub struct Function {
     /// Set for a method of a class's instance (`pool` is the instance's): what its component
     /// says of the method.
     method: Option<Arc<FunctionInfo>>,
+}
+
+/// The items of a generator call ([`Function::remote_gen`]), as they are produced. Dropping it
+/// cancels the call.
+pub struct Generated<R> {
+    items: Pin<Box<dyn Stream<Item = Result<Vec<u8>, Error>> + Send>>,
+    item: PhantomData<fn() -> R>,
+}
+
+impl<R: DeserializeOwned> Stream for Generated<R> {
+    type Item = Result<R, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.items
+            .as_mut()
+            .poll_next(cx)
+            .map(|item| item.map(|item| item.and_then(|item| decode(&item))))
+    }
 }
 
 /// A pool made for one `with_options` handle; closed when the last clone of the handle goes
@@ -155,12 +177,46 @@ impl Function {
             caller: Frame::elsewhere(depth),
             id,
             may_offer: false,
+            items: None,
         };
         wait(
             &self.info().name,
             self.pool.submit(&self.info().name, request),
         )
         .await
+    }
+
+    /// Calls the generator with `args` and yields its items as they are produced (Modal's
+    /// `remote_gen`): at most [`GENERATOR_BUFFER`](crate::GENERATOR_BUFFER) items run ahead
+    /// of the stream's reader (the generator waits meanwhile); an error ends the items with
+    /// it; dropping the stream cancels the call. Calling a function that is not a generator
+    /// yields its error.
+    pub fn remote_gen<R: DeserializeOwned>(&self, args: impl Serialize) -> Generated<R> {
+        self.generate(encode_args(&args))
+    }
+
+    /// Like [`Function::remote_gen`], with an encoded JSON array of arguments.
+    pub fn remote_gen_raw<R: DeserializeOwned>(&self, args: Vec<u8>) -> Generated<R> {
+        self.generate(Ok(args))
+    }
+
+    /// Calls the generator with `args` (encoded, or why they could not be).
+    fn generate<R: DeserializeOwned>(&self, args: Result<Vec<u8>, Error>) -> Generated<R> {
+        let (sender, receiver) = items::channel();
+        let submitted = args.and_then(|args| {
+            let mut request = Request::new(args, self.options, None);
+            request.items = Some(sender);
+            self.pool.submit(&self.info().name, request)
+        });
+        let items = Items::new(&self.info().name, receiver, submitted);
+        let items = stream::unfold(items, |mut items| async move {
+            let item = items.next().await?;
+            Some((item, items))
+        });
+        Generated {
+            items: Box::pin(items),
+            item: PhantomData,
+        }
     }
 
     /// Submits a call with `args` (encoded) through the dispatch seam, as from the host API.

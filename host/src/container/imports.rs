@@ -10,6 +10,8 @@
 
 use crate::Error;
 use crate::container::state::ContainerState;
+use crate::dispatch::items::{self, ItemSink, ItemStream, Items};
+use crate::dispatch::payload;
 use crate::dispatch::retained::{CallHandle, wait_finished};
 use crate::dispatch::{Receiver, Request, wait};
 use crate::options::CallOptions;
@@ -88,6 +90,24 @@ impl host::Host for ContainerState {
         };
         let call = self.calls.start(id, &function, submitted, app);
         Ok(self.table.push(call)?)
+    }
+
+    fn call_gen(
+        &mut self,
+        function: String,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> wasmtime::Result<Resource<ItemStream>> {
+        let (sender, receiver) = items::channel();
+        let mut request = self.new_request(args, options);
+        request.items = Some(sender);
+        let submitted = self
+            .dispatch()
+            .and_then(|app| app.submit(&function, request));
+        let items = Items::new(&function, receiver, submitted);
+        Ok(self
+            .table
+            .push(ItemStream(Arc::new(tokio::sync::Mutex::new(items))))?)
     }
 
     fn call_from_id(
@@ -173,6 +193,75 @@ impl host::HostFunctionCall for ContainerState {
         // The call goes on: the host keeps it by id.
         self.table.delete(call)?;
         Ok(())
+    }
+}
+
+impl host::HostItemSink for ContainerState {
+    async fn send(&mut self, sink: Resource<ItemSink>, item: Vec<u8>) -> wasmtime::Result<bool> {
+        let sender = checked_item(&self.table, &sink, &item)?;
+        // Waits while the caller's buffer is full, never past the input's deadline.
+        let sent = self.bound(sender.send(item)).await?;
+        Ok(sent.is_ok())
+    }
+
+    fn drop(&mut self, sink: Resource<ItemSink>) -> wasmtime::Result<()> {
+        // Its sender goes with it: once the input ends, its caller sees the end.
+        self.table.delete(sink)?;
+        Ok(())
+    }
+}
+
+/// The sender of `sink`, when `item` may be sent: an item is at most a payload's size.
+fn checked_item(
+    table: &wasmtime::component::ResourceTable,
+    sink: &Resource<ItemSink>,
+    item: &[u8],
+) -> wasmtime::Result<items::ItemSender> {
+    let sender = table.get(sink)?.0.clone();
+    payload::check("a generator", "item", item.len()).map_err(wasmtime::Error::msg)?;
+    Ok(sender)
+}
+
+impl host::HostItemStream for ContainerState {
+    async fn next(
+        &mut self,
+        stream: Resource<ItemStream>,
+    ) -> wasmtime::Result<Option<Result<Vec<u8>, CallError>>> {
+        // Waited on outside the table, as `get` is.
+        let items = Arc::clone(&self.table.get(&stream)?.0);
+        let next = self
+            .bound_call(async move { items.lock().await.next().await })
+            .await?;
+        Ok(next.map(|item| item.map_err(CallError::from)))
+    }
+
+    fn drop(&mut self, stream: Resource<ItemStream>) -> wasmtime::Result<()> {
+        // Dropping the items cancels the call.
+        self.table.delete(stream)?;
+        Ok(())
+    }
+}
+
+impl host::HostItemSinkWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn send_async(
+        accessor: &Accessor<ContainerState, Self>,
+        sink: Resource<ItemSink>,
+        item: Vec<u8>,
+    ) -> wasmtime::Result<bool> {
+        let sender = accessor.with(|mut access| checked_item(&access.get().table, &sink, &item))?;
+        Ok(sender.send(item).await.is_ok())
+    }
+}
+
+impl host::HostItemStreamWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn next_async(
+        accessor: &Accessor<ContainerState, Self>,
+        stream: Resource<ItemStream>,
+    ) -> wasmtime::Result<Option<Result<Vec<u8>, CallError>>> {
+        let items = accessor
+            .with(|mut access| access.get().table.get(&stream).map(|s| Arc::clone(&s.0)))?;
+        let next = items.lock().await.next().await;
+        Ok(next.map(|item| item.map_err(CallError::from)))
     }
 }
 

@@ -291,6 +291,14 @@ pub(crate) fn function_info(
         None => None,
         Some(batching) => Some(batching_of(&info.name, &component, batching)?),
     };
+    if info.generator && batch.is_some() {
+        return Err(LoadError::InvalidOption {
+            path: component,
+            function: info.name,
+            option: "batched",
+            reason: "a generator cannot be batched".into(),
+        });
+    }
     Ok(FunctionInfo {
         name: info.name,
         kind: body_kind(info.kind),
@@ -298,6 +306,7 @@ pub(crate) fn function_info(
         param_types: info.param_types,
         web,
         batch,
+        generator: info.generator,
         config,
         component,
     })

@@ -152,6 +152,7 @@ fn run(pool: &Arc<Pool>, batched: &Batched, batch: Vec<(Input, Vec<Value>)>) {
         attempt: 0,
         caller,
         id: CallId::mint(),
+        items: None,
     });
     let function = Arc::clone(&batched.function);
     tokio::spawn(async move {

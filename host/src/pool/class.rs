@@ -81,6 +81,7 @@ impl ClassPools {
             param_types: Vec::new(),
             web: None,
             batch: None,
+            generator: false,
             config: self.info.config,
             component: self.info.component.clone(),
         };

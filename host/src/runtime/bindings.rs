@@ -15,10 +15,14 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/host.[method]function-call.get": async | trappable,
         "fnhost:runtime/host.sleep": async | trappable,
         "fnhost:runtime/host.wait-finished": async | trappable,
+        "fnhost:runtime/host.[method]item-sink.send": async | trappable,
+        "fnhost:runtime/host.[method]item-stream.next": async | trappable,
         default: trappable,
     },
     with: {
         "fnhost:runtime/host.function-call": crate::dispatch::retained::CallHandle,
+        "fnhost:runtime/host.item-sink": crate::dispatch::items::ItemSink,
+        "fnhost:runtime/host.item-stream": crate::dispatch::items::ItemStream,
     },
 });
 

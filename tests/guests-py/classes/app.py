@@ -92,3 +92,86 @@ def main():
         enters[instance] = entered
     containers = table.lookup.get_current_stats().containers_started
     print(f"containers: {containers}, enters: {sum(enters.values())}")
+
+
+@app.function()
+def count_to(n):
+    yield from range(n)
+
+
+@app.function()
+@fnhost.concurrent(max_inputs=4)
+async def count_to_aio(n):
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield i
+
+
+@app.function()
+def count_then_fail(fail_at):
+    i = 0
+    while True:
+        if i >= fail_at:
+            raise ValueError(f"failed at {i}")
+        yield i
+        i += 1
+
+
+@app.function()
+def sum_of_counts(n):
+    return [sum(count_to.remote_gen(n)), sum(count_to_aio.remote_gen(n))]
+
+
+@app.function()
+async def sum_of_counts_aio(n):
+    blocking = 0
+    async for item in count_to.remote_gen.aio(n):
+        blocking += item
+    streamed = 0
+    async for item in count_to_aio.remote_gen.aio(n):
+        streamed += item
+    return [blocking, streamed]
+
+
+@app.function()
+async def items_until_failure(fail_at):
+    numbers = []
+    try:
+        async for number in count_then_fail.remote_gen.aio(fail_at):
+            numbers.append(number)
+    except fnhost.exception.Error as error:
+        return [numbers, str(error)]
+    return [numbers, "no error"]
+
+
+@app.function()
+def misuse_a_generator():
+    messages = []
+    # A spawn itself cannot fail: its error comes with `get`.
+    for call in (lambda: count_to.spawn(3).get(), lambda: count_to.remote(3)):
+        try:
+            call()
+            messages.append("")
+        except fnhost.exception.Error as error:
+            messages.append(str(error))
+    return messages
+
+
+@app.cls(max_containers=1)
+@fnhost.concurrent(max_inputs=4)
+class Producer:
+    @fnhost.enter()
+    def start(self):
+        self.count = 0
+
+    @fnhost.method()
+    async def numbers(self):
+        i = 0
+        while True:
+            self.count += 1
+            yield i
+            i += 1
+
+    @fnhost.method()
+    async def produced(self):
+        return self.count

@@ -14,7 +14,8 @@
 //! same way); options that shape a local load or call (`--with`, `--timeout`, ...) are
 //! refused.
 //!
-//! The result is printed as the function encoded it (see [`check_json`]).
+//! The result is printed as the function encoded it (see [`check_json`]); a generator's items
+//! are printed as they come, one JSON line each (an app loaded here only).
 
 use crate::app_args::AppArgs;
 use crate::remote_args::RemoteArgs;
@@ -23,6 +24,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use fnhost::{FunctionOptions, MAX_PAYLOAD};
 use fnhost_client::Client;
+use futures::StreamExt;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -84,6 +86,9 @@ impl CallCommand {
                     ..FunctionOptions::default()
                 })?;
                 let args = function.info().arguments(given)?;
+                if function.info().generator {
+                    return print_items(function.remote_gen_raw(args)).await;
+                }
                 function.remote_raw(args).await?
             }
         };
@@ -112,6 +117,17 @@ impl CallCommand {
         }
         self.app.refuse("fnhost call --url")
     }
+}
+
+/// Prints a generator's items as they come, one JSON line each; its error ends them.
+async fn print_items(mut items: fnhost::Generated<Value>) -> anyhow::Result<()> {
+    while let Some(item) = items.next().await {
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer(&mut stdout, &item?)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
+    }
+    Ok(())
 }
 
 /// The name of the deployed app `app` (given where a path goes locally).

@@ -268,6 +268,7 @@ mod tests {
             param_types: Vec::new(),
             web: None,
             batch: None,
+            generator: false,
             config: fnhost::FunctionConfig::resolve(&fnhost::FunctionOptions::default()).unwrap(),
             component: Default::default(),
         }

@@ -1,8 +1,11 @@
-//! The test app for classes: a blocking class with parameters, hooks, a batched method and a
-//! hook that can be made to fail; an async class whose methods interleave on one instance;
-//! and functions that call them through the SDK's handles.
+//! The test app for classes and generators: a blocking class with parameters, hooks, a
+//! batched method and a hook that can be made to fail; an async class whose methods
+//! interleave on one instance; generators (blocking, async, failing, and an endless one in a
+//! class that counts what it produced); and functions that call them through the SDK's
+//! handles.
 
 use fnhost_guest::{Error, Parameters, app, class, function, local_entrypoint, sleep_aio};
+use futures::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::hash::{BuildHasher, RandomState};
@@ -161,4 +164,109 @@ fn main() -> Result<(), Error> {
     Ok(())
 }
 
-app!(lookup_in, lookup_in_aio, main; classes: Table, Meeting);
+/// The numbers from 0 to `n` (excluded), as a blocking generator.
+#[function]
+fn count_to(n: u64) -> impl Iterator<Item = u64> {
+    0..n
+}
+
+/// The numbers from 0 to `n` (excluded), as an async generator.
+#[function(max_inputs = 4)]
+fn count_to_aio(n: u64) -> impl Stream<Item = u64> {
+    stream::iter(0..n).then(|i| async move {
+        sleep_aio(Duration::ZERO).await;
+        i
+    })
+}
+
+/// The numbers from 0, until `fail_at`: that item is an error.
+#[function]
+fn count_then_fail(fail_at: u64) -> impl Iterator<Item = Result<u64, String>> {
+    (0..).map(move |i| match i < fail_at {
+        true => Ok(i),
+        false => Err(format!("failed at {i}")),
+    })
+}
+
+/// The sums of `count_to(n)`'s and `count_to_aio(n)`'s items, read as they come.
+#[function]
+fn sum_of_counts(n: u64) -> Result<(u64, u64), Error> {
+    let blocking = count_to.remote_gen(n).sum::<Result<u64, Error>>()?;
+    let streamed = count_to_aio.remote_gen(n).sum::<Result<u64, Error>>()?;
+    Ok((blocking, streamed))
+}
+
+/// The same sums, awaited.
+#[function]
+async fn sum_of_counts_aio(n: u64) -> Result<(u64, u64), Error> {
+    let add = |sum: Result<u64, Error>, item: Result<u64, Error>| async move { Ok(sum? + item?) };
+    let blocking = count_to.remote_gen_aio(n).fold(Ok(0), add).await?;
+    let streamed = count_to_aio.remote_gen_aio(n).fold(Ok(0), add).await?;
+    Ok((blocking, streamed))
+}
+
+/// The items of `count_then_fail(fail_at)` as a caller sees them: the numbers, then the error.
+#[function]
+async fn items_until_failure(fail_at: u64) -> (Vec<u64>, String) {
+    let mut items = std::pin::pin!(count_then_fail.remote_gen_aio(fail_at));
+    let mut numbers = Vec::new();
+    while let Some(item) = items.next().await {
+        match item {
+            Ok(number) => numbers.push(number),
+            Err(error) => return (numbers, error.to_string()),
+        }
+    }
+    (numbers, "no error".into())
+}
+
+/// What spawning a generator (at the spawned call's `get`: a spawn itself cannot fail) and
+/// calling it with `remote` say.
+#[function]
+fn misuse_a_generator() -> (String, String) {
+    let spawned = count_to
+        .spawn(3)
+        .and_then(|call| call.get())
+        .err()
+        .map(|error| error.to_string());
+    let called = count_to.remote(3).err().map(|error| error.to_string());
+    (spawned.unwrap_or_default(), called.unwrap_or_default())
+}
+
+/// An endless producer, with a count of the items it made.
+#[derive(Default, Serialize, Deserialize, Parameters)]
+pub struct Producer {
+    #[serde(skip)]
+    produced: Cell<u64>,
+}
+
+#[class(max_inputs = 4, max_containers = 1)]
+impl Producer {
+    /// 0, 1, 2, ... for ever.
+    #[method]
+    fn numbers(&self) -> impl Stream<Item = u64> + '_ {
+        stream::iter(0..).map(|i| {
+            self.produced.set(self.produced.get() + 1);
+            i
+        })
+    }
+
+    /// How many items `numbers` made.
+    #[method]
+    async fn produced(&self) -> u64 {
+        self.produced.get()
+    }
+}
+
+app!(
+    lookup_in,
+    lookup_in_aio,
+    main,
+    count_to,
+    count_to_aio,
+    count_then_fail,
+    sum_of_counts,
+    sum_of_counts_aio,
+    items_until_failure,
+    misuse_a_generator;
+    classes: Table, Meeting, Producer
+);
