@@ -193,10 +193,15 @@ impl Container {
                 let exit = guest.func_exit().func().typed(&store);
                 let exit = exit.map_err(|error| trap_error(&mut store, &error))?;
                 let timeout = function.config.timeout;
+                // A container started from a snapshot holds the instance already.
+                let phase = match bound.snapshot {
+                    Some(_) => EnterPhase::Restored,
+                    None => EnterPhase::All,
+                };
                 let call = (
                     Arc::<str>::from(bound.class.name.as_str()),
                     bound.params.to_vec(),
-                    EnterPhase::All,
+                    phase,
                 );
                 match run_hook(&mut store, enter, call, timeout).await {
                     Ok(()) => {}
@@ -486,7 +491,7 @@ impl Container {
 }
 
 /// How a class's hook did not return.
-enum HookFailure {
+pub(crate) enum HookFailure {
     /// It returned an error (its message names the hook).
     Failed(CallError),
     /// The instance trapped.
@@ -498,7 +503,7 @@ enum HookFailure {
 /// Runs a class's `enter` hooks (`hook` with `args`) on a container not serving yet, within
 /// `timeout`: computing past it traps at the next epoch tick, a blocking import waits no
 /// longer, and an async wait is dropped with the store.
-async fn run_hook<P>(
+pub(crate) async fn run_hook<P>(
     store: &mut Store<ContainerState>,
     hook: TypedFunc<P, (Result<(), CallError>,)>,
     args: P,

@@ -376,14 +376,15 @@ impl Pool {
             name: Arc::clone(&self.name),
             cpu_throttles: Arc::clone(&self.cpu_throttles),
         };
-        Container::start(
-            &self.component.pre,
-            &self.context,
-            &self.info,
-            role,
-            self.bound.as_ref(),
-        )
-        .await
+        let snapshot = self.bound.as_ref().and_then(|bound| {
+            let snapshot = bound.snapshot.as_ref()?;
+            Some(snapshot.pre(bound, &self.component, &self.context))
+        });
+        let pre = match snapshot {
+            Some(made) => &made.await?,
+            None => &self.component.pre,
+        };
+        Container::start(pre, &self.context, &self.info, role, self.bound.as_ref()).await
     }
 
     /// Gives started instance `id` its place in the pool, with inputs from the queue; returns

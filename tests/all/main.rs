@@ -59,4 +59,5 @@ mod sandbox;
 mod scaling;
 mod server;
 mod settings;
+mod snapshots;
 mod timeouts;

@@ -279,7 +279,13 @@ impl AppBuilder {
                     .into_iter()
                     .map(|(info, component)| {
                         let name = info.name.clone();
-                        let class = ClassPools::new(info, component, Arc::clone(&context), limits);
+                        let class = ClassPools::new(
+                            info,
+                            component,
+                            cache.clone(),
+                            Arc::clone(&context),
+                            limits,
+                        );
                         (name, Arc::new(class))
                     })
                     .collect(),

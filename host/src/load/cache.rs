@@ -126,11 +126,23 @@ impl CompileCache {
     /// Compiles the component `bytes`, and stores it when the cache is on and its directory is
     /// safe to use (replacing the entry there, which [`CompileCache::load`] found unsound).
     pub(crate) fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+        self.compile_as(engine, digest(bytes), bytes)
+    }
+
+    /// Compiles the component `bytes` and stores it under `key` rather than under their digest:
+    /// for a component made from others (a snapshot), `key` digests what it was made from, so
+    /// that [`CompileCache::load`] finds it without making it again.
+    pub(crate) fn compile_as(
+        &self,
+        engine: &Engine,
+        key: Digest,
+        bytes: &[u8],
+    ) -> wasmtime::Result<Component> {
         let component = Component::new(engine, bytes)?;
         let Some(dir) = self.usable_dir() else {
             return Ok(component);
         };
-        let expected = Expected::new(engine, digest(bytes));
+        let expected = Expected::new(engine, key);
         let entry = Entry::in_dir(dir, &expected);
         let code = component.serialize()?;
         let header = Header {
@@ -168,7 +180,7 @@ impl ComponentDigest {
 }
 
 /// The BLAKE3 digest of `bytes`.
-fn digest(bytes: &[u8]) -> Digest {
+pub(crate) fn digest(bytes: &[u8]) -> Digest {
     *blake3::hash(bytes).as_bytes()
 }
 

@@ -13,7 +13,7 @@ use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
 use crate::info::{Batching, BodyKind, ClassInfo, FunctionInfo, WebEndpoint};
-use crate::load::cache::{CompileCache, ComponentDigest};
+use crate::load::cache::{self, CompileCache, ComponentDigest, Digest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::{self, AppInfo, AppPre};
@@ -31,6 +31,9 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 pub(crate) struct LoadedComponent {
     pub(crate) path: PathBuf,
     pub(crate) pre: AppPre<ContainerState>,
+    /// Set when a class of the component has a snap `enter` hook: the bytes it was compiled
+    /// from (what a snapshot instruments) and their digest.
+    pub(crate) source: Option<(Arc<[u8]>, Digest)>,
 }
 
 /// The linker every container is instantiated with: WASI p2, wasi:http's `types` and
@@ -69,7 +72,7 @@ pub(crate) async fn load(
     let engine = linker.engine().clone();
     let file = path.to_owned();
     let cache = cache.clone();
-    let component = tokio::task::spawn_blocking(move || compile(&engine, &cache, &file))
+    let (component, digest) = tokio::task::spawn_blocking(move || compile(&engine, &cache, &file))
         .await
         .map_err(|error| LoadError::Engine(error.into()))??;
     let not_an_app = |source| LoadError::NotAnApp {
@@ -103,14 +106,25 @@ pub(crate) async fn load(
     let app = match is_app {
         false => None,
         true => {
-            let loaded = Arc::new(LoadedComponent {
+            let mut loaded = LoadedComponent {
                 path: path.to_owned(),
                 pre: AppPre::new(pre).map_err(mismatch)?,
-            });
+                source: None,
+            };
             let info = describe(&loaded)
                 .await
                 .map_err(|error| not_an_app(reason(format!("`describe` failed: {error:#}"))))?;
-            Some((loaded, info))
+            if info.classes.iter().any(|class| class.snap) {
+                // Read again, and bound to what was compiled: a snapshot is made from these.
+                let bytes = read_component(path)?;
+                if cache::digest(&bytes) != digest {
+                    return Err(not_an_app(reason(
+                        "the file changed while it was loaded: load it again",
+                    )));
+                }
+                loaded.source = Some((Arc::from(bytes), digest));
+            }
+            Some((Arc::new(loaded), info))
         }
     };
     Ok(Loaded {
@@ -160,7 +174,7 @@ fn compile(
     engine: &wasmtime::Engine,
     cache: &CompileCache,
     path: &Path,
-) -> Result<Component, LoadError> {
+) -> Result<(Component, Digest), LoadError> {
     let unreadable = |error: FileError| LoadError::Read {
         path: path.to_owned(),
         source: error.into(),
@@ -186,17 +200,19 @@ fn compile(
         )
         .map_err(unreadable)?;
         check_header(&start).map_err(invalid)?;
-        if let Some(component) = cache.load(engine, &digest.finish()) {
-            return Ok(component);
+        let digest = digest.finish();
+        if let Some(component) = cache.load(engine, &digest) {
+            return Ok((component, digest));
         }
         (&file).rewind().map_err(|error| unreadable(error.into()))?;
     }
     let bytes =
         read_capped(&file, &metadata, MAX_COMPONENT_BYTES, "a component").map_err(unreadable)?;
     check_header(&bytes).map_err(invalid)?;
-    cache
+    let component = cache
         .compile(engine, &bytes)
-        .map_err(|error| invalid(error.into()))
+        .map_err(|error| invalid(error.into()))?;
+    Ok((component, cache::digest(&bytes)))
 }
 
 /// The length of the header that starts a component (and a core module).

@@ -12,10 +12,14 @@
 
 use crate::Error;
 use crate::container::state::ContainerContext;
+use crate::container::state::ContainerState;
 use crate::dispatch::{Dispatch, Receiver, Request};
 use crate::info::{ClassInfo, FunctionInfo};
+use crate::load::CompileCache;
 use crate::load::component::LoadedComponent;
+use crate::load::snapshot;
 use crate::pool::{Limits, Pool, PoolStats};
+use crate::runtime::bindings::AppPre;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -23,17 +27,47 @@ use std::sync::{Arc, Mutex};
 pub const MAX_PARAMETER_SETS: usize = 1000;
 
 /// What a class's pool binds its containers to: the class, and the parameter values (a JSON
-/// object, canonical) each container builds its instance from.
+/// object, canonical) each container builds its instance from; for a class with a snap
+/// `enter` hook, the snapshot its containers start from.
 #[derive(Clone)]
 pub(crate) struct Bound {
     pub(crate) class: Arc<ClassInfo>,
     pub(crate) params: Arc<[u8]>,
+    pub(crate) snapshot: Option<Arc<Snapshot>>,
+}
+
+/// The snapshot of one instance after its snap hooks: made by the first container start that
+/// needs it (the others wait for it), then shared; a failure is kept too (every start fails
+/// with it).
+pub(crate) struct Snapshot {
+    made: tokio::sync::OnceCell<Result<AppPre<ContainerState>, Error>>,
+    cache: CompileCache,
+}
+
+impl Snapshot {
+    /// What the containers of `bound` (of `component`) start from: the snapshot, made now when
+    /// it is not yet.
+    pub(crate) async fn pre(
+        &self,
+        bound: &Bound,
+        component: &LoadedComponent,
+        context: &ContainerContext,
+    ) -> Result<AppPre<ContainerState>, Error> {
+        self.made
+            .get_or_init(|| {
+                snapshot::snapshot(component, context, &self.cache, &bound.class, &bound.params)
+            })
+            .await
+            .clone()
+    }
 }
 
 /// The pools of one class, by parameter values.
 pub(crate) struct ClassPools {
     info: Arc<ClassInfo>,
     component: Arc<LoadedComponent>,
+    /// Where snapshots are kept.
+    cache: CompileCache,
     context: Arc<ContainerContext>,
     limits: Limits,
     pools: Mutex<HashMap<Arc<[u8]>, Arc<Pool>>>,
@@ -43,12 +77,14 @@ impl ClassPools {
     pub(crate) fn new(
         info: ClassInfo,
         component: Arc<LoadedComponent>,
+        cache: CompileCache,
         context: Arc<ContainerContext>,
         limits: Limits,
     ) -> Self {
         ClassPools {
             info: Arc::new(info),
             component,
+            cache,
             context,
             limits,
             pools: Mutex::default(),
@@ -85,9 +121,16 @@ impl ClassPools {
             config: self.info.config,
             component: self.info.component.clone(),
         };
+        let snapshot = self.info.snap.then(|| {
+            Arc::new(Snapshot {
+                made: tokio::sync::OnceCell::new(),
+                cache: self.cache.clone(),
+            })
+        });
         let bound = Bound {
             class: Arc::clone(&self.info),
             params: Arc::clone(&params),
+            snapshot,
         };
         let pool = Arc::new(Pool::with_binding(
             shape,

@@ -175,3 +175,33 @@ class Producer:
     @fnhost.method()
     async def produced(self):
         return self.count
+
+
+#: How many times this container's memory ran `Snapped`'s snap hook (a container started from
+#: the snapshot counts the one run it inherited), and its other `enter` hook.
+SNAP_ENTERS = [0]
+LIVE_ENTERS = [0]
+
+
+@app.cls(max_containers=4)
+class Snapped:
+    size: int = fnhost.parameter()
+    call_out: bool = fnhost.parameter(default=False)
+    spawn_out: bool = fnhost.parameter(default=False)
+
+    @fnhost.enter(snap=True)
+    def build(self):
+        SNAP_ENTERS[0] += 1
+        if self.call_out:
+            lookup_in_aio.remote(1, 0)
+        if self.spawn_out:
+            self.pending = lookup_in_aio.spawn(1, 0)
+        self.table = list(range(self.size))
+
+    @fnhost.enter()
+    def warm(self):
+        LIVE_ENTERS[0] += 1
+
+    @fnhost.method()
+    def enters(self):
+        return [SNAP_ENTERS[0], LIVE_ENTERS[0], sum(self.table)]

@@ -257,6 +257,61 @@ impl Producer {
     }
 }
 
+thread_local! {
+    /// How many times this container's memory ran `Snapped`'s snap hook (before its snapshot:
+    /// a container started from it counts the one run it inherited).
+    static SNAP_ENTERS: Cell<u32> = const { Cell::new(0) };
+    /// How many times this container ran `Snapped`'s other `enter` hook.
+    static LIVE_ENTERS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A class whose table is built by a snap hook: its containers start from a snapshot.
+#[derive(Default, Serialize, Deserialize, Parameters)]
+pub struct Snapped {
+    pub size: u64,
+    /// Set to make the snap hook call another function (which it may not).
+    #[serde(default)]
+    pub call_out: bool,
+    /// Set to make the snap hook keep a spawned call's handle (which cannot be captured).
+    #[serde(default)]
+    pub spawn_out: bool,
+    #[serde(skip)]
+    table: Vec<u64>,
+    #[serde(skip)]
+    pending: Option<fnhost_guest::FunctionCall<u64>>,
+}
+
+#[class(max_containers = 4)]
+impl Snapped {
+    #[enter(snap = true)]
+    fn build(&mut self) -> Result<(), Error> {
+        SNAP_ENTERS.set(SNAP_ENTERS.get() + 1);
+        if self.call_out {
+            lookup_in_aio.remote((1, 0))?;
+        }
+        if self.spawn_out {
+            self.pending = Some(lookup_in_aio.spawn((1, 0))?);
+        }
+        self.table = (0..self.size).collect();
+        Ok(())
+    }
+
+    #[enter]
+    fn warm(&mut self) {
+        LIVE_ENTERS.set(LIVE_ENTERS.get() + 1);
+    }
+
+    /// The snap and other `enter` runs this container's memory saw, and the table's sum.
+    #[method]
+    fn enters(&self) -> (u32, u32, u64) {
+        (
+            SNAP_ENTERS.get(),
+            LIVE_ENTERS.get(),
+            self.table.iter().sum(),
+        )
+    }
+}
+
 app!(
     lookup_in,
     lookup_in_aio,
@@ -268,5 +323,5 @@ app!(
     sum_of_counts_aio,
     items_until_failure,
     misuse_a_generator;
-    classes: Table, Meeting, Producer
+    classes: Table, Meeting, Producer, Snapped
 );
