@@ -120,6 +120,33 @@ fn call_prints_a_generators_items_one_json_line_each() {
     );
 }
 
+/// The numbers of the `containers: C, enters: E` line a model example prints.
+fn containers_and_enters(output: &str) -> (u64, u64) {
+    let line = output
+        .lines()
+        .find_map(|line| line.strip_prefix("containers: "))
+        .unwrap_or_else(|| panic!("no containers line: {output}"));
+    let (containers, enters) = line.split_once(", enters: ").unwrap();
+    (containers.parse().unwrap(), enters.parse().unwrap())
+}
+
+#[test]
+fn the_model_examples_enter_each_container_exactly_once() {
+    for app in ["examples/model", "examples/model-py/app.py"] {
+        let output = fnhost(&["run", app]);
+        assert!(output.status.success(), "{app}: {}", stderr(&output));
+        let printed = stdout(&output);
+        let (containers, enters) = containers_and_enters(&printed);
+        assert!(containers >= 1, "{app}: {printed}");
+        assert_eq!(enters, containers, "{app}: {printed}");
+        assert!(
+            printed.contains("tokens: the quick brown fox jumps"),
+            "{app}: {printed}"
+        );
+        assert!(printed.contains("predict: 100 calls"), "{app}: {printed}");
+    }
+}
+
 #[test]
 fn the_fanout_example_runs_its_hundred_calls() {
     let output = fnhost(&["run", "examples/fanout"]);

@@ -103,7 +103,10 @@ pub(crate) async fn snapshot(
         params.to_vec(),
         EnterPhase::Snapshot,
     );
-    match run_hook(&mut store, enter, call, class.config.timeout).await {
+    let entering = std::time::Instant::now();
+    let entered = run_hook(&mut store, enter, call, class.config.timeout).await;
+    tracing::info!(class = %class.name, "snap hooks ran in {:?}", entering.elapsed());
+    match entered {
         Ok(()) => {}
         Err(HookFailure::Failed(error)) => return Err(failed(Error::from(error).to_string())),
         Err(HookFailure::Trapped(error)) => return Err(failed(format!("it trapped: {error:#}"))),
