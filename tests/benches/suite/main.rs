@@ -7,7 +7,7 @@
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
 //! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
-//! `retained`, `python`, `cluster`, `batching`.
+//! `retained`, `python`, `cluster`, `batching`, `classes`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -23,6 +23,7 @@
 mod batching;
 mod busy;
 mod calls;
+mod classes;
 mod cluster;
 mod fan_out;
 mod http;
@@ -157,6 +158,10 @@ async fn run(options: Options) {
     }
     if options.runs("busy") {
         busy::busy(&mut report, &bench, &cache, 20 * scale).await;
+    }
+    if options.runs("classes") {
+        classes::class_start(&mut report, &bench, &cache, 20 * scale).await;
+        classes::generators(&mut report, &bench, &cache, 20_000 * scale as u64).await;
     }
     if options.runs("batching") {
         batching::batching(&mut report, &bench, &cache, 10_000 * scale as u64).await;
