@@ -101,6 +101,8 @@ pub struct ClassEntry {
     pub config: FunctionConfig,
     /// Whether one of its `enter` hooks is a snap hook.
     pub snap: bool,
+    /// Whether one of its `enter` hooks is not a snap hook.
+    pub live_enter: bool,
     /// Its methods, named without the class; their runners find the container's instance.
     pub methods: &'static [Entry],
     /// Builds the container's instance from the parameter values and runs the `enter` hooks
@@ -274,6 +276,7 @@ impl ClassEntry {
             config: self.config,
             methods: self.methods.iter().map(Entry::info).collect(),
             snap: self.snap,
+            live_enter: self.live_enter,
         }
     }
 }

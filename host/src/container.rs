@@ -203,7 +203,13 @@ impl Container {
                     bound.params.to_vec(),
                     phase,
                 );
-                match run_hook(&mut store, enter, call, timeout).await {
+                // From a snapshot with nothing left to run, the instance is there already.
+                let restored_whole = bound.snapshot.is_some() && !bound.class.live_enter;
+                let entered = match restored_whole {
+                    true => Ok(()),
+                    false => run_hook(&mut store, enter, call, timeout).await,
+                };
+                match entered {
                     Ok(()) => {}
                     Err(HookFailure::Failed(error)) => {
                         return Err(entering_failed(&bound.class.name, error.into()));

@@ -62,6 +62,8 @@ pub struct ClassInfo {
     pub methods: Vec<FunctionInfo>,
     /// Whether an `enter` hook runs once before a snapshot rather than in every container.
     pub snap: bool,
+    /// Whether it has `enter` hooks that are not snap hooks (every container runs them).
+    pub live_enter: bool,
     /// The options of its containers.
     pub config: FunctionConfig,
     /// The component it lives in.

@@ -173,7 +173,9 @@ async fn parameters_are_checked_and_capped(component: PathBuf) {
     );
     let no_class = app.class("Chair").err().unwrap();
     assert!(
-        no_class.message().contains("Meeting, Producer, Table"),
+        no_class
+            .message()
+            .contains("Meeting, Producer, Snapped, Table"),
         "{no_class}"
     );
 }

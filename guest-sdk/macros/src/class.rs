@@ -223,6 +223,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
     let other_hooks = run_hooks(&enters, Some(false));
     let exit_hooks = run_hooks(&exits, None);
     let snap = enters.iter().any(|hook| hook.snap);
+    let live_enter = enters.iter().any(|hook| !hook.snap);
     let enter_fn = format_ident!("__fnhost_enter");
     let exit_fn = format_ident!("__fnhost_exit");
     let handle_doc = format!(
@@ -295,6 +296,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
                     param_defaults: <#class as #sdk::Parameters>::defaults,
                     config: #config,
                     snap: #snap,
+                    live_enter: #live_enter,
                     methods: &[#(#entries),*],
                     enter: #enter_fn,
                     exit: #exit_fn,

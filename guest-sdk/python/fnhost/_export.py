@@ -176,6 +176,7 @@ def _class_info(local: LocalClass) -> "types.ClassInfo":
         config=types.FunctionConfig(**{field: local.config.get(field) for field in _CONFIG_FIELDS}),
         methods=[_info(method) for method in local.methods],
         snap=local.snap,
+        live_enter=any(not hook.__fnhost_enter__ for hook in local.enters),
     )
 
 

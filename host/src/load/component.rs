@@ -406,6 +406,7 @@ pub(crate) fn class_info(
         param_defaults,
         methods,
         snap: info.snap,
+        live_enter: info.live_enter,
         config,
         component,
     })
