@@ -56,6 +56,48 @@
 //! [`sleep_aio`]) lets the instance's other inputs run meanwhile. Prefer the async calls inside
 //! `async fn` bodies.
 //!
+//! # Classes
+//! A class (Modal's `@app.cls`) is a type whose fields are its parameters (those marked
+//! `#[serde(skip)]` are the instance's state) and an `impl` block marked
+//! [`#[class]`](class) with its hooks and methods. Each set of parameter values gets
+//! containers of its own; each container builds one instance and runs its `#[enter]` hooks
+//! before its first input (`#[enter(snap = true)]` ones once, before a snapshot every
+//! container starts from), and its `#[exit]` hooks when it retires:
+//!
+//! ```ignore
+//! use fnhost_guest::{Parameters, app, class};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Default, Serialize, Deserialize, Parameters)]
+//! pub struct Model {
+//!     pub size: u64,
+//!     #[serde(skip)]
+//!     weights: Vec<u64>,
+//! }
+//!
+//! #[class(max_containers = 4)]
+//! impl Model {
+//!     #[enter(snap = true)]
+//!     fn load(&mut self) {
+//!         self.weights = (0..self.size).collect();
+//!     }
+//!
+//!     #[method]
+//!     fn predict(&self, x: u64) -> u64 {
+//!         self.weights[(x % self.size) as usize]
+//!     }
+//! }
+//!
+//! // Elsewhere: Model { size: 3, ..Default::default() }.handle().predict.remote(2)?
+//! app!(; classes: Model);
+//! ```
+//!
+//! # Generators
+//! A `#[function]` returning `impl Iterator<Item = T>` (or `impl Stream<Item = T>`, for an
+//! async one) is a generator: callers read its items as they come with
+//! [`Function::remote_gen`] (or `remote_gen_aio`), through a small buffer the generator
+//! cannot outrun; dropping the reader cancels it.
+//!
 //! # Web endpoints
 //! `#[function(web)]` also serves a function over HTTP: `fnhost serve` answers it at
 //! `/web/{app}/{name}`, taking its arguments by parameter name from the request and

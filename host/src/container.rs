@@ -5,6 +5,12 @@
 //! inputs it is sent all run as concurrent calls on the one instance: an async body interleaves
 //! them (the pool sends up to `max_inputs`), a blocking body gets one at a time.
 //!
+//! A container of a class's instance (`pool::class`) runs the class's `enter` hooks before it
+//! serves (a failure is its start's failure), and its `exit` hooks when it retires normally
+//! (the channel closed, or idle past its window), within [`EXIT_DEADLINE`]; never after a trap
+//! or once it stopped for a cancelled input. A generator's input is handed an `item-sink`
+//! resource on its item channel and runs through `run-gen` (or `run-gen-async`).
+//!
 //! A trap poisons the instance: the container fails every input it holds with the trap's
 //! message (a panic's message, reported by the guest's panic hook, when there is one) and ends;
 //! the pool replaces it. Other containers are untouched. An input past its timeout stops the
@@ -30,7 +36,6 @@ use crate::dispatch::watch::Watched;
 use crate::dispatch::{CallId, Input, Reply, payload};
 use crate::info::FunctionInfo;
 use crate::options::Policy;
-use crate::pool::class::Bound;
 use crate::runtime::bindings::{AppPre, CallError, EnterPhase};
 use crate::runtime::memory::OverBudget;
 use crate::runtime::occupancy::Live;
@@ -109,11 +114,20 @@ type RunFunc = TypedFunc<(Arc<str>, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
 /// its items go to.
 type GenFunc = TypedFunc<(Arc<str>, Vec<u8>, Resource<ItemSink>), (Result<(), CallError>,)>;
 
+/// What a container of a class's instance builds: the class, the parameter values (a JSON
+/// object), and which `enter` hooks it runs (`None`: none — it starts from a snapshot that
+/// holds the instance, and the class has no other hook).
+pub(crate) struct Entering<'a> {
+    pub(crate) class: &'a str,
+    pub(crate) params: &'a [u8],
+    pub(crate) phase: Option<EnterPhase>,
+}
+
 /// The guest export that runs a class instance's `exit` hooks.
 type ExitFunc = TypedFunc<(), (Result<(), CallError>,)>;
 
 /// How long a retiring container's `exit` hooks may run; then the container is dropped.
-pub(crate) const EXIT_DEADLINE: Duration = Duration::from_secs(10);
+const EXIT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The deadline tag of a class's `enter` or `exit` hooks, beside the inputs' tags (which count
 /// up from 0 and never reach it).
@@ -135,14 +149,14 @@ pub(crate) struct Container {
 
 impl Container {
     /// Instantiates `component` to run `function`, as a pooled function container or as a
-    /// local entrypoint's container; for a class's pool (`bound`), builds the class's instance
-    /// and runs its `enter` hooks, within the class's timeout.
+    /// local entrypoint's container; for a class's instance (`entering`), builds it and runs
+    /// its `enter` hooks, within the class's timeout.
     pub(crate) async fn start(
         pre: &AppPre<ContainerState>,
         context: &ContainerContext,
         function: &FunctionInfo,
         role: Role,
-        bound: Option<&Bound>,
+        entering: Option<Entering<'_>>,
     ) -> Result<Container, Error> {
         let (name, label, origin, memory, cpu) = match role {
             Role::Pooled {
@@ -185,44 +199,35 @@ impl Container {
         let run = run.map_err(|error| trap_error(&mut store, &error))?;
         let run_gen = run_gen.func().typed(&store);
         let run_gen = run_gen.map_err(|error| trap_error(&mut store, &error))?;
-        let exit = match bound {
+        let exit = match entering {
             None => None,
-            Some(bound) => {
+            Some(entering) => {
                 let enter = guest.func_enter().func().typed(&store);
                 let enter = enter.map_err(|error| trap_error(&mut store, &error))?;
                 let exit = guest.func_exit().func().typed(&store);
                 let exit = exit.map_err(|error| trap_error(&mut store, &error))?;
                 let timeout = function.config.timeout;
-                // A container started from a snapshot holds the instance already.
-                let phase = match bound.snapshot {
-                    Some(_) => EnterPhase::Restored,
-                    None => EnterPhase::All,
-                };
-                let call = (
-                    Arc::<str>::from(bound.class.name.as_str()),
-                    bound.params.to_vec(),
-                    phase,
-                );
-                // From a snapshot with nothing left to run, the instance is there already.
-                let restored_whole = bound.snapshot.is_some() && !bound.class.live_enter;
-                let entered = match restored_whole {
-                    true => Ok(()),
-                    false => run_hook(&mut store, enter, call, timeout).await,
+                let class = entering.class;
+                let entered = match entering.phase {
+                    None => Ok(()),
+                    Some(phase) => {
+                        let call = (Arc::<str>::from(class), entering.params.to_vec(), phase);
+                        run_hook(&mut store, enter, call, timeout).await
+                    }
                 };
                 match entered {
                     Ok(()) => {}
                     Err(HookFailure::Failed(error)) => {
-                        return Err(entering_failed(&bound.class.name, error.into()));
+                        return Err(entering_failed(class, error.into()));
                     }
                     Err(HookFailure::Trapped(error)) => {
                         let error = trap_error(&mut store, &error);
-                        return Err(entering_failed(&bound.class.name, error));
+                        return Err(entering_failed(class, error));
                     }
                     Err(HookFailure::TimedOut) => {
                         return Err(Error::Timeout(format!(
-                            "`{}`: its `enter` hooks ran past the class's timeout of \
-                             {timeout:?}; the container never served",
-                            bound.class.name
+                            "`{class}`: its `enter` hooks ran past the class's timeout of \
+                             {timeout:?}; the container never served"
                         )));
                     }
                 }
@@ -588,7 +593,7 @@ fn no_room(function: &str, error: &wasmtime::Error) -> Option<Error> {
 
 /// Whether a failure may go away on another attempt: what the body or its container did, not
 /// what the caller asked for.
-fn retryable(error: &Error) -> bool {
+pub(crate) fn retryable(error: &Error) -> bool {
     matches!(
         error,
         Error::User(_) | Error::Trapped(_) | Error::Timeout(_)

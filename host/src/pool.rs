@@ -1,5 +1,6 @@
-//! The containers of one function: a pool takes the requests for its function, places them on
-//! its instances by the rules of [`autoscale`], and starts, serves and retires instances.
+//! The containers of one function (or of one instance of a class, see [`class`]): a pool takes
+//! the requests for its function, places them on its instances by the rules of [`autoscale`],
+//! and starts, serves and retires instances.
 //!
 //! Capacity follows DESIGN §1:
 //! - an async body runs up to `max_inputs` inputs interleaved on ONE instance, and the pool
@@ -21,7 +22,7 @@ pub(crate) mod http;
 pub use autoscale::PoolStats;
 
 use crate::container::state::ContainerContext;
-use crate::container::{Container, Inbox, InputReceiver, Owner, Role};
+use crate::container::{Container, Inbox, InputReceiver, Owner, Role, retryable};
 use crate::dispatch::chain::Frame;
 use crate::dispatch::offload::{Home, OfferedCall};
 use crate::dispatch::{Dispatch, Input, Receiver, Request, payload};
@@ -384,7 +385,8 @@ impl Pool {
             Some(made) => &made.await?,
             None => &self.component.pre,
         };
-        Container::start(pre, &self.context, &self.info, role, self.bound.as_ref()).await
+        let entering = self.bound.as_ref().map(Bound::entering);
+        Container::start(pre, &self.context, &self.info, role, entering).await
     }
 
     /// Gives started instance `id` its place in the pool, with inputs from the queue; returns
@@ -465,13 +467,7 @@ impl Pool {
             // A class's `enter` that failed is the inputs' failure: they run again (on a new
             // container, which enters again) while they have retries left. Room and
             // instantiation failures are the host's, and not retried.
-            if self.bound.is_some()
-                && matches!(
-                    error.kind(),
-                    ErrorKind::User | ErrorKind::Trapped | ErrorKind::Timeout
-                )
-                && input.attempt < input.policy.retries
-            {
+            if self.bound.is_some() && retryable(&error) && input.attempt < input.policy.retries {
                 input.attempt += 1;
                 self.retry(input);
                 continue;

@@ -12,7 +12,7 @@ fails the build with its name; the host checks the ranges when it loads the comp
 import dataclasses
 import inspect
 import math
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from ._cls import Cls, LocalClass, held_instance, register_class
 from ._function import Function
@@ -44,7 +44,8 @@ def concurrent(*, max_inputs: int, target_inputs: Optional[int] = None) -> Calla
     """Lets one container take `max_inputs` inputs at once (Modal's `@modal.concurrent`).
 
     An `async def` body interleaves them on one instance; a `def` body runs them on separate
-    instances, in parallel (a component has no threads). Put it under `@app.function()`.
+    instances, in parallel (a component has no threads). Put it under `@app.function()` (or
+    `@app.cls()`, for all the methods of a class).
     """
 
     def mark(body: Callable) -> Callable:
@@ -172,11 +173,7 @@ class App:
         )
 
         def register(body: Callable) -> LocalFunction:
-            marked = getattr(body, "__fnhost_concurrent__", None)
-            if marked is not None:
-                config["max_inputs"] = _count("max_inputs", marked[0])
-                config["target_inputs"] = _count("target_inputs", marked[1])
-            return _register(LocalFunction(body, config, entrypoint=False))
+            return _register(LocalFunction(body, _concurrent(config, body), entrypoint=False))
 
         return register if _body is None else register(_body)
 
@@ -206,11 +203,7 @@ class App:
         )
 
         def register(cls: type) -> Cls:
-            marked = getattr(cls, "__fnhost_concurrent__", None)
-            if marked is not None:
-                config["max_inputs"] = _count("max_inputs", marked[0])
-                config["target_inputs"] = _count("target_inputs", marked[1])
-            return register_class(LocalClass(cls, config, _method))
+            return register_class(LocalClass(cls, _concurrent(config, cls), _method))
 
         return register if _cls is None else register(_cls)
 
@@ -237,6 +230,18 @@ def _config(*, timeout, retries, max_containers, min_containers, buffer_containe
         "max_inputs": _count("max_inputs", max_inputs),
         "target_inputs": _count("target_inputs", target_inputs),
         **_retry_config(retries),
+    }
+
+
+def _concurrent(config: dict, marked: Any) -> dict:
+    """`config` with what `@fnhost.concurrent` wrote on `marked` (a body or a class)."""
+    limits = getattr(marked, "__fnhost_concurrent__", None)
+    if limits is None:
+        return config
+    return {
+        **config,
+        "max_inputs": _count("max_inputs", limits[0]),
+        "target_inputs": _count("target_inputs", limits[1]),
     }
 
 

@@ -11,6 +11,7 @@
 //! without bound.
 
 use crate::Error;
+use crate::container::Entering;
 use crate::container::state::ContainerContext;
 use crate::container::state::ContainerState;
 use crate::dispatch::{Dispatch, Receiver, Request};
@@ -19,7 +20,7 @@ use crate::load::CompileCache;
 use crate::load::component::LoadedComponent;
 use crate::load::snapshot;
 use crate::pool::{Limits, Pool, PoolStats};
-use crate::runtime::bindings::AppPre;
+use crate::runtime::bindings::{AppPre, EnterPhase};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -34,6 +35,23 @@ pub(crate) struct Bound {
     pub(crate) class: Arc<ClassInfo>,
     pub(crate) params: Arc<[u8]>,
     pub(crate) snapshot: Option<Arc<Snapshot>>,
+}
+
+impl Bound {
+    /// What its containers build, and which `enter` hooks they run: all of them; or, started
+    /// from the snapshot, the others (none at all when there are none).
+    pub(crate) fn entering(&self) -> Entering<'_> {
+        let phase = match (&self.snapshot, self.class.live_enter) {
+            (None, _) => Some(EnterPhase::All),
+            (Some(_), true) => Some(EnterPhase::Restored),
+            (Some(_), false) => None,
+        };
+        Entering {
+            class: &self.class.name,
+            params: &self.params,
+            phase,
+        }
+    }
 }
 
 /// The snapshot of one instance after its snap hooks: made by the first container start that
