@@ -59,6 +59,22 @@ async fn a_snap_hook_that_calls_out_or_keeps_a_resource_fails_at_snapshot_time(c
                 .contains("cannot be called from a snap `enter` hook"),
         "{error}"
     );
+    // A refused call fails the snapshot even when the hook ignored the refusal.
+    let quiet = class
+        .instance(json!({"size": 1, "call_quietly": true}))
+        .unwrap();
+    let error = quiet
+        .method("enters")
+        .unwrap()
+        .remote::<(u32, u32, u64)>(())
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .message()
+            .contains("a snap hook called `lookup_in_aio`"),
+        "{error}"
+    );
     let spawning = class
         .instance(json!({"size": 1, "spawn_out": true}))
         .unwrap();

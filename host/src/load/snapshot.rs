@@ -10,8 +10,9 @@
 //! it a redeploy, or other values, would start containers holding stale state.
 //!
 //! Only memory is captured: what lives outside it cannot be, so a snap hook may not call
-//! another function or spawn one (the calls fail, naming the rule) and must leave no host
-//! resource open (a spawned call's handle, a file, a stream: the snapshot fails, saying so).
+//! another function or spawn one (the calls fail, naming the rule, and the snapshot fails even
+//! when the hook went on without them) and must leave no host resource open (a spawned call's
+//! handle, a file, a stream: the snapshot fails, saying so).
 
 use crate::Error;
 use crate::container::state::{ContainerContext, ContainerState, new_store};
@@ -70,9 +71,10 @@ pub(crate) async fn snapshot(
     .map_err(|error| failed(format!("cannot instrument the component: {error:#}")))?;
 
     // The snap hooks' instance: routes no call, reaches what the app's containers reach.
-    let refusing: Arc<dyn Dispatch> = Arc::new(SnapshotTime);
+    let refusing = Arc::new(SnapshotTime::default());
+    let dispatch: Arc<dyn Dispatch> = refusing.clone();
     let context = ContainerContext {
-        dispatch: Arc::downgrade(&refusing),
+        dispatch: Arc::downgrade(&dispatch),
         grants: context.grants.clone(),
         sink: Arc::clone(&context.sink),
         budget: Arc::clone(&context.budget),
@@ -124,6 +126,13 @@ pub(crate) async fn snapshot(
                 .into(),
         ));
     }
+    // Refused calls fail the snapshot even when the hook went on without their results.
+    if let Some(function) = refusing.refused() {
+        return Err(failed(format!(
+            "a snap hook called `{function}`: calls cannot be made before the memory is \
+             captured (call it from a hook that is not a snap hook)"
+        )));
+    }
     let mut captured = Captured {
         store: &mut store,
         instance,
@@ -159,11 +168,28 @@ fn key(component: &Digest, class: &str, params: &[u8]) -> Digest {
     *hasher.finalize().as_bytes()
 }
 
-/// What the guest's calls meet while snap hooks run: a refusal naming the rule.
-struct SnapshotTime;
+/// What the guest's calls meet while snap hooks run: a refusal naming the rule; the first
+/// function refused is kept, to fail the snapshot with.
+#[derive(Default)]
+struct SnapshotTime {
+    refused: std::sync::Mutex<Option<String>>,
+}
+
+impl SnapshotTime {
+    fn refused(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
 
 impl Dispatch for SnapshotTime {
     fn submit(&self, function: &str, _: Request) -> Result<Receiver, Error> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_insert_with(|| function.to_owned());
         Err(Error::BadArguments(format!(
             "`{function}` cannot be called from a snap `enter` hook: the hook runs once, before \
              the instance's memory is captured, and a call is not memory; call it from a hook \

@@ -275,6 +275,9 @@ pub struct Snapped {
     /// Set to make the snap hook keep a spawned call's handle (which cannot be captured).
     #[serde(default)]
     pub spawn_out: bool,
+    /// Set to make the snap hook call another function and ignore the refusal.
+    #[serde(default)]
+    pub call_quietly: bool,
     #[serde(skip)]
     table: Vec<u64>,
     #[serde(skip)]
@@ -291,6 +294,9 @@ impl Snapped {
         }
         if self.spawn_out {
             self.pending = Some(lookup_in_aio.spawn((1, 0))?);
+        }
+        if self.call_quietly {
+            let _ = lookup_in_aio.remote((1, 0));
         }
         self.table = (0..self.size).collect();
         Ok(())
