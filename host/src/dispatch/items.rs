@@ -6,8 +6,9 @@
 //! end: nothing (it returned) or its error. Items sent before an error are delivered before
 //! it. Without the bound a generator faster than its caller would fill the host's memory;
 //! the full buffer makes `item-sink.send` wait instead (back-pressure). Dropping the
-//! [`Items`] drops the channel and the call's reply: the producer's next `send` returns
-//! false, and the container stops the input as for any cancelled call.
+//! [`Items`] drops the call's reply, then the channel: the container sees the caller gone
+//! (the input counts as cancelled) before the producer's next `send` returns false and its
+//! generator ends.
 
 use crate::Error;
 use crate::dispatch::{Receiver, wait};
@@ -106,8 +107,64 @@ impl Items {
     }
 }
 
+impl Drop for Items {
+    fn drop(&mut self) {
+        // The call's reply goes before the items: the container must see the caller gone
+        // before the producer's next `send` fails and its generator returns, or it would count
+        // the input as finished for a caller rather than cancelled.
+        self.outcome = None;
+    }
+}
+
 fn shut_down(function: &str) -> Error {
     Error::Cancelled(format!(
         "`{function}`: the app shut down before the generator ended"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Wake, Waker};
+    use tokio::sync::oneshot;
+
+    /// Wakes the producer's wait for the caller to go, and records whether the call's reply
+    /// was closed by then.
+    struct Witness {
+        reply: oneshot::Sender<Result<Vec<u8>, Error>>,
+        reply_closed_first: AtomicBool,
+    }
+
+    impl Wake for Witness {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            let closed = self.reply.is_closed();
+            self.reply_closed_first.store(closed, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn dropped_items_close_the_reply_before_the_producer_sees_them_go() {
+        let (sender, receiver) = channel();
+        let (reply, outcome) = oneshot::channel();
+        let items = Items::new("numbers", receiver, Ok(outcome));
+        let witness = Arc::new(Witness {
+            reply,
+            reply_closed_first: AtomicBool::new(false),
+        });
+        let waker = Waker::from(Arc::clone(&witness));
+        let mut gone = std::pin::pin!(sender.closed());
+        assert!(
+            gone.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(items);
+        assert!(sender.is_closed());
+        assert!(witness.reply_closed_first.load(Ordering::SeqCst));
+    }
 }
