@@ -102,12 +102,7 @@ async fn guests_call_methods_through_the_sdks_handles(component: PathBuf) {
 }
 
 async fn the_entrypoint_sees_one_enter_per_container(component: PathBuf) {
-    let lines = Arc::new(Lines::default());
-    let app = App::builder()
-        .output(lines.clone())
-        .load([component])
-        .await
-        .unwrap();
+    let (app, lines) = app_printing_into_lines(component).await;
     assert_eq!(app.run_entrypoint(Some("main")).await.unwrap(), 0);
     let printed = lines.of(Stream::Stdout);
     assert!(
@@ -220,12 +215,7 @@ async fn a_failing_enter_fails_its_inputs_after_their_retries_naming_the_hook(co
 }
 
 async fn exit_runs_when_a_container_retires_and_when_the_app_goes(component: PathBuf) {
-    let lines = Arc::new(Lines::default());
-    let app = App::builder()
-        .output(lines.clone())
-        .load([component])
-        .await
-        .unwrap();
+    let (app, lines) = app_printing_into_lines(component).await;
     let table = app.class("Table").unwrap();
     let idle = table.instance(json!({"size": 7})).unwrap();
     let _: u64 = idle.method("lookup").unwrap().remote(1).await.unwrap();
@@ -286,4 +276,15 @@ async fn a_batched_method_gathers_its_instances_inputs(component: PathBuf) {
     assert_eq!(results, [100, 101, 102, 103]);
     let stats = table.stats();
     assert_eq!((stats.batches, stats.batched_inputs), (1, 4));
+}
+
+/// The app of `component`, whose guests' output goes to the lines returned.
+async fn app_printing_into_lines(component: PathBuf) -> (App, Arc<Lines>) {
+    let lines = Arc::new(Lines::default());
+    let app = App::builder()
+        .output(lines.clone())
+        .load([component])
+        .await
+        .unwrap();
+    (app, lines)
 }

@@ -4,7 +4,7 @@
 //! snap hook that calls out, or keeps a host resource, fails at snapshot time, saying why.
 //! Checked on counters kept in the instances and the pool's, never on time.
 
-use fnhost::{App, ErrorKind};
+use fnhost::{App, Class, Error, ErrorKind};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -42,15 +42,7 @@ async fn containers_start_from_the_snapshot_and_skip_the_snap_hook(component: Pa
 async fn a_snap_hook_that_calls_out_or_keeps_a_resource_fails_at_snapshot_time(component: PathBuf) {
     let app = App::load([component]).await.unwrap();
     let class = app.class("Snapped").unwrap();
-    let calling = class
-        .instance(json!({"size": 1, "call_out": true}))
-        .unwrap();
-    let error = calling
-        .method("enters")
-        .unwrap()
-        .remote::<(u32, u32, u64)>(())
-        .await
-        .unwrap_err();
+    let error = snapshot_error(&class, json!({"size": 1, "call_out": true})).await;
     assert_eq!(error.kind(), ErrorKind::User, "{error}");
     assert!(
         error.message().contains("cannot snapshot")
@@ -60,32 +52,28 @@ async fn a_snap_hook_that_calls_out_or_keeps_a_resource_fails_at_snapshot_time(c
         "{error}"
     );
     // A refused call fails the snapshot even when the hook ignored the refusal.
-    let quiet = class
-        .instance(json!({"size": 1, "call_quietly": true}))
-        .unwrap();
-    let error = quiet
-        .method("enters")
-        .unwrap()
-        .remote::<(u32, u32, u64)>(())
-        .await
-        .unwrap_err();
+    let error = snapshot_error(&class, json!({"size": 1, "call_quietly": true})).await;
     assert!(
         error
             .message()
             .contains("a snap hook called `lookup_in_aio`"),
         "{error}"
     );
-    let spawning = class
-        .instance(json!({"size": 1, "spawn_out": true}))
-        .unwrap();
-    let error = spawning
-        .method("enters")
-        .unwrap()
-        .remote::<(u32, u32, u64)>(())
-        .await
-        .unwrap_err();
+    let error = snapshot_error(&class, json!({"size": 1, "spawn_out": true})).await;
     assert!(
         error.message().contains("left a host resource open"),
         "{error}"
     );
+}
+
+/// The error of the first call on `class`'s instance with `params`, whose snapshot fails.
+async fn snapshot_error(class: &Class, params: serde_json::Value) -> Error {
+    class
+        .instance(params)
+        .unwrap()
+        .method("enters")
+        .unwrap()
+        .remote::<(u32, u32, u64)>(())
+        .await
+        .unwrap_err()
 }

@@ -185,10 +185,7 @@ class Function:
                 item = items.next()
                 if item is None:
                     return
-                try:
-                    yield decode_result(_unwrap(item))
-                except Err as error:
-                    raise raising(error) from None
+                yield _decoded_item(item)
 
     async def _remote_gen_aio(self, *args, **kwargs) -> AsyncIterator:
         require_host()
@@ -197,10 +194,7 @@ class Function:
                 item = await items.next_async()
                 if item is None:
                     return
-                try:
-                    yield decode_result(_unwrap(item))
-                except Err as error:
-                    raise raising(error) from None
+                yield _decoded_item(item)
 
     def _spawn(self, *args, **kwargs) -> FunctionCall:
         require_host()
@@ -297,11 +291,12 @@ class Function:
         return self._spawn_map(*inputs, kwargs=kwargs)
 
 
-def _unwrap(item) -> bytes:
-    """The bytes of an item, a `result` as componentize-py gives it (`Ok` or `Err`)."""
+def _decoded_item(item) -> Any:
+    """The value of a generator's item, a `result` as componentize-py gives it (`Ok` or
+    `Err`); its error raised as the exception it stands for."""
     if isinstance(item, Err):
-        raise item
-    return item.value
+        raise raising(item) from None
+    return decode_result(item.value)
 
 
 def _take_finished(calls: list) -> list:
