@@ -1,5 +1,6 @@
 //! The one error type of every call a guest makes.
 
+use crate::bindings::fnhost::runtime::storage::StorageError as WitStorageError;
 use crate::bindings::fnhost::runtime::types::CallError;
 
 /// Why a call failed.
@@ -25,6 +26,47 @@ pub enum Error {
     TooDeep(String),
     /// This caller could not encode the arguments or decode the result.
     Payload(String),
+    /// An operation on a dict or queue failed.
+    Storage(StorageError),
+}
+
+/// Why an operation on a [`Dict`](crate::Dict) or [`Queue`](crate::Queue) failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// No dict or queue of that name (opened without `create_if_missing`), or of that id.
+    NotFound(String),
+    /// A name, partition, key or argument the host does not take.
+    Invalid(String),
+    /// A key, value, item or request past its size limit.
+    TooLarge(String),
+    /// A queue partition holds its most items (Modal's `queue.Full`).
+    Full(String),
+    /// The host's store cannot serve now: nothing changed.
+    Unavailable(String),
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageError::NotFound(message) => write!(f, "not found: {message}"),
+            StorageError::Invalid(message) => write!(f, "invalid: {message}"),
+            StorageError::TooLarge(message) => write!(f, "too large: {message}"),
+            StorageError::Full(message) => write!(f, "full: {message}"),
+            StorageError::Unavailable(message) => write!(f, "storage unavailable: {message}"),
+        }
+    }
+}
+
+impl From<WitStorageError> for Error {
+    fn from(error: WitStorageError) -> Self {
+        Error::Storage(match error {
+            WitStorageError::NotFound(message) => StorageError::NotFound(message),
+            WitStorageError::Invalid(message) => StorageError::Invalid(message),
+            WitStorageError::TooLarge(message) => StorageError::TooLarge(message),
+            WitStorageError::Full(message) => StorageError::Full(message),
+            WitStorageError::Unavailable(message) => StorageError::Unavailable(message),
+        })
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -39,6 +81,7 @@ impl std::fmt::Display for Error {
             Error::Overloaded(message) => write!(f, "overloaded: {message}"),
             Error::TooDeep(message) => write!(f, "too deep: {message}"),
             Error::Payload(message) => write!(f, "payload: {message}"),
+            Error::Storage(error) => error.fmt(f),
         }
     }
 }

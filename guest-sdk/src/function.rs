@@ -517,7 +517,5 @@ impl<R: DeserializeOwned> FunctionCall<R> {
 fn decode_result<R: DeserializeOwned>(
     result: Result<Vec<u8>, crate::bindings::fnhost::runtime::types::CallError>,
 ) -> Result<R, Error> {
-    let payload = result?;
-    serde_json::from_slice(&payload)
-        .map_err(|error| Error::Payload(format!("cannot decode the result: {error}")))
+    crate::decode::decode("the result", &result?)
 }

@@ -116,9 +116,11 @@
 //! app!(create);
 //! ```
 
+mod decode;
 mod error;
 mod export;
 mod function;
+mod storage;
 mod time;
 pub mod web;
 
@@ -134,15 +136,16 @@ pub mod bindings {
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
         async: [
-            "-export:fnhost:runtime/guest@0.6.0#run",
-            "-export:fnhost:runtime/guest@0.6.0#run-gen",
+            "-export:fnhost:runtime/guest@0.7.0#run",
+            "-export:fnhost:runtime/guest@0.7.0#run-gen",
         ],
     });
 }
 
-pub use error::Error;
+pub use error::{Error, StorageError};
 pub use fnhost_guest_macros::{Parameters, class, function, local_entrypoint};
 pub use function::{CallOptions, Function, FunctionCall, Generated, Stats};
+pub use storage::{DEFAULT_PARTITION_TTL, Dict, Queue, QueueOptions};
 pub use time::{sleep, sleep_aio};
 
 /// The parameters of a class: `#[derive(Parameters)]` on its type says which fields they are

@@ -28,6 +28,7 @@ pub(crate) mod cpu;
 pub(crate) mod deadline;
 mod imports;
 pub(crate) mod state;
+mod storage;
 
 use crate::Error;
 use crate::dispatch::chain::{CallerKey, Chain};

@@ -38,6 +38,7 @@ mod load;
 mod options;
 mod pool;
 mod runtime;
+mod storage;
 
 pub use api::blocking;
 pub use api::{
@@ -60,3 +61,7 @@ pub use options::{
 };
 pub use pool::class::MAX_PARAMETER_SETS;
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};
+pub use storage::{
+    Dict, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PARTITION_ITEMS, MAX_PARTITIONS, MAX_VALUE_BYTES,
+    ObjectKind, Queue, STORE_FILE, Storage, StorageError, StorageSettings,
+};

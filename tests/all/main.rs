@@ -15,11 +15,16 @@
 /// classes and generators and on its Python twin (same names, same behaviour).
 macro_rules! in_both_sdks {
     ($($test:ident),* $(,)?) => {
+        in_both_sdks!(
+            rust: "tests/guests/classes", python: "tests/guests-py/classes/app.py"; $($test),*
+        );
+    };
+    (rust: $rust:literal, python: $python:literal; $($test:ident),* $(,)?) => {
         mod rust {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $test() {
-                    super::$test(fnhost_tests::guest("tests/guests/classes")).await;
+                    super::$test(fnhost_tests::guest($rust)).await;
                 }
             )*
         }
@@ -27,7 +32,7 @@ macro_rules! in_both_sdks {
             $(
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $test() {
-                    super::$test(fnhost_tests::python_guest("tests/guests-py/classes/app.py")).await;
+                    super::$test(fnhost_tests::python_guest($python)).await;
                 }
             )*
         }
@@ -60,4 +65,5 @@ mod scaling;
 mod server;
 mod settings;
 mod snapshots;
+mod storage;
 mod timeouts;

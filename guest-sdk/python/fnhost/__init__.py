@@ -26,8 +26,12 @@ a call in the background (`FunctionCall`), `f.map(...)` fans out (`starmap`, `fo
 `spawn_map` too), `f.local(...)` runs the body
 right here. Classes are Modal's too: `@app.cls(...)` with `fnhost.parameter()`,
 `@fnhost.enter()`, `@fnhost.exit()` and `@fnhost.method()`, called as
-`Model(size=3).predict.remote(2)`. Arguments and results are JSON values on the wire, as for Rust functions, so
-Python and Rust functions call each other. Module-level code runs once, when the component is
+`Model(size=3).predict.remote(2)`. `fnhost.Dict` and `fnhost.Queue` are Modal's dicts and
+queues, kept by the host between calls (`Dict.from_name(name, create_if_missing=True)`,
+`with fnhost.Queue.ephemeral() as q:`). Arguments, results, keys and items are JSON values on
+the wire, as for Rust functions, so Python and Rust functions call each other and share dicts
+and queues; a value JSON cannot carry (a `datetime`, a `set`, any object) travels pickled,
+readable by Python functions only. Module-level code runs once, when the component is
 built (componentize-py pre-initializes the module), not in each container.
 
 Importing `fnhost` makes `time.sleep` and `asyncio.sleep` wait on the host.
@@ -37,6 +41,7 @@ from . import exception
 from ._app import App, Retries, WebEndpoint, batched, concurrent, web_endpoint
 from ._cls import Cls, Obj, enter, exit, method, parameter
 from ._function import Function, FunctionCall, FunctionStats
+from ._storage import Dict, Queue
 from ._time import install as _install_sleep
 
 _install_sleep()
@@ -44,10 +49,12 @@ _install_sleep()
 __all__ = [
     "App",
     "Cls",
+    "Dict",
     "Function",
     "FunctionCall",
     "FunctionStats",
     "Obj",
+    "Queue",
     "Retries",
     "WebEndpoint",
     "batched",

@@ -22,6 +22,8 @@ from wit_world.imports import host, types
 
 from ._app import REGISTRY, LocalFunction
 from ._cls import CLASSES, INSTANCE, LocalClass, parameter_default, run_hooks
+from ._wire import decode_value, encode_value
+from .exception import DeserializationError
 
 
 class Guest(exports.Guest):
@@ -129,8 +131,8 @@ def _arguments(entry: LocalFunction, payload: bytes) -> tuple:
     """The body's arguments, by position and by name, from the JSON array of the call's
     arguments; an array that does not fit the parameters is a `bad-arguments` error."""
     try:
-        values = [] if payload == b"[]" else json.loads(payload)
-    except ValueError as error:
+        values = [] if payload == b"[]" else decode_value(payload)
+    except (ValueError, DeserializationError) as error:
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
     if not isinstance(values, list):
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: the arguments must be a JSON array"))
@@ -156,7 +158,7 @@ def _encode(result) -> bytes:
     if result is None:
         return b"null"
     try:
-        return json.dumps(result).encode()
+        return encode_value(result)
     except (TypeError, ValueError) as error:
         raise Err(types.CallError_User(f"cannot encode the result: {error}")) from None
 

@@ -1,12 +1,17 @@
-"""The errors of fnhost calls, as Python exception classes (Modal's `modal.exception`).
+"""The errors of fnhost calls and storage, as Python exception classes (Modal's
+`modal.exception`).
 
 Every call that fails raises one of these; `Error` is the base of them all, so
 `except fnhost.exception.Error` catches any failure of a call. Each class matches one
 `call-error` case of the contract (`wit/fnhost.wit`), and `from_call_error` is the one
-place that maps them.
+place that maps them. A `Dict` or `Queue` operation that fails raises the class of its
+`storage-error` case, mapped by `from_storage_error`: `NotFoundError`, `InvalidError`,
+`RequestSizeError`, `ServiceError`, and the standard library's `queue.Full` for a full
+queue (as Modal raises it).
 """
 
 import builtins
+import queue
 
 
 class Error(Exception):
@@ -14,11 +19,13 @@ class Error(Exception):
 
 
 class NotFoundError(Error):
-    """No function of that name is part of the app (or no call has that id)."""
+    """No function of that name is part of the app (or no call, dict or queue has that id, or
+    no dict or queue has that name)."""
 
 
 class InvalidError(Error):
-    """The arguments did not fit the function's parameters, or could not be encoded."""
+    """The arguments did not fit the function's parameters, or could not be encoded; or a
+    name, partition, key or argument of a `Dict` or `Queue` operation the host refused."""
 
 
 class RemoteError(Error):
@@ -57,6 +64,21 @@ class TooDeepError(Error):
     """The call would nest deeper than the host's call depth limit."""
 
 
+class RequestSizeError(Error):
+    """A key, value, item or request of a `Dict` or `Queue` operation is past its size
+    limit; the message names the limit."""
+
+
+class ServiceError(Error):
+    """The host's store of dicts and queues cannot serve now (a full disk, a damaged store
+    file) or here (in a snap `enter` hook); nothing changed."""
+
+
+class DeserializationError(Error):
+    """A pickled value that was read cannot be unpickled here (its class cannot be imported,
+    or the pickle is damaged)."""
+
+
 _BY_CASE = {
     "NotFound": NotFoundError,
     "BadArguments": InvalidError,
@@ -73,3 +95,19 @@ def from_call_error(error) -> Error:
     """The exception for a `call-error` value of the contract (a `CallError_*` instance)."""
     case = type(error).__name__.removeprefix("CallError_")
     return _BY_CASE.get(case, Error)(error.value)
+
+
+_BY_STORAGE_CASE = {
+    "NotFound": NotFoundError,
+    "Invalid": InvalidError,
+    "TooLarge": RequestSizeError,
+    "Full": queue.Full,
+    "Unavailable": ServiceError,
+}
+
+
+def from_storage_error(error) -> Exception:
+    """The exception for a `storage-error` value of the contract (a `StorageError_*`
+    instance): an `Error`, or `queue.Full` for a full queue."""
+    case = type(error).__name__.removeprefix("StorageError_")
+    return _BY_STORAGE_CASE.get(case, Error)(error.value)

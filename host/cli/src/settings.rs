@@ -6,6 +6,10 @@
 //!   and `FNHOST_MEMORY_BUDGET` (MiB of guest memory the host's containers may hold at once):
 //!   positive counts; unset, not a number, or zero keeps the library's default
 //!   ([`HostSettings::default`]).
+//! - `FNHOST_STATE_DIR`: where dicts and queues are kept (`store.redb`, opened when an app
+//!   first uses one); unset or empty, the server's default state directory
+//!   (`~/.local/share/fnhost` on Linux), so `fnhost run` and `fnhost serve` share them.
+//!   `fnhost serve --state-dir` wins over it.
 //! - `FNHOST_LOG`: which logs to print (a `tracing` filter, default `warn`).
 //! - `FNHOST_URL`: the server the server commands talk to (`--url` wins over it), and, when
 //!   set, where `fnhost call`, `fnhost list` and `fnhost map` go instead of loading the app.
@@ -15,6 +19,8 @@
 //! Invariant: an empty variable counts as unset.
 
 use fnhost::{CompileCache, HostSettings};
+use fnhost_server::ServerSettings;
+use std::path::PathBuf;
 use std::str::FromStr;
 use tracing_subscriber::EnvFilter;
 
@@ -47,6 +53,7 @@ fn host_settings() -> HostSettings {
         memory_budget: count("FNHOST_MEMORY_BUDGET", default.memory_budget >> 20) << 20,
         max_handles: count("FNHOST_MAX_HANDLES", default.max_handles),
         cache: cache(),
+        state_dir: Some(state_dir()),
         ..default
     }
 }
@@ -54,6 +61,13 @@ fn host_settings() -> HostSettings {
 /// The text in the environment variable `name`, unless it is unset, empty or not UTF-8.
 fn text(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|text| !text.is_empty())
+}
+
+/// The state directory `FNHOST_STATE_DIR` names, or the server's default one.
+fn state_dir() -> PathBuf {
+    text("FNHOST_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(ServerSettings::default_state_dir)
 }
 
 /// The log filter in `FNHOST_LOG`, or `warn` when it is unset or not a filter.

@@ -260,6 +260,7 @@ impl AppBuilder {
                 occupancy: Arc::clone(host.occupancy()),
                 calls: Arc::clone(host.calls()),
                 offload: OffloadRoute::new(Arc::clone(host.offload())),
+                storage: Some(Arc::clone(host.lazy_storage())),
             });
             AppShared {
                 pools: functions

@@ -10,7 +10,7 @@
 //! A host also holds what its apps share beyond the engine: the apps deployed by name (so that
 //! `APP/FUNCTION` reaches another app, from the API and from guests alike; see
 //! `api::deployed`) and the spawned calls kept by id (so that a call spawned by one app or
-//! client is collected by another).
+//! client is collected by another), and the store of dicts and queues.
 //!
 //! [`App::builder`]: crate::App::builder
 
@@ -22,9 +22,11 @@ use crate::load::CompileCache;
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
+use crate::storage::{LazyStorage, Storage, StorageError, StorageSettings};
 use crate::{Error, LoadError};
 use std::any::Any;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -62,6 +64,11 @@ pub struct HostSettings {
     /// At most this many bytes of finished spawned calls' results (and error messages) are
     /// kept (default 256 MiB); past it, the oldest are forgotten first.
     pub max_retained_bytes: u64,
+    /// Where the host keeps its dicts and queues (`store.redb` in it, opened when an app first
+    /// uses one); in memory when `None` (the default), so they end with the host.
+    pub state_dir: Option<PathBuf>,
+    /// Expiry and cache of the dicts and queues.
+    pub storage: StorageSettings,
 }
 
 /// The default of [`HostSettings::max_instances`].
@@ -92,6 +99,8 @@ impl Default for HostSettings {
             retention: DEFAULT_RETENTION,
             max_retained_calls: DEFAULT_MAX_RETAINED_CALLS,
             max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
+            state_dir: None,
+            storage: StorageSettings::default(),
         }
     }
 }
@@ -118,6 +127,8 @@ struct HostShared {
     budget: Arc<MemoryBudget>,
     occupancy: Arc<Occupancy>,
     calls: Arc<CallStore>,
+    /// The dicts and queues of every app on the host.
+    storage: Arc<LazyStorage>,
     /// The apps deployed by name. An app here holds the host (as every app does): a host
     /// with deployed apps lives until they are undeployed.
     deployed: RwLock<HashMap<String, Deployed>>,
@@ -143,6 +154,10 @@ impl Host {
                 budget: MemoryBudget::new(settings.memory_budget),
                 occupancy: Arc::default(),
                 calls: Arc::new(CallStore::new(retention)),
+                storage: Arc::new(LazyStorage::new(
+                    settings.state_dir.clone(),
+                    settings.storage.clone(),
+                )),
                 deployed: RwLock::default(),
                 offload: HostOffload::default(),
                 settings,
@@ -187,6 +202,17 @@ impl Host {
     /// The host's spawned calls, by id.
     pub(crate) fn calls(&self) -> &Arc<CallStore> {
         &self.shared.calls
+    }
+
+    /// The store of the host's dicts and queues, shared by all its apps: opened now if it was
+    /// not (an error when another process holds the state directory's store).
+    pub fn storage(&self) -> Result<Storage, StorageError> {
+        self.shared.storage.get()
+    }
+
+    /// The host's store of dicts and queues, opened when first used.
+    pub(crate) fn lazy_storage(&self) -> &Arc<LazyStorage> {
+        &self.shared.storage
     }
 
     /// The finished spawned calls the host keeps, oldest first: what a server saves before it

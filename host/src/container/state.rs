@@ -18,6 +18,7 @@ use crate::runtime::memory::{Limits, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
 use crate::runtime::output::{Origin, OutputSink};
 use crate::runtime::sandbox::{Grants, OutgoingHttp};
+use crate::storage::{LazyStorage, Storage, StorageError};
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -45,6 +46,9 @@ pub(crate) struct ContainerContext {
     pub(crate) calls: Arc<CallStore>,
     /// Where full pools offer their calls (another host), if anywhere.
     pub(crate) offload: OffloadRoute,
+    /// The host's dicts and queues; `None` where a guest may not keep state (a snapshot's
+    /// hooks, describing a component).
+    pub(crate) storage: Option<Arc<LazyStorage>>,
 }
 
 /// What a container's store holds.
@@ -59,6 +63,8 @@ pub(crate) struct ContainerState {
     dispatch: Weak<dyn Dispatch>,
     /// The host's spawned calls, by id: where the guest's spawns are kept.
     pub(crate) calls: Arc<CallStore>,
+    /// The host's dicts and queues, if the guest may keep state.
+    storage: Option<Arc<LazyStorage>>,
     /// `function#id`, for messages and output prefixes.
     pub(crate) label: Arc<str>,
     /// The message the guest's panic hook reported, if it panicked.
@@ -104,6 +110,7 @@ impl ContainerState {
             table: ResourceTable::new(),
             dispatch: context.dispatch.clone(),
             calls: Arc::clone(&context.calls),
+            storage: context.storage.clone(),
             label,
             panic: None,
             deadlines: Deadlines::default(),
@@ -147,6 +154,16 @@ impl ContainerState {
         self.dispatch
             .upgrade()
             .ok_or_else(|| Error::Cancelled("the app is shutting down".into()))
+    }
+
+    /// The host's store of dicts and queues, opened on first use.
+    pub(crate) fn storage(&self) -> Result<Storage, StorageError> {
+        let storage = self.storage.as_ref().ok_or_else(|| {
+            StorageError::Unavailable(
+                "dicts and queues cannot be used here (a snap `enter` hook, or describing)".into(),
+            )
+        })?;
+        storage.get()
     }
 
     /// Input `tag`, called through `caller`, starts and must be done by `deadline`; returns

@@ -141,7 +141,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.6.0";
+const CONTRACT_VERSION: &str = "0.7.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -271,6 +271,7 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
             max_bytes: 0,
         })),
         offload: OffloadRoute::default(),
+        storage: None,
     };
     let origin = Origin::Container(Arc::clone(&label));
     let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, None, None);

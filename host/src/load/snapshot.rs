@@ -82,6 +82,7 @@ pub(crate) async fn snapshot(
         occupancy: Arc::default(),
         calls: Arc::clone(&context.calls),
         offload: OffloadRoute::default(),
+        storage: None,
     };
     let label: Arc<str> = Arc::from(format!("{}#snapshot", class.name));
     let origin = Origin::Container(Arc::clone(&label));

@@ -5,7 +5,12 @@
 //! calling store's fiber, so the instance waits while every other container goes on. The
 //! `async func` imports are concurrent: only the calling guest task waits.
 //!
-//! The contract's `call-error` converts to and from [`Error`] one to one here.
+//! The storage interface's blocking imports (every dict and queue operation but `id`, `name` and
+//! `from-id`) are async on the host for the same reason: they wait on the store's writer, or
+//! for an item, with the calling store suspended.
+//!
+//! The contract's `call-error` converts to and from [`Error`] one to one here, and its
+//! `storage-error` to and from [`StorageError`].
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -17,12 +22,31 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/host.wait-finished": async | trappable,
         "fnhost:runtime/host.[method]item-sink.send": async | trappable,
         "fnhost:runtime/host.[method]item-stream.next": async | trappable,
+        "fnhost:runtime/storage.[static]dict.open": async | trappable,
+        "fnhost:runtime/storage.[static]dict.ephemeral": async | trappable,
+        "fnhost:runtime/storage.[method]dict.get": async | trappable,
+        "fnhost:runtime/storage.[method]dict.contains": async | trappable,
+        "fnhost:runtime/storage.[method]dict.put": async | trappable,
+        "fnhost:runtime/storage.[method]dict.pop": async | trappable,
+        "fnhost:runtime/storage.[method]dict.update": async | trappable,
+        "fnhost:runtime/storage.[method]dict.len": async | trappable,
+        "fnhost:runtime/storage.[method]dict.clear": async | trappable,
+        "fnhost:runtime/storage.[method]dict.entries": async | trappable,
+        "fnhost:runtime/storage.[static]queue.open": async | trappable,
+        "fnhost:runtime/storage.[static]queue.ephemeral": async | trappable,
+        "fnhost:runtime/storage.[method]queue.put": async | trappable,
+        "fnhost:runtime/storage.[method]queue.get": async | trappable,
+        "fnhost:runtime/storage.[method]queue.len": async | trappable,
+        "fnhost:runtime/storage.[method]queue.clear": async | trappable,
+        "fnhost:runtime/storage.[method]queue.items": async | trappable,
         default: trappable,
     },
     with: {
         "fnhost:runtime/host.function-call": crate::dispatch::retained::CallHandle,
         "fnhost:runtime/host.item-sink": crate::dispatch::items::ItemSink,
         "fnhost:runtime/host.item-stream": crate::dispatch::items::ItemStream,
+        "fnhost:runtime/storage.dict": crate::storage::Dict,
+        "fnhost:runtime/storage.queue": crate::storage::Queue,
     },
 });
 
@@ -30,7 +54,9 @@ pub(crate) use self::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
 };
 
+use self::fnhost::runtime::storage::StorageError as WitStorageError;
 use crate::Error;
+use crate::storage::StorageError;
 
 impl From<CallError> for Error {
     fn from(error: CallError) -> Self {
@@ -60,6 +86,18 @@ impl From<Error> for CallError {
             Error::Cancelled(message) => CallError::Cancelled(message),
             Error::Overloaded(message) => CallError::Overloaded(message),
             Error::TooDeep(message) => CallError::TooDeep(message),
+        }
+    }
+}
+
+impl From<StorageError> for WitStorageError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::NotFound(message) => WitStorageError::NotFound(message),
+            StorageError::Invalid(message) => WitStorageError::Invalid(message),
+            StorageError::TooLarge(message) => WitStorageError::TooLarge(message),
+            StorageError::Full(message) => WitStorageError::Full(message),
+            StorageError::Unavailable(message) => WitStorageError::Unavailable(message),
         }
     }
 }

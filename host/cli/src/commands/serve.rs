@@ -38,8 +38,9 @@ pub(crate) struct ServeCommand {
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7420")]
     listen: SocketAddr,
-    /// Where deployed apps, their components and retained results are kept (default: the
-    /// user's data directory's `fnhost`, `~/.local/share/fnhost` on Linux).
+    /// Where deployed apps, their components, retained results, dicts and queues are kept
+    /// (default: `$FNHOST_STATE_DIR`, else the user's data directory's `fnhost`,
+    /// `~/.local/share/fnhost` on Linux).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// The token every request must carry (`Authorization: Bearer TOKEN`; default:
@@ -82,15 +83,23 @@ impl ServeCommand {
             };
             apps.push((name, components(path, &self.with).await?));
         }
+        // The server's state directory keeps the host's dicts and queues too.
+        let state_dir = match self.state_dir {
+            Some(dir) => dir,
+            None => settings
+                .host
+                .state_dir
+                .clone()
+                .unwrap_or_else(ServerSettings::default_state_dir),
+        };
         let host = Host::new(HostSettings {
             retention: self.retention,
+            state_dir: Some(state_dir.clone()),
             ..settings.host
         })?;
         let server_settings = ServerSettings {
             listen: self.listen,
-            state_dir: self
-                .state_dir
-                .unwrap_or_else(ServerSettings::default_state_dir),
+            state_dir,
             token: self.token.or(settings.token),
             insecure_no_auth: self.insecure_no_auth,
             sync_timeout: self.sync_timeout,

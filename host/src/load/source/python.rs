@@ -53,6 +53,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_phase.py"),
     ),
     (
+        "fnhost/_storage.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_storage.py"),
+    ),
+    (
         "fnhost/_time.py",
         include_str!("../../../../guest-sdk/python/fnhost/_time.py"),
     ),

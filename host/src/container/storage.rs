@@ -1,0 +1,421 @@
+//! The host side of `fnhost:runtime/storage`: a guest's dicts and queues.
+//!
+//! A guest's `dict` or `queue` resource holds a handle to the object in the host's store (an
+//! ephemeral one is removed when the guest drops the last handle that made it, or when the
+//! container ends). Each operation runs on a clone of the handle, outside the resource table:
+//! the blocking form with the calling store suspended, never past the earliest deadline of the
+//! container's inputs; the `-async` form holding only the calling task.
+
+use crate::container::state::ContainerState;
+use crate::runtime::bindings::fnhost::runtime::storage::{
+    self, HostDict, HostDictWithStore, HostQueue, HostQueueWithStore,
+    StorageError as WitStorageError,
+};
+use crate::storage::{Dict, Queue, StorageError};
+use std::future::Future;
+use std::time::Duration;
+use wasmtime::component::{Accessor, HasSelf, Resource};
+
+/// What a storage import returns: a trap, or the operation's own outcome.
+type Stored<T> = wasmtime::Result<Result<T, WitStorageError>>;
+
+/// An entry as the contract passes it.
+type Entry = (Vec<u8>, Vec<u8>);
+
+impl storage::Host for ContainerState {}
+
+impl ContainerState {
+    /// Runs `op` on a clone of the handle behind `resource`, the store suspended meanwhile.
+    async fn stored<R, T, F, Fut>(&mut self, resource: &Resource<R>, op: F) -> Stored<T>
+    where
+        R: Clone + Send + 'static,
+        F: FnOnce(R) -> Fut,
+        Fut: Future<Output = Result<T, StorageError>>,
+    {
+        let handle = self.table.get(resource)?.clone();
+        Ok(self.bound(op(handle)).await?.map_err(Into::into))
+    }
+
+    /// Runs `open` on the host's store and keeps what it opened in the resource table.
+    async fn opened<R, F, Fut>(&mut self, open: F) -> Stored<Resource<R>>
+    where
+        R: Send + 'static,
+        F: FnOnce(crate::storage::Storage) -> Fut,
+        Fut: Future<Output = Result<R, StorageError>>,
+    {
+        let store = match self.storage() {
+            Ok(store) => store,
+            Err(error) => return Ok(Err(error.into())),
+        };
+        match self.bound(open(store)).await? {
+            Ok(object) => Ok(Ok(self.table.push(object)?)),
+            Err(error) => Ok(Err(error.into())),
+        }
+    }
+
+    /// Keeps `found` (an object looked up by id) in the resource table.
+    fn found<R: Send + 'static>(&mut self, found: Result<R, StorageError>) -> Stored<Resource<R>> {
+        match found {
+            Ok(object) => Ok(Ok(self.table.push(object)?)),
+            Err(error) => Ok(Err(error.into())),
+        }
+    }
+}
+
+/// Runs `op` on a clone of the handle behind `resource`, holding only the calling task.
+async fn stored_async<R, T, F, Fut>(
+    accessor: &Accessor<ContainerState, HasSelf<ContainerState>>,
+    resource: Resource<R>,
+    op: F,
+) -> Stored<T>
+where
+    R: Clone + Send + 'static,
+    F: FnOnce(R) -> Fut,
+    Fut: Future<Output = Result<T, StorageError>>,
+{
+    let handle = accessor.with(|mut access| access.get().table.get(&resource).cloned())?;
+    Ok(op(handle).await.map_err(Into::into))
+}
+
+/// A timeout in nanoseconds as the store takes it.
+fn nanos(timeout: Option<u64>) -> Option<Duration> {
+    timeout.map(Duration::from_nanos)
+}
+
+impl HostDict for ContainerState {
+    async fn open(&mut self, name: String, create_if_missing: bool) -> Stored<Resource<Dict>> {
+        self.opened(|store| async move { store.dict(&name, create_if_missing).await })
+            .await
+    }
+
+    async fn ephemeral(&mut self) -> Stored<Resource<Dict>> {
+        self.opened(|store| async move { store.ephemeral_dict().await })
+            .await
+    }
+
+    fn from_id(&mut self, id: String) -> Stored<Resource<Dict>> {
+        let found = self.storage().and_then(|store| store.dict_from_id(&id));
+        self.found(found)
+    }
+
+    fn id(&mut self, dict: Resource<Dict>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&dict)?.id().to_owned())
+    }
+
+    fn name(&mut self, dict: Resource<Dict>) -> wasmtime::Result<Option<String>> {
+        Ok(self.table.get(&dict)?.name().map(str::to_owned))
+    }
+
+    async fn get(&mut self, dict: Resource<Dict>, key: Vec<u8>) -> Stored<Option<Vec<u8>>> {
+        self.stored(&dict, |dict| async move { dict.get(&key).await })
+            .await
+    }
+
+    async fn contains(&mut self, dict: Resource<Dict>, key: Vec<u8>) -> Stored<bool> {
+        self.stored(&dict, |dict| async move { dict.contains(&key).await })
+            .await
+    }
+
+    async fn put(
+        &mut self,
+        dict: Resource<Dict>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        skip_if_exists: bool,
+    ) -> Stored<bool> {
+        self.stored(&dict, |dict| async move {
+            dict.put(&key, value, skip_if_exists).await
+        })
+        .await
+    }
+
+    async fn pop(&mut self, dict: Resource<Dict>, key: Vec<u8>) -> Stored<Option<Vec<u8>>> {
+        self.stored(&dict, |dict| async move { dict.pop(&key).await })
+            .await
+    }
+
+    async fn update(&mut self, dict: Resource<Dict>, entries: Vec<Entry>) -> Stored<()> {
+        self.stored(&dict, |dict| async move { dict.update(entries).await })
+            .await
+    }
+
+    async fn len(&mut self, dict: Resource<Dict>) -> Stored<u64> {
+        self.stored(&dict, |dict| async move { dict.len().await })
+            .await
+    }
+
+    async fn clear(&mut self, dict: Resource<Dict>) -> Stored<()> {
+        self.stored(&dict, |dict| async move { dict.clear().await })
+            .await
+    }
+
+    async fn entries(
+        &mut self,
+        dict: Resource<Dict>,
+        after: Option<Vec<u8>>,
+        limit: u32,
+    ) -> Stored<Vec<Entry>> {
+        self.stored(&dict, |dict| async move {
+            dict.entries(after.as_deref(), limit).await
+        })
+        .await
+    }
+
+    fn drop(&mut self, dict: Resource<Dict>) -> wasmtime::Result<()> {
+        // An ephemeral dict goes with the last handle of its maker.
+        self.table.delete(dict)?;
+        Ok(())
+    }
+}
+
+impl HostDictWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn get_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+        key: Vec<u8>,
+    ) -> Stored<Option<Vec<u8>>> {
+        stored_async(accessor, dict, |dict| async move { dict.get(&key).await }).await
+    }
+
+    async fn contains_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+        key: Vec<u8>,
+    ) -> Stored<bool> {
+        stored_async(
+            accessor,
+            dict,
+            |dict| async move { dict.contains(&key).await },
+        )
+        .await
+    }
+
+    async fn put_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        skip_if_exists: bool,
+    ) -> Stored<bool> {
+        stored_async(accessor, dict, |dict| async move {
+            dict.put(&key, value, skip_if_exists).await
+        })
+        .await
+    }
+
+    async fn pop_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+        key: Vec<u8>,
+    ) -> Stored<Option<Vec<u8>>> {
+        stored_async(accessor, dict, |dict| async move { dict.pop(&key).await }).await
+    }
+
+    async fn update_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+        entries: Vec<Entry>,
+    ) -> Stored<()> {
+        stored_async(
+            accessor,
+            dict,
+            |dict| async move { dict.update(entries).await },
+        )
+        .await
+    }
+
+    async fn len_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+    ) -> Stored<u64> {
+        stored_async(accessor, dict, |dict| async move { dict.len().await }).await
+    }
+
+    async fn clear_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+    ) -> Stored<()> {
+        stored_async(accessor, dict, |dict| async move { dict.clear().await }).await
+    }
+
+    async fn entries_async(
+        accessor: &Accessor<ContainerState, Self>,
+        dict: Resource<Dict>,
+        after: Option<Vec<u8>>,
+        limit: u32,
+    ) -> Stored<Vec<Entry>> {
+        stored_async(accessor, dict, |dict| async move {
+            dict.entries(after.as_deref(), limit).await
+        })
+        .await
+    }
+}
+
+impl HostQueue for ContainerState {
+    async fn open(&mut self, name: String, create_if_missing: bool) -> Stored<Resource<Queue>> {
+        self.opened(|store| async move { store.queue(&name, create_if_missing).await })
+            .await
+    }
+
+    async fn ephemeral(&mut self) -> Stored<Resource<Queue>> {
+        self.opened(|store| async move { store.ephemeral_queue().await })
+            .await
+    }
+
+    fn from_id(&mut self, id: String) -> Stored<Resource<Queue>> {
+        let found = self.storage().and_then(|store| store.queue_from_id(&id));
+        self.found(found)
+    }
+
+    fn id(&mut self, queue: Resource<Queue>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&queue)?.id().to_owned())
+    }
+
+    fn name(&mut self, queue: Resource<Queue>) -> wasmtime::Result<Option<String>> {
+        Ok(self.table.get(&queue)?.name().map(str::to_owned))
+    }
+
+    async fn put(
+        &mut self,
+        queue: Resource<Queue>,
+        items: Vec<Vec<u8>>,
+        partition: Option<String>,
+        ttl_secs: u32,
+        timeout: Option<u64>,
+    ) -> Stored<()> {
+        self.stored(&queue, |queue| async move {
+            queue
+                .put(items, partition.as_deref(), ttl_secs, nanos(timeout))
+                .await
+        })
+        .await
+    }
+
+    async fn get(
+        &mut self,
+        queue: Resource<Queue>,
+        n: u32,
+        partition: Option<String>,
+        timeout: Option<u64>,
+    ) -> Stored<Vec<Vec<u8>>> {
+        self.stored(&queue, |queue| async move {
+            queue.get(n, partition.as_deref(), nanos(timeout)).await
+        })
+        .await
+    }
+
+    async fn len(
+        &mut self,
+        queue: Resource<Queue>,
+        partition: Option<String>,
+        total: bool,
+    ) -> Stored<u64> {
+        self.stored(&queue, |queue| async move {
+            queue.len(partition.as_deref(), total).await
+        })
+        .await
+    }
+
+    async fn clear(
+        &mut self,
+        queue: Resource<Queue>,
+        partition: Option<String>,
+        all: bool,
+    ) -> Stored<()> {
+        self.stored(&queue, |queue| async move {
+            queue.clear(partition.as_deref(), all).await
+        })
+        .await
+    }
+
+    async fn items(
+        &mut self,
+        queue: Resource<Queue>,
+        partition: Option<String>,
+        after: Option<u64>,
+        limit: u32,
+        wait: u64,
+    ) -> Stored<Vec<(u64, Vec<u8>)>> {
+        self.stored(&queue, |queue| async move {
+            let wait = Duration::from_nanos(wait);
+            queue.items(partition.as_deref(), after, limit, wait).await
+        })
+        .await
+    }
+
+    fn drop(&mut self, queue: Resource<Queue>) -> wasmtime::Result<()> {
+        // An ephemeral queue goes with the last handle of its maker.
+        self.table.delete(queue)?;
+        Ok(())
+    }
+}
+
+impl HostQueueWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn put_async(
+        accessor: &Accessor<ContainerState, Self>,
+        queue: Resource<Queue>,
+        items: Vec<Vec<u8>>,
+        partition: Option<String>,
+        ttl_secs: u32,
+        timeout: Option<u64>,
+    ) -> Stored<()> {
+        stored_async(accessor, queue, |queue| async move {
+            queue
+                .put(items, partition.as_deref(), ttl_secs, nanos(timeout))
+                .await
+        })
+        .await
+    }
+
+    async fn get_async(
+        accessor: &Accessor<ContainerState, Self>,
+        queue: Resource<Queue>,
+        n: u32,
+        partition: Option<String>,
+        timeout: Option<u64>,
+    ) -> Stored<Vec<Vec<u8>>> {
+        stored_async(accessor, queue, |queue| async move {
+            queue.get(n, partition.as_deref(), nanos(timeout)).await
+        })
+        .await
+    }
+
+    async fn len_async(
+        accessor: &Accessor<ContainerState, Self>,
+        queue: Resource<Queue>,
+        partition: Option<String>,
+        total: bool,
+    ) -> Stored<u64> {
+        stored_async(accessor, queue, |queue| async move {
+            queue.len(partition.as_deref(), total).await
+        })
+        .await
+    }
+
+    async fn clear_async(
+        accessor: &Accessor<ContainerState, Self>,
+        queue: Resource<Queue>,
+        partition: Option<String>,
+        all: bool,
+    ) -> Stored<()> {
+        stored_async(accessor, queue, |queue| async move {
+            queue.clear(partition.as_deref(), all).await
+        })
+        .await
+    }
+
+    async fn items_async(
+        accessor: &Accessor<ContainerState, Self>,
+        queue: Resource<Queue>,
+        partition: Option<String>,
+        after: Option<u64>,
+        limit: u32,
+        wait: u64,
+    ) -> Stored<Vec<(u64, Vec<u8>)>> {
+        stored_async(accessor, queue, |queue| async move {
+            let wait = Duration::from_nanos(wait);
+            queue.items(partition.as_deref(), after, limit, wait).await
+        })
+        .await
+    }
+}

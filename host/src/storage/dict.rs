@@ -1,0 +1,260 @@
+//! A dict: JSON keys to JSON values, in the store's `dict_entries` table.
+//!
+//! Reads run on the calling task; changes go through the writer. An entry carries the time it
+//! was last read or written: a read of an entry whose time is older than a seventh of the
+//! entry's time to live writes the time again (in the background, so a read never waits on the
+//! disk), and an entry past its time to live reads as absent until the sweeper removes it.
+
+use crate::storage::limits::{self, MAX_PAGE, MAX_UPDATE_ENTRIES, MAX_VALUE_BYTES};
+use crate::storage::tables::{self, COUNTS, ENTRIES, entry_row, id_end, now_ms, split_entry};
+use crate::storage::{Object, StorageError};
+use redb::{ReadableTable, WriteTransaction};
+
+/// A dict of the store: a handle to it by id. Cheap to clone.
+#[derive(Clone)]
+pub struct Dict {
+    object: Object,
+}
+
+/// A key, value pair, each as JSON.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+impl Dict {
+    pub(crate) fn new(object: Object) -> Dict {
+        Dict { object }
+    }
+
+    /// Its id (`di-` and 32 hexadecimal digits).
+    pub fn id(&self) -> &str {
+        &self.object.id
+    }
+
+    /// Its name; `None` for an ephemeral dict.
+    pub fn name(&self) -> Option<&str> {
+        self.object.name.as_deref()
+    }
+
+    /// The value of `key`; `None` when absent.
+    pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let key = limits::canonical_key(key)?;
+        let txn = self.object.store.read()?;
+        let entries = txn.open_table(ENTRIES)?;
+        let Some(row) = entries.get((&*self.object.id, key.as_slice()))? else {
+            return Ok(None);
+        };
+        let (accessed, value) = split_entry(row.value());
+        if !self.live(accessed, now_ms()) {
+            return Ok(None);
+        }
+        let value = value.to_vec();
+        drop(row);
+        self.touch(accessed, key);
+        Ok(Some(value))
+    }
+
+    /// Whether `key` is present.
+    pub async fn contains(&self, key: &[u8]) -> Result<bool, StorageError> {
+        Ok(self.get(key).await?.is_some())
+    }
+
+    /// Sets `key` to `value`; with `skip_if_exists`, only when `key` is absent, atomically.
+    /// Whether it wrote.
+    pub async fn put(
+        &self,
+        key: &[u8],
+        value: Vec<u8>,
+        skip_if_exists: bool,
+    ) -> Result<bool, StorageError> {
+        let key = limits::canonical_key(key)?;
+        limits::check_size("a value", value.len(), MAX_VALUE_BYTES)?;
+        let (id, ttl) = (self.object.id.clone(), self.ttl_ms());
+        let missing = self.missing();
+        self.object
+            .store
+            .writer()
+            .write(move |txn, _| {
+                if !tables::exists(txn, &id)? {
+                    return Ok(Err(missing));
+                }
+                let now = now_ms();
+                let mut entries = txn.open_table(ENTRIES)?;
+                let old = entries
+                    .get((&*id, key.as_slice()))?
+                    .map(|row| split_entry(row.value()).0);
+                let live = old.is_some_and(|accessed| accessed.saturating_add(ttl) > now);
+                if skip_if_exists && live {
+                    return Ok(Ok(false));
+                }
+                entries.insert((&*id, key.as_slice()), entry_row(now, &value).as_slice())?;
+                drop(entries);
+                if old.is_none() {
+                    tables::add_count(txn, &id, 1)?;
+                }
+                Ok(Ok(true))
+            })
+            .await
+    }
+
+    /// Removes `key` and returns its value; `None` when absent.
+    pub async fn pop(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let key = limits::canonical_key(key)?;
+        let (id, ttl) = (self.object.id.clone(), self.ttl_ms());
+        self.object
+            .store
+            .writer()
+            .write(move |txn, _| {
+                let removed = txn
+                    .open_table(ENTRIES)?
+                    .remove((&*id, key.as_slice()))?
+                    .map(|row| row.value().to_vec());
+                let Some(row) = removed else {
+                    return Ok(Ok(None));
+                };
+                tables::add_count(txn, &id, -1)?;
+                let (accessed, value) = split_entry(&row);
+                let live = accessed.saturating_add(ttl) > now_ms();
+                Ok(Ok(live.then(|| value.to_vec())))
+            })
+            .await
+    }
+
+    /// Sets every entry of `entries`, all or none.
+    pub async fn update(&self, entries: Vec<Entry>) -> Result<(), StorageError> {
+        if entries.len() > MAX_UPDATE_ENTRIES {
+            return Err(StorageError::TooLarge(format!(
+                "an update of {} entries; the limit is {MAX_UPDATE_ENTRIES}",
+                entries.len()
+            )));
+        }
+        let entries = entries
+            .into_iter()
+            .map(|(key, value)| {
+                limits::check_size("a value", value.len(), MAX_VALUE_BYTES)?;
+                Ok((limits::canonical_key(&key)?, value))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let id = self.object.id.clone();
+        let missing = self.missing();
+        self.object
+            .store
+            .writer()
+            .write(move |txn, _| {
+                if !tables::exists(txn, &id)? {
+                    return Ok(Err(missing));
+                }
+                insert_all(txn, &id, &entries)?;
+                Ok(Ok(()))
+            })
+            .await
+    }
+
+    /// How many entries it holds (expired ones count until they are swept).
+    pub async fn len(&self) -> Result<u64, StorageError> {
+        let txn = self.object.store.read()?;
+        let counts = txn.open_table(COUNTS)?;
+        Ok(counts
+            .get(&*self.object.id)?
+            .map_or(0, |count| count.value()))
+    }
+
+    /// Whether it holds no entry.
+    pub async fn is_empty(&self) -> Result<bool, StorageError> {
+        Ok(self.len().await? == 0)
+    }
+
+    /// Removes every entry.
+    pub async fn clear(&self) -> Result<(), StorageError> {
+        let id = self.object.id.clone();
+        self.object
+            .store
+            .writer()
+            .write(move |txn, _| {
+                let end = id_end(&id);
+                txn.open_table(ENTRIES)?
+                    .retain_in((&*id, &[][..])..(end.as_str(), &[][..]), |_, _| false)?;
+                txn.open_table(COUNTS)?.remove(&*id)?;
+                Ok(Ok(()))
+            })
+            .await
+    }
+
+    /// Up to `limit` entries in key order, after `after` (excluded) when given.
+    pub async fn entries(
+        &self,
+        after: Option<&[u8]>,
+        limit: u32,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let after = after.map(limits::canonical_key).transpose()?;
+        let limit = usize::try_from(limit.min(MAX_PAGE)).unwrap_or(usize::MAX);
+        let (id, end, now) = (&*self.object.id, id_end(&self.object.id), now_ms());
+        let txn = self.object.store.read()?;
+        let table = txn.open_table(ENTRIES)?;
+        let start = after.as_deref().unwrap_or(&[]);
+        let mut page = Vec::new();
+        for row in table.range((id, start)..(end.as_str(), &[][..]))? {
+            let (key, row) = row?;
+            let key = key.value().1;
+            let (accessed, value) = split_entry(row.value());
+            if after.as_deref() == Some(key) || !self.live(accessed, now) {
+                continue;
+            }
+            page.push((key.to_vec(), value.to_vec()));
+            if page.len() == limit {
+                break;
+            }
+        }
+        Ok(page)
+    }
+
+    /// Whether an entry last accessed at `accessed` is alive at `now`.
+    fn live(&self, accessed: u64, now: u64) -> bool {
+        accessed.saturating_add(self.ttl_ms()) > now
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        let ttl = self.object.store.settings().dict_entry_ttl.as_millis();
+        u64::try_from(ttl).unwrap_or(u64::MAX)
+    }
+
+    /// Records a read of `key`, last accessed at `accessed`, when its time is getting old.
+    fn touch(&self, accessed: u64, key: Vec<u8>) {
+        let now = now_ms();
+        if now.saturating_sub(accessed) < self.ttl_ms() / 7 {
+            return;
+        }
+        let id = self.object.id.clone();
+        self.object.store.writer().write_detached(move |txn, _| {
+            let mut entries = txn.open_table(ENTRIES)?;
+            let row = entries
+                .get((&*id, key.as_slice()))?
+                .map(|row| row.value().to_vec());
+            if let Some(row) = row {
+                let (_, value) = split_entry(&row);
+                entries.insert((&*id, key.as_slice()), entry_row(now, value).as_slice())?;
+            }
+            Ok(Ok(()))
+        });
+    }
+
+    fn missing(&self) -> StorageError {
+        StorageError::NotFound(format!("the dict `{}` was removed", self.object.id))
+    }
+}
+
+/// Sets each of `entries` (canonical keys) in dict `id`.
+fn insert_all(txn: &WriteTransaction, id: &str, entries: &[Entry]) -> Result<(), redb::Error> {
+    let now = now_ms();
+    let mut added = 0;
+    {
+        let mut table = txn.open_table(ENTRIES)?;
+        for (key, value) in entries {
+            if table
+                .insert((id, key.as_slice()), entry_row(now, value).as_slice())?
+                .is_none()
+            {
+                added += 1;
+            }
+        }
+    }
+    tables::add_count(txn, id, added)
+}

@@ -1,0 +1,260 @@
+//! Dicts and queues (Modal's `Dict` and `Queue`) from guests of both SDKs: every method in its
+//! blocking and async forms, atomic puts raced by containers, items each got exactly once by
+//! consumers that time out, ids handed between functions, and one dict shared by a Rust and a
+//! Python app. Each test has a host (and so a store) of its own.
+
+use fnhost::{App, Host, HostSettings};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+in_both_sdks!(
+    rust: "tests/guests/storage", python: "tests/guests-py/storage/app.py";
+    every_dict_method_works_in_both_forms,
+    every_queue_method_works,
+    of_racing_containers_exactly_one_claims_a_key,
+    every_item_is_got_once_by_consumers_that_time_out,
+    an_ephemeral_dict_is_found_by_id_from_another_function,
+    a_missing_dict_is_not_found_and_a_bad_name_invalid,
+);
+
+async fn on_own_host(component: PathBuf) -> (Host, App) {
+    let host = Host::new(HostSettings::default()).unwrap();
+    let app = host.app().load([component]).await.unwrap();
+    (host, app)
+}
+
+/// Calls `function` with `args` (a tuple of the arguments, `()` for none).
+async fn call(app: &App, function: &str, args: impl serde::Serialize) -> Value {
+    app.function(function)
+        .unwrap()
+        .remote::<Value>(args)
+        .await
+        .unwrap_or_else(|error| panic!("{function}: {error}"))
+}
+
+async fn every_dict_method_works_in_both_forms(component: PathBuf) {
+    let (_host, app) = on_own_host(component).await;
+    let expected = json!([
+        null,
+        "di-",
+        true,
+        false,
+        1,
+        "fallback",
+        null,
+        true,
+        false,
+        [1, 2],
+        "KeyError",
+        false,
+        1,
+        "none",
+        "KeyError",
+        3,
+        ["x", "y", "z"],
+        [1, 2, 3],
+        [["x", 1], ["y", 2], ["z", 3]],
+        0
+    ]);
+    assert_eq!(call(&app, "dict_exercise", ()).await, expected);
+    assert_eq!(call(&app, "dict_exercise_aio", ()).await, expected);
+}
+
+async fn every_queue_method_works(component: PathBuf) {
+    let (_host, app) = on_own_host(component).await;
+    let expected = json!([
+        4,
+        6,
+        [1, 2],
+        null,
+        [3, 4],
+        2,
+        0,
+        2,
+        0,
+        "Empty",
+        "InvalidError"
+    ]);
+    assert_eq!(call(&app, "queue_exercise", ()).await, expected);
+}
+
+async fn of_racing_containers_exactly_one_claims_a_key(component: PathBuf) {
+    let (host, app) = on_own_host(component).await;
+    let put = app.function("dict_put").unwrap();
+    let racers = (0..100).map(|who| {
+        let put = put.clone();
+        async move {
+            put.remote::<bool>(("locks", "lock", who, true))
+                .await
+                .unwrap()
+        }
+    });
+    let won = futures::future::join_all(racers).await;
+    assert_eq!(won.iter().filter(|won| **won).count(), 1, "{won:?}");
+    assert!(
+        put.stats().containers_started > 1,
+        "the puts raced on several containers"
+    );
+    // The winner's value is the one kept, as the host library reads it.
+    let locks = host.storage().unwrap().dict("locks", false).await.unwrap();
+    let kept: u32 =
+        serde_json::from_slice(&locks.get(b"\"lock\"").await.unwrap().unwrap()).unwrap();
+    assert!(kept < 100);
+    // Async puts race the same way on one container's tasks.
+    let put_aio = app.function("dict_put_aio").unwrap();
+    let racers = (0..50).map(|who| {
+        let put = put_aio.clone();
+        async move {
+            put.remote::<bool>(("locks", "other", who, true))
+                .await
+                .unwrap()
+        }
+    });
+    let won = futures::future::join_all(racers).await;
+    assert_eq!(won.iter().filter(|won| **won).count(), 1);
+}
+
+async fn every_item_is_got_once_by_consumers_that_time_out(component: PathBuf) {
+    const PRODUCERS: u64 = 20;
+    const PER_PRODUCER: u64 = 500;
+    let (_host, app) = on_own_host(component).await;
+    let consumers: Vec<_> = (0..8)
+        .map(|consumer| {
+            let function = if consumer % 2 == 0 {
+                "queue_drain"
+            } else {
+                "queue_drain_aio"
+            };
+            app.function(function)
+                .unwrap()
+                .spawn::<Vec<u64>>(("work", 0.2))
+                .unwrap()
+        })
+        .collect();
+    let producers = (0..PRODUCERS).map(|producer| {
+        let put = app.function("queue_put").unwrap();
+        async move {
+            let items: Vec<u64> = (0..PER_PRODUCER)
+                .map(|n| producer * PER_PRODUCER + n)
+                .collect();
+            put.remote::<usize>(("work", items)).await.unwrap()
+        }
+    });
+    futures::future::join_all(producers).await;
+    let mut got: Vec<u64> = Vec::new();
+    for consumer in consumers {
+        got.extend(consumer.get().await.unwrap());
+    }
+    // Consumers that gave up before the last puts leave items: one more drain takes them.
+    let rest = call(&app, "queue_drain", ("work", 0.2)).await;
+    got.extend(serde_json::from_value::<Vec<u64>>(rest).unwrap());
+    let distinct: BTreeSet<u64> = got.iter().copied().collect();
+    assert_eq!(got.len(), distinct.len(), "an item was got twice");
+    assert_eq!(
+        distinct,
+        (0..PRODUCERS * PER_PRODUCER).collect::<BTreeSet<_>>()
+    );
+}
+
+async fn an_ephemeral_dict_is_found_by_id_from_another_function(component: PathBuf) {
+    let (host, app) = on_own_host(component).await;
+    assert_eq!(call(&app, "ephemeral_shared", ()).await, json!("7"));
+    // Once its maker is done, the ephemeral dict is gone: no dict is left behind.
+    let store = host.storage().unwrap();
+    assert!(store.names(fnhost::ObjectKind::Dict).unwrap().is_empty());
+}
+
+async fn a_missing_dict_is_not_found_and_a_bad_name_invalid(component: PathBuf) {
+    let (_host, app) = on_own_host(component).await;
+    let get = app.function("dict_get").unwrap();
+    let missing = get
+        .remote::<Value>(("nothing-here", "k"))
+        .await
+        .unwrap_err();
+    assert!(
+        missing.message().contains("no dict named `nothing-here`"),
+        "{missing}"
+    );
+    let bad = get.remote::<Value>(("a/b", "k")).await.unwrap_err();
+    assert!(bad.message().contains("is not a name"), "{bad}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_and_python_apps_share_a_dict() {
+    let host = Host::new(HostSettings::default()).unwrap();
+    let rust = host
+        .app()
+        .load([fnhost_tests::guest("tests/guests/storage")])
+        .await
+        .unwrap();
+    let python = host
+        .app()
+        .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
+        .await
+        .unwrap();
+    // Keys are compared by their JSON value: an object key written by one is found by the other.
+    let key = json!({"user": 7, "kind": "score"});
+    assert_eq!(
+        call(&rust, "dict_put", ("shared", &key, [1, 2])).await,
+        json!(true)
+    );
+    assert_eq!(
+        call(&python, "dict_get", ("shared", &key)).await,
+        json!([1, 2])
+    );
+    assert_eq!(
+        call(&python, "dict_put", ("shared", "py", json!({"a": null}))).await,
+        json!(true)
+    );
+    assert_eq!(
+        call(&rust, "dict_get", ("shared", "py")).await,
+        json!({"a": null})
+    );
+    call(&python, "dict_write_json", "shared").await;
+    assert_eq!(
+        call(&rust, "dict_get", ("shared", "from-python")).await,
+        json!({"n": 1, "list": [1, 2]})
+    );
+    let summary = json!({"len": 3, "items": [
+        ["from-python", {"n": 1, "list": [1, 2]}], ["py", {"a": null}], [key, [1, 2]]
+    ]});
+    assert_eq!(call(&rust, "dict_summary", "shared").await, summary);
+    assert_eq!(
+        call(&python, "dict_summary", "shared").await["len"],
+        json!(3)
+    );
+    // Items put by one are got by the other.
+    call(
+        &python,
+        "queue_put",
+        ("handoff", json!([1, "two", {"three": 3}])),
+    )
+    .await;
+    assert_eq!(
+        call(&rust, "queue_drain", ("handoff", 0.05)).await,
+        json!([1, "two", {"three": 3}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_values_json_cannot_carry_travel_pickled() {
+    let host = Host::new(HostSettings::default()).unwrap();
+    let python = host
+        .app()
+        .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
+        .await
+        .unwrap();
+    let when = "datetime.datetime(2026, 1, 2, 3, 4, 5)";
+    assert_eq!(
+        call(&python, "pickled_roundtrip", ()).await,
+        json!([when, [1, 2, 3]])
+    );
+    assert_eq!(
+        call(&python, "calls_returns_datetime", ()).await,
+        json!(when)
+    );
+    // Anyone else sees what the value is, marked.
+    let seen = call(&python, "returns_datetime", ()).await;
+    assert_eq!(seen["type"], json!("datetime.datetime"), "{seen}");
+}

@@ -1,0 +1,220 @@
+"""A Python test app for the host's dicts and queues (`fnhost.Dict`, `fnhost.Queue`): every
+method in its blocking and `.aio` forms, named and ephemeral ones, ids handed to another
+function, and values that travel pickled. Its Rust twin has the same functions, so the same
+tests run against both."""
+
+import datetime
+import queue
+
+import fnhost
+
+app = fnhost.App()
+
+WHEN = datetime.datetime(2026, 1, 2, 3, 4, 5)
+
+# --- named dicts ----------------------------------------------------------------------------
+
+
+@app.function()
+def dict_put(name: str, key, value, skip_if_exists: bool = False) -> bool:
+    return fnhost.Dict.from_name(name, create_if_missing=True).put(key, value, skip_if_exists=skip_if_exists)
+
+
+@app.function()
+def dict_get(name: str, key):
+    return fnhost.Dict.from_name(name).get(key)
+
+
+@app.function()
+async def dict_put_aio(name: str, key, value, skip_if_exists: bool = False) -> bool:
+    d = fnhost.Dict.from_name(name, create_if_missing=True)
+    return await d.put.aio(key, value, skip_if_exists=skip_if_exists)
+
+
+@app.function()
+def dict_summary(name: str) -> dict:
+    d = fnhost.Dict.from_name(name)
+    items = sorted(([key, value] for key, value in d.items()), key=lambda item: str(item[0]))
+    return {"len": d.len(), "items": items}
+
+
+@app.function()
+def dict_write_json(name: str) -> None:
+    fnhost.Dict.from_name(name, create_if_missing=True).put("from-python", {"n": 1, "list": [1, 2]})
+
+
+# --- every method of a dict -----------------------------------------------------------------
+
+# dict_exercise() and dict_exercise_aio() both return:
+# [None, "di-", True, False, 1, "fallback", None, True, False, [1, 2], "KeyError", False, 1,
+#  "none", "KeyError", 3, ["x", "y", "z"], [1, 2, 3], [["x", 1], ["y", 2], ["z", 3]], 0]
+
+
+@app.function()
+def dict_exercise() -> list:
+    with fnhost.Dict.ephemeral() as d:
+        seen = [d.name, d.object_id[:3]]
+        seen.append(d.put("a", 1))
+        seen.append(d.put("a", 2, skip_if_exists=True))
+        seen.append(d.get("a"))
+        seen.append(d.get("missing", "fallback"))
+        seen.append(d.get("missing"))
+        seen.append(d.contains("a"))
+        seen.append("missing" in d)
+        d["b"] = [1, 2]
+        seen.append(d["b"])
+        try:
+            d["missing"]
+        except KeyError:
+            seen.append("KeyError")
+        del d["b"]
+        seen.append("b" in d)
+        seen.append(d.pop("a"))
+        seen.append(d.pop("a", "none"))
+        try:
+            d.pop("a")
+        except KeyError:
+            seen.append("KeyError")
+        d.update({"x": 1, "y": 2}, z=3)
+        seen.append(d.len())
+        seen.append(sorted(d.keys()))
+        seen.append(sorted(d.values()))
+        seen.append(sorted([key, value] for key, value in d.items()))
+        d.clear()
+        seen.append(d.len())
+        return seen
+
+
+@app.function()
+async def dict_exercise_aio() -> list:
+    async with fnhost.Dict.ephemeral() as d:
+        seen = [d.name, d.object_id[:3]]
+        seen.append(await d.put.aio("a", 1))
+        seen.append(await d.put.aio("a", 2, skip_if_exists=True))
+        seen.append(await d.get.aio("a"))
+        seen.append(await d.get.aio("missing", "fallback"))
+        seen.append(await d.get.aio("missing"))
+        seen.append(await d.contains.aio("a"))
+        seen.append(await d.contains.aio("missing"))
+        await d.put.aio("b", [1, 2])
+        seen.append(await d.get.aio("b"))
+        try:
+            await d.pop.aio("missing")
+        except KeyError:
+            seen.append("KeyError")
+        await d.pop.aio("b")
+        seen.append(await d.contains.aio("b"))
+        seen.append(await d.pop.aio("a"))
+        seen.append(await d.pop.aio("a", "none"))
+        try:
+            await d.pop.aio("a")
+        except KeyError:
+            seen.append("KeyError")
+        await d.update.aio({"x": 1, "y": 2}, z=3)
+        seen.append(await d.len.aio())
+        seen.append(sorted([key async for key in d.keys.aio()]))
+        seen.append(sorted([value async for value in d.values.aio()]))
+        seen.append(sorted([[key, value] async for key, value in d.items.aio()]))
+        await d.clear.aio()
+        seen.append(await d.len.aio())
+        return seen
+
+
+# --- ids across functions -------------------------------------------------------------------
+
+
+@app.function()
+def ephemeral_shared() -> str:
+    with fnhost.Dict.ephemeral() as d:
+        d.put("k", 7)
+        value = read_by_id.remote(d.object_id, "k")
+    return f"{value}"
+
+
+@app.function()
+def read_by_id(dict_id: str, key):
+    return fnhost.Dict.from_id(dict_id).get(key)
+
+
+# --- queues ---------------------------------------------------------------------------------
+
+
+@app.function()
+def queue_put(name: str, items: list, partition: str | None = None) -> int:
+    fnhost.Queue.from_name(name, create_if_missing=True).put_many(items, partition=partition)
+    return len(items)
+
+
+@app.function()
+def queue_drain(name: str, timeout: float, partition: str | None = None) -> list:
+    q = fnhost.Queue.from_name(name, create_if_missing=True)
+    drained = []
+    while True:
+        try:
+            drained.append(q.get(timeout=timeout, partition=partition))
+        except queue.Empty:
+            return drained
+
+
+@app.function()
+async def queue_drain_aio(name: str, timeout: float, partition: str | None = None) -> list:
+    q = fnhost.Queue.from_name(name, create_if_missing=True)
+    drained = []
+    while True:
+        try:
+            drained.append(await q.get.aio(timeout=timeout, partition=partition))
+        except queue.Empty:
+            return drained
+
+
+# queue_exercise() returns:
+# [4, 6, [1, 2], None, [3, 4], 2, 0, 2, 0, "Empty", "InvalidError"]
+
+
+@app.function()
+def queue_exercise() -> list:
+    with fnhost.Queue.ephemeral() as q:
+        q.put(1)
+        q.put_many([2, 3, 4])
+        seen = [q.len()]
+        q.put_many(["a", "b"], partition="p1")
+        seen.append(q.len(total=True))
+        seen.append(q.get_many(2))
+        seen.append(q.get(block=False, partition="empty"))
+        seen.append(list(q.iterate()))
+        seen.append(q.len())
+        q.clear(partition="p1")
+        seen.append(q.len(partition="p1"))
+        seen.append(q.len(total=True))
+        q.clear(all=True)
+        seen.append(q.len(total=True))
+        try:
+            q.get(timeout=0.05)
+        except queue.Empty:
+            seen.append("Empty")
+        try:
+            q.put(1, partition="p" * 65)
+        except fnhost.exception.InvalidError as error:
+            seen.append(type(error).__name__)
+        return seen
+
+
+# --- values JSON cannot carry ---------------------------------------------------------------
+
+
+@app.function()
+def pickled_roundtrip() -> list:
+    with fnhost.Dict.ephemeral() as d:
+        d.put("when", WHEN)
+        d.put("set", {1, 2, 3})
+        return [repr(d.get("when")), sorted(d.get("set"))]
+
+
+@app.function()
+def returns_datetime():
+    return WHEN
+
+
+@app.function()
+def calls_returns_datetime() -> str:
+    return repr(returns_datetime.remote())
