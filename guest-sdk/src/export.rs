@@ -12,7 +12,7 @@ use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host::{self, ItemSink};
 use crate::bindings::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
-    WebEndpoint,
+    SecretSource, WebEndpoint,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -61,6 +61,8 @@ pub struct Entry {
     pub web: Option<Endpoint>,
     /// Set for `#[function(batched(..))]`.
     pub batch: Option<Batching>,
+    /// `#[function(secrets = [..])]`: the names of the secrets its containers get.
+    pub secrets: &'static [&'static str],
     pub runner: Runner,
 }
 
@@ -99,6 +101,8 @@ pub struct ClassEntry {
     /// The default value of each parameter, as JSON (`None`: required).
     pub param_defaults: fn() -> Vec<Option<String>>,
     pub config: FunctionConfig,
+    /// `#[class(secrets = [..])]`: the names of the secrets its containers get.
+    pub secrets: &'static [&'static str],
     /// Whether one of its `enter` hooks is a snap hook.
     pub snap: bool,
     /// Whether one of its `enter` hooks is not a snap hook.
@@ -277,6 +281,7 @@ impl ClassEntry {
             methods: self.methods.iter().map(Entry::info).collect(),
             snap: self.snap,
             live_enter: self.live_enter,
+            secrets: named_secrets(self.secrets),
         }
     }
 }
@@ -309,12 +314,21 @@ impl Entry {
                 requires_auth: endpoint.requires_auth,
             }),
             batch: self.batch,
+            secrets: named_secrets(self.secrets),
         }
     }
 }
 
 fn owned(strings: &[&str]) -> Vec<String> {
     strings.iter().map(|string| (*string).to_owned()).collect()
+}
+
+/// Secrets named in an attribute, as the contract says where they come from.
+fn named_secrets(names: &[&str]) -> Vec<SecretSource> {
+    names
+        .iter()
+        .map(|name| SecretSource::Named((*name).to_owned()))
+        .collect()
 }
 
 /// The entry `name`: a function or entrypoint, or `CLASS.METHOD`, a method of a class.

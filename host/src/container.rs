@@ -27,6 +27,7 @@
 pub(crate) mod cpu;
 pub(crate) mod deadline;
 mod imports;
+mod secrets;
 pub(crate) mod state;
 mod storage;
 
@@ -159,6 +160,11 @@ impl Container {
         role: Role,
         entering: Option<Entering<'_>>,
     ) -> Result<Container, Error> {
+        let env = match role {
+            Role::Pooled { .. } => secrets::secret_env(context, &function.secrets)?,
+            // The program's own: it is the operator's, not a function of the app.
+            Role::Entrypoint => Vec::new(),
+        };
         let (name, label, origin, memory, cpu) = match role {
             Role::Pooled {
                 id,
@@ -186,7 +192,7 @@ impl Container {
                 (Arc::clone(&name), name, Origin::Program, None, None)
             }
         };
-        let state = ContainerState::new(context, name, label, &origin, memory, cpu);
+        let state = ContainerState::new(context, name, label, &origin, memory, cpu, env);
         let mut store = new_store(pre.engine(), state);
         let instance = pre.instantiate_async(&mut store).await.map_err(|error| {
             no_room(&function.name, &error).unwrap_or_else(|| trap_error(&mut store, &error))

@@ -4,6 +4,7 @@
 
 use crate::Error;
 use crate::options::FunctionConfig;
+use crate::storage::SecretValues;
 use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -39,8 +40,50 @@ pub struct FunctionInfo {
     pub generator: bool,
     /// Its options.
     pub config: FunctionConfig,
+    /// Where the environment variables of its containers come from (Modal's `secrets=`).
+    pub secrets: Vec<SecretSource>,
     /// The component it lives in.
     pub component: PathBuf,
+}
+
+/// Where some of a function's environment variables come from: Modal's `Secret`. Shown (in
+/// `Debug` and JSON) by its name or its keys, never its values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    /// The secret of that name in the host's store (`fnhost secret create`), read when each
+    /// container starts.
+    Named(String),
+    /// Variables written in the app (`Secret.from_dict`).
+    Inline(SecretValues),
+}
+
+impl Serialize for SecretSource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            SecretSource::Named(name) => map.serialize_entry("name", name)?,
+            SecretSource::Inline(values) => {
+                map.serialize_entry("inline", &values.keys().collect::<Vec<_>>())?
+            }
+        }
+        map.end()
+    }
+}
+
+impl std::fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Named(name) => f.write_str(name),
+            SecretSource::Inline(values) => {
+                write!(
+                    f,
+                    "inline({})",
+                    values.keys().collect::<Vec<_>>().join(", ")
+                )
+            }
+        }
+    }
 }
 
 /// A class of the app (Modal's `@app.cls`): its methods share its containers and its options;
@@ -66,6 +109,8 @@ pub struct ClassInfo {
     pub live_enter: bool,
     /// The options of its containers.
     pub config: FunctionConfig,
+    /// Where the environment variables of its containers come from.
+    pub secrets: Vec<SecretSource>,
     /// The component it lives in.
     pub component: PathBuf,
 }
@@ -445,6 +490,7 @@ mod tests {
             batch: None,
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
+            secrets: Vec::new(),
             component: PathBuf::new(),
         };
         info.arguments(given)
@@ -475,6 +521,7 @@ mod tests {
             batch: None,
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
+            secrets: Vec::new(),
             component: PathBuf::new(),
         };
         let query = query
@@ -527,6 +574,7 @@ mod tests {
             batch: None,
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
+            secrets: Vec::new(),
             component: PathBuf::new(),
         };
         let bind = |payload: Value| {

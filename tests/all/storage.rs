@@ -3,7 +3,7 @@
 //! consumers that time out, ids handed between functions, and one dict shared by a Rust and a
 //! Python app. Each test has a host (and so a store) of its own.
 
-use fnhost::{App, Host, HostSettings};
+use fnhost::{App, Host, HostSettings, SecretValues};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -16,10 +16,21 @@ in_both_sdks!(
     every_item_is_got_once_by_consumers_that_time_out,
     an_ephemeral_dict_is_found_by_id_from_another_function,
     a_missing_dict_is_not_found_and_a_bad_name_invalid,
+    a_function_gets_the_secrets_it_names_and_no_other_does,
 );
 
+/// A host of its own (so a store of its own), with fewer slots than the default: many tests
+/// hold a host at once, and each host reserves its slots' address space.
+fn own_host() -> Host {
+    Host::new(HostSettings {
+        max_instances: 300,
+        ..HostSettings::default()
+    })
+    .unwrap()
+}
+
 async fn on_own_host(component: PathBuf) -> (Host, App) {
-    let host = Host::new(HostSettings::default()).unwrap();
+    let host = own_host();
     let app = host.app().load([component]).await.unwrap();
     (host, app)
 }
@@ -180,9 +191,52 @@ async fn a_missing_dict_is_not_found_and_a_bad_name_invalid(component: PathBuf) 
     assert!(bad.message().contains("is not a name"), "{bad}");
 }
 
+async fn a_function_gets_the_secrets_it_names_and_no_other_does(component: PathBuf) {
+    let host = own_host();
+    let app = host.app().load([component]).await.unwrap();
+    let length = app.function("secret_length").unwrap();
+    // Not created yet: the call fails naming it (the container cannot start).
+    let missing = length
+        .remote::<Option<usize>>(("API_KEY",))
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .message()
+            .contains("no secret named `fnhost-test-api`"),
+        "{missing}"
+    );
+    let value = "sk-live-0123456789abcdef";
+    let values = SecretValues::new([("API_KEY".to_owned(), value.to_owned())]).unwrap();
+    let store = host.storage().unwrap();
+    store
+        .create_secret("fnhost-test-api", values, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        length.remote::<Option<usize>>(("API_KEY",)).await.unwrap(),
+        Some(value.len())
+    );
+    let other = app.function("env_length").unwrap();
+    assert_eq!(
+        other.remote::<Option<usize>>(("API_KEY",)).await.unwrap(),
+        None
+    );
+    // What the host shows of the function names the secret, never its value.
+    let shown = format!(
+        "{:?} {}",
+        length.info(),
+        serde_json::to_string(length.info()).unwrap()
+    );
+    assert!(
+        shown.contains("fnhost-test-api") && !shown.contains(value),
+        "{shown}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rust_and_python_apps_share_a_dict() {
-    let host = Host::new(HostSettings::default()).unwrap();
+    let host = own_host();
     let rust = host
         .app()
         .load([fnhost_tests::guest("tests/guests/storage")])
@@ -239,7 +293,7 @@ async fn rust_and_python_apps_share_a_dict() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_values_json_cannot_carry_travel_pickled() {
-    let host = Host::new(HostSettings::default()).unwrap();
+    let host = own_host();
     let python = host
         .app()
         .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
@@ -257,4 +311,33 @@ async fn python_values_json_cannot_carry_travel_pickled() {
     // Anyone else sees what the value is, marked.
     let seen = call(&python, "returns_datetime", ()).await;
     assert_eq!(seen["type"], json!("datetime.datetime"), "{seen}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_function_gets_its_inline_secret() {
+    let host = own_host();
+    let values = SecretValues::new([("API_KEY".to_owned(), "k".to_owned())]).unwrap();
+    let store = host.storage().unwrap();
+    store
+        .create_secret("fnhost-test-api", values, false)
+        .await
+        .unwrap();
+    let python = host
+        .app()
+        .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&python, "secret_length", ("INLINE_MODE",)).await,
+        json!("inline-on".len())
+    );
+    assert_eq!(
+        call(&python, "env_length", ("INLINE_MODE",)).await,
+        json!(null)
+    );
+    let listed = serde_json::to_string(python.function("secret_length").unwrap().info()).unwrap();
+    assert!(
+        listed.contains("INLINE_MODE") && !listed.contains("inline-on"),
+        "{listed}"
+    );
 }

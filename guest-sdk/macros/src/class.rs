@@ -120,6 +120,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
     let private = quote!(::fnhost_guest::__private);
     let sdk = quote!(::fnhost_guest);
     let config = config_tokens(&options);
+    let secrets = options.secrets.clone().unwrap_or_default();
     let handle = format_ident!("{}Handle", class);
     let mut entries = Vec::new();
     let mut runners = Vec::new();
@@ -187,6 +188,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
                 config: #config,
                 web: ::core::option::Option::None,
                 batch: #batch,
+                secrets: &[],
                 runner: #runner_kind,
             }
         });
@@ -295,6 +297,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
                     param_types: <#class as #sdk::Parameters>::TYPES,
                     param_defaults: <#class as #sdk::Parameters>::defaults,
                     config: #config,
+                    secrets: &[#(#secrets),*],
                     snap: #snap,
                     live_enter: #live_enter,
                     methods: &[#(#entries),*],

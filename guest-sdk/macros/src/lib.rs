@@ -127,11 +127,13 @@ fn function_options(attr: TokenStream2) -> syn::Result<Options> {
             set(&meta, &mut options.web, web(&meta)?)?;
         } else if meta.path.is_ident("batched") {
             set(&meta, &mut options.batched, batched(&meta)?)?;
+        } else if meta.path.is_ident("secrets") {
+            set(&meta, &mut options.secrets, secret_names(&meta)?)?;
         } else {
             return Err(meta.error(
                 "unknown option; expected `max_inputs`, `target_inputs`, `max_containers`, \
                  `min_containers`, `buffer_containers`, `scaledown_window`, `timeout`, \
-                 `memory`, `cpu`, `retries`, `web` or `batched`",
+                 `memory`, `cpu`, `retries`, `web`, `batched` or `secrets`",
             ));
         }
         Ok(())
@@ -216,6 +218,25 @@ fn coefficient(meta: &ParseNestedMeta) -> syn::Result<f32> {
         return Err(syn::Error::new(span, "too large a number"));
     }
     Ok(coefficient as f32)
+}
+
+/// `secrets = ["name", ...]`: the names of secrets kept by the host (Modal's
+/// `secrets=[modal.Secret.from_name(...)]`).
+fn secret_names(meta: &ParseNestedMeta) -> syn::Result<Vec<String>> {
+    let list: syn::ExprArray = meta.value()?.parse()?;
+    list.elems
+        .iter()
+        .map(|element| match element {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(name),
+                ..
+            }) if !name.value().is_empty() => Ok(name.value()),
+            other => Err(syn::Error::new(
+                other.span(),
+                "write `secrets = [\"name\", ...]`: each a secret's name",
+            )),
+        })
+        .collect()
 }
 
 /// `batched(max_batch_size = N, wait_ms = MS)`: both given, within Modal's bounds.
@@ -436,6 +457,8 @@ struct Options {
     max_retry_delay_ms: Option<u32>,
     web: Option<Web>,
     batched: Option<Batched>,
+    /// The names of the secrets its containers get.
+    secrets: Option<Vec<String>>,
 }
 
 /// How a batched function's inputs are gathered, as the `batching` record carries it.
@@ -584,6 +607,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
         },
     ));
     let batched = batching_tokens(options.batched);
+    let secrets = options.secrets.unwrap_or_default();
 
     let remote = (role == Role::Function).then(|| {
         quote! {
@@ -632,6 +656,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 config: #config,
                 web: #web,
                 batch: #batched,
+                secrets: &[#(#secrets),*],
                 runner: #runner_kind,
             };
         }

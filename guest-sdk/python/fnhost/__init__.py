@@ -41,6 +41,7 @@ from . import exception
 from ._app import App, Retries, WebEndpoint, batched, concurrent, web_endpoint
 from ._cls import Cls, Obj, enter, exit, method, parameter
 from ._function import Function, FunctionCall, FunctionStats
+from ._secret import Secret
 from ._storage import Dict, Queue
 from ._time import install as _install_sleep
 
@@ -56,6 +57,7 @@ __all__ = [
     "Obj",
     "Queue",
     "Retries",
+    "Secret",
     "WebEndpoint",
     "batched",
     "concurrent",

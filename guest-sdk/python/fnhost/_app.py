@@ -12,10 +12,12 @@ fails the build with its name; the host checks the ranges when it loads the comp
 import dataclasses
 import inspect
 import math
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from ._cls import Cls, LocalClass, held_instance, register_class
 from ._function import Function
+from ._secret import Secret
+from ._secret import sources as secret_sources
 
 #: The component's functions and local entrypoints, by name.
 REGISTRY: dict = {}
@@ -160,17 +162,20 @@ class App:
         cpu: Optional[float] = None,
         max_inputs: Optional[int] = None,
         target_inputs: Optional[int] = None,
+        secrets: Sequence[Secret] = (),
     ) -> Callable:
         """Makes a `def` or `async def` a function of the app.
 
         `timeout` and `scaledown_window` are in seconds, `memory` in MiB, `cpu` in cores;
-        `retries` is a count or a `Retries`. Unset options take the host's defaults.
+        `retries` is a count or a `Retries`; `secrets` set environment variables in its
+        containers. Unset options take the host's defaults.
         """
         config = _config(
             timeout=timeout, retries=retries, max_containers=max_containers, min_containers=min_containers,
             buffer_containers=buffer_containers, scaledown_window=scaledown_window, memory=memory, cpu=cpu,
             max_inputs=max_inputs, target_inputs=target_inputs,
         )
+        config["secrets"] = secret_sources(secrets)
 
         def register(body: Callable) -> LocalFunction:
             return _register(LocalFunction(body, _concurrent(config, body), entrypoint=False))
@@ -191,6 +196,7 @@ class App:
         cpu: Optional[float] = None,
         max_inputs: Optional[int] = None,
         target_inputs: Optional[int] = None,
+        secrets: Sequence[Secret] = (),
     ) -> Callable:
         """Makes a class a class of the app (Modal's `@app.cls`): its instances live in
         containers, one per container, built from `fnhost.parameter()` values; the options
@@ -201,6 +207,7 @@ class App:
             buffer_containers=buffer_containers, scaledown_window=scaledown_window, memory=memory, cpu=cpu,
             max_inputs=max_inputs, target_inputs=target_inputs,
         )
+        config["secrets"] = secret_sources(secrets)
 
         def register(cls: type) -> Cls:
             return register_class(LocalClass(cls, _concurrent(config, cls), _method))

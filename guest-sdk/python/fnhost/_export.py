@@ -179,6 +179,7 @@ def _class_info(local: LocalClass) -> "types.ClassInfo":
         methods=[_info(method) for method in local.methods],
         snap=local.snap,
         live_enter=any(not hook.__fnhost_enter__ for hook in local.enters),
+        secrets=local.config.get("secrets", []),
     )
 
 
@@ -197,6 +198,7 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
         batch=None if function.batch is None else types.Batching(
             max_batch_size=function.batch.max_batch_size, wait_ms=function.batch.wait_ms),
         generator=function.is_generator,
+        secrets=config.get("secrets", []),
     )
 
 

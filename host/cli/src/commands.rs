@@ -1,8 +1,8 @@
 //! The subcommands, one module each (as wasmtime's `src/commands/`): each holds its arguments
 //! and the `execute` that carries it out.
 //!
-//! `run`, `call`, `list` and `map` load the app here; `serve` runs the HTTP server; the others
-//! talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
+//! `run`, `call`, `list` and `map` load the app here; `serve` runs the HTTP server; `dict`,
+//! `queue` and `secret` open the state directory's store; the others talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
 
 mod apps;
 mod call;
@@ -13,8 +13,10 @@ mod list;
 mod logs;
 mod map;
 mod run;
+mod secret;
 mod serve;
 mod spawn;
+mod storage;
 mod undeploy;
 
 use crate::settings::Settings;
@@ -52,6 +54,15 @@ pub(crate) enum Command {
     Cancel(cancel::CancelCommand),
     /// Print a deployed app's log (its containers' output, the server's notes).
     Logs(logs::LogsCommand),
+    /// Read and change the host's dicts (in the state directory's store).
+    #[command(subcommand)]
+    Dict(storage::DictCommand),
+    /// Read and change the host's queues (in the state directory's store).
+    #[command(subcommand)]
+    Queue(storage::QueueCommand),
+    /// Create, list and delete the host's secrets (in the state directory's store).
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
 }
 
 impl Command {
@@ -73,6 +84,9 @@ impl Command {
             Command::Get(command) => command.execute(settings).await.map(done),
             Command::Cancel(command) => command.execute(settings).await.map(done),
             Command::Logs(command) => command.execute(settings).await.map(done),
+            Command::Dict(command) => command.execute(settings).await.map(done),
+            Command::Queue(command) => command.execute(settings).await.map(done),
+            Command::Secret(command) => command.execute(settings).await.map(done),
         }
     }
 }

@@ -582,3 +582,176 @@ fn results_of_any_depth_are_printed() {
         );
     }
 }
+
+/// `fnhost dict` and `fnhost queue` on the store of `state_dir`.
+fn in_state_dir(state_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    support::command(args)
+        .env("FNHOST_STATE_DIR", state_dir)
+        .output()
+        .expect("fnhost runs")
+}
+
+#[test]
+fn dict_and_queue_commands_read_and_change_the_store() {
+    let state = scratch_dir("storage-commands");
+    let ok = |args: &[&str]| {
+        let output = in_state_dir(&state, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    ok(&["dict", "put", "scores", "alice", "3"]);
+    ok(&["dict", "put", "scores", r#"{"id":7}"#, r#"{"x": [1, 2]}"#]);
+    assert_eq!(
+        ok(&["dict", "put", "scores", "alice", "4", "--skip-if-exists"]),
+        "false\n"
+    );
+    assert_eq!(ok(&["dict", "get", "scores", "alice"]), "3\n");
+    assert_eq!(ok(&["dict", "get", "scores", "bob"]), "null\n");
+    assert_eq!(
+        ok(&["dict", "items", "scores"]),
+        "[\"alice\",3]\n[{\"id\":7},{\"x\": [1, 2]}]\n"
+    );
+    assert_eq!(ok(&["dict", "list"]), "scores\n");
+    ok(&["queue", "put", "jobs", "1", "two", "--partition", "p"]);
+    assert_eq!(ok(&["queue", "len", "jobs", "--total"]), "2\n");
+    assert_eq!(
+        ok(&["queue", "get", "jobs", "-n", "5", "--partition", "p"]),
+        "1\n\"two\"\n"
+    );
+    assert_eq!(ok(&["queue", "get", "jobs", "--timeout", "10ms"]), "");
+    let missing = in_state_dir(&state, &["dict", "get", "nothing", "k"]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("no dict named `nothing`"),
+        "{}",
+        stderr(&missing)
+    );
+    ok(&["dict", "delete", "scores"]);
+    assert_eq!(ok(&["dict", "list"]), "");
+    std::fs::remove_dir_all(state).unwrap();
+}
+
+#[test]
+fn what_a_killed_run_acknowledged_is_in_the_store() {
+    use std::io::{BufRead, BufReader};
+    let state = scratch_dir("storage-kill");
+    let mut run = support::command(&["run", "tests/guests/storage::fill"])
+        .env("FNHOST_STATE_DIR", &state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("fnhost runs");
+    let mut lines = BufReader::new(run.stdout.take().unwrap()).lines();
+    let mut acked = None;
+    // Killed mid-stream, after some hundreds of acknowledged puts.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let n: u64 = line.strip_prefix("acked ").unwrap().parse().unwrap();
+        acked = Some(n);
+        if n == 300 {
+            run.kill().unwrap();
+            break;
+        }
+    }
+    // Lines written before the kill may still be in the pipe: each is acknowledged too.
+    for line in lines.map_while(Result::ok) {
+        acked = line
+            .strip_prefix("acked ")
+            .and_then(|n| n.parse().ok())
+            .or(acked);
+    }
+    run.wait().unwrap();
+    let acked = acked.expect("the run acknowledged puts before it was killed");
+    let items = in_state_dir(&state, &["dict", "items", "durable"]);
+    assert!(items.status.success(), "{}", stderr(&items));
+    let kept: Vec<String> = stdout(&items).lines().map(str::to_owned).collect();
+    for n in 0..=acked {
+        assert!(
+            kept.contains(&format!("[{n},{n}]")),
+            "acknowledged key {n} was lost"
+        );
+    }
+    let len = in_state_dir(&state, &["queue", "len", "durable"]);
+    let len: u64 = stdout(&len).trim().parse().unwrap();
+    assert!(len > acked, "{len} items kept, {} acknowledged", acked + 1);
+    std::fs::remove_dir_all(state).unwrap();
+}
+
+#[test]
+fn the_jobs_example_feeds_workers_through_a_queue_into_a_dict() {
+    let state = scratch_dir("jobs-example");
+    for _ in 0..2 {
+        // A second run finds the named dict and queue of the first, and starts them afresh.
+        let output = in_state_dir(&state, &["run", "examples/jobs-py/app.py"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output), "done: 100, kept: 100, sum: 328350\n");
+    }
+    std::fs::remove_dir_all(state).unwrap();
+}
+
+#[test]
+fn a_secret_reaches_its_function_and_its_value_is_never_printed() {
+    let state = scratch_dir("secrets");
+    let value = "sk-live-do-not-print-7f3a9c";
+    let dotenv = state.join("api.env");
+    std::fs::write(&dotenv, "# the API\nexport REGION=eu\n").unwrap();
+    let run = |args: &[&str]| {
+        support::command(args)
+            .env("FNHOST_STATE_DIR", &state)
+            .env("FNHOST_LOG", "debug")
+            .output()
+            .expect("fnhost runs")
+    };
+    let outputs = [
+        run(&[
+            "secret",
+            "create",
+            "fnhost-test-api",
+            &format!("API_KEY={value}"),
+            "--from-dotenv",
+            dotenv.to_str().unwrap(),
+        ]),
+        run(&[
+            "secret",
+            "create",
+            "fnhost-test-api",
+            &format!("API_KEY={value}"),
+        ]),
+        run(&["secret", "list"]),
+        run(&[
+            "call",
+            "tests/guests/storage",
+            "secret_length",
+            "\"API_KEY\"",
+        ]),
+        run(&["call", "tests/guests/storage", "env_length", "\"API_KEY\""]),
+        run(&["list", "tests/guests/storage", "--json"]),
+    ];
+    assert!(outputs[0].status.success(), "{}", stderr(&outputs[0]));
+    assert!(
+        !outputs[1].status.success(),
+        "a second create without --force is refused"
+    );
+    assert!(
+        stderr(&outputs[1]).contains("exists"),
+        "{}",
+        stderr(&outputs[1])
+    );
+    assert_eq!(stdout(&outputs[2]), "fnhost-test-api\tAPI_KEY, REGION\n");
+    assert_eq!(
+        stdout(&outputs[3]),
+        format!("{}\n", value.len()),
+        "{}",
+        stderr(&outputs[3])
+    );
+    assert_eq!(stdout(&outputs[4]), "null\n");
+    assert!(stdout(&outputs[5]).contains("fnhost-test-api"));
+    for output in &outputs {
+        let all = format!("{}{}", stdout(output), stderr(output));
+        assert!(!all.contains(value), "a secret's value was printed: {all}");
+    }
+    let deleted = run(&["secret", "delete", "fnhost-test-api"]);
+    assert!(deleted.status.success(), "{}", stderr(&deleted));
+    assert_eq!(stdout(&run(&["secret", "list"])), "");
+    std::fs::remove_dir_all(state).unwrap();
+}

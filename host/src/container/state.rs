@@ -94,7 +94,8 @@ pub(crate) struct ContainerState {
 impl ContainerState {
     /// The state of a container of `function` labelled `label`, started in `context`, whose
     /// output comes from `origin`, whose linear memory may grow to `memory` bytes (wasm32's
-    /// 4 GiB when `None`) and which may use the CPU `cpu` allows (all it gets when `None`).
+    /// 4 GiB when `None`), which may use the CPU `cpu` allows (all it gets when `None`), and
+    /// whose environment holds `env` beside the app's grants (its secrets).
     pub(crate) fn new(
         context: &ContainerContext,
         function: Arc<str>,
@@ -102,9 +103,10 @@ impl ContainerState {
         origin: &Origin,
         memory: Option<usize>,
         cpu: Option<CpuBudget>,
+        env: Vec<(String, String)>,
     ) -> Self {
         ContainerState {
-            wasi: context.grants.wasi(&context.sink, origin),
+            wasi: context.grants.wasi(&context.sink, origin, &env),
             http: WasiHttpCtx::new(),
             outgoing: OutgoingHttp::new(context.grants.http_grants()),
             table: ResourceTable::new(),

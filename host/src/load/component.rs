@@ -12,7 +12,7 @@ use crate::dispatch::Unrouted;
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
-use crate::info::{Batching, BodyKind, ClassInfo, FunctionInfo, WebEndpoint};
+use crate::info::{Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, WebEndpoint};
 use crate::load::cache::{self, CompileCache, ComponentDigest, Digest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
@@ -20,6 +20,7 @@ use crate::runtime::bindings::{self, AppInfo, AppPre};
 use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
 use crate::runtime::sandbox::Grants;
+use crate::storage::SecretValues;
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -274,7 +275,15 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
         storage: None,
     };
     let origin = Origin::Container(Arc::clone(&label));
-    let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, None, None);
+    let state = ContainerState::new(
+        &context,
+        Arc::clone(&label),
+        label,
+        &origin,
+        None,
+        None,
+        Vec::new(),
+    );
     let mut store = new_store(component.pre.engine(), state);
     let app = component.pre.instantiate_async(&mut store).await?;
     let (info,) = app
@@ -308,6 +317,7 @@ pub(crate) fn function_info(
         None => None,
         Some(batching) => Some(batching_of(&info.name, &component, batching)?),
     };
+    let secrets = secrets_of(&info.name, &component, info.secrets)?;
     if info.generator && batch.is_some() {
         return Err(LoadError::InvalidOption {
             path: component,
@@ -325,6 +335,7 @@ pub(crate) fn function_info(
         batch,
         generator: info.generator,
         config,
+        secrets,
         component,
     })
 }
@@ -372,6 +383,7 @@ pub(crate) fn class_info(
         let method = bindings::FunctionInfo {
             name,
             config: info.config,
+            secrets: info.secrets.clone(),
             ..method
         };
         methods.push(function_info(method, component.clone(), overrides)?);
@@ -399,6 +411,7 @@ pub(crate) fn class_info(
             }),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let secrets = secrets_of(&info.name, &component, info.secrets)?;
     Ok(ClassInfo {
         name: info.name,
         kind,
@@ -409,8 +422,32 @@ pub(crate) fn class_info(
         snap: info.snap,
         live_enter: info.live_enter,
         config,
+        secrets,
         component,
     })
+}
+
+/// Where a function's secret variables come from, as the component says; inline values are
+/// checked as the store checks a secret's (an error names a key, never a value).
+fn secrets_of(
+    function: &str,
+    component: &Path,
+    secrets: Vec<bindings::WitSecretSource>,
+) -> Result<Vec<SecretSource>, LoadError> {
+    secrets
+        .into_iter()
+        .map(|source| match source {
+            bindings::WitSecretSource::Named(name) => Ok(SecretSource::Named(name)),
+            bindings::WitSecretSource::Inline(pairs) => SecretValues::new(pairs)
+                .map(SecretSource::Inline)
+                .map_err(|error| LoadError::InvalidOption {
+                    path: component.to_owned(),
+                    function: function.to_owned(),
+                    option: "secrets",
+                    reason: error.to_string(),
+                }),
+        })
+        .collect()
 }
 
 fn body_kind(kind: bindings::BodyKind) -> BodyKind {

@@ -87,7 +87,15 @@ pub(crate) async fn snapshot(
     let label: Arc<str> = Arc::from(format!("{}#snapshot", class.name));
     let origin = Origin::Container(Arc::clone(&label));
     let memory = Some(class.config.memory_bytes());
-    let state = ContainerState::new(&context, Arc::clone(&label), label, &origin, memory, None);
+    let state = ContainerState::new(
+        &context,
+        Arc::clone(&label),
+        label,
+        &origin,
+        memory,
+        None,
+        Vec::new(),
+    );
     let mut store = new_store(engine, state);
     let instance = linker
         .instantiate_async(&mut store, &instrumented)

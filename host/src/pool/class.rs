@@ -137,6 +137,7 @@ impl ClassPools {
             batch: None,
             generator: false,
             config: self.info.config,
+            secrets: self.info.secrets.clone(),
             component: self.info.component.clone(),
         };
         let snapshot = self.info.snap.then(|| {

@@ -256,6 +256,7 @@ impl HandlerState for Handlers {
             &Origin::Container(label),
             Some(self.config.memory_bytes()),
             cpu,
+            Vec::new(),
         );
         let mut store = new_store(self.pre.engine(), state);
         let proxy = self.pre.instantiate_async(&mut store).await?;

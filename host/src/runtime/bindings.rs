@@ -52,6 +52,7 @@ wasmtime::component::bindgen!({
 
 pub(crate) use self::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
+    SecretSource as WitSecretSource,
 };
 
 use self::fnhost::runtime::storage::StorageError as WitStorageError;

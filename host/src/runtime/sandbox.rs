@@ -177,14 +177,22 @@ impl Grants {
         })
     }
 
-    /// The WASI context of a container whose output goes to `sink`, from `origin`.
-    pub(crate) fn wasi(&self, sink: &Arc<dyn OutputSink>, origin: &Origin) -> WasiCtx {
+    /// The WASI context of a container whose output goes to `sink`, from `origin`, with `env`
+    /// set after the granted variables.
+    pub(crate) fn wasi(
+        &self,
+        sink: &Arc<dyn OutputSink>,
+        origin: &Origin,
+        env: &[(String, String)],
+    ) -> WasiCtx {
         let output = |stream| GuestOutput::new(Arc::clone(sink), origin.clone(), stream);
         let mut builder = WasiCtxBuilder::new();
         builder
             .stdout(output(Stream::Stdout))
             .stderr(output(Stream::Stderr));
         builder.envs(&self.env);
+        // A container's own variables (its function's secrets) after the app's.
+        builder.envs(env);
         for grant in &self.dirs {
             // Checked when the app loaded; a directory removed since then is left out (the
             // guest sees it missing) rather than failing the container.

@@ -5,9 +5,11 @@
 //! entry's time to live writes the time again (in the background, so a read never waits on the
 //! disk), and an entry past its time to live reads as absent until the sweeper removes it.
 
+use crate::storage::error::StorageError;
 use crate::storage::limits::{self, MAX_PAGE, MAX_UPDATE_ENTRIES, MAX_VALUE_BYTES};
+use crate::storage::store::{Object, Storage};
+use crate::storage::tables::ObjectKind;
 use crate::storage::tables::{self, COUNTS, ENTRIES, entry_row, id_end, now_ms, split_entry};
-use crate::storage::{Object, StorageError};
 use redb::{ReadableTable, WriteTransaction};
 
 /// A dict of the store: a handle to it by id. Cheap to clone.
@@ -238,6 +240,26 @@ impl Dict {
 
     fn missing(&self) -> StorageError {
         StorageError::NotFound(format!("the dict `{}` was removed", self.object.id))
+    }
+}
+
+impl Storage {
+    /// The dict named `name`; made when missing if `create_if_missing`, else `not-found`.
+    pub async fn dict(&self, name: &str, create_if_missing: bool) -> Result<Dict, StorageError> {
+        let object = self
+            .named(ObjectKind::Dict, name, create_if_missing)
+            .await?;
+        Ok(Dict::new(object))
+    }
+
+    /// A new dict with no name, removed when its last handle is dropped.
+    pub async fn ephemeral_dict(&self) -> Result<Dict, StorageError> {
+        Ok(Dict::new(self.ephemeral(ObjectKind::Dict).await?))
+    }
+
+    /// The dict whose id is `id`.
+    pub fn dict_from_id(&self, id: &str) -> Result<Dict, StorageError> {
+        Ok(Dict::new(self.by_id(ObjectKind::Dict, id)?))
     }
 }
 

@@ -6,7 +6,7 @@
 //! spaces or orders it. Without that, `{"a":1,"b":2}` from Rust and `{"b": 2, "a": 1}` from
 //! Python would be two entries.
 
-use crate::storage::StorageError;
+use crate::storage::error::StorageError;
 use std::time::Duration;
 
 /// The longest name of a dict or queue, in characters (Modal's).

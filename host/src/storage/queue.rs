@@ -8,10 +8,12 @@
 //! the commit was answered); only `into_items` on the caller's side defuses it. Waits for items
 //! or room wait on the partition's notification (`wake`), never poll.
 
+use crate::storage::error::StorageError;
 use crate::storage::limits::{self, MAX_ITEM_BYTES, MAX_PAGE, MAX_PARTITION_ITEMS, MAX_PARTITIONS};
+use crate::storage::store::{Object, Storage};
+use crate::storage::tables::ObjectKind;
 use crate::storage::tables::{self, COUNTS, ITEMS, PARTITIONS, id_end, now_ms};
 use crate::storage::wake::{Change, PartitionKey};
-use crate::storage::{Object, Storage, StorageError};
 use redb::{ReadableTable, WriteTransaction};
 use std::pin::pin;
 use std::sync::Arc;
@@ -145,7 +147,7 @@ impl Queue {
                     clear_all(txn, &key.queue)?;
                     changes.push(Change::Queue(key.queue));
                 } else {
-                    if clear_partition(txn, &key)? {
+                    if tables::clear_partition(txn, &key.queue, &key.partition)? {
                         tables::add_count(txn, &key.queue, -1)?;
                     }
                     changes.push(Change::Partition(key));
@@ -267,6 +269,26 @@ impl Queue {
     }
 }
 
+impl Storage {
+    /// The queue named `name`; made when missing if `create_if_missing`, else `not-found`.
+    pub async fn queue(&self, name: &str, create_if_missing: bool) -> Result<Queue, StorageError> {
+        let object = self
+            .named(ObjectKind::Queue, name, create_if_missing)
+            .await?;
+        Ok(Queue::new(object))
+    }
+
+    /// A new queue with no name, removed when its last handle is dropped.
+    pub async fn ephemeral_queue(&self) -> Result<Queue, StorageError> {
+        Ok(Queue::new(self.ephemeral(ObjectKind::Queue).await?))
+    }
+
+    /// The queue whose id is `id`.
+    pub fn queue_from_id(&self, id: &str) -> Result<Queue, StorageError> {
+        Ok(Queue::new(self.by_id(ObjectKind::Queue, id)?))
+    }
+}
+
 /// Waits for `changed` until `deadline` (forever when `None`); false when the time ran out.
 async fn wait(changed: std::pin::Pin<&mut Notified<'_>>, deadline: Option<Instant>) -> bool {
     match deadline {
@@ -300,7 +322,7 @@ fn append(
         Some((next, len, expires)) if expires > now => (next, len),
         Some((next, _, _)) => {
             // Expired: it starts again empty.
-            clear_items(txn, key)?;
+            tables::clear_items(txn, &key.queue, &key.partition)?;
             (next, 0)
         }
         None => {
@@ -397,25 +419,6 @@ fn put_back(
     };
     partitions.insert((id, partition), row)?;
     Ok(())
-}
-
-/// Removes every item of `key`'s partition, keeping its row.
-fn clear_items(txn: &WriteTransaction, key: &PartitionKey) -> Result<(), redb::Error> {
-    let (id, partition) = (key.queue.as_str(), key.partition.as_str());
-    txn.open_table(ITEMS)?
-        .retain_in((id, partition, 0)..=(id, partition, u64::MAX), |_, _| false)?;
-    Ok(())
-}
-
-/// Removes `key`'s partition and its items; whether it existed.
-pub(crate) fn clear_partition(
-    txn: &WriteTransaction,
-    key: &PartitionKey,
-) -> Result<bool, redb::Error> {
-    clear_items(txn, key)?;
-    let mut partitions = txn.open_table(PARTITIONS)?;
-    let removed = partitions.remove((key.queue.as_str(), key.partition.as_str()))?;
-    Ok(removed.is_some())
 }
 
 /// Removes every partition of queue `id`.

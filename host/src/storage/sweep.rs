@@ -6,9 +6,7 @@
 //! finds expired rows in a read transaction on its own thread and removes them through the
 //! writer, which checks each again, so a row touched since it was found stays.
 
-use crate::storage::StorageSettings;
 use crate::storage::error::StorageError;
-use crate::storage::queue::clear_partition;
 use crate::storage::tables::{self, ENTRIES, OBJECTS, ObjectMeta, PARTITIONS, now_ms, split_entry};
 use crate::storage::wake::{Change, PartitionKey};
 use crate::storage::writer::Writer;
@@ -54,15 +52,16 @@ pub(crate) struct Sweeper {
 }
 
 impl Sweeper {
-    /// Starts sweeping `db` every `settings.sweep_interval`, removing through `writer`.
+    /// Starts sweeping `db` every `interval`, removing through `writer` dict entries idle for
+    /// `ttl` and expired partitions.
     pub(crate) fn start(
         db: &Arc<Database>,
         writer: &Writer,
-        settings: &StorageSettings,
+        interval: Duration,
+        ttl: Duration,
     ) -> Result<Sweeper, StorageError> {
         let (stop, stopped) = mpsc::channel::<()>();
         let (db, writer) = (Arc::downgrade(db), writer.clone());
-        let (interval, ttl) = (settings.sweep_interval, settings.dict_entry_ttl);
         std::thread::Builder::new()
             .name("fnhost-store-sweep".into())
             .spawn(move || {
@@ -137,7 +136,7 @@ fn sweep(db: &Weak<Database>, writer: &Writer, ttl: Duration) -> Result<(), Stor
                     .open_table(PARTITIONS)?
                     .get((key.queue.as_str(), key.partition.as_str()))?
                     .is_some_and(|row| row.value().2 <= now_ms());
-                if expired && clear_partition(txn, &key)? {
+                if expired && tables::clear_partition(txn, &key.queue, &key.partition)? {
                     tables::add_count(txn, &key.queue, -1)?;
                     changes.push(Change::Partition(key));
                 }

@@ -3,7 +3,7 @@
 //! Every object (dict or queue) has an id; its name, when it has one, maps to the id, and its
 //! rows are keyed by the id first, so that removing an object is a range of each table.
 
-use crate::storage::StorageError;
+use crate::storage::error::StorageError;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -103,6 +103,9 @@ pub(crate) fn split_entry(row: &[u8]) -> (u64, &[u8]) {
     }
 }
 
+/// Secret name → its variables (a JSON object of strings).
+pub(crate) const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+
 /// Makes every table, so that readers never find one missing.
 pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(OBJECTS)?;
@@ -111,6 +114,7 @@ pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), redb::Error> {
     txn.open_table(COUNTS)?;
     txn.open_table(ITEMS)?;
     txn.open_table(PARTITIONS)?;
+    txn.open_table(SECRETS)?;
     Ok(())
 }
 
@@ -153,4 +157,27 @@ pub(crate) fn remove_object(txn: &WriteTransaction, id: &str) -> Result<(), redb
         .retain_in((id, "")..(end.as_str(), ""), |_, _| false)?;
     txn.open_table(COUNTS)?.remove(id)?;
     Ok(())
+}
+
+/// Removes every item of queue `id`'s `partition`, keeping its row.
+pub(crate) fn clear_items(
+    txn: &WriteTransaction,
+    id: &str,
+    partition: &str,
+) -> Result<(), redb::Error> {
+    txn.open_table(ITEMS)?
+        .retain_in((id, partition, 0)..=(id, partition, u64::MAX), |_, _| false)?;
+    Ok(())
+}
+
+/// Removes queue `id`'s `partition` and its items; whether it existed.
+pub(crate) fn clear_partition(
+    txn: &WriteTransaction,
+    id: &str,
+    partition: &str,
+) -> Result<bool, redb::Error> {
+    clear_items(txn, id, partition)?;
+    let mut partitions = txn.open_table(PARTITIONS)?;
+    let removed = partitions.remove((id, partition))?;
+    Ok(removed.is_some())
 }

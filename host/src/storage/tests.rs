@@ -1,5 +1,6 @@
 //! The store's promises, on a real redb file and in memory.
 
+use super::tables::{OBJECTS, ObjectMeta};
 use super::*;
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -8,8 +8,8 @@
 //! transaction that holds it committed; a failure of the store (a full disk, a damaged file)
 //! fails every job of its batch, and none of them changed anything.
 
-use crate::storage::StorageError;
 use crate::storage::error::Applied;
+use crate::storage::error::StorageError;
 use crate::storage::wake::{Change, Wakers};
 use redb::{Database, WriteTransaction};
 use std::panic::{AssertUnwindSafe, catch_unwind};

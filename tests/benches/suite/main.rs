@@ -7,7 +7,7 @@
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
 //! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
-//! `retained`, `python`, `cluster`, `batching`, `classes`.
+//! `retained`, `python`, `cluster`, `batching`, `classes`, `storage`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -16,7 +16,8 @@
 //! One module per group of rows (`start`, `calls` for host -> guest and guest -> guest,
 //! `fan_out`, `sleepers`, `memory`, `run`, `http` for the server, `web` for its web endpoints and
 //! wasi:http handlers against `wasmtime serve`, `python` for Python guests beside Rust ones,
-//! `cluster` for two hosts on one NATS JetStream),
+//! `cluster` for two hosts on one NATS JetStream, `storage` for dicts and queues against the
+//! store alone and redb alone),
 //! and `raw`, the raw-wasmtime baseline host they
 //! measure against.
 
@@ -33,6 +34,7 @@ mod raw;
 mod run;
 mod sleepers;
 mod start;
+mod storage;
 mod web;
 
 use fnhost::{App, CompileCache};
@@ -165,6 +167,9 @@ async fn run(options: Options) {
     }
     if options.runs("batching") {
         batching::batching(&mut report, &bench, &cache, 10_000 * scale as u64).await;
+    }
+    if options.runs("storage") {
+        storage::storage(&mut report, &bench, &cache, 20_000 * scale as u32).await;
     }
     if options.runs("run") {
         run::fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });

@@ -4,6 +4,7 @@ function, and values that travel pickled. Its Rust twin has the same functions, 
 tests run against both."""
 
 import datetime
+import os
 import queue
 
 import fnhost
@@ -197,6 +198,22 @@ def queue_exercise() -> list:
         except fnhost.exception.InvalidError as error:
             seen.append(type(error).__name__)
         return seen
+
+
+# --- secrets -------------------------------------------------------------------------------
+
+
+@app.function(secrets=[fnhost.Secret.from_name("fnhost-test-api"), fnhost.Secret.from_dict({"INLINE_MODE": "inline-on"})])
+def secret_length(key: str):
+    """The length of `key` in this function's environment, never the value itself."""
+    value = os.environ.get(key)
+    return None if value is None else len(value)
+
+
+@app.function()
+def env_length(key: str):
+    value = os.environ.get(key)
+    return None if value is None else len(value)
 
 
 # --- values JSON cannot carry ---------------------------------------------------------------

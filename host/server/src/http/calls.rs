@@ -270,6 +270,7 @@ mod tests {
             batch: None,
             generator: false,
             config: fnhost::FunctionConfig::resolve(&fnhost::FunctionOptions::default()).unwrap(),
+            secrets: Vec::new(),
             component: Default::default(),
         }
     }

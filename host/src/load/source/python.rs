@@ -53,6 +53,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_phase.py"),
     ),
     (
+        "fnhost/_secret.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_secret.py"),
+    ),
+    (
         "fnhost/_storage.py",
         include_str!("../../../../guest-sdk/python/fnhost/_storage.py"),
     ),

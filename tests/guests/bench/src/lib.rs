@@ -1,6 +1,8 @@
 //! The functions the benchmark suite (`tests/benches/suite/`) measures.
 
-use fnhost_guest::{Error, Function, Parameters, app, class, function, sleep_aio};
+use fnhost_guest::{
+    Dict, Error, Function, Parameters, Queue, QueueOptions, app, class, function, sleep_aio,
+};
 use futures::future::join_all;
 use futures::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -157,7 +159,48 @@ fn numbers_aio(n: u64) -> impl Stream<Item = u64> {
     stream::iter(0..n).map(|number| number)
 }
 
+/// `n` sequential gets of the dict `bench` (keys 0 to 99); timed by the caller.
+#[function(max_containers = 64)]
+fn dict_gets(n: u32) -> Result<(), Error> {
+    let dict = Dict::<u32, u32>::from_name("bench", true)?;
+    for key in 0..n {
+        dict.get(&(key % 100))?;
+    }
+    Ok(())
+}
+
+/// Durable puts of keys `from..from + n` to the dict `bench`, all in flight at once from this
+/// container's tasks; timed by the caller.
+#[function(max_containers = 64)]
+async fn dict_puts_aio(from: u32, n: u32) -> Result<(), Error> {
+    let dict = Dict::<u32, u32>::from_name("bench", true)?;
+    let puts = (from..from + n).map(|key| {
+        let dict = &dict;
+        async move { dict.put_aio(&key, &key).await }
+    });
+    join_all(puts)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(())
+}
+
+/// `n` sequential put → get round trips through the queue `bench`; timed by the caller.
+#[function(max_containers = 64)]
+fn queue_round_trips(n: u32) -> Result<(), Error> {
+    let queue = Queue::<u32>::from_name("bench", true)?;
+    let options = QueueOptions::default();
+    for item in 0..n {
+        queue.put(&item)?;
+        queue.get(&options)?;
+    }
+    Ok(())
+}
+
 app!(
+    dict_gets,
+    dict_puts_aio,
+    queue_round_trips,
     numbers,
     numbers_aio,
     add_one,

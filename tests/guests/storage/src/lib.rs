@@ -1,7 +1,9 @@
 //! A test app for the host's dicts and queues: the Rust twin of `tests/guests-py/storage`
 //! (same functions, same results), so the same tests run against both SDKs.
 
-use fnhost_guest::{Dict, Error, Queue, QueueOptions, StorageError, app, function};
+use fnhost_guest::{
+    Dict, Error, Queue, QueueOptions, StorageError, app, function, local_entrypoint,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -242,7 +244,42 @@ fn queue_exercise() -> Result<Vec<Value>, Error> {
     Ok(seen)
 }
 
+// --- secrets -------------------------------------------------------------------------------
+
+/// The length of the variable `key` in this function's environment (it gets the secret
+/// `fnhost-test-api`): tests check it without the value ever being printed.
+#[function(secrets = ["fnhost-test-api"])]
+fn secret_length(key: String) -> Option<usize> {
+    std::env::var(key).ok().map(|value| value.len())
+}
+
+/// The same, in a function that names no secret.
+#[function]
+fn env_length(key: String) -> Option<usize> {
+    std::env::var(key).ok().map(|value| value.len())
+}
+
+// --- durability ----------------------------------------------------------------------------
+
+/// Puts `n -> n` into the dict `durable`, and `n` into the queue `durable`, for n = 0, 1, ...
+/// until it is killed, printing `acked N` once both returned: whatever it printed must be in
+/// the store after a `kill -9`.
+#[local_entrypoint]
+fn fill() -> Result<(), Error> {
+    let dict = Dict::<u64, u64>::from_name("durable", true)?;
+    let queue = Queue::<u64>::from_name("durable", true)?;
+    for n in 0u64.. {
+        dict.put(&n, &n)?;
+        queue.put(&n)?;
+        println!("acked {n}");
+    }
+    Ok(())
+}
+
 app!(
+    fill,
+    secret_length,
+    env_length,
     dict_put,
     dict_get,
     dict_put_aio,
