@@ -14,6 +14,7 @@ mod map;
 mod observe;
 mod persistence;
 mod shutdown;
+mod storage;
 mod web;
 
 use fnhost::{Host, HostSettings};

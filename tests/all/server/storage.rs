@@ -1,0 +1,201 @@
+//! Dicts and queues over HTTP (`/v1/dicts`, `/v1/queues`): the same objects the deployed
+//! apps' guests reach, every store error with its kind.
+
+use super::{TestServer, expect_error, json};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+impl TestServer {
+    /// `POST path` with `body`, as JSON.
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        json(
+            self.request(Method::POST, path)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `POST path` with `body`, checked to fail with `status` and `kind`.
+    async fn post_refused(&self, path: &str, body: Value, status: StatusCode, kind: &str) {
+        let response = self
+            .request(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        expect_error(response, status, kind).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dict_written_over_http_is_read_by_a_guest_and_back() {
+    let server = TestServer::start().await;
+    server.deploy("storage", &["tests/guests/storage"]).await;
+    let key = json!({"user": 1});
+    let put = server
+        .post("/v1/dicts/scores/put", json!({"key": key, "value": [1, 2]}))
+        .await;
+    assert_eq!(put, (StatusCode::OK, json!({"written": true})));
+    let again = json!({"key": key, "value": 3, "skip_if_exists": true});
+    assert_eq!(
+        server.post("/v1/dicts/scores/put", again).await.1,
+        json!({"written": false})
+    );
+    // A guest reads what was written here; what a guest writes is read here.
+    assert_eq!(
+        server
+            .call("storage", "dict_get", json!(["scores", {"user": 1}]))
+            .await,
+        (StatusCode::OK, json!([1, 2]))
+    );
+    let wrote = server
+        .call("storage", "dict_write_json", json!("scores"))
+        .await;
+    assert_eq!(wrote, (StatusCode::OK, Value::Null));
+    assert_eq!(
+        server
+            .post("/v1/dicts/scores/get", json!({"key": "from-python"}))
+            .await
+            .1,
+        json!({"found": true, "value": {"n": 1, "list": [1, 2]}})
+    );
+    // Pages in key order, each naming where the next starts.
+    let (status, page) = server.get("/v1/dicts/scores/items?limit=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page["items"],
+        json!([["from-python", {"n": 1, "list": [1, 2]}]])
+    );
+    let after = page["next"].to_string();
+    let rest = server
+        .request(Method::GET, "/v1/dicts/scores/items")
+        .query(&[("after", after.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json(rest).await.1,
+        json!({"items": [[{"user": 1}, [1, 2]]], "next": null})
+    );
+    assert_eq!(server.get("/v1/dicts/scores").await.1["len"], json!(2));
+    assert_eq!(
+        server.get("/v1/dicts").await.1,
+        json!({"dicts": ["scores"]})
+    );
+    assert_eq!(
+        server
+            .post("/v1/dicts/scores/pop", json!({"key": {"user": 1}}))
+            .await
+            .1,
+        json!({"found": true, "value": [1, 2]})
+    );
+    let deleted = server
+        .request(Method::DELETE, "/v1/dicts/scores")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    // Each store error keeps its kind.
+    let missing = json!({"key": 1});
+    server
+        .post_refused(
+            "/v1/dicts/scores/get",
+            missing,
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+    let no_key = json!({"value": 1});
+    server
+        .post_refused(
+            "/v1/dicts/d/put",
+            no_key,
+            StatusCode::BAD_REQUEST,
+            "bad-arguments",
+        )
+        .await;
+    let bad_name = json!({"key": 1, "value": 1});
+    server
+        .post_refused(
+            "/v1/dicts/a%20b/put",
+            bad_name,
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_feeds_a_guest_over_http_and_says_when_it_is_full() {
+    let server = TestServer::start().await;
+    server.deploy("storage", &["tests/guests/storage"]).await;
+    let put = server
+        .post(
+            "/v1/queues/jobs/put",
+            json!({"items": [1, "two", {"three": 3}]}),
+        )
+        .await;
+    assert_eq!(put.0, StatusCode::NO_CONTENT);
+    assert_eq!(server.get("/v1/queues/jobs").await.1, json!({"len": 3}));
+    assert_eq!(
+        server.post("/v1/queues/jobs/get", json!({"n": 2})).await.1,
+        json!({"items": [1, "two"]})
+    );
+    assert_eq!(
+        server
+            .call("storage", "queue_drain", json!(["jobs", 0.05, null]))
+            .await,
+        (StatusCode::OK, json!([{"three": 3}]))
+    );
+    assert_eq!(
+        server.post("/v1/queues/jobs/get", json!({})).await.1,
+        json!({"items": []})
+    );
+    // A waiting get is answered by a guest's put.
+    let waiting = server.post("/v1/queues/jobs/get", json!({"timeout": 30}));
+    let putting = server.call("storage", "queue_put", json!(["jobs", [7], null]));
+    let (got, put) = futures::join!(waiting, putting);
+    assert_eq!((got.1, put.1), (json!({"items": [7]}), json!(1)));
+    // A full partition says so, and a wait past the cap is refused.
+    let full = vec![0; fnhost::MAX_PARTITION_ITEMS as usize];
+    let filled = server
+        .post(
+            "/v1/queues/jobs/put",
+            json!({"items": full, "partition": "p"}),
+        )
+        .await;
+    assert_eq!(filled.0, StatusCode::NO_CONTENT);
+    let one_more = json!({"items": [1], "partition": "p"});
+    server
+        .post_refused(
+            "/v1/queues/jobs/put",
+            one_more,
+            StatusCode::TOO_MANY_REQUESTS,
+            "full",
+        )
+        .await;
+    let too_long = json!({"timeout": 61});
+    server
+        .post_refused(
+            "/v1/queues/jobs/get",
+            too_long,
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        )
+        .await;
+    assert_eq!(
+        server.get("/v1/queues/jobs?partition=p").await.1,
+        json!({"len": fnhost::MAX_PARTITION_ITEMS})
+    );
+    let cleared = server
+        .post("/v1/queues/jobs/clear", json!({"all": true}))
+        .await;
+    assert_eq!(cleared.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get("/v1/queues/jobs?total=true").await.1,
+        json!({"len": 0})
+    );
+}
