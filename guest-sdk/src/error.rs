@@ -26,20 +26,23 @@ pub enum Error {
     TooDeep(String),
     /// This caller could not encode the arguments or decode the result.
     Payload(String),
-    /// An operation on a dict or queue failed.
+    /// An operation on a dict, queue or volume failed.
     Storage(StorageError),
 }
 
-/// Why an operation on a [`Dict`](crate::Dict) or [`Queue`](crate::Queue) failed.
+/// Why an operation on a [`Dict`](crate::Dict), [`Queue`](crate::Queue) or
+/// [`Volume`](crate::Volume) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageError {
-    /// No dict or queue of that name (opened without `create_if_missing`), or of that id.
+    /// No dict, queue or volume of that name (opened without `create_if_missing`), or of that
+    /// id.
     NotFound(String),
     /// A name, partition, key or argument the host does not take.
     Invalid(String),
     /// A key, value, item or request past its size limit.
     TooLarge(String),
-    /// A queue partition holds its most items (Modal's `queue.Full`).
+    /// A queue partition holds its most items (Modal's `queue.Full`), or a volume more than
+    /// its quota.
     Full(String),
     /// The host's store cannot serve now: nothing changed.
     Unavailable(String),

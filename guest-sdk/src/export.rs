@@ -12,7 +12,7 @@ use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host::{self, ItemSink};
 use crate::bindings::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
-    SecretSource, WebEndpoint,
+    SecretSource, VolumeMount, WebEndpoint,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -63,6 +63,8 @@ pub struct Entry {
     pub batch: Option<Batching>,
     /// `#[function(secrets = [..])]`: the names of the secrets its containers get.
     pub secrets: &'static [&'static str],
+    /// `#[function(volumes = [(PATH, NAME), ..])]`: the volumes its containers mount.
+    pub volumes: &'static [(&'static str, &'static str)],
     pub runner: Runner,
 }
 
@@ -103,6 +105,8 @@ pub struct ClassEntry {
     pub config: FunctionConfig,
     /// `#[class(secrets = [..])]`: the names of the secrets its containers get.
     pub secrets: &'static [&'static str],
+    /// `#[class(volumes = [(PATH, NAME), ..])]`: the volumes its containers mount.
+    pub volumes: &'static [(&'static str, &'static str)],
     /// Whether one of its `enter` hooks is a snap hook.
     pub snap: bool,
     /// Whether one of its `enter` hooks is not a snap hook.
@@ -282,6 +286,7 @@ impl ClassEntry {
             snap: self.snap,
             live_enter: self.live_enter,
             secrets: named_secrets(self.secrets),
+            volumes: mounts(self.volumes),
         }
     }
 }
@@ -315,6 +320,7 @@ impl Entry {
             }),
             batch: self.batch,
             secrets: named_secrets(self.secrets),
+            volumes: mounts(self.volumes),
         }
     }
 }
@@ -328,6 +334,18 @@ fn named_secrets(names: &[&str]) -> Vec<SecretSource> {
     names
         .iter()
         .map(|name| SecretSource::Named((*name).to_owned()))
+        .collect()
+}
+
+/// Volumes named in an attribute, as the contract mounts them: each made when missing.
+fn mounts(volumes: &[(&str, &str)]) -> Vec<VolumeMount> {
+    volumes
+        .iter()
+        .map(|(path, volume)| VolumeMount {
+            path: (*path).to_owned(),
+            volume: (*volume).to_owned(),
+            create_if_missing: true,
+        })
         .collect()
 }
 

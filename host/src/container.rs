@@ -30,6 +30,7 @@ mod imports;
 mod secrets;
 pub(crate) mod state;
 mod storage;
+mod volumes;
 
 use crate::Error;
 use crate::dispatch::chain::{CallerKey, Chain};
@@ -42,6 +43,7 @@ use crate::runtime::bindings::{AppPre, CallError, EnterPhase};
 use crate::runtime::memory::OverBudget;
 use crate::runtime::occupancy::Live;
 use crate::runtime::output::Origin;
+use crate::runtime::sandbox::OwnGrants;
 use cpu::CpuBudget;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -160,10 +162,13 @@ impl Container {
         role: Role,
         entering: Option<Entering<'_>>,
     ) -> Result<Container, Error> {
-        let env = match role {
-            Role::Pooled { .. } => secrets::secret_env(context, &function.secrets)?,
+        let own = match role {
+            Role::Pooled { .. } => OwnGrants {
+                env: secrets::secret_env(context, &function.secrets)?,
+                dirs: volumes::volume_dirs(context, &function.volumes).await?,
+            },
             // The program's own: it is the operator's, not a function of the app.
-            Role::Entrypoint => Vec::new(),
+            Role::Entrypoint => OwnGrants::default(),
         };
         let (name, label, origin, memory, cpu) = match role {
             Role::Pooled {
@@ -192,7 +197,7 @@ impl Container {
                 (Arc::clone(&name), name, Origin::Program, None, None)
             }
         };
-        let state = ContainerState::new(context, name, label, &origin, memory, cpu, env);
+        let state = ContainerState::new(context, name, label, &origin, memory, cpu, own);
         let mut store = new_store(pre.engine(), state);
         let instance = pre.instantiate_async(&mut store).await.map_err(|error| {
             no_room(&function.name, &error).unwrap_or_else(|| trap_error(&mut store, &error))

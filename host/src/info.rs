@@ -42,8 +42,21 @@ pub struct FunctionInfo {
     pub config: FunctionConfig,
     /// Where the environment variables of its containers come from (Modal's `secrets=`).
     pub secrets: Vec<SecretSource>,
+    /// The volumes its containers mount (Modal's `volumes=`).
+    pub volumes: Vec<VolumeMount>,
     /// The component it lives in.
     pub component: PathBuf,
+}
+
+/// A volume mounted in a function's containers (Modal's `volumes={"/data": vol}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeMount {
+    /// Where the guest sees it: an absolute path, not `/`.
+    pub path: String,
+    /// The volume's name.
+    pub volume: String,
+    /// Whether the volume is made when missing (else a container fails to start, naming it).
+    pub create_if_missing: bool,
 }
 
 /// Where some of a function's environment variables come from: Modal's `Secret`. Shown (in
@@ -111,6 +124,8 @@ pub struct ClassInfo {
     pub config: FunctionConfig,
     /// Where the environment variables of its containers come from.
     pub secrets: Vec<SecretSource>,
+    /// The volumes its containers mount.
+    pub volumes: Vec<VolumeMount>,
     /// The component it lives in.
     pub component: PathBuf,
 }
@@ -491,6 +506,7 @@ mod tests {
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             secrets: Vec::new(),
+            volumes: Vec::new(),
             component: PathBuf::new(),
         };
         info.arguments(given)
@@ -522,6 +538,7 @@ mod tests {
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             secrets: Vec::new(),
+            volumes: Vec::new(),
             component: PathBuf::new(),
         };
         let query = query
@@ -575,6 +592,7 @@ mod tests {
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             secrets: Vec::new(),
+            volumes: Vec::new(),
             component: PathBuf::new(),
         };
         let bind = |payload: Value| {

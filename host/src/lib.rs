@@ -53,7 +53,9 @@ pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};
-pub use info::{Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, WebEndpoint};
+pub use info::{
+    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint,
+};
 pub use load::{CompileCache, MAX_COMPONENT_BYTES, read_component, source};
 pub use options::{
     DefaultValue, FunctionConfig, FunctionOptions, InvalidOption, OPTIONS, OptionSpec, Unit,
@@ -62,7 +64,8 @@ pub use options::{
 pub use pool::class::MAX_PARAMETER_SETS;
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};
 pub use storage::{
-    Dict, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PARTITION_ITEMS, MAX_PARTITION_TTL, MAX_PARTITIONS,
-    MAX_SECRET_BYTES, MAX_SECRET_KEYS, MAX_VALUE_BYTES, ObjectKind, Queue, STORE_FILE,
-    SecretListing, SecretValues, Storage, StorageError, StorageSettings,
+    Dict, EntryKind, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PARTITION_ITEMS, MAX_PARTITION_TTL,
+    MAX_PARTITIONS, MAX_SECRET_BYTES, MAX_SECRET_KEYS, MAX_VALUE_BYTES, MAX_VOLUME_READ,
+    ObjectKind, Queue, STORE_FILE, SecretListing, SecretValues, Storage, StorageError,
+    StorageSettings, Volume, VolumeEntry,
 };

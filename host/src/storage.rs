@@ -1,5 +1,6 @@
-//! Dicts, queues and secrets the host keeps between calls: Modal's `Dict`, `Queue` and `Secret`,
-//! in an embedded store (a redb file in the host's state directory, or in memory).
+//! Dicts, queues, secrets and volumes the host keeps between calls: Modal's `Dict`, `Queue`,
+//! `Secret` and `Volume`, in an embedded store (a redb file in the host's state directory, or in
+//! memory) and, for volumes, directories beside it.
 //!
 //! A named object is found by its name from every app of the host and outlives the process;
 //! an ephemeral one is removed when the last handle that made it is dropped, and at the store's
@@ -21,11 +22,13 @@ mod secrets;
 mod store;
 mod sweep;
 mod tables;
+mod volume;
 mod wake;
 mod writer;
 
 pub use dict::Dict;
 pub use error::StorageError;
+pub(crate) use limits::check_name;
 pub use limits::{
     MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PARTITION_ITEMS, MAX_PARTITION_TTL, MAX_PARTITIONS,
     MAX_VALUE_BYTES,
@@ -35,6 +38,7 @@ pub use secrets::{MAX_SECRET_BYTES, MAX_SECRET_KEYS, SecretListing, SecretValues
 pub(crate) use store::LazyStorage;
 pub use store::{STORE_FILE, Storage, StorageSettings};
 pub use tables::ObjectKind;
+pub use volume::{EntryKind, MAX_VOLUME_READ, Volume, VolumeEntry};
 
 #[cfg(test)]
 mod tests;

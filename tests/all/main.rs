@@ -67,3 +67,4 @@ mod settings;
 mod snapshots;
 mod storage;
 mod timeouts;
+mod volumes;

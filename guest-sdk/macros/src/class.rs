@@ -121,6 +121,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
     let sdk = quote!(::fnhost_guest);
     let config = config_tokens(&options);
     let secrets = options.secrets.clone().unwrap_or_default();
+    let volumes = crate::volume_tokens(options.volumes.clone().unwrap_or_default());
     let handle = format_ident!("{}Handle", class);
     let mut entries = Vec::new();
     let mut runners = Vec::new();
@@ -189,6 +190,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
                 web: ::core::option::Option::None,
                 batch: #batch,
                 secrets: &[],
+                volumes: &[],
                 runner: #runner_kind,
             }
         });
@@ -298,6 +300,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
                     param_defaults: <#class as #sdk::Parameters>::defaults,
                     config: #config,
                     secrets: &[#(#secrets),*],
+                    volumes: #volumes,
                     snap: #snap,
                     live_enter: #live_enter,
                     methods: &[#(#entries),*],

@@ -129,11 +129,13 @@ fn function_options(attr: TokenStream2) -> syn::Result<Options> {
             set(&meta, &mut options.batched, batched(&meta)?)?;
         } else if meta.path.is_ident("secrets") {
             set(&meta, &mut options.secrets, secret_names(&meta)?)?;
+        } else if meta.path.is_ident("volumes") {
+            set(&meta, &mut options.volumes, volume_mounts(&meta)?)?;
         } else {
             return Err(meta.error(
                 "unknown option; expected `max_inputs`, `target_inputs`, `max_containers`, \
                  `min_containers`, `buffer_containers`, `scaledown_window`, `timeout`, \
-                 `memory`, `cpu`, `retries`, `web`, `batched` or `secrets`",
+                 `memory`, `cpu`, `retries`, `web`, `batched`, `secrets` or `volumes`",
             ));
         }
         Ok(())
@@ -238,6 +240,34 @@ fn secret_names(meta: &ParseNestedMeta) -> syn::Result<Vec<String>> {
         })
         .collect()
 }
+
+/// `volumes = [("/path", "name"), ...]`: where each volume is mounted (Modal's
+/// `volumes={"/path": modal.Volume.from_name("name")}`).
+fn volume_mounts(meta: &ParseNestedMeta) -> syn::Result<Vec<(String, String)>> {
+    let list: syn::ExprArray = meta.value()?.parse()?;
+    let string = |expr: &syn::Expr| match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) if !text.value().is_empty() => Some(text.value()),
+        _ => None,
+    };
+    list.elems
+        .iter()
+        .map(|element| match element {
+            syn::Expr::Tuple(pair) if pair.elems.len() == 2 => {
+                match (string(&pair.elems[0]), string(&pair.elems[1])) {
+                    (Some(path), Some(name)) => Ok((path, name)),
+                    _ => Err(syn::Error::new(pair.span(), VOLUMES_FORM)),
+                }
+            }
+            other => Err(syn::Error::new(other.span(), VOLUMES_FORM)),
+        })
+        .collect()
+}
+
+const VOLUMES_FORM: &str =
+    "write `volumes = [(\"/path\", \"name\"), ...]`: each a mount point and a volume's name";
 
 /// `batched(max_batch_size = N, wait_ms = MS)`: both given, within Modal's bounds.
 fn batched(meta: &ParseNestedMeta) -> syn::Result<Batched> {
@@ -459,6 +489,8 @@ struct Options {
     batched: Option<Batched>,
     /// The names of the secrets its containers get.
     secrets: Option<Vec<String>>,
+    /// The volumes its containers mount: (path, name).
+    volumes: Option<Vec<(String, String)>>,
 }
 
 /// How a batched function's inputs are gathered, as the `batching` record carries it.
@@ -608,6 +640,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     ));
     let batched = batching_tokens(options.batched);
     let secrets = options.secrets.unwrap_or_default();
+    let volumes = volume_tokens(options.volumes.unwrap_or_default());
 
     let remote = (role == Role::Function).then(|| {
         quote! {
@@ -657,6 +690,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 web: #web,
                 batch: #batched,
                 secrets: &[#(#secrets),*],
+                volumes: #volumes,
                 runner: #runner_kind,
             };
         }
@@ -1044,6 +1078,12 @@ fn first_type_argument<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
         GenericArgument::Type(first) => Some(first),
         _ => None,
     }
+}
+
+/// The tokens of an entry's `volumes`: `&[(PATH, NAME), ...]`.
+fn volume_tokens(volumes: Vec<(String, String)>) -> TokenStream2 {
+    let pairs = volumes.iter().map(|(path, name)| quote!((#path, #name)));
+    quote!(&[#(#pairs),*])
 }
 
 #[cfg(test)]

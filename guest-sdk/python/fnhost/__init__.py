@@ -28,7 +28,9 @@ right here. Classes are Modal's too: `@app.cls(...)` with `fnhost.parameter()`,
 `@fnhost.enter()`, `@fnhost.exit()` and `@fnhost.method()`, called as
 `Model(size=3).predict.remote(2)`. `fnhost.Dict` and `fnhost.Queue` are Modal's dicts and
 queues, kept by the host between calls (`Dict.from_name(name, create_if_missing=True)`,
-`with fnhost.Queue.ephemeral() as q:`). Arguments, results, keys and items are JSON values on
+`with fnhost.Queue.ephemeral() as q:`); `fnhost.Secret` sets a function's environment
+variables and `fnhost.Volume` mounts a directory in its containers (`volumes={"/data": vol}`).
+Arguments, results, keys and items are JSON values on
 the wire, as for Rust functions, so Python and Rust functions call each other and share dicts
 and queues; a value JSON cannot carry (a `datetime`, a `set`, any object) travels pickled,
 readable by Python functions only. Module-level code runs once, when the component is
@@ -44,6 +46,7 @@ from ._function import Function, FunctionCall, FunctionStats
 from ._secret import Secret
 from ._storage import Dict, Queue
 from ._time import install as _install_sleep
+from ._volume import Volume
 
 _install_sleep()
 
@@ -58,6 +61,7 @@ __all__ = [
     "Queue",
     "Retries",
     "Secret",
+    "Volume",
     "WebEndpoint",
     "batched",
     "concurrent",

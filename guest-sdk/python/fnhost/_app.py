@@ -12,12 +12,14 @@ fails the build with its name; the host checks the ranges when it loads the comp
 import dataclasses
 import inspect
 import math
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ._cls import Cls, LocalClass, held_instance, register_class
 from ._function import Function
 from ._secret import Secret
 from ._secret import sources as secret_sources
+from ._volume import Volume
+from ._volume import mounts as volume_mounts
 
 #: The component's functions and local entrypoints, by name.
 REGISTRY: dict = {}
@@ -163,12 +165,14 @@ class App:
         max_inputs: Optional[int] = None,
         target_inputs: Optional[int] = None,
         secrets: Sequence[Secret] = (),
+        volumes: Mapping[str, Volume] = {},
     ) -> Callable:
         """Makes a `def` or `async def` a function of the app.
 
         `timeout` and `scaledown_window` are in seconds, `memory` in MiB, `cpu` in cores;
         `retries` is a count or a `Retries`; `secrets` set environment variables in its
-        containers. Unset options take the host's defaults.
+        containers, and `volumes` (`{"/data": vol}`) mount volumes in them. Unset options take
+        the host's defaults.
         """
         config = _config(
             timeout=timeout, retries=retries, max_containers=max_containers, min_containers=min_containers,
@@ -176,6 +180,7 @@ class App:
             max_inputs=max_inputs, target_inputs=target_inputs,
         )
         config["secrets"] = secret_sources(secrets)
+        config["volumes"] = volume_mounts(volumes)
 
         def register(body: Callable) -> LocalFunction:
             return _register(LocalFunction(body, _concurrent(config, body), entrypoint=False))
@@ -197,6 +202,7 @@ class App:
         max_inputs: Optional[int] = None,
         target_inputs: Optional[int] = None,
         secrets: Sequence[Secret] = (),
+        volumes: Mapping[str, Volume] = {},
     ) -> Callable:
         """Makes a class a class of the app (Modal's `@app.cls`): its instances live in
         containers, one per container, built from `fnhost.parameter()` values; the options
@@ -208,6 +214,7 @@ class App:
             max_inputs=max_inputs, target_inputs=target_inputs,
         )
         config["secrets"] = secret_sources(secrets)
+        config["volumes"] = volume_mounts(volumes)
 
         def register(cls: type) -> Cls:
             return register_class(LocalClass(cls, _concurrent(config, cls), _method))

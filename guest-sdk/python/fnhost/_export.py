@@ -180,6 +180,7 @@ def _class_info(local: LocalClass) -> "types.ClassInfo":
         snap=local.snap,
         live_enter=any(not hook.__fnhost_enter__ for hook in local.enters),
         secrets=local.config.get("secrets", []),
+        volumes=local.config.get("volumes", []),
     )
 
 
@@ -199,6 +200,7 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
             max_batch_size=function.batch.max_batch_size, wait_ms=function.batch.wait_ms),
         generator=function.is_generator,
         secrets=config.get("secrets", []),
+        volumes=config.get("volumes", []),
     )
 
 

@@ -79,6 +79,10 @@ class DeserializationError(Error):
     or the pickle is damaged)."""
 
 
+class VolumeFullError(Error):
+    """A volume holds more than its quota at `commit()`: remove files, then commit again."""
+
+
 _BY_CASE = {
     "NotFound": NotFoundError,
     "BadArguments": InvalidError,

@@ -2,7 +2,7 @@
 //! and the `execute` that carries it out.
 //!
 //! `run`, `call`, `list` and `map` load the app here; `serve` runs the HTTP server; `dict`,
-//! `queue` and `secret` open the state directory's store; the others talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
+//! `queue`, `secret` and `volume` open the state directory's store; the others talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
 
 mod apps;
 mod call;
@@ -18,6 +18,7 @@ mod serve;
 mod spawn;
 mod storage;
 mod undeploy;
+mod volume;
 
 use crate::settings::Settings;
 use clap::Subcommand;
@@ -63,6 +64,9 @@ pub(crate) enum Command {
     /// Create, list and delete the host's secrets (in the state directory's store).
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Make, fill, read and delete the host's volumes (in the state directory).
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
 }
 
 impl Command {
@@ -87,6 +91,7 @@ impl Command {
             Command::Dict(command) => command.execute(settings).await.map(done),
             Command::Queue(command) => command.execute(settings).await.map(done),
             Command::Secret(command) => command.execute(settings).await.map(done),
+            Command::Volume(command) => command.execute(settings).await.map(done),
         }
     }
 }

@@ -678,6 +678,54 @@ fn what_a_killed_run_acknowledged_is_in_the_store() {
 }
 
 #[test]
+fn volume_commands_fill_a_volume_a_function_reads() {
+    let state = scratch_dir("volume-commands");
+    let ok = |args: &[&str]| {
+        let output = in_state_dir(&state, args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let local = state.join("upload");
+    std::fs::create_dir_all(local.join("sub")).unwrap();
+    std::fs::write(local.join("a.txt"), "alpha").unwrap();
+    std::fs::write(local.join("sub/b.txt"), "beta!").unwrap();
+    ok(&["volume", "create", "files"]);
+    let again = in_state_dir(&state, &["volume", "create", "files"]);
+    assert!(!again.status.success());
+    ok(&["volume", "put", "files", local.to_str().unwrap(), "/in/"]);
+    assert_eq!(
+        ok(&["volume", "ls", "files", "/in/upload"]),
+        "file               5 in/upload/a.txt\ndir                0 in/upload/sub\n"
+    );
+    assert_eq!(
+        ok(&["volume", "get", "files", "in/upload/sub/b.txt", "-"]),
+        "beta!"
+    );
+    // A function that mounts the volume, in another process, reads what was put.
+    let read = ok(&[
+        "call",
+        "tests/guests/storage",
+        "volume_read",
+        r#""in/upload/a.txt""#,
+    ]);
+    assert_eq!(read, "\"alpha\"\n");
+    let escape = in_state_dir(&state, &["volume", "get", "files", "../store.redb", "-"]);
+    assert!(!escape.status.success());
+    ok(&["volume", "rm", "files", "in", "-r"]);
+    assert_eq!(ok(&["volume", "ls", "files"]), "");
+    assert_eq!(ok(&["volume", "list"]), "files\n");
+    ok(&["volume", "delete", "files"]);
+    assert_eq!(ok(&["volume", "list"]), "");
+    assert!(
+        std::fs::read_dir(state.join("volumes"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    std::fs::remove_dir_all(state).unwrap();
+}
+
+#[test]
 fn the_jobs_example_feeds_workers_through_a_queue_into_a_dict() {
     let state = scratch_dir("jobs-example");
     for _ in 0..2 {

@@ -17,7 +17,7 @@ use crate::dispatch::watch::Abandoned;
 use crate::runtime::memory::{Limits, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
 use crate::runtime::output::{Origin, OutputSink};
-use crate::runtime::sandbox::{Grants, OutgoingHttp};
+use crate::runtime::sandbox::{Grants, OutgoingHttp, OwnGrants};
 use crate::storage::{LazyStorage, Storage, StorageError};
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -95,7 +95,7 @@ impl ContainerState {
     /// The state of a container of `function` labelled `label`, started in `context`, whose
     /// output comes from `origin`, whose linear memory may grow to `memory` bytes (wasm32's
     /// 4 GiB when `None`), which may use the CPU `cpu` allows (all it gets when `None`), and
-    /// whose environment holds `env` beside the app's grants (its secrets).
+    /// which is granted `own` (its function's secrets and volumes) beside the app's grants.
     pub(crate) fn new(
         context: &ContainerContext,
         function: Arc<str>,
@@ -103,10 +103,10 @@ impl ContainerState {
         origin: &Origin,
         memory: Option<usize>,
         cpu: Option<CpuBudget>,
-        env: Vec<(String, String)>,
+        own: OwnGrants,
     ) -> Self {
         ContainerState {
-            wasi: context.grants.wasi(&context.sink, origin, &env),
+            wasi: context.grants.wasi(&context.sink, origin, &own),
             http: WasiHttpCtx::new(),
             outgoing: OutgoingHttp::new(context.grants.http_grants()),
             table: ResourceTable::new(),

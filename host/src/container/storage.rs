@@ -1,6 +1,6 @@
-//! The host side of `fnhost:runtime/storage`: a guest's dicts and queues.
+//! The host side of `fnhost:runtime/storage`: a guest's dicts, queues and volumes.
 //!
-//! A guest's `dict` or `queue` resource holds a handle to the object in the host's store (an
+//! A guest's `dict`, `queue` or `volume` resource holds a handle to the object in the host's store (an
 //! ephemeral one is removed when the guest drops the last handle that made it, or when the
 //! container ends). Each operation runs on a clone of the handle, outside the resource table:
 //! the blocking form with the calling store suspended, never past the earliest deadline of the
@@ -8,10 +8,10 @@
 
 use crate::container::state::ContainerState;
 use crate::runtime::bindings::fnhost::runtime::storage::{
-    self, HostDict, HostDictWithStore, HostQueue, HostQueueWithStore,
-    StorageError as WitStorageError,
+    self, HostDict, HostDictWithStore, HostQueue, HostQueueWithStore, HostVolume,
+    HostVolumeWithStore, StorageError as WitStorageError,
 };
-use crate::storage::{Dict, Queue, StorageError};
+use crate::storage::{Dict, Queue, StorageError, Volume};
 use std::future::Future;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource};
@@ -416,6 +416,62 @@ impl HostQueueWithStore<ContainerState> for HasSelf<ContainerState> {
             let wait = Duration::from_nanos(wait);
             queue.items(partition.as_deref(), after, limit, wait).await
         })
+        .await
+    }
+}
+
+impl HostVolume for ContainerState {
+    async fn open(&mut self, name: String, create_if_missing: bool) -> Stored<Resource<Volume>> {
+        self.opened(|store| async move { store.volume(&name, create_if_missing).await })
+            .await
+    }
+
+    fn id(&mut self, volume: Resource<Volume>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&volume)?.id().to_owned())
+    }
+
+    fn name(&mut self, volume: Resource<Volume>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&volume)?.name().to_owned())
+    }
+
+    async fn commit(&mut self, volume: Resource<Volume>) -> Stored<()> {
+        self.stored(&volume, |volume| async move { volume.commit().await })
+            .await
+    }
+
+    async fn reload(&mut self, volume: Resource<Volume>) -> Stored<()> {
+        self.stored(&volume, |volume| async move { volume.reload().await })
+            .await
+    }
+
+    fn drop(&mut self, volume: Resource<Volume>) -> wasmtime::Result<()> {
+        self.table.delete(volume)?;
+        Ok(())
+    }
+}
+
+impl HostVolumeWithStore<ContainerState> for HasSelf<ContainerState> {
+    async fn commit_async(
+        accessor: &Accessor<ContainerState, Self>,
+        volume: Resource<Volume>,
+    ) -> Stored<()> {
+        stored_async(
+            accessor,
+            volume,
+            |volume| async move { volume.commit().await },
+        )
+        .await
+    }
+
+    async fn reload_async(
+        accessor: &Accessor<ContainerState, Self>,
+        volume: Resource<Volume>,
+    ) -> Stored<()> {
+        stored_async(
+            accessor,
+            volume,
+            |volume| async move { volume.reload().await },
+        )
         .await
     }
 }

@@ -12,15 +12,17 @@ use crate::dispatch::Unrouted;
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
-use crate::info::{Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, WebEndpoint};
+use crate::info::{
+    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint,
+};
 use crate::load::cache::{self, CompileCache, ComponentDigest, Digest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::{self, AppInfo, AppPre};
 use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
-use crate::runtime::sandbox::Grants;
-use crate::storage::SecretValues;
+use crate::runtime::sandbox::{Grants, OwnGrants};
+use crate::storage::{SecretValues, check_name};
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -282,7 +284,7 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
         &origin,
         None,
         None,
-        Vec::new(),
+        OwnGrants::default(),
     );
     let mut store = new_store(component.pre.engine(), state);
     let app = component.pre.instantiate_async(&mut store).await?;
@@ -318,6 +320,7 @@ pub(crate) fn function_info(
         Some(batching) => Some(batching_of(&info.name, &component, batching)?),
     };
     let secrets = secrets_of(&info.name, &component, info.secrets)?;
+    let volumes = volumes_of(&info.name, &component, info.volumes)?;
     if info.generator && batch.is_some() {
         return Err(LoadError::InvalidOption {
             path: component,
@@ -336,6 +339,7 @@ pub(crate) fn function_info(
         generator: info.generator,
         config,
         secrets,
+        volumes,
         component,
     })
 }
@@ -384,6 +388,7 @@ pub(crate) fn class_info(
             name,
             config: info.config,
             secrets: info.secrets.clone(),
+            volumes: info.volumes.clone(),
             ..method
         };
         methods.push(function_info(method, component.clone(), overrides)?);
@@ -412,6 +417,7 @@ pub(crate) fn class_info(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let secrets = secrets_of(&info.name, &component, info.secrets)?;
+    let volumes = volumes_of(&info.name, &component, info.volumes)?;
     Ok(ClassInfo {
         name: info.name,
         kind,
@@ -423,6 +429,7 @@ pub(crate) fn class_info(
         live_enter: info.live_enter,
         config,
         secrets,
+        volumes,
         component,
     })
 }
@@ -446,6 +453,50 @@ fn secrets_of(
                     option: "secrets",
                     reason: error.to_string(),
                 }),
+        })
+        .collect()
+}
+
+/// The volumes a function mounts, as the component says: each at an absolute path of plain
+/// components, not `/`, no two at the same path, each a valid volume name.
+fn volumes_of(
+    function: &str,
+    component: &Path,
+    mounts: Vec<bindings::WitVolumeMount>,
+) -> Result<Vec<VolumeMount>, LoadError> {
+    let invalid = |reason: String| LoadError::InvalidOption {
+        path: component.to_owned(),
+        function: function.to_owned(),
+        option: "volumes",
+        reason,
+    };
+    let mut seen = std::collections::HashSet::new();
+    mounts
+        .into_iter()
+        .map(|mount| {
+            let plain = Path::new(&mount.path)
+                .components()
+                .skip(1)
+                .all(|part| matches!(part, std::path::Component::Normal(_)));
+            if !mount.path.starts_with('/') || mount.path == "/" || !plain {
+                return Err(invalid(format!(
+                    "`{}` is not a mount point: give an absolute path such as `/data`, with no \
+                     `.` or `..`",
+                    mount.path
+                )));
+            }
+            check_name(&mount.volume).map_err(|error| invalid(error.to_string()))?;
+            if !seen.insert(mount.path.trim_end_matches('/').to_owned()) {
+                return Err(invalid(format!(
+                    "two volumes are mounted at `{}`",
+                    mount.path
+                )));
+            }
+            Ok(VolumeMount {
+                path: mount.path,
+                volume: mount.volume,
+                create_if_missing: mount.create_if_missing,
+            })
         })
         .collect()
 }

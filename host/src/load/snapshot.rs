@@ -24,6 +24,7 @@ use crate::load::cache::{CompileCache, Digest};
 use crate::load::component::{LoadedComponent, linker};
 use crate::runtime::bindings::{self, AppPre, EnterPhase};
 use crate::runtime::output::Origin;
+use crate::runtime::sandbox::OwnGrants;
 use std::sync::Arc;
 use wasmtime::Store;
 use wasmtime::component::{Component, Instance, Lift, WasmList};
@@ -94,7 +95,7 @@ pub(crate) async fn snapshot(
         &origin,
         memory,
         None,
-        Vec::new(),
+        OwnGrants::default(),
     );
     let mut store = new_store(engine, state);
     let instance = linker

@@ -138,6 +138,7 @@ impl ClassPools {
             generator: false,
             config: self.info.config,
             secrets: self.info.secrets.clone(),
+            volumes: self.info.volumes.clone(),
             component: self.info.component.clone(),
         };
         let snapshot = self.info.snap.then(|| {

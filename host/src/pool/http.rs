@@ -28,6 +28,7 @@ use crate::container::state::{ContainerContext, ContainerState, new_store};
 use crate::options::FunctionConfig;
 use crate::pool::PoolStats;
 use crate::runtime::output::Origin;
+use crate::runtime::sandbox::OwnGrants;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -256,7 +257,7 @@ impl HandlerState for Handlers {
             &Origin::Container(label),
             Some(self.config.memory_bytes()),
             cpu,
-            Vec::new(),
+            OwnGrants::default(),
         );
         let mut store = new_store(self.pre.engine(), state);
         let proxy = self.pre.instantiate_async(&mut store).await?;

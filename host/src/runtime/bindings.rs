@@ -5,8 +5,8 @@
 //! calling store's fiber, so the instance waits while every other container goes on. The
 //! `async func` imports are concurrent: only the calling guest task waits.
 //!
-//! The storage interface's blocking imports (every dict and queue operation but `id`, `name` and
-//! `from-id`) are async on the host for the same reason: they wait on the store's writer, or
+//! The storage interface's blocking imports (every dict, queue and volume operation but `id`,
+//! `name` and `from-id`) are async on the host for the same reason: they wait on the store's writer, or
 //! for an item, with the calling store suspended.
 //!
 //! The contract's `call-error` converts to and from [`Error`] one to one here, and its
@@ -39,6 +39,9 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/storage.[method]queue.len": async | trappable,
         "fnhost:runtime/storage.[method]queue.clear": async | trappable,
         "fnhost:runtime/storage.[method]queue.items": async | trappable,
+        "fnhost:runtime/storage.[static]volume.open": async | trappable,
+        "fnhost:runtime/storage.[method]volume.commit": async | trappable,
+        "fnhost:runtime/storage.[method]volume.reload": async | trappable,
         default: trappable,
     },
     with: {
@@ -47,12 +50,13 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/host.item-stream": crate::dispatch::items::ItemStream,
         "fnhost:runtime/storage.dict": crate::storage::Dict,
         "fnhost:runtime/storage.queue": crate::storage::Queue,
+        "fnhost:runtime/storage.volume": crate::storage::Volume,
     },
 });
 
 pub(crate) use self::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
-    SecretSource as WitSecretSource,
+    SecretSource as WitSecretSource, VolumeMount as WitVolumeMount,
 };
 
 use self::fnhost::runtime::storage::StorageError as WitStorageError;

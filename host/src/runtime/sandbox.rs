@@ -4,7 +4,8 @@
 //! variables and no network; it has WASI's clocks and random numbers, and its stdout and
 //! stderr are forwarded. [`Grants`] add directories (read-write or read-only) and environment
 //! variables, for every container of the app, its local entrypoint's included, and outgoing
-//! HTTP requests (`wasi:http/outgoing-handler`) to exact hosts. Sockets are never granted.
+//! HTTP requests (`wasi:http/outgoing-handler`) to exact hosts; [`OwnGrants`] add a function's
+//! own secrets and volumes to its containers alone. Sockets are never granted.
 //!
 //! Invariant: an outgoing HTTP request leaves the host only when its host is granted to the
 //! app ([`OutgoingHttp`]); any other fails inside the guest with wasi:http's
@@ -64,6 +65,15 @@ pub(crate) struct Grants {
     dirs: Vec<DirGrant>,
     env: Vec<(String, String)>,
     http: Vec<HttpGrant>,
+}
+
+/// What one container is granted beyond its app's grants: its function's secrets and volumes.
+#[derive(Debug, Default)]
+pub(crate) struct OwnGrants {
+    /// Environment variables set after the app's (its function's secrets).
+    pub(crate) env: Vec<(String, String)>,
+    /// Host directories mounted read-write at guest paths (its function's volumes).
+    pub(crate) dirs: Vec<(PathBuf, String)>,
 }
 
 /// A host that outgoing HTTP requests may reach: exactly that name (no wildcard, no
@@ -177,13 +187,13 @@ impl Grants {
         })
     }
 
-    /// The WASI context of a container whose output goes to `sink`, from `origin`, with `env`
-    /// set after the granted variables.
+    /// The WASI context of a container whose output goes to `sink`, from `origin`, with its
+    /// `own` grants after the app's.
     pub(crate) fn wasi(
         &self,
         sink: &Arc<dyn OutputSink>,
         origin: &Origin,
-        env: &[(String, String)],
+        own: &OwnGrants,
     ) -> WasiCtx {
         let output = |stream| GuestOutput::new(Arc::clone(sink), origin.clone(), stream);
         let mut builder = WasiCtxBuilder::new();
@@ -192,7 +202,14 @@ impl Grants {
             .stderr(output(Stream::Stderr));
         builder.envs(&self.env);
         // A container's own variables (its function's secrets) after the app's.
-        builder.envs(env);
+        builder.envs(&own.env);
+        for (host, guest) in &own.dirs {
+            // Made just before the container started; one removed since (its volume deleted)
+            // is left out, as below.
+            if let Err(error) = builder.preopened_dir(host, guest, FsPerms::ReadWrite) {
+                tracing::warn!("cannot mount {}: {error}", host.display());
+            }
+        }
         for grant in &self.dirs {
             // Checked when the app loaded; a directory removed since then is left out (the
             // guest sees it missing) rather than failing the container.

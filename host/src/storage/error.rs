@@ -1,12 +1,14 @@
-//! Why an operation on a dict or queue failed: one case per `storage-error` of the contract.
+//! Why an operation on a dict, queue or volume failed: one case per `storage-error` of the
+//! contract.
 
 use thiserror::Error;
 
-/// Why an operation on a dict or queue failed. Every case carries a message for people; none
+/// Why an operation on a dict, queue or volume failed. Every case carries a message for people; none
 /// carries a value that was stored.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StorageError {
-    /// No dict or queue of that name (opened without `create_if_missing`), or of that id.
+    /// No dict, queue or volume of that name (opened without `create_if_missing`), or of that
+    /// id; no such file in a volume.
     #[error("not found: {0}")]
     NotFound(String),
     /// A name, partition, key or argument the host does not take.
@@ -15,7 +17,8 @@ pub enum StorageError {
     /// A key, value, item or request past its size limit; the message names the limit.
     #[error("too large: {0}")]
     TooLarge(String),
-    /// A queue partition holds its most items, or a queue its most partitions.
+    /// A queue partition holds its most items, a queue its most partitions, or a volume more
+    /// than its quota.
     #[error("full: {0}")]
     Full(String),
     /// The store cannot serve now (a full disk, a damaged file, the host stopping): nothing

@@ -8,6 +8,7 @@ use crate::storage::error::StorageError;
 use crate::storage::limits;
 use crate::storage::sweep;
 use crate::storage::tables::{self, NAMES, OBJECTS, ObjectKind, ObjectMeta};
+use crate::storage::volume::dirs::VolumesRoot;
 use crate::storage::wake::{self, Wakers};
 use crate::storage::writer::{Writer, WriterThread};
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
@@ -28,6 +29,8 @@ pub struct StorageSettings {
     pub sweep_interval: Duration,
     /// Bytes of redb's cache of the store's pages (default 64 MiB).
     pub cache_bytes: usize,
+    /// The most bytes a volume's files may hold at a commit (default 10 GiB).
+    pub volume_quota: u64,
 }
 
 impl Default for StorageSettings {
@@ -36,6 +39,7 @@ impl Default for StorageSettings {
             dict_entry_ttl: Duration::from_secs(7 * 24 * 60 * 60),
             sweep_interval: Duration::from_secs(60),
             cache_bytes: 64 << 20,
+            volume_quota: 10 << 30,
         }
     }
 }
@@ -55,6 +59,7 @@ struct StoreInner {
     writer: Writer,
     wakers: Arc<Wakers>,
     settings: StorageSettings,
+    volumes: VolumesRoot,
     _writer_thread: WriterThread,
 }
 
@@ -69,7 +74,7 @@ impl Storage {
             .create(&path)
             .map_err(|error| open_error(&path, error))?;
         make_private(&path)?;
-        Storage::start(db, settings)
+        Storage::start(db, settings, VolumesRoot::in_state_dir(dir))
     }
 
     /// A store in memory: its objects end with the process.
@@ -78,12 +83,17 @@ impl Storage {
             .set_cache_size(settings.cache_bytes)
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(|error| StorageError::Unavailable(error.to_string()))?;
-        Storage::start(db, settings)
+        Storage::start(db, settings, VolumesRoot::temporary()?)
     }
 
-    fn start(db: Database, settings: StorageSettings) -> Result<Storage, StorageError> {
+    fn start(
+        db: Database,
+        settings: StorageSettings,
+        volumes: VolumesRoot,
+    ) -> Result<Storage, StorageError> {
         let db = Arc::new(db);
         sweep::prepare(&db)?;
+        volumes.remove_orphans(&db)?;
         let wakers = Arc::new(Wakers::default());
         let (writer, writer_thread) = Writer::start(Arc::clone(&db), Arc::clone(&wakers))?;
         let sweeper = sweep::Sweeper::start(
@@ -99,6 +109,7 @@ impl Storage {
                 writer,
                 wakers,
                 settings,
+                volumes,
                 _writer_thread: writer_thread,
             }),
         })
@@ -120,23 +131,29 @@ impl Storage {
         Ok(found)
     }
 
-    /// Removes the object of `kind` named `name` and everything it holds; whether it existed.
+    /// Removes the object of `kind` named `name` and everything it holds (a volume's files
+    /// too); whether it existed.
     pub async fn delete(&self, kind: ObjectKind, name: &str) -> Result<bool, StorageError> {
         limits::check_name(name)?;
         let name = name.to_owned();
-        self.inner
+        let removed = self
+            .inner
             .writer
             .write(move |txn, changes| {
                 let id = txn
                     .open_table(NAMES)?
                     .get((kind.word(), name.as_str()))?
                     .map(|id| id.value().to_owned());
-                let Some(id) = id else { return Ok(Ok(false)) };
+                let Some(id) = id else { return Ok(Ok(None)) };
                 tables::remove_object(txn, &id)?;
-                changes.push(wake::Change::Queue(id));
-                Ok(Ok(true))
+                changes.push(wake::Change::Queue(id.clone()));
+                Ok(Ok(Some(id)))
             })
-            .await
+            .await?;
+        if let (ObjectKind::Volume, Some(id)) = (kind, &removed) {
+            self.volumes_root().remove(id);
+        }
+        Ok(removed.is_some())
     }
 
     /// The object of `kind` named `name`; made when missing if `create`, else `not-found`.
@@ -259,6 +276,11 @@ impl Storage {
     pub(crate) fn settings(&self) -> &StorageSettings {
         &self.inner.settings
     }
+
+    /// Where the volumes' directories are.
+    pub(crate) fn volumes_root(&self) -> &VolumesRoot {
+        &self.inner.volumes
+    }
 }
 
 /// What a dict or queue handle holds: the store and which object.
@@ -307,7 +329,8 @@ fn open_error(path: &Path, error: DatabaseError) -> StorageError {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), StorageError> {
+/// Makes `dir` with mode 0700 (and its parents) when missing.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StorageError> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -315,7 +338,7 @@ fn create_private_dir(dir: &Path) -> Result<(), StorageError> {
         .create(dir)
         .map_err(|error| {
             StorageError::Unavailable(format!(
-                "cannot make the state directory {}: {error}",
+                "cannot make the directory {}: {error}",
                 dir.display()
             ))
         })

@@ -1,6 +1,6 @@
 //! The store's tables and what their rows hold.
 //!
-//! Every object (dict or queue) has an id; its name, when it has one, maps to the id, and its
+//! Every object (dict, queue or volume) has an id; its name, when it has one, maps to the id, and its
 //! rows are keyed by the id first, so that removing an object is a range of each table.
 
 use crate::storage::error::StorageError;
@@ -32,14 +32,17 @@ pub enum ObjectKind {
     Dict,
     /// A queue: partitions of items.
     Queue,
+    /// A volume: a directory tree, kept beside the store.
+    Volume,
 }
 
 impl ObjectKind {
     /// The word for it, in messages and in the names table.
-    pub(crate) fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             ObjectKind::Dict => "dict",
             ObjectKind::Queue => "queue",
+            ObjectKind::Volume => "volume",
         }
     }
 
@@ -48,6 +51,7 @@ impl ObjectKind {
         match self {
             ObjectKind::Dict => "di-",
             ObjectKind::Queue => "qu-",
+            ObjectKind::Volume => "vo-",
         }
     }
 }

@@ -216,6 +216,59 @@ def env_length(key: str):
     return None if value is None else len(value)
 
 
+# --- volumes -------------------------------------------------------------------------------
+
+files = fnhost.Volume.from_name("files", create_if_missing=True)
+
+
+@app.function(volumes={"/data": files})
+def volume_write(path: str, text: str) -> None:
+    """Writes `text` as `/data/PATH` (parents made), then commits."""
+    file = os.path.join("/data", path)
+    # Not `makedirs("/data")`: WASI has no `/` above the mount for it to walk.
+    if os.path.dirname(file) != "/data":
+        os.makedirs(os.path.dirname(file), exist_ok=True)
+    with open(file, "w") as out:
+        out.write(text)
+    files.commit()
+
+
+@app.function(volumes={"/data": files})
+def volume_read(path: str) -> str:
+    with open(os.path.join("/data", path)) as f:
+        return f.read()
+
+
+@app.function(volumes={"/data": files})
+def volume_try(path: str) -> str:
+    """Whether the file at `path` can be read here: `read` or `refused`."""
+    try:
+        with open(path, "rb") as f:
+            f.read()
+        return "read"
+    except OSError:
+        return "refused"
+
+
+@app.function(volumes={"/data": files})
+async def volume_fill(size: int) -> str:
+    """Writes `size` zero bytes as `/data/big`, then commits: `committed`, or `full` past the
+    quota (the file is removed again then)."""
+    with open("/data/big", "wb") as out:
+        out.write(b"\0" * size)
+    try:
+        await files.commit.aio()
+        return "committed"
+    except fnhost.exception.VolumeFullError:
+        os.remove("/data/big")
+        return "full"
+
+
+@app.function()
+def volume_unmounted() -> bool:
+    return os.path.exists("/data")
+
+
 # --- values JSON cannot carry ---------------------------------------------------------------
 
 

@@ -271,6 +271,7 @@ mod tests {
             generator: false,
             config: fnhost::FunctionConfig::resolve(&fnhost::FunctionOptions::default()).unwrap(),
             secrets: Vec::new(),
+            volumes: Vec::new(),
             component: Default::default(),
         }
     }

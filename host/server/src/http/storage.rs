@@ -106,17 +106,10 @@ async fn delete(context: &Context, kind: ObjectKind, name: &str) -> Answer {
     if !store(context)?.delete(kind, name).await? {
         return Err(ApiError::not_found(format!(
             "no {} named `{name}`",
-            kind_word(kind)
+            kind.word()
         )));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-fn kind_word(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Dict => "dict",
-        ObjectKind::Queue => "queue",
-    }
 }
 
 #[derive(Deserialize)]

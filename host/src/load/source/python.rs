@@ -61,6 +61,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_storage.py"),
     ),
     (
+        "fnhost/_volume.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_volume.py"),
+    ),
+    (
         "fnhost/_time.py",
         include_str!("../../../../guest-sdk/python/fnhost/_time.py"),
     ),

@@ -2,7 +2,7 @@
 //! (same functions, same results), so the same tests run against both SDKs.
 
 use fnhost_guest::{
-    Dict, Error, Queue, QueueOptions, StorageError, app, function, local_entrypoint,
+    Dict, Error, Queue, QueueOptions, StorageError, Volume, app, function, local_entrypoint,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -259,6 +259,62 @@ fn env_length(key: String) -> Option<usize> {
     std::env::var(key).ok().map(|value| value.len())
 }
 
+// --- volumes -------------------------------------------------------------------------------
+
+fn io(error: std::io::Error) -> Error {
+    Error::User(error.to_string())
+}
+
+/// Writes `text` as `/data/PATH` in the volume `files` (parents made), then commits.
+#[function(volumes = [("/data", "files")])]
+fn volume_write(path: String, text: String) -> Result<(), Error> {
+    let file = std::path::Path::new("/data").join(&path);
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(&file, text).map_err(io)?;
+    Volume::from_name("files", false)?.commit()
+}
+
+/// The text of `/data/PATH` in the volume `files`.
+#[function(volumes = [("/data", "files")])]
+fn volume_read(path: String) -> Result<String, Error> {
+    std::fs::read_to_string(std::path::Path::new("/data").join(path)).map_err(io)
+}
+
+/// Whether the file at `path` (any path) can be read here: `read` or `refused`.
+#[function(volumes = [("/data", "files")])]
+fn volume_try(path: String) -> String {
+    let outcome = match std::fs::read(path) {
+        Ok(_) => "read",
+        Err(_) => "refused",
+    };
+    outcome.to_owned()
+}
+
+/// Writes `size` zero bytes as `/data/big`, then commits: `committed`, or `full` past the
+/// volume's quota (the file is removed again then).
+#[function(volumes = [("/data", "files")])]
+async fn volume_fill(size: u64) -> Result<String, Error> {
+    let size = usize::try_from(size).map_err(|_| Error::User("too big".into()))?;
+    std::fs::write("/data/big", vec![0u8; size]).map_err(io)?;
+    let committed = Volume::from_name("files", false)?.commit_aio().await;
+    match committed {
+        Ok(()) => Ok("committed".to_owned()),
+        Err(Error::Storage(StorageError::Full(_))) => {
+            std::fs::remove_file("/data/big").map_err(io)?;
+            Ok("full".to_owned())
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Whether `/data` exists in a function that mounts no volume.
+#[function]
+fn volume_unmounted() -> bool {
+    std::path::Path::new("/data").exists()
+}
+
 // --- durability ----------------------------------------------------------------------------
 
 /// Puts `n -> n` into the dict `durable`, and `n` into the queue `durable`, for n = 0, 1, ...
@@ -278,6 +334,11 @@ fn fill() -> Result<(), Error> {
 
 app!(
     fill,
+    volume_write,
+    volume_read,
+    volume_try,
+    volume_fill,
+    volume_unmounted,
     secret_length,
     env_length,
     dict_put,
