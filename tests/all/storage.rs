@@ -3,7 +3,7 @@
 //! consumers that time out, ids handed between functions, and one dict shared by a Rust and a
 //! Python app. Each test has a host (and so a store) of its own.
 
-use fnhost::{App, Host, HostSettings, SecretValues};
+use fnhost::{App, Host, HostSettings, SecretValues, StorageSettings};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -22,8 +22,14 @@ in_both_sdks!(
 /// A host of its own (so a store of its own), with fewer slots than the default: many tests
 /// hold a host at once, and each host reserves its slots' address space.
 fn own_host() -> Host {
+    own_host_with(StorageSettings::default())
+}
+
+/// [`own_host`] with `storage` settings.
+pub(crate) fn own_host_with(storage: StorageSettings) -> Host {
     Host::new(HostSettings {
         max_instances: 300,
+        storage,
         ..HostSettings::default()
     })
     .unwrap()
@@ -36,7 +42,7 @@ async fn on_own_host(component: PathBuf) -> (Host, App) {
 }
 
 /// Calls `function` with `args` (a tuple of the arguments, `()` for none).
-async fn call(app: &App, function: &str, args: impl serde::Serialize) -> Value {
+pub(crate) async fn call(app: &App, function: &str, args: impl serde::Serialize) -> Value {
     app.function(function)
         .unwrap()
         .remote::<Value>(args)

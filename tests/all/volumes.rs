@@ -3,8 +3,9 @@
 //! `..`, an absolute path or a symlink, by a guest or by the host's own file operations; a
 //! commit past the quota fails and says so. Each test has a host (and a store) of its own.
 
-use fnhost::{App, EntryKind, Host, HostSettings, StorageError, StorageSettings, Volume};
-use serde_json::{Value, json};
+use crate::storage::{call, own_host_with};
+use fnhost::{App, EntryKind, Host, StorageError, StorageSettings, Volume};
+use serde_json::json;
 use std::path::PathBuf;
 
 in_both_sdks!(
@@ -18,25 +19,12 @@ in_both_sdks!(
 const QUOTA: u64 = 1 << 20;
 
 async fn on_own_host(component: PathBuf) -> (Host, App) {
-    let host = Host::new(HostSettings {
-        max_instances: 300,
-        storage: StorageSettings {
-            volume_quota: QUOTA,
-            ..StorageSettings::default()
-        },
-        ..HostSettings::default()
-    })
-    .unwrap();
+    let host = own_host_with(StorageSettings {
+        volume_quota: QUOTA,
+        ..StorageSettings::default()
+    });
     let app = host.app().load([component]).await.unwrap();
     (host, app)
-}
-
-async fn call(app: &App, function: &str, args: impl serde::Serialize) -> Value {
-    app.function(function)
-        .unwrap()
-        .remote::<Value>(args)
-        .await
-        .unwrap_or_else(|error| panic!("{function}: {error}"))
 }
 
 async fn files(host: &Host) -> Volume {

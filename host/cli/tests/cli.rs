@@ -732,7 +732,10 @@ fn the_jobs_example_feeds_workers_through_a_queue_into_a_dict() {
         // A second run finds the named dict and queue of the first, and starts them afresh.
         let output = in_state_dir(&state, &["run", "examples/jobs-py/app.py"]);
         assert!(output.status.success(), "{}", stderr(&output));
-        assert_eq!(stdout(&output), "done: 100, kept: 100, sum: 328350\n");
+        assert_eq!(
+            stdout(&output),
+            "done: 100, kept: 100, sum: 328350\nreport: squares.txt, 100 lines\n"
+        );
     }
     std::fs::remove_dir_all(state).unwrap();
 }
