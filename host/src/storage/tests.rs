@@ -346,6 +346,34 @@ async fn an_idle_entry_expires() {
     assert!(swept, "the expired entry was never swept");
 }
 
+#[tokio::test]
+async fn a_volume_directory_goes_with_its_volume_and_orphans_at_the_next_open() {
+    let dir = tempdir();
+    let orphan = dir
+        .join("volumes")
+        .join("vo-0123456789abcdef0123456789abcdef");
+    let kept = {
+        let store = Storage::open(&dir, StorageSettings::default()).unwrap();
+        let kept = store.volume("kept", true).await.unwrap();
+        kept.write("a/b.txt", b"kept".to_vec()).await.unwrap();
+        let gone = store.volume("gone", true).await.unwrap();
+        gone.write("x", b"x".to_vec()).await.unwrap();
+        assert!(store.delete(ObjectKind::Volume, "gone").await.unwrap());
+        assert!(!gone.dir().exists());
+        assert!(store.volume("gone", false).await.is_err());
+        // As if a crash came between a volume's row and its directory's removal.
+        std::fs::create_dir_all(orphan.join("inner")).unwrap();
+        kept.dir().to_owned()
+    };
+    let store = Storage::open(&dir, StorageSettings::default()).unwrap();
+    assert!(!orphan.exists(), "the orphan directory was kept");
+    let volume = store.volume("kept", false).await.unwrap();
+    assert_eq!(volume.dir(), kept);
+    assert_eq!(volume.read("a/b.txt").await.unwrap(), b"kept");
+    drop(store);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 fn tempdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("fnhost-store-test-{:x}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
