@@ -10,6 +10,7 @@ mod auth;
 mod calls;
 mod errors;
 mod fuzz;
+mod keyvalue;
 mod map;
 mod observe;
 mod persistence;

@@ -40,13 +40,19 @@ pub(crate) struct LoadedComponent {
 }
 
 /// The linker every container is instantiated with: WASI p2, wasi:http's `types` and
-/// `outgoing-handler`, and the `fnhost:runtime/host` imports.
+/// `outgoing-handler`, the `fnhost:runtime` imports, and `wasi:keyvalue` over the dicts.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> Result<Linker<ContainerState>, LoadError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
         .and_then(|()| {
             bindings::App::add_to_linker::<_, HasSelf<ContainerState>>(&mut linker, |state| state)
+        })
+        .and_then(|()| {
+            bindings::keyvalue::Imports::add_to_linker::<_, HasSelf<ContainerState>>(
+                &mut linker,
+                |state| state,
+            )
         })
         .map_err(|error| LoadError::Engine(error.into()))?;
     Ok(linker)

@@ -54,6 +54,21 @@ wasmtime::component::bindgen!({
     },
 });
 
+/// Host-side bindings to `wasi:keyvalue@0.2.0-draft2` (`wit/keyvalue/`), served over the dicts
+/// (`container::keyvalue`). Every import is async on the host, as the storage interface's
+/// blocking imports are: it waits on the store with the calling store suspended.
+pub(crate) mod keyvalue {
+    wasmtime::component::bindgen!({
+        path: "../wit/keyvalue",
+        world: "wasi:keyvalue/imports",
+        imports: { default: async | trappable },
+        with: {
+            "wasi:keyvalue/store.bucket": crate::storage::Dict,
+            "wasi:keyvalue/atomics.cas": crate::container::keyvalue::Cas,
+        },
+    });
+}
+
 pub(crate) use self::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
     SecretSource as WitSecretSource, VolumeMount as WitVolumeMount,

@@ -97,6 +97,58 @@ impl Dict {
             .await
     }
 
+    /// Reads `key`'s value and, in the same write transaction, sets the value `change` gives
+    /// (`None`: leaves the entry as it is); returns what `change` returns. Atomic: no other
+    /// change to the dict comes between the read and the write. What `wasi:keyvalue`'s
+    /// `increment` and compare-and-swap are made of.
+    pub async fn modify<T: Send + 'static>(
+        &self,
+        key: &[u8],
+        change: impl FnOnce(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), StorageError>
+        + Send
+        + 'static,
+    ) -> Result<T, StorageError> {
+        let key = limits::canonical_key(key)?;
+        let (id, ttl) = (self.object.id.clone(), self.ttl_ms());
+        let missing = self.missing();
+        self.object
+            .store
+            .writer()
+            .write(move |txn, _| {
+                if !tables::exists(txn, &id)? {
+                    return Ok(Err(missing));
+                }
+                let now = now_ms();
+                let mut entries = txn.open_table(ENTRIES)?;
+                let old = entries
+                    .get((&*id, key.as_slice()))?
+                    .map(|row| row.value().to_vec());
+                let live = old
+                    .as_deref()
+                    .map(split_entry)
+                    .and_then(|(accessed, value)| {
+                        (accessed.saturating_add(ttl) > now).then_some(value)
+                    });
+                let (new, outcome) = match change(live) {
+                    Ok(changed) => changed,
+                    Err(refused) => return Ok(Err(refused)),
+                };
+                let Some(new) = new else {
+                    return Ok(Ok(outcome));
+                };
+                if let Err(refused) = limits::check_size("a value", new.len(), MAX_VALUE_BYTES) {
+                    return Ok(Err(refused));
+                }
+                entries.insert((&*id, key.as_slice()), entry_row(now, &new).as_slice())?;
+                drop(entries);
+                if old.is_none() {
+                    tables::add_count(txn, &id, 1)?;
+                }
+                Ok(Ok(outcome))
+            })
+            .await
+    }
+
     /// Removes `key` and returns its value; `None` when absent.
     pub async fn pop(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let key = limits::canonical_key(key)?;

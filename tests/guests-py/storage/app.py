@@ -216,6 +216,20 @@ def env_length(key: str):
     return None if value is None else len(value)
 
 
+# --- bytes, as wasi:keyvalue components keep them (Python only) --------------------------------
+
+
+@app.function()
+def dict_put_bytes(name: str, key) -> None:
+    fnhost.Dict.from_name(name, create_if_missing=True)[key] = b"\x00\x01"
+
+
+@app.function()
+def dict_repr(name: str, key) -> str:
+    """The Python `repr` of a value: what a Python reader makes of it."""
+    return repr(fnhost.Dict.from_name(name).get(key))
+
+
 # --- volumes -------------------------------------------------------------------------------
 
 files = fnhost.Volume.from_name("files", create_if_missing=True)
