@@ -27,7 +27,7 @@
 pub(crate) mod cpu;
 pub(crate) mod deadline;
 mod imports;
-pub(crate) mod keyvalue;
+mod keyvalue;
 mod secrets;
 pub(crate) mod state;
 mod storage;

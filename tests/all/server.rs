@@ -16,6 +16,7 @@ mod observe;
 mod persistence;
 mod shutdown;
 mod storage;
+mod volumes;
 mod web;
 
 use fnhost::{Host, HostSettings};

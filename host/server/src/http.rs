@@ -14,6 +14,7 @@ mod logs;
 mod map;
 mod ops;
 mod storage;
+mod volumes;
 mod web;
 
 use crate::context::Context;
@@ -63,6 +64,20 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/queues/{name}/put", post(storage::queue_put))
         .route("/v1/queues/{name}/get", post(storage::queue_get))
         .route("/v1/queues/{name}/clear", post(storage::queue_clear))
+        .route("/v1/volumes", get(volumes::list_volumes))
+        .route(
+            "/v1/volumes/{name}",
+            get(volumes::describe_volume)
+                .put(volumes::create_volume)
+                .delete(volumes::delete_volume),
+        )
+        .route("/v1/volumes/{name}/list", get(volumes::list_files))
+        .route(
+            "/v1/volumes/{name}/file",
+            get(volumes::read_file)
+                .put(volumes::write_file)
+                .delete(volumes::remove_file),
+        )
         .route("/web/{*path}", any(web::web))
         .fallback(ops::no_route)
         .method_not_allowed_fallback(ops::wrong_method)

@@ -13,6 +13,7 @@
 mod values;
 
 use crate::container::state::ContainerState;
+use crate::runtime::bindings::keyvalue::Cas;
 use crate::runtime::bindings::keyvalue::wasi::keyvalue::{atomics, batch, store};
 use crate::storage::{Dict, StorageError};
 use std::future::Future;
@@ -23,14 +24,6 @@ type Kv<T> = wasmtime::Result<Result<T, store::Error>>;
 
 /// How many keys one `list-keys` page holds.
 const KEYS_PAGE: u32 = 1000;
-
-/// A compare-and-swap: a key of a dict and the value it held when the `cas` was made.
-pub struct Cas {
-    dict: Dict,
-    key: Vec<u8>,
-    /// The stored JSON of the value then; `None` when the key was absent.
-    seen: Option<Vec<u8>>,
-}
 
 fn kv_error(error: StorageError) -> store::Error {
     store::Error::Other(error.to_string())

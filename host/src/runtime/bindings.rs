@@ -64,9 +64,18 @@ pub(crate) mod keyvalue {
         imports: { default: async | trappable },
         with: {
             "wasi:keyvalue/store.bucket": crate::storage::Dict,
-            "wasi:keyvalue/atomics.cas": crate::container::keyvalue::Cas,
+            "wasi:keyvalue/atomics.cas": Cas,
         },
     });
+
+    /// A compare-and-swap: a key of a dict and the value it held when the `cas` was made.
+    pub struct Cas {
+        pub(crate) dict: crate::storage::Dict,
+        /// The key, as the dict keeps it (JSON).
+        pub(crate) key: Vec<u8>,
+        /// The stored JSON of the value then; `None` when the key was absent.
+        pub(crate) seen: Option<Vec<u8>>,
+    }
 }
 
 pub(crate) use self::fnhost::runtime::types::{

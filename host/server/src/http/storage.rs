@@ -26,7 +26,7 @@ const BODY_CAP: u64 = MAX_VALUE_BYTES as u64 + (64 << 10);
 /// The longest a queue get or put waits over HTTP.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How a JSON answer of stored bytes is made: they are JSON already.
-type Answer = Result<Response, ApiError>;
+pub(crate) type Answer = Result<Response, ApiError>;
 
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
@@ -45,7 +45,8 @@ impl From<StorageError> for ApiError {
     }
 }
 
-fn store(context: &Context) -> Result<Storage, ApiError> {
+/// The host's store, opened now if it was not.
+pub(crate) fn store(context: &Context) -> Result<Storage, ApiError> {
     Ok(context.host.storage()?)
 }
 
@@ -70,7 +71,8 @@ fn stored(bytes: &[u8]) -> Result<Box<RawValue>, ApiError> {
     RawValue::from_string(text).map_err(|_| ApiError::internal("a stored value is not JSON"))
 }
 
-fn answer(value: impl serde::Serialize) -> Answer {
+/// `value` as a JSON answer (200).
+pub(crate) fn answer(value: impl serde::Serialize) -> Answer {
     Ok(axum::Json(value).into_response())
 }
 
@@ -102,7 +104,8 @@ pub(crate) async fn delete_dict(
     delete(&context, ObjectKind::Dict, &name).await
 }
 
-async fn delete(context: &Context, kind: ObjectKind, name: &str) -> Answer {
+/// Removes the object of `kind` named `name`: `204`, or `not-found`.
+pub(crate) async fn delete(context: &Context, kind: ObjectKind, name: &str) -> Answer {
     if !store(context)?.delete(kind, name).await? {
         return Err(ApiError::not_found(format!(
             "no {} named `{name}`",
