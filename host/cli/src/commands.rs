@@ -1,8 +1,8 @@
 //! The subcommands, one module each (as wasmtime's `src/commands/`): each holds its arguments
 //! and the `execute` that carries it out.
 //!
-//! `run`, `call`, `list` and `map` load the app here; `serve` runs the HTTP server; `dict`,
-//! `queue`, `secret` and `volume` open the state directory's store; the others talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
+//! `run`, `call`, `list` and `map` load the app here; `serve` runs the HTTP server; `secret` and
+//! `volume` open the state directory's store, `dict` and `queue` too unless given a server; the others talk to a server (`--url`, `FNHOST_URL`), as `call`, `list` and `map` do when given one.
 
 mod apps;
 mod call;
@@ -55,12 +55,10 @@ pub(crate) enum Command {
     Cancel(cancel::CancelCommand),
     /// Print a deployed app's log (its containers' output, the server's notes).
     Logs(logs::LogsCommand),
-    /// Read and change the host's dicts (in the state directory's store).
-    #[command(subcommand)]
-    Dict(storage::DictCommand),
-    /// Read and change the host's queues (in the state directory's store).
-    #[command(subcommand)]
-    Queue(storage::QueueCommand),
+    /// Read and change the host's dicts (in the state directory's store, or `--url`'s).
+    Dict(storage::DictArgs),
+    /// Read and change the host's queues (in the state directory's store, or `--url`'s).
+    Queue(storage::QueueArgs),
     /// Create, list and delete the host's secrets (in the state directory's store).
     #[command(subcommand)]
     Secret(secret::SecretCommand),

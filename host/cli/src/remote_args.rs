@@ -18,10 +18,10 @@ const DEFAULT_URL: &str = "http://127.0.0.1:7420";
 #[derive(Args)]
 pub(crate) struct RemoteArgs {
     /// The server's URL (default: `FNHOST_URL`, else http://127.0.0.1:7420).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     url: Option<String>,
     /// The server's token (default: `FNHOST_TOKEN`).
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", global = true)]
     token: Option<String>,
 }
 

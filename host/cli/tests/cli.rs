@@ -609,7 +609,7 @@ fn dict_and_queue_commands_read_and_change_the_store() {
     assert_eq!(ok(&["dict", "get", "scores", "bob"]), "null\n");
     assert_eq!(
         ok(&["dict", "items", "scores"]),
-        "[\"alice\",3]\n[{\"id\":7},{\"x\": [1, 2]}]\n"
+        "[\"alice\",3]\n[{\"id\":7},{\"x\":[1,2]}]\n"
     );
     assert_eq!(ok(&["dict", "list"]), "scores\n");
     ok(&["queue", "put", "jobs", "1", "two", "--partition", "p"]);

@@ -376,3 +376,107 @@ fn the_client_library_calls_maps_and_follows_a_303() {
     drop(server);
     std::fs::remove_dir_all(&state).unwrap();
 }
+
+#[test]
+fn the_client_library_reads_and_feeds_the_servers_dicts_and_queues() {
+    use fnhost_client::blocking::Client;
+    use serde_json::{Value, json};
+
+    let state = scratch_dir("client-storage");
+    let server = Server::start(&state, &["tests/guests/storage", "--name", "storage"]);
+    let client = Client::connect(&server.url).unwrap();
+    let scores = client.dict::<String, u32>("scores");
+    assert!(scores.put(&"ada".to_owned(), &3).unwrap());
+    assert!(!scores.put_if_absent(&"ada".to_owned(), &4).unwrap());
+    assert!(scores.put_if_absent(&"bob".to_owned(), &5).unwrap());
+    assert_eq!(scores.get(&"ada".to_owned()).unwrap(), Some(3));
+    assert_eq!(scores.get(&"nobody".to_owned()).unwrap(), None);
+    // The deployed functions read the same dict.
+    let dict_get = client.function_in("storage", "dict_get");
+    let read: Option<u32> = dict_get.remote(("scores", "bob")).unwrap();
+    assert_eq!(read, Some(5), "{}", server.log());
+    assert_eq!(
+        scores.items().unwrap(),
+        [("ada".to_owned(), 3), ("bob".to_owned(), 5)]
+    );
+    assert_eq!(scores.pop(&"ada".to_owned()).unwrap(), Some(3));
+    assert_eq!(scores.len().unwrap(), 1);
+    scores.clear().unwrap();
+    assert!(scores.is_empty().unwrap());
+    let missing = client
+        .dict::<String, u32>("never-made")
+        .get(&"k".to_owned());
+    assert_eq!(missing.unwrap_err().kind(), "not-found");
+
+    let jobs = client.queue::<Value>("jobs");
+    jobs.put_many(&[json!(1), json!("two")], Some("p"), None)
+        .unwrap();
+    jobs.put(&json!({"three": 3})).unwrap();
+    assert_eq!(
+        (jobs.len(Some("p")).unwrap(), jobs.len_total().unwrap()),
+        (2, 3)
+    );
+    assert_eq!(
+        jobs.get_many(5, Some("p"), None).unwrap(),
+        [json!(1), json!("two")]
+    );
+    // A function's put reaches a waiting get.
+    let queue_put = client.function_in("storage", "queue_put");
+    let put: usize = queue_put.remote(("jobs", [7], None::<String>)).unwrap();
+    assert_eq!(put, 1);
+    assert_eq!(
+        jobs.get_many(5, None, Some(Duration::from_secs(5)))
+            .unwrap(),
+        [json!({"three": 3}), json!(7)]
+    );
+    assert_eq!(jobs.get(None).unwrap(), None);
+    jobs.put(&json!(8)).unwrap();
+    jobs.clear_all().unwrap();
+    assert_eq!(jobs.len_total().unwrap(), 0);
+}
+
+#[test]
+fn dict_and_queue_commands_act_on_a_server_with_url() {
+    let state = scratch_dir("storage-url");
+    let server = Server::start(&state, &["tests/guests/storage", "--name", "storage"]);
+    let ok = |args: &[&str]| {
+        let output = server.run(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    ok(&["dict", "put", "scores", "alice", "3"]);
+    assert_eq!(
+        ok(&["dict", "put", "scores", "alice", "4", "--skip-if-exists"]),
+        "false\n"
+    );
+    assert_eq!(ok(&["dict", "get", "scores", "alice"]), "3\n");
+    assert_eq!(ok(&["dict", "items", "scores"]), "[\"alice\",3]\n");
+    assert_eq!(ok(&["dict", "list"]), "scores\n");
+    // The server's functions see it.
+    assert_eq!(
+        ok(&["call", "storage", "dict_get", r#"["scores", "alice"]"#]),
+        "3\n"
+    );
+    ok(&["queue", "put", "jobs", "1", "two", "--partition", "p"]);
+    assert_eq!(ok(&["queue", "len", "jobs", "--total"]), "2\n");
+    assert_eq!(
+        ok(&["queue", "get", "jobs", "-n", "5", "--partition", "p"]),
+        "1\n\"two\"\n"
+    );
+    assert_eq!(ok(&["queue", "list"]), "jobs\n");
+    // Without --url the store is the server's, held by it: the command says so.
+    let local = command(&["dict", "list"])
+        .env("FNHOST_STATE_DIR", &state)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&local).contains("in use by another fnhost process"),
+        "{}",
+        stderr(&local)
+    );
+    let missing = server.run(&["dict", "get", "nothing", "k"]);
+    assert!(error_line(&missing).contains("no dict named `nothing`"));
+    ok(&["dict", "delete", "scores"]);
+    ok(&["queue", "delete", "jobs"]);
+    assert_eq!(ok(&["dict", "list"]), "");
+}

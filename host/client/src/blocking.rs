@@ -96,6 +96,35 @@ impl Client {
         })
     }
 
+    /// The names of the server's dicts.
+    pub fn dicts(&self) -> Result<Vec<String>, ClientError> {
+        self.runtime.block_on(self.client.dicts())
+    }
+
+    /// The names of the server's queues.
+    pub fn queues(&self) -> Result<Vec<String>, ClientError> {
+        self.runtime.block_on(self.client.queues())
+    }
+
+    /// The dict `name` of the server; see [`crate::Client::dict`].
+    pub fn dict<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Dict<K, V> {
+        Dict {
+            dict: self.client.dict(name),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
+    /// The queue `name` of the server; see [`crate::Client::queue`].
+    pub fn queue<T: Serialize + DeserializeOwned>(&self, name: &str) -> Queue<T> {
+        Queue {
+            queue: self.client.queue(name),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
     fn wrap(&self, function: crate::Function) -> Function {
         Function {
             function,
@@ -254,5 +283,123 @@ impl<R: DeserializeOwned> FunctionCall<R> {
     /// Cancels the call; [`FunctionCall::get`] then fails with kind `cancelled`.
     pub fn cancel(&self) -> Result<(), ClientError> {
         self.runtime.block_on(self.call.cancel())
+    }
+}
+
+/// A dict of the server, for blocking callers; see [`crate::Dict`].
+pub struct Dict<K, V> {
+    dict: crate::Dict<K, V>,
+    runtime: Arc<Runtime>,
+}
+
+impl<K: Serialize + DeserializeOwned, V: Serialize + DeserializeOwned> Dict<K, V> {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &K) -> Result<Option<V>, ClientError> {
+        self.runtime.block_on(self.dict.get(key))
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, key: &K, value: &V) -> Result<bool, ClientError> {
+        self.runtime.block_on(self.dict.put(key, value))
+    }
+
+    /// Sets `key` to `value` only when absent, atomically; whether it wrote.
+    pub fn put_if_absent(&self, key: &K, value: &V) -> Result<bool, ClientError> {
+        self.runtime.block_on(self.dict.put_if_absent(key, value))
+    }
+
+    /// Removes `key` and returns its value, if it was present.
+    pub fn pop(&self, key: &K) -> Result<Option<V>, ClientError> {
+        self.runtime.block_on(self.dict.pop(key))
+    }
+
+    /// How many entries it holds.
+    pub fn len(&self) -> Result<u64, ClientError> {
+        self.runtime.block_on(self.dict.len())
+    }
+
+    /// Whether it holds no entry.
+    pub fn is_empty(&self) -> Result<bool, ClientError> {
+        self.runtime.block_on(self.dict.is_empty())
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.dict.clear())
+    }
+
+    /// Every entry, in the server's key order.
+    pub fn items(&self) -> Result<Vec<(K, V)>, ClientError> {
+        self.runtime.block_on(self.dict.items())
+    }
+
+    /// Removes the dict and every entry.
+    pub fn delete(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.dict.delete())
+    }
+}
+
+/// A queue of the server, for blocking callers; see [`crate::Queue`].
+pub struct Queue<T> {
+    queue: crate::Queue<T>,
+    runtime: Arc<Runtime>,
+}
+
+impl<T: Serialize + DeserializeOwned> Queue<T> {
+    /// Appends `item` to the default partition.
+    pub fn put(&self, item: &T) -> Result<(), ClientError> {
+        self.runtime.block_on(self.queue.put(item))
+    }
+
+    /// Appends `items` to `partition`, waiting up to `wait` for room.
+    pub fn put_many(
+        &self,
+        items: &[T],
+        partition: Option<&str>,
+        wait: Option<Duration>,
+    ) -> Result<(), ClientError> {
+        self.runtime
+            .block_on(self.queue.put_many(items, partition, wait))
+    }
+
+    /// The oldest item of the default partition, waiting up to `wait` for one.
+    pub fn get(&self, wait: Option<Duration>) -> Result<Option<T>, ClientError> {
+        self.runtime.block_on(self.queue.get(wait))
+    }
+
+    /// Up to `n` items of `partition`, waiting up to `wait` for the first.
+    pub fn get_many(
+        &self,
+        n: u32,
+        partition: Option<&str>,
+        wait: Option<Duration>,
+    ) -> Result<Vec<T>, ClientError> {
+        self.runtime
+            .block_on(self.queue.get_many(n, partition, wait))
+    }
+
+    /// How many items `partition` holds.
+    pub fn len(&self, partition: Option<&str>) -> Result<u64, ClientError> {
+        self.runtime.block_on(self.queue.len(partition))
+    }
+
+    /// How many items every partition holds.
+    pub fn len_total(&self) -> Result<u64, ClientError> {
+        self.runtime.block_on(self.queue.len_total())
+    }
+
+    /// Removes the items of `partition`.
+    pub fn clear(&self, partition: Option<&str>) -> Result<(), ClientError> {
+        self.runtime.block_on(self.queue.clear(partition))
+    }
+
+    /// Removes the items of every partition.
+    pub fn clear_all(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.queue.clear_all())
+    }
+
+    /// Removes the queue and every item.
+    pub fn delete(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.queue.delete())
     }
 }

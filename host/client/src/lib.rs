@@ -17,7 +17,8 @@
 //! encoded as the library encodes them. The crate never depends on the `fnhost` library
 //! itself, so a remote program does not build wasmtime; [`AppSummary`] mirrors the server's.
 //!
-//! [`blocking`] holds the same API for callers without an async runtime.
+//! [`Client::dict`] and [`Client::queue`] reach the server's dicts and queues, typed as the
+//! library's are. [`blocking`] holds the same API for callers without an async runtime.
 
 mod apps;
 pub mod blocking;
@@ -27,6 +28,7 @@ mod error;
 mod function;
 mod lines;
 mod logs;
+mod storage;
 
 pub use apps::{AppSummary, ClassSummary, DeploySettings, FunctionSummary, WebEndpoint};
 pub use call::FunctionCall;
@@ -35,3 +37,4 @@ pub use error::ClientError;
 pub use function::{Function, MapLines};
 pub use logs::{LogEvent, LogStream};
 pub use reqwest::Url;
+pub use storage::{Dict, Queue};
