@@ -17,6 +17,7 @@ in_both_sdks!(
     an_ephemeral_dict_is_found_by_id_from_another_function,
     a_missing_dict_is_not_found_and_a_bad_name_invalid,
     a_function_gets_the_secrets_it_names_and_no_other_does,
+    a_damaged_store_fails_each_call_that_needs_it_and_nothing_else,
 );
 
 /// A host of its own (so a store of its own), with fewer slots than the default: many tests
@@ -345,5 +346,34 @@ async fn a_python_function_gets_its_inline_secret() {
     assert!(
         listed.contains("INLINE_MODE") && !listed.contains("inline-on"),
         "{listed}"
+    );
+}
+
+async fn a_damaged_store_fails_each_call_that_needs_it_and_nothing_else(component: PathBuf) {
+    let state = tempfile::tempdir().unwrap();
+    let garbage: Vec<u8> = (0..64 << 10).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(state.path().join(fnhost::STORE_FILE), &garbage).unwrap();
+    let host = Host::new(HostSettings {
+        max_instances: 300,
+        state_dir: Some(state.path().to_owned()),
+        ..HostSettings::default()
+    })
+    .unwrap();
+    let app = host.app().load([component]).await.unwrap();
+    let get = app.function("dict_get").unwrap();
+    for _ in 0..2 {
+        // Each call that needs the store says why it cannot have it; the host serves on.
+        let failed = get.remote::<Value>(("scores", "k")).await.unwrap_err();
+        assert!(
+            failed.message().contains("cannot open the store"),
+            "{failed}"
+        );
+        assert!(failed.message().contains(fnhost::STORE_FILE), "{failed}");
+        assert_eq!(call(&app, "env_length", "HOME").await, Value::Null);
+    }
+    // The file is left as it was, for its owner to look at.
+    assert_eq!(
+        std::fs::read(state.path().join(fnhost::STORE_FILE)).unwrap(),
+        garbage
     );
 }
