@@ -67,34 +67,14 @@ impl Dict {
         value: Vec<u8>,
         skip_if_exists: bool,
     ) -> Result<bool, StorageError> {
-        let key = limits::canonical_key(key)?;
         limits::check_size("a value", value.len(), MAX_VALUE_BYTES)?;
-        let (id, ttl) = (self.object.id.clone(), self.ttl_ms());
-        let missing = self.missing();
-        self.object
-            .store
-            .writer()
-            .write(move |txn, _| {
-                if !tables::exists(txn, &id)? {
-                    return Ok(Err(missing));
-                }
-                let now = now_ms();
-                let mut entries = txn.open_table(ENTRIES)?;
-                let old = entries
-                    .get((&*id, key.as_slice()))?
-                    .map(|row| split_entry(row.value()).0);
-                let live = old.is_some_and(|accessed| accessed.saturating_add(ttl) > now);
-                if skip_if_exists && live {
-                    return Ok(Ok(false));
-                }
-                entries.insert((&*id, key.as_slice()), entry_row(now, &value).as_slice())?;
-                drop(entries);
-                if old.is_none() {
-                    tables::add_count(txn, &id, 1)?;
-                }
-                Ok(Ok(true))
+        self.modify(key, move |current| {
+            Ok(match current {
+                Some(_) if skip_if_exists => (None, false),
+                _ => (Some(value), true),
             })
-            .await
+        })
+        .await
     }
 
     /// Reads `key`'s value and, in the same write transaction, sets the value `change` gives
