@@ -148,7 +148,7 @@ pub use fnhost_guest_macros::{Parameters, class, function, local_entrypoint};
 pub use function::{CallOptions, Function, FunctionCall, Generated, Stats};
 pub use storage::{DEFAULT_PARTITION_TTL, Dict, Queue, QueueOptions};
 pub use time::{sleep, sleep_aio};
-pub use volume::Volume;
+pub use volume::{Volume, VolumeEntry, VolumeEntryKind};
 
 /// The parameters of a class: `#[derive(Parameters)]` on its type says which fields they are
 /// (all but those marked `#[serde(skip)]`) for the host to check and list.

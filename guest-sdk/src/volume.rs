@@ -19,6 +19,8 @@
 use crate::Error;
 use crate::bindings::fnhost::runtime::storage;
 
+pub use crate::bindings::fnhost::runtime::storage::{VolumeEntry, VolumeEntryKind};
+
 /// A volume of the host.
 pub struct Volume {
     handle: storage::Volume,
@@ -61,5 +63,46 @@ impl Volume {
     /// [`Volume::reload`], holding only the calling task.
     pub async fn reload_aio(&self) -> Result<(), Error> {
         Ok(self.handle.reload_async().await?)
+    }
+
+    /// The entries of its directory `path` (`/` its root), every one below it when
+    /// `recursive`, whether or not this function mounts it.
+    pub fn listdir(&self, path: &str, recursive: bool) -> Result<Vec<VolumeEntry>, Error> {
+        Ok(self.handle.listdir(path, recursive)?)
+    }
+
+    /// [`Volume::listdir`], holding only the calling task.
+    pub async fn listdir_aio(
+        &self,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<VolumeEntry>, Error> {
+        Ok(self
+            .handle
+            .listdir_async(path.to_owned(), recursive)
+            .await?)
+    }
+
+    /// The bytes of its file `path` (at most 16 MiB: read larger ones through a mount).
+    pub fn read_file(&self, path: &str) -> Result<Vec<u8>, Error> {
+        Ok(self.handle.read_file(path)?)
+    }
+
+    /// [`Volume::read_file`], holding only the calling task.
+    pub async fn read_file_aio(&self, path: &str) -> Result<Vec<u8>, Error> {
+        Ok(self.handle.read_file_async(path.to_owned()).await?)
+    }
+
+    /// Removes its file `path`, or its directory `path` and all it holds when `recursive`.
+    pub fn remove_file(&self, path: &str, recursive: bool) -> Result<(), Error> {
+        Ok(self.handle.remove_file(path, recursive)?)
+    }
+
+    /// [`Volume::remove_file`], holding only the calling task.
+    pub async fn remove_file_aio(&self, path: &str, recursive: bool) -> Result<(), Error> {
+        Ok(self
+            .handle
+            .remove_file_async(path.to_owned(), recursive)
+            .await?)
     }
 }

@@ -13,6 +13,7 @@ in_both_sdks!(
     a_committed_file_is_read_by_another_container_and_the_host,
     nothing_outside_a_volume_is_reached,
     a_commit_past_the_quota_fails_and_says_so,
+    a_function_lists_reads_and_removes_without_a_mount,
 );
 
 /// The quota of these tests' volumes.
@@ -138,4 +139,21 @@ async fn a_commit_past_the_quota_fails_and_says_so(component: PathBuf) {
         .await
         .unwrap();
     volume.commit().await.unwrap();
+}
+
+async fn a_function_lists_reads_and_removes_without_a_mount(component: PathBuf) {
+    let (_host, app) = on_own_host(component).await;
+    call(&app, "volume_write", ("notes/a.txt", "hello")).await;
+    call(&app, "volume_write", ("top.txt", "top")).await;
+    let listing = call(&app, "volume_listing", ()).await;
+    let expected = json!([
+        [
+            ["notes", "dir", 0],
+            ["top.txt", "file", 3],
+            ["notes/a.txt", "file", 5]
+        ],
+        "hello",
+        [["top.txt", "file", 3]]
+    ]);
+    assert_eq!(listing, expected);
 }

@@ -46,7 +46,7 @@ from ._function import Function, FunctionCall, FunctionStats
 from ._secret import Secret
 from ._storage import Dict, Queue
 from ._time import install as _install_sleep
-from ._volume import Volume
+from ._volume import FileEntry, FileEntryType, Volume
 
 _install_sleep()
 
@@ -54,6 +54,8 @@ __all__ = [
     "App",
     "Cls",
     "Dict",
+    "FileEntry",
+    "FileEntryType",
     "Function",
     "FunctionCall",
     "FunctionStats",

@@ -17,14 +17,44 @@ mounts the same directory, so a write is seen at once and there is nothing to fe
 its `.aio` twin.
 """
 
+import dataclasses
+import enum
 import queue
-from typing import Mapping
+from typing import Iterator, List, Mapping
 
 from wit_world.imports import storage, types
 
 from . import exception
 from ._function import _Twin
 from ._storage import _Handle
+
+
+class FileEntryType(enum.IntEnum):
+    """What a path in a volume names (Modal's `FileEntryType`)."""
+
+    FILE = 1
+    DIRECTORY = 2
+    SYMLINK = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class FileEntry:
+    """One entry of `Volume.listdir` (Modal's, without `mtime`)."""
+
+    path: str
+    type: FileEntryType
+    size: int
+
+
+_TYPES = {
+    storage.VolumeEntryKind.FILE: FileEntryType.FILE,
+    storage.VolumeEntryKind.DIR: FileEntryType.DIRECTORY,
+    storage.VolumeEntryKind.SYMLINK: FileEntryType.SYMLINK,
+}
+
+
+def _entries(found) -> List[FileEntry]:
+    return [FileEntry(entry.path, _TYPES[entry.kind], entry.size) for entry in found]
 
 
 class Volume(_Handle):
@@ -38,6 +68,26 @@ class Volume(_Handle):
         self.reload = _Twin(
             lambda: self._call("reload"), lambda: self._call_aio("reload"),
             "Brings in what other containers committed.")
+        self.listdir = _Twin(self._listdir, self._listdir_aio,
+            "The entries of the directory `path` (every one below it with `recursive=True`).")
+        self.read_file = _Twin(self._read_file, self._read_file_aio,
+            "The bytes of the file `path`, as an iterator of chunks (one, at most 16 MiB).")
+        self.remove_file = _Twin(
+            lambda path, recursive=False: self._call("remove_file", path, recursive),
+            lambda path, recursive=False: self._call_aio("remove_file", path, recursive),
+            "Removes the file `path` (a directory and all it holds with `recursive=True`).")
+
+    def _listdir(self, path: str, recursive: bool = False) -> List[FileEntry]:
+        return _entries(self._call("listdir", path, recursive))
+
+    async def _listdir_aio(self, path: str, recursive: bool = False) -> List[FileEntry]:
+        return _entries(await self._call_aio("listdir", path, recursive))
+
+    def _read_file(self, path: str) -> Iterator[bytes]:
+        yield self._call("read_file", path)
+
+    async def _read_file_aio(self, path: str):
+        yield await self._call_aio("read_file", path)
 
     def _commit(self) -> None:
         try:

@@ -9,9 +9,10 @@
 use crate::container::state::ContainerState;
 use crate::runtime::bindings::fnhost::runtime::storage::{
     self, HostDict, HostDictWithStore, HostQueue, HostQueueWithStore, HostVolume,
-    HostVolumeWithStore, StorageError as WitStorageError,
+    HostVolumeWithStore, StorageError as WitStorageError, VolumeEntry as WitVolumeEntry,
+    VolumeEntryKind,
 };
-use crate::storage::{Dict, Queue, StorageError, Volume};
+use crate::storage::{Dict, EntryKind, MAX_VALUE_BYTES, Queue, StorageError, Volume, VolumeEntry};
 use std::future::Future;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource};
@@ -444,6 +445,35 @@ impl HostVolume for ContainerState {
             .await
     }
 
+    async fn listdir(
+        &mut self,
+        volume: Resource<Volume>,
+        path: String,
+        recursive: bool,
+    ) -> Stored<Vec<WitVolumeEntry>> {
+        self.stored(&volume, |volume| listdir(volume, path, recursive))
+            .await
+    }
+
+    async fn read_file(&mut self, volume: Resource<Volume>, path: String) -> Stored<Vec<u8>> {
+        self.stored(&volume, |volume| async move {
+            volume.read_at_most(&path, GUEST_READ).await
+        })
+        .await
+    }
+
+    async fn remove_file(
+        &mut self,
+        volume: Resource<Volume>,
+        path: String,
+        recursive: bool,
+    ) -> Stored<()> {
+        self.stored(&volume, |volume| async move {
+            volume.remove(&path, recursive).await
+        })
+        .await
+    }
+
     fn drop(&mut self, volume: Resource<Volume>) -> wasmtime::Result<()> {
         self.table.delete(volume)?;
         Ok(())
@@ -473,5 +503,66 @@ impl HostVolumeWithStore<ContainerState> for HasSelf<ContainerState> {
             |volume| async move { volume.reload().await },
         )
         .await
+    }
+
+    async fn listdir_async(
+        accessor: &Accessor<ContainerState, Self>,
+        volume: Resource<Volume>,
+        path: String,
+        recursive: bool,
+    ) -> Stored<Vec<WitVolumeEntry>> {
+        stored_async(accessor, volume, |volume| listdir(volume, path, recursive)).await
+    }
+
+    async fn read_file_async(
+        accessor: &Accessor<ContainerState, Self>,
+        volume: Resource<Volume>,
+        path: String,
+    ) -> Stored<Vec<u8>> {
+        stored_async(accessor, volume, |volume| async move {
+            volume.read_at_most(&path, GUEST_READ).await
+        })
+        .await
+    }
+
+    async fn remove_file_async(
+        accessor: &Accessor<ContainerState, Self>,
+        volume: Resource<Volume>,
+        path: String,
+        recursive: bool,
+    ) -> Stored<()> {
+        stored_async(accessor, volume, |volume| async move {
+            volume.remove(&path, recursive).await
+        })
+        .await
+    }
+}
+
+/// The largest file a guest reads through `read-file`: a value's limit, so the copy into its
+/// memory stays small (larger files are read through a mount).
+const GUEST_READ: u64 = MAX_VALUE_BYTES as u64;
+
+/// The entries under `path` of `volume`, as the contract passes them.
+async fn listdir(
+    volume: Volume,
+    path: String,
+    recursive: bool,
+) -> Result<Vec<WitVolumeEntry>, StorageError> {
+    let entries = match recursive {
+        true => volume.list_recursive(&path).await?,
+        false => volume.list(&path).await?,
+    };
+    Ok(entries.into_iter().map(wit_entry).collect())
+}
+
+fn wit_entry(entry: VolumeEntry) -> WitVolumeEntry {
+    WitVolumeEntry {
+        path: entry.path,
+        kind: match entry.kind {
+            EntryKind::File => VolumeEntryKind::File,
+            EntryKind::Dir => VolumeEntryKind::Dir,
+            EntryKind::Symlink => VolumeEntryKind::Symlink,
+        },
+        size: entry.size,
     }
 }

@@ -42,6 +42,9 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/storage.[static]volume.open": async | trappable,
         "fnhost:runtime/storage.[method]volume.commit": async | trappable,
         "fnhost:runtime/storage.[method]volume.reload": async | trappable,
+        "fnhost:runtime/storage.[method]volume.listdir": async | trappable,
+        "fnhost:runtime/storage.[method]volume.read-file": async | trappable,
+        "fnhost:runtime/storage.[method]volume.remove-file": async | trappable,
         default: trappable,
     },
     with: {

@@ -90,11 +90,34 @@ impl Volume {
         self.with_dir(move |dir| dir.list(&path)).await
     }
 
+    /// Every entry below the directory `path`, directories before what they hold.
+    pub async fn list_recursive(&self, path: &str) -> Result<Vec<VolumeEntry>, StorageError> {
+        let path = path.to_owned();
+        self.with_dir(move |dir| {
+            let mut found = Vec::new();
+            let mut pending = vec![path];
+            while let Some(next) = pending.pop() {
+                for entry in dir.list(&next)? {
+                    if entry.kind == EntryKind::Dir {
+                        pending.push(entry.path.clone());
+                    }
+                    found.push(entry);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     /// The bytes of its file `path` (at most [`MAX_VOLUME_READ`]).
     pub async fn read(&self, path: &str) -> Result<Vec<u8>, StorageError> {
+        self.read_at_most(path, MAX_VOLUME_READ).await
+    }
+
+    /// The bytes of its file `path`, `too-large` past `limit` bytes.
+    pub async fn read_at_most(&self, path: &str, limit: u64) -> Result<Vec<u8>, StorageError> {
         let path = path.to_owned();
-        self.with_dir(move |dir| dir.read(&path, MAX_VOLUME_READ))
-            .await
+        self.with_dir(move |dir| dir.read(&path, limit)).await
     }
 
     /// Writes `bytes` as its file `path` (parents made, the file synced), unless that would

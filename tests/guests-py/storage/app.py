@@ -279,6 +279,22 @@ async def volume_fill(size: int) -> str:
 
 
 @app.function()
+async def volume_listing() -> list:
+    """Without a mount: the entries (recursively), the text of `notes/a.txt`, then the root's
+    entries after removing `notes`."""
+    kinds = {fnhost.FileEntryType.FILE: "file", fnhost.FileEntryType.DIRECTORY: "dir", fnhost.FileEntryType.SYMLINK: "symlink"}
+
+    def shown(entries):
+        return [[entry.path, kinds[entry.type], entry.size] for entry in entries]
+
+    everything = shown(files.listdir("/", recursive=True))
+    text = b"".join([chunk async for chunk in files.read_file.aio("notes/a.txt")]).decode()
+    files.remove_file("notes", recursive=True)
+    left = shown(await files.listdir.aio("/"))
+    return [everything, text, left]
+
+
+@app.function()
 def volume_unmounted() -> bool:
     return os.path.exists("/data")
 

@@ -309,6 +309,32 @@ async fn volume_fill(size: u64) -> Result<String, Error> {
     }
 }
 
+/// Without a mount: the volume's entries (recursively, as `[path, kind, size]`), then the
+/// text of `notes/a.txt`, then, after removing `notes`, the entries left at its root.
+#[function]
+async fn volume_listing() -> Result<Value, Error> {
+    let volume = Volume::from_name("files", false)?;
+    let shown = |entries: Vec<fnhost_guest::VolumeEntry>| -> Vec<Value> {
+        entries
+            .into_iter()
+            .map(|entry| {
+                let kind = match entry.kind {
+                    fnhost_guest::VolumeEntryKind::File => "file",
+                    fnhost_guest::VolumeEntryKind::Dir => "dir",
+                    fnhost_guest::VolumeEntryKind::Symlink => "symlink",
+                };
+                json!([entry.path, kind, entry.size])
+            })
+            .collect()
+    };
+    let all = shown(volume.listdir("/", true)?);
+    let text = String::from_utf8(volume.read_file_aio("notes/a.txt").await?)
+        .map_err(|error| Error::User(error.to_string()))?;
+    volume.remove_file("notes", true)?;
+    let left = shown(volume.listdir_aio("/", false).await?);
+    Ok(json!([all, text, left]))
+}
+
 /// Whether `/data` exists in a function that mounts no volume.
 #[function]
 fn volume_unmounted() -> bool {
@@ -339,6 +365,7 @@ app!(
     volume_try,
     volume_fill,
     volume_unmounted,
+    volume_listing,
     secret_length,
     env_length,
     dict_put,
