@@ -39,10 +39,11 @@ class FileEntryType(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class FileEntry:
-    """One entry of `Volume.listdir` (Modal's, without `mtime`)."""
+    """One entry of `Volume.listdir` (Modal's): `mtime` in seconds since the Unix epoch."""
 
     path: str
     type: FileEntryType
+    mtime: int
     size: int
 
 
@@ -54,7 +55,7 @@ _TYPES = {
 
 
 def _entries(found) -> List[FileEntry]:
-    return [FileEntry(entry.path, _TYPES[entry.kind], entry.size) for entry in found]
+    return [FileEntry(entry.path, _TYPES[entry.kind], entry.mtime, entry.size) for entry in found]
 
 
 class Volume(_Handle):

@@ -564,5 +564,6 @@ fn wit_entry(entry: VolumeEntry) -> WitVolumeEntry {
             EntryKind::Symlink => VolumeEntryKind::Symlink,
         },
         size: entry.size,
+        mtime: entry.mtime,
     }
 }

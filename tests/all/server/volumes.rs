@@ -5,9 +5,14 @@
 use super::{TestServer, expect_error};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_volume_filled_over_http_is_read_by_a_function_and_back() {
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let server = TestServer::start().await;
     server.deploy("storage", &["tests/guests/storage"]).await;
     let made = server
@@ -50,8 +55,21 @@ async fn a_volume_filled_over_http_is_read_by_a_function_and_back() {
         .unwrap();
     assert_eq!(file.headers()["content-type"], "application/octet-stream");
     assert_eq!(file.bytes().await.unwrap().as_ref(), b"hi");
-    let (status, listed) = server.get("/v1/volumes/files/list?path=/").await;
+    let (status, mut listed) = server.get("/v1/volumes/files/list?path=/").await;
     assert_eq!(status, StatusCode::OK);
+    // Each entry was changed during this test.
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for entry in listed["entries"].as_array_mut().unwrap() {
+        let mtime = entry.as_object_mut().unwrap().remove("mtime").unwrap();
+        let mtime = mtime.as_u64().unwrap();
+        assert!(
+            started <= mtime && mtime <= now,
+            "{mtime} not in {started}..={now}"
+        );
+    }
     assert_eq!(
         listed,
         json!({"entries": [

@@ -11,6 +11,7 @@ use cap_primitives::fs::{self as cap, DirOptions, FollowSymlinks, OpenOptions};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
 /// What a path in a volume names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -33,6 +34,8 @@ pub struct VolumeEntry {
     pub kind: EntryKind,
     /// Its size in bytes (a file's length; 0 for the others).
     pub size: u64,
+    /// When it was last changed, in seconds since the Unix epoch.
+    pub mtime: u64,
 }
 
 /// A volume's directory, opened for resolving paths beneath it.
@@ -66,32 +69,17 @@ impl VolumeDir {
         } else {
             relative.as_path()
         };
-        let kind = self.kind_of(lookup, path)?;
-        if kind != EntryKind::Dir {
-            let size = self.size_of(lookup, path)?;
-            let shown = shown_path(&relative);
-            return Ok(vec![VolumeEntry {
-                path: shown,
-                kind,
-                size,
-            }]);
+        let metadata =
+            cap::stat(&self.root, lookup, FollowSymlinks::No).map_err(|e| self.error(path, e))?;
+        if !metadata.is_dir() {
+            return Ok(vec![entry_of(&relative, &metadata)]);
         }
         let entries = cap::read_dir(&self.root, lookup).map_err(|e| self.error(path, e))?;
         let mut listed = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|e| self.error(path, e))?;
-            let name = entry.file_name();
-            let child = relative.join(&name);
-            let kind = kind_of_type(entry.file_type().map_err(|e| self.error(path, e))?);
-            let size = match kind {
-                EntryKind::File => entry.metadata().map_err(|e| self.error(path, e))?.len(),
-                _ => 0,
-            };
-            listed.push(VolumeEntry {
-                path: shown_path(&child),
-                kind,
-                size,
-            });
+            let metadata = entry.metadata().map_err(|e| self.error(path, e))?;
+            listed.push(entry_of(&relative.join(entry.file_name()), &metadata));
         }
         listed.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(listed)
@@ -179,16 +167,6 @@ impl VolumeDir {
         Ok(kind_of_type(metadata.file_type()))
     }
 
-    fn size_of(&self, relative: &Path, path: &str) -> Result<u64, StorageError> {
-        let metadata =
-            cap::stat(&self.root, relative, FollowSymlinks::No).map_err(|e| self.error(path, e))?;
-        Ok(if metadata.is_file() {
-            metadata.len()
-        } else {
-            0
-        })
-    }
-
     /// An I/O error on `path` as a store error: a missing path `not-found`, one that leaves the
     /// volume `invalid`, others `unavailable` (a full disk).
     fn error(&self, path: &str, error: io::Error) -> StorageError {
@@ -237,6 +215,26 @@ fn relative(path: &str) -> Result<PathBuf, StorageError> {
         .components()
         .filter(|component| !matches!(component, Component::RootDir | Component::CurDir))
         .collect())
+}
+
+/// The entry of `relative`, whose metadata (symlinks not followed) is `metadata`.
+fn entry_of(relative: &Path, metadata: &cap::Metadata) -> VolumeEntry {
+    let kind = kind_of_type(metadata.file_type());
+    let mtime = metadata
+        .modified()
+        .ok()
+        .and_then(|modified| modified.into_std().duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |since| since.as_secs());
+    VolumeEntry {
+        path: shown_path(relative),
+        kind,
+        size: if kind == EntryKind::File {
+            metadata.len()
+        } else {
+            0
+        },
+        mtime,
+    }
 }
 
 fn kind_of_type(kind: cap::FileType) -> EntryKind {
