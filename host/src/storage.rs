@@ -1,31 +1,34 @@
 //! Dicts, queues, secrets and volumes the host keeps between calls: Modal's `Dict`, `Queue`,
-//! `Secret` and `Volume`, in an embedded store (a redb file in the host's state directory, or in
-//! memory) and, for volumes, directories beside it.
+//! `Secret` and `Volume`, in the host's own store (a redb file in its state directory, or in
+//! memory; volumes as directories beside it) or, on a cluster, in the state the hosts share
+//! (`remote`: the seam fnhost-cluster fills with JetStream).
 //!
 //! A named object is found by its name from every app of the host and outlives the process;
 //! an ephemeral one is removed when the last handle that made it is dropped, and at the store's
 //! next open (after a crash). Keys, values and items are JSON payloads; keys are made canonical
 //! (`limits`), so every SDK reaches the same entry.
 //!
-//! Invariants, each kept by one module: every acknowledged change is on disk, and concurrent
-//! changes share a disk sync (`writer`, the store's one writer thread; async tasks never wait on
-//! the disk, only on the writer's answer); a queue's item is handed to exactly one getter or
-//! put back (`queue::Taken`); a wait for an item or for room never polls (`wake`); an operation
-//! refused by a limit changes nothing (`limits`, checked before any write). Reads run on the
-//! calling task in a read transaction, from redb's cache: they never wait on the writer.
+//! The handles (`backing` for [`Storage`], `dict`, `queue`, `volume`) check every name, key,
+//! size and count before either store sees it: an operation refused by a limit changes nothing.
+//! Invariants of the host's store, each kept by one module of `store/`: every acknowledged
+//! change is on disk, and concurrent changes share a disk sync (`writer`, the store's one
+//! writer thread; async tasks never wait on the disk, only on the writer's answer); a queue's
+//! item is handed to exactly one getter or put back (`queue::Taken`); a wait for an item or for
+//! room never polls (`wake`). Reads run on the calling task in a read transaction, from redb's
+//! cache: they never wait on the writer.
 
+mod backing;
 mod dict;
 mod error;
 mod limits;
 mod queue;
+pub mod remote;
 mod secrets;
 mod store;
-mod sweep;
-mod tables;
 mod volume;
-mod wake;
-mod writer;
 
+pub(crate) use backing::LazyStorage;
+pub use backing::Storage;
 pub use dict::Dict;
 pub use error::StorageError;
 pub(crate) use limits::check_name;
@@ -35,9 +38,8 @@ pub use limits::{
 };
 pub use queue::Queue;
 pub use secrets::{MAX_SECRET_BYTES, MAX_SECRET_KEYS, SecretListing, SecretValues};
-pub(crate) use store::LazyStorage;
-pub use store::{STORE_FILE, Storage, StorageSettings};
-pub use tables::ObjectKind;
+pub use store::tables::ObjectKind;
+pub use store::{STORE_FILE, StorageSettings};
 pub use volume::{EntryKind, MAX_VOLUME_READ, Volume, VolumeEntry};
 
 #[cfg(test)]

@@ -180,7 +180,13 @@ async fn an_ephemeral_dict_is_found_by_id_from_another_function(component: PathB
     assert_eq!(call(&app, "ephemeral_shared", ()).await, json!("7"));
     // Once its maker is done, the ephemeral dict is gone: no dict is left behind.
     let store = host.storage().unwrap();
-    assert!(store.names(fnhost::ObjectKind::Dict).unwrap().is_empty());
+    assert!(
+        store
+            .names(fnhost::ObjectKind::Dict)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_missing_dict_is_not_found_and_a_bad_name_invalid(component: PathBuf) {

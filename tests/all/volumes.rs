@@ -62,6 +62,7 @@ async fn a_committed_file_is_read_by_another_container_and_the_host(component: P
         host.storage()
             .unwrap()
             .names(fnhost::ObjectKind::Volume)
+            .await
             .unwrap(),
         ["files"]
     );

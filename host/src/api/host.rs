@@ -22,6 +22,7 @@ use crate::load::CompileCache;
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
+use crate::storage::remote::RemoteState;
 use crate::storage::{LazyStorage, Storage, StorageError, StorageSettings};
 use crate::{Error, LoadError};
 use std::any::Any;
@@ -208,6 +209,13 @@ impl Host {
     /// not (an error when another process holds the state directory's store).
     pub fn storage(&self) -> Result<Storage, StorageError> {
         self.shared.storage.get()
+    }
+
+    /// Keeps the host's dicts, queues and secrets in `state` (a cluster's, shared by its
+    /// hosts) from now on, instead of its own store: `unavailable` when the host's own store
+    /// is in use already.
+    pub fn share_state(&self, state: Arc<dyn RemoteState>) -> Result<(), StorageError> {
+        self.shared.storage.share(state)
     }
 
     /// The host's store of dicts and queues, opened when first used.

@@ -148,7 +148,7 @@ impl atomics::Host for ContainerState {
             .bound(async move {
                 swapping
                     .modify(&key, move |current| match current == seen.as_deref() {
-                        true => Ok((Some(new), Ok(()))),
+                        true => Ok((Some(new.clone()), Ok(()))),
                         false => Ok((None, Err(current.map(<[u8]>::to_vec)))),
                     })
                     .await

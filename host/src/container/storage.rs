@@ -53,14 +53,6 @@ impl ContainerState {
             Err(error) => Ok(Err(error.into())),
         }
     }
-
-    /// Keeps `found` (an object looked up by id) in the resource table.
-    fn found<R: Send + 'static>(&mut self, found: Result<R, StorageError>) -> Stored<Resource<R>> {
-        match found {
-            Ok(object) => Ok(Ok(self.table.push(object)?)),
-            Err(error) => Ok(Err(error.into())),
-        }
-    }
 }
 
 /// Runs `op` on a clone of the handle behind `resource`, holding only the calling task.
@@ -94,9 +86,9 @@ impl HostDict for ContainerState {
             .await
     }
 
-    fn from_id(&mut self, id: String) -> Stored<Resource<Dict>> {
-        let found = self.storage().and_then(|store| store.dict_from_id(&id));
-        self.found(found)
+    async fn from_id(&mut self, id: String) -> Stored<Resource<Dict>> {
+        self.opened(|store| async move { store.dict_from_id(&id).await })
+            .await
     }
 
     fn id(&mut self, dict: Resource<Dict>) -> wasmtime::Result<String> {
@@ -263,9 +255,9 @@ impl HostQueue for ContainerState {
             .await
     }
 
-    fn from_id(&mut self, id: String) -> Stored<Resource<Queue>> {
-        let found = self.storage().and_then(|store| store.queue_from_id(&id));
-        self.found(found)
+    async fn from_id(&mut self, id: String) -> Stored<Resource<Queue>> {
+        self.opened(|store| async move { store.queue_from_id(&id).await })
+            .await
     }
 
     fn id(&mut self, queue: Resource<Queue>) -> wasmtime::Result<String> {

@@ -5,8 +5,8 @@
 //! calling store's fiber, so the instance waits while every other container goes on. The
 //! `async func` imports are concurrent: only the calling guest task waits.
 //!
-//! The storage interface's blocking imports (every dict, queue and volume operation but `id`,
-//! `name` and `from-id`) are async on the host for the same reason: they wait on the store's writer, or
+//! The storage interface's blocking imports (every dict, queue and volume operation but `id`
+//! and `name`) are async on the host for the same reason: they wait on the store's writer, or
 //! for an item, with the calling store suspended.
 //!
 //! The contract's `call-error` converts to and from [`Error`] one to one here, and its
@@ -24,6 +24,7 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/host.[method]item-stream.next": async | trappable,
         "fnhost:runtime/storage.[static]dict.open": async | trappable,
         "fnhost:runtime/storage.[static]dict.ephemeral": async | trappable,
+        "fnhost:runtime/storage.[static]dict.from-id": async | trappable,
         "fnhost:runtime/storage.[method]dict.get": async | trappable,
         "fnhost:runtime/storage.[method]dict.contains": async | trappable,
         "fnhost:runtime/storage.[method]dict.put": async | trappable,
@@ -34,6 +35,7 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/storage.[method]dict.entries": async | trappable,
         "fnhost:runtime/storage.[static]queue.open": async | trappable,
         "fnhost:runtime/storage.[static]queue.ephemeral": async | trappable,
+        "fnhost:runtime/storage.[static]queue.from-id": async | trappable,
         "fnhost:runtime/storage.[method]queue.put": async | trappable,
         "fnhost:runtime/storage.[method]queue.get": async | trappable,
         "fnhost:runtime/storage.[method]queue.len": async | trappable,

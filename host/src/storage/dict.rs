@@ -1,57 +1,67 @@
-//! A dict: JSON keys to JSON values, in the store's `dict_entries` table.
+//! The dict handle (Modal's `Dict`): JSON keys to JSON values, in the host's store or a
+//! cluster's.
 //!
-//! Reads run on the calling task; changes go through the writer. An entry carries the time it
-//! was last read or written: a read of an entry whose time is older than a seventh of the
-//! entry's time to live writes the time again (in the background, so a read never waits on the
-//! disk), and an entry past its time to live reads as absent until the sweeper removes it.
+//! Invariant: every key and value is checked here, once, before either store sees it — keys made
+//! canonical (`limits`), sizes and counts within their limits — so both stores take exactly
+//! the same input and a refused operation changes nothing in either.
 
 use crate::storage::error::StorageError;
-use crate::storage::limits::{self, MAX_PAGE, MAX_UPDATE_ENTRIES, MAX_VALUE_BYTES};
-use crate::storage::store::{Object, Storage};
-use crate::storage::tables::ObjectKind;
-use crate::storage::tables::{self, COUNTS, ENTRIES, entry_row, id_end, now_ms, split_entry};
-use redb::{ReadableTable, WriteTransaction};
-
-/// A dict of the store: a handle to it by id. Cheap to clone.
-#[derive(Clone)]
-pub struct Dict {
-    object: Object,
-}
+use crate::storage::limits::{self, MAX_UPDATE_ENTRIES, MAX_VALUE_BYTES};
+use crate::storage::remote::RemoteDict;
+use crate::storage::store::dict::StoreDict;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A key, value pair, each as JSON.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
+/// A dict: a handle to it by id. Cheap to clone.
+#[derive(Clone)]
+pub struct Dict {
+    backing: Backing,
+}
+
+#[derive(Clone)]
+enum Backing {
+    Store(StoreDict),
+    Remote(Arc<dyn RemoteDict>),
+}
+
 impl Dict {
-    pub(crate) fn new(object: Object) -> Dict {
-        Dict { object }
+    pub(crate) fn in_store(dict: StoreDict) -> Dict {
+        Dict {
+            backing: Backing::Store(dict),
+        }
+    }
+
+    pub(crate) fn remote(dict: Arc<dyn RemoteDict>) -> Dict {
+        Dict {
+            backing: Backing::Remote(dict),
+        }
     }
 
     /// Its id (`di-` and 32 hexadecimal digits).
     pub fn id(&self) -> &str {
-        &self.object.id
+        match &self.backing {
+            Backing::Store(dict) => dict.id(),
+            Backing::Remote(dict) => dict.id(),
+        }
     }
 
     /// Its name; `None` for an ephemeral dict.
     pub fn name(&self) -> Option<&str> {
-        self.object.name.as_deref()
+        match &self.backing {
+            Backing::Store(dict) => dict.name(),
+            Backing::Remote(dict) => dict.name(),
+        }
     }
 
     /// The value of `key`; `None` when absent.
     pub async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let key = limits::canonical_key(key)?;
-        let txn = self.object.store.read()?;
-        let entries = txn.open_table(ENTRIES)?;
-        let Some(row) = entries.get((&*self.object.id, key.as_slice()))? else {
-            return Ok(None);
-        };
-        let (accessed, value) = split_entry(row.value());
-        if !self.live(accessed, now_ms()) {
-            return Ok(None);
+        match &self.backing {
+            Backing::Store(dict) => dict.get(key),
+            Backing::Remote(dict) => dict.get(key).await,
         }
-        let value = value.to_vec();
-        drop(row);
-        self.touch(accessed, key);
-        Ok(Some(value))
     }
 
     /// Whether `key` is present.
@@ -67,92 +77,64 @@ impl Dict {
         value: Vec<u8>,
         skip_if_exists: bool,
     ) -> Result<bool, StorageError> {
+        let key = limits::canonical_key(key)?;
         limits::check_size("a value", value.len(), MAX_VALUE_BYTES)?;
-        self.modify(key, move |current| {
-            Ok(match current {
-                Some(_) if skip_if_exists => (None, false),
-                _ => (Some(value), true),
-            })
-        })
-        .await
+        match &self.backing {
+            Backing::Store(dict) => dict.put(key, value, skip_if_exists).await,
+            Backing::Remote(dict) => dict.put(key, value, skip_if_exists).await,
+        }
     }
 
-    /// Reads `key`'s value and, in the same write transaction, sets the value `change` gives
-    /// (`None`: leaves the entry as it is); returns what `change` returns. Atomic: no other
-    /// change to the dict comes between the read and the write. What `wasi:keyvalue`'s
-    /// `increment` and compare-and-swap are made of.
+    /// Reads `key`'s value and sets the value `change` gives (`None`: leaves the entry as it
+    /// is), with no other change to the entry between the read and the write; returns what
+    /// `change` returns. `change` may run more than once (on a cluster, when another writer came
+    /// between); what its last run returned counts. What `wasi:keyvalue`'s `increment` and
+    /// compare-and-swap are made of.
     pub async fn modify<T: Send + 'static>(
         &self,
         key: &[u8],
-        change: impl FnOnce(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), StorageError>
+        mut change: impl FnMut(Option<&[u8]>) -> Result<(Option<Vec<u8>>, T), StorageError>
         + Send
         + 'static,
     ) -> Result<T, StorageError> {
         let key = limits::canonical_key(key)?;
-        let (id, ttl) = (self.object.id.clone(), self.ttl_ms());
-        let missing = self.missing();
-        self.object
-            .store
-            .writer()
-            .write(move |txn, _| {
-                if !tables::exists(txn, &id)? {
-                    return Ok(Err(missing));
-                }
-                let now = now_ms();
-                let mut entries = txn.open_table(ENTRIES)?;
-                let old = entries
-                    .get((&*id, key.as_slice()))?
-                    .map(|row| row.value().to_vec());
-                let live = old
-                    .as_deref()
-                    .map(split_entry)
-                    .and_then(|(accessed, value)| {
-                        (accessed.saturating_add(ttl) > now).then_some(value)
-                    });
-                let (new, outcome) = match change(live) {
-                    Ok(changed) => changed,
-                    Err(refused) => return Ok(Err(refused)),
+        let checked = move |current: Option<&[u8]>| {
+            let (new, outcome) = change(current)?;
+            if let Some(new) = &new {
+                limits::check_size("a value", new.len(), MAX_VALUE_BYTES)?;
+            }
+            Ok((new, outcome))
+        };
+        match &self.backing {
+            Backing::Store(dict) => dict.modify(key, checked).await,
+            Backing::Remote(dict) => {
+                let last = Arc::new(Mutex::new(None));
+                let kept = Arc::clone(&last);
+                let mut checked = checked;
+                let change = move |current: Option<&[u8]>| {
+                    let (new, outcome) = checked(current)?;
+                    *kept.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+                    Ok(new)
                 };
-                let Some(new) = new else {
-                    return Ok(Ok(outcome));
-                };
-                if let Err(refused) = limits::check_size("a value", new.len(), MAX_VALUE_BYTES) {
-                    return Ok(Err(refused));
-                }
-                entries.insert((&*id, key.as_slice()), entry_row(now, &new).as_slice())?;
-                drop(entries);
-                if old.is_none() {
-                    tables::add_count(txn, &id, 1)?;
-                }
-                Ok(Ok(outcome))
-            })
-            .await
+                dict.modify(key, Box::new(change)).await?;
+                let outcome = last.lock().unwrap_or_else(PoisonError::into_inner).take();
+                outcome.ok_or_else(|| {
+                    StorageError::Unavailable("a dict change ended without running".into())
+                })
+            }
+        }
     }
 
     /// Removes `key` and returns its value; `None` when absent.
     pub async fn pop(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         let key = limits::canonical_key(key)?;
-        let (id, ttl) = (self.object.id.clone(), self.ttl_ms());
-        self.object
-            .store
-            .writer()
-            .write(move |txn, _| {
-                let removed = txn
-                    .open_table(ENTRIES)?
-                    .remove((&*id, key.as_slice()))?
-                    .map(|row| row.value().to_vec());
-                let Some(row) = removed else {
-                    return Ok(Ok(None));
-                };
-                tables::add_count(txn, &id, -1)?;
-                let (accessed, value) = split_entry(&row);
-                let live = accessed.saturating_add(ttl) > now_ms();
-                Ok(Ok(live.then(|| value.to_vec())))
-            })
-            .await
+        match &self.backing {
+            Backing::Store(dict) => dict.pop(key).await,
+            Backing::Remote(dict) => dict.pop(key).await,
+        }
     }
 
-    /// Sets every entry of `entries`, all or none.
+    /// Sets every entry of `entries` (all or none in the host's store).
     pub async fn update(&self, entries: Vec<Entry>) -> Result<(), StorageError> {
         if entries.len() > MAX_UPDATE_ENTRIES {
             return Err(StorageError::TooLarge(format!(
@@ -167,28 +149,19 @@ impl Dict {
                 Ok((limits::canonical_key(&key)?, value))
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
-        let id = self.object.id.clone();
-        let missing = self.missing();
-        self.object
-            .store
-            .writer()
-            .write(move |txn, _| {
-                if !tables::exists(txn, &id)? {
-                    return Ok(Err(missing));
-                }
-                insert_all(txn, &id, &entries)?;
-                Ok(Ok(()))
-            })
-            .await
+        match &self.backing {
+            Backing::Store(dict) => dict.update(entries).await,
+            Backing::Remote(dict) => dict.update(entries).await,
+        }
     }
 
-    /// How many entries it holds (expired ones count until they are swept).
+    /// How many entries it holds (in the host's store, expired ones count until they are
+    /// swept).
     pub async fn len(&self) -> Result<u64, StorageError> {
-        let txn = self.object.store.read()?;
-        let counts = txn.open_table(COUNTS)?;
-        Ok(counts
-            .get(&*self.object.id)?
-            .map_or(0, |count| count.value()))
+        match &self.backing {
+            Backing::Store(dict) => dict.len(),
+            Backing::Remote(dict) => dict.len().await,
+        }
     }
 
     /// Whether it holds no entry.
@@ -198,18 +171,10 @@ impl Dict {
 
     /// Removes every entry.
     pub async fn clear(&self) -> Result<(), StorageError> {
-        let id = self.object.id.clone();
-        self.object
-            .store
-            .writer()
-            .write(move |txn, _| {
-                let end = id_end(&id);
-                txn.open_table(ENTRIES)?
-                    .retain_in((&*id, &[][..])..(end.as_str(), &[][..]), |_, _| false)?;
-                txn.open_table(COUNTS)?.remove(&*id)?;
-                Ok(Ok(()))
-            })
-            .await
+        match &self.backing {
+            Backing::Store(dict) => dict.clear().await,
+            Backing::Remote(dict) => dict.clear().await,
+        }
     }
 
     /// Up to `limit` entries in key order, after `after` (excluded) when given.
@@ -219,96 +184,9 @@ impl Dict {
         limit: u32,
     ) -> Result<Vec<Entry>, StorageError> {
         let after = after.map(limits::canonical_key).transpose()?;
-        let limit = usize::try_from(limit.min(MAX_PAGE)).unwrap_or(usize::MAX);
-        let (id, end, now) = (&*self.object.id, id_end(&self.object.id), now_ms());
-        let txn = self.object.store.read()?;
-        let table = txn.open_table(ENTRIES)?;
-        let start = after.as_deref().unwrap_or(&[]);
-        let mut page = Vec::new();
-        for row in table.range((id, start)..(end.as_str(), &[][..]))? {
-            let (key, row) = row?;
-            let key = key.value().1;
-            let (accessed, value) = split_entry(row.value());
-            if after.as_deref() == Some(key) || !self.live(accessed, now) {
-                continue;
-            }
-            page.push((key.to_vec(), value.to_vec()));
-            if page.len() == limit {
-                break;
-            }
-        }
-        Ok(page)
-    }
-
-    /// Whether an entry last accessed at `accessed` is alive at `now`.
-    fn live(&self, accessed: u64, now: u64) -> bool {
-        accessed.saturating_add(self.ttl_ms()) > now
-    }
-
-    fn ttl_ms(&self) -> u64 {
-        let ttl = self.object.store.settings().dict_entry_ttl.as_millis();
-        u64::try_from(ttl).unwrap_or(u64::MAX)
-    }
-
-    /// Records a read of `key`, last accessed at `accessed`, when its time is getting old.
-    fn touch(&self, accessed: u64, key: Vec<u8>) {
-        let now = now_ms();
-        if now.saturating_sub(accessed) < self.ttl_ms() / 7 {
-            return;
-        }
-        let id = self.object.id.clone();
-        self.object.store.writer().write_detached(move |txn, _| {
-            let mut entries = txn.open_table(ENTRIES)?;
-            let row = entries
-                .get((&*id, key.as_slice()))?
-                .map(|row| row.value().to_vec());
-            if let Some(row) = row {
-                let (_, value) = split_entry(&row);
-                entries.insert((&*id, key.as_slice()), entry_row(now, value).as_slice())?;
-            }
-            Ok(Ok(()))
-        });
-    }
-
-    fn missing(&self) -> StorageError {
-        StorageError::NotFound(format!("the dict `{}` was removed", self.object.id))
-    }
-}
-
-impl Storage {
-    /// The dict named `name`; made when missing if `create_if_missing`, else `not-found`.
-    pub async fn dict(&self, name: &str, create_if_missing: bool) -> Result<Dict, StorageError> {
-        let object = self
-            .named(ObjectKind::Dict, name, create_if_missing)
-            .await?;
-        Ok(Dict::new(object))
-    }
-
-    /// A new dict with no name, removed when its last handle is dropped.
-    pub async fn ephemeral_dict(&self) -> Result<Dict, StorageError> {
-        Ok(Dict::new(self.ephemeral(ObjectKind::Dict).await?))
-    }
-
-    /// The dict whose id is `id`.
-    pub fn dict_from_id(&self, id: &str) -> Result<Dict, StorageError> {
-        Ok(Dict::new(self.by_id(ObjectKind::Dict, id)?))
-    }
-}
-
-/// Sets each of `entries` (canonical keys) in dict `id`.
-fn insert_all(txn: &WriteTransaction, id: &str, entries: &[Entry]) -> Result<(), redb::Error> {
-    let now = now_ms();
-    let mut added = 0;
-    {
-        let mut table = txn.open_table(ENTRIES)?;
-        for (key, value) in entries {
-            if table
-                .insert((id, key.as_slice()), entry_row(now, value).as_slice())?
-                .is_none()
-            {
-                added += 1;
-            }
+        match &self.backing {
+            Backing::Store(dict) => dict.entries(after, limit),
+            Backing::Remote(dict) => dict.entries(after, limit).await,
         }
     }
-    tables::add_count(txn, id, added)
 }

@@ -1,20 +1,28 @@
-//! The store itself: the redb database, its writer and sweeper, and the objects in it by name
-//! or id. `dict.rs` and `queue.rs` add the dict and queue constructors to [`Storage`].
+//! The host's own store: the redb database, its writer and sweeper, and the objects in it by
+//! name or id. `dict.rs`, `queue.rs` and `secrets.rs` add each kind's operations to [`Store`];
+//! `../volume.rs` adds volumes. What a cluster keeps instead is behind `../remote.rs`.
 //!
 //! Invariant: a store is open in one process at a time (redb's lock on the file); a second
 //! open is `unavailable`, naming the file, never a second writer.
 
+pub(crate) mod dict;
+pub(crate) mod queue;
+mod secrets;
+mod sweep;
+pub(crate) mod tables;
+mod wake;
+mod writer;
+
 use crate::storage::error::StorageError;
 use crate::storage::limits;
-use crate::storage::sweep;
-use crate::storage::tables::{self, NAMES, OBJECTS, ObjectKind, ObjectMeta};
 use crate::storage::volume::dirs::VolumesRoot;
-use crate::storage::wake::{self, Wakers};
-use crate::storage::writer::{Writer, WriterThread};
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tables::{NAMES, OBJECTS, ObjectKind, ObjectMeta};
+use wake::Wakers;
+use writer::{Writer, WriterThread};
 
 /// The file the store keeps in its state directory.
 pub const STORE_FILE: &str = "store.redb";
@@ -46,7 +54,7 @@ impl Default for StorageSettings {
 
 /// The store of a host's dicts and queues. Cheap to clone.
 #[derive(Clone)]
-pub struct Storage {
+pub(crate) struct Store {
     inner: Arc<StoreInner>,
 }
 
@@ -63,10 +71,10 @@ struct StoreInner {
     _writer_thread: WriterThread,
 }
 
-impl Storage {
+impl Store {
     /// The store in `dir` (`store.redb`, made with mode 0600 when missing; `dir` made 0700),
     /// for this process alone: a store another process has open is `unavailable`.
-    pub fn open(dir: &Path, settings: StorageSettings) -> Result<Storage, StorageError> {
+    pub(crate) fn open(dir: &Path, settings: StorageSettings) -> Result<Store, StorageError> {
         let path = dir.join(STORE_FILE);
         create_private_dir(dir)?;
         let db = redb::Builder::new()
@@ -74,23 +82,23 @@ impl Storage {
             .create(&path)
             .map_err(|error| open_error(&path, error))?;
         make_private(&path)?;
-        Storage::start(db, settings, VolumesRoot::in_state_dir(dir))
+        Store::start(db, settings, VolumesRoot::in_state_dir(dir))
     }
 
     /// A store in memory: its objects end with the process.
-    pub fn in_memory(settings: StorageSettings) -> Result<Storage, StorageError> {
+    pub(crate) fn in_memory(settings: StorageSettings) -> Result<Store, StorageError> {
         let db = redb::Builder::new()
             .set_cache_size(settings.cache_bytes)
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(|error| StorageError::Unavailable(error.to_string()))?;
-        Storage::start(db, settings, VolumesRoot::temporary()?)
+        Store::start(db, settings, VolumesRoot::temporary()?)
     }
 
     fn start(
         db: Database,
         settings: StorageSettings,
         volumes: VolumesRoot,
-    ) -> Result<Storage, StorageError> {
+    ) -> Result<Store, StorageError> {
         let db = Arc::new(db);
         sweep::prepare(&db)?;
         volumes.remove_orphans(&db)?;
@@ -102,7 +110,7 @@ impl Storage {
             settings.sweep_interval,
             settings.dict_entry_ttl,
         )?;
-        Ok(Storage {
+        Ok(Store {
             inner: Arc::new(StoreInner {
                 db,
                 _sweeper: sweeper,
@@ -116,7 +124,7 @@ impl Storage {
     }
 
     /// The names of the named objects of `kind`, in order.
-    pub fn names(&self, kind: ObjectKind) -> Result<Vec<String>, StorageError> {
+    pub(crate) fn names(&self, kind: ObjectKind) -> Result<Vec<String>, StorageError> {
         let txn = self.read()?;
         let names = txn.open_table(NAMES)?;
         let mut found = Vec::new();
@@ -133,7 +141,7 @@ impl Storage {
 
     /// Removes the object of `kind` named `name` and everything it holds (a volume's files
     /// too); whether it existed.
-    pub async fn delete(&self, kind: ObjectKind, name: &str) -> Result<bool, StorageError> {
+    pub(crate) async fn delete(&self, kind: ObjectKind, name: &str) -> Result<bool, StorageError> {
         limits::check_name(name)?;
         let name = name.to_owned();
         let removed = self
@@ -286,7 +294,7 @@ impl Storage {
 /// What a dict or queue handle holds: the store and which object.
 #[derive(Clone)]
 pub(crate) struct Object {
-    pub(crate) store: Storage,
+    pub(crate) store: Store,
     pub(crate) id: Arc<str>,
     pub(crate) name: Option<Arc<str>>,
     /// For an ephemeral object, shared by the handles of its maker: removes it when the last
@@ -296,7 +304,7 @@ pub(crate) struct Object {
 
 /// Removes an ephemeral object when dropped.
 struct EphemeralOwner {
-    store: Storage,
+    store: Store,
     id: String,
 }
 
@@ -349,37 +357,4 @@ fn make_private(path: &Path) -> Result<(), StorageError> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|error| {
         StorageError::Unavailable(format!("cannot make {} private: {error}", path.display()))
     })
-}
-
-/// A host's store, opened on first use: an app that keeps no state never opens (or locks) the
-/// file, so two processes may share a state directory until both keep state.
-pub(crate) struct LazyStorage {
-    dir: Option<PathBuf>,
-    settings: StorageSettings,
-    opened: Mutex<Option<Storage>>,
-}
-
-impl LazyStorage {
-    /// The store in `dir` (in memory when `None`), once asked for.
-    pub(crate) fn new(dir: Option<PathBuf>, settings: StorageSettings) -> LazyStorage {
-        LazyStorage {
-            dir,
-            settings,
-            opened: Mutex::new(None),
-        }
-    }
-
-    /// The store, opened now if it was not (a failed open is tried again next time).
-    pub(crate) fn get(&self) -> Result<Storage, StorageError> {
-        let mut opened = self.opened.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(store) = &*opened {
-            return Ok(store.clone());
-        }
-        let store = match &self.dir {
-            Some(dir) => Storage::open(dir, self.settings.clone())?,
-            None => Storage::in_memory(self.settings.clone())?,
-        };
-        *opened = Some(store.clone());
-        Ok(store)
-    }
 }

@@ -1,6 +1,6 @@
 //! The store's promises, on a real redb file and in memory.
 
-use super::tables::{OBJECTS, ObjectMeta};
+use super::store::tables::{OBJECTS, ObjectMeta};
 use super::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -289,7 +289,7 @@ async fn what_was_acknowledged_is_there_after_reopening_and_ephemerals_are_gone(
         1
     );
     assert!(matches!(
-        store.dict_from_id(ephemeral_id),
+        store.dict_from_id(ephemeral_id).await,
         Err(StorageError::NotFound(_))
     ));
     use std::os::unix::fs::PermissionsExt;
@@ -306,17 +306,17 @@ async fn an_ephemeral_object_goes_with_its_last_handle() {
     let store = memory();
     let dict = store.ephemeral_dict().await.unwrap();
     let id = dict.id().to_owned();
-    let found = store.dict_from_id(&id).unwrap();
+    let found = store.dict_from_id(&id).await.unwrap();
     dict.put(b"1", json(1.into()), false).await.unwrap();
     drop(dict);
     // The writer applies changes in order: once a later change is answered, the removal is in.
     found.put(b"2", json(2.into()), false).await.unwrap_err();
     assert!(matches!(
-        store.dict_from_id(&id),
+        store.dict_from_id(&id).await,
         Err(StorageError::NotFound(_))
     ));
     assert!(matches!(
-        store.dict_from_id("qu-1"),
+        store.dict_from_id("qu-1").await,
         Err(StorageError::NotFound(_))
     ));
 }

@@ -20,8 +20,8 @@ mod files;
 pub use files::{EntryKind, VolumeEntry};
 
 use crate::storage::error::StorageError;
-use crate::storage::store::{Object, Storage, create_private_dir};
-use crate::storage::tables::ObjectKind;
+use crate::storage::store::tables::ObjectKind;
+use crate::storage::store::{Object, Store, create_private_dir};
 use files::VolumeDir;
 use std::path::{Path, PathBuf};
 
@@ -151,10 +151,10 @@ impl Volume {
     }
 }
 
-impl Storage {
+impl Store {
     /// The volume named `name`; made (empty) when missing if `create_if_missing`, else
     /// `not-found`.
-    pub async fn volume(
+    pub(crate) async fn volume(
         &self,
         name: &str,
         create_if_missing: bool,

@@ -60,7 +60,7 @@ impl SecretCommand {
                     .await?;
             }
             SecretCommand::List => {
-                for secret in store.secrets()? {
+                for secret in store.secrets().await? {
                     println!("{}\t{}", secret.name, secret.keys.join(", "));
                 }
             }

@@ -145,7 +145,7 @@ impl Target {
     /// The names of the dicts (or queues) here.
     async fn names(&self, kind: ObjectKind) -> anyhow::Result<Vec<String>> {
         Ok(match (self, kind) {
-            (Target::Local(store), kind) => store.names(kind)?,
+            (Target::Local(store), kind) => store.names(kind).await?,
             (Target::Remote(client), ObjectKind::Dict) => client.dicts().await?,
             (Target::Remote(client), _) => client.queues().await?,
         })

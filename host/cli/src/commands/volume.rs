@@ -58,13 +58,14 @@ impl VolumeCommand {
         let store = open(&settings)?;
         match self {
             VolumeCommand::Create { name } => {
-                if store.names(ObjectKind::Volume)?.contains(&name) {
+                if store.names(ObjectKind::Volume).await?.contains(&name) {
                     anyhow::bail!("a volume named `{name}` exists already");
                 }
                 store.volume(&name, true).await?;
             }
             VolumeCommand::List => store
-                .names(ObjectKind::Volume)?
+                .names(ObjectKind::Volume)
+                .await?
                 .iter()
                 .for_each(|name| println!("{name}")),
             VolumeCommand::Ls { name, path } => {

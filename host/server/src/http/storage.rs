@@ -80,7 +80,7 @@ pub(crate) fn answer(value: impl serde::Serialize) -> Answer {
 
 /// `GET /v1/dicts`: the named dicts.
 pub(crate) async fn list_dicts(State(context): State<Arc<Context>>) -> Answer {
-    answer(json!({"dicts": store(&context)?.names(ObjectKind::Dict)?}))
+    answer(json!({"dicts": store(&context)?.names(ObjectKind::Dict).await?}))
 }
 
 async fn dict(context: &Context, name: &str, create: bool) -> Result<Dict, ApiError> {
@@ -227,7 +227,7 @@ pub(crate) async fn dict_items(
 
 /// `GET /v1/queues`: the named queues.
 pub(crate) async fn list_queues(State(context): State<Arc<Context>>) -> Answer {
-    answer(json!({"queues": store(&context)?.names(ObjectKind::Queue)?}))
+    answer(json!({"queues": store(&context)?.names(ObjectKind::Queue).await?}))
 }
 
 async fn queue(context: &Context, name: &str, create: bool) -> Result<Queue, ApiError> {

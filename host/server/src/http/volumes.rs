@@ -28,7 +28,7 @@ async fn volume(context: &Context, name: &str, create: bool) -> Result<Volume, A
 
 /// `GET /v1/volumes`: the volumes' names.
 pub(crate) async fn list_volumes(State(context): State<Arc<Context>>) -> Answer {
-    answer(json!({"volumes": store(&context)?.names(ObjectKind::Volume)?}))
+    answer(json!({"volumes": store(&context)?.names(ObjectKind::Volume).await?}))
 }
 
 /// `PUT /v1/volumes/{name}`: makes it when missing (`201`), else `200`.
@@ -36,7 +36,10 @@ pub(crate) async fn create_volume(
     State(context): State<Arc<Context>>,
     Params(name): Params<String>,
 ) -> Answer {
-    let existed = store(&context)?.names(ObjectKind::Volume)?.contains(&name);
+    let existed = store(&context)?
+        .names(ObjectKind::Volume)
+        .await?
+        .contains(&name);
     let made = volume(&context, &name, true).await?;
     let status = if existed {
         StatusCode::OK

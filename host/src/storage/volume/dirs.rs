@@ -7,7 +7,7 @@
 //! disk for ever.
 
 use crate::storage::error::StorageError;
-use crate::storage::tables::OBJECTS;
+use crate::storage::store::tables::OBJECTS;
 use redb::{Database, ReadableDatabase, ReadableTable};
 use std::path::{Path, PathBuf};
 

@@ -10,7 +10,7 @@
 
 use crate::storage::error::Applied;
 use crate::storage::error::StorageError;
-use crate::storage::wake::{Change, Wakers};
+use crate::storage::store::wake::{Change, Wakers};
 use redb::{Database, WriteTransaction};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;

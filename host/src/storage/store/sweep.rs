@@ -7,9 +7,11 @@
 //! writer, which checks each again, so a row touched since it was found stays.
 
 use crate::storage::error::StorageError;
-use crate::storage::tables::{self, ENTRIES, OBJECTS, ObjectMeta, PARTITIONS, now_ms, split_entry};
-use crate::storage::wake::{Change, PartitionKey};
-use crate::storage::writer::Writer;
+use crate::storage::store::tables::{
+    self, ENTRIES, OBJECTS, ObjectMeta, PARTITIONS, now_ms, split_entry,
+};
+use crate::storage::store::wake::{Change, PartitionKey};
+use crate::storage::store::writer::Writer;
 use redb::{Database, ReadableDatabase, ReadableTable};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
