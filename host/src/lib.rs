@@ -63,9 +63,10 @@ pub use options::{
 };
 pub use pool::class::MAX_PARAMETER_SETS;
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};
+pub use storage::remote;
 pub use storage::{
-    Dict, EntryKind, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PARTITION_ITEMS, MAX_PARTITION_TTL,
-    MAX_PARTITIONS, MAX_SECRET_BYTES, MAX_SECRET_KEYS, MAX_VALUE_BYTES, MAX_VOLUME_READ,
-    ObjectKind, Queue, STORE_FILE, SecretListing, SecretValues, Storage, StorageError,
-    StorageSettings, Volume, VolumeEntry,
+    Dict, EntryKind, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PAGE, MAX_PARTITION_ITEMS,
+    MAX_PARTITION_TTL, MAX_PARTITIONS, MAX_SECRET_BYTES, MAX_SECRET_KEYS, MAX_VALUE_BYTES,
+    MAX_VOLUME_READ, ObjectKind, Queue, STORE_FILE, SecretListing, SecretValues, Storage,
+    StorageError, StorageSettings, Volume, VolumeEntry,
 };

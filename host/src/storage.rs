@@ -33,8 +33,8 @@ pub use dict::Dict;
 pub use error::StorageError;
 pub(crate) use limits::check_name;
 pub use limits::{
-    MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PARTITION_ITEMS, MAX_PARTITION_TTL, MAX_PARTITIONS,
-    MAX_VALUE_BYTES,
+    MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PAGE, MAX_PARTITION_ITEMS, MAX_PARTITION_TTL,
+    MAX_PARTITIONS, MAX_VALUE_BYTES,
 };
 pub use queue::Queue;
 pub use secrets::{MAX_SECRET_BYTES, MAX_SECRET_KEYS, SecretListing, SecretValues};

@@ -1,11 +1,16 @@
 //! Dicts and queues (Modal's `Dict` and `Queue`) from guests of both SDKs: every method in its
 //! blocking and async forms, atomic puts raced by containers, items each got exactly once by
 //! consumers that time out, ids handed between functions, and one dict shared by a Rust and a
-//! Python app. Each test has a host (and so a store) of its own.
+//! Python app. Each test has a host (and so a store) of its own; every test but the damaged
+//! store's runs again (`on_a_cluster`) on a host that joined a cluster of its own, a real
+//! `nats-server`, keeping its state on JetStream.
 
 use fnhost::{App, Host, HostSettings, SecretValues, StorageSettings};
+use fnhost_cluster::{Cluster, ClusterSettings};
+use fnhost_tests::nats::NatsServer;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::path::PathBuf;
 
 in_both_sdks!(
@@ -20,13 +25,90 @@ in_both_sdks!(
     a_damaged_store_fails_each_call_that_needs_it_and_nothing_else,
 );
 
-/// A host of its own (so a store of its own), with fewer slots than the default: many tests
-/// hold a host at once, and each host reserves its slots' address space.
-fn own_host() -> Host {
-    own_host_with(StorageSettings::default())
+/// The same tests, each on a host that keeps its state on a cluster's JetStream.
+mod on_a_cluster {
+    use std::path::PathBuf;
+
+    macro_rules! on_a_cluster {
+        ($($test:ident),* $(,)?) => {
+            in_both_sdks!(
+                rust: "tests/guests/storage", python: "tests/guests-py/storage/app.py";
+                $($test),*
+            );
+            $(
+                async fn $test(component: PathBuf) {
+                    super::on_nats(super::$test(component)).await;
+                }
+            )*
+        };
+    }
+
+    on_a_cluster!(
+        every_dict_method_works_in_both_forms,
+        every_queue_method_works,
+        of_racing_containers_exactly_one_claims_a_key,
+        every_item_is_got_once_by_consumers_that_time_out,
+        an_ephemeral_dict_is_found_by_id_from_another_function,
+        a_missing_dict_is_not_found_and_a_bad_name_invalid,
+        a_function_gets_the_secrets_it_names_and_no_other_does,
+    );
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn rust_and_python_apps_share_a_dict() {
+        super::on_nats(super::rust_and_python_apps_share_a_dict_here()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn python_values_json_cannot_carry_travel_pickled() {
+        super::on_nats(super::python_values_json_cannot_carry_travel_pickled_here()).await;
+    }
 }
 
-/// [`own_host`] with `storage` settings.
+tokio::task_local! {
+    /// The NATS server the test's hosts join; unset: each keeps its own store.
+    static NATS: String;
+}
+
+/// Runs `test` with its hosts joined to a `nats-server` of its own.
+async fn on_nats(test: impl Future<Output = ()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    NATS.scope(nats.url(), test).await;
+}
+
+/// A test's host, and the cluster it joined when the test runs on one.
+pub(crate) struct TestHost {
+    host: Host,
+    _cluster: Option<Cluster>,
+}
+
+impl std::ops::Deref for TestHost {
+    type Target = Host;
+
+    fn deref(&self) -> &Host {
+        &self.host
+    }
+}
+
+/// A host of its own (so a store of its own, or a cluster's state), with fewer slots than the
+/// default: many tests hold a host at once, and each host reserves its slots' address space.
+async fn own_host() -> TestHost {
+    let host = own_host_with(StorageSettings::default());
+    let Ok(url) = NATS.try_with(String::clone) else {
+        return TestHost {
+            host,
+            _cluster: None,
+        };
+    };
+    let settings = ClusterSettings::new(url, &host);
+    let cluster = Cluster::join(host.clone(), settings).await.unwrap();
+    TestHost {
+        host,
+        _cluster: Some(cluster),
+    }
+}
+
+/// A host of its own with `storage` settings.
 pub(crate) fn own_host_with(storage: StorageSettings) -> Host {
     Host::new(HostSettings {
         max_instances: 300,
@@ -36,8 +118,8 @@ pub(crate) fn own_host_with(storage: StorageSettings) -> Host {
     .unwrap()
 }
 
-async fn on_own_host(component: PathBuf) -> (Host, App) {
-    let host = own_host();
+async fn on_own_host(component: PathBuf) -> (TestHost, App) {
+    let host = own_host().await;
     let app = host.app().load([component]).await.unwrap();
     (host, app)
 }
@@ -205,7 +287,7 @@ async fn a_missing_dict_is_not_found_and_a_bad_name_invalid(component: PathBuf) 
 }
 
 async fn a_function_gets_the_secrets_it_names_and_no_other_does(component: PathBuf) {
-    let host = own_host();
+    let host = own_host().await;
     let app = host.app().load([component]).await.unwrap();
     let length = app.function("secret_length").unwrap();
     // Not created yet: the call fails naming it (the container cannot start).
@@ -249,7 +331,11 @@ async fn a_function_gets_the_secrets_it_names_and_no_other_does(component: PathB
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rust_and_python_apps_share_a_dict() {
-    let host = own_host();
+    rust_and_python_apps_share_a_dict_here().await;
+}
+
+async fn rust_and_python_apps_share_a_dict_here() {
+    let host = own_host().await;
     let rust = host
         .app()
         .load([fnhost_tests::guest("tests/guests/storage")])
@@ -306,7 +392,11 @@ async fn rust_and_python_apps_share_a_dict() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn python_values_json_cannot_carry_travel_pickled() {
-    let host = own_host();
+    python_values_json_cannot_carry_travel_pickled_here().await;
+}
+
+async fn python_values_json_cannot_carry_travel_pickled_here() {
+    let host = own_host().await;
     let python = host
         .app()
         .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
@@ -328,7 +418,7 @@ async fn python_values_json_cannot_carry_travel_pickled() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_function_gets_its_inline_secret() {
-    let host = own_host();
+    let host = own_host().await;
     let values = SecretValues::new([("API_KEY".to_owned(), "k".to_owned())]).unwrap();
     let store = host.storage().unwrap();
     store

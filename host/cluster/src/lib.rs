@@ -25,6 +25,7 @@ mod results;
 mod running;
 mod spawns;
 mod spill;
+mod state;
 mod wire;
 
 pub use deployments::Change;
@@ -253,6 +254,15 @@ impl Cluster {
             tokio::spawn(hear_replies(Arc::clone(&shared), replies)),
             tokio::spawn(async move { watching.results.watch().await }),
         ];
+        let state = state::SharedState::open(
+            &shared.settings.url,
+            &shared.name,
+            shared.settings.request_timeout,
+            host.settings().storage.dict_entry_ttl,
+        )
+        .await?;
+        host.share_state(Arc::new(state))
+            .map_err(|error| setup("the cluster's state")(&error))?;
         host.set_offload(Some(Arc::new(spill::Spill {
             shared: Arc::downgrade(&shared),
         })));

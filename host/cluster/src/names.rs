@@ -67,3 +67,71 @@ pub(crate) fn check_host_name(name: &str) -> Result<(), String> {
 pub(crate) fn cancel_subject(id: CallId) -> String {
     format!("fnhost.cancel.{id}")
 }
+
+/// The bucket of the cluster's named dicts and queues: `<kind>.<name, base64url>` to the
+/// object's id.
+pub(crate) const STATE_NAMES: &str = "fnhost-state-names";
+/// The bucket of secrets: `<name, base64url>` to the secret's stored values.
+pub(crate) const SECRETS: &str = "fnhost-secrets";
+
+/// Text made one subject token (or KV key, bucket or consumer name): base64url without
+/// padding, whose alphabet (`A-Z a-z 0-9 - _`) is allowed in all four.
+pub(crate) fn token(text: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// What [`token`] made `token` from.
+pub(crate) fn untoken(token: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+}
+
+/// The key of a named object in [`STATE_NAMES`].
+pub(crate) fn state_name_key(kind: &str, name: &str) -> String {
+    format!("{kind}.{}", token(name.as_bytes()))
+}
+
+/// The bucket of the dict whose id is `di-<hex>`: `fnhost-dict-<hex>`.
+pub(crate) fn dict_bucket(id: &str) -> String {
+    format!("fnhost-dict-{}", id.trim_start_matches("di-"))
+}
+
+/// The stream of the queue whose id is `qu-<hex>`: `fnhost-queue-<hex>`.
+pub(crate) fn queue_stream(id: &str) -> String {
+    format!("fnhost-queue-{}", id.trim_start_matches("qu-"))
+}
+
+/// Every partition's subject of the queue `id`.
+pub(crate) fn queue_subjects(id: &str) -> String {
+    format!("fnhost.queue.{}.>", id.trim_start_matches("qu-"))
+}
+
+/// The subject of `partition` (`""`: the default one) of the queue `id`: `.d` for the default
+/// partition, `.p<partition, base64url>` for the others.
+pub(crate) fn partition_subject(id: &str, partition: &str) -> String {
+    format!(
+        "fnhost.queue.{}.{}",
+        id.trim_start_matches("qu-"),
+        partition_token(partition)
+    )
+}
+
+/// The durable consumer every host takes `partition`'s items from.
+pub(crate) fn partition_consumer(partition: &str) -> String {
+    format!("take-{}", partition_token(partition))
+}
+
+fn partition_token(partition: &str) -> String {
+    match partition {
+        "" => "d".into(),
+        named => format!("p{}", token(named.as_bytes())),
+    }
+}
+
+/// Where a getter's acks of the queue `id`'s items go: heard by putters waiting for room.
+pub(crate) fn queue_acks(id: &str) -> String {
+    format!("$JS.ACK.{}.>", queue_stream(id))
+}

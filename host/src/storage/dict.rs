@@ -160,7 +160,7 @@ impl Dict {
     pub async fn len(&self) -> Result<u64, StorageError> {
         match &self.backing {
             Backing::Store(dict) => dict.len(),
-            Backing::Remote(dict) => dict.len().await,
+            Backing::Remote(dict) => dict.count().await,
         }
     }
 

@@ -87,7 +87,7 @@ pub trait RemoteDict: Send + Sync + 'static {
     /// Sets every entry of `entries`.
     fn update(&self, entries: Vec<(Vec<u8>, Vec<u8>)>) -> RemoteFuture<'_, ()>;
     /// How many entries it holds.
-    fn len(&self) -> RemoteFuture<'_, u64>;
+    fn count(&self) -> RemoteFuture<'_, u64>;
     /// Removes every entry.
     fn clear(&self) -> RemoteFuture<'_, ()>;
     /// Up to `limit` entries in key order, after `after` (excluded) when given.

@@ -47,7 +47,7 @@ impl ObjectKind {
     }
 
     /// What its ids start with (Modal's prefixes).
-    pub(crate) fn prefix(self) -> &'static str {
+    pub fn prefix(self) -> &'static str {
         match self {
             ObjectKind::Dict => "di-",
             ObjectKind::Queue => "qu-",

@@ -1,0 +1,536 @@
+//! A queue on JetStream: one work-queue stream per queue (`fnhost-queue-<hex>`), one subject per
+//! partition, one durable pull consumer per partition that every host's getters share.
+//!
+//! Invariants: an item leaves the stream only when a getter's ack of it is confirmed by the
+//! server (a double ack), and a getter returns only items so acked — so each item goes to
+//! exactly one getter; items a get received but did not hand over (it was cancelled or timed
+//! out) are given back at once (a nak), or, if the host died, after the consumer's ack wait.
+//! A getter waits inside the server's pull request (no polling); a putter waiting for room
+//! waits for a getter's ack, which it hears on the ack's subject, and looks again each second
+//! for room made otherwise (an item's expiry, a clear).
+//!
+//! Differences from the host's store (docs/storage.md): an item lives `partition_ttl` after its
+//! own put (JetStream's per-message TTL), not after the partition's last put; `put_many` onto a
+//! partition filling at the same moment may keep the items before the one refused; the number
+//! of partitions is not limited; items a getter gave back go to the end of the line.
+
+use crate::names;
+use crate::state::dicts::is_not_found;
+use crate::state::{StateInner, unavailable};
+use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::message::{Acker, PublishMessage};
+use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy};
+use async_nats::jetstream::{self, AckKind};
+use fnhost::remote::{RemoteFuture, RemoteQueue};
+use fnhost::{MAX_PARTITION_ITEMS, StorageError};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What the description of a queue's stream starts with; its name follows.
+const DESCRIBED: &str = "fnhost queue: ";
+/// How long an item a host took stays invisible to others before it is given again, when the
+/// host never acked nor gave it back (it died).
+const ACK_WAIT: Duration = Duration::from_secs(30);
+/// A partition's consumer unused this long is removed by the server (made again on use).
+const CONSUMER_IDLE: Duration = Duration::from_secs(60 * 60);
+/// The longest one pull request waits; a longer wait asks again.
+const LONGEST_PULL: Duration = Duration::from_secs(30);
+/// How often a putter waiting for room looks again without hearing an ack.
+const ROOM_RECHECK: Duration = Duration::from_secs(1);
+
+/// A queue kept in a stream.
+pub(crate) struct StreamQueue {
+    id: String,
+    name: Option<String>,
+    /// Whether this handle made it as an ephemeral queue: its drop removes the stream.
+    owned: bool,
+    stream: stream::Stream,
+    jetstream: jetstream::Context,
+    client: async_nats::Client,
+    /// The partitions' consumers this handle has opened.
+    consumers: Mutex<HashMap<String, PullConsumer>>,
+}
+
+impl StreamQueue {
+    /// Makes the stream of a new queue `id`.
+    pub(crate) async fn make(
+        state: &StateInner,
+        id: String,
+        name: Option<&str>,
+        owned: bool,
+    ) -> Result<StreamQueue, StorageError> {
+        let stream = state
+            .jetstream
+            .create_stream(stream::Config {
+                name: names::queue_stream(&id),
+                description: Some(format!("{DESCRIBED}{}", name.unwrap_or(""))),
+                subjects: vec![names::queue_subjects(&id)],
+                retention: RetentionPolicy::WorkQueue,
+                max_messages_per_subject: i64::try_from(MAX_PARTITION_ITEMS).unwrap_or(i64::MAX),
+                discard: DiscardPolicy::New,
+                discard_new_per_subject: true,
+                allow_direct: true,
+                allow_message_ttl: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(unavailable("making a queue's stream"))?;
+        Ok(StreamQueue::new(
+            state,
+            stream,
+            id,
+            name.map(str::to_owned),
+            owned,
+        ))
+    }
+
+    /// The queue `id`, if its stream exists.
+    pub(crate) async fn open(
+        state: &StateInner,
+        id: &str,
+    ) -> Result<Option<StreamQueue>, StorageError> {
+        let stream = match state.jetstream.get_stream(names::queue_stream(id)).await {
+            Ok(stream) => stream,
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(error) => return Err(unavailable("opening a queue")(error)),
+        };
+        let described = stream.cached_info().config.description.clone();
+        let Some(name) = described.as_deref().and_then(|d| d.strip_prefix(DESCRIBED)) else {
+            return Ok(None);
+        };
+        let name = (!name.is_empty()).then(|| name.to_owned());
+        Ok(Some(StreamQueue::new(
+            state,
+            stream,
+            id.to_owned(),
+            name,
+            false,
+        )))
+    }
+
+    fn new(
+        state: &StateInner,
+        stream: stream::Stream,
+        id: String,
+        name: Option<String>,
+        owned: bool,
+    ) -> StreamQueue {
+        StreamQueue {
+            id,
+            name,
+            owned,
+            stream,
+            jetstream: state.jetstream.clone(),
+            client: state.client.clone(),
+            consumers: Mutex::default(),
+        }
+    }
+
+    async fn put(
+        &self,
+        items: Vec<Vec<u8>>,
+        partition: String,
+        ttl: Duration,
+        timeout: Option<Duration>,
+    ) -> Result<(), StorageError> {
+        let subject = names::partition_subject(&self.id, &partition);
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut waiting = RoomWait::default();
+        let mut rest = items;
+        loop {
+            let held = self.partition_len(&subject).await?;
+            let count = rest.len() as u64;
+            if held + count > MAX_PARTITION_ITEMS {
+                let full = StorageError::Full(format!(
+                    "the partition holds {held} items and {count} more were put; it holds at \
+                     most {MAX_PARTITION_ITEMS}"
+                ));
+                waiting.wait(self, deadline, full).await?;
+                continue;
+            }
+            // Others may fill it meanwhile: what the server refused waits for room again.
+            rest = self.publish(&subject, rest, ttl).await?;
+            if rest.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Stores `items` under `subject`, each living `ttl`, waiting for every acknowledgement;
+    /// returns those refused because the partition was full, in their order.
+    async fn publish(
+        &self,
+        subject: &str,
+        items: Vec<Vec<u8>>,
+        ttl: Duration,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        let mut pending = Vec::with_capacity(items.len());
+        for item in &items {
+            let message = PublishMessage::build()
+                .payload(item.clone().into())
+                .ttl(ttl);
+            let sent = self
+                .jetstream
+                .send_publish(subject.to_owned(), message)
+                .await;
+            pending.push(sent.map_err(refused_put)?);
+        }
+        let mut refused = Vec::new();
+        for (item, ack) in items.into_iter().zip(pending) {
+            match ack.await.map_err(refused_put) {
+                Ok(_) => {}
+                Err(StorageError::Full(_)) => refused.push(item),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(refused)
+    }
+
+    /// The items the partition whose subject is `subject` holds.
+    async fn partition_len(&self, subject: &str) -> Result<u64, StorageError> {
+        let counts = self.stream.info_with_subjects(subject).await;
+        let counts: Vec<(String, usize)> = counts
+            .map_err(unavailable("counting a queue's items"))?
+            .try_collect()
+            .await
+            .map_err(unavailable("counting a queue's items"))?;
+        Ok(counts.iter().map(|(_, count)| *count as u64).sum())
+    }
+
+    /// The consumer of `partition`, made if missing.
+    async fn consumer(&self, partition: &str) -> Result<PullConsumer, StorageError> {
+        let name = names::partition_consumer(partition);
+        let known = self.lock_consumers().get(&name).cloned();
+        if let Some(consumer) = known {
+            return Ok(consumer);
+        }
+        let consumer = self
+            .stream
+            .get_or_create_consumer(
+                &name,
+                pull::Config {
+                    durable_name: Some(name.clone()),
+                    filter_subject: names::partition_subject(&self.id, partition),
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: ACK_WAIT,
+                    max_ack_pending: -1,
+                    inactive_threshold: CONSUMER_IDLE,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(unavailable("opening a queue partition's consumer"))?;
+        self.lock_consumers().insert(name, consumer.clone());
+        Ok(consumer)
+    }
+
+    fn lock_consumers(&self) -> std::sync::MutexGuard<'_, HashMap<String, PullConsumer>> {
+        self.consumers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn get(
+        &self,
+        n: u32,
+        partition: String,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        let consumer = self.consumer(&partition).await?;
+        let n = usize::try_from(n.min(fnhost::MAX_PAGE)).unwrap_or(usize::MAX);
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut received = Received::default();
+        received.take_available(&consumer, n).await?;
+        while received.is_empty() {
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let wait = left.unwrap_or(LONGEST_PULL).min(LONGEST_PULL);
+            if wait < Duration::from_millis(1) {
+                return Ok(Vec::new());
+            }
+            received.wait_for_one(&consumer, wait).await?;
+            if !received.is_empty() && n > 1 {
+                received.take_available(&consumer, n - 1).await?;
+            }
+        }
+        received.hand_over().await
+    }
+
+    async fn len(&self, partition: String, total: bool) -> Result<u64, StorageError> {
+        if total {
+            let info = self.stream.get_info().await;
+            return Ok(info
+                .map_err(unavailable("counting a queue's items"))?
+                .state
+                .messages);
+        }
+        let subject = names::partition_subject(&self.id, &partition);
+        self.partition_len(&subject).await
+    }
+
+    async fn clear(&self, partition: String, all: bool) -> Result<(), StorageError> {
+        let purged = match all {
+            true => self.stream.purge().await,
+            false => {
+                let subject = names::partition_subject(&self.id, &partition);
+                self.stream.purge().filter(subject).await
+            }
+        };
+        purged.map_err(unavailable("clearing a queue"))?;
+        Ok(())
+    }
+
+    async fn items(
+        &self,
+        partition: String,
+        after: Option<u64>,
+        limit: u32,
+        wait_for: Duration,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
+        let subject = names::partition_subject(&self.id, &partition);
+        let limit = usize::try_from(limit.min(fnhost::MAX_PAGE)).unwrap_or(usize::MAX);
+        let start = after.map_or(1, |after| after.saturating_add(1));
+        if wait_for.is_zero() {
+            return self.read_items(&subject, start, limit).await;
+        }
+        // Subscribed before reading, so a put between the two is heard.
+        let puts = self.client.subscribe(subject.clone()).await;
+        let mut puts = puts.map_err(unavailable("waiting for a queue's items"))?;
+        let page = self.read_items(&subject, start, limit).await?;
+        if !page.is_empty() {
+            return Ok(page);
+        }
+        let _ = tokio::time::timeout(wait_for, puts.next()).await;
+        self.read_items(&subject, start, limit).await
+    }
+
+    /// Up to `limit` items of `subject` from the stream's sequence `start` on.
+    async fn read_items(
+        &self,
+        subject: &str,
+        mut start: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
+        let mut page = Vec::new();
+        while page.len() < limit {
+            let next = self
+                .stream
+                .direct_get_next_for_subject(subject, Some(start))
+                .await;
+            match next {
+                Ok(message) => {
+                    start = message.sequence + 1;
+                    page.push((message.sequence, message.payload.to_vec()));
+                }
+                Err(error) if error.kind() == stream::DirectGetErrorKind::NotFound => break,
+                Err(error) => return Err(unavailable("reading a queue's items")(error)),
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// A putter's wait for room: subscribed to the queue's acks on the first wait (and the room
+/// looked at again after), woken by the next ack or, at the latest, after [`ROOM_RECHECK`].
+#[derive(Default)]
+struct RoomWait {
+    acks: Option<async_nats::Subscriber>,
+}
+
+impl RoomWait {
+    /// Waits for a chance of room; `full` once `deadline` passed.
+    async fn wait(
+        &mut self,
+        queue: &StreamQueue,
+        deadline: Option<Instant>,
+        full: StorageError,
+    ) -> Result<(), StorageError> {
+        let now = Instant::now();
+        if deadline.is_some_and(|deadline| deadline <= now) {
+            return Err(full);
+        }
+        let Some(acks) = self.acks.as_mut() else {
+            let heard = queue.client.subscribe(names::queue_acks(&queue.id)).await;
+            self.acks = Some(heard.map_err(unavailable("waiting for room in a queue"))?);
+            return Ok(());
+        };
+        let until = deadline.map_or(now + ROOM_RECHECK, |d| d.min(now + ROOM_RECHECK));
+        let _ = tokio::time::timeout_at(until, acks.next()).await;
+        Ok(())
+    }
+}
+
+/// Items a get received and has not acked yet: dropped before [`Received::hand_over`], they
+/// are given back (nak) so another getter takes them now.
+#[derive(Default)]
+struct Received {
+    items: Vec<(Vec<u8>, Acker)>,
+}
+
+impl Received {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Takes up to `n` items waiting now, without waiting for more.
+    async fn take_available(
+        &mut self,
+        consumer: &PullConsumer,
+        n: usize,
+    ) -> Result<(), StorageError> {
+        let batch = consumer.fetch().max_messages(n).messages().await;
+        let batch = batch.map_err(unavailable("taking a queue's items"))?;
+        self.keep(batch).await
+    }
+
+    /// Waits up to `wait` for one item.
+    async fn wait_for_one(
+        &mut self,
+        consumer: &PullConsumer,
+        wait: Duration,
+    ) -> Result<(), StorageError> {
+        let batch = consumer
+            .batch()
+            .max_messages(1)
+            .expires(wait)
+            .messages()
+            .await;
+        let batch = batch.map_err(unavailable("taking a queue's items"))?;
+        self.keep(batch).await
+    }
+
+    async fn keep(&mut self, mut batch: pull::Batch) -> Result<(), StorageError> {
+        while let Some(message) = batch.next().await {
+            match message {
+                Ok(message) => {
+                    let (message, acker) = message.split();
+                    self.items.push((message.payload.to_vec(), acker));
+                }
+                Err(error) if self.items.is_empty() => {
+                    return Err(unavailable("taking a queue's items")(error));
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Acks every item and returns those acked: each is the caller's alone. Items whose ack
+    /// failed are given back as `self` drops; when none was acked, the error is returned.
+    async fn hand_over(mut self) -> Result<Vec<Vec<u8>>, StorageError> {
+        let acks = self.items.iter().map(|(_, acker)| acker.double_ack());
+        let acked = futures::future::join_all(acks).await;
+        let items = std::mem::take(&mut self.items);
+        let mut handed = Vec::with_capacity(items.len());
+        let mut failed = None;
+        for ((item, acker), ack) in items.into_iter().zip(acked) {
+            match ack {
+                Ok(()) => handed.push(item),
+                Err(error) => {
+                    failed = Some(error);
+                    self.items.push((item, acker));
+                }
+            }
+        }
+        match failed {
+            Some(error) if handed.is_empty() => Err(unavailable("taking a queue's items")(error)),
+            _ => Ok(handed),
+        }
+    }
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        if self.items.is_empty() {
+            return;
+        }
+        let items = std::mem::take(&mut self.items);
+        tracing::debug!(items = items.len(), "a get went away: its items go back");
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for (_, acker) in items {
+                    let _ = acker.ack_with(AckKind::Nak(None)).await;
+                }
+            });
+        }
+    }
+}
+
+/// A put the server refused: `full` when the partition has no room, else `unavailable`.
+fn refused_put(error: jetstream::context::PublishError) -> StorageError {
+    let message = error.to_string();
+    if message.contains("maximum messages per subject") {
+        return StorageError::Full(format!(
+            "the partition holds {MAX_PARTITION_ITEMS} items, the most it holds"
+        ));
+    }
+    if error.kind() == jetstream::context::PublishErrorKind::MaxPayloadExceeded {
+        return StorageError::TooLarge(format!("an item: {message}"));
+    }
+    unavailable("putting a queue's items")(message)
+}
+
+impl RemoteQueue for StreamQueue {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn put(
+        &self,
+        items: Vec<Vec<u8>>,
+        partition: String,
+        ttl: Duration,
+        timeout: Option<Duration>,
+    ) -> RemoteFuture<'_, ()> {
+        Box::pin(StreamQueue::put(self, items, partition, ttl, timeout))
+    }
+
+    fn get(
+        &self,
+        n: u32,
+        partition: String,
+        timeout: Option<Duration>,
+    ) -> RemoteFuture<'_, Vec<Vec<u8>>> {
+        Box::pin(StreamQueue::get(self, n, partition, timeout))
+    }
+
+    fn len(&self, partition: String, total: bool) -> RemoteFuture<'_, u64> {
+        Box::pin(StreamQueue::len(self, partition, total))
+    }
+
+    fn clear(&self, partition: String, all: bool) -> RemoteFuture<'_, ()> {
+        Box::pin(StreamQueue::clear(self, partition, all))
+    }
+
+    fn items(
+        &self,
+        partition: String,
+        after: Option<u64>,
+        limit: u32,
+        wait_for: Duration,
+    ) -> RemoteFuture<'_, Vec<(u64, Vec<u8>)>> {
+        Box::pin(StreamQueue::items(self, partition, after, limit, wait_for))
+    }
+}
+
+impl Drop for StreamQueue {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        let (jetstream, stream) = (self.jetstream.clone(), names::queue_stream(&self.id));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = jetstream.delete_stream(&stream).await {
+                    tracing::warn!(%stream, %error, "an ephemeral queue stays on the NATS server");
+                }
+            });
+        }
+    }
+}
