@@ -59,9 +59,9 @@ pub(crate) enum Command {
     Dict(storage::DictArgs),
     /// Read and change the host's queues (in the state directory's store, or `--url`'s).
     Queue(storage::QueueArgs),
-    /// Create, list and delete the host's secrets (in the state directory's store).
-    #[command(subcommand)]
-    Secret(secret::SecretCommand),
+    /// Create, list and delete the host's secrets (in the state directory's store, or
+    /// `--url`'s: a cluster's secrets through any of its hosts).
+    Secret(secret::SecretArgs),
     /// Make, fill, read and delete the host's volumes (in the state directory).
     #[command(subcommand)]
     Volume(volume::VolumeCommand),

@@ -28,6 +28,7 @@ mod error;
 mod function;
 mod lines;
 mod logs;
+mod secrets;
 mod storage;
 
 pub use apps::{AppSummary, ClassSummary, DeploySettings, FunctionSummary, WebEndpoint};
@@ -37,4 +38,5 @@ pub use error::ClientError;
 pub use function::{Function, MapLines};
 pub use logs::{LogEvent, LogStream};
 pub use reqwest::Url;
+pub use secrets::SecretSummary;
 pub use storage::{Dict, Queue};

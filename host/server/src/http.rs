@@ -13,6 +13,7 @@ mod guard;
 mod logs;
 mod map;
 mod ops;
+mod secrets;
 mod storage;
 mod volumes;
 mod web;
@@ -64,6 +65,11 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/queues/{name}/put", post(storage::queue_put))
         .route("/v1/queues/{name}/get", post(storage::queue_get))
         .route("/v1/queues/{name}/clear", post(storage::queue_clear))
+        .route("/v1/secrets", get(secrets::list_secrets))
+        .route(
+            "/v1/secrets/{name}",
+            put(secrets::create_secret).delete(secrets::delete_secret),
+        )
         .route("/v1/volumes", get(volumes::list_volumes))
         .route(
             "/v1/volumes/{name}",

@@ -199,3 +199,69 @@ async fn a_queue_feeds_a_guest_over_http_and_says_when_it_is_full() {
         json!({"len": 0})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_kept_over_http_reaches_its_function_and_never_comes_back() {
+    let value = "sk-http-0123456789abcdef";
+    let server = TestServer::start().await;
+    server.deploy("storage", &["tests/guests/storage"]).await;
+    let server = &server;
+    let put = |body: Value| async move {
+        server
+            .request(Method::PUT, "/v1/secrets/fnhost-test-api")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let made = put(json!({"values": {"API_KEY": value}})).await;
+    assert_eq!(made.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        server
+            .call("storage", "secret_length", json!("API_KEY"))
+            .await,
+        (StatusCode::OK, json!(value.len()))
+    );
+    let (status, listed) = json(
+        server
+            .request(Method::GET, "/v1/secrets")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        listed,
+        json!({"secrets": [{"name": "fnhost-test-api", "keys": ["API_KEY"]}]})
+    );
+    // Refusals name the secret or say what is expected, never a value.
+    let again = expect_error(
+        put(json!({"values": {"API_KEY": value}})).await,
+        StatusCode::BAD_REQUEST,
+        "bad-request",
+    )
+    .await;
+    assert!(!again.contains(value), "{again}");
+    let mistyped = expect_error(
+        put(json!({"values": {"API_KEY": 982_451_653}})).await,
+        StatusCode::BAD_REQUEST,
+        "bad-arguments",
+    )
+    .await;
+    assert!(!mistyped.contains("982451653"), "{mistyped}");
+    let replaced = put(json!({"values": {"API_KEY": "new"}, "overwrite": true})).await;
+    assert_eq!(replaced.status(), StatusCode::NO_CONTENT);
+    let deleted = server
+        .request(Method::DELETE, "/v1/secrets/fnhost-test-api")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = server
+        .request(Method::DELETE, "/v1/secrets/fnhost-test-api")
+        .send()
+        .await
+        .unwrap();
+    expect_error(gone, StatusCode::NOT_FOUND, "not-found").await;
+}

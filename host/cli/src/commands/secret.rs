@@ -1,18 +1,29 @@
 //! `fnhost secret ...`: the host's secrets (Modal's `modal secret`), in the state directory's
-//! store.
+//! store, or, with `--url` (or `FNHOST_URL`), on that server (a cluster's, through any host).
 //!
 //! Invariant: no value is ever printed: `list` shows names and keys, errors name keys.
 
 use crate::commands::storage::open;
+use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
 use anyhow::{Context, bail};
-use clap::Subcommand;
-use fnhost::SecretValues;
+use clap::{Args, Subcommand};
+use fnhost::{SecretListing, SecretValues};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// `fnhost secret [--url URL] ...`.
+#[derive(Args)]
+pub(crate) struct SecretArgs {
+    #[command(subcommand)]
+    command: SecretCommand,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
 
 /// `fnhost secret`: what to do with a secret.
 #[derive(Subcommand)]
-pub(crate) enum SecretCommand {
+enum SecretCommand {
     /// Keep KEY=VALUE pairs (and those of `--from-dotenv`) as the secret NAME.
     Create {
         name: String,
@@ -32,11 +43,14 @@ pub(crate) enum SecretCommand {
     Delete { name: String },
 }
 
-impl SecretCommand {
-    /// Carries the command out on the store.
+impl SecretArgs {
+    /// Carries the command out, on the store or the server.
     pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<()> {
-        let store = open(&settings)?;
-        match self {
+        let target = match self.remote.remote(&settings)? {
+            Some(client) => Target::Remote(client),
+            None => Target::Local(open(&settings)?),
+        };
+        match self.command {
             SecretCommand::Create {
                 name,
                 pairs,
@@ -55,20 +69,69 @@ impl SecretCommand {
                 if entries.is_empty() {
                     bail!("a secret needs at least one KEY=VALUE");
                 }
-                store
-                    .create_secret(&name, SecretValues::new(entries)?, force)
-                    .await?;
+                target.create(&name, entries, force).await?;
             }
             SecretCommand::List => {
-                for secret in store.secrets().await? {
+                for secret in target.list().await? {
                     println!("{}\t{}", secret.name, secret.keys.join(", "));
                 }
             }
-            SecretCommand::Delete { name } => {
-                if !store.delete_secret(&name).await? {
+            SecretCommand::Delete { name } => target.delete(&name).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Where a secret command acts: the state directory's store, or a server's.
+enum Target {
+    Local(fnhost::Storage),
+    Remote(fnhost_client::Client),
+}
+
+impl Target {
+    async fn create(
+        &self,
+        name: &str,
+        entries: Vec<(String, String)>,
+        force: bool,
+    ) -> anyhow::Result<()> {
+        match self {
+            Target::Local(store) => {
+                store
+                    .create_secret(name, SecretValues::new(entries)?, force)
+                    .await?
+            }
+            Target::Remote(client) => {
+                let values: BTreeMap<String, String> = entries.into_iter().collect();
+                client.create_secret(name, &values, force).await?
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<SecretListing>> {
+        Ok(match self {
+            Target::Local(store) => store.secrets().await?,
+            Target::Remote(client) => client
+                .secrets()
+                .await?
+                .into_iter()
+                .map(|secret| SecretListing {
+                    name: secret.name,
+                    keys: secret.keys,
+                })
+                .collect(),
+        })
+    }
+
+    async fn delete(&self, name: &str) -> anyhow::Result<()> {
+        match self {
+            Target::Local(store) => {
+                if !store.delete_secret(name).await? {
                     bail!("no secret named `{name}`");
                 }
             }
+            Target::Remote(client) => client.delete_secret(name).await?,
         }
         Ok(())
     }
