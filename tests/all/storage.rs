@@ -54,6 +54,11 @@ mod on_a_cluster {
     );
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn every_item_reaches_one_getter_despite_cancelled_gets() {
+        super::on_nats(super::every_item_reaches_one_getter_despite_cancelled_gets_here()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn rust_and_python_apps_share_a_dict() {
         super::on_nats(super::rust_and_python_apps_share_a_dict_here()).await;
     }
@@ -472,4 +477,83 @@ async fn a_damaged_store_fails_each_call_that_needs_it_and_nothing_else(componen
         std::fs::read(state.path().join(fnhost::STORE_FILE)).unwrap(),
         garbage
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_item_reaches_one_getter_despite_cancelled_gets() {
+    every_item_reaches_one_getter_despite_cancelled_gets_here().await;
+}
+
+/// 10 000 items put by 8 producers, got by 8 consumers whose every third get is cancelled
+/// after 50 µs and whose others time out after 20 ms: each item is got once, in the end.
+async fn every_item_reaches_one_getter_despite_cancelled_gets_here() {
+    const PRODUCERS: u64 = 8;
+    const PER_PRODUCER: u64 = 1250;
+    let host = own_host().await;
+    let queue = host.storage().unwrap().queue("work", true).await.unwrap();
+    let producers = (0..PRODUCERS).map(|producer| {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            for chunk in (0..PER_PRODUCER).collect::<Vec<_>>().chunks(50) {
+                let items = chunk
+                    .iter()
+                    .map(|n| (producer * PER_PRODUCER + n).to_string().into_bytes());
+                queue.put(items.collect(), None, 3600, None).await.unwrap();
+            }
+        })
+    });
+    let consumers = (0..8u64).map(|consumer| {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut idle = 0;
+            for round in 0u64.. {
+                let get = queue.get(3, None, Some(std::time::Duration::from_millis(20)));
+                let items = if (round + consumer) % 3 == 0 {
+                    let cancelled = std::time::Duration::from_micros(50);
+                    match tokio::time::timeout(cancelled, get).await {
+                        Ok(items) => items.unwrap(),
+                        Err(_) => continue,
+                    }
+                } else {
+                    get.await.unwrap()
+                };
+                idle = if items.is_empty() { idle + 1 } else { 0 };
+                got.extend(items);
+                if idle == 10 {
+                    break;
+                }
+            }
+            got
+        })
+    });
+    let consumers: Vec<_> = consumers.collect();
+    futures::future::try_join_all(producers).await.unwrap();
+    let mut seen = Vec::new();
+    for consumer in consumers {
+        seen.extend(consumer.await.unwrap());
+    }
+    // Items given back by cancelled gets come again; a wait for one ends once all are seen.
+    let all = (PRODUCERS * PER_PRODUCER) as usize;
+    while seen.len() < all {
+        let wait = Some(std::time::Duration::from_secs(60));
+        let rest = queue.get(1000, None, wait).await.unwrap();
+        if rest.is_empty() {
+            eprintln!(
+                "DEBUG stream holds {}",
+                queue.len(None, true).await.unwrap()
+            );
+        }
+        assert!(!rest.is_empty(), "{} items never came", all - seen.len());
+        seen.extend(rest);
+    }
+    let numbers: Vec<u64> = seen
+        .iter()
+        .map(|item| serde_json::from_slice(item).unwrap())
+        .collect();
+    let distinct: BTreeSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(numbers.len(), distinct.len(), "an item was delivered twice");
+    assert_eq!(distinct, (0..PRODUCERS * PER_PRODUCER).collect());
+    let late = queue.get(1, None, Some(std::time::Duration::from_millis(200)));
+    assert!(late.await.unwrap().is_empty(), "an item came twice");
 }

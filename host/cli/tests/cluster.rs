@@ -11,6 +11,7 @@ use fnhost_client::{Client, ClientError, FunctionCall};
 use fnhost_tests::nats::NatsServer;
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::{Server, scratch_dir, stderr, stdout};
@@ -426,5 +427,114 @@ async fn nats_restarting_loses_no_spawned_call_and_local_calls_go_on() {
     })
     .await;
     drop((one, two));
+    remove(&cluster.dir);
+}
+
+/// Deploys the Python storage test app on `host`; its name as deployed.
+fn deploy_storage_app(host: &Server) -> String {
+    let output = host.run(&["deploy", "tests/guests-py/storage/app.py"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let said = stdout(&output);
+    said.split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no app name in {said}"))
+        .to_owned()
+}
+
+/// The Python storage app's dicts, queues and secrets on three hosts: 99 racing
+/// `put(skip_if_exists=True)` calls spread over the three, exactly one wins; items put through
+/// one host are drained through the other two, each exactly once; a secret kept through one
+/// host reaches the function's containers on another, and its value is in no host's log; and
+/// every put a host acknowledged is read through another host after the first is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hosts_share_dicts_queues_and_secrets_and_a_kill_loses_no_put() {
+    const ITEMS: u64 = 2_000;
+    let cluster = Cluster::start("state");
+    let (one, mut two, three) = (
+        cluster.host("one"),
+        cluster.host("two"),
+        cluster.host("three"),
+    );
+    let app = deploy_storage_app(&one);
+    let clients = [client(&one), client(&two), client(&three)];
+    for client in &clients {
+        eventually("every host has the app", async || {
+            client.app(&app).await.ok().map(drop)
+        })
+        .await;
+    }
+    let function = |host: usize, name: &str| clients[host].function_in(&app, name);
+
+    // Racing puts from the three hosts: one key, one winner.
+    let racers = (0..99_u32).map(|who| {
+        let put = function(who as usize % 3, "dict_put");
+        async move {
+            put.remote::<bool>(("locks", "lock", who, true))
+                .await
+                .unwrap()
+        }
+    });
+    let won = futures::future::join_all(racers).await;
+    assert_eq!(won.iter().filter(|won| **won).count(), 1, "{won:?}");
+
+    // Items put through the first host, drained through the other two.
+    let drains: Vec<_> = (0..6)
+        .map(|n| {
+            let drain = function(1 + n % 2, "queue_drain");
+            tokio::spawn(async move { drain.remote::<Vec<u64>>(("work", 2.0, ())).await.unwrap() })
+        })
+        .collect();
+    let puts = (0..ITEMS / 200).map(|batch| {
+        let put = function(0, "queue_put");
+        let items: Vec<u64> = (batch * 200..(batch + 1) * 200).collect();
+        async move { put.remote::<usize>(("work", items, ())).await.unwrap() }
+    });
+    futures::future::join_all(puts).await;
+    let mut got = Vec::new();
+    for drain in drains {
+        got.extend(drain.await.unwrap());
+    }
+    got.extend(
+        function(2, "queue_drain")
+            .remote::<Vec<u64>>(("work", 0.5, ()))
+            .await
+            .unwrap(),
+    );
+    let distinct: BTreeSet<u64> = got.iter().copied().collect();
+    assert_eq!(got.len(), distinct.len(), "an item was got twice");
+    assert_eq!(distinct, (0..ITEMS).collect::<BTreeSet<_>>());
+
+    // A secret kept through the first host reaches the third host's containers.
+    let value = "sk-cluster-0123456789abcdef";
+    let pair = format!("API_KEY={value}");
+    let kept = one.run(&["secret", "create", "fnhost-test-api", &pair]);
+    assert!(kept.status.success(), "{}", stderr(&kept));
+    let length = eventually("the secret reaches the third host", async || {
+        function(2, "secret_length")
+            .remote::<Option<usize>>(("API_KEY",))
+            .await
+            .ok()
+    })
+    .await;
+    assert_eq!(length, Some(value.len()));
+    let listed = three.run(&["secret", "list"]);
+    assert_eq!(stdout(&listed), "fnhost-test-api\tAPI_KEY\n");
+
+    // Acknowledged puts through the second host outlive it.
+    let scores = clients[1].dict::<u64, u64>("scores");
+    for n in 0..100 {
+        scores.put(&n, &(n * n)).await.unwrap();
+    }
+    two.child.kill().unwrap();
+    two.child.wait().unwrap();
+    let read = clients[2].dict::<u64, u64>("scores");
+    assert_eq!(read.len().await.unwrap(), 100);
+    for n in 0..100 {
+        assert_eq!(read.get(&n).await.unwrap(), Some(n * n));
+    }
+    for host in [&one, &two, &three] {
+        assert!(!host.log().contains(value), "a host's log holds the value");
+    }
+    drop((one, two, three));
     remove(&cluster.dir);
 }

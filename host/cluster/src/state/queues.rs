@@ -31,9 +31,10 @@ use tokio::time::Instant;
 
 /// What the description of a queue's stream starts with; its name follows.
 const DESCRIBED: &str = "fnhost queue: ";
-/// How long an item a host took stays invisible to others before it is given again, when the
-/// host never acked nor gave it back (it died).
-const ACK_WAIT: Duration = Duration::from_secs(30);
+/// How long an item sent to a getter stays invisible to others before it is given again, when
+/// the getter neither acked nor gave it back (its host died, or its pull request was cancelled
+/// while the item was on its way). A getter acks as soon as it receives.
+const ACK_WAIT: Duration = Duration::from_secs(5);
 /// A partition's consumer unused this long is removed by the server (made again on use).
 const CONSUMER_IDLE: Duration = Duration::from_secs(60 * 60);
 /// The longest one pull request waits; a longer wait asks again.
@@ -255,7 +256,23 @@ impl StreamQueue {
                 received.take_available(&consumer, n - 1).await?;
             }
         }
-        received.hand_over().await
+        // Acked items are the getter's alone: the acks run on a task of their own, which puts
+        // the items back (publishes them again) if the get went away before they reached it.
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let (jetstream, client) = (self.jetstream.clone(), self.client.clone());
+        let subject = names::partition_subject(&self.id, &partition);
+        let acks = names::queue_acks(&self.id);
+        tokio::spawn(async move {
+            let handed = received.hand_over().await;
+            if let Err(Ok(items)) = answer.send(handed) {
+                tracing::debug!(items = items.len(), "a get went away: its items go back");
+                let acks = client.subscribe(acks).await;
+                put_back(&jetstream, acks, &subject, items).await;
+            }
+        });
+        answered
+            .await
+            .map_err(|_| StorageError::Unavailable("a queue get ended without an answer".into()))?
     }
 
     async fn len(&self, partition: String, total: bool) -> Result<u64, StorageError> {
@@ -454,6 +471,40 @@ impl Drop for Received {
                     let _ = acker.ack_with(AckKind::Nak(None)).await;
                 }
             });
+        }
+    }
+}
+
+/// Publishes `items` taken from `subject` again, to live the longest a partition may: what a
+/// get acked but could not hand over (their own time to live is not known any more). A full
+/// partition is waited on, as a blocking put waits: the items were the queue's, and stay.
+async fn put_back(
+    jetstream: &jetstream::Context,
+    acks: Result<async_nats::Subscriber, async_nats::SubscribeError>,
+    subject: &str,
+    items: Vec<Vec<u8>>,
+) {
+    let mut acks = acks.ok();
+    for item in items {
+        loop {
+            let message = PublishMessage::build()
+                .payload(item.clone().into())
+                .ttl(fnhost::MAX_PARTITION_TTL);
+            let sent = jetstream.send_publish(subject.to_owned(), message).await;
+            let stored = match sent {
+                Ok(ack) => ack.await.map_err(refused_put),
+                Err(error) => Err(refused_put(error)),
+            };
+            match (stored, acks.as_mut()) {
+                (Ok(_), _) => break,
+                (Err(StorageError::Full(_)), Some(acks)) => {
+                    let _ = tokio::time::timeout(ROOM_RECHECK, acks.next()).await;
+                }
+                (Err(error), _) => {
+                    tracing::warn!(%subject, %error, "an item taken by a get that went away is lost");
+                    break;
+                }
+            }
         }
     }
 }
