@@ -170,6 +170,7 @@ async fn run(options: Options) {
     }
     if options.runs("storage") {
         storage::storage(&mut report, &bench, &cache, 20_000 * scale as u32).await;
+        storage::on_jetstream(&mut report, &bench, &cache, 2_000 * scale as u32).await;
     }
     if options.runs("run") {
         run::fnhost_run(&mut report, &hello, if options.quick { 3 } else { 10 });

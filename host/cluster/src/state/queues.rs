@@ -142,21 +142,31 @@ impl StreamQueue {
         let mut waiting = RoomWait::default();
         let mut rest = items;
         loop {
-            let held = self.partition_len(&subject).await?;
-            let count = rest.len() as u64;
-            if held + count > MAX_PARTITION_ITEMS {
-                let full = StorageError::Full(format!(
-                    "the partition holds {held} items and {count} more were put; it holds at \
-                     most {MAX_PARTITION_ITEMS}"
-                ));
-                waiting.wait(self, deadline, full).await?;
-                continue;
+            // A put of several items waits for room for all of them first (a single item goes
+            // straight to the server, which refuses it when the partition is full).
+            if rest.len() > 1 {
+                let held = self.partition_len(&subject).await?;
+                let count = rest.len() as u64;
+                if held + count > MAX_PARTITION_ITEMS {
+                    let full = StorageError::Full(format!(
+                        "the partition holds {held} items and {count} more were put; it holds \
+                         at most {MAX_PARTITION_ITEMS}"
+                    ));
+                    waiting.wait(self, deadline, full).await?;
+                    continue;
+                }
             }
             // Others may fill it meanwhile: what the server refused waits for room again.
             rest = self.publish(&subject, rest, ttl).await?;
             if rest.is_empty() {
                 return Ok(());
             }
+            let full = StorageError::Full(format!(
+                "the partition holds {MAX_PARTITION_ITEMS} items, the most it holds; {} more \
+                 were put",
+                rest.len()
+            ));
+            waiting.wait(self, deadline, full).await?;
         }
     }
 
