@@ -39,6 +39,24 @@ macro_rules! in_both_sdks {
     };
 }
 
+/// Runs the tests again, in a module `on_a_cluster`, each on hosts that keep their state on a
+/// cluster's JetStream (a `nats-server` of the test's own; `storage::on_nats`).
+macro_rules! on_a_cluster_too {
+    (rust: $rust:literal, python: $python:literal; $($test:ident),* $(,)?) => {
+        mod on_a_cluster {
+            use std::path::PathBuf;
+
+            in_both_sdks!(rust: $rust, python: $python; $($test),*);
+
+            $(
+                async fn $test(component: PathBuf) {
+                    crate::storage::on_nats(super::$test(component)).await;
+                }
+            )*
+        }
+    };
+}
+
 mod batching;
 mod cache;
 mod call_graphs;

@@ -25,48 +25,30 @@ in_both_sdks!(
     a_damaged_store_fails_each_call_that_needs_it_and_nothing_else,
 );
 
-/// The same tests, each on a host that keeps its state on a cluster's JetStream.
-mod on_a_cluster {
-    use std::path::PathBuf;
+on_a_cluster_too!(
+    rust: "tests/guests/storage", python: "tests/guests-py/storage/app.py";
+    every_dict_method_works_in_both_forms,
+    every_queue_method_works,
+    of_racing_containers_exactly_one_claims_a_key,
+    every_item_is_got_once_by_consumers_that_time_out,
+    an_ephemeral_dict_is_found_by_id_from_another_function,
+    a_missing_dict_is_not_found_and_a_bad_name_invalid,
+    a_function_gets_the_secrets_it_names_and_no_other_does,
+);
 
-    macro_rules! on_a_cluster {
-        ($($test:ident),* $(,)?) => {
-            in_both_sdks!(
-                rust: "tests/guests/storage", python: "tests/guests-py/storage/app.py";
-                $($test),*
-            );
-            $(
-                async fn $test(component: PathBuf) {
-                    super::on_nats(super::$test(component)).await;
-                }
-            )*
-        };
-    }
+#[tokio::test(flavor = "multi_thread")]
+async fn rust_and_python_apps_share_a_dict_on_a_cluster() {
+    on_nats(rust_and_python_apps_share_a_dict_here()).await;
+}
 
-    on_a_cluster!(
-        every_dict_method_works_in_both_forms,
-        every_queue_method_works,
-        of_racing_containers_exactly_one_claims_a_key,
-        every_item_is_got_once_by_consumers_that_time_out,
-        an_ephemeral_dict_is_found_by_id_from_another_function,
-        a_missing_dict_is_not_found_and_a_bad_name_invalid,
-        a_function_gets_the_secrets_it_names_and_no_other_does,
-    );
+#[tokio::test(flavor = "multi_thread")]
+async fn python_values_json_cannot_carry_travel_pickled_on_a_cluster() {
+    on_nats(python_values_json_cannot_carry_travel_pickled_here()).await;
+}
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn every_item_reaches_one_getter_despite_cancelled_gets() {
-        super::on_nats(super::every_item_reaches_one_getter_despite_cancelled_gets_here()).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn rust_and_python_apps_share_a_dict() {
-        super::on_nats(super::rust_and_python_apps_share_a_dict_here()).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread")]
-    async fn python_values_json_cannot_carry_travel_pickled() {
-        super::on_nats(super::python_values_json_cannot_carry_travel_pickled_here()).await;
-    }
+#[tokio::test(flavor = "multi_thread")]
+async fn every_item_reaches_one_getter_despite_cancelled_gets_on_a_cluster() {
+    on_nats(every_item_reaches_one_getter_despite_cancelled_gets_here()).await;
 }
 
 tokio::task_local! {
@@ -75,10 +57,15 @@ tokio::task_local! {
 }
 
 /// Runs `test` with its hosts joined to a `nats-server` of its own.
-async fn on_nats(test: impl Future<Output = ()>) {
+pub(crate) async fn on_nats(test: impl Future<Output = ()>) {
     let dir = tempfile::tempdir().unwrap();
     let nats = NatsServer::start(dir.path());
     NATS.scope(nats.url(), test).await;
+}
+
+/// The NATS server of the test running now (inside [`on_nats`]).
+pub(crate) fn nats_url() -> String {
+    NATS.with(String::clone)
 }
 
 /// A test's host, and the cluster it joined when the test runs on one.
@@ -98,7 +85,12 @@ impl std::ops::Deref for TestHost {
 /// A host of its own (so a store of its own, or a cluster's state), with fewer slots than the
 /// default: many tests hold a host at once, and each host reserves its slots' address space.
 async fn own_host() -> TestHost {
-    let host = own_host_with(StorageSettings::default());
+    own_host_on(StorageSettings::default()).await
+}
+
+/// [`own_host`] with `storage` settings.
+pub(crate) async fn own_host_on(storage: StorageSettings) -> TestHost {
+    let host = own_host_with(storage);
     let Ok(url) = NATS.try_with(String::clone) else {
         return TestHost {
             host,
@@ -113,8 +105,8 @@ async fn own_host() -> TestHost {
     }
 }
 
-/// A host of its own with `storage` settings.
-pub(crate) fn own_host_with(storage: StorageSettings) -> Host {
+/// A host of its own with `storage` settings, keeping its own store.
+fn own_host_with(storage: StorageSettings) -> Host {
     Host::new(HostSettings {
         max_instances: 300,
         storage,

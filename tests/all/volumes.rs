@@ -3,7 +3,7 @@
 //! `..`, an absolute path or a symlink, by a guest or by the host's own file operations; a
 //! commit past the quota fails and says so. Each test has a host (and a store) of its own.
 
-use crate::storage::{call, own_host_with};
+use crate::storage::{TestHost, call, own_host_on};
 use fnhost::{App, EntryKind, Host, StorageError, StorageSettings, Volume};
 use serde_json::json;
 use std::path::PathBuf;
@@ -16,24 +16,29 @@ in_both_sdks!(
     a_function_lists_reads_and_removes_without_a_mount,
 );
 
+on_a_cluster_too!(
+    rust: "tests/guests/storage", python: "tests/guests-py/storage/app.py";
+    a_committed_file_is_read_by_another_container_and_the_host,
+    nothing_outside_a_volume_is_reached,
+    a_commit_past_the_quota_fails_and_says_so,
+    a_function_lists_reads_and_removes_without_a_mount,
+);
+
 /// The quota of these tests' volumes.
 const QUOTA: u64 = 1 << 20;
 
-async fn on_own_host(component: PathBuf) -> (Host, App) {
-    let host = own_host_with(StorageSettings {
+async fn on_own_host(component: PathBuf) -> (TestHost, App) {
+    let host = own_host_on(StorageSettings {
         volume_quota: QUOTA,
         ..StorageSettings::default()
-    });
+    })
+    .await;
     let app = host.app().load([component]).await.unwrap();
     (host, app)
 }
 
 async fn files(host: &Host) -> Volume {
-    host.storage()
-        .unwrap()
-        .volume("files", false)
-        .await
-        .unwrap()
+    host.storage().unwrap().volume("files", true).await.unwrap()
 }
 
 async fn a_committed_file_is_read_by_another_container_and_the_host(component: PathBuf) {
@@ -157,4 +162,28 @@ async fn a_function_lists_reads_and_removes_without_a_mount(component: PathBuf) 
         [["top.txt", "file", 3]]
     ]);
     assert_eq!(listing, expected);
+}
+
+/// A file committed to the cluster under a path that leads out (`../`) is refused when a host
+/// brings the volume in: nothing lands outside its copy.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_path_from_the_cluster_cannot_leave_the_copy() {
+    crate::storage::on_nats(async {
+        let host = own_host_on(StorageSettings::default()).await;
+        let volume = files(&host).await;
+        let url = crate::storage::nats_url();
+        let client = async_nats::connect(url).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let bucket = format!("fnhost-volume-{}", volume.id().trim_start_matches("vo-"));
+        let store = jetstream.get_object_store(bucket).await.unwrap();
+        store
+            .put("../outside.txt", &mut &b"escaped"[..])
+            .await
+            .unwrap();
+        let refused = volume.reload().await.unwrap_err();
+        assert!(matches!(refused, StorageError::Invalid(_)), "{refused}");
+        let outside = volume.dir().parent().unwrap().join("outside.txt");
+        assert!(!outside.exists(), "{} was written", outside.display());
+    })
+    .await;
 }

@@ -68,7 +68,7 @@ pub(crate) fn cancel_subject(id: CallId) -> String {
     format!("fnhost.cancel.{id}")
 }
 
-/// The bucket of the cluster's named dicts and queues: `<kind>.<name, base64url>` to the
+/// The bucket of the cluster's named dicts, queues and volumes: `<kind>.<name, base64url>` to the
 /// object's id.
 pub(crate) const STATE_NAMES: &str = "fnhost-state-names";
 /// The bucket of secrets: `<name, base64url>` to the secret's stored values.
@@ -102,6 +102,11 @@ pub(crate) fn dict_bucket(id: &str) -> String {
 /// The stream of the queue whose id is `qu-<hex>`: `fnhost-queue-<hex>`.
 pub(crate) fn queue_stream(id: &str) -> String {
     format!("fnhost-queue-{}", id.trim_start_matches("qu-"))
+}
+
+/// The object store of the volume whose id is `vo-<hex>`: `fnhost-volume-<hex>`.
+pub(crate) fn volume_bucket(id: &str) -> String {
+    format!("fnhost-volume-{}", id.trim_start_matches("vo-"))
 }
 
 /// Every partition's subject of the queue `id`.

@@ -1,7 +1,8 @@
-//! The cluster's shared state: the dicts, queues and secrets of every host, on JetStream
-//! (fnhost's `RemoteState`). A dict is a key-value bucket (`dicts`), a queue a work-queue stream
-//! with a subject per partition (`queues`), secrets one bucket every host watches (`secrets`);
-//! names map to ids in one more bucket ([`names::STATE_NAMES`]).
+//! The cluster's shared state: the dicts, queues, volumes and secrets of every host, on
+//! JetStream (fnhost's `RemoteState`). A dict is a key-value bucket (`dicts`), a queue a
+//! work-queue stream with a subject per partition (`queues`), a volume an object store
+//! (`volumes`), secrets one bucket every host watches (`secrets`); names map to ids in one
+//! more bucket ([`names::STATE_NAMES`]).
 //!
 //! Invariants: two hosts opening one name at once get one object (the name's key is made with
 //! KV's `create`; the loser removes what it made and takes the winner's); every operation
@@ -12,6 +13,7 @@
 mod dicts;
 mod queues;
 mod secrets;
+mod volumes;
 
 use crate::error::ClusterError;
 use crate::names::{self, STATE_NAMES};
@@ -24,6 +26,7 @@ use queues::StreamQueue;
 use secrets::Secrets;
 use std::sync::Arc;
 use std::time::Duration;
+use volumes::ObjectVolume;
 
 /// The state the hosts of one cluster share. Cheap to clone.
 #[derive(Clone)]
@@ -90,7 +93,8 @@ impl SharedState {
         })
     }
 
-    /// Makes a new object of `kind` (`name`, or none for an ephemeral one).
+    /// Makes a new object of `kind` (`name`, or none for an ephemeral one; a volume has a
+    /// name).
     async fn make(
         &self,
         kind: ObjectKind,
@@ -107,7 +111,12 @@ impl SharedState {
                 let queue = StreamQueue::make(&self.inner, id, name, owned).await?;
                 Ok(RemoteObject::Queue(Arc::new(queue)))
             }
-            ObjectKind::Volume => Err(no_volumes()),
+            ObjectKind::Volume => {
+                let name =
+                    name.ok_or_else(|| StorageError::Invalid("a volume has a name".into()))?;
+                let volume = ObjectVolume::make(&self.inner, id, name).await?;
+                Ok(RemoteObject::Volume(Arc::new(volume)))
+            }
         }
     }
 
@@ -128,7 +137,9 @@ impl SharedState {
             ObjectKind::Queue => StreamQueue::open(&self.inner, id)
                 .await?
                 .map(|queue| RemoteObject::Queue(Arc::new(queue))),
-            ObjectKind::Volume => return Err(no_volumes()),
+            ObjectKind::Volume => ObjectVolume::open(&self.inner, id)
+                .await?
+                .map(|volume| RemoteObject::Volume(Arc::new(volume))),
         };
         opened.ok_or_else(not_found)
     }
@@ -181,9 +192,6 @@ impl SharedState {
     }
 
     async fn names(&self, kind: ObjectKind) -> Result<Vec<String>, StorageError> {
-        if kind == ObjectKind::Volume {
-            return Err(no_volumes());
-        }
         let prefix = format!("{}.", kind.word());
         let keys = self.inner.names.keys().await;
         let keys: Vec<String> = keys
@@ -226,7 +234,7 @@ impl SharedState {
                 .await
                 .map(drop)
                 .map_err(|error| error.to_string()),
-            ObjectKind::Volume => return Err(no_volumes()),
+            ObjectKind::Volume => volumes::delete(&self.inner.jetstream, &id).await,
         };
         if let Err(error) = removed {
             tracing::warn!(%id, %error, "a removed name's object stays on the NATS server");
@@ -287,6 +295,7 @@ fn object_id(object: &RemoteObject) -> &str {
     match object {
         RemoteObject::Dict(dict) => dict.id(),
         RemoteObject::Queue(queue) => queue.id(),
+        RemoteObject::Volume(volume) => volume.id(),
     }
 }
 
@@ -303,6 +312,7 @@ async fn remove_object(jetstream: &jetstream::Context, object: &RemoteObject) {
             .await
             .map(drop)
             .map_err(|error| error.to_string()),
+        RemoteObject::Volume(volume) => volumes::delete(jetstream, volume.id()).await,
     };
     if let Err(error) = removed {
         tracing::warn!(id = object_id(object), %error, "an unused object stays on the NATS server");
@@ -312,12 +322,6 @@ async fn remove_object(jetstream: &jetstream::Context, object: &RemoteObject) {
 /// An `unavailable` error for a failed `what`, naming NATS.
 pub(crate) fn unavailable<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StorageError {
     move |error| StorageError::Unavailable(format!("{what} on the NATS server: {error}"))
-}
-
-fn no_volumes() -> StorageError {
-    StorageError::Unavailable(
-        "volumes are kept on one host only: a cluster does not share them yet".into(),
-    )
 }
 
 impl StateInner {

@@ -1,6 +1,6 @@
 //! Where a host's dicts, queues, secrets and volumes live: its own store (a redb file in its
 //! state directory, or in memory), or a cluster's shared state (`remote`) once the host joined
-//! one. [`Storage`] is the one handle every caller holds; which it is was decided when the
+//! one, with this host's copies of the cluster's volumes in its state directory. [`Storage`] is the one handle every caller holds; which it is was decided when the
 //! host's storage was first asked for.
 //!
 //! Invariant: a host uses one backing for all its objects from the first use on: a cluster
@@ -15,6 +15,8 @@ use crate::storage::remote::{RemoteObject, RemoteState};
 use crate::storage::secrets::{SecretListing, SecretValues};
 use crate::storage::store::{StorageSettings, Store};
 use crate::storage::volume::Volume;
+use crate::storage::volume::dirs::VolumesRoot;
+use crate::storage::volume::sync;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -27,7 +29,14 @@ pub struct Storage {
 #[derive(Clone)]
 enum Backing {
     Store(Store),
-    Remote(Arc<dyn RemoteState>),
+    Remote(Arc<Remote>),
+}
+
+/// A cluster's state, and where this host keeps its copies of the cluster's volumes.
+struct Remote {
+    state: Arc<dyn RemoteState>,
+    volumes: VolumesRoot,
+    quota: u64,
 }
 
 impl Storage {
@@ -42,10 +51,15 @@ impl Storage {
         Ok(Storage::in_store(Store::in_memory(settings)?))
     }
 
-    /// A cluster's shared state.
-    pub fn remote(state: Arc<dyn RemoteState>) -> Storage {
+    /// A cluster's shared state, this host's copies of its volumes in `volumes`.
+    fn remote(state: Arc<dyn RemoteState>, volumes: VolumesRoot, quota: u64) -> Storage {
+        let remote = Remote {
+            state,
+            volumes,
+            quota,
+        };
         Storage {
-            backing: Backing::Remote(state),
+            backing: Backing::Remote(Arc::new(remote)),
         }
     }
 
@@ -59,7 +73,7 @@ impl Storage {
     pub async fn names(&self, kind: ObjectKind) -> Result<Vec<String>, StorageError> {
         match &self.backing {
             Backing::Store(store) => store.names(kind),
-            Backing::Remote(state) => state.names(kind).await,
+            Backing::Remote(remote) => remote.state.names(kind).await,
         }
     }
 
@@ -69,8 +83,18 @@ impl Storage {
         limits::check_name(name)?;
         match &self.backing {
             Backing::Store(store) => store.delete(kind, name).await,
-            Backing::Remote(_) if kind == ObjectKind::Volume => Err(no_shared_volumes()),
-            Backing::Remote(state) => state.delete(kind, name).await,
+            Backing::Remote(remote) if kind == ObjectKind::Volume => {
+                let opened = remote.state.named(kind, name, false).await;
+                let existed = remote.state.delete(kind, name).await?;
+                if let Ok(RemoteObject::Volume(volume)) = opened {
+                    // This host's copy goes too (other hosts' copies go at their next reload).
+                    let dir = remote.volumes.dir_of(volume.id());
+                    sync::forget(&dir);
+                    remote.volumes.remove(volume.id());
+                }
+                Ok(existed)
+            }
+            Backing::Remote(remote) => remote.state.delete(kind, name).await,
         }
     }
 
@@ -79,8 +103,10 @@ impl Storage {
         limits::check_name(name)?;
         match &self.backing {
             Backing::Store(store) => Ok(Dict::in_store(store.dict(name, create_if_missing).await?)),
-            Backing::Remote(state) => {
-                let opened = state.named(ObjectKind::Dict, name, create_if_missing);
+            Backing::Remote(remote) => {
+                let opened = remote
+                    .state
+                    .named(ObjectKind::Dict, name, create_if_missing);
                 remote_dict(opened.await?)
             }
         }
@@ -90,7 +116,7 @@ impl Storage {
     pub async fn ephemeral_dict(&self) -> Result<Dict, StorageError> {
         match &self.backing {
             Backing::Store(store) => Ok(Dict::in_store(store.ephemeral_dict().await?)),
-            Backing::Remote(state) => remote_dict(state.ephemeral(ObjectKind::Dict).await?),
+            Backing::Remote(remote) => remote_dict(remote.state.ephemeral(ObjectKind::Dict).await?),
         }
     }
 
@@ -98,7 +124,7 @@ impl Storage {
     pub async fn dict_from_id(&self, id: &str) -> Result<Dict, StorageError> {
         match &self.backing {
             Backing::Store(store) => Ok(Dict::in_store(store.dict_from_id(id)?)),
-            Backing::Remote(state) => remote_dict(state.by_id(ObjectKind::Dict, id).await?),
+            Backing::Remote(remote) => remote_dict(remote.state.by_id(ObjectKind::Dict, id).await?),
         }
     }
 
@@ -109,8 +135,10 @@ impl Storage {
             Backing::Store(store) => {
                 Ok(Queue::in_store(store.queue(name, create_if_missing).await?))
             }
-            Backing::Remote(state) => {
-                let opened = state.named(ObjectKind::Queue, name, create_if_missing);
+            Backing::Remote(remote) => {
+                let opened = remote
+                    .state
+                    .named(ObjectKind::Queue, name, create_if_missing);
                 remote_queue(opened.await?)
             }
         }
@@ -120,7 +148,9 @@ impl Storage {
     pub async fn ephemeral_queue(&self) -> Result<Queue, StorageError> {
         match &self.backing {
             Backing::Store(store) => Ok(Queue::in_store(store.ephemeral_queue().await?)),
-            Backing::Remote(state) => remote_queue(state.ephemeral(ObjectKind::Queue).await?),
+            Backing::Remote(remote) => {
+                remote_queue(remote.state.ephemeral(ObjectKind::Queue).await?)
+            }
         }
     }
 
@@ -128,12 +158,14 @@ impl Storage {
     pub async fn queue_from_id(&self, id: &str) -> Result<Queue, StorageError> {
         match &self.backing {
             Backing::Store(store) => Ok(Queue::in_store(store.queue_from_id(id)?)),
-            Backing::Remote(state) => remote_queue(state.by_id(ObjectKind::Queue, id).await?),
+            Backing::Remote(remote) => {
+                remote_queue(remote.state.by_id(ObjectKind::Queue, id).await?)
+            }
         }
     }
 
     /// The volume named `name`; made (empty) when missing if `create_if_missing`, else
-    /// `not-found`. Volumes are kept by the host's own store only: on a cluster, `unavailable`.
+    /// `not-found`. A cluster's volume comes with this host's copy brought in step.
     pub async fn volume(
         &self,
         name: &str,
@@ -142,7 +174,16 @@ impl Storage {
         limits::check_name(name)?;
         match &self.backing {
             Backing::Store(store) => store.volume(name, create_if_missing).await,
-            Backing::Remote(_) => Err(no_shared_volumes()),
+            Backing::Remote(remote) => {
+                let opened = remote
+                    .state
+                    .named(ObjectKind::Volume, name, create_if_missing);
+                let RemoteObject::Volume(volume) = opened.await? else {
+                    return Err(wrong_kind("volume"));
+                };
+                let dir = remote.volumes.dir_of(volume.id());
+                Volume::remote(volume, dir, remote.quota).await
+            }
         }
     }
 
@@ -157,7 +198,7 @@ impl Storage {
         limits::check_name(name)?;
         match &self.backing {
             Backing::Store(store) => store.create_secret(name, values, overwrite).await,
-            Backing::Remote(state) => state.create_secret(name, values, overwrite).await,
+            Backing::Remote(remote) => remote.state.create_secret(name, values, overwrite).await,
         }
     }
 
@@ -165,7 +206,7 @@ impl Storage {
     pub fn secret(&self, name: &str) -> Result<SecretValues, StorageError> {
         match &self.backing {
             Backing::Store(store) => store.secret(name),
-            Backing::Remote(state) => state.secret(name),
+            Backing::Remote(remote) => remote.state.secret(name),
         }
     }
 
@@ -173,7 +214,7 @@ impl Storage {
     pub async fn secrets(&self) -> Result<Vec<SecretListing>, StorageError> {
         match &self.backing {
             Backing::Store(store) => store.secrets(),
-            Backing::Remote(state) => state.secrets().await,
+            Backing::Remote(remote) => remote.state.secrets().await,
         }
     }
 
@@ -181,7 +222,7 @@ impl Storage {
     pub async fn delete_secret(&self, name: &str) -> Result<bool, StorageError> {
         match &self.backing {
             Backing::Store(store) => store.delete_secret(name).await,
-            Backing::Remote(state) => state.delete_secret(name).await,
+            Backing::Remote(remote) => remote.state.delete_secret(name).await,
         }
     }
 }
@@ -189,14 +230,14 @@ impl Storage {
 fn remote_dict(object: RemoteObject) -> Result<Dict, StorageError> {
     match object {
         RemoteObject::Dict(dict) => Ok(Dict::remote(dict)),
-        RemoteObject::Queue(_) => Err(wrong_kind("dict")),
+        _ => Err(wrong_kind("dict")),
     }
 }
 
 fn remote_queue(object: RemoteObject) -> Result<Queue, StorageError> {
     match object {
         RemoteObject::Queue(queue) => Ok(Queue::remote(queue)),
-        RemoteObject::Dict(_) => Err(wrong_kind("queue")),
+        _ => Err(wrong_kind("queue")),
     }
 }
 
@@ -204,12 +245,6 @@ fn wrong_kind(asked: &str) -> StorageError {
     StorageError::Unavailable(format!(
         "the cluster's state gave another kind of object than a {asked}"
     ))
-}
-
-fn no_shared_volumes() -> StorageError {
-    StorageError::Unavailable(
-        "volumes are kept on one host only: a cluster does not share them yet".into(),
-    )
 }
 
 /// A host's storage, decided on first use: an app that keeps no state never opens (or locks)
@@ -260,7 +295,11 @@ impl LazyStorage {
                     .into(),
             ));
         }
-        *chosen = Some(Storage::remote(state));
+        let volumes = match &self.dir {
+            Some(dir) => VolumesRoot::in_state_dir(dir),
+            None => VolumesRoot::temporary()?,
+        };
+        *chosen = Some(Storage::remote(state, volumes, self.settings.volume_quota));
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
-//! The seam a cluster plugs its shared state into: dicts, queues and secrets kept somewhere
-//! every host reaches (fnhost-cluster keeps them on NATS JetStream), behind the same handles as
-//! the host's own store.
+//! The seam a cluster plugs its shared state into: dicts, queues, volumes and secrets kept
+//! somewhere every host reaches (fnhost-cluster keeps them on NATS JetStream), behind the same
+//! handles as the host's own store. A volume's files are kept there; each host works on a copy
+//! in its own directory, brought in step by `commit` and `reload` (`volume/sync.rs`).
 //!
 //! The handles ([`crate::Dict`], [`crate::Queue`], [`crate::Storage`]) check names, keys and
 //! sizes and make keys canonical before they call in here, so an implementation is handed only
@@ -25,7 +26,7 @@ pub type Change = Box<dyn FnMut(Option<&[u8]>) -> Result<Option<Vec<u8>>, Storag
 
 /// A cluster's dicts, queues and secrets.
 pub trait RemoteState: Send + Sync + 'static {
-    /// The dict or queue of `kind` named `name`; made when missing if `create`, else
+    /// The dict, queue or volume of `kind` named `name`; made when missing if `create`, else
     /// `not-found`. Two hosts making the same name at once get the same object.
     fn named(&self, kind: ObjectKind, name: &str, create: bool) -> RemoteFuture<'_, RemoteObject>;
 
@@ -61,12 +62,41 @@ pub trait RemoteState: Send + Sync + 'static {
     fn delete_secret(&self, name: &str) -> RemoteFuture<'_, bool>;
 }
 
-/// A remote dict or queue, as [`RemoteState`] opens it.
+/// A remote dict, queue or volume, as [`RemoteState`] opens it.
 pub enum RemoteObject {
     /// A dict.
     Dict(Arc<dyn RemoteDict>),
     /// A queue.
     Queue(Arc<dyn RemoteQueue>),
+    /// A volume.
+    Volume(Arc<dyn RemoteVolume>),
+}
+
+/// A file of a remote volume, as last committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// Its path inside the volume, `/` between components, no leading `/`.
+    pub path: String,
+    /// What tells one committed content from another (the store's digest of it).
+    pub digest: String,
+}
+
+/// The committed files of a volume a cluster keeps. Paths are checked by the host's volume
+/// operations before and after they cross here.
+pub trait RemoteVolume: Send + Sync + 'static {
+    /// Its id.
+    fn id(&self) -> &str;
+    /// Its name.
+    fn name(&self) -> &str;
+    /// Every file committed, by path.
+    fn files(&self) -> RemoteFuture<'_, Vec<RemoteFile>>;
+    /// Commits the contents read from `from` (a file the host opened) as the file `path`,
+    /// replacing what was there; what it is now.
+    fn upload(&self, path: String, from: std::fs::File) -> RemoteFuture<'_, RemoteFile>;
+    /// Writes the committed contents of `path` into `into` (a file the host made).
+    fn download(&self, path: String, into: std::fs::File) -> RemoteFuture<'_, ()>;
+    /// Removes the committed file `path`.
+    fn remove(&self, path: String) -> RemoteFuture<'_, ()>;
 }
 
 /// A dict a cluster keeps. Keys are canonical JSON; sizes are checked.

@@ -16,14 +16,17 @@
 
 pub(crate) mod dirs;
 mod files;
+pub(crate) mod sync;
 
 pub use files::{EntryKind, VolumeEntry};
 
 use crate::storage::error::StorageError;
+use crate::storage::remote::RemoteVolume;
 use crate::storage::store::tables::ObjectKind;
-use crate::storage::store::{Object, Store, create_private_dir};
+use crate::storage::store::{Store, create_private_dir};
 use files::VolumeDir;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The largest file the host reads out of a volume in one piece (`volume get`, the API).
 pub const MAX_VOLUME_READ: u64 = 1 << 30;
@@ -31,20 +34,43 @@ pub const MAX_VOLUME_READ: u64 = 1 << 30;
 /// A volume: a handle on a named directory tree. Cheap to clone.
 #[derive(Clone)]
 pub struct Volume {
-    object: Object,
+    id: Arc<str>,
+    name: Arc<str>,
+    /// The host's directory of it: the volume itself, or this host's copy of a cluster's.
     dir: PathBuf,
     quota: u64,
+    /// The cluster's committed files, when the volume is a cluster's.
+    remote: Option<Arc<dyn RemoteVolume>>,
 }
 
 impl Volume {
+    /// A cluster's volume, its copy in `dir` (made when missing) brought in step.
+    pub(crate) async fn remote(
+        remote: Arc<dyn RemoteVolume>,
+        dir: PathBuf,
+        quota: u64,
+    ) -> Result<Volume, StorageError> {
+        let made = dir.clone();
+        blocking(move || create_private_dir(&made)).await?;
+        let volume = Volume {
+            id: remote.id().into(),
+            name: remote.name().into(),
+            dir,
+            quota,
+            remote: Some(remote),
+        };
+        volume.reload().await?;
+        Ok(volume)
+    }
+
     /// Its id (`vo-` and 32 hexadecimal digits).
     pub fn id(&self) -> &str {
-        &self.object.id
+        &self.id
     }
 
     /// Its name.
     pub fn name(&self) -> &str {
-        self.object.name.as_deref().unwrap_or(&self.object.id)
+        &self.name
     }
 
     /// The host directory that holds it: what containers mount.
@@ -63,8 +89,9 @@ impl Volume {
         blocking(move || usage_of(&dir, &name)).await
     }
 
-    /// Makes everything written in it durable, failing `full` when its files hold more than
-    /// its quota (nothing is removed: remove files, then commit again).
+    /// Makes everything written in it durable (on a cluster: sends it to the cluster, where
+    /// the other hosts' `reload` finds it), failing `full` when its files hold more than its
+    /// quota (nothing is removed: remove files, then commit again).
     pub async fn commit(&self) -> Result<(), StorageError> {
         let (dir, name, quota) = (self.dir.clone(), self.name().to_owned(), self.quota);
         blocking(move || {
@@ -75,23 +102,32 @@ impl Volume {
             let root = std::fs::File::open(&dir).map_err(|error| io_error(&name, &error))?;
             rustix::fs::syncfs(&root).map_err(|error| io_error(&name, &error.into()))
         })
-        .await
+        .await?;
+        match &self.remote {
+            Some(remote) => sync::commit(&self.dir, self.name(), remote.as_ref()).await,
+            None => Ok(()),
+        }
     }
 
-    /// Brings in what other hosts committed: nothing to do on one host, where every container
-    /// mounts the same directory.
+    /// Brings in what other hosts committed: on one host there is nothing to bring, every
+    /// container mounts the same directory.
     pub async fn reload(&self) -> Result<(), StorageError> {
-        Ok(())
+        match &self.remote {
+            Some(remote) => sync::reload(&self.dir, self.name(), remote.as_ref()).await,
+            None => Ok(()),
+        }
     }
 
     /// The entries of the directory `path` of it (its root when `/`), or the file `path`.
     pub async fn list(&self, path: &str) -> Result<Vec<VolumeEntry>, StorageError> {
+        self.reload_remote().await?;
         let path = path.to_owned();
         self.with_dir(move |dir| dir.list(&path)).await
     }
 
     /// Every entry below the directory `path`, directories before what they hold.
     pub async fn list_recursive(&self, path: &str) -> Result<Vec<VolumeEntry>, StorageError> {
+        self.reload_remote().await?;
         let path = path.to_owned();
         self.with_dir(move |dir| {
             let mut found = Vec::new();
@@ -116,6 +152,7 @@ impl Volume {
 
     /// The bytes of its file `path`, `too-large` past `limit` bytes.
     pub async fn read_at_most(&self, path: &str, limit: u64) -> Result<Vec<u8>, StorageError> {
+        self.reload_remote().await?;
         let path = path.to_owned();
         self.with_dir(move |dir| dir.read(&path, limit)).await
     }
@@ -133,13 +170,32 @@ impl Volume {
             }
             dir.write(&path, &bytes)
         })
-        .await
+        .await?;
+        self.commit_remote().await
     }
 
     /// Removes its file `path`, or its directory `path` and all it holds when `recursive`.
     pub async fn remove(&self, path: &str, recursive: bool) -> Result<(), StorageError> {
         let path = path.to_owned();
-        self.with_dir(move |dir| dir.remove(&path, recursive)).await
+        self.with_dir(move |dir| dir.remove(&path, recursive))
+            .await?;
+        self.commit_remote().await
+    }
+
+    /// On a cluster, brings in what was committed before the host reads its copy.
+    async fn reload_remote(&self) -> Result<(), StorageError> {
+        match &self.remote {
+            Some(_) => self.reload().await,
+            None => Ok(()),
+        }
+    }
+
+    /// On a cluster, commits what the host just changed in its copy.
+    async fn commit_remote(&self) -> Result<(), StorageError> {
+        match &self.remote {
+            Some(_) => self.commit().await,
+            None => Ok(()),
+        }
     }
 
     async fn with_dir<T: Send + 'static>(
@@ -166,9 +222,11 @@ impl Store {
         let made = dir.clone();
         blocking(move || create_private_dir(&made)).await?;
         Ok(Volume {
-            object,
+            id: object.id,
+            name: name.into(),
             dir,
             quota: self.settings().volume_quota,
+            remote: None,
         })
     }
 }

@@ -38,6 +38,13 @@ pub struct VolumeEntry {
     pub mtime: u64,
 }
 
+/// A file's size and last change, in nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Stamp {
+    pub(crate) size: u64,
+    pub(crate) changed_ns: u128,
+}
+
 /// A volume's directory, opened for resolving paths beneath it.
 pub(crate) struct VolumeDir {
     root: File,
@@ -117,6 +124,13 @@ impl VolumeDir {
 
     /// Writes `bytes` as the file `path`, making its parent directories, and syncs it.
     pub(crate) fn write(&self, path: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let mut file = self.create(path)?;
+        file.write_all(bytes).map_err(|e| self.error(path, e))?;
+        file.sync_all().map_err(|e| self.error(path, e))
+    }
+
+    /// The file `path`, made empty (and its parent directories made), open for writing.
+    pub(crate) fn create(&self, path: &str) -> Result<File, StorageError> {
         let relative = relative(path)?;
         if relative.as_os_str().is_empty() {
             return Err(StorageError::Invalid(
@@ -135,10 +149,51 @@ impl VolumeDir {
         }
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true);
-        let mut file =
-            cap::open(&self.root, &relative, &options).map_err(|e| self.error(path, e))?;
-        file.write_all(bytes).map_err(|e| self.error(path, e))?;
-        file.sync_all().map_err(|e| self.error(path, e))
+        cap::open(&self.root, &relative, &options).map_err(|e| self.error(path, e))
+    }
+
+    /// The file `path`, open for reading.
+    pub(crate) fn open_file(&self, path: &str) -> Result<File, StorageError> {
+        let relative = relative(path)?;
+        let mut options = OpenOptions::new();
+        options.read(true);
+        cap::open(&self.root, &relative, &options).map_err(|e| self.error(path, e))
+    }
+
+    /// Every regular file below the root (symlinks not followed) with its size and change
+    /// time: what tells whether a file changed since it was last seen.
+    pub(crate) fn files(&self) -> Result<Vec<(String, Stamp)>, StorageError> {
+        let mut found = Vec::new();
+        let mut pending = vec![String::new()];
+        while let Some(next) = pending.pop() {
+            for entry in self.list(&next)? {
+                match entry.kind {
+                    EntryKind::Dir => pending.push(entry.path),
+                    EntryKind::File => {
+                        let stamp = self.stamp(&entry.path)?;
+                        found.push((entry.path, stamp));
+                    }
+                    EntryKind::Symlink => {}
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The size and change time of the file `path`.
+    pub(crate) fn stamp(&self, path: &str) -> Result<Stamp, StorageError> {
+        let relative = relative(path)?;
+        let metadata = cap::stat(&self.root, &relative, FollowSymlinks::No)
+            .map_err(|e| self.error(path, e))?;
+        let changed = metadata
+            .modified()
+            .ok()
+            .and_then(|modified| modified.into_std().duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_nanos());
+        Ok(Stamp {
+            size: metadata.len(),
+            changed_ns: changed,
+        })
     }
 
     /// Removes the file `path`, or the directory `path` with all it holds when `recursive`.
