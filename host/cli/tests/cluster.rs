@@ -538,3 +538,52 @@ async fn three_hosts_share_dicts_queues_and_secrets_and_a_kill_loses_no_put() {
     drop((one, two, three));
     remove(&cluster.dir);
 }
+
+/// `examples/jobs-py` as written (Dict, Queue, Volume, Secret) deployed on three hosts, its
+/// entrypoint's steps taken through different hosts: jobs queued through the second, workers
+/// spawned through each, the results read and the report written through the third, its lines
+/// counted through the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jobs_example_runs_across_three_hosts() {
+    let cluster = Cluster::start("jobs");
+    let (one, two, three) = (
+        cluster.host("one"),
+        cluster.host("two"),
+        cluster.host("three"),
+    );
+    let deployed = one.run(&["deploy", "examples/jobs-py/app.py"]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let app = stdout(&deployed).split('`').nth(1).unwrap().to_owned();
+    let clients = [client(&one), client(&two), client(&three)];
+    for client in &clients {
+        eventually("every host has the app", async || {
+            client.app(&app).await.ok().map(drop)
+        })
+        .await;
+    }
+    // Queued first: a worker stops once the queue stays empty for half a second.
+    let jobs: Vec<u64> = (0..100).collect();
+    let queue = clients[1].queue::<u64>("jobs");
+    queue.put_many(&jobs, None, None).await.unwrap();
+    let mut workers = Vec::new();
+    for client in &clients {
+        let worker = client.function_in(&app, "worker");
+        workers.push(worker.spawn::<u64>(()).await.unwrap());
+    }
+    let mut done = 0;
+    for worker in workers {
+        done += worker.get().await.unwrap();
+    }
+    assert_eq!(done, 100, "each job done once");
+    let results = clients[2].dict::<u64, u64>("jobs-results");
+    let kept = results.items().await.unwrap();
+    assert_eq!(kept.len(), 100);
+    assert_eq!(kept.iter().map(|(_, square)| square).sum::<u64>(), 328_350);
+    let report = clients[2].function_in(&app, "write_report");
+    let name: String = report.remote(()).await.unwrap();
+    assert_eq!(name, "squares.txt");
+    let count = clients[0].function_in(&app, "count_lines");
+    assert_eq!(count.remote::<u64>((name,)).await.unwrap(), 100);
+    drop((one, two, three));
+    remove(&cluster.dir);
+}
