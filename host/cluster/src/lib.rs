@@ -9,14 +9,16 @@
 //!   never touch NATS;
 //! - [`Cluster::spawn`] stores a call in a JetStream work queue and returns once the server
 //!   has it; any host takes it, runs it, stores its outcome by call id and only then acks it
-//!   (`spawns`, `results`); [`Cluster::result`] and [`Cluster::cancel`] work from any host.
+//!   (`spawns`, `results`); [`Cluster::result`] and [`Cluster::cancel`] work from any host;
+//! - the host's dicts, queues, volumes and secrets live on JetStream (`state`), shared by every
+//!   host (docs/storage.md).
 //!
 //! docs/cluster.md has the design: subjects, streams, consumers, buckets, what happens when a
 //! host or NATS goes away, and how it scales.
 //!
 //! Modules, one concern each: `names` (everything named on NATS), `wire` (headers and
 //! outcomes), `spill`, `spawns`, `results`, `running` (calls running here, cancellations),
-//! `deployments`, `error`.
+//! `deployments`, `state`, `error`.
 
 mod deployments;
 mod error;
