@@ -229,23 +229,33 @@ async fn every_item_is_got_once_by_consumers_that_time_out(component: PathBuf) {
                 .unwrap()
         })
         .collect();
-    let producers = (0..PRODUCERS).map(|producer| {
-        let put = app.function("queue_put").unwrap();
-        async move {
-            let items: Vec<u64> = (0..PER_PRODUCER)
-                .map(|n| producer * PER_PRODUCER + n)
-                .collect();
-            put.remote::<usize>(("work", items)).await.unwrap()
-        }
-    });
-    futures::future::join_all(producers).await;
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|producer| {
+            let put = app.function("queue_put").unwrap();
+            async move {
+                let items: Vec<u64> = (0..PER_PRODUCER)
+                    .map(|n| producer * PER_PRODUCER + n)
+                    .collect();
+                put.remote::<usize>(("work", items)).await.unwrap()
+            }
+        })
+        .collect();
+    let producing = tokio::spawn(futures::future::join_all(producers));
     let mut got: Vec<u64> = Vec::new();
     for consumer in consumers {
         got.extend(consumer.get().await.unwrap());
     }
-    // Consumers that gave up before the last puts leave items: one more drain takes them.
-    let rest = call(&app, "queue_drain", ("work", 0.2)).await;
-    got.extend(serde_json::from_value::<Vec<u64>>(rest).unwrap());
+    // Consumers that gave up while producers still waited for room (a partition holds 5 000
+    // items) leave the rest: drains go on until every producer is done, then one more.
+    loop {
+        let done = producing.is_finished();
+        let rest = call(&app, "queue_drain", ("work", 0.2)).await;
+        got.extend(serde_json::from_value::<Vec<u64>>(rest).unwrap());
+        if done {
+            break;
+        }
+    }
+    producing.await.unwrap();
     let distinct: BTreeSet<u64> = got.iter().copied().collect();
     assert_eq!(got.len(), distinct.len(), "an item was got twice");
     assert_eq!(

@@ -219,23 +219,7 @@ impl SharedState {
             .delete(&key)
             .await
             .map_err(unavailable("removing a name"))?;
-        let removed = match kind {
-            ObjectKind::Dict => self
-                .inner
-                .jetstream
-                .delete_key_value(names::dict_bucket(&id))
-                .await
-                .map(drop)
-                .map_err(|error| error.to_string()),
-            ObjectKind::Queue => self
-                .inner
-                .jetstream
-                .delete_stream(names::queue_stream(&id))
-                .await
-                .map(drop)
-                .map_err(|error| error.to_string()),
-            ObjectKind::Volume => volumes::delete(&self.inner.jetstream, &id).await,
-        };
+        let removed = remove_stored(&self.inner.jetstream, kind, &id).await;
         if let Err(error) = removed {
             tracing::warn!(%id, %error, "a removed name's object stays on the NATS server");
         }
@@ -301,22 +285,72 @@ fn object_id(object: &RemoteObject) -> &str {
 
 /// Removes what `object` keeps on the server (an object made for a name another host took).
 async fn remove_object(jetstream: &jetstream::Context, object: &RemoteObject) {
-    let removed = match object {
-        RemoteObject::Dict(dict) => jetstream
-            .delete_key_value(names::dict_bucket(dict.id()))
-            .await
-            .map(drop)
-            .map_err(|error| error.to_string()),
-        RemoteObject::Queue(queue) => jetstream
-            .delete_stream(names::queue_stream(queue.id()))
-            .await
-            .map(drop)
-            .map_err(|error| error.to_string()),
-        RemoteObject::Volume(volume) => volumes::delete(jetstream, volume.id()).await,
+    let kind = match object {
+        RemoteObject::Dict(_) => ObjectKind::Dict,
+        RemoteObject::Queue(_) => ObjectKind::Queue,
+        RemoteObject::Volume(_) => ObjectKind::Volume,
     };
-    if let Err(error) = removed {
+    if let Err(error) = remove_stored(jetstream, kind, object_id(object)).await {
         tracing::warn!(id = object_id(object), %error, "an unused object stays on the NATS server");
     }
+}
+
+/// Removes the bucket, stream or object store of the object `id` of `kind`.
+async fn remove_stored(
+    jetstream: &jetstream::Context,
+    kind: ObjectKind,
+    id: &str,
+) -> Result<(), String> {
+    match kind {
+        ObjectKind::Dict => jetstream
+            .delete_key_value(names::dict_bucket(id))
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string()),
+        ObjectKind::Queue => jetstream
+            .delete_stream(names::queue_stream(id))
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string()),
+        ObjectKind::Volume => jetstream
+            .delete_object_store(names::volume_bucket(id))
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string()),
+    }
+}
+
+/// The stream `stream` of one of the cluster's objects, and the name its description gives
+/// after `described` (`None` for an ephemeral object); `None` when there is no such stream, or
+/// it is not one of ours.
+pub(crate) async fn described_stream(
+    jetstream: &jetstream::Context,
+    stream: String,
+    described: &str,
+) -> Result<Option<(jetstream::stream::Stream, Option<String>)>, StorageError> {
+    let stream = match jetstream.get_stream(stream).await {
+        Ok(stream) => stream,
+        Err(error) if is_not_found(&error) => return Ok(None),
+        Err(error) => return Err(unavailable("opening an object")(error)),
+    };
+    let description = stream.cached_info().config.description.clone();
+    let Some(name) = description
+        .as_deref()
+        .and_then(|d| d.strip_prefix(described))
+    else {
+        return Ok(None);
+    };
+    let name = (!name.is_empty()).then(|| name.to_owned());
+    Ok(Some((stream, name)))
+}
+
+/// Whether `error` says the stream does not exist.
+fn is_not_found(error: &jetstream::context::GetStreamError) -> bool {
+    matches!(
+        error.kind(),
+        jetstream::context::GetStreamErrorKind::JetStream(ref error)
+            if error.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
+    )
 }
 
 /// An `unavailable` error for a failed `what`, naming NATS.

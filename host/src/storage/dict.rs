@@ -9,10 +9,9 @@ use crate::storage::error::StorageError;
 use crate::storage::limits::{self, MAX_UPDATE_ENTRIES, MAX_VALUE_BYTES};
 use crate::storage::remote::RemoteDict;
 use crate::storage::store::dict::StoreDict;
-use std::sync::{Arc, Mutex, PoisonError};
 
-/// A key, value pair, each as JSON.
-pub type Entry = (Vec<u8>, Vec<u8>);
+use crate::storage::store::dict::Entry;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A dict: a handle to it by id. Cheap to clone.
 #[derive(Clone)]

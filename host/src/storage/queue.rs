@@ -8,11 +8,10 @@ use crate::storage::error::StorageError;
 use crate::storage::limits::{self, MAX_ITEM_BYTES, MAX_PARTITION_ITEMS};
 use crate::storage::remote::RemoteQueue;
 use crate::storage::store::queue::StoreQueue;
+
+use crate::storage::store::queue::NumberedItem;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// An item with its number in its partition.
-pub type NumberedItem = (u64, Vec<u8>);
 
 /// A queue: a handle to it by id. Cheap to clone.
 #[derive(Clone)]

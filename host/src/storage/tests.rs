@@ -2,7 +2,6 @@
 
 use super::store::tables::{OBJECTS, ObjectMeta};
 use super::*;
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 fn memory() -> Storage {
@@ -173,74 +172,6 @@ async fn a_waiting_get_wakes_on_a_put() {
             .unwrap()
             .is_empty()
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_item_reaches_exactly_one_getter_despite_timeouts_and_cancellations() {
-    const PRODUCERS: u64 = 8;
-    const PER_PRODUCER: u64 = 1250;
-    let store = memory();
-    let queue = store.queue("work", true).await.unwrap();
-    let producers = (0..PRODUCERS).map(|producer| {
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            for chunk in (0..PER_PRODUCER).collect::<Vec<_>>().chunks(50) {
-                let items = chunk
-                    .iter()
-                    .map(|n| json((producer * PER_PRODUCER + n).into()));
-                queue.put(items.collect(), None, 3600, None).await.unwrap();
-            }
-        })
-    });
-    let consumers = (0..8u64).map(|consumer| {
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            let mut got = Vec::new();
-            let mut idle = 0;
-            for round in 0u64.. {
-                // Every third get is cancelled after a moment; every get times out quickly.
-                let get = queue.get(3, None, Some(Duration::from_millis(20)));
-                let items = if (round + consumer) % 3 == 0 {
-                    match tokio::time::timeout(Duration::from_micros(50), get).await {
-                        Ok(items) => items.unwrap(),
-                        Err(_) => continue,
-                    }
-                } else {
-                    get.await.unwrap()
-                };
-                idle = if items.is_empty() { idle + 1 } else { 0 };
-                got.extend(items);
-                if idle == 10 {
-                    break;
-                }
-            }
-            got
-        })
-    });
-    let consumers: Vec<_> = consumers.collect();
-    futures::future::try_join_all(producers).await.unwrap();
-    let mut seen = Vec::new();
-    for consumer in consumers {
-        seen.extend(consumer.await.unwrap());
-    }
-    // Items put back by cancelled gets after the consumers stopped are still in the queue.
-    loop {
-        let rest = queue
-            .get(1000, None, Some(Duration::from_millis(100)))
-            .await
-            .unwrap();
-        if rest.is_empty() {
-            break;
-        }
-        seen.extend(rest);
-    }
-    let numbers: Vec<u64> = seen
-        .iter()
-        .map(|item| serde_json::from_slice(item).unwrap())
-        .collect();
-    let distinct: BTreeSet<u64> = numbers.iter().copied().collect();
-    assert_eq!(numbers.len(), distinct.len(), "an item was delivered twice");
-    assert_eq!(distinct, (0..PRODUCERS * PER_PRODUCER).collect());
 }
 
 #[tokio::test]

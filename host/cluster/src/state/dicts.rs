@@ -12,7 +12,7 @@
 //! [`MAX_KEY_BYTES`] (it travels in a subject) and a value at most the server's `max_payload`.
 
 use crate::names;
-use crate::state::{StateInner, unavailable};
+use crate::state::{StateInner, described_stream, unavailable};
 use async_nats::jetstream::{self, kv};
 use bytes::Bytes;
 use fnhost::StorageError;
@@ -67,16 +67,10 @@ impl KvDict {
     /// The dict `id`, if its bucket exists.
     pub(crate) async fn open(state: &StateInner, id: &str) -> Result<Option<KvDict>, StorageError> {
         let bucket = names::dict_bucket(id);
-        let stream = match state.jetstream.get_stream(format!("KV_{bucket}")).await {
-            Ok(stream) => stream,
-            Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(unavailable("opening a dict")(error)),
-        };
-        let described = stream.cached_info().config.description.clone();
-        let Some(name) = described.as_deref().and_then(|d| d.strip_prefix(DESCRIBED)) else {
+        let found = described_stream(&state.jetstream, format!("KV_{bucket}"), DESCRIBED).await?;
+        let Some((_, name)) = found else {
             return Ok(None);
         };
-        let name = (!name.is_empty()).then(|| name.to_owned());
         let kv = state
             .jetstream
             .get_key_value(bucket)
@@ -349,15 +343,6 @@ impl Drop for KvDict {
             });
         }
     }
-}
-
-/// Whether `error` says the stream does not exist.
-pub(crate) fn is_not_found(error: &jetstream::context::GetStreamError) -> bool {
-    matches!(
-        error.kind(),
-        jetstream::context::GetStreamErrorKind::JetStream(ref error)
-            if error.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND
-    )
 }
 
 fn contended(attempts: usize) -> StorageError {

@@ -15,8 +15,7 @@
 //! of partitions is not limited; items a getter gave back go to the end of the line.
 
 use crate::names;
-use crate::state::dicts::is_not_found;
-use crate::state::{StateInner, unavailable};
+use crate::state::{StateInner, described_stream, unavailable};
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::{Acker, PublishMessage};
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy};
@@ -93,16 +92,11 @@ impl StreamQueue {
         state: &StateInner,
         id: &str,
     ) -> Result<Option<StreamQueue>, StorageError> {
-        let stream = match state.jetstream.get_stream(names::queue_stream(id)).await {
-            Ok(stream) => stream,
-            Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(unavailable("opening a queue")(error)),
-        };
-        let described = stream.cached_info().config.description.clone();
-        let Some(name) = described.as_deref().and_then(|d| d.strip_prefix(DESCRIBED)) else {
+        let stream = names::queue_stream(id);
+        let found = described_stream(&state.jetstream, stream, DESCRIBED).await?;
+        let Some((stream, name)) = found else {
             return Ok(None);
         };
-        let name = (!name.is_empty()).then(|| name.to_owned());
         Ok(Some(StreamQueue::new(
             state,
             stream,

@@ -3,9 +3,8 @@
 //! and a reload brings is decided by the host (`fnhost`'s volume sync); this keeps the files.
 
 use crate::names;
-use crate::state::dicts::is_not_found;
-use crate::state::{StateInner, unavailable};
-use async_nats::jetstream::{self, object_store};
+use crate::state::{StateInner, described_stream, unavailable};
+use async_nats::jetstream::object_store;
 use fnhost::StorageError;
 use fnhost::remote::{RemoteFile, RemoteFuture, RemoteVolume};
 use futures::TryStreamExt;
@@ -50,13 +49,8 @@ impl ObjectVolume {
         id: &str,
     ) -> Result<Option<ObjectVolume>, StorageError> {
         let bucket = names::volume_bucket(id);
-        let stream = match state.jetstream.get_stream(format!("OBJ_{bucket}")).await {
-            Ok(stream) => stream,
-            Err(error) if is_not_found(&error) => return Ok(None),
-            Err(error) => return Err(unavailable("opening a volume")(error)),
-        };
-        let described = stream.cached_info().config.description.clone();
-        let Some(name) = described.as_deref().and_then(|d| d.strip_prefix(DESCRIBED)) else {
+        let found = described_stream(&state.jetstream, format!("OBJ_{bucket}"), DESCRIBED).await?;
+        let Some((_, Some(name))) = found else {
             return Ok(None);
         };
         let store = state
@@ -66,7 +60,7 @@ impl ObjectVolume {
             .map_err(unavailable("opening a volume"))?;
         Ok(Some(ObjectVolume {
             id: id.to_owned(),
-            name: name.to_owned(),
+            name,
             store,
         }))
     }
@@ -149,12 +143,4 @@ impl RemoteVolume for ObjectVolume {
     fn remove(&self, path: String) -> RemoteFuture<'_, ()> {
         Box::pin(ObjectVolume::remove(self, path))
     }
-}
-
-/// Removes the store of the volume `id`.
-pub(crate) async fn delete(jetstream: &jetstream::Context, id: &str) -> Result<(), String> {
-    jetstream
-        .delete_object_store(names::volume_bucket(id))
-        .await
-        .map_err(|error| error.to_string())
 }

@@ -6,7 +6,6 @@
 //! entry's time to live writes the time again (in the background, so a read never waits on the
 //! disk), and an entry past its time to live reads as absent until the sweeper removes it.
 
-use crate::storage::dict::Entry;
 use crate::storage::error::StorageError;
 use crate::storage::limits::MAX_PAGE;
 use crate::storage::store::tables::ObjectKind;
@@ -15,6 +14,9 @@ use crate::storage::store::tables::{
 };
 use crate::storage::store::{Object, Store};
 use redb::{ReadableTable, WriteTransaction};
+
+/// A key, value pair, each as JSON.
+pub type Entry = (Vec<u8>, Vec<u8>);
 
 /// A dict of the store, by id. Cheap to clone.
 #[derive(Clone)]

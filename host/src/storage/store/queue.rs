@@ -10,7 +10,6 @@
 
 use crate::storage::error::StorageError;
 use crate::storage::limits::{self, MAX_PAGE, MAX_PARTITION_ITEMS, MAX_PARTITIONS};
-use crate::storage::queue::NumberedItem;
 use crate::storage::store::tables::ObjectKind;
 use crate::storage::store::tables::{self, COUNTS, ITEMS, PARTITIONS, id_end, now_ms};
 use crate::storage::store::wake::{Change, PartitionKey};
@@ -21,6 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::futures::Notified;
 use tokio::time::Instant;
+
+/// An item with its number in its partition.
+pub type NumberedItem = (u64, Vec<u8>);
 
 /// A queue of the store, by id. Partitions, items and times to live are checked by the handle
 /// ([`crate::Queue`]) before they reach here. Cheap to clone.
