@@ -68,5 +68,5 @@ pub use storage::{
     Dict, EntryKind, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PAGE, MAX_PARTITION_ITEMS,
     MAX_PARTITION_TTL, MAX_PARTITIONS, MAX_SECRET_BYTES, MAX_SECRET_KEYS, MAX_VALUE_BYTES,
     MAX_VOLUME_READ, ObjectKind, Queue, STORE_FILE, SecretListing, SecretValues, Storage,
-    StorageError, StorageSettings, Volume, VolumeEntry,
+    StorageError, StorageSettings, TypedDict, TypedQueue, Volume, VolumeEntry,
 };

@@ -25,6 +25,7 @@ mod queue;
 pub mod remote;
 mod secrets;
 mod store;
+mod typed;
 mod volume;
 
 pub(crate) use backing::LazyStorage;
@@ -40,6 +41,7 @@ pub use queue::Queue;
 pub use secrets::{MAX_SECRET_BYTES, MAX_SECRET_KEYS, SecretListing, SecretValues};
 pub use store::tables::ObjectKind;
 pub use store::{STORE_FILE, StorageSettings};
+pub use typed::{TypedDict, TypedQueue};
 pub use volume::{EntryKind, MAX_VOLUME_READ, Volume, VolumeEntry};
 
 #[cfg(test)]

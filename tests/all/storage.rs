@@ -559,3 +559,104 @@ async fn every_item_reaches_one_getter_despite_cancelled_gets_here() {
     let late = queue.get(1, None, Some(std::time::Duration::from_millis(200)));
     assert!(late.await.unwrap().is_empty(), "an item came twice");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typed_handles_of_the_host_library_share_what_functions_keep() {
+    typed_handles_of_the_host_library_share_what_functions_keep_here().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn typed_handles_of_the_host_library_share_what_functions_keep_on_a_cluster() {
+    on_nats(typed_handles_of_the_host_library_share_what_functions_keep_here()).await;
+}
+
+/// The host library's `TypedDict` and `TypedQueue` read what a Python function wrote and the
+/// other way round; a pickled Python value fails naming its type.
+async fn typed_handles_of_the_host_library_share_what_functions_keep_here() {
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Point {
+        n: u32,
+        list: Vec<u32>,
+    }
+    let host = own_host().await;
+    let python = host
+        .app()
+        .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
+        .await
+        .unwrap();
+    call(&python, "dict_write_json", "typed").await;
+    let storage = host.storage().unwrap();
+    let dict = storage.dict("typed", false).await.unwrap();
+    let points = dict.typed::<String, Point>();
+    let wrote = Point {
+        n: 1,
+        list: vec![1, 2],
+    };
+    assert_eq!(
+        points.get(&"from-python".into()).await.unwrap(),
+        Some(wrote)
+    );
+    assert!(
+        points
+            .put_if_absent(&"rust".into(), &Point { n: 2, list: vec![] })
+            .await
+            .unwrap()
+    );
+    assert!(
+        !points
+            .put_if_absent(&"rust".into(), &Point { n: 3, list: vec![] })
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        call(&python, "dict_get", ("typed", "rust")).await,
+        json!({"n": 2, "list": []})
+    );
+    assert_eq!(points.items().await.unwrap().len(), 2);
+    let pickled = br#"{"$fnhost.pickle": "gASV", "type": "datetime.datetime"}"#.to_vec();
+    dict.put(br#""when""#, pickled, false).await.unwrap();
+    let refused = points.get(&"when".into()).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("`datetime.datetime`"),
+        "{refused}"
+    );
+
+    let queue = storage
+        .queue("typed-work", true)
+        .await
+        .unwrap()
+        .typed::<u64>();
+    queue.put_many(&[1, 2, 3], None, None).await.unwrap();
+    assert_eq!(
+        call(&python, "queue_drain", ("typed-work", 0.1)).await,
+        json!([1, 2, 3])
+    );
+    call(&python, "queue_put", ("typed-work", json!([7]))).await;
+    assert_eq!(
+        queue
+            .get(Some(std::time::Duration::from_secs(5)))
+            .await
+            .unwrap(),
+        Some(7)
+    );
+}
+
+/// The blocking twins, on a blocking app's runtime.
+#[test]
+fn blocking_typed_handles_keep_and_give_back() {
+    let builder = own_host_with(StorageSettings::default()).app();
+    let app =
+        fnhost::blocking::App::load_from(builder, [fnhost_tests::guest("tests/guests/storage")])
+            .unwrap();
+    let scores = app.dict::<String, u32>("scores", true).unwrap();
+    scores.put(&"alice".into(), &3).unwrap();
+    assert!(!scores.put_if_absent(&"alice".into(), &4).unwrap());
+    assert_eq!(scores.get(&"alice".into()).unwrap(), Some(3));
+    assert_eq!(scores.items().unwrap(), [("alice".to_owned(), 3)]);
+    let read = app.function("dict_get").unwrap();
+    assert_eq!(read.remote::<u32>(("scores", "alice")).unwrap(), 3);
+    let jobs = app.queue::<u32>("jobs", true).unwrap();
+    jobs.put(&5, None).unwrap();
+    assert_eq!(jobs.len(None).unwrap(), 1);
+    assert_eq!(jobs.get(None).unwrap(), Some(5));
+}

@@ -11,6 +11,8 @@
 //! `((a, b),)`; `#[function]` handles always pass a tuple of their parameters, so they never
 //! meet it.
 
+pub mod payload;
+
 use serde::Serialize;
 use serde::ser::{Impossible, Serializer};
 use std::fmt;

@@ -5,6 +5,10 @@
 //! inside an async runtime (tokio panics when a runtime blocks inside another): use the async
 //! API there.
 
+mod state;
+
+pub use state::{Dict, Queue};
+
 use crate::api::app::AppBuilder;
 use crate::dispatch::CallId;
 use crate::info::FunctionInfo;
