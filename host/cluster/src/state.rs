@@ -163,7 +163,8 @@ impl SharedState {
                 match self.open_id(kind, &id).await {
                     Err(StorageError::NotFound(_)) => {
                         // Its object went (a delete half done): the name is free again.
-                        let _ = self.inner.names.delete(&key).await;
+                        let freed = self.inner.names.delete(&key).await;
+                        freed.map_err(unavailable("freeing a name"))?;
                         continue;
                     }
                     opened => return opened,

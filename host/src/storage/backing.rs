@@ -1,7 +1,8 @@
 //! Where a host's dicts, queues, secrets and volumes live: its own store (a redb file in its
 //! state directory, or in memory), or a cluster's shared state (`remote`) once the host joined
-//! one, with this host's copies of the cluster's volumes in its state directory. [`Storage`] is the one handle every caller holds; which it is was decided when the
-//! host's storage was first asked for.
+//! one, with this host's copies of the cluster's volumes in its state directory. [`Storage`]
+//! is the one handle every caller holds; which it is was decided when the host's storage was
+//! first asked for.
 //!
 //! Invariant: a host uses one backing for all its objects from the first use on: a cluster
 //! host's objects never land in its own store, where the other hosts could not see them.
@@ -87,7 +88,7 @@ impl Storage {
                 let opened = remote.state.named(kind, name, false).await;
                 let existed = remote.state.delete(kind, name).await?;
                 if let Ok(RemoteObject::Volume(volume)) = opened {
-                    // This host's copy goes too (other hosts' copies go at their next reload).
+                    // This host's copy goes too; other hosts' copies stay in their state directories.
                     let dir = remote.volumes.dir_of(volume.id());
                     sync::forget(&dir);
                     remote.volumes.remove(volume.id());
