@@ -660,3 +660,46 @@ fn blocking_typed_handles_keep_and_give_back() {
     assert_eq!(jobs.len(None).unwrap(), 1);
     assert_eq!(jobs.get(None).unwrap(), Some(5));
 }
+
+/// With the NATS server down, each state operation of a cluster host fails with `unavailable`
+/// naming NATS, from a function and from the host library; once it is back, what was
+/// acknowledged before is there and the host serves on.
+#[tokio::test(flavor = "multi_thread")]
+async fn nats_down_fails_each_state_call_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::start(dir.path());
+    let url = nats.url();
+    let test = async {
+        let host = own_host().await;
+        let python = host
+            .app()
+            .load([fnhost_tests::python_guest("tests/guests-py/storage/app.py")])
+            .await
+            .unwrap();
+        call(&python, "dict_put", ("kept", "k", "before", false)).await;
+        let dict = host.storage().unwrap().dict("kept", false).await.unwrap();
+        nats.stop();
+        let failed = dict.get(br#""k""#).await.unwrap_err();
+        assert!(
+            matches!(failed, fnhost::StorageError::Unavailable(_)),
+            "{failed}"
+        );
+        assert!(failed.to_string().contains("NATS"), "{failed}");
+        let get = python.function("dict_get").unwrap();
+        let refused = get.remote::<Value>(("kept", "k")).await.unwrap_err();
+        assert!(refused.message().contains("NATS"), "{refused}");
+        nats.start_again();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            match get.remote::<Value>(("kept", "k")).await {
+                Ok(value) => {
+                    assert_eq!(value, json!("before"));
+                    break;
+                }
+                Err(error) => assert!(std::time::Instant::now() < deadline, "never back: {error}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    NATS.scope(url, test).await;
+}
