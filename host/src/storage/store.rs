@@ -2,6 +2,8 @@
 //! name or id. `dict.rs`, `queue.rs` and `secrets.rs` add each kind's operations to [`Store`];
 //! `../volume.rs` adds volumes. What a cluster keeps instead is behind `../remote.rs`.
 //!
+//! Names reach here checked by the handles (`backing.rs`).
+//!
 //! Invariant: a store is open in one process at a time (redb's lock on the file); a second
 //! open is `unavailable`, naming the file, never a second writer.
 
@@ -14,7 +16,6 @@ mod wake;
 mod writer;
 
 use crate::storage::error::StorageError;
-use crate::storage::limits;
 use crate::storage::volume::dirs::VolumesRoot;
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
 use std::path::Path;
@@ -142,7 +143,6 @@ impl Store {
     /// Removes the object of `kind` named `name` and everything it holds (a volume's files
     /// too); whether it existed.
     pub(crate) async fn delete(&self, kind: ObjectKind, name: &str) -> Result<bool, StorageError> {
-        limits::check_name(name)?;
         let name = name.to_owned();
         let removed = self
             .inner
@@ -171,7 +171,6 @@ impl Store {
         name: &str,
         create: bool,
     ) -> Result<Object, StorageError> {
-        limits::check_name(name)?;
         if let Some(id) = self.id_of(kind, name)? {
             return Ok(self.object(id, Some(name.to_owned()), false));
         }

@@ -1,7 +1,6 @@
 //! The store's secrets table: a secret's name to its values' stored form.
 
 use crate::storage::error::StorageError;
-use crate::storage::limits;
 use crate::storage::secrets::{SecretListing, SecretValues};
 use crate::storage::store::Store;
 use crate::storage::store::tables::SECRETS;
@@ -16,7 +15,6 @@ impl Store {
         values: SecretValues,
         overwrite: bool,
     ) -> Result<(), StorageError> {
-        limits::check_name(name)?;
         let (name, row) = (name.to_owned(), values.encode());
         self.writer()
             .write(move |txn, _| {
