@@ -62,9 +62,9 @@ pub(crate) enum Command {
     /// Create, list and delete the host's secrets (in the state directory's store, or
     /// `--url`'s: a cluster's secrets through any of its hosts).
     Secret(secret::SecretArgs),
-    /// Make, fill, read and delete the host's volumes (in the state directory).
-    #[command(subcommand)]
-    Volume(volume::VolumeCommand),
+    /// Make, fill, read and delete the host's volumes (in the state directory's store, or
+    /// `--url`'s).
+    Volume(volume::VolumeArgs),
 }
 
 impl Command {

@@ -480,3 +480,68 @@ fn dict_and_queue_commands_act_on_a_server_with_url() {
     ok(&["queue", "delete", "jobs"]);
     assert_eq!(ok(&["dict", "list"]), "");
 }
+
+#[test]
+fn the_client_library_and_volume_commands_reach_the_servers_volumes() {
+    use fnhost_client::blocking::Client;
+
+    let state = scratch_dir("client-volumes");
+    let server = Server::start(&state, &["tests/guests/storage", "--name", "storage"]);
+    let client = Client::connect(&server.url).unwrap();
+    let files = client.volume("files");
+    assert!(files.create().unwrap());
+    assert!(!files.create().unwrap(), "made once");
+    files.write("/notes/a.txt", b"alpha".to_vec()).unwrap();
+    // A deployed function that mounts the volume reads what the client wrote, and back.
+    let read = client.function_in("storage", "volume_read");
+    let text: String = read.remote(("notes/a.txt",)).unwrap();
+    assert_eq!(text, "alpha", "{}", server.log());
+    let write = client.function_in("storage", "volume_write");
+    write.remote::<()>(("b.txt", "beta")).unwrap();
+    assert_eq!(files.read("b.txt").unwrap(), b"beta");
+    let listed: Vec<(String, String, u64)> = files
+        .list("/")
+        .unwrap()
+        .into_iter()
+        .map(|entry| (entry.path, entry.kind, entry.size))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("b.txt".to_owned(), "file".to_owned(), 4),
+            ("notes".to_owned(), "dir".to_owned(), 0)
+        ]
+    );
+    let escape = files.read("../store.redb").unwrap_err();
+    assert_eq!(escape.kind(), "bad-request", "{escape}");
+    assert_eq!(client.volumes().unwrap(), ["files"]);
+
+    // The same volume through `fnhost volume ... --url`.
+    let ok = |args: &[&str]| {
+        let output = server.run(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        stdout(&output)
+    };
+    let local = state.join("upload.txt");
+    std::fs::write(&local, "gamma").unwrap();
+    ok(&["volume", "put", "files", local.to_str().unwrap(), "/in/"]);
+    assert_eq!(files.read("in/upload.txt").unwrap(), b"gamma");
+    assert_eq!(
+        ok(&["volume", "ls", "files", "in"]),
+        "file               5 in/upload.txt\n"
+    );
+    assert_eq!(ok(&["volume", "get", "files", "notes/a.txt", "-"]), "alpha");
+    let escape = server.run(&["volume", "get", "files", "../store.redb", "-"]);
+    assert!(!escape.status.success());
+    ok(&["volume", "rm", "files", "notes", "-r"]);
+    assert!(files.read("notes/a.txt").is_err());
+    let again = server.run(&["volume", "create", "files"]);
+    assert!(
+        error_line(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
+    ok(&["volume", "delete", "files"]);
+    assert_eq!(ok(&["volume", "list"]), "");
+    assert_eq!(files.read("b.txt").unwrap_err().kind(), "not-found");
+}

@@ -5,7 +5,7 @@
 //! the calling thread until its answer is back. Do not call these from inside an async
 //! runtime (tokio panics when a runtime blocks inside another): use the async client there.
 
-use crate::{AppSummary, ClientError, DeploySettings, LogEvent, LogStream};
+use crate::{AppSummary, ClientError, DeploySettings, LogEvent, LogStream, VolumeEntry};
 use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -121,6 +121,19 @@ impl Client {
     pub fn queue<T: Serialize + DeserializeOwned>(&self, name: &str) -> Queue<T> {
         Queue {
             queue: self.client.queue(name),
+            runtime: Arc::clone(&self.runtime),
+        }
+    }
+
+    /// The names of the server's volumes.
+    pub fn volumes(&self) -> Result<Vec<String>, ClientError> {
+        self.runtime.block_on(self.client.volumes())
+    }
+
+    /// The volume `name` of the server; see [`crate::Client::volume`].
+    pub fn volume(&self, name: &str) -> Volume {
+        Volume {
+            volume: self.client.volume(name),
             runtime: Arc::clone(&self.runtime),
         }
     }
@@ -401,5 +414,43 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     /// Removes the queue and every item.
     pub fn delete(&self) -> Result<(), ClientError> {
         self.runtime.block_on(self.queue.delete())
+    }
+}
+
+/// A volume of the server, for blocking callers; see [`crate::Volume`].
+pub struct Volume {
+    volume: crate::Volume,
+    runtime: Arc<Runtime>,
+}
+
+impl Volume {
+    /// Makes it when missing: whether it was made now.
+    pub fn create(&self) -> Result<bool, ClientError> {
+        self.runtime.block_on(self.volume.create())
+    }
+
+    /// Removes it and all its files.
+    pub fn delete(&self) -> Result<(), ClientError> {
+        self.runtime.block_on(self.volume.delete())
+    }
+
+    /// The entries of its directory `path`.
+    pub fn list(&self, path: &str) -> Result<Vec<VolumeEntry>, ClientError> {
+        self.runtime.block_on(self.volume.list(path))
+    }
+
+    /// The bytes of its file `path`.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        self.runtime.block_on(self.volume.read(path))
+    }
+
+    /// Writes `bytes` as its file `path`.
+    pub fn write(&self, path: &str, bytes: Vec<u8>) -> Result<(), ClientError> {
+        self.runtime.block_on(self.volume.write(path, bytes))
+    }
+
+    /// Removes its file `path`, or its directory `path` and all it holds when `recursive`.
+    pub fn remove(&self, path: &str, recursive: bool) -> Result<(), ClientError> {
+        self.runtime.block_on(self.volume.remove(path, recursive))
     }
 }

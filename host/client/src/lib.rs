@@ -18,7 +18,8 @@
 //! itself, so a remote program does not build wasmtime; [`AppSummary`] mirrors the server's.
 //!
 //! [`Client::dict`] and [`Client::queue`] reach the server's dicts and queues, typed as the
-//! library's are. [`blocking`] holds the same API for callers without an async runtime.
+//! library's are; [`Client::volume`] its volumes' files, [`Client::create_secret`] its
+//! secrets. [`blocking`] holds the same API for callers without an async runtime.
 
 mod apps;
 pub mod blocking;
@@ -30,6 +31,7 @@ mod lines;
 mod logs;
 mod secrets;
 mod storage;
+mod volumes;
 
 pub use apps::{AppSummary, ClassSummary, DeploySettings, FunctionSummary, WebEndpoint};
 pub use call::FunctionCall;
@@ -40,3 +42,4 @@ pub use logs::{LogEvent, LogStream};
 pub use reqwest::Url;
 pub use secrets::SecretSummary;
 pub use storage::{Dict, Queue};
+pub use volumes::{Volume, VolumeEntry};

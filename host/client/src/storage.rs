@@ -88,15 +88,15 @@ impl Client {
         self.names("queues").await
     }
 
-    async fn names(&self, kind: &str) -> Result<Vec<String>, ClientError> {
+    pub(crate) async fn names(&self, kind: &str) -> Result<Vec<String>, ClientError> {
         let request = self.request(Method::GET, self.endpoint(&["v1", kind]));
         let response = self.send(request, &[StatusCode::OK]).await?;
         let listed: Value = self.json(response).await?;
         decode("the names", listed[kind].clone())
     }
 
-    /// Removes the object `name` of `kind` (`dicts`, `queues`).
-    async fn remove(&self, kind: &str, name: &str) -> Result<(), ClientError> {
+    /// Removes the object `name` of `kind` (`dicts`, `queues`, `volumes`).
+    pub(crate) async fn remove(&self, kind: &str, name: &str) -> Result<(), ClientError> {
         let request = self.request(Method::DELETE, self.endpoint(&["v1", kind, name]));
         self.send(request, &[StatusCode::NO_CONTENT])
             .await
@@ -125,7 +125,7 @@ fn encode(what: &str, value: &impl Serialize) -> Result<Value, ClientError> {
         .map_err(|error| ClientError::Payload(format!("cannot encode {what}: {error}")))
 }
 
-fn decode<T: DeserializeOwned>(what: &str, value: Value) -> Result<T, ClientError> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, value: Value) -> Result<T, ClientError> {
     serde_json::from_value(value)
         .map_err(|error| ClientError::Payload(format!("cannot decode {what}: {error}")))
 }

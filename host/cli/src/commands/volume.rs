@@ -1,22 +1,33 @@
 //! `fnhost volume ...`: the host's volumes (Modal's `modal volume`), made, listed, filled and
 //! read from the command line, in the state directory (`FNHOST_STATE_DIR`, else the server's
-//! default one).
+//! default one), or, with `--url` (or `FNHOST_URL`), on that server (a cluster's, through any
+//! host).
 //!
-//! Invariant: every path inside a volume goes through the host library's volume operations,
-//! which refuse `..`, absolute escapes and symlinks that leave the volume; a local directory
-//! is uploaded without following its symlinks.
+//! Invariant: every path inside a volume goes through the host library's volume operations
+//! (here, or the server's), which refuse `..`, absolute escapes and symlinks that leave the
+//! volume; a local directory is uploaded without following its symlinks.
 
 use crate::commands::storage::open;
+use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
 use anyhow::Context;
-use clap::Subcommand;
-use fnhost::{EntryKind, ObjectKind, Volume};
+use clap::{Args, Subcommand};
+use fnhost::{EntryKind, ObjectKind, Storage};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// `fnhost volume [--url URL] ...`.
+#[derive(Args)]
+pub(crate) struct VolumeArgs {
+    #[command(subcommand)]
+    command: VolumeCommand,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
 /// `fnhost volume`: what to do with a volume.
 #[derive(Subcommand)]
-pub(crate) enum VolumeCommand {
+enum VolumeCommand {
     /// Make an empty volume.
     Create { name: String },
     /// List the volumes.
@@ -52,30 +63,23 @@ pub(crate) enum VolumeCommand {
     Delete { name: String },
 }
 
-impl VolumeCommand {
-    /// Carries the command out on the state directory's store.
+impl VolumeArgs {
+    /// Carries the command out, on the state directory's store or the server.
     pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<()> {
-        let store = open(&settings)?;
-        match self {
-            VolumeCommand::Create { name } => {
-                if store.names(ObjectKind::Volume).await?.contains(&name) {
-                    anyhow::bail!("a volume named `{name}` exists already");
-                }
-                store.volume(&name, true).await?;
-            }
-            VolumeCommand::List => store
-                .names(ObjectKind::Volume)
+        let target = match self.remote.remote(&settings)? {
+            Some(client) => Target::Remote(client),
+            None => Target::Local(open(&settings)?),
+        };
+        match self.command {
+            VolumeCommand::Create { name } => target.create(&name).await?,
+            VolumeCommand::List => target
+                .names()
                 .await?
                 .iter()
                 .for_each(|name| println!("{name}")),
             VolumeCommand::Ls { name, path } => {
-                for entry in store.volume(&name, false).await?.list(&path).await? {
-                    let kind = match entry.kind {
-                        EntryKind::File => "file",
-                        EntryKind::Dir => "dir",
-                        EntryKind::Symlink => "symlink",
-                    };
-                    println!("{kind:<7} {:>12} {}", entry.size, entry.path);
+                for (kind, size, path) in target.volume(&name).await?.list(&path).await? {
+                    println!("{kind:<7} {size:>12} {path}");
                 }
             }
             VolumeCommand::Put {
@@ -83,7 +87,7 @@ impl VolumeCommand {
                 local,
                 remote,
             } => {
-                let volume = store.volume(&name, false).await?;
+                let volume = target.volume(&name).await?;
                 let remote = remote_path(&local, remote.as_deref())?;
                 put(&volume, &local, &remote).await?;
             }
@@ -92,25 +96,123 @@ impl VolumeCommand {
                 remote,
                 local,
             } => {
-                let bytes = store.volume(&name, false).await?.read(&remote).await?;
+                let bytes = target.volume(&name).await?.read(&remote).await?;
                 write_local(&remote, local.as_deref(), &bytes)?;
             }
             VolumeCommand::Rm {
                 name,
                 path,
                 recursive,
-            } => {
-                store
-                    .volume(&name, false)
+            } => target.volume(&name).await?.remove(&path, recursive).await?,
+            VolumeCommand::Delete { name } => target.delete(&name).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Where a volume command acts: the state directory's store, or a server's.
+enum Target {
+    Local(Storage),
+    Remote(fnhost_client::Client),
+}
+
+impl Target {
+    async fn create(&self, name: &str) -> anyhow::Result<()> {
+        let made = match self {
+            Target::Local(store) => {
+                let existed = store
+                    .names(ObjectKind::Volume)
                     .await?
-                    .remove(&path, recursive)
-                    .await?
+                    .contains(&name.to_owned());
+                store.volume(name, true).await?;
+                !existed
             }
-            VolumeCommand::Delete { name } => {
-                if !store.delete(ObjectKind::Volume, &name).await? {
-                    anyhow::bail!("no volume named `{name}`");
-                }
+            Target::Remote(client) => client.volume(name).create().await?,
+        };
+        anyhow::ensure!(made, "a volume named `{name}` exists already");
+        Ok(())
+    }
+
+    async fn names(&self) -> anyhow::Result<Vec<String>> {
+        Ok(match self {
+            Target::Local(store) => store.names(ObjectKind::Volume).await?,
+            Target::Remote(client) => client.volumes().await?,
+        })
+    }
+
+    /// The volume `name`, which must exist.
+    async fn volume(&self, name: &str) -> anyhow::Result<Files> {
+        Ok(match self {
+            Target::Local(store) => Files::Local(store.volume(name, false).await?),
+            Target::Remote(client) => Files::Remote(client.volume(name)),
+        })
+    }
+
+    async fn delete(&self, name: &str) -> anyhow::Result<()> {
+        match self {
+            Target::Local(store) => {
+                anyhow::ensure!(
+                    store.delete(ObjectKind::Volume, name).await?,
+                    "no volume named `{name}`"
+                );
             }
+            Target::Remote(client) => client.volume(name).delete().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A volume's files, here or on a server.
+enum Files {
+    Local(fnhost::Volume),
+    Remote(fnhost_client::Volume),
+}
+
+impl Files {
+    /// The entries of directory `path`: kind, size and path each.
+    async fn list(&self, path: &str) -> anyhow::Result<Vec<(String, u64, String)>> {
+        Ok(match self {
+            Files::Local(volume) => volume
+                .list(path)
+                .await?
+                .into_iter()
+                .map(|entry| {
+                    let kind = match entry.kind {
+                        EntryKind::File => "file",
+                        EntryKind::Dir => "dir",
+                        EntryKind::Symlink => "symlink",
+                    };
+                    (kind.to_owned(), entry.size, entry.path)
+                })
+                .collect(),
+            Files::Remote(volume) => volume
+                .list(path)
+                .await?
+                .into_iter()
+                .map(|entry| (entry.kind, entry.size, entry.path))
+                .collect(),
+        })
+    }
+
+    async fn read(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Files::Local(volume) => volume.read(path).await?,
+            Files::Remote(volume) => volume.read(path).await?,
+        })
+    }
+
+    async fn write(&self, path: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        match self {
+            Files::Local(volume) => volume.write(path, bytes).await?,
+            Files::Remote(volume) => volume.write(path, bytes).await?,
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, path: &str, recursive: bool) -> anyhow::Result<()> {
+        match self {
+            Files::Local(volume) => volume.remove(path, recursive).await?,
+            Files::Remote(volume) => volume.remove(path, recursive).await?,
         }
         Ok(())
     }
@@ -133,7 +235,7 @@ fn remote_path(local: &Path, remote: Option<&str>) -> anyhow::Result<String> {
 
 /// Copies the file or directory `local` to `remote`, a directory file by file; symlinks in it
 /// are skipped, not followed.
-async fn put(volume: &Volume, local: &Path, remote: &str) -> anyhow::Result<()> {
+async fn put(volume: &Files, local: &Path, remote: &str) -> anyhow::Result<()> {
     let mut pending = vec![(local.to_owned(), remote.to_owned())];
     while let Some((local, remote)) = pending.pop() {
         let kind = std::fs::symlink_metadata(&local)
