@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::{Server, scratch_dir, stderr, stdout};
+use support::{Server, command, scratch_dir, stderr, stdout};
 
 /// The test app (`tests/guests/cluster`) as deployed by these tests.
 const APP: &str = "cluster";
@@ -542,7 +542,8 @@ async fn three_hosts_share_dicts_queues_and_secrets_and_a_kill_loses_no_put() {
 /// `examples/jobs-py` as written (Dict, Queue, Volume, Secret) deployed on three hosts, its
 /// entrypoint's steps taken through different hosts: jobs queued through the second, workers
 /// spawned through each, the results read and the report written through the third, its lines
-/// counted through the first.
+/// counted through the first. Then `fnhost run --cluster` runs the program as written from
+/// outside the cluster, sharing those objects with its hosts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jobs_example_runs_across_three_hosts() {
     let cluster = Cluster::start("jobs");
@@ -584,6 +585,41 @@ async fn the_jobs_example_runs_across_three_hosts() {
     assert_eq!(name, "squares.txt");
     let count = clients[0].function_in(&app, "count_lines");
     assert_eq!(count.remote::<u64>((name,)).await.unwrap(), 100);
+
+    // Then the program as written, run from this machine with its state on the cluster: its
+    // entrypoint clears what the hosts share (a stray result put through the second host) and
+    // writes the report again (removed through the third).
+    let shared = clients[1].dict::<u64, u64>("jobs-results");
+    shared.put(&1_000, &0).await.unwrap();
+    let removed = three.run(&["volume", "rm", "jobs-reports", "squares.txt"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let state = cluster.dir.join("run");
+    let ran = command(&[
+        "run",
+        "--cluster",
+        &cluster.nats.url(),
+        "examples/jobs-py/app.py",
+    ])
+    .env("FNHOST_STATE_DIR", &state)
+    .output()
+    .unwrap();
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    assert_eq!(
+        stdout(&ran),
+        "done: 100, kept: 100, sum: 328350\nreport: squares.txt, 100 lines\n"
+    );
+    assert_eq!(
+        shared.items().await.unwrap().len(),
+        100,
+        "the stray result was cleared"
+    );
+    let report = two.run(&["volume", "get", "jobs-reports", "squares.txt", "-"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    assert!(stdout(&report).ends_with("98 9604\n99 9801\n"));
+    assert!(
+        !state.join("store.redb").exists(),
+        "the run kept its state on the cluster, not in a store of its own"
+    );
     drop((one, two, three));
     remove(&cluster.dir);
 }

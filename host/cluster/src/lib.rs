@@ -1,7 +1,9 @@
 //! Several fnhost hosts on one NATS JetStream: deployments shared, calls spilled to hosts with
 //! room, spawned calls stored durably and run by any host.
 //!
-//! A host joins with [`Cluster::join`] (what `fnhost serve --cluster` does). From then on:
+//! A host joins with [`Cluster::join`] (what `fnhost serve --cluster` does); one that only
+//! keeps its state there, taking no part in the calls, uses [`share_state`] (what `fnhost run
+//! --cluster` does). From a join on:
 //! - deployments go through the cluster ([`Cluster::publish_deployment`], [`Cluster::changes`]):
 //!   components in an object store, records in a key-value bucket every host watches;
 //! - a call that finds its local pool full is offered to another host with room, over NATS
@@ -107,6 +109,27 @@ impl ClusterSettings {
     }
 }
 
+/// Keeps `host`'s dicts, queues, volumes and secrets on the cluster of the NATS server in
+/// `settings` from now on, without making it a member: it takes no calls from the cluster and
+/// offers it none. What `fnhost run --cluster` does, so that a program run on one machine
+/// shares its state with every host of the cluster; [`Cluster::join`] does it too. Fails
+/// when the server cannot be reached, or when the host's own store is in use already.
+pub async fn share_state(host: &Host, settings: &ClusterSettings) -> Result<(), ClusterError> {
+    names::check_host_name(&settings.host_name).map_err(ClusterError::HostName)?;
+    let state = state::SharedState::open(
+        &settings.url,
+        &settings.host_name,
+        settings.request_timeout,
+        host.settings().storage.dict_entry_ttl,
+    )
+    .await?;
+    host.share_state(Arc::new(state))
+        .map_err(|error| ClusterError::Setup {
+            what: "the cluster's state",
+            reason: error.to_string(),
+        })
+}
+
 /// The machine's name and the process id: unique among the hosts of one machine.
 fn default_host_name() -> String {
     let machine: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -171,7 +194,8 @@ impl Cluster {
     /// spilled calls, and routes `host`'s full pools to the other hosts. Fails when the
     /// server cannot be reached now; once joined, the host reconnects by itself.
     pub async fn join(host: Host, settings: ClusterSettings) -> Result<Cluster, ClusterError> {
-        names::check_host_name(&settings.host_name).map_err(ClusterError::HostName)?;
+        // First, so that a host whose state cannot be shared starts none of the tasks below.
+        share_state(&host, &settings).await?;
         let client = async_nats::ConnectOptions::new()
             .name(format!("fnhost {}", settings.host_name))
             // A host's own offers of spilled calls never come back to it: with echo off, the
@@ -256,15 +280,6 @@ impl Cluster {
             tokio::spawn(hear_replies(Arc::clone(&shared), replies)),
             tokio::spawn(async move { watching.results.watch().await }),
         ];
-        let state = state::SharedState::open(
-            &shared.settings.url,
-            &shared.name,
-            shared.settings.request_timeout,
-            host.settings().storage.dict_entry_ttl,
-        )
-        .await?;
-        host.share_state(Arc::new(state))
-            .map_err(|error| setup("the cluster's state")(&error))?;
         host.set_offload(Some(Arc::new(spill::Spill {
             shared: Arc::downgrade(&shared),
         })));

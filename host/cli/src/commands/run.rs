@@ -1,5 +1,6 @@
 //! `fnhost run APP[::ENTRYPOINT]`: run a local entrypoint of the app, and exit with its exit
-//! status.
+//! status. With `--cluster URL` the program's state is the cluster's (dicts, queues, volumes
+//! and secrets shared with every host there), its calls still run on this machine.
 //!
 //! An entrypoint that returns exits with 0; one that calls `std::process::exit(N)` ends the
 //! command with N, as under `wasmtime run`, and no error is printed (0 is a success, whatever
@@ -10,6 +11,7 @@
 use crate::app_args::AppArgs;
 use clap::Args;
 use fnhost::HostSettings;
+use fnhost_cluster::ClusterSettings;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,6 +22,11 @@ pub(crate) struct RunCommand {
     target: String,
     #[command(flatten)]
     app: AppArgs,
+    /// Keeps the program's dicts, queues, volumes and secrets on the cluster of the NATS
+    /// server at URL, shared with its hosts; the entrypoint and the calls it makes still run
+    /// here (docs/storage.md).
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
 }
 
 impl RunCommand {
@@ -31,6 +38,10 @@ impl RunCommand {
             None => (PathBuf::from(self.target), None),
         };
         let app = self.app.load(&path, settings).await?;
+        if let Some(url) = self.cluster {
+            let host = app.host();
+            fnhost_cluster::share_state(host, &ClusterSettings::new(url, host)).await?;
+        }
         let status = app.run_entrypoint(entrypoint.as_deref()).await?;
         Ok(ExitCode::from(exit_code(status)))
     }
