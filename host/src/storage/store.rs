@@ -7,6 +7,7 @@
 //! Invariant: a store is open in one process at a time (redb's lock on the file); a second
 //! open is `unavailable`, naming the file, never a second writer.
 
+mod database;
 pub(crate) mod dict;
 pub(crate) mod queue;
 mod secrets;
@@ -17,7 +18,8 @@ mod writer;
 
 use crate::storage::error::StorageError;
 use crate::storage::volume::dirs::VolumesRoot;
-use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable};
+use database::Db;
+use redb::{Database, DatabaseError, ReadTransaction, ReadableTable};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +64,7 @@ pub(crate) struct Store {
 /// Its fields drop in this order: the sweeper stops, the writer's channel closes, then the
 /// writer thread is waited for, and the file is closed.
 struct StoreInner {
-    db: Arc<Database>,
+    db: Arc<Db>,
     /// Stops the sweeper when dropped (it holds a clone of the writer).
     _sweeper: sweep::Sweeper,
     writer: Writer,
@@ -78,11 +80,9 @@ impl Store {
     pub(crate) fn open(dir: &Path, settings: StorageSettings) -> Result<Store, StorageError> {
         let path = dir.join(STORE_FILE);
         create_private_dir(dir)?;
-        let db = redb::Builder::new()
-            .set_cache_size(settings.cache_bytes)
-            .create(&path)
-            .map_err(|error| open_error(&path, error))?;
+        let db = Db::open(&path, settings.cache_bytes).map_err(|error| open_error(&path, error))?;
         make_private(&path)?;
+        let db = Db::new(db, Some((path, settings.cache_bytes)));
         Store::start(db, settings, VolumesRoot::in_state_dir(dir))
     }
 
@@ -92,17 +92,19 @@ impl Store {
             .set_cache_size(settings.cache_bytes)
             .create_with_backend(redb::backends::InMemoryBackend::new())
             .map_err(|error| StorageError::Unavailable(error.to_string()))?;
-        Store::start(db, settings, VolumesRoot::temporary()?)
+        Store::start(Db::new(db, None), settings, VolumesRoot::temporary()?)
     }
 
     fn start(
-        db: Database,
+        db: Db,
         settings: StorageSettings,
         volumes: VolumesRoot,
     ) -> Result<Store, StorageError> {
         let db = Arc::new(db);
-        sweep::prepare(&db)?;
-        volumes.remove_orphans(&db)?;
+        let opened: Arc<Database> = db.database()?;
+        sweep::prepare(&opened)?;
+        volumes.remove_orphans(&opened)?;
+        drop(opened);
         let wakers = Arc::new(Wakers::default());
         let (writer, writer_thread) = Writer::start(Arc::clone(&db), Arc::clone(&wakers))?;
         let sweeper = sweep::Sweeper::start(
@@ -269,7 +271,7 @@ impl Store {
 
     /// A read transaction: a consistent view of what has committed.
     pub(crate) fn read(&self) -> Result<ReadTransaction, StorageError> {
-        Ok(self.inner.db.begin_read().map_err(redb::Error::from)?)
+        self.inner.db.begin_read()
     }
 
     pub(crate) fn writer(&self) -> &Writer {

@@ -7,12 +7,13 @@
 //! writer, which checks each again, so a row touched since it was found stays.
 
 use crate::storage::error::StorageError;
+use crate::storage::store::database::Db;
 use crate::storage::store::tables::{
     self, ENTRIES, OBJECTS, ObjectMeta, PARTITIONS, now_ms, split_entry,
 };
 use crate::storage::store::wake::{Change, PartitionKey};
 use crate::storage::store::writer::Writer;
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, ReadableTable};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -57,7 +58,7 @@ impl Sweeper {
     /// Starts sweeping `db` every `interval`, removing through `writer` dict entries idle for
     /// `ttl` and expired partitions.
     pub(crate) fn start(
-        db: &Arc<Database>,
+        db: &Arc<Db>,
         writer: &Writer,
         interval: Duration,
         ttl: Duration,
@@ -82,7 +83,7 @@ impl Sweeper {
 }
 
 /// One sweep: expired dict entries, then expired queue partitions.
-fn sweep(db: &Weak<Database>, writer: &Writer, ttl: Duration) -> Result<(), StorageError> {
+fn sweep(db: &Weak<Db>, writer: &Writer, ttl: Duration) -> Result<(), StorageError> {
     let Some(db) = db.upgrade() else {
         return Ok(());
     };

@@ -6,10 +6,12 @@
 //! changed. So every acknowledged change is on disk, concurrent writers share a sync, and no
 //! async task ever waits on the disk. Invariant: a job is answered `Ok` only after the
 //! transaction that holds it committed; a failure of the store (a full disk, a damaged file)
-//! fails every job of its batch, and none of them changed anything.
+//! fails every job of its batch, and none of them changed anything; after a disk error the next
+//! batch opens the database again first (`database.rs`).
 
 use crate::storage::error::Applied;
 use crate::storage::error::StorageError;
+use crate::storage::store::database::Db;
 use crate::storage::store::wake::{Change, Wakers};
 use redb::{Database, WriteTransaction};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -98,7 +100,7 @@ impl Drop for WriterThread {
 impl Writer {
     /// Starts the writer of `db`, which wakes `wakers`' waiters after each commit.
     pub(crate) fn start(
-        db: Arc<Database>,
+        db: Arc<Db>,
         wakers: Arc<Wakers>,
     ) -> Result<(Writer, WriterThread), StorageError> {
         let (jobs, receiver) = mpsc::channel();
@@ -171,7 +173,7 @@ fn stopped() -> StorageError {
 }
 
 /// The writer thread: batch after batch until every sender is gone.
-fn serve(db: &Database, wakers: &Wakers, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+fn serve(db: &Db, wakers: &Wakers, jobs: &mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -185,23 +187,40 @@ fn serve(db: &Database, wakers: &Wakers, jobs: &mpsc::Receiver<Box<dyn Job>>) {
 }
 
 /// Applies `batch` in one transaction, commits it, and answers every job.
-fn commit(db: &Database, wakers: &Wakers, mut batch: Vec<Box<dyn Job>>) {
+fn commit(db: &Db, wakers: &Wakers, mut batch: Vec<Box<dyn Job>>) {
+    let committed = match db.database() {
+        Ok(database) => apply(db, &database, wakers, batch.as_mut_slice()),
+        Err(unavailable) => Err(unavailable),
+    };
+    for job in batch {
+        job.finish(committed.clone());
+    }
+}
+
+/// Applies `batch` to `database` in one transaction and commits it; notes a failure in `db`.
+fn apply(
+    db: &Db,
+    database: &Database,
+    wakers: &Wakers,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), StorageError> {
     let mut changes = Vec::new();
     let applied = catch_unwind(AssertUnwindSafe(|| -> Result<(), redb::Error> {
-        let txn = db.begin_write()?;
-        for job in &mut batch {
+        let txn = database.begin_write()?;
+        for job in batch.iter_mut() {
             // A failure drops the transaction, which aborts it.
             job.apply(&txn, &mut changes)?;
         }
         Ok(txn.commit()?)
     }));
-    let committed = match applied {
+    match applied {
         Ok(Ok(())) => {
             wakers.announce(&changes);
             Ok(())
         }
         Ok(Err(failed)) => {
             tracing::error!(error = %failed, jobs = batch.len(), "a store transaction failed");
+            db.note(&failed);
             Err(StorageError::from(failed))
         }
         Err(_) => {
@@ -210,8 +229,5 @@ fn commit(db: &Database, wakers: &Wakers, mut batch: Vec<Box<dyn Job>>) {
                 "the store failed applying a change".into(),
             ))
         }
-    };
-    for job in batch {
-        job.finish(committed.clone());
     }
 }
