@@ -545,3 +545,106 @@ fn the_client_library_and_volume_commands_reach_the_servers_volumes() {
     assert_eq!(ok(&["volume", "list"]), "");
     assert_eq!(files.read("b.txt").unwrap_err().kind(), "not-found");
 }
+
+/// A tmpfs of its own size mounted on a directory for one test, so that a disk fills in a
+/// test; unmounted when dropped. Mounting needs root (CAP_SYS_ADMIN), which `.ci/run` has.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
+        let options = format!("size={size},mode=0700");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(
+            mounted.success(),
+            "this test mounts a tmpfs: run it as root"
+        );
+        SmallDisk(dir.to_owned())
+    }
+
+    /// The bytes still free on it.
+    fn available(&self) -> u64 {
+        let df = std::process::Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        let shown = stdout(&df);
+        shown.lines().nth(1).unwrap().trim().parse().unwrap()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_a_put_clearly_and_loses_nothing_acknowledged() {
+    use fnhost_client::blocking::Client;
+
+    let scratch = scratch_dir("full-disk");
+    let state = scratch.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let disk = SmallDisk::mount(&state, "32m");
+    let server = Server::start(&state, &["tests/guests/storage", "--name", "storage"]);
+    let client = Client::connect(&server.url).unwrap();
+    let values = client.dict::<u32, String>("values");
+    let value = "x".repeat(100_000);
+    values.put(&0, &value).unwrap();
+    // Leave the store about 2 MiB of the disk: a few dozen puts fill it.
+    let ballast = state.join("ballast");
+    let room = disk.available().saturating_sub(2 << 20);
+    std::fs::write(&ballast, vec![0u8; usize::try_from(room).unwrap()]).unwrap();
+    let mut acknowledged = vec![0];
+    let refused = (1..200)
+        .find_map(|key| match values.put(&key, &value) {
+            Ok(_) => {
+                acknowledged.push(key);
+                None
+            }
+            Err(error) => Some(error),
+        })
+        .expect("the disk filled");
+    assert_eq!(refused.kind(), "unavailable", "{refused}");
+    assert!(
+        refused.message().contains("No space left on device"),
+        "{refused}"
+    );
+    // The host serves on: what was acknowledged is read, over HTTP and by a function.
+    let last = *acknowledged.last().unwrap();
+    assert_eq!(values.get(&last).unwrap().as_ref(), Some(&value));
+    let dict_get = client.function_in("storage", "dict_get");
+    let read: Option<String> = dict_get.remote(("values", last)).unwrap();
+    assert_eq!(read.as_ref(), Some(&value), "{}", server.log());
+    // With room again, puts are taken again, without a restart.
+    std::fs::remove_file(&ballast).unwrap();
+    values.put(&1_000, &value).unwrap();
+    acknowledged.push(1_000);
+    // (Items come in the order of the keys' JSON text.)
+    let keys = |values: &fnhost_client::blocking::Dict<u32, String>| -> Vec<u32> {
+        let mut keys: Vec<u32> = values
+            .items()
+            .unwrap()
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        keys.sort_unstable();
+        keys
+    };
+    assert_eq!(keys(&values), acknowledged);
+    // Killed and started again: every acknowledged put is there.
+    drop(server);
+    let server = Server::start(&state, &[]);
+    let client = Client::connect(&server.url).unwrap();
+    assert_eq!(keys(&client.dict("values")), acknowledged);
+    drop((server, disk));
+    std::fs::remove_dir_all(scratch).unwrap();
+}
