@@ -102,6 +102,7 @@ impl From<CallError> for Error {
             CallError::Cancelled(message) => Error::Cancelled(message),
             CallError::Overloaded(message) => Error::Overloaded(message),
             CallError::TooDeep(message) => Error::TooDeep(message),
+            CallError::Payload(message) => Error::Payload(message),
         }
     }
 }

@@ -399,7 +399,7 @@ pub async fn send_stream<T: Serialize, E: Display>(
 fn encode_item<T: Serialize, E: Display>(item: Result<T, E>) -> Result<Vec<u8>, CallError> {
     let item = item.map_err(|error| CallError::User(error.to_string()))?;
     serde_json::to_vec(&item)
-        .map_err(|error| CallError::User(format!("cannot encode an item: {error}")))
+        .map_err(|error| CallError::Payload(format!("cannot encode an item: {error}")))
 }
 
 /// Decodes the JSON array of arguments into the tuple of a function's `arity` parameters. An
@@ -427,7 +427,7 @@ pub fn decode_args<T: DeserializeOwned>(
 pub fn encode_output<T: Serialize, E: Display>(output: Result<T, E>) -> Outcome {
     let value = output.map_err(|error| CallError::User(error.to_string()))?;
     serde_json::to_vec(&value)
-        .map_err(|error| CallError::User(format!("cannot encode the result: {error}")))
+        .map_err(|error| CallError::Payload(format!("cannot encode the result: {error}")))
 }
 
 /// Replaces std's panic hook: the message goes to the host (`report-panic`) and to stderr.

@@ -512,6 +512,21 @@ impl<R: DeserializeOwned> FunctionCall<R> {
     pub fn cancel(&self) {
         self.call.cancel();
     }
+
+    /// The results of `calls`, in their order, once all are in (Modal's
+    /// `FunctionCall.gather`); the first failure, in their order, is the error. Every call
+    /// runs in the background already, so waiting on each in turn takes as long as the slowest.
+    pub fn gather(calls: impl IntoIterator<Item = Self>) -> Result<Vec<R>, Error> {
+        calls.into_iter().map(FunctionCall::get).collect()
+    }
+
+    /// [`FunctionCall::gather`], waiting on all at once while the instance's other inputs go on.
+    pub async fn gather_aio(calls: impl IntoIterator<Item = Self>) -> Result<Vec<R>, Error> {
+        futures::future::join_all(calls.into_iter().map(FunctionCall::get_aio))
+            .await
+            .into_iter()
+            .collect()
+    }
 }
 
 fn decode_result<R: DeserializeOwned>(

@@ -41,6 +41,33 @@ async fn a_spawned_call_is_found_by_id_and_read_many_times() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn gather_collects_spawned_calls_in_order_from_the_host_and_a_guest() {
+    let (_host, app) = host_with(100).await;
+    let slow = app.function("slow").unwrap();
+    let calls: Vec<FunctionCall<u64>> = [30, 1, 10]
+        .into_iter()
+        .map(|ms| slow.spawn((ms,)).unwrap())
+        .collect();
+    assert_eq!(FunctionCall::gather(calls).await.unwrap(), [30, 1, 10]);
+    let failing = [slow.spawn::<u64>((1,)).unwrap(), {
+        let call = slow.spawn::<u64>((LONG_MS,)).unwrap();
+        call.cancel();
+        call
+    }];
+    assert!(matches!(
+        FunctionCall::gather(failing).await,
+        Err(Error::Cancelled(_))
+    ));
+    let gathered: (Vec<u32>, Vec<u32>) = app
+        .function("gather_spawned")
+        .unwrap()
+        .remote((3,))
+        .await
+        .unwrap();
+    assert_eq!(gathered, (vec![1, 2, 3], vec![0, 2, 4]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_and_malformed_ids_are_not_found() {
     let (host, _app) = host_with(100).await;
     for id in [

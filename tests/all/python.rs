@@ -33,6 +33,19 @@ async fn call(app: &App, function: &str, args: Value) -> Result<Value, Error> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_result_that_cannot_be_encoded_fails_at_once_and_is_not_retried() {
+    let app = python_app().await;
+    match call(&app, "py_unencodable", json!([false])).await {
+        Err(Error::Payload(message)) => {
+            assert!(message.contains("cannot encode the result"), "{message}");
+        }
+        other => panic!("expected a payload error, got {other:?}"),
+    }
+    let runs = call(&app, "py_unencodable", json!([true])).await.unwrap();
+    assert_eq!(runs, json!(1), "the body ran once, though `retries=2`");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_seed_program_runs_as_written() {
     let app = App::load([python_guest("examples/hello-py/app.py")])
         .await
@@ -145,6 +158,14 @@ async fn spawn_map_starmap_gather_and_local() {
     assert_eq!(
         call(&app, "py_gather", json!([100])).await.unwrap(),
         json!(5050)
+    );
+    assert_eq!(
+        call(&app, "py_gather_calls", json!([4])).await.unwrap(),
+        json!([[1, 2, 3, 4], "gathered"])
+    );
+    assert_eq!(
+        call(&app, "py_gather_calls_aio", json!([4])).await.unwrap(),
+        json!([0, 2, 4, 6])
     );
     assert_eq!(
         call(&app, "py_local", json!([5])).await.unwrap(),
@@ -274,6 +295,7 @@ async fn exceptions_reach_callers_typed() {
             "RemoteError",
             "TimeoutError",
             "NotFoundError",
+            "SerializationError",
             "InputCancellation",
             "ValueError|typed"
         ],

@@ -160,7 +160,7 @@ def _encode(result) -> bytes:
     try:
         return encode_value(result)
     except (TypeError, ValueError) as error:
-        raise Err(types.CallError_User(f"cannot encode the result: {error}")) from None
+        raise Err(types.CallError_Payload(f"cannot encode the result: {error}")) from None
 
 
 def _user_error(error: Exception) -> Err:

@@ -79,6 +79,23 @@ class FunctionCall:
         self._handle.cancel()
 
 
+def _gather(*calls: FunctionCall) -> list:
+    # Every call runs in the background already: waiting on each in turn takes as long as
+    # the slowest.
+    return [call.get() for call in calls]
+
+
+async def _gather_aio(*calls: FunctionCall) -> list:
+    return list(await asyncio.gather(*(call.get.aio() for call in calls)))
+
+
+FunctionCall.gather = _Twin(
+    _gather, _gather_aio,
+    "The results of `calls`, in their order, once all are in (Modal's `FunctionCall.gather`); "
+    "the first failure raises.",
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class FunctionStats:
     """A function's pool now (Modal's `FunctionStats`), and the containers it ever started."""

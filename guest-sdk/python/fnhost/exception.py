@@ -79,6 +79,10 @@ class DeserializationError(Error):
     or the pickle is damaged)."""
 
 
+class SerializationError(Error):
+    """A result or item could not be encoded: the body ran, so the call is not run again."""
+
+
 class VolumeFullError(Error):
     """A volume holds more than its quota at `commit()`: remove files, then commit again."""
 
@@ -92,6 +96,7 @@ _BY_CASE = {
     "Cancelled": InputCancellation,
     "Overloaded": OverloadedError,
     "TooDeep": TooDeepError,
+    "Payload": SerializationError,
 }
 
 

@@ -236,6 +236,12 @@ impl<R: DeserializeOwned> FunctionCall<R> {
     pub fn cancel(&self) {
         self.call.cancel();
     }
+
+    /// The results of `calls`, in their order, once all are in; see
+    /// [`crate::FunctionCall::gather`].
+    pub fn gather(calls: impl IntoIterator<Item = Self>) -> Result<Vec<R>, Error> {
+        calls.into_iter().map(FunctionCall::get).collect()
+    }
 }
 
 impl App {

@@ -63,6 +63,15 @@ impl<R: DeserializeOwned> FunctionCall<R> {
         decode(&self.call.wait(None).await?)
     }
 
+    /// The results of `calls`, in their order, once all are in (Modal's
+    /// `FunctionCall.gather`); the first failure, in their order, is the error.
+    pub async fn gather(calls: impl IntoIterator<Item = Self>) -> Result<Vec<R>, Error> {
+        futures::future::join_all(calls.into_iter().map(FunctionCall::get))
+            .await
+            .into_iter()
+            .collect()
+    }
+
     /// Waits for the call's result for at most `timeout`; when it runs out, fails with
     /// [`Error::Timeout`] and the call goes on: ask again.
     pub async fn get_timeout(&mut self, timeout: Duration) -> Result<R, Error> {

@@ -103,6 +103,7 @@ impl From<CallError> for Error {
             CallError::Cancelled(message) => Error::Cancelled(message),
             CallError::Overloaded(message) => Error::Overloaded(message),
             CallError::TooDeep(message) => Error::TooDeep(message),
+            CallError::Payload(message) => Error::Payload(message),
         }
     }
 }
@@ -111,9 +112,8 @@ impl From<Error> for CallError {
     fn from(error: Error) -> Self {
         match error {
             Error::NotFound(message) => CallError::NotFound(message),
-            Error::BadArguments(message) | Error::Payload(message) => {
-                CallError::BadArguments(message)
-            }
+            Error::BadArguments(message) => CallError::BadArguments(message),
+            Error::Payload(message) => CallError::Payload(message),
             Error::User(message) => CallError::User(message),
             Error::Trapped(message) => CallError::Trapped(message),
             Error::Timeout(message) => CallError::Timeout(message),

@@ -97,6 +97,25 @@ async def py_gather(n):
 
 
 @app.function()
+def py_gather_calls(n):
+    """`FunctionCall.gather` of `n` spawned calls, and of two with a failing one."""
+    results = fnhost.FunctionCall.gather(*[py_blocking_callee.spawn(i) for i in range(n)])
+    try:
+        fnhost.FunctionCall.gather(py_blocking_callee.spawn(1), py_raises.spawn("gathered"))
+        failure = "no error"
+    except fnhost.exception.RemoteError as error:
+        failure = error.detail
+    return [results, failure]
+
+
+@app.function()
+async def py_gather_calls_aio(n):
+    """`FunctionCall.gather.aio` of `n` calls spawned with `spawn.aio`."""
+    calls = [await py_async_callee.spawn.aio(i) for i in range(n)]
+    return await fnhost.FunctionCall.gather.aio(*calls)
+
+
+@app.function()
 def py_keywords():
     """Keyword arguments: bound here for a function of this file, by the host for a function
     known only by name (`describe_sum` is Rust's, in tests/guests/calls)."""
@@ -129,6 +148,20 @@ def py_stuck():
     time.sleep(30)
 
 
+#: How many times `py_unencodable` ran its body in this container.
+UNENCODABLE_RUNS = [0]
+
+
+@app.function(retries=2, max_containers=1)
+def py_unencodable(count_only):
+    """Returns what neither JSON nor pickle takes (a generator object), or how many times it
+    did so in this container."""
+    if count_only:
+        return UNENCODABLE_RUNS[0]
+    UNENCODABLE_RUNS[0] += 1
+    return (n for n in range(3))
+
+
 @app.function()
 def py_error_kinds():
     """The exception class each failure raises in a Python caller, in the contract's order."""
@@ -139,6 +172,7 @@ def py_error_kinds():
         lambda: py_raises.remote("bad input"),
         lambda: py_stuck.remote(),
         lambda: fnhost.FunctionCall.from_id("fc-" + "0" * 32).get(),
+        lambda: py_unencodable.remote(False),
     ]
     for attempt in attempts:
         try:

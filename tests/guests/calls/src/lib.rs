@@ -71,6 +71,21 @@ async fn spawn_and_get(x: u32) -> Result<(u32, u32), Error> {
     Ok((blocking.get()?, asynchronous.get_aio().await?))
 }
 
+/// `FunctionCall::gather` of `n` spawned blocking calls, `gather_aio` of `n` async ones.
+#[function]
+async fn gather_spawned(n: u32) -> Result<(Vec<u32>, Vec<u32>), Error> {
+    let blocking: Vec<FunctionCall<u32>> = (0..n)
+        .map(|x| blocking_callee.spawn(x))
+        .collect::<Result<_, _>>()?;
+    let asynchronous: Vec<FunctionCall<u32>> = (0..n)
+        .map(|x| async_callee.spawn(x))
+        .collect::<Result<_, _>>()?;
+    Ok((
+        FunctionCall::gather(blocking)?,
+        FunctionCall::gather_aio(asynchronous).await?,
+    ))
+}
+
 /// `map` from a blocking body, `map_aio` from an async one.
 #[function]
 fn blocking_map(n: u32) -> Result<Vec<u32>, Error> {
@@ -739,6 +754,7 @@ app!(
     async_caller,
     async_caller_blocking_calls,
     spawn_and_get,
+    gather_spawned,
     blocking_map,
     async_map,
     local_calls,
