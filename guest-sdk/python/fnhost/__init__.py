@@ -30,6 +30,9 @@ right here. Classes are Modal's too: `@app.cls(...)` with `fnhost.parameter()`,
 queues, kept by the host between calls (`Dict.from_name(name, create_if_missing=True)`,
 `with fnhost.Queue.ephemeral() as q:`); `fnhost.Secret` sets a function's environment
 variables and `fnhost.Volume` mounts a directory in its containers (`volumes={"/data": vol}`).
+`fnhost.Image.debian_slim().pip_install("humanize")` (as `App(image=)` or `function(image=)`)
+bundles pip packages into the component: pure-Python wheels, read from the source and
+installed by the host before the build.
 Arguments, results, keys and items are JSON values on
 the wire, as for Rust functions, so Python and Rust functions call each other and share dicts
 and queues; a value JSON cannot carry (a `datetime`, a `set`, any object) travels pickled,
@@ -43,6 +46,7 @@ from . import exception
 from ._app import App, Retries, WebEndpoint, batched, concurrent, web_endpoint
 from ._cls import Cls, Obj, enter, exit, method, parameter
 from ._function import Function, FunctionCall, FunctionStats
+from ._image import Image
 from ._secret import Secret
 from ._storage import Dict, Queue
 from ._time import install as _install_sleep
@@ -59,6 +63,7 @@ __all__ = [
     "Function",
     "FunctionCall",
     "FunctionStats",
+    "Image",
     "Obj",
     "Queue",
     "Retries",

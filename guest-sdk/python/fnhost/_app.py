@@ -16,10 +16,13 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ._cls import Cls, LocalClass, held_instance, register_class
 from ._function import Function
+from ._image import Image
+from ._image import environment as image_environment
 from ._secret import Secret
 from ._secret import sources as secret_sources
 from ._volume import Volume
 from ._volume import mounts as volume_mounts
+from .exception import InvalidError
 
 #: The component's functions and local entrypoints, by name.
 REGISTRY: dict = {}
@@ -33,6 +36,15 @@ class Retries:
     backoff_coefficient: float = 2.0
     initial_delay: float = 1.0
     max_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        # Modal's ranges, each refused with its name.
+        for name, low, high in (("max_retries", 0, 10), ("backoff_coefficient", 1.0, 10.0),
+                                ("initial_delay", 0.0, 60.0), ("max_delay", 1.0, 60.0)):
+            value = getattr(self, name)
+            whole = name != "max_retries" or (isinstance(value, int) and not isinstance(value, bool))
+            if not whole or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise InvalidError(f"Retries: `{name}` must be from {low} to {high}, not {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +65,7 @@ def concurrent(*, max_inputs: int, target_inputs: Optional[int] = None) -> Calla
     """
 
     def mark(body: Callable) -> Callable:
+        _check_order("concurrent", body)
         body.__fnhost_concurrent__ = (max_inputs, target_inputs)
         return body
 
@@ -65,10 +78,21 @@ def web_endpoint(*, method: str = "GET", label: Optional[str] = None, requires_a
     endpoint = WebEndpoint(method.upper(), label, requires_auth)
 
     def mark(body: Callable) -> Callable:
+        _check_order("web_endpoint", body)
         body.__fnhost_web__ = endpoint
         return body
 
     return mark
+
+
+def _check_order(decorator: str, marked: Any) -> None:
+    """Refuses a marker written above `@app.function()` or `@app.cls()`, where it would mark
+    what they made and change nothing (Modal refuses it too)."""
+    if isinstance(marked, (Function, Cls)):
+        raise InvalidError(
+            f"`@fnhost.{decorator}` is written above `@app.function()` or `@app.cls()`: put it "
+            f"below them, on the body itself ({marked!r})"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +115,7 @@ def batched(*, max_batch_size: int, wait_ms: int) -> Callable:
     batching = Batching(max_batch_size, wait_ms)
 
     def mark(body: Callable) -> Callable:
+        _check_order("batched", body)
         body.__fnhost_batched__ = batching
         return body
 
@@ -144,11 +169,48 @@ class LocalFunction(Function):
         return f"<fnhost {kind} {self.name}>"
 
 
-class App:
-    """An fnhost app (Modal's `modal.App`): the functions and entrypoints of a component."""
+#: Options of Modal's that have no meaning for a WebAssembly guest, which runs without them:
+#: accepted, and named once in a warning by the host's build (which reads them from the source).
+IGNORED_OPTIONS = frozenset({
+    "gpu", "region", "cloud", "ephemeral_disk", "nonpreemptible", "proxy", "i6pn", "block_network",
+    "restrict_modal_access", "enable_memory_snapshot", "experimental_options", "include_source",
+    "serialized", "name", "startup_timeout", "allow_cross_region_volumes", "network_file_systems",
+    "single_use_containers", "is_generator",
+})
 
-    def __init__(self, name: Optional[str] = None) -> None:
+
+def _ignore(options: Mapping[str, Any], where: str) -> None:
+    """Accepts `options` that a WebAssembly guest runs without; any other name is a mistake."""
+    for option in options:
+        if option not in IGNORED_OPTIONS:
+            raise TypeError(f"{where}() got an unexpected option `{option}`")
+
+
+class App:
+    """An fnhost app (Modal's `modal.App`): the functions and entrypoints of a component.
+
+    `image`, `secrets` and `volumes` given here are every function's and class's defaults."""
+
+    def __init__(self, name: Optional[str] = None, *, image: Optional[Image] = None,
+                 secrets: Sequence[Secret] = (), volumes: Mapping[str, Volume] = {}, **ignored) -> None:
+        _ignore(ignored, "App")
+        image_environment(image)
         self.name = name
+        self.image = image
+        self.secrets = tuple(secret_sources(secrets))
+        volume_mounts(volumes)
+        self.volumes = dict(volumes)
+
+    def _environment(self, image: Optional[Image], env: Optional[Mapping[str, str]], secrets) -> list:
+        """The `secret-source`s of a function: the image's variables, its `env`, the app's
+        secrets, then its own (a later source's variable wins)."""
+        pairs = image_environment(image if image is not None else self.image)
+        for key, value in (env or {}).items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError("`env` takes strings")
+            pairs.append((key, value))
+        inline = [Secret.from_dict(dict(pairs))._source] if pairs else []
+        return inline + list(self.secrets) + secret_sources(secrets)
 
     def function(
         self,
@@ -166,21 +228,27 @@ class App:
         target_inputs: Optional[int] = None,
         secrets: Sequence[Secret] = (),
         volumes: Mapping[str, Volume] = {},
+        image: Optional[Image] = None,
+        env: Optional[Mapping[str, str]] = None,
+        **ignored,
     ) -> Callable:
         """Makes a `def` or `async def` a function of the app.
 
         `timeout` and `scaledown_window` are in seconds, `memory` in MiB, `cpu` in cores;
-        `retries` is a count or a `Retries`; `secrets` set environment variables in its
-        containers, and `volumes` (`{"/data": vol}`) mount volumes in them. Unset options take
-        the host's defaults.
+        `retries` is a count or a `Retries`; `secrets`, `env` and the `image`'s `env` set
+        environment variables in its containers, and `volumes` (`{"/data": vol}`) mount
+        volumes in them; the `image`'s packages are in the component. Unset options take the
+        host's defaults (and the app's `image`, `secrets` and `volumes`); Modal's options that
+        a wasm guest runs without (`gpu=`, `region=`, ...) are accepted and ignored.
         """
         config = _config(
             timeout=timeout, retries=retries, max_containers=max_containers, min_containers=min_containers,
             buffer_containers=buffer_containers, scaledown_window=scaledown_window, memory=memory, cpu=cpu,
             max_inputs=max_inputs, target_inputs=target_inputs,
         )
-        config["secrets"] = secret_sources(secrets)
-        config["volumes"] = volume_mounts(volumes)
+        _ignore(ignored, "function")
+        config["secrets"] = self._environment(image, env, secrets)
+        config["volumes"] = volume_mounts({**self.volumes, **volumes})
 
         def register(body: Callable) -> LocalFunction:
             return _register(LocalFunction(body, _concurrent(config, body), entrypoint=False))
@@ -203,6 +271,9 @@ class App:
         target_inputs: Optional[int] = None,
         secrets: Sequence[Secret] = (),
         volumes: Mapping[str, Volume] = {},
+        image: Optional[Image] = None,
+        env: Optional[Mapping[str, str]] = None,
+        **ignored,
     ) -> Callable:
         """Makes a class a class of the app (Modal's `@app.cls`): its instances live in
         containers, one per container, built from `fnhost.parameter()` values; the options
@@ -213,8 +284,9 @@ class App:
             buffer_containers=buffer_containers, scaledown_window=scaledown_window, memory=memory, cpu=cpu,
             max_inputs=max_inputs, target_inputs=target_inputs,
         )
-        config["secrets"] = secret_sources(secrets)
-        config["volumes"] = volume_mounts(volumes)
+        _ignore(ignored, "cls")
+        config["secrets"] = self._environment(image, env, secrets)
+        config["volumes"] = volume_mounts({**self.volumes, **volumes})
 
         def register(cls: type) -> Cls:
             return register_class(LocalClass(cls, _concurrent(config, cls), _method))
@@ -288,8 +360,14 @@ def _method(local: LocalClass, body: Callable) -> LocalFunction:
     call.__name__ = name
     call.__doc__ = body.__doc__
     call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
-    if hasattr(body, "__fnhost_batched__"):
-        call.__fnhost_batched__ = body.__fnhost_batched__
+    for marker in ("__fnhost_batched__", "__fnhost_web__"):
+        if hasattr(body, marker):
+            setattr(call, marker, getattr(body, marker))
+    if hasattr(body, "__fnhost_concurrent__"):
+        raise InvalidError(
+            f"`@fnhost.concurrent` is on the method `{name}`: it applies to a class's "
+            "containers, so put it on the class, under `@app.cls()`"
+        )
     return LocalFunction(call, local.config, entrypoint=False)
 
 

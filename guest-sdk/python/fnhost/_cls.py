@@ -91,7 +91,9 @@ class LocalClass:
         members = [value for value in vars(cls).values() if callable(value)]
         self.enters = [body for body in members if hasattr(body, "__fnhost_enter__")]
         self.exits = [body for body in members if hasattr(body, "__fnhost_exit__")]
-        bodies = [body for body in members if hasattr(body, "__fnhost_method__")]
+        # As on Modal, `@batched` and a web endpoint make a method of their own.
+        markers = ("__fnhost_method__", "__fnhost_batched__", "__fnhost_web__")
+        bodies = [body for body in members if any(hasattr(body, marker) for marker in markers)]
         if not bodies:
             raise TypeError(f"class `{self.name}` needs at least one `@fnhost.method()`")
         kinds = {inspect.iscoroutinefunction(body) or inspect.isasyncgenfunction(body) for body in bodies}

@@ -235,6 +235,111 @@ fn python_apps_list_call_and_fail_to_build_clearly() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Builds `source` as `DIR/app.py`, which must fail: the last line of the error.
+fn python_build_error(dir: &std::path::Path, source: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("app.py"), source).unwrap();
+    let output = fnhost(&["run", dir.join("app.py").to_str().unwrap()]);
+    let error = stderr(&output);
+    assert!(!output.status.success(), "built: {error}");
+    assert!(!error.contains("panicked"), "{error}");
+    error.lines().last().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn markers_above_app_function_stop_the_build_as_on_modal() {
+    let dir = scratch_dir("python-marker-order");
+    for (name, marker) in [
+        ("web", "@fnhost.web_endpoint()"),
+        ("batched", "@fnhost.batched(max_batch_size=2, wait_ms=10)"),
+        ("concurrent", "@fnhost.concurrent(max_inputs=2)"),
+    ] {
+        let source = format!(
+            "import fnhost\napp = fnhost.App()\n\n{marker}\n@app.function()\n\
+             def f(x):\n    return x\n"
+        );
+        let error = python_build_error(&dir.join(name), &source);
+        let name = marker.split('(').next().unwrap();
+        assert!(
+            error.contains(&format!("`{name}` is written above `@app.function()`")),
+            "{error}"
+        );
+    }
+    let on_method = python_build_error(
+        &dir.join("method"),
+        "import fnhost\napp = fnhost.App()\n\n@app.cls()\nclass C:\n    \
+         @fnhost.concurrent(max_inputs=2)\n    @fnhost.method()\n    def m(self):\n        \
+         return 1\n",
+    );
+    assert!(on_method.contains("put it on the class"), "{on_method}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_python_image_bundles_pip_packages_and_refuses_what_wasm_cannot_run() {
+    // A real package from PyPI, installed by the build and imported by the function.
+    let call = fnhost(&[
+        "call",
+        "tests/guests-py/packages/app.py",
+        "describe",
+        "1234567",
+    ]);
+    assert!(call.status.success(), "{}", stderr(&call));
+    assert_eq!(
+        stdout(&call),
+        "\"hello: 1,234,567, 1.2 MB, six 1.17.0\"\n"
+    );
+    let warned = stderr(&call);
+    assert!(
+        warned.contains("gpu= (app.py, line 19), region= (app.py, line 19)"),
+        "{warned}"
+    );
+    assert!(warned.contains("asked=3.12 runs=3.14"), "{warned}");
+    // Built once: the second call neither installs nor builds.
+    let again = fnhost(&["call", "tests/guests-py/packages/app.py", "describe", "5"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("installing"), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("building"), "{}", stderr(&again));
+
+    let dir = scratch_dir("python-images");
+    let refused = |name: &str, image: &str| -> String {
+        let source = format!(
+            "import fnhost\nimage = {image}\napp = fnhost.App(image=image)\n\n\
+             @app.function()\ndef f():\n    return 1\n"
+        );
+        python_build_error(&dir.join(name), &source)
+    };
+    let apt = refused("apt", r#"fnhost.Image.debian_slim().apt_install("git")"#);
+    assert!(
+        apt.contains("Image.apt_install (app.py, line 2)") && apt.contains("WebAssembly"),
+        "{apt}"
+    );
+    let native = refused(
+        "native",
+        r#"fnhost.Image.debian_slim().pip_install("numpy")"#,
+    );
+    assert!(
+        native.contains("`numpy` has no pure-Python wheel") && native.contains("native"),
+        "{native}"
+    );
+    let elsewhere = refused(
+        "elsewhere",
+        r#"fnhost.Image.debian_slim().add_local_python_source("nowhere")"#,
+    );
+    assert!(elsewhere.contains("`nowhere` is not in"), "{elsewhere}");
+    // Packages the source does not spell out cannot be installed before the build: the SDK
+    // stops the build at the call.
+    let computed = refused(
+        "computed",
+        r#"fnhost.Image.debian_slim().pip_install(*"six".split())"#,
+    );
+    assert!(
+        computed.contains("pip_install('six')") && computed.contains("string literals"),
+        "{computed}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bad_input_exits_non_zero_with_one_clear_line() {
     let dir = std::env::temp_dir().join(format!("fnhost-cli-{}", std::process::id()));

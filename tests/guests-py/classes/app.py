@@ -41,7 +41,7 @@ class Table:
     def who(self):
         return [self.id, ENTERS[0]]
 
-    @fnhost.method()
+    # Batched, and so a method without `@fnhost.method()`, as on Modal.
     @fnhost.batched(max_batch_size=4, wait_ms=60000)
     def shifted(self, numbers):
         return [n + self.size for n in numbers]
