@@ -292,19 +292,21 @@ async fn exceptions_reach_callers_typed() {
         [
             "NotFoundError",
             "InvalidError",
-            "RemoteError",
+            "ValueError",
             "TimeoutError",
             "NotFoundError",
             "SerializationError",
             "InputCancellation",
-            "ValueError|typed"
+            "ValueError|typed",
+            "QuotaExceeded|over|True",
+            "RemoteError|Picky|(1, 2)"
         ],
         "{kinds:?}"
     );
     assert!(kinds[2].ends_with("ValueError: bad input"), "{kinds:?}");
     assert_eq!(
         call(&app, "py_map_exceptions", json!([4])).await.unwrap(),
-        json!([0, "RemoteError", 2, "RemoteError"])
+        json!([0, "RuntimeError", 2, "RuntimeError"])
     );
 }
 

@@ -12,6 +12,7 @@ queue (as Modal raises it).
 
 import builtins
 import queue
+import sys
 
 
 class Error(Exception):
@@ -29,7 +30,9 @@ class InvalidError(Error):
 
 
 class RemoteError(Error):
-    """The function's body raised: the message is `Type: message` of the remote exception."""
+    """The function's body raised: the message is `Type: message` of the remote exception.
+    When that type is found in the caller, the exception raised is of both that type and
+    this one (see `from_call_error`)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -103,7 +106,68 @@ _BY_CASE = {
 def from_call_error(error) -> Error:
     """The exception for a `call-error` value of the contract (a `CallError_*` instance)."""
     case = type(error).__name__.removeprefix("CallError_")
+    if case == "User":
+        return _remote(error.value)
     return _BY_CASE.get(case, Error)(error.value)
+
+
+#: The classes that raise a remote exception of each type here, by the type's name.
+_REMOTE_TYPES: dict = {}
+
+
+def _remote(message: str) -> Error:
+    """A remote body's exception, raised as its own type when that type can be found here (a
+    built-in, or a class of the app's own modules): an instance of both that type and
+    `RemoteError`, so `except ValueError` and `except RemoteError` both catch it. Otherwise,
+    or when the type cannot be made so (its constructor takes other arguments), a
+    `RemoteError` naming the type."""
+    plain = RemoteError(message)
+    remote_type = _remote_type(plain.type_name)
+    if remote_type is None:
+        return plain
+    try:
+        raised = remote_type(plain.detail)
+    except Exception:
+        return plain
+    raised.type_name, raised.detail = plain.type_name, plain.detail
+    raised.add_note("raised by the body of a remote call; its traceback is in that container's log")
+    return raised
+
+
+def _remote_type(name):
+    """The class raising remote exceptions of type `name`, made once."""
+    if name is None:
+        return None
+    if name not in _REMOTE_TYPES:
+        _REMOTE_TYPES[name] = _combined(_local_type(name), name)
+    return _REMOTE_TYPES[name]
+
+
+def _local_type(name: str):
+    """The exception class named `name` here: a built-in, else one of the app's modules (those
+    that define its functions)."""
+    found = getattr(builtins, name, None)
+    if found is None:
+        from ._app import REGISTRY
+
+        modules = {function.body.__module__ for function in REGISTRY.values()}
+        for module in sorted(modules):
+            found = getattr(sys.modules.get(module), name, None)
+            if found is not None:
+                break
+    if isinstance(found, type) and issubclass(found, Exception) and not issubclass(found, Error):
+        return found
+    return None
+
+
+def _combined(local, name: str):
+    if local is None:
+        return None
+    try:
+        return type(name, (local, RemoteError), {"__module__": local.__module__})
+    except TypeError:
+        # Its instances are laid out in a way `RemoteError`'s cannot share.
+        return None
 
 
 _BY_STORAGE_CASE = {

@@ -285,10 +285,7 @@ fn a_python_image_bundles_pip_packages_and_refuses_what_wasm_cannot_run() {
         "1234567",
     ]);
     assert!(call.status.success(), "{}", stderr(&call));
-    assert_eq!(
-        stdout(&call),
-        "\"hello: 1,234,567, 1.2 MB, six 1.17.0\"\n"
-    );
+    assert_eq!(stdout(&call), "\"hello: 1,234,567, 1.2 MB, six 1.17.0\"\n");
     let warned = stderr(&call);
     assert!(
         warned.contains("gpu= (app.py, line 19), region= (app.py, line 19)"),

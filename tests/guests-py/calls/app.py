@@ -143,6 +143,24 @@ def py_raises(message):
     raise ValueError(message)
 
 
+class QuotaExceeded(Exception):
+    """An exception class of the app's own."""
+
+
+class Picky(Exception):
+    """One whose constructor takes two arguments: a caller cannot make it from a message."""
+
+    def __init__(self, low, high):
+        super().__init__(low, high)
+
+
+@app.function()
+def py_raises_own(picky):
+    if picky:
+        raise Picky(1, 2)
+    raise QuotaExceeded("over")
+
+
 @app.function(timeout=1)
 def py_stuck():
     time.sleep(30)
@@ -190,6 +208,14 @@ def py_error_kinds():
         py_raises.remote("typed")
     except fnhost.exception.RemoteError as error:
         outcomes.append(f"{error.type_name}|{error.detail}")
+    try:
+        py_raises_own.remote(False)
+    except QuotaExceeded as error:
+        outcomes.append(f"QuotaExceeded|{error}|{isinstance(error, fnhost.exception.RemoteError)}")
+    try:
+        py_raises_own.remote(True)
+    except fnhost.exception.RemoteError as error:
+        outcomes.append(f"{type(error).__name__}|{error.type_name}|{error.detail}")
     return outcomes
 
 

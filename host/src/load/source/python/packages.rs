@@ -193,11 +193,7 @@ fn requirement_files(dir: &Path, paths: &[String]) -> Result<Vec<(PathBuf, Strin
 }
 
 /// The digest of everything that chooses the packages, in hexadecimal.
-fn digest(
-    python: &Path,
-    found: &Found,
-    requirement_files: &[(PathBuf, String)],
-) -> String {
+fn digest(python: &Path, found: &Found, requirement_files: &[(PathBuf, String)]) -> String {
     let mut digest = blake3::Hasher::new();
     let mut field = |bytes: &[u8]| {
         digest.update(&(bytes.len() as u64).to_le_bytes());
