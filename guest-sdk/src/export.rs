@@ -11,9 +11,10 @@
 use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host::{self, ItemSink};
 use crate::bindings::fnhost::runtime::types::{
-    AppInfo, Batching, BodyKind, CallError, ClassInfo, EnterPhase, FunctionConfig, FunctionInfo,
-    SecretSource, VolumeMount, WebEndpoint,
+    AppInfo, Batching, BodyKind, CallError, ClassInfo, Cron, EnterPhase, FunctionConfig,
+    FunctionInfo, Period, Schedule, SecretSource, VolumeMount, WebEndpoint,
 };
+use crate::current::{WithCallId, with_call_id};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::any::Any;
@@ -65,7 +66,37 @@ pub struct Entry {
     pub secrets: &'static [&'static str],
     /// `#[function(volumes = [(PATH, NAME), ..])]`: the volumes its containers mount.
     pub volumes: &'static [(&'static str, &'static str)],
+    /// Set for `#[function(schedule = ..)]`.
+    pub schedule: Option<ScheduleSpec>,
     pub runner: Runner,
+}
+
+/// When a deployed app runs a function by itself: the `schedule` variant, in a form a
+/// constant can hold.
+#[derive(Debug, Clone, Copy)]
+pub enum ScheduleSpec {
+    /// `schedule = period(days = 1, ..)`: every period after the deploy.
+    Period(Period),
+    /// `schedule = cron("0 9 * * 1-5", timezone = "Europe/Paris")`.
+    Cron {
+        expression: &'static str,
+        timezone: &'static str,
+    },
+}
+
+impl ScheduleSpec {
+    fn wit(self) -> Schedule {
+        match self {
+            ScheduleSpec::Period(period) => Schedule::Period(period),
+            ScheduleSpec::Cron {
+                expression,
+                timezone,
+            } => Schedule::Cron(Cron {
+                expression: expression.to_owned(),
+                timezone: timezone.to_owned(),
+            }),
+        }
+    }
 }
 
 /// How a function is also served as a web endpoint: the `web-endpoint` record, in a form a
@@ -219,26 +250,31 @@ impl<T: App> Guest for T {
         }
     }
 
-    fn run(function: String, args: Vec<u8>) -> Outcome {
+    fn run(function: String, args: Vec<u8>, call_id: String) -> Outcome {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
-            Runner::Blocking(run) => run(args),
+            Runner::Blocking(run) => with_call_id(&call_id, || run(args)),
             _ => Err(wrong_entry(&function, "run")),
         }
     }
 
-    async fn run_async(function: String, args: Vec<u8>) -> Outcome {
+    async fn run_async(function: String, args: Vec<u8>, call_id: String) -> Outcome {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
-            Runner::Async(run) => run(args).await,
+            Runner::Async(run) => WithCallId::new(&call_id, run(args)).await,
             _ => Err(wrong_entry(&function, "run-async")),
         }
     }
 
-    fn run_gen(function: String, args: Vec<u8>, sink: ItemSink) -> Result<(), CallError> {
+    fn run_gen(
+        function: String,
+        args: Vec<u8>,
+        call_id: String,
+        sink: ItemSink,
+    ) -> Result<(), CallError> {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
-            Runner::Generator(run) => run(args, sink),
+            Runner::Generator(run) => with_call_id(&call_id, || run(args, sink)),
             _ => Err(wrong_entry(&function, "run-gen")),
         }
     }
@@ -246,11 +282,12 @@ impl<T: App> Guest for T {
     async fn run_gen_async(
         function: String,
         args: Vec<u8>,
+        call_id: String,
         sink: ItemSink,
     ) -> Result<(), CallError> {
         install_panic_hook();
         match &find::<T>(&function)?.runner {
-            Runner::AsyncGenerator(run) => run(args, sink).await,
+            Runner::AsyncGenerator(run) => WithCallId::new(&call_id, run(args, sink)).await,
             _ => Err(wrong_entry(&function, "run-gen-async")),
         }
     }
@@ -321,6 +358,7 @@ impl Entry {
             batch: self.batch,
             secrets: named_secrets(self.secrets),
             volumes: mounts(self.volumes),
+            schedule: self.schedule.map(ScheduleSpec::wit),
         }
     }
 }

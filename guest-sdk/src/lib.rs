@@ -116,6 +116,7 @@
 //! app!(create);
 //! ```
 
+mod current;
 mod decode;
 mod error;
 mod export;
@@ -137,12 +138,13 @@ pub mod bindings {
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
         async: [
-            "-export:fnhost:runtime/guest@0.7.0#run",
-            "-export:fnhost:runtime/guest@0.7.0#run-gen",
+            "-export:fnhost:runtime/guest@0.8.0#run",
+            "-export:fnhost:runtime/guest@0.8.0#run-gen",
         ],
     });
 }
 
+pub use current::{current_function_call_id, current_input_id};
 pub use error::{Error, StorageError};
 pub use fnhost_guest_macros::{Parameters, class, function, local_entrypoint};
 pub use function::{CallOptions, Function, FunctionCall, Generated, Stats};
@@ -167,11 +169,13 @@ pub mod __private {
     //! What the macros expand to; not part of the public API.
     pub use crate::bindings::fnhost::runtime::host::ItemSink;
     pub use crate::bindings::fnhost::runtime::types::CallError;
-    pub use crate::bindings::fnhost::runtime::types::{Batching, EnterPhase, FunctionConfig};
+    pub use crate::bindings::fnhost::runtime::types::{
+        Batching, EnterPhase, FunctionConfig, Period,
+    };
     pub use crate::export::{
         App, AsyncDone, AsyncOutcome, ClassEntry, Endpoint, Entry, HookResult, Outcome, Registered,
-        RegisteredClass, Role, Runner, decode_args, decode_params, encode_output, instance,
-        keep_instance, runs_hook, send_items, send_stream, take_instance,
+        RegisteredClass, Role, Runner, ScheduleSpec, decode_args, decode_params, encode_output,
+        instance, keep_instance, runs_hook, send_items, send_stream, take_instance,
     };
     pub use crate::function::encode_args;
     pub use futures;

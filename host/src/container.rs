@@ -113,11 +113,11 @@ pub(crate) enum Role {
 /// The guest export a container runs its inputs through. The function's name is lowered from
 /// an `Arc<str>` (the export's parameter is a `string`): each input shares it rather than
 /// copying it.
-type RunFunc = TypedFunc<(Arc<str>, Vec<u8>), (Result<Vec<u8>, CallError>,)>;
+type RunFunc = TypedFunc<(Arc<str>, Vec<u8>, String), (Result<Vec<u8>, CallError>,)>;
 
 /// The guest export a container runs its generators' inputs through: each is handed the sink
 /// its items go to.
-type GenFunc = TypedFunc<(Arc<str>, Vec<u8>, Resource<ItemSink>), (Result<(), CallError>,)>;
+type GenFunc = TypedFunc<(Arc<str>, Vec<u8>, String, Resource<ItemSink>), (Result<(), CallError>,)>;
 
 /// What a container of a class's instance builds: the class, the parameter values (a JSON
 /// object), and which `enter` hooks it runs (`None`: none — it starts from a snapshot that
@@ -395,12 +395,13 @@ impl Container {
                                 })?),
                                 None => None,
                             };
+                            let call_id = id.to_string();
                             running.push(async move {
                                 let outcome = match sink {
-                                    None => run.call_concurrent(accessor, (function, args)).instrument(span).await,
+                                    None => run.call_concurrent(accessor, (function, args, call_id)).instrument(span).await,
                                     // A generator returns nothing: its items went to the sink.
                                     Some(sink) => run_gen
-                                        .call_concurrent(accessor, (function, args, sink))
+                                        .call_concurrent(accessor, (function, args, call_id, sink))
                                         .instrument(span)
                                         .await
                                         .map(|(result,)| (result.map(|()| b"null".to_vec()),)),
@@ -497,7 +498,8 @@ impl Container {
             function,
             ..
         } = &mut self;
-        let call = (Arc::clone(function), args);
+        // No call runs a local entrypoint: it has no call id.
+        let call = (Arc::clone(function), args, String::new());
         let outcome = store
             .run_concurrent(async |accessor| run.call_concurrent(accessor, call).await)
             .await;

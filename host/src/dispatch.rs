@@ -120,6 +120,15 @@ impl CallId {
     pub fn mint() -> Self {
         CallId(rand::random())
     }
+
+    /// The id named by `key`: the same key gives the same id on every host (a schedule's
+    /// tick), distinct keys distinct ids (the first 128 bits of the key's BLAKE3 hash).
+    pub fn derived(key: &str) -> Self {
+        let hash = blake3::hash(key.as_bytes());
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&hash.as_bytes()[..16]);
+        CallId(u128::from_be_bytes(first))
+    }
 }
 
 impl std::str::FromStr for CallId {

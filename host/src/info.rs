@@ -4,6 +4,7 @@
 
 use crate::Error;
 use crate::options::FunctionConfig;
+use crate::schedule::Schedule;
 use crate::storage::SecretValues;
 use serde::Serialize;
 use serde_json::Value;
@@ -44,6 +45,8 @@ pub struct FunctionInfo {
     pub secrets: Vec<SecretSource>,
     /// The volumes its containers mount (Modal's `volumes=`).
     pub volumes: Vec<VolumeMount>,
+    /// When a deployed app runs it by itself (Modal's `schedule=`).
+    pub schedule: Option<Schedule>,
     /// The component it lives in.
     pub component: PathBuf,
 }
@@ -320,7 +323,9 @@ impl FunctionInfo {
     }
 
     /// The encoded JSON array of arguments of a web request: its query parameters and its
-    /// body (`None` when empty). A JSON object body and the query fill the parameters by name
+    /// body (`None` when empty). As FastAPI binds them, a body goes whole to the one
+    /// parameter annotated `dict` (or to the only, unannotated, parameter of a POST, PUT or
+    /// PATCH endpoint), the query to the others. Otherwise a JSON object body and the query fill the parameters by name
     /// (a name given twice, or one the function lacks, is refused); a JSON array body fills
     /// them by position, with no query. A query value is taken as a string for a parameter of
     /// a string type, as JSON otherwise (a plain string when it is not JSON: `?name=bob`). A
@@ -333,8 +338,16 @@ impl FunctionInfo {
         body: Option<Value>,
     ) -> Result<Vec<u8>, Error> {
         let mut binding = Binding::new(self, Vec::new())?;
-        match body {
-            Some(Value::Array(values)) => {
+        match (self.body_parameter(), body) {
+            // FastAPI's binding: the whole body is that parameter's value.
+            (Some(index), Some(body)) => binding.fill(&self.params[index], body)?,
+            (Some(index), None) => {
+                return Err(Error::BadArguments(format!(
+                    "`{}` takes the request's JSON body as `{}`: send one",
+                    self.name, self.params[index]
+                )));
+            }
+            (None, Some(Value::Array(values))) => {
                 if !query.is_empty() {
                     return Err(Error::BadArguments(
                         "a JSON array body gives every argument by position: put no query \
@@ -344,18 +357,18 @@ impl FunctionInfo {
                 }
                 return self.arguments(Some(Value::Array(values)));
             }
-            Some(Value::Object(fields)) => {
+            (None, Some(Value::Object(fields))) => {
                 for (name, value) in fields {
                     binding.fill(&name, value)?;
                 }
             }
-            Some(_) => {
+            (None, Some(_)) => {
                 return Err(Error::BadArguments(
                     "the body must be a JSON object (arguments by name) or array (by position)"
                         .into(),
                 ));
             }
-            None => {}
+            (None, None) => {}
         }
         for (name, raw) in query {
             let value = match self.params.iter().position(|param| *param == name) {
@@ -459,6 +472,34 @@ impl<'a> Binding<'a> {
 }
 
 /// Whether a parameter type, as written, is a string: its query values are not JSON.
+impl FunctionInfo {
+    /// The parameter a web request's JSON body is bound to whole, as FastAPI binds it: the
+    /// one parameter annotated `dict`, or, for an endpoint whose method carries a body, a
+    /// function's only parameter when it has no annotation. `None`: the body gives arguments
+    /// by name (an object) or position (an array).
+    fn body_parameter(&self) -> Option<usize> {
+        let mut dicts = self
+            .param_types
+            .iter()
+            .enumerate()
+            .filter(|(_, ty)| is_dict(ty));
+        if let (Some((index, _)), None) = (dicts.next(), dicts.next()) {
+            return Some(index);
+        }
+        let carries_body = self
+            .web
+            .as_ref()
+            .is_some_and(|web| matches!(web.method.as_str(), "POST" | "PUT" | "PATCH"));
+        let unannotated = self.param_types.first().is_none_or(String::is_empty);
+        (carries_body && self.params.len() == 1 && unannotated).then_some(0)
+    }
+}
+
+/// Whether `ty` is Python's `dict` as an annotation spells it.
+fn is_dict(ty: &str) -> bool {
+    ty == "dict" || ty.starts_with("dict[") || ty == "Dict" || ty.starts_with("typing.Dict")
+}
+
 fn is_string(ty: &str) -> bool {
     let ty = ty
         .strip_prefix("Option<")
@@ -495,20 +536,31 @@ mod tests {
     use crate::options::FunctionOptions;
     use serde_json::json;
 
-    fn args(names: &[&str], given: Option<Value>) -> Result<String, String> {
-        let info = FunctionInfo {
+    /// A function `f` with parameters `names` of `types` (none: unannotated), a web endpoint
+    /// answering `method` when one is given.
+    fn function(names: &[&str], types: &[&str], method: Option<&str>) -> FunctionInfo {
+        FunctionInfo {
             name: "f".into(),
             kind: BodyKind::Blocking,
             params: names.iter().map(|name| (*name).to_owned()).collect(),
-            param_types: Vec::new(),
-            web: None,
+            param_types: types.iter().map(|ty| (*ty).to_owned()).collect(),
+            web: method.map(|method| WebEndpoint {
+                method: method.into(),
+                label: "f".into(),
+                requires_auth: false,
+            }),
             batch: None,
             generator: false,
             config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
             secrets: Vec::new(),
             volumes: Vec::new(),
+            schedule: None,
             component: PathBuf::new(),
-        };
+        }
+    }
+
+    fn args(names: &[&str], given: Option<Value>) -> Result<String, String> {
+        let info = function(names, &[], None);
         info.arguments(given)
             .map(|bytes| String::from_utf8(bytes).unwrap())
             .map_err(|error| error.message().to_owned())
@@ -528,19 +580,11 @@ mod tests {
     }
 
     fn web(query: &[(&str, &str)], body: Option<Value>) -> Result<String, String> {
-        let info = FunctionInfo {
-            name: "f".into(),
-            kind: BodyKind::Blocking,
-            params: vec!["n".into(), "name".into(), "tags".into()],
-            param_types: vec!["i64".into(), "Option<String>".into(), "Vec<String>".into()],
-            web: None,
-            batch: None,
-            generator: false,
-            config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
-            secrets: Vec::new(),
-            volumes: Vec::new(),
-            component: PathBuf::new(),
-        };
+        let info = function(
+            &["n", "name", "tags"],
+            &["i64", "Option<String>", "Vec<String>"],
+            None,
+        );
         let query = query
             .iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -581,20 +625,47 @@ mod tests {
     }
 
     #[test]
-    fn named_arguments_bind_positions_then_names() {
-        let info = FunctionInfo {
-            name: "f".into(),
-            kind: BodyKind::Blocking,
-            params: ["a", "b", "c"].map(str::to_owned).to_vec(),
-            param_types: Vec::new(),
-            web: None,
-            batch: None,
-            generator: false,
-            config: FunctionConfig::resolve(&FunctionOptions::default()).unwrap(),
-            secrets: Vec::new(),
-            volumes: Vec::new(),
-            component: PathBuf::new(),
+    fn a_body_goes_whole_to_a_dict_parameter_as_fastapi_binds_it() {
+        let info = |types: &[&str], method: &str| {
+            let names: Vec<String> = (0..types.len()).map(|i| format!("p{i}")).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            function(&names, types, Some(method))
         };
+        let bind = |info: FunctionInfo, query: &[(&str, &str)], body: Option<Value>| {
+            let query = query
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect();
+            info.web_arguments(query, body)
+                .map(|bytes| String::from_utf8(bytes).unwrap())
+        };
+        let body = json!({"name": "ada"});
+        assert_eq!(
+            bind(
+                info(&["str", "dict"], "POST"),
+                &[("p0", "x")],
+                Some(body.clone())
+            )
+            .unwrap(),
+            r#"["x",{"name":"ada"}]"#
+        );
+        assert_eq!(
+            bind(info(&[""], "POST"), &[], Some(body.clone())).unwrap(),
+            r#"[{"name":"ada"}]"#
+        );
+        // On a GET, or beside an annotated parameter, an object still gives names.
+        assert!(bind(info(&[""], "GET"), &[], Some(body.clone())).is_err());
+        assert!(
+            bind(info(&["dict"], "POST"), &[], None)
+                .unwrap_err()
+                .to_string()
+                .contains("takes the request's JSON body as `p0`")
+        );
+    }
+
+    #[test]
+    fn named_arguments_bind_positions_then_names() {
+        let info = function(&["a", "b", "c"], &[], None);
         let bind = |payload: Value| {
             info.bind_named(payload.to_string().as_bytes())
                 .map(|bytes| String::from_utf8(bytes).unwrap())

@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The top-level modules, lowest first.
-const LAYERS: [&str; 10] = [
+const LAYERS: [&str; 11] = [
     "error",
     "storage",
     "options",
+    "schedule",
     "info",
     "dispatch",
     "runtime",

@@ -38,6 +38,7 @@ mod load;
 mod options;
 mod pool;
 mod runtime;
+mod schedule;
 mod storage;
 
 pub use api::blocking;
@@ -63,6 +64,7 @@ pub use options::{
 };
 pub use pool::class::MAX_PARAMETER_SETS;
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};
+pub use schedule::{CronSchedule, InvalidSchedule, Period, Schedule};
 pub use storage::remote;
 pub use storage::{
     Dict, EntryKind, MAX_ITEM_BYTES, MAX_KEY_BYTES, MAX_PAGE, MAX_PARTITION_ITEMS,

@@ -251,3 +251,37 @@ async fn a_redeployed_apps_spawned_calls_finish_and_stay_readable() {
     assert_eq!(result.unwrap(), 300);
     assert_eq!(old_pool.stats().containers_started, 1);
 }
+
+/// `current_function_call_id()` and `current_input_id()` name the call a body serves, in
+/// both SDKs: a blocking body, and async bodies interleaved on one container (each reads its
+/// own id after waiting while the others ran, and so does a task a Python body starts).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_reads_the_id_of_the_call_it_serves() {
+    use serde_json::{Value, json};
+    let app = fnhost::App::load([
+        fnhost_tests::python_guest("tests/guests-py/calls/app.py"),
+        guest("tests/guests/calls"),
+    ])
+    .await
+    .unwrap();
+    let input_of = |id: &str| format!("in-{}", id.strip_prefix("fc-").unwrap());
+    for function in ["own_ids", "py_own_ids"] {
+        let call = app.function(function).unwrap().spawn::<Value>(()).unwrap();
+        let id = call.id().to_string();
+        assert_eq!(call.get().await.unwrap(), json!([id, input_of(&id)]));
+    }
+    for (function, extra) in [("own_ids_aio", 0), ("py_own_ids_aio", 1)] {
+        let aio = app.function(function).unwrap();
+        // Later calls wait less: they start after the first and finish before it.
+        let calls: Vec<FunctionCall<Vec<Value>>> = (0..8u64)
+            .map(|i| aio.spawn((80 - 10 * i,)).unwrap())
+            .collect();
+        for call in calls {
+            let id = call.id().to_string();
+            let seen = call.get().await.unwrap();
+            assert_eq!(seen, vec![json!(id); 2 + extra], "{function}");
+        }
+        // Its options aim at twenty inputs a container: the eight interleaved on one.
+        assert_eq!(aio.stats().containers_started, 1, "{function}");
+    }
+}

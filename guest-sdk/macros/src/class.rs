@@ -191,6 +191,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
                 batch: #batch,
                 secrets: &[],
                 volumes: &[],
+                schedule: ::core::option::Option::None,
                 runner: #runner_kind,
             }
         });

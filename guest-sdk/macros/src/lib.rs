@@ -56,6 +56,10 @@ use syn::{
 ///   (`embed.remote("text".to_string())`), and the host runs up to N queued inputs as one,
 ///   waiting at most MS milliseconds for more (N 1 to 1000, MS at most 600 000). `local` runs
 ///   the body as written, on lists.
+/// - `schedule = period(days = 1, hours = 2)` (Modal's `Period`: `years`, `months`, `weeks`,
+///   `days`, `hours`, `minutes`, `seconds`, the last a number) or `schedule = cron("0 9 * * 1-5",
+///   timezone = "Europe/Paris")` (Modal's `Cron`; UTC without `timezone`): `fnhost serve` runs
+///   the function by itself at those times. The function takes no parameters.
 ///
 /// The component declares only the options written here; the host fills the others with its
 /// defaults and checks every value when the app loads, naming the function and the option.
@@ -131,11 +135,14 @@ fn function_options(attr: TokenStream2) -> syn::Result<Options> {
             set(&meta, &mut options.secrets, secret_names(&meta)?)?;
         } else if meta.path.is_ident("volumes") {
             set(&meta, &mut options.volumes, volume_mounts(&meta)?)?;
+        } else if meta.path.is_ident("schedule") {
+            set(&meta, &mut options.schedule, schedule(&meta)?)?;
         } else {
             return Err(meta.error(
                 "unknown option; expected `max_inputs`, `target_inputs`, `max_containers`, \
                  `min_containers`, `buffer_containers`, `scaledown_window`, `timeout`, \
-                 `memory`, `cpu`, `retries`, `web`, `batched`, `secrets` or `volumes`",
+                 `memory`, `cpu`, `retries`, `web`, `batched`, `secrets`, `volumes` or \
+                 `schedule`",
             ));
         }
         Ok(())
@@ -264,6 +271,129 @@ fn volume_mounts(meta: &ParseNestedMeta) -> syn::Result<Vec<(String, String)>> {
             other => Err(syn::Error::new(other.span(), VOLUMES_FORM)),
         })
         .collect()
+}
+
+const SCHEDULE_FORM: &str = "write `schedule = period(days = 1, ..)` (years, months, weeks, \
+     days, hours, minutes, seconds) or `schedule = cron(\"0 9 * * 1-5\", timezone = \"UTC\")`";
+
+/// `schedule = period(..)` or `schedule = cron(..)`.
+fn schedule(meta: &ParseNestedMeta) -> syn::Result<Schedule> {
+    let call: syn::ExprCall = meta.value()?.parse()?;
+    let form = || syn::Error::new(call.span(), SCHEDULE_FORM);
+    let syn::Expr::Path(function) = &*call.func else {
+        return Err(form());
+    };
+    if function.path.is_ident("period") {
+        period(&call)
+    } else if function.path.is_ident("cron") {
+        cron(&call)
+    } else {
+        Err(form())
+    }
+}
+
+/// `period(days = 1, seconds = 0.5, ..)`: at least one part, none twice.
+fn period(call: &syn::ExprCall) -> syn::Result<Schedule> {
+    const UNITS: [&str; 6] = ["years", "months", "weeks", "days", "hours", "minutes"];
+    let mut parts = [None; 6];
+    let mut millis = None;
+    for arg in &call.args {
+        let (name, value) =
+            assignment(arg).ok_or_else(|| syn::Error::new(arg.span(), SCHEDULE_FORM))?;
+        let lit = |value: &syn::Expr| match value {
+            syn::Expr::Lit(syn::ExprLit { lit, .. }) => Some(lit.clone()),
+            _ => None,
+        };
+        let error = |message: &str| syn::Error::new(value.span(), message);
+        if name == "seconds" {
+            let seconds = match lit(value) {
+                Some(Lit::Int(int)) => int.base10_parse::<f64>()?,
+                Some(Lit::Float(float)) => float.base10_parse::<f64>()?,
+                _ => return Err(error("`seconds` takes a number")),
+            };
+            if millis.replace((seconds * 1000.0).round() as u64).is_some() {
+                return Err(error("`seconds` is given twice"));
+            }
+        } else if let Some(index) = UNITS.iter().position(|unit| *unit == name) {
+            let Some(Lit::Int(int)) = lit(value) else {
+                return Err(error("a period's part takes a whole number"));
+            };
+            if parts[index].replace(int.base10_parse::<u32>()?).is_some() {
+                return Err(error("a part of the period is given twice"));
+            }
+        } else {
+            return Err(syn::Error::new(arg.span(), SCHEDULE_FORM));
+        }
+    }
+    let parts = parts.map(Option::unwrap_or_default);
+    let millis = millis.unwrap_or_default();
+    if parts.iter().all(|part| *part == 0) && millis < 1000 {
+        return Err(syn::Error::new(
+            call.span(),
+            "a period is at least one second",
+        ));
+    }
+    Ok(Schedule::Period(parts, millis))
+}
+
+/// `cron("EXPRESSION")` or `cron("EXPRESSION", timezone = "ZONE")` (checked when the host
+/// loads the app).
+fn cron(call: &syn::ExprCall) -> syn::Result<Schedule> {
+    let form = || syn::Error::new(call.span(), SCHEDULE_FORM);
+    let string = |expr: &syn::Expr| match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Some(text.value()),
+        _ => None,
+    };
+    let mut args = call.args.iter();
+    let expression = args.next().and_then(string).ok_or_else(form)?;
+    let timezone = match args.next() {
+        None => "UTC".to_owned(),
+        Some(arg) => match assignment(arg) {
+            Some(("timezone", value)) => string(value).ok_or_else(form)?,
+            _ => return Err(form()),
+        },
+    };
+    if args.next().is_some() {
+        return Err(form());
+    }
+    Ok(Schedule::Cron(expression, timezone))
+}
+
+/// `name = value` in a call's arguments.
+fn assignment(arg: &syn::Expr) -> Option<(&'static str, &syn::Expr)> {
+    const NAMES: [&str; 8] = [
+        "years", "months", "weeks", "days", "hours", "minutes", "seconds", "timezone",
+    ];
+    let syn::Expr::Assign(assign) = arg else {
+        return None;
+    };
+    let syn::Expr::Path(left) = &*assign.left else {
+        return None;
+    };
+    let name = NAMES.iter().find(|name| left.path.is_ident(name))?;
+    Some((name, &assign.right))
+}
+
+/// The tokens of an entry's `schedule`.
+fn schedule_tokens(schedule: Option<Schedule>) -> TokenStream2 {
+    let private = quote!(::fnhost_guest::__private);
+    match schedule {
+        None => quote!(::core::option::Option::None),
+        Some(Schedule::Period([years, months, weeks, days, hours, minutes], millis)) => quote! {
+            ::core::option::Option::Some(#private::ScheduleSpec::Period(#private::Period {
+                years: #years, months: #months, weeks: #weeks, days: #days,
+                hours: #hours, minutes: #minutes, millis: #millis,
+            }))
+        },
+        Some(Schedule::Cron(expression, timezone)) => quote! {
+            ::core::option::Option::Some(#private::ScheduleSpec::Cron {
+                expression: #expression, timezone: #timezone,
+            })
+        },
+    }
 }
 
 const VOLUMES_FORM: &str =
@@ -491,6 +621,16 @@ struct Options {
     secrets: Option<Vec<String>>,
     /// The volumes its containers mount: (path, name).
     volumes: Option<Vec<(String, String)>>,
+    schedule: Option<Schedule>,
+}
+
+/// When a deployed app runs the function by itself, as the `schedule` variant carries it.
+#[derive(Debug, PartialEq)]
+enum Schedule {
+    /// Years, months, weeks, days, hours, minutes, and seconds in milliseconds.
+    Period([u32; 6], u64),
+    /// The expression and its time zone.
+    Cron(String, String),
 }
 
 /// How a batched function's inputs are gathered, as the `batching` record carries it.
@@ -641,6 +781,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
     let batched = batching_tokens(options.batched);
     let secrets = options.secrets.unwrap_or_default();
     let volumes = volume_tokens(options.volumes.unwrap_or_default());
+    let schedule = schedule_tokens(options.schedule);
 
     let remote = (role == Role::Function).then(|| {
         quote! {
@@ -691,6 +832,7 @@ fn expand(item: ItemFn, role: Role, options: Options) -> syn::Result<TokenStream
                 batch: #batched,
                 secrets: &[#(#secrets),*],
                 volumes: #volumes,
+                schedule: #schedule,
                 runner: #runner_kind,
             };
         }

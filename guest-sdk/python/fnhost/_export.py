@@ -22,6 +22,8 @@ from wit_world.imports import host, types
 
 from ._app import REGISTRY, LocalFunction
 from ._cls import CLASSES, INSTANCE, LocalClass, parameter_default, run_hooks
+from ._current import await_as, run_as
+from ._schedule import Cron, Period
 from ._wire import decode_value, encode_value
 from .exception import DeserializationError
 
@@ -37,46 +39,53 @@ class Guest(exports.Guest):
             classes=[_class_info(local) for local in CLASSES.values()],
         )
 
-    async def run(self, function: str, args: bytes) -> bytes:
+    async def run(self, function: str, args: bytes, call_id: str) -> bytes:
         entry = _find(function, is_async=False)
         positional, named = _arguments(entry, args)
         try:
-            result = entry.body(*positional, **named)
+            result = run_as(call_id, lambda: entry.body(*positional, **named))
         except Exception as error:
             raise _user_error(error) from None
         return _encode(result)
 
-    async def run_async(self, function: str, args: bytes) -> bytes:
+    async def run_async(self, function: str, args: bytes, call_id: str) -> bytes:
         entry = _find(function, is_async=True)
         positional, named = _arguments(entry, args)
         try:
-            result = await entry.body(*positional, **named)
+            result = await await_as(call_id, entry.body(*positional, **named))
         except Exception as error:
             raise _user_error(error) from None
         return _encode(result)
 
-
-    async def run_gen(self, function: str, args: bytes, sink: "host.ItemSink") -> None:
+    async def run_gen(self, function: str, args: bytes, call_id: str, sink: "host.ItemSink") -> None:
         entry = _find(function, is_async=False, is_generator=True)
         positional, named = _arguments(entry, args)
+
+        def drain() -> None:
+            for item in entry.body(*positional, **named):
+                if not sink.send(_encode(item)):
+                    break
+
         with sink:
             try:
-                for item in entry.body(*positional, **named):
-                    if not sink.send(_encode(item)):
-                        break
+                run_as(call_id, drain)
             except Err:
                 raise
             except Exception as error:
                 raise _user_error(error) from None
 
-    async def run_gen_async(self, function: str, args: bytes, sink: "host.ItemSink") -> None:
+    async def run_gen_async(self, function: str, args: bytes, call_id: str, sink: "host.ItemSink") -> None:
         entry = _find(function, is_async=True, is_generator=True)
         positional, named = _arguments(entry, args)
+
+        async def drain() -> None:
+            async for item in entry.body(*positional, **named):
+                if not await sink.send_async(_encode(item)):
+                    break
+
         with sink:
             try:
-                async for item in entry.body(*positional, **named):
-                    if not await sink.send_async(_encode(item)):
-                        break
+                await await_as(call_id, drain())
             except Err:
                 raise
             except Exception as error:
@@ -201,7 +210,16 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
         generator=function.is_generator,
         secrets=config.get("secrets", []),
         volumes=config.get("volumes", []),
+        schedule=_schedule(config.get("schedule")),
     )
+
+
+def _schedule(schedule) -> "types.Schedule | None":
+    if isinstance(schedule, Period):
+        return types.Schedule_Period(types.Period(**schedule.parts, millis=schedule.millis))
+    if isinstance(schedule, Cron):
+        return types.Schedule_Cron(types.Cron(expression=schedule.cron_string, timezone=schedule.timezone))
+    return None
 
 
 _CONFIG_FIELDS = [

@@ -75,6 +75,24 @@ fn list_shows_kinds_and_options() {
         "{}",
         stdout(&output)
     );
+    // The Rust attribute's schedule, with its next time: New Year's midnight in Paris is
+    // 23:00 UTC on 31 December.
+    let new_year = stdout(&output)
+        .lines()
+        .find(|line| line.starts_with("new_year\tcron 0 0 1 1 * (Europe/Paris)\t"))
+        .map(str::to_owned);
+    assert!(
+        new_year
+            .as_ref()
+            .is_some_and(|line| line.ends_with("-12-31T23:00:00Z")),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        stdout(&output).contains("\ndaily\tevery 1d 1.5s\tone period after the deploy\n"),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]
@@ -272,6 +290,39 @@ fn markers_above_app_function_stop_the_build_as_on_modal() {
          return 1\n",
     );
     assert!(on_method.contains("put it on the class"), "{on_method}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_schedule_that_cannot_run_stops_the_load_naming_why() {
+    let dir = scratch_dir("python-schedules");
+    for (name, function, expected) in [
+        (
+            "params",
+            "@app.function(schedule=fnhost.Period(minutes=5))\ndef f(x):\n    return x\n",
+            "a scheduled function is run with no arguments, and this one takes x",
+        ),
+        (
+            "zone",
+            "@app.function(schedule=fnhost.Cron(\"0 9 * * *\", timezone=\"Mars/Olympus\"))\n\
+             def f():\n    return 1\n",
+            "`Mars/Olympus` is not a time zone",
+        ),
+        (
+            "expression",
+            "@app.function(schedule=fnhost.Cron(\"0 25 * * *\"))\ndef f():\n    return 1\n",
+            "`0 25 * * *` is not a cron expression",
+        ),
+        (
+            "short",
+            "@app.function(schedule=fnhost.Period(seconds=0.5))\ndef f():\n    return 1\n",
+            "a period is at least one second",
+        ),
+    ] {
+        let source = format!("import fnhost\napp = fnhost.App()\n\n{function}");
+        let error = python_build_error(&dir.join(name), &source);
+        assert!(error.contains(expected), "{name}: {error}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -623,3 +623,51 @@ async fn the_jobs_example_runs_across_three_hosts() {
     drop((one, two, three));
     remove(&cluster.dir);
 }
+
+/// A schedule deployed on three hosts runs once per tick, whichever hosts are up: every host
+/// fires it, and the tick's call is stored once. Each run puts the id of the call it serves
+/// in a queue: no id comes twice, every one is answered for through any host, and the ticks
+/// go on after the host that deployed it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_fires_once_per_tick_across_the_cluster() {
+    let cluster = Cluster::start("schedules");
+    let (one, two, three) = (
+        cluster.host("one"),
+        cluster.host("two"),
+        cluster.host("three"),
+    );
+    let deployed = one.run(&["deploy", "tests/guests-py/schedules/app.py"]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let clients = [client(&one), client(&two), client(&three)];
+    for client in &clients {
+        eventually("every host has the app", async || {
+            client.app("schedules").await.ok().map(drop)
+        })
+        .await;
+    }
+    let ticks = clients[1].queue::<String>("ticks");
+    let mut ids = Vec::new();
+    take_ticks(&ticks, &mut ids, 5).await;
+    // The host the app was deployed through goes; the others keep firing.
+    drop(one);
+    let more = ids.len() + 5;
+    take_ticks(&ticks, &mut ids, more).await;
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "a tick ran twice: {ids:?}");
+    for id in &ids {
+        let call = FunctionCall::<Value>::from_id(&clients[2], id).unwrap();
+        assert_eq!(call.get().await.unwrap(), Value::Null, "{id}");
+    }
+    drop((two, three));
+    remove(&cluster.dir);
+}
+
+/// Takes what the queue `ticks` holds into `ids` until there are `at_least`.
+async fn take_ticks(ticks: &fnhost_client::Queue<String>, ids: &mut Vec<String>, at_least: usize) {
+    eventually("the schedule's runs", async || {
+        let got = ticks.get_many(100, None, None).await.unwrap_or_default();
+        ids.extend(got);
+        (ids.len() >= at_least).then_some(())
+    })
+    .await;
+}

@@ -86,6 +86,12 @@ pub struct FunctionSummary {
     /// Its pool's live counters, when the server gave them.
     #[serde(default)]
     pub stats: Option<serde_json::Value>,
+    /// When it runs by itself (`every 5s`, `cron 0 9 * * 1-5 (UTC)`), when it is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// When its schedule fires next (RFC 3339), when it is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
 }
 
 /// The body of `GET /v1/apps`.

@@ -317,6 +317,19 @@ impl Cluster {
         spawns::spawn(&self.shared, app, function, args).await
     }
 
+    /// Spawns the call `id` of `app/function` with `args` unless a call of that id was
+    /// stored within the last two minutes (JetStream's duplicate window): true when this
+    /// host stored it. Hosts that all spawn the same id (a schedule's tick) store it once.
+    pub async fn spawn_once(
+        &self,
+        app: &str,
+        function: &str,
+        args: Vec<u8>,
+        id: CallId,
+    ) -> Result<bool, Error> {
+        spawns::store(&self.shared, app, function, args, id).await
+    }
+
     /// The outcome of the spawned call `id`, waiting for it at most `wait`: `Ok(None)` while
     /// it waits for a host or runs; `not-found` for an id the cluster does not know (never
     /// spawned through it, or past its retention).

@@ -77,12 +77,24 @@ pub(crate) async fn spawn(
     function: &str,
     args: Vec<u8>,
 ) -> Result<CallId, Error> {
+    let id = CallId::mint();
+    store(shared, app, function, args, id).await.map(|_| id)
+}
+
+/// Stores the call `id` of `app/function` with `args` in the stream, unless a call of that
+/// id was stored within the duplicate window: true when this call stored it.
+pub(crate) async fn store(
+    shared: &Shared,
+    app: &str,
+    function: &str,
+    args: Vec<u8>,
+    id: CallId,
+) -> Result<bool, Error> {
     if shared.client.connection_state() != State::Connected {
         return Err(unavailable("the NATS server is not connected"));
     }
     // Checked here, where the caller hears it: the app and function exist, the arguments fit.
     shared.host.function(&format!("{app}/{function}"))?;
-    let id = CallId::mint();
     let headers = CallHeaders {
         app: app.to_owned(),
         function: function.to_owned(),
@@ -107,9 +119,10 @@ pub(crate) async fn spawn(
         ack.await.map_err(|error| unavailable(&error.to_string()))
     };
     match tokio::time::timeout(shared.settings.request_timeout, publish).await {
+        Ok(Ok(ack)) if ack.duplicate => Ok(false),
         Ok(Ok(_)) => {
             shared.counters.spawned.fetch_add(1, Ordering::Relaxed);
-            Ok(id)
+            Ok(true)
         }
         Ok(Err(error)) => Err(error),
         Err(_) => Err(unavailable(&format!(

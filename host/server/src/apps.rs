@@ -24,6 +24,7 @@ use fnhost::{App, Host};
 use fnhost_cluster::{Change, Cluster};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
+use tokio::sync::watch;
 
 /// The deployed apps of a server.
 pub(crate) struct Apps {
@@ -36,6 +37,8 @@ pub(crate) struct Apps {
     deploying: tokio::sync::Mutex<()>,
     /// The cluster the server's host is in, if any.
     cluster: Option<Arc<Cluster>>,
+    /// Counts the changes of what is deployed here (deploys, undeploys, the restore).
+    changed: watch::Sender<u64>,
 }
 
 impl Apps {
@@ -53,12 +56,36 @@ impl Apps {
             manifest: Mutex::new(manifest),
             deploying: tokio::sync::Mutex::new(()),
             cluster,
+            changed: watch::Sender::new(0),
         })
     }
 
     /// The cluster the server's host is in, if any.
     pub(crate) fn cluster(&self) -> Option<&Arc<Cluster>> {
         self.cluster.as_ref()
+    }
+
+    /// Changes of what is deployed here: the value counts them.
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn tell_changed(&self) {
+        self.changed.send_modify(|count| *count += 1);
+    }
+
+    /// Every app deployed here now: its name, version, when it was deployed, and the app.
+    pub(crate) fn deployed(&self) -> Vec<(String, u64, SystemTime, App)> {
+        let manifest = self.manifest().clone();
+        manifest
+            .apps
+            .into_iter()
+            .filter_map(|(name, deployment)| {
+                let app = self.host.deployed(&name)?;
+                let at = deployment.deployed_time();
+                Some((name, deployment.version, at, app))
+            })
+            .collect()
     }
 
     fn manifest(&self) -> MutexGuard<'_, Manifest> {
@@ -105,6 +132,7 @@ impl Apps {
                 }
             }
         }
+        self.tell_changed();
     }
 
     /// Loads the components `ids` as the app `name` with `settings`, its output going to its
@@ -200,6 +228,7 @@ impl Apps {
         self.write_manifest(next.clone()).await?;
         self.host.deploy(name, app.clone())?;
         *self.manifest() = next;
+        self.tell_changed();
         self.logs
             .store(name)
             .host_event(None, None, &format!("deployed version {version}"));
@@ -295,6 +324,7 @@ impl Apps {
         self.write_manifest(next.clone()).await?;
         self.host.undeploy(name);
         *self.manifest() = next;
+        self.tell_changed();
         self.logs.remove(name);
         tracing::info!(app = %name, "undeployed");
         Ok(true)
@@ -343,11 +373,11 @@ fn summary(name: &str, deployment: &Deployment, app: &App) -> AppSummary {
         functions: app
             .functions()
             .iter()
-            .map(|info| FunctionSummary::of(app, info))
+            .map(|info| FunctionSummary::of(app, info, deployment.deployed_time()))
             .collect(),
         classes: app
             .classes()
-            .map(|info| ClassSummary::of(app, info))
+            .map(|info| ClassSummary::of(app, info, deployment.deployed_time()))
             .collect(),
         http_handler: HandlerSummary::of(app),
     }

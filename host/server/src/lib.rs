@@ -27,7 +27,8 @@
 //! Modules, each with one concern: `settings` (what the operator chooses), `state` (the
 //! directory and its files), `apps` (deploys), `logs` (per-app events), `metrics`,
 //! `spawned` (calls a shutdown waits for), `context` (what handlers share), `http` (the
-//! routes), `serve` (the accept loop), `summary` (the API's view of an app).
+//! routes), `serve` (the accept loop), `summary` (the API's view of an app), `schedules`
+//! (the runs schedules start).
 
 mod apps;
 mod context;
@@ -36,6 +37,7 @@ mod error;
 mod http;
 mod logs;
 mod metrics;
+mod schedules;
 mod serve;
 mod settings;
 mod spawned;
@@ -75,14 +77,17 @@ pub struct Server {
     stop: oneshot::Sender<Instant>,
     serving: JoinHandle<()>,
     /// Applies the cluster's deployments here, when in one.
-    following: Option<Following>,
+    following: Option<Task>,
+    /// Fires the deployed apps' schedules.
+    scheduling: Task,
 }
 
-/// The task applying the cluster's deployments: stopped when dropped, so that a server dropped
-/// without a shutdown leaves no task behind (it holds the server's context).
-struct Following(JoinHandle<()>);
+/// A task of the server's (applying the cluster's deployments, firing schedules): stopped
+/// when dropped, so that a server dropped without a shutdown leaves no task behind (it holds
+/// the server's context).
+struct Task(JoinHandle<()>);
 
-impl Drop for Following {
+impl Drop for Task {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -130,12 +135,13 @@ impl Server {
         let following = cluster.map(|cluster| {
             let mut changes = cluster.changes();
             let context = Arc::clone(&context);
-            Following(tokio::spawn(async move {
+            Task(tokio::spawn(async move {
                 while let Some(change) = changes.recv().await {
                     context.apps.apply(&cluster, change).await;
                 }
             }))
         });
+        let scheduling = Task(tokio::spawn(schedules::run(Arc::clone(&context))));
         let router = http::router(Arc::clone(&context));
         let (stop, stopped) = oneshot::channel();
         let serving = tokio::spawn(serve::serve(listener, router, stopped));
@@ -147,6 +153,7 @@ impl Server {
             stop,
             serving,
             following,
+            scheduling,
         })
     }
 
@@ -197,11 +204,13 @@ impl Server {
             stop,
             serving,
             following,
+            scheduling,
             ..
         } = self;
         let deadline = Instant::now() + grace;
         tracing::info!(grace = ?grace, "shutting down");
         context.begin_stopping();
+        drop(scheduling);
         // The loop may have ended already (its task panicked): nothing more to stop then.
         let _ = stop.send(deadline);
         let _ = serving.await;

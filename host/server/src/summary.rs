@@ -6,6 +6,7 @@
 
 use fnhost::{App, BodyKind, ClassInfo, FunctionInfo, PoolStats, WebEndpoint};
 use serde::{Deserialize, Serialize};
+use std::time::SystemTime;
 
 /// A deployed app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +71,7 @@ pub struct ClassSummary {
 
 impl ClassSummary {
     /// The class `info`.
-    pub(crate) fn of(app: &App, info: &ClassInfo) -> ClassSummary {
+    pub(crate) fn of(app: &App, info: &ClassInfo, deployed: SystemTime) -> ClassSummary {
         ClassSummary {
             name: info.name.clone(),
             kind: kind_name(info.kind),
@@ -79,7 +80,7 @@ impl ClassSummary {
             methods: info
                 .methods
                 .iter()
-                .map(|method| FunctionSummary::of(app, method))
+                .map(|method| FunctionSummary::of(app, method, deployed))
                 .collect(),
             snap: info.snap,
             options: serde_json::to_value(info.config).unwrap_or_default(),
@@ -115,11 +116,21 @@ pub struct FunctionSummary {
     /// The counters of its pool of containers, now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<PoolStats>,
+    /// When it runs by itself (`every 5s`, `cron 0 9 * * 1-5 (UTC)`), when it is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// When its schedule fires next (RFC 3339), when it is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<String>,
 }
 
 impl FunctionSummary {
-    /// The function `info` of `app`, with its counters now.
-    pub(crate) fn of(app: &App, info: &FunctionInfo) -> FunctionSummary {
+    /// The function `info` of `app` deployed at `deployed`, with its counters now.
+    pub(crate) fn of(app: &App, info: &FunctionInfo, deployed: SystemTime) -> FunctionSummary {
+        let next_run = info
+            .schedule
+            .as_ref()
+            .and_then(|schedule| schedule.next_after(deployed, SystemTime::now()));
         FunctionSummary {
             name: info.name.clone(),
             kind: kind_name(info.kind),
@@ -133,6 +144,8 @@ impl FunctionSummary {
                 .function(&info.name)
                 .ok()
                 .map(|function| function.stats()),
+            schedule: info.schedule.as_ref().map(ToString::to_string),
+            next_run: next_run.map(|at| humantime::format_rfc3339_seconds(at).to_string()),
         }
     }
 }

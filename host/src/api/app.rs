@@ -217,6 +217,16 @@ impl AppBuilder {
                 own(&info.name)?;
                 let requested = overrides.remove(&info.name).unwrap_or_default();
                 let info = component::function_info(info, component.path.clone(), requested)?;
+                if is_entrypoint && info.schedule.is_some() {
+                    return Err(LoadError::InvalidOption {
+                        path: component.path.clone(),
+                        function: info.name,
+                        option: "schedule",
+                        reason: "a local entrypoint runs once, by `fnhost run`: it cannot be \
+                                 scheduled"
+                            .into(),
+                    });
+                }
                 if is_entrypoint {
                     entrypoints.push((info, Arc::clone(&component)));
                 } else {

@@ -18,10 +18,12 @@ use crate::info::{
 use crate::load::cache::{self, CompileCache, ComponentDigest, Digest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
+use crate::runtime::bindings::fnhost::runtime::types::Schedule as WitSchedule;
 use crate::runtime::bindings::{self, AppInfo, AppPre};
 use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
 use crate::runtime::sandbox::{Grants, OwnGrants};
+use crate::schedule::{CronSchedule, Period, Schedule};
 use crate::storage::{SecretValues, check_name};
 use std::io::Seek;
 use std::path::{Path, PathBuf};
@@ -150,7 +152,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.7.0";
+const CONTRACT_VERSION: &str = "0.8.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -325,6 +327,16 @@ pub(crate) fn function_info(
         None => None,
         Some(batching) => Some(batching_of(&info.name, &component, batching)?),
     };
+    let schedule = match info.schedule.clone() {
+        None => None,
+        Some(schedule) => Some(schedule_of(
+            &info.name,
+            &info.params,
+            info.generator,
+            &component,
+            schedule,
+        )?),
+    };
     let secrets = secrets_of(&info.name, &component, info.secrets)?;
     let volumes = volumes_of(&info.name, &component, info.volumes)?;
     if info.generator && batch.is_some() {
@@ -346,8 +358,52 @@ pub(crate) fn function_info(
         config,
         secrets,
         volumes,
+        schedule,
         component,
     })
+}
+
+/// A function's schedule, checked: a function with parameters or a generator is refused
+/// (a scheduled run has no arguments, and nobody reads its items).
+fn schedule_of(
+    function: &str,
+    params: &[String],
+    generator: bool,
+    component: &Path,
+    schedule: WitSchedule,
+) -> Result<Schedule, LoadError> {
+    let invalid = |reason: String| LoadError::InvalidOption {
+        path: component.to_owned(),
+        function: function.to_owned(),
+        option: "schedule",
+        reason,
+    };
+    if !params.is_empty() {
+        return Err(invalid(format!(
+            "a scheduled function is run with no arguments, and this one takes {}",
+            params.join(", ")
+        )));
+    }
+    if generator {
+        return Err(invalid("a generator cannot be scheduled".into()));
+    }
+    let checked = match schedule {
+        WitSchedule::Period(period) => Period {
+            years: period.years,
+            months: period.months,
+            weeks: period.weeks,
+            days: period.days,
+            hours: period.hours,
+            minutes: period.minutes,
+            millis: period.millis,
+        }
+        .new()
+        .map(Schedule::Period),
+        WitSchedule::Cron(cron) => {
+            CronSchedule::new(&cron.expression, &cron.timezone).map(Schedule::Cron)
+        }
+    };
+    checked.map_err(|error| invalid(error.0))
 }
 
 /// What a component says of a class, its options resolved with `overrides` as a function's
@@ -377,6 +433,12 @@ pub(crate) fn class_info(
             return Err(invalid(
                 "web",
                 format!("method `{}` cannot be a web endpoint", method.name),
+            ));
+        }
+        if method.schedule.is_some() {
+            return Err(invalid(
+                "schedule",
+                format!("method `{}` cannot be scheduled", method.name),
             ));
         }
         if body_kind(method.kind) != kind {

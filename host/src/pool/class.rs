@@ -139,6 +139,7 @@ impl ClassPools {
             config: self.info.config,
             secrets: self.info.secrets.clone(),
             volumes: self.info.volumes.clone(),
+            schedule: None,
             component: self.info.component.clone(),
         };
         let snapshot = self.info.snap.then(|| {

@@ -145,6 +145,73 @@ async fn web_functions_take_arguments_from_the_query_and_the_json_body() {
     );
 }
 
+/// Modal's `basic_web.py` endpoints, written with `@fnhost.fastapi_endpoint` in Python, over
+/// real HTTP: FastAPI's binding puts the JSON body in the parameter annotated `dict` (or the
+/// only unannotated one of a PUT) and the query in the others; `requires_proxy_auth` asks for
+/// the server's token.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_fastapi_endpoints_bind_the_body_as_fastapi_does() {
+    let token = "web-s3cret";
+    let server = TestServer::start_with(host_settings(), |settings| {
+        settings.token = Some(token.into());
+    })
+    .await;
+    let id = server
+        .upload(&fnhost_tests::python_guest("tests/guests-py/web/app.py"))
+        .await;
+    let (status, body) = json(
+        server
+            .request(Method::PUT, "/v1/apps/py-web")
+            .json(&json!({ "components": [id] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let anonymous = client(None);
+    let send = |method: Method, path: &str| anonymous.request(method, server.url(path));
+    assert_json(
+        &answer(send(Method::GET, "/web/py-web/hello")).await,
+        json!("Hello world!"),
+    );
+    assert_json(
+        &answer(send(Method::GET, "/web/py-web/greet?user=Ada")).await,
+        json!("Hello Ada!"),
+    );
+    let goodbye = |body: Value| answer(send(Method::POST, "/web/py-web/goodbye").json(&body));
+    assert_json(
+        &goodbye(json!({"name": "Ada"})).await,
+        json!("Goodbye Ada!"),
+    );
+    assert_json(&goodbye(json!({})).await, json!("Goodbye world!"));
+    let tagged = send(Method::POST, "/web/py-web/tagged?tag=x").json(&json!({"b": 1, "a": 2}));
+    assert_json(
+        &answer(tagged).await,
+        json!({"tag": "x", "keys": ["a", "b"]}),
+    );
+    let echo = send(Method::PUT, "/web/py-web/echo").json(&json!([1, {"two": 2}]));
+    assert_json(&answer(echo).await, json!([1, {"two": 2}]));
+    let empty = send(Method::POST, "/web/py-web/goodbye")
+        .send()
+        .await
+        .unwrap();
+    let message = expect_error(empty, StatusCode::BAD_REQUEST, "bad-arguments").await;
+    assert!(
+        message.contains("takes the request's JSON body as `data`"),
+        "{message}"
+    );
+    let secret = send(Method::GET, "/web/py-web/expensive_secret");
+    expect_error(
+        secret.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let with_token = send(Method::GET, "/web/py-web/expensive_secret").bearer_auth(token);
+    assert_eq!(answer(with_token).await.status, StatusCode::OK);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn web_endpoint_failures_answer_their_statuses() {
     let server = TestServer::start().await;

@@ -116,6 +116,26 @@ async def py_gather_calls_aio(n):
 
 
 @app.function()
+def py_own_ids():
+    """The ids of the call it serves, as the body reads them."""
+    return [fnhost.current_function_call_id(), fnhost.current_input_id()]
+
+
+@app.function(max_inputs=20, target_inputs=20)
+async def py_own_ids_aio(ms):
+    """The call id before and after a wait during which the container's other inputs run,
+    and the id a task it starts sees."""
+    before = fnhost.current_function_call_id()
+    await asyncio.sleep(ms / 1000)
+    child = await asyncio.create_task(_child_id())
+    return [before, fnhost.current_function_call_id(), child]
+
+
+async def _child_id():
+    return fnhost.current_function_call_id()
+
+
+@app.function()
 def py_keywords():
     """Keyword arguments: bound here for a function of this file, by the host for a function
     known only by name (`describe_sum` is Rust's, in tests/guests/calls)."""

@@ -1,6 +1,6 @@
 //! `fnhost list APP [--json]`: the app's functions and entrypoints, with their kind and
-//! effective options, its classes (parameters, methods, options), its web endpoints, and
-//! whether it has a wasi:http handler.
+//! effective options, its classes (parameters, methods, options), its web endpoints, whether
+//! it has a wasi:http handler, and its schedules with their next run.
 //!
 //! With `--url` (or `FNHOST_URL`), APP is the name of an app deployed on that server: the
 //! table shows its functions as the server describes them (options as JSON values), and
@@ -12,9 +12,10 @@ use crate::commands::call::deployed_name;
 use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
 use clap::Args;
-use fnhost::{BodyKind, FunctionInfo, HANDLER_NAME, option_names};
+use fnhost::{BodyKind, FunctionInfo, HANDLER_NAME, Schedule, option_names};
 use fnhost_client::{AppSummary, Client};
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 /// The arguments of `fnhost list`.
 #[derive(Args)]
@@ -89,6 +90,14 @@ impl ListCommand {
                 ))
             });
             print_web(&name, endpoints, app.has_http_handler());
+            print_schedules(app.functions().iter().filter_map(|info| {
+                let schedule = info.schedule.as_ref()?;
+                Some((
+                    info.name.clone(),
+                    schedule.to_string(),
+                    local_next_run(schedule),
+                ))
+            }));
         }
         Ok(())
     }
@@ -140,6 +149,13 @@ impl ListCommand {
                 ))
             });
             print_web(&app.name, endpoints, app.http_handler.is_some());
+            print_schedules(app.functions.iter().filter_map(|function| {
+                Some((
+                    function.name.clone(),
+                    function.schedule.clone()?,
+                    function.next_run.clone().unwrap_or_else(|| "never".into()),
+                ))
+            }));
         }
         Ok(())
     }
@@ -167,6 +183,33 @@ fn print_deployed(app: &AppSummary) {
             values.join("\t"),
             function.params.join(", ")
         );
+    }
+}
+
+/// When a schedule of an app not deployed would fire next: a cron's next time; a period
+/// counts from the deploy.
+fn local_next_run(schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Period(_) => "one period after the deploy".into(),
+        Schedule::Cron(_) => schedule
+            .next_after(SystemTime::now(), SystemTime::now())
+            .map_or_else(
+                || "never".into(),
+                |at| humantime::format_rfc3339_seconds(at).to_string(),
+            ),
+    }
+}
+
+/// Prints the scheduled functions (name, schedule, next run), when there are any: `fnhost
+/// serve` runs them by themselves.
+fn print_schedules(rows: impl Iterator<Item = (String, String, String)>) {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return;
+    }
+    println!("\nSCHEDULED\tSCHEDULE\tNEXT RUN");
+    for (name, schedule, next_run) in rows {
+        println!("{name}\t{schedule}\t{next_run}");
     }
 }
 

@@ -272,6 +272,7 @@ mod tests {
             config: fnhost::FunctionConfig::resolve(&fnhost::FunctionOptions::default()).unwrap(),
             secrets: Vec::new(),
             volumes: Vec::new(),
+            schedule: None,
             component: Default::default(),
         }
     }

@@ -10,6 +10,7 @@ use crate::state::components::check_id;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::SystemTime;
 
 /// The deployed apps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +31,14 @@ pub(crate) struct Deployment {
     /// Its grants and option overrides.
     #[serde(flatten)]
     pub(crate) settings: DeploySettings,
+}
+
+impl Deployment {
+    /// When this version was deployed (what a schedule's period counts from); now for a
+    /// record whose time does not read.
+    pub(crate) fn deployed_time(&self) -> SystemTime {
+        humantime::parse_rfc3339(&self.deployed_at).unwrap_or_else(|_| SystemTime::now())
+    }
 }
 
 impl Manifest {

@@ -44,6 +44,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_cls.py"),
     ),
     (
+        "fnhost/_current.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_current.py"),
+    ),
+    (
         "fnhost/_export.py",
         include_str!("../../../../guest-sdk/python/fnhost/_export.py"),
     ),
@@ -58,6 +62,10 @@ const SDK: &[(&str, &str)] = &[
     (
         "fnhost/_phase.py",
         include_str!("../../../../guest-sdk/python/fnhost/_phase.py"),
+    ),
+    (
+        "fnhost/_schedule.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_schedule.py"),
     ),
     (
         "fnhost/_secret.py",

@@ -1,6 +1,9 @@
 //! A test app: callees of each kind, callers of each kind, and one function per error kind.
 
-use fnhost_guest::{CallOptions, Error, Function, FunctionCall, app, function, sleep, sleep_aio};
+use fnhost_guest::{
+    CallOptions, Error, Function, FunctionCall, app, current_function_call_id, current_input_id,
+    function, sleep, sleep_aio,
+};
 use futures::StreamExt;
 use futures::future::{Either, join_all, select};
 use serde_json::value::RawValue;
@@ -70,6 +73,29 @@ async fn spawn_and_get(x: u32) -> Result<(u32, u32), Error> {
     let asynchronous = async_callee.spawn(x)?;
     Ok((blocking.get()?, asynchronous.get_aio().await?))
 }
+
+/// The ids of the call it serves, as the body reads them.
+#[function]
+fn own_ids() -> (Option<String>, Option<String>) {
+    (current_function_call_id(), current_input_id())
+}
+
+/// The ids of the call it serves, read before and after a wait of `ms` during which the
+/// container's other inputs run: each must see its own.
+#[function(max_inputs = 20, target_inputs = 20)]
+async fn own_ids_aio(ms: u64) -> (Option<String>, Option<String>) {
+    let before = current_function_call_id();
+    sleep_aio(Duration::from_millis(ms)).await;
+    (before, current_function_call_id())
+}
+
+/// Scheduled, with the Rust attribute: at midnight on New Year's Day in Paris.
+#[function(schedule = cron("0 0 1 1 *", timezone = "Europe/Paris"))]
+fn new_year() {}
+
+/// Scheduled every day and a second and a half after the deploy.
+#[function(schedule = period(days = 1, seconds = 1.5))]
+fn daily() {}
 
 /// `FunctionCall::gather` of `n` spawned blocking calls, `gather_aio` of `n` async ones.
 #[function]
@@ -755,6 +781,10 @@ app!(
     async_caller_blocking_calls,
     spawn_and_get,
     gather_spawned,
+    own_ids,
+    own_ids_aio,
+    new_year,
+    daily,
     blocking_map,
     async_map,
     local_calls,

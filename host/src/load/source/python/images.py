@@ -90,6 +90,9 @@ def read(path, where, found):
             for option in keywords:
                 if option in IGNORED:
                     found["ignored"].append(f"{option}= ({line})")
+        docs = keywords.get("docs")
+        if name == "fastapi_endpoint" and isinstance(docs, ast.Constant) and docs.value is True:
+            found["ignored"].append(f"docs= ({line}: no OpenAPI page is served)")
 
 
 def main():
