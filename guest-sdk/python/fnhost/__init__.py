@@ -32,31 +32,54 @@ queues, kept by the host between calls (`Dict.from_name(name, create_if_missing=
 variables and `fnhost.Volume` mounts a directory in its containers (`volumes={"/data": vol}`).
 `fnhost.Image.debian_slim().pip_install("humanize")` (as `App(image=)` or `function(image=)`)
 bundles pip packages into the component: pure-Python wheels, read from the source and
-installed by the host before the build.
+installed by the host before the build. `schedule=fnhost.Period(minutes=5)` or
+`schedule=fnhost.Cron("0 9 * * 1-5", timezone="Europe/Paris")` has `fnhost serve` run a
+function by itself; `fnhost.current_function_call_id()` names the call a body serves.
 Arguments, results, keys and items are JSON values on
 the wire, as for Rust functions, so Python and Rust functions call each other and share dicts
 and queues; a value JSON cannot carry (a `datetime`, a `set`, any object) travels pickled,
 readable by Python functions only. Module-level code runs once, when the component is
 built (componentize-py pre-initializes the module), not in each container.
 
-Importing `fnhost` makes `time.sleep` and `asyncio.sleep` wait on the host.
+Inside a component, importing `fnhost` makes `time.sleep` and `asyncio.sleep` wait on the host.
+
+The same package, installed into CPython (`pip install guest-sdk/python`), is a client of a
+running `fnhost serve` (`FNHOST_URL`, with `FNHOST_TOKEN`) over its HTTP API, with no
+dependency beyond the standard library: `fnhost.Function.from_name("app", "f").remote(...)`
+(`.remote.aio`, `.spawn`, `.map`, `.starmap`, `FunctionCall.from_id(id).get()`,
+`FunctionCall.gather`) and `fnhost.Dict`, `fnhost.Queue` and `fnhost.Volume` `.from_name(...)`
+reach its apps and storage, with the values and exceptions a function sees. A script that
+defines an app runs it with `python script.py`, as on Modal:
+
+```python
+if __name__ == "__main__":
+    with fnhost.enable_output(), app.run():
+        print(async_function.remote())
+```
+
+`app.run()` deploys the script to `FNHOST_URL`'s server, or to a private `fnhost serve` it
+starts (the `fnhost` command: `FNHOST_BIN`, else on `PATH`), and undeploys it when the block
+ends; `enable_output()` streams the app's log meanwhile; `f.local(...)` runs a body in CPython.
+What the HTTP API does not serve yet (generators, class methods, `with_options`, ephemeral
+dicts and queues) raises `NotImplementedError`.
 """
 
 from . import exception
-from ._app import App, Retries, WebEndpoint, batched, concurrent, web_endpoint
+from ._app import App, Retries, WebEndpoint, batched, concurrent, fastapi_endpoint, web_endpoint
 from ._cls import Cls, Obj, enter, exit, method, parameter
+from ._current import current_function_call_id, current_input_id
 from ._function import Function, FunctionCall, FunctionStats
 from ._image import Image
+from ._phase import IN_COMPONENT
+from ._schedule import Cron, Period
 from ._secret import Secret
 from ._storage import Dict, Queue
-from ._time import install as _install_sleep
 from ._volume import FileEntry, FileEntryType, Volume
-
-_install_sleep()
 
 __all__ = [
     "App",
     "Cls",
+    "Cron",
     "Dict",
     "FileEntry",
     "FileEntryType",
@@ -65,6 +88,7 @@ __all__ = [
     "FunctionStats",
     "Image",
     "Obj",
+    "Period",
     "Queue",
     "Retries",
     "Secret",
@@ -72,10 +96,22 @@ __all__ = [
     "WebEndpoint",
     "batched",
     "concurrent",
+    "current_function_call_id",
+    "current_input_id",
     "enter",
     "exception",
     "exit",
+    "fastapi_endpoint",
     "method",
     "parameter",
     "web_endpoint",
 ]
+
+if IN_COMPONENT:
+    from ._time import install as _install_sleep
+
+    _install_sleep()
+else:
+    from ._output import enable_output
+
+    __all__ += ["enable_output"]

@@ -18,11 +18,14 @@ from ._cls import Cls, LocalClass, held_instance, register_class
 from ._function import Function
 from ._image import Image
 from ._image import environment as image_environment
+from ._phase import IN_COMPONENT
+from ._schedule import Schedule
+from ._schedule import checked as checked_schedule
 from ._secret import Secret
 from ._secret import sources as secret_sources
 from ._volume import Volume
 from ._volume import mounts as volume_mounts
-from .exception import InvalidError
+from .exception import ExecutionError, InvalidError
 
 #: The component's functions and local entrypoints, by name.
 REGISTRY: dict = {}
@@ -81,6 +84,24 @@ def web_endpoint(*, method: str = "GET", label: Optional[str] = None, requires_a
         _check_order("web_endpoint", body)
         body.__fnhost_web__ = endpoint
         return body
+
+    return mark
+
+
+def fastapi_endpoint(*, method: str = "GET", label: Optional[str] = None, docs: bool = False,
+                     requires_proxy_auth: bool = False, custom_domains: Optional[Sequence[str]] = None) -> Callable:
+    """Modal's `@modal.fastapi_endpoint`: `web_endpoint` by Modal's names, with FastAPI's
+    binding (a JSON body goes to the parameter annotated `dict`, the query to the others).
+    `requires_proxy_auth=True` asks for the server's token. fnhost serves no OpenAPI page:
+    `docs=True` is accepted and named in the build's warning; a custom domain is refused."""
+    if custom_domains:
+        raise InvalidError("fastapi_endpoint: fnhost serves every endpoint under /web/{app}/; "
+                           "`custom_domains` cannot be honoured")
+    endpoint = web_endpoint(method=method, label=label, requires_auth=requires_proxy_auth)
+
+    def mark(body: Callable) -> Callable:
+        _check_order("fastapi_endpoint", body)
+        return endpoint(body)
 
     return mark
 
@@ -230,6 +251,7 @@ class App:
         volumes: Mapping[str, Volume] = {},
         image: Optional[Image] = None,
         env: Optional[Mapping[str, str]] = None,
+        schedule: Optional[Schedule] = None,
         **ignored,
     ) -> Callable:
         """Makes a `def` or `async def` a function of the app.
@@ -240,6 +262,8 @@ class App:
         volumes in them; the `image`'s packages are in the component. Unset options take the
         host's defaults (and the app's `image`, `secrets` and `volumes`); Modal's options that
         a wasm guest runs without (`gpu=`, `region=`, ...) are accepted and ignored.
+        `schedule` (`fnhost.Period(...)` or `fnhost.Cron(...)`) has `fnhost serve` run it by
+        itself, with no arguments.
         """
         config = _config(
             timeout=timeout, retries=retries, max_containers=max_containers, min_containers=min_containers,
@@ -249,6 +273,7 @@ class App:
         _ignore(ignored, "function")
         config["secrets"] = self._environment(image, env, secrets)
         config["volumes"] = volume_mounts({**self.volumes, **volumes})
+        config["schedule"] = checked_schedule(schedule)
 
         def register(body: Callable) -> LocalFunction:
             return _register(LocalFunction(body, _concurrent(config, body), entrypoint=False))
@@ -300,6 +325,20 @@ class App:
             return _register(LocalFunction(body, {}, entrypoint=True))
 
         return register if _body is None else register(_body)
+
+    def run(self):
+        """Runs the app for the duration of a `with` (or `async with`) block, from a script run
+        by CPython (Modal's `app.run()`): the script is deployed, to `FNHOST_URL`'s server or
+        to a private `fnhost serve` started for the run, and undeployed at the block's end (see
+        `fnhost._runner`). Keep it under `if __name__ == "__main__":`."""
+        if IN_COMPONENT:
+            raise ExecutionError(
+                "`app.run()` runs an app from a script (`python script.py`); inside a component "
+                "the app runs already: put `with app.run():` under `if __name__ == \"__main__\":`")
+        # Imported here: the runner is CPython's, not part of a component.
+        from ._runner import AppRun
+
+        return AppRun(self)
 
 
 def _config(*, timeout, retries, max_containers, min_containers, buffer_containers, scaledown_window, memory,

@@ -14,10 +14,8 @@ import inspect
 import json
 from typing import Any, Callable, Optional
 
-from componentize_py_types import Err
-from wit_world.imports import types
-
 from ._function import Function
+from ._phase import Err, types
 
 #: The component's classes, by name.
 CLASSES: dict = {}

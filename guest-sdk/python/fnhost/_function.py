@@ -3,7 +3,8 @@
 Every call goes through the host, wherever the callee lives (this component, another one of
 the app, another app). A blocking form (`f.remote(...)`, `call.get()`, `f.map(...)`) holds the
 caller's whole instance until it returns, as a blocking call holds an asyncio event loop; its
-`.aio` twin lets the instance's other inputs run meanwhile.
+`.aio` twin lets the instance's other inputs run meanwhile. In CPython the same handles call a
+server's apps over its HTTP API (see `_phase`).
 """
 
 import asyncio
@@ -13,11 +14,8 @@ import inspect
 import json
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional
 
-from componentize_py_types import Err
-from wit_world.imports import host, types
-
 from . import exception
-from ._phase import require_host
+from ._phase import Err, host, require_host, types
 from ._wire import decode_result, duration_nanos, encode_args, raising
 
 #: How many calls one `map` keeps in flight; later inputs start as earlier ones finish.

@@ -8,11 +8,15 @@ name), and bundles them into the component. Here, while the component is built, 
 checks that what it asks for is what the host installed, so an argument the source does not
 spell out (a list built at run time) stops the build naming the call, instead of a module
 missing later. What cannot exist in a wasm guest (`apt_install`, `run_commands`,
-`from_registry`, ...) stops the build with the reason.
+`from_registry`, ...) stops the build with the reason. In CPython (a script that defines the
+app) there is no build to check: the packages are the component's, and an import of them in
+`with image.imports():` that fails here is skipped, as on Modal.
 """
 
 import re
 from typing import Mapping, Optional, Sequence
+
+from ._phase import IN_COMPONENT
 
 #: The requirements the host installed for this build, normalized (set by the generated main
 #: module before the app is imported).
@@ -71,7 +75,7 @@ class Image:
         for package in _flatten(packages):
             if not isinstance(package, str):
                 raise TypeError(f"Image.pip_install takes package names, not {type(package).__name__}")
-            if normalized(package) not in INSTALLED:
+            if IN_COMPONENT and normalized(package) not in INSTALLED:
                 raise ImageError(
                     f"Image.pip_install({package!r}): the host did not find this package in the "
                     "app's source, where it reads an image's packages before the build: write "
@@ -133,8 +137,8 @@ class _Imports:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *_exc) -> bool:
-        return False
+    def __exit__(self, kind, *_exc) -> bool:
+        return not IN_COMPONENT and kind is not None and issubclass(kind, ImportError)
 
 
 def _flatten(packages) -> list:

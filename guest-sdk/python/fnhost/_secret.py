@@ -9,7 +9,7 @@ of the app. The host never prints a value: listings show names and keys.
 
 from typing import Mapping, Optional
 
-from wit_world.imports import types
+from ._phase import types
 
 
 class Secret:

@@ -29,12 +29,9 @@ import queue
 import warnings
 from typing import Any, AsyncIterator, Callable, Iterator, Optional
 
-from componentize_py_types import Err
-from wit_world.imports import storage
-
 from . import exception
 from ._function import _Twin
-from ._phase import require_host
+from ._phase import Err, require_host, storage
 from ._wire import decode_value, duration_nanos, encode_value
 
 #: How many entries (`keys`, `values`, `items`) or items (`iterate`) one page of the host holds.

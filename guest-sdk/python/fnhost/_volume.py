@@ -22,10 +22,9 @@ import enum
 import queue
 from typing import Iterator, List, Mapping
 
-from wit_world.imports import storage, types
-
 from . import exception
 from ._function import _Twin
+from ._phase import storage, types
 from ._storage import _Handle
 
 

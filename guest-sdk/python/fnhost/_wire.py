@@ -4,7 +4,9 @@ The wire is the one every SDK uses: a call's arguments are a JSON array, one ele
 parameter, and its result is the JSON value of what the body returned. Keyword arguments are
 bound to positions here when the callee's signature is known (a function of this app); for a
 callee known only by name they travel as `{"args": [...], "kwargs": {...}}`, which the host
-binds to the callee's parameter names before the callee sees it.
+binds to the callee's parameter names before the callee sees it. A call made from CPython goes
+through a server's HTTP API, which takes every argument: there, a known signature's defaults
+are filled in here.
 
 Every value crosses through `encode_value` and `decode_value`: call arguments and results,
 generator items, and the keys, values and items of `Dict` and `Queue`. A value JSON carries
@@ -26,9 +28,8 @@ import json
 import pickle
 from typing import Any, Optional
 
-from componentize_py_types import Err
-
 from . import exception
+from ._phase import IN_COMPONENT, Err
 
 #: The member that marks a pickled value (reserved: see the module's documentation).
 PICKLE = "$fnhost.pickle"
@@ -80,6 +81,8 @@ def _type_name(kind: type) -> str:
 def encode_args(signature: Optional[inspect.Signature], args: tuple, kwargs: dict) -> bytes:
     """The payload of a call with `args` and `kwargs`, for a callee with `signature`."""
     try:
+        if signature is not None and not IN_COMPONENT:
+            return encode_value(bind(signature, args, kwargs, every=True))
         if not kwargs:
             # No arguments is the most common call: skip the encoder.
             return encode_value(list(args)) if args else b"[]"
@@ -92,12 +95,12 @@ def encode_args(signature: Optional[inspect.Signature], args: tuple, kwargs: dic
         raise exception.InvalidError(f"cannot encode the arguments: {error}") from None
 
 
-def bind(signature: inspect.Signature, args: tuple, kwargs: dict) -> list:
-    """`args` and `kwargs` as a list by position, up to the last parameter given; a parameter
-    left out before it takes its default."""
+def bind(signature: inspect.Signature, args: tuple, kwargs: dict, every: bool = False) -> list:
+    """`args` and `kwargs` as a list by position, up to the last parameter given (or, with
+    `every`, to the last parameter); a parameter left out before it takes its default."""
     bound = signature.bind(*args, **kwargs)
     names = list(signature.parameters)
-    given = [name for name in names if name in bound.arguments]
+    given = [name for name in names if every or name in bound.arguments]
     last = names.index(given[-1]) if given else -1
     bound.apply_defaults()
     return [bound.arguments[name] for name in names[: last + 1]]

@@ -7,7 +7,10 @@ Every call that fails raises one of these; `Error` is the base of them all, so
 place that maps them. A `Dict` or `Queue` operation that fails raises the class of its
 `storage-error` case, mapped by `from_storage_error`: `NotFoundError`, `InvalidError`,
 `RequestSizeError`, `ServiceError`, and the standard library's `queue.Full` for a full
-queue (as Modal raises it).
+queue (as Modal raises it). In CPython the same failures come as a server's HTTP API answers
+them (`{"error": {"kind", "message"}}`), mapped to the same classes by `from_api_error` and
+`from_api_storage_error`; the client's own failures are `ConnectionError`, `AuthError` and
+`ExecutionError`.
 """
 
 import builtins
@@ -90,6 +93,19 @@ class VolumeFullError(Error):
     """A volume holds more than its quota at `commit()`: remove files, then commit again."""
 
 
+class ExecutionError(Error):
+    """What was asked cannot run here: a function of an app that is not running, `app.run()`
+    inside a component, an app that could not be deployed for `app.run()`."""
+
+
+class ConnectionError(Error, builtins.ConnectionError):
+    """The server (`FNHOST_URL`) could not be reached, or went away before it answered."""
+
+
+class AuthError(Error):
+    """The server refused the request's token (`FNHOST_TOKEN`)."""
+
+
 _BY_CASE = {
     "NotFound": NotFoundError,
     "BadArguments": InvalidError,
@@ -103,12 +119,27 @@ _BY_CASE = {
 }
 
 
+#: The kinds of error only the HTTP API answers, beside the contract's cases.
+_BY_API_KIND = {"bad-request": InvalidError, "unauthorized": AuthError}
+
+
 def from_call_error(error) -> Error:
     """The exception for a `call-error` value of the contract (a `CallError_*` instance)."""
-    case = type(error).__name__.removeprefix("CallError_")
+    return _call_error(type(error).__name__.removeprefix("CallError_"), error.value)
+
+
+def from_api_error(kind: str, message: str) -> Error:
+    """The exception for an error a server's HTTP API answered: a call's kinds are the
+    contract's cases in kebab case (`not-found` is `NotFound`, `too-deep` is `TooDeep`)."""
+    if kind in _BY_API_KIND:
+        return _BY_API_KIND[kind](message)
+    return _call_error("".join(part.capitalize() for part in kind.split("-")), message)
+
+
+def _call_error(case: str, message: str) -> Error:
     if case == "User":
-        return _remote(error.value)
-    return _BY_CASE.get(case, Error)(error.value)
+        return _remote(message)
+    return _BY_CASE.get(case, Error)(message)
 
 
 #: The classes that raise a remote exception of each type here, by the type's name.
@@ -184,3 +215,23 @@ def from_storage_error(error) -> Exception:
     instance): an `Error`, or `queue.Full` for a full queue."""
     case = type(error).__name__.removeprefix("StorageError_")
     return _BY_STORAGE_CASE.get(case, Error)(error.value)
+
+
+#: The `storage-error` case of each kind the HTTP API answers a storage operation with.
+_STORAGE_CASE_OF_KIND = {
+    "not-found": "NotFound",
+    "bad-request": "Invalid",
+    "bad-arguments": "Invalid",
+    "payload": "TooLarge",
+    "full": "Full",
+    "unavailable": "Unavailable",
+}
+
+
+def from_api_storage_error(kind: str, message: str) -> Exception:
+    """The exception for an error a server's HTTP API answered to a dict, queue or volume
+    operation: as `from_storage_error` for the store's kinds, else as `from_api_error`."""
+    case = _STORAGE_CASE_OF_KIND.get(kind)
+    if case is None:
+        return from_api_error(kind, message)
+    return _BY_STORAGE_CASE[case](message)

@@ -648,3 +648,210 @@ fn a_full_disk_fails_a_put_clearly_and_loses_nothing_acknowledged() {
     drop((server, disk));
     std::fs::remove_dir_all(scratch).unwrap();
 }
+
+/// Waits, polling, until `done` holds; panics with `what` and the server's log after a
+/// generous bound (the condition is what the test waits for, not a duration).
+fn wait_for(server: &Server, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} never happened: {}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn schedules_run_deployed_functions_by_themselves() {
+    use fnhost_client::blocking::Client;
+
+    let state = scratch_dir("schedules");
+    let server = Server::start(&state, &["tests/guests-py/schedules/app.py"]);
+    let client = Client::connect(&server.url).unwrap();
+
+    // Each run is a call with an id: its body reads it, the server answers for it, and the
+    // app's log tells it started. No tick runs twice.
+    let ticks = client.queue::<String>("ticks");
+    wait_for(&server, "three runs of every_second", || {
+        ticks.len_total().unwrap_or(0) >= 3
+    });
+    let ids = ticks.get_many(100, None, None).unwrap();
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    let log = stdout(&server.run(&["logs", "schedules"]));
+    for id in &ids {
+        let output = server.run(&["get", id, "--timeout", "30s"]);
+        assert_eq!(stdout(&output), "null\n", "{id}: {}", stderr(&output));
+        assert!(
+            log.contains(&format!("scheduled run {id} started (due at ")),
+            "{id}: {log}"
+        );
+    }
+
+    // A run that outlasts its period: the ticks meanwhile are skipped, and runs never overlap.
+    let slow = client.dict::<String, serde_json::Value>("slow");
+    wait_for(&server, "two runs of slow", || {
+        slow.get(&"done".to_owned())
+            .ok()
+            .flatten()
+            .is_some_and(|done| done.as_u64() >= Some(2))
+    });
+    assert_eq!(slow.get(&"overlapped".to_owned()).unwrap(), None);
+    let log = stdout(&server.run(&["logs", "schedules"]));
+    assert!(log.contains("skipped the run due at"), "{log}");
+
+    // `fnhost list` shows each schedule and its next run: a period's counts from the deploy,
+    // and a redeploy starts it again.
+    let next_hourly = |server: &Server| {
+        let output = server.run(&["list", "schedules", "--json"]);
+        let app: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let hourly = app["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|function| function["name"] == "hourly")
+            .unwrap()
+            .clone();
+        assert_eq!(hourly["schedule"], "every 1h");
+        let deployed = humantime::parse_rfc3339(app["deployed_at"].as_str().unwrap()).unwrap();
+        let next = humantime::parse_rfc3339(hourly["next_run"].as_str().unwrap()).unwrap();
+        (deployed, next)
+    };
+    let (deployed, next) = next_hourly(&server);
+    assert_eq!(next, deployed + Duration::from_secs(3600));
+    let table = stdout(&server.run(&["list", "schedules"]));
+    assert!(
+        table.contains("\nSCHEDULED\tSCHEDULE\tNEXT RUN\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("weekday_mornings\tcron 0 9 * * 1-5 (Europe/Paris)\t"),
+        "{table}"
+    );
+    assert!(table.contains("every_second\tevery 1s\t"), "{table}");
+    // Deploy times are whole seconds: wait until the next deploy's second differs.
+    wait_for(&server, "a new second", || {
+        std::time::SystemTime::now() >= deployed + Duration::from_secs(1)
+    });
+    let output = server.run(&["deploy", "tests/guests-py/schedules/app.py"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (redeployed, next) = next_hourly(&server);
+    assert!(redeployed > deployed);
+    assert_eq!(next, redeployed + Duration::from_secs(3600));
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
+/// A virtual environment of the test's with `guest-sdk/python` pip-installed, as a user
+/// installs the client: its `python`.
+fn client_python(dir: &std::path::Path) -> std::path::PathBuf {
+    let venv = dir.join("venv");
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", venv.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let python = venv.join("bin/python");
+    let installed = std::process::Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "guest-sdk/python"])
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", stderr(&installed));
+    python
+}
+
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_owned()
+}
+
+/// `python` running `script` from the workspace root, as a user runs a Modal script: the
+/// `fnhost` command it starts is this build's.
+fn python_script(python: &std::path::Path, script: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(script)
+        .current_dir(workspace_root())
+        .env("FNHOST_BIN", env!("CARGO_BIN_EXE_fnhost"))
+        .env_remove("FNHOST_URL")
+        .env_remove("FNHOST_TOKEN");
+    command
+}
+
+/// What the client test script prints, but for the app's log (lines starting with `[`).
+fn without_log(output: &Output) -> String {
+    stdout(output)
+        .lines()
+        .filter(|line| !line.starts_with('['))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+const SCRIPT_OUTPUT: &str = "remote: 49\nlocal: here\ndefaults: 11 3 12\n\
+    map: [0, 1, 4, 9, 16]\nstarmap: [3, 7]\nunordered: [0, 1, 4, 9, 16, 25]\nspawn: 81\n\
+    aio: [25, 3, [1, 4, 9], [11, 12]]\npickled: [1, 2, 3]\nown type: Unlucky True thirteen\n\
+    return_exceptions: ['ValueError']\ndict: k [1, 2]\nafter the run: True\n";
+
+#[test]
+fn a_modal_script_runs_with_python_on_a_server_it_starts_or_is_given() {
+    let dir = scratch_dir("python-script");
+    let python = client_python(&dir);
+    // No server named: the script starts its own, and stops it.
+    let output = python_script(&python, "tests/guests-py/client/script.py")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(without_log(&output), SCRIPT_OUTPUT, "{}", stderr(&output));
+    // enable_output() streamed the app's log: the container's print.
+    assert_eq!(
+        stdout(&output)
+            .lines()
+            .filter(|line| line.starts_with('[') && line.ends_with("] squaring 7"))
+            .count(),
+        1,
+        "{}",
+        stdout(&output)
+    );
+
+    // A server named: the run deploys there, and undeploys when it ends.
+    let server = Server::start(&dir.join("state"), &[]);
+    let output = python_script(&python, "tests/guests-py/client/script.py")
+        .env("FNHOST_URL", &server.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(without_log(&output), SCRIPT_OUTPUT, "{}", stderr(&output));
+    let apps = stdout(&server.run(&["apps"]));
+    assert!(!apps.contains("client-test"), "{apps}");
+
+    // The client: a deployed app's functions, dicts, queues and volumes from CPython.
+    let deployed = server.run(&[
+        "deploy",
+        "tests/guests-py/client/script.py",
+        "--name",
+        "client-test",
+    ]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let output = python_script(&python, "tests/guests-py/client/client.py")
+        .env("FNHOST_URL", &server.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "remote: 16\nkeywords: 6 5\nmap: [1, 4, 9]\nstarmap: [2, 4]\n\
+         unordered: [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nfor_each: None\nspawn: True 25\n\
+         gather: [4, 9]\npickled: [1, 2, 3]\naio: 36 3 [1, 4, 9] [2, 4] [0, 1, 4, 9]\n\
+         own type: ValueError True bad value\nremote error: Unlucky thirteen\n\
+         not found: NotFoundError\ntimeout: TimeoutError True\nbad arguments: InvalidError\n\
+         dict: from-function [1, 2] {'n': 1} 2 ['from-client', 'from-function']\n\
+         queue: 6 1 4 None\nqueue empty: queue.Empty\nvolume: 21 ['note.txt'] hello from a function\n"
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
