@@ -8,7 +8,7 @@
 //! local time fires at the first time after the change, a repeated one once). What fires them
 //! is the server's concern.
 
-use chrono::{DateTime, Months, TimeDelta, Utc};
+use chrono::{DateTime, Months, TimeDelta, Timelike, Utc};
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 use serde::Serialize;
@@ -156,6 +156,8 @@ impl CronSchedule {
     }
 
     fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // croner keeps the fraction of a second it is given: ticks fall on whole seconds.
+        let after = after.with_nanosecond(0)?;
         let local = after.with_timezone(&self.zone);
         let next = self.cron.find_next_occurrence(&local, false).ok()?;
         Some(next.with_timezone(&Utc))
@@ -280,7 +282,7 @@ mod tests {
         );
         let seconds = Schedule::Cron(CronSchedule::new("*/2 * * * * *", "UTC").unwrap());
         assert_eq!(
-            seconds.next_after(deployed, at("2026-03-27T07:00:01Z")),
+            seconds.next_after(deployed, at("2026-03-27T07:00:01.403Z")),
             Some(at("2026-03-27T07:00:02Z"))
         );
     }

@@ -326,6 +326,22 @@ class App:
 
         return register if _body is None else register(_body)
 
+    @staticmethod
+    def lookup(name: str, *, create_if_missing: bool = False, environment_name: Optional[str] = None,
+               client: Any = None) -> "App":
+        """The app `name` (Modal's `App.lookup`), to reach its functions with
+        `Function.from_name(name, ...)`. From CPython it must be deployed on the server, else
+        `NotFoundError`; an app exists on fnhost only by a deploy, so `create_if_missing=True`
+        gives an app object with that name and deploys nothing. Inside a component the host
+        answers for the app at the first call to it."""
+        del environment_name, client  # Modal's workspace options: a server has one.
+        if not IN_COMPONENT:
+            from ._http import deployed
+
+            if not create_if_missing:
+                deployed(name)
+        return App(name)
+
     def run(self):
         """Runs the app for the duration of a `with` (or `async with`) block, from a script run
         by CPython (Modal's `app.run()`): the script is deployed, to `FNHOST_URL`'s server or

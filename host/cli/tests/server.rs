@@ -849,6 +849,7 @@ fn a_modal_script_runs_with_python_on_a_server_it_starts_or_is_given() {
          gather: [4, 9]\npickled: [1, 2, 3]\naio: 36 3 [1, 4, 9] [2, 4] [0, 1, 4, 9]\n\
          own type: ValueError True bad value\nremote error: Unlucky thirteen\n\
          not found: NotFoundError\ntimeout: TimeoutError True\nbad arguments: InvalidError\n\
+         lookup: client-test NotFoundError no-such-app\n\
          dict: from-function [1, 2] {'n': 1} 2 ['from-client', 'from-function']\n\
          queue: 6 1 4 None\nqueue empty: queue.Empty\nvolume: 21 ['note.txt'] hello from a function\n"
     );

@@ -65,6 +65,17 @@ def errors():
         print("bad arguments: InvalidError")
 
 
+def lookup():
+    app = fnhost.App.lookup(APP)
+    try:
+        fnhost.App.lookup("no-such-app")
+        missing = "found"
+    except fnhost.exception.NotFoundError:
+        missing = "NotFoundError"
+    made = fnhost.App.lookup("no-such-app", create_if_missing=True)
+    print("lookup:", app.name, missing, made.name)
+
+
 def storage():
     d = fnhost.Dict.from_name("client-test", create_if_missing=True)
     d.clear()
@@ -88,4 +99,5 @@ def storage():
 calls()
 asyncio.run(calls_aio())
 errors()
+lookup()
 storage()

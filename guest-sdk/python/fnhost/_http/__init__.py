@@ -13,6 +13,7 @@ the fnhost exception of the server's error kind, raised at once.
 """
 
 from . import host, storage, types
+from .host import deployed
 from .types import Err
 
-__all__ = ["Err", "host", "storage", "types"]
+__all__ = ["Err", "deployed", "host", "storage", "types"]

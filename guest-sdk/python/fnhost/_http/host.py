@@ -197,6 +197,11 @@ async def _arguments(function: str, args: bytes, options) -> bytes:
     return json.dumps([bound[param] for param in params]).encode()
 
 
+def deployed(app: str) -> dict:
+    """The server's description of the deployed app `app`; `NotFoundError` when there is none."""
+    return loop.blocking(fetch_json("GET", ["v1", "apps", app]))
+
+
 async def _described(function: str) -> dict:
     """The server's description of the function (`GET /v1/apps/{app}`'s)."""
     app, name = _target(function)
