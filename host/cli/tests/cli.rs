@@ -344,6 +344,10 @@ fn a_python_image_bundles_pip_packages_and_refuses_what_wasm_cannot_run() {
     );
     assert!(warned.contains("asked=3.12 runs=3.14"), "{warned}");
     // Built once: the second call neither installs nor builds.
+    // Modules a body imports, and nothing at module level, are there at run time.
+    let lazy = fnhost(&["call", "tests/guests-py/packages/app.py", "lazy_imports"]);
+    assert!(lazy.status.success(), "{}", stderr(&lazy));
+    assert_eq!(stdout(&lazy), "[\"1/3,2.0 kB\", 6]\n");
     let again = fnhost(&["call", "tests/guests-py/packages/app.py", "describe", "5"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(!stderr(&again).contains("installing"), "{}", stderr(&again));

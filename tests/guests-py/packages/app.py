@@ -22,3 +22,19 @@ def describe(n: int) -> str:
 
     size = humanize.naturalsize(n)
     return f"{os.environ['GREETING']}: {humanize.intcomma(n)}, {size}, six {six.__version__}"
+
+
+@app.function()
+def lazy_imports() -> list:
+    """Imports in the body, of modules nothing imported at module level, as Modal's examples
+    write them: the standard library's, and a subpackage of an installed package."""
+    import csv
+    import fractions
+    import io
+    from datetime import datetime
+
+    import humanize.filesize
+
+    rows = io.StringIO()
+    csv.writer(rows).writerow([fractions.Fraction(1, 3), humanize.filesize.naturalsize(2048)])
+    return [rows.getvalue().strip(), datetime.strptime("2026-12-06", "%Y-%m-%d").day]

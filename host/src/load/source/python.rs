@@ -357,6 +357,8 @@ fn componentize(
     // A JSON list of strings is a Python literal.
     let requirements = serde_json::to_string(&packages.requirements)
         .map_err(|error| format!("cannot write the requirements: {error}"))?;
+    let imports = serde_json::to_string(&packages.imports)
+        .map_err(|error| format!("cannot write the imports: {error}"))?;
     write(
         &format!("{MAIN_MODULE}.py"),
         &format!(
@@ -364,6 +366,14 @@ fn componentize(
              import fnhost._image\n\
              fnhost._image.INSTALLED = frozenset(map(fnhost._image.normalized, {requirements}))\n\
              import {module}  # noqa: F401  (the app: its decorators fill fnhost's table)\n\
+             import importlib\n\
+             # A component has no files at run time: what a body imports is loaded now. One\n\
+             # that fails fails again, with its own error, where the body imports it.\n\
+             for name in {imports} + [\"_strptime\"]:\n\
+             \x20   try:\n\
+             \x20       importlib.import_module(name)\n\
+             \x20   except Exception:\n\
+             \x20       pass\n\
              import fnhost._phase\n\
              fnhost._phase.built()  # what follows runs in containers, with the host\n\
              from fnhost._export import Guest  # noqa: F401  (what componentize-py exports)\n"

@@ -59,10 +59,24 @@ def called(node):
     return None
 
 
+def imported(node):
+    """The modules an import statement may load, wherever it stands (a body's too): `import
+    a.b` names `a.b`; `from a import b` names `a` and, when `b` is a submodule, `a.b`. Relative
+    imports are left to the app's own modules."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level or not node.module:
+        return []
+    return [node.module] + [f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*"]
+
+
 def read(path, where, found):
     with open(path, "rb") as source:
         tree = ast.parse(source.read(), filename=where)
     for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found["imports"].extend(imported(node))
+            continue
         if not isinstance(node, ast.Call):
             continue
         name = called(node)
@@ -100,6 +114,7 @@ def main():
     found = {
         "packages": [], "requirements": [], "index_url": [], "extra_index_url": [], "find_links": [],
         "pre": False, "local_sources": [], "python_versions": [], "refused": [], "ignored": [],
+        "imports": [],
     }
     for relative in files:
         try:
@@ -107,6 +122,7 @@ def main():
         except SyntaxError:
             # The build reports it, with componentize-py's message, if the file is imported.
             continue
+    found["imports"] = sorted(set(found["imports"]))
     json.dump(found, sys.stdout)
 
 

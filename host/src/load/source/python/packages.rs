@@ -37,6 +37,7 @@ struct Found {
     python_versions: Vec<String>,
     refused: Vec<String>,
     ignored: Vec<String>,
+    imports: Vec<String>,
 }
 
 /// The packages a build bundles.
@@ -44,6 +45,11 @@ struct Found {
 pub struct Packages {
     /// The requirements the images spell out, for the SDK's check at build.
     pub requirements: Vec<String>,
+    /// Every module the app's sources import, at module level or in a body: the build
+    /// imports them all, because a component has no files at run time (componentize-py's
+    /// keep only what the build imported), so an import a body makes must find its module
+    /// loaded already.
+    pub imports: Vec<String>,
     /// The directory pip installed them into, when there are any.
     pub dir: Option<PathBuf>,
     /// A digest of what chose them (empty without packages), for the component's own.
@@ -79,6 +85,7 @@ pub fn prepare(
     warn_ignored(&found);
     let mut packages = Packages {
         requirements: found.packages.clone(),
+        imports: found.imports.clone(),
         dir: None,
         digest: String::new(),
         scratch: None,
