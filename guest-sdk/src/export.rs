@@ -12,7 +12,7 @@ use crate::bindings::exports::fnhost::runtime::guest::Guest;
 use crate::bindings::fnhost::runtime::host::{self, ItemSink};
 use crate::bindings::fnhost::runtime::types::{
     AppInfo, Batching, BodyKind, CallError, ClassInfo, Cron, EnterPhase, FunctionConfig,
-    FunctionInfo, Period, Schedule, SecretSource, VolumeMount, WebEndpoint,
+    FunctionInfo, Period, Schedule, SecretSource, VolumeMount, WebEndpoint, WebForm,
 };
 use crate::current::{WithCallId, with_call_id};
 use serde::Serialize;
@@ -354,6 +354,8 @@ impl Entry {
                 method: endpoint.method.to_owned(),
                 label: endpoint.label.map(str::to_owned),
                 requires_auth: endpoint.requires_auth,
+                // A Rust app serves whole requests with a wasi:http handler.
+                form: WebForm::Arguments,
             }),
             batch: self.batch,
             secrets: named_secrets(self.secrets),

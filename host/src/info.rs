@@ -254,6 +254,60 @@ pub struct WebEndpoint {
     pub label: String,
     /// Whether a request must carry the server's token.
     pub requires_auth: bool,
+    /// How a request reaches the function.
+    pub form: WebForm,
+}
+
+impl WebEndpoint {
+    /// The method a `request` endpoint declares: it answers every method.
+    pub const ANY_METHOD: &str = "*";
+
+    /// Whether it answers a request for `rest`, the path under `/web/{app}/` without its
+    /// leading `/`: its label alone, or, for a `request` endpoint, any path under the label.
+    pub fn serves(&self, rest: &str) -> bool {
+        let label = self.label.as_str();
+        match self.form {
+            WebForm::Arguments => rest.trim_end_matches('/') == label,
+            WebForm::Request => rest
+                .strip_prefix(label)
+                .is_some_and(|under| under.is_empty() || under.starts_with('/')),
+        }
+    }
+}
+
+/// How a web endpoint's requests reach its function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebForm {
+    /// The query's values and the JSON body are its arguments ([`FunctionInfo::web_arguments`]).
+    Arguments,
+    /// The request itself is its one argument ([`WebRequest`]), for every method and every
+    /// path under its label (Modal's `asgi_app` and `wsgi_app`, which an SDK adapts).
+    Request,
+}
+
+/// A whole request, as a `request` endpoint's function takes it (its one argument).
+#[derive(Debug, Clone, Serialize)]
+pub struct WebRequest {
+    /// The method, upper case.
+    pub method: String,
+    /// Where the endpoint is mounted: `/web/{app}/{label}`.
+    pub root: String,
+    /// The path under `root`, `/` at least, as the client sent it (still percent-encoded).
+    pub path: String,
+    /// The raw query string, empty when there is none.
+    pub query: String,
+    /// The headers, `[name, value]` in the order received (names lower case).
+    pub headers: Vec<(String, String)>,
+    /// The body, in standard base64.
+    pub body: String,
+}
+
+impl WebRequest {
+    /// The encoded JSON array of arguments of a `request` endpoint's call.
+    pub fn arguments(&self) -> Vec<u8> {
+        serde_json::to_vec(&[self]).expect("a request serializes")
+    }
 }
 
 /// How a batched function's inputs are gathered (`#[function(batched(...))]`, Modal's
@@ -548,6 +602,7 @@ mod tests {
                 method: method.into(),
                 label: "f".into(),
                 requires_auth: false,
+                form: WebForm::Arguments,
             }),
             batch: None,
             generator: false,
@@ -592,6 +647,24 @@ mod tests {
         info.web_arguments(query, body)
             .map(|bytes| String::from_utf8(bytes).unwrap())
             .map_err(|error| error.message().to_owned())
+    }
+
+    #[test]
+    fn endpoints_serve_their_label_and_request_endpoints_the_paths_under_it() {
+        let endpoint = |form| WebEndpoint {
+            method: "GET".into(),
+            label: "shop".into(),
+            requires_auth: false,
+            form,
+        };
+        let arguments = endpoint(WebForm::Arguments);
+        assert!(arguments.serves("shop") && arguments.serves("shop/"));
+        assert!(!arguments.serves("shop/items") && !arguments.serves("shopping"));
+        let request = endpoint(WebForm::Request);
+        for served in ["shop", "shop/", "shop/items/3"] {
+            assert!(request.serves(served), "{served}");
+        }
+        assert!(!request.serves("shopping") && !request.serves("sho"));
     }
 
     #[test]

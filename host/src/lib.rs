@@ -55,7 +55,8 @@ pub use dispatch::payload::MAX_PAYLOAD;
 pub use dispatch::retained::{RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError};
 pub use info::{
-    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint,
+    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint, WebForm,
+    WebRequest,
 };
 pub use load::{CompileCache, MAX_COMPONENT_BYTES, read_component, source};
 pub use options::{

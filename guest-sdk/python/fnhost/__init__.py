@@ -65,7 +65,8 @@ dicts and queues) raises `NotImplementedError`.
 """
 
 from . import exception
-from ._app import App, Retries, WebEndpoint, batched, concurrent, fastapi_endpoint, web_endpoint
+from ._app import (App, Retries, WebEndpoint, asgi_app, batched, concurrent, fastapi_endpoint, web_endpoint,
+                   wsgi_app)
 from ._cls import Cls, Obj, enter, exit, method, parameter
 from ._current import current_function_call_id, current_input_id
 from ._function import Function, FunctionCall, FunctionStats
@@ -94,6 +95,7 @@ __all__ = [
     "Secret",
     "Volume",
     "WebEndpoint",
+    "asgi_app",
     "batched",
     "concurrent",
     "current_function_call_id",
@@ -105,6 +107,7 @@ __all__ = [
     "method",
     "parameter",
     "web_endpoint",
+    "wsgi_app",
 ]
 
 if IN_COMPONENT:

@@ -25,6 +25,7 @@ from ._secret import Secret
 from ._secret import sources as secret_sources
 from ._volume import Volume
 from ._volume import mounts as volume_mounts
+from ._webapp import answering_json, request_body
 from .exception import ExecutionError, InvalidError
 
 #: The component's functions and local entrypoints, by name.
@@ -52,11 +53,14 @@ class Retries:
 
 @dataclasses.dataclass(frozen=True)
 class WebEndpoint:
-    """How a function is also served over HTTP at `/web/{app}/{label}` by `fnhost serve`."""
+    """How a function is also served over HTTP at `/web/{app}/{label}` by `fnhost serve`:
+    with its query and JSON body as arguments, or, when `protocol` names one (`asgi`,
+    `wsgi`), every request under the label handed whole to the app the body returns."""
 
     method: str = "GET"
     label: Optional[str] = None
     requires_auth: bool = False
+    protocol: Optional[str] = None
 
 
 def concurrent(*, max_inputs: int, target_inputs: Optional[int] = None) -> Callable:
@@ -106,6 +110,38 @@ def fastapi_endpoint(*, method: str = "GET", label: Optional[str] = None, docs: 
     return mark
 
 
+def asgi_app(*, label: Optional[str] = None, custom_domains: Optional[Sequence[str]] = None,
+             requires_proxy_auth: bool = False) -> Callable:
+    """Modal's `@modal.asgi_app()`: the body takes no arguments and returns an ASGI app
+    (Starlette, FastAPI, ...), which serves every method and path under `/web/{app}/{label}`
+    (built once per container). Put it under `@app.function()`, or on a class's method."""
+    return _app_endpoint("asgi_app", "asgi", label, custom_domains, requires_proxy_auth)
+
+
+def wsgi_app(*, label: Optional[str] = None, custom_domains: Optional[Sequence[str]] = None,
+             requires_proxy_auth: bool = False) -> Callable:
+    """Modal's `@modal.wsgi_app()`: the body takes no arguments and returns a WSGI app (Flask,
+    Bottle, ...), which serves every method and path under `/web/{app}/{label}` (built once
+    per container). Put it under `@app.function()`, or on a class's method."""
+    return _app_endpoint("wsgi_app", "wsgi", label, custom_domains, requires_proxy_auth)
+
+
+def _app_endpoint(decorator: str, protocol: str, label: Optional[str], custom_domains, requires_auth: bool) -> Callable:
+    if custom_domains:
+        raise InvalidError(f"{decorator}: fnhost serves every endpoint under /web/{{app}}/; "
+                           "`custom_domains` cannot be honoured")
+    endpoint = WebEndpoint("*", label, requires_auth, protocol)
+
+    def mark(body: Callable) -> Callable:
+        _check_order(decorator, body)
+        if inspect.iscoroutinefunction(body) or inspect.isasyncgenfunction(body):
+            raise InvalidError(f"@fnhost.{decorator}: `{body.__name__}` must be a plain `def` that returns the app")
+        body.__fnhost_web__ = endpoint
+        return body
+
+    return mark
+
+
 def _check_order(decorator: str, marked: Any) -> None:
     """Refuses a marker written above `@app.function()` or `@app.cls()`, where it would mark
     what they made and change nothing (Modal refuses it too)."""
@@ -147,6 +183,9 @@ class LocalFunction(Function):
     """A function defined in this component: a `Function` that also knows its body."""
 
     def __init__(self, body: Callable, config: dict, entrypoint: bool) -> None:
+        web: Optional[WebEndpoint] = getattr(body, "__fnhost_web__", None)
+        if web is not None:
+            body = answering_json(body) if web.protocol is None else _serving_requests(body, web.protocol)
         signature = inspect.signature(body)
         for param in signature.parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -172,7 +211,7 @@ class LocalFunction(Function):
         self.is_async = inspect.iscoroutinefunction(body) or inspect.isasyncgenfunction(body)
         if self.is_generator and entrypoint:
             raise TypeError(f"{body.__name__}: a local entrypoint cannot be a generator")
-        self.web: Optional[WebEndpoint] = getattr(body, "__fnhost_web__", None)
+        self.web = web
         self.batch: Optional[Batching] = getattr(body, "__fnhost_batched__", None)
         if self.batch is not None and self.is_generator:
             raise TypeError(f"{body.__name__}: a generator cannot be batched")
@@ -188,6 +227,14 @@ class LocalFunction(Function):
     def __repr__(self) -> str:
         kind = "local_entrypoint" if self.entrypoint else "function"
         return f"<fnhost {kind} {self.name}>"
+
+
+def _serving_requests(factory: Callable, protocol: str) -> Callable:
+    """The body of an `asgi_app`/`wsgi_app` endpoint: it takes the whole request and serves
+    it with the app `factory` (which takes no arguments) returns."""
+    if any(param.default is param.empty for param in inspect.signature(factory).parameters.values()):
+        raise TypeError(f"{factory.__name__}: an @{protocol}_app body takes no arguments; it returns the app")
+    return request_body(factory, protocol)
 
 
 #: Options of Modal's that have no meaning for a WebAssembly guest, which runs without them:

@@ -204,7 +204,8 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
         param_types=[_annotation(param.annotation) for param in params],
         config=types.FunctionConfig(**{field: config.get(field) for field in _CONFIG_FIELDS}),
         web=None if function.web is None else types.WebEndpoint(
-            method=function.web.method, label=function.web.label, requires_auth=function.web.requires_auth),
+            method=function.web.method, label=function.web.label, requires_auth=function.web.requires_auth,
+            form=types.WebForm.ARGUMENTS if function.web.protocol is None else types.WebForm.REQUEST),
         batch=None if function.batch is None else types.Batching(
             max_batch_size=function.batch.max_batch_size, wait_ms=function.batch.wait_ms),
         generator=function.is_generator,

@@ -856,3 +856,79 @@ fn a_modal_script_runs_with_python_on_a_server_it_starts_or_is_given() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A Flask app (`@fnhost.wsgi_app()` over `pip_install("flask")`, tests/guests-py/flask)
+/// deployed with `fnhost deploy` and served over real HTTP. Flask needs MarkupSafe, whose
+/// PyPI wheels are all native: the operator builds its pure-Python fallback once (its build
+/// without a C compiler) and offers it with pip's own `PIP_FIND_LINKS`, as the README says.
+#[test]
+fn a_flask_app_deployed_with_its_markupsafe_wheel_serves_over_http() {
+    let dir = scratch_dir("flask");
+    let wheels = dir.join("wheels");
+    let pip =
+        std::process::Command::new(workspace_root().join("guest-sdk/python/.venv/bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                "markupsafe",
+            ])
+            .args(["--wheel-dir", wheels.to_str().unwrap(), "markupsafe"])
+            .env("CC", "false")
+            .output()
+            .unwrap();
+    assert!(pip.status.success(), "{}", stderr(&pip));
+    let built: Vec<String> = std::fs::read_dir(&wheels)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        built.len() == 1 && built[0].ends_with("-py3-none-any.whl"),
+        "{built:?}"
+    );
+
+    let server = Server::start(&dir.join("state"), &[]);
+    let app = [
+        "deploy",
+        "tests/guests-py/flask/app.py",
+        "--name",
+        "py-flask",
+    ];
+    let deployed = command(&[&app[..], &["--url", &server.url]].concat())
+        .env("PIP_FIND_LINKS", &wheels)
+        .output()
+        .unwrap();
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let root = format!("{}/web/py-flask/notes", server.url);
+        let added = client
+            .post(format!("{root}/notes"))
+            .json(&serde_json::json!({"text": "<b>tea</b>"}))
+            .send()
+            .await
+            .unwrap();
+        let status = added.status();
+        let body: serde_json::Value = added.json().await.unwrap();
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        assert_eq!(
+            body,
+            serde_json::json!({"count": 1, "at": format!("{root}/notes")})
+        );
+        let index = client.get(&root).send().await.unwrap();
+        assert_eq!(index.status(), reqwest::StatusCode::OK);
+        assert_eq!(index.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(
+            index.text().await.unwrap(),
+            "<p>1 notes, newest: &lt;b&gt;tea&lt;/b&gt;</p>"
+        );
+        let missing = client.get(format!("{root}/nothing")).send().await.unwrap();
+        assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+    });
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

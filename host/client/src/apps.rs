@@ -45,6 +45,9 @@ pub struct WebEndpoint {
     pub label: String,
     /// Whether a request must carry the server's token.
     pub requires_auth: bool,
+    /// How a request reaches the function: `arguments` (its query and JSON body) or
+    /// `request` (the request whole, for every method and every path under the label).
+    pub form: String,
 }
 
 /// One class of a deployed app (Modal's `@app.cls`).

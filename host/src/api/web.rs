@@ -8,11 +8,13 @@
 
 use crate::Error;
 use crate::api::app::App;
+use crate::api::function::Function;
 use crate::info::FunctionInfo;
 use crate::options::FunctionConfig;
 use crate::pool::PoolStats;
 use bytes::Bytes;
 use http_body_util::BodyExt;
+use serde_json::Value;
 
 pub use crate::pool::http::{HANDLER_NAME, HttpBody};
 
@@ -35,11 +37,29 @@ impl App {
         self.shared.http.as_ref().map(|pool| pool.stats())
     }
 
-    /// The function served as the web endpoint `label` (`/web/{app}/{label}`).
-    pub fn web_endpoint(&self, label: &str) -> Option<&FunctionInfo> {
+    /// The function (or class method) whose web endpoint serves `rest`, the path under
+    /// `/web/{app}/` without its leading `/` (see [`WebEndpoint::serves`](crate::WebEndpoint::serves)).
+    pub fn web_endpoint(&self, rest: &str) -> Option<&FunctionInfo> {
+        self.web_endpoints()
+            .find(|info| info.web.as_ref().is_some_and(|web| web.serves(rest)))
+    }
+
+    /// The app's functions and class methods that are web endpoints.
+    pub fn web_endpoints(&self) -> impl Iterator<Item = &FunctionInfo> {
+        let methods = self.classes().flat_map(|class| class.methods.iter());
         self.functions()
             .iter()
-            .find(|info| info.web.as_ref().is_some_and(|web| web.label == label))
+            .chain(methods)
+            .filter(|info| info.web.is_some())
+    }
+
+    /// A handle to call the web endpoint `info` (one [`App::web_endpoint`] gave): the function,
+    /// or the method of the instance built from its class's defaults.
+    pub fn web_function(&self, info: &FunctionInfo) -> Result<Function, Error> {
+        match info.name.split_once('.') {
+            Some((class, method)) => self.class(class)?.instance(Value::Null)?.method(method),
+            None => self.function(&info.name),
+        }
     }
 
     /// Serves `request` with the app's wasi:http handler. The request's URI is what the guest

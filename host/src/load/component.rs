@@ -13,7 +13,7 @@ use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
 use crate::info::{
-    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint,
+    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint, WebForm,
 };
 use crate::load::cache::{self, CompileCache, ComponentDigest, Digest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
@@ -152,7 +152,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.8.0";
+const CONTRACT_VERSION: &str = "0.9.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -318,11 +318,10 @@ pub(crate) fn function_info(
         option: invalid.option,
         reason: invalid.reason,
     })?;
-    let web = info.web.map(|web| WebEndpoint {
-        method: web.method,
-        label: web.label.unwrap_or_else(|| info.name.clone()),
-        requires_auth: web.requires_auth,
-    });
+    let web = match info.web {
+        None => None,
+        Some(web) => Some(web_of(&info.name, &component, web)?),
+    };
     let batch = match info.batch {
         None => None,
         Some(batching) => Some(batching_of(&info.name, &component, batching)?),
@@ -406,9 +405,49 @@ fn schedule_of(
     checked.map_err(|error| invalid(error.0))
 }
 
+/// A function's web endpoint, checked: a label is one path segment, and a `request`
+/// endpoint, which answers every method, declares `*`.
+fn web_of(
+    function: &str,
+    component: &Path,
+    web: bindings::fnhost::runtime::types::WebEndpoint,
+) -> Result<WebEndpoint, LoadError> {
+    use bindings::fnhost::runtime::types::WebForm as WitWebForm;
+    let invalid = |reason: String| LoadError::InvalidOption {
+        path: component.to_owned(),
+        function: function.to_owned(),
+        option: "web",
+        reason,
+    };
+    let label = web.label.unwrap_or_else(|| function.to_owned());
+    if label.is_empty() || label.contains('/') {
+        return Err(invalid(format!(
+            "the label `{label}` is not one path segment"
+        )));
+    }
+    let form = match web.form {
+        WitWebForm::Arguments => WebForm::Arguments,
+        WitWebForm::Request => WebForm::Request,
+    };
+    if (form == WebForm::Request) != (web.method == WebEndpoint::ANY_METHOD) {
+        return Err(invalid(format!(
+            "method `{}`: an endpoint that takes whole requests answers every method (`*`), \
+             and only it does",
+            web.method
+        )));
+    }
+    Ok(WebEndpoint {
+        method: web.method,
+        label,
+        requires_auth: web.requires_auth,
+        form,
+    })
+}
+
 /// What a component says of a class, its options resolved with `overrides` as a function's
-/// are; its methods are named `CLASS.METHOD` and share the class's kind and options. A method
-/// that is a web endpoint, or a class with none, is refused.
+/// are; its methods are named `CLASS.METHOD` and share the class's kind and options. A class
+/// with no method, or with a web endpoint among its methods and a parameter without a default,
+/// is refused.
 pub(crate) fn class_info(
     info: bindings::ClassInfo,
     component: PathBuf,
@@ -429,10 +468,19 @@ pub(crate) fn class_info(
     let kind = body_kind(info.kind);
     let mut methods = Vec::with_capacity(info.methods.len());
     for method in info.methods {
-        if method.web.is_some() {
+        let undefaulted = info
+            .params
+            .iter()
+            .zip(&info.param_defaults)
+            .find_map(|(param, default)| default.is_none().then_some(param));
+        if let (Some(_), Some(param)) = (&method.web, undefaulted) {
             return Err(invalid(
                 "web",
-                format!("method `{}` cannot be a web endpoint", method.name),
+                format!(
+                    "method `{}` is a web endpoint, which runs on the instance of the class's \
+                     defaults: the parameter `{param}` needs a default",
+                    method.name
+                ),
             ));
         }
         if method.schedule.is_some() {

@@ -212,6 +212,113 @@ async fn python_fastapi_endpoints_bind_the_body_as_fastapi_does() {
     assert_eq!(answer(with_token).await.status, StatusCode::OK);
 }
 
+/// Modal's `asgi_app` and `wsgi_app` (tests/guests-py/webapps): a Starlette app and a Bottle
+/// app, pip-installed by the image, answer every method and path under their label, over real
+/// HTTP, each built once per container; the class methods that are endpoints (Modal's
+/// `basic_web.py` `WebApp`) run on the instance their `enter` set up, and answer JSON as
+/// FastAPI does (datetimes in ISO 8601).
+#[tokio::test(flavor = "multi_thread")]
+async fn asgi_and_wsgi_apps_and_class_method_endpoints_serve_over_http() {
+    let server = TestServer::start_with(host_settings(), |_| {}).await;
+    let id = server
+        .upload(&fnhost_tests::python_guest(
+            "tests/guests-py/webapps/app.py",
+        ))
+        .await;
+    let (status, summary) = json(
+        server
+            .request(Method::PUT, "/v1/apps/py-webapps")
+            .json(&json!({ "components": [id] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let shop = summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|function| function["name"] == "starlette_app")
+        .unwrap();
+    assert_eq!(
+        shop["web"],
+        json!({"method": "*", "label": "shop", "requires_auth": false, "form": "request"})
+    );
+
+    // ASGI: the path under the label, the query, the headers and the body reach Starlette,
+    // which sees its root in its URLs.
+    let item = answer(
+        server
+            .request(Method::GET, "/web/py-webapps/shop/items/7?q=tea")
+            .header("x-agent", "web-test"),
+    )
+    .await;
+    let url = server.url("/web/py-webapps/shop/items/7?q=tea");
+    assert_json(
+        &item,
+        json!({"id": 7, "q": "tea", "url": url, "agent": "web-test", "built": 1}),
+    );
+    let created = answer(
+        server
+            .request(Method::POST, "/web/py-webapps/shop/items")
+            .json(&json!({"name": "kettle"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.header("x-made"), Some("yes"));
+    assert_eq!(created.json(), json!({"created": {"name": "kettle"}}));
+    let upload = vec![b'x'; 3 << 20];
+    let uploaded = answer(
+        server
+            .request(Method::PUT, "/web/py-webapps/shop/upload")
+            .body(upload),
+    )
+    .await;
+    assert_eq!(uploaded.body, format!("{} bytes", 3 << 20));
+    let missing = get(&server, "/web/py-webapps/shop/nothing").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.body, "Not Found");
+    let again = get(&server, "/web/py-webapps/shop/items/8").await;
+    assert_eq!(again.json()["built"], 1, "one app per container");
+
+    // WSGI: Bottle's routes, statuses and headers, its script name the endpoint's root.
+    let home = get(&server, "/web/py-webapps/bottle_app").await;
+    assert_eq!(
+        (home.status, home.body.as_str()),
+        (StatusCode::OK, "Hello Bottle World!")
+    );
+    let echoed = answer(
+        server
+            .request(Method::POST, "/web/py-webapps/bottle_app/echo/ada")
+            .json(&json!([1, 2])),
+    )
+    .await;
+    assert_eq!(
+        echoed.json(),
+        json!({"name": "ada", "json": [1, 2], "script": "/web/py-webapps/bottle_app/", "built": 1})
+    );
+    let teapot = get(&server, "/web/py-webapps/bottle_app/teapot").await;
+    assert_eq!(teapot.status, StatusCode::IM_A_TEAPOT);
+    assert_eq!(teapot.header("x-kind"), Some("green"));
+
+    // Class methods: `enter` ran before the request; the result's datetimes are ISO 8601.
+    let web = get(&server, "/web/py-webapps/WebApp.web").await;
+    let times = web.json();
+    let started = times["start_time"].as_str().unwrap();
+    let current = times["current_time"].as_str().unwrap();
+    assert!(started.ends_with("+00:00") && started <= current, "{times}");
+    let greeted = answer(
+        server
+            .request(Method::POST, "/web/py-webapps/greet?punctuation=?")
+            .json(&json!({"name": "Ada"})),
+    )
+    .await;
+    assert_json(&greeted, json!("Hello Ada?"));
+    let wrong_method = get(&server, "/web/py-webapps/greet").await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn web_endpoint_failures_answer_their_statuses() {
     let server = TestServer::start().await;
@@ -719,19 +826,25 @@ async fn the_apps_summary_describes_its_endpoints_and_its_handler() {
     };
     assert_eq!(
         endpoint("add"),
-        Some(json!({"method": "GET", "label": "add", "requires_auth": false}))
+        Some(json!({"method": "GET", "label": "add", "requires_auth": false, "form": "arguments"}))
     );
     assert_eq!(
         endpoint("greet"),
-        Some(json!({"method": "POST", "label": "greet", "requires_auth": false}))
+        Some(
+            json!({"method": "POST", "label": "greet", "requires_auth": false, "form": "arguments"})
+        )
     );
     assert_eq!(
         endpoint("brew"),
-        Some(json!({"method": "GET", "label": "teapot", "requires_auth": false}))
+        Some(
+            json!({"method": "GET", "label": "teapot", "requires_auth": false, "form": "arguments"})
+        )
     );
     assert_eq!(
         endpoint("secret"),
-        Some(json!({"method": "GET", "label": "secret", "requires_auth": true}))
+        Some(
+            json!({"method": "GET", "label": "secret", "requires_auth": true, "form": "arguments"})
+        )
     );
     assert_eq!(endpoint("internal"), None);
 

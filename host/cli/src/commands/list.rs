@@ -80,12 +80,13 @@ impl ListCommand {
                 }
             }));
             let name = app_name(&self.app_path)?;
-            let endpoints = app.functions().iter().filter_map(|info| {
+            let endpoints = app.web_endpoints().filter_map(|info| {
                 let web = info.web.as_ref()?;
+                let path = web_path(&web.label, web.form == fnhost::WebForm::Request);
                 Some((
                     info.name.as_str(),
                     web.method.as_str(),
-                    web.label.as_str(),
+                    path,
                     web.requires_auth,
                 ))
             });
@@ -139,12 +140,14 @@ impl ListCommand {
                     snap: class.snap,
                 }
             }));
-            let endpoints = app.functions.iter().filter_map(|function| {
+            let methods = app.classes.iter().flat_map(|class| class.methods.iter());
+            let endpoints = app.functions.iter().chain(methods).filter_map(|function| {
                 let web = function.web.as_ref()?;
+                let path = web_path(&web.label, web.form == "request");
                 Some((
                     function.name.as_str(),
                     web.method.as_str(),
-                    web.label.as_str(),
+                    path,
                     web.requires_auth,
                 ))
             });
@@ -303,15 +306,15 @@ fn kind_label(body: &str, batch: Option<(u64, u128)>) -> String {
 /// where its wasi:http handler is served, when it has either.
 fn print_web<'a>(
     app: &str,
-    endpoints: impl Iterator<Item = (&'a str, &'a str, &'a str, bool)>,
+    endpoints: impl Iterator<Item = (&'a str, &'a str, String, bool)>,
     has_handler: bool,
 ) {
     let mut endpoints = endpoints.peekable();
     if endpoints.peek().is_some() {
         println!("\nWEB ENDPOINT\tFUNCTION\tACCESS");
-        for (function, method, label, requires_auth) in endpoints {
+        for (function, method, path, requires_auth) in endpoints {
             let access = if requires_auth { "token" } else { "public" };
-            println!("{method} /web/{app}/{label}\t{function}\t{access}");
+            println!("{method} /web/{app}/{path}\t{function}\t{access}");
         }
     }
     if has_handler {
@@ -319,6 +322,15 @@ fn print_web<'a>(
             "\nwasi:http handler: any method, /web/{app}/... (the guest sees the path after /web/{app}); \
              its options: --option {HANDLER_NAME}.OPTION=VALUE"
         );
+    }
+}
+
+/// The path under `/web/{app}/` an endpoint answers: its label, and every path under it when
+/// it takes whole requests.
+fn web_path(label: &str, whole_requests: bool) -> String {
+    match whole_requests {
+        true => format!("{label}/..."),
+        false => label.to_owned(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `/web/{app}/...`: the apps' web endpoints and wasi:http handlers.
 //!
-//! A request for `/web/{app}/{label}` goes to the app's function whose web endpoint is `label`
-//! (`#[function(web)]`); any other path under `/web/{app}/` goes to the app's wasi:http handler,
+//! A request for `/web/{app}/{label}` goes to the app's function (or class method) whose web
+//! endpoint is `label` (`#[function(web)]`), and one for a path under it too when that endpoint
+//! takes whole requests (Modal's `asgi_app`/`wsgi_app`); any other path under `/web/{app}/` goes to the app's wasi:http handler,
 //! which sees the path without the `/web/{app}` prefix (so a component written for
 //! `wasmtime serve` answers at the app's root unchanged). Neither: `404`.
 //!
@@ -12,14 +13,16 @@
 use crate::context::Context;
 use crate::http::calls::{CALL_BODY_CAP, json_response};
 use crate::http::error::ApiError;
-use crate::http::extract::read_json;
+use crate::http::extract::{read_capped, read_json};
 use crate::http::guard::has_token;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use fnhost::{App, Error, FunctionInfo, HANDLER_NAME, WebEndpoint};
+use fnhost::{
+    App, Error, FunctionInfo, HANDLER_NAME, MAX_PAYLOAD, WebEndpoint, WebForm, WebRequest,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,13 +42,18 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
         Ok(app) => app,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let label = rest.trim_start_matches('/').trim_end_matches('/');
-    if let Some(info) = app.web_endpoint(label) {
+    let under = rest.trim_start_matches('/');
+    if let Some(info) = app.web_endpoint(under) {
         let span = tracing::info_span!("web", app = %app_name, function = %info.name);
         let info = info.clone();
         let name = info.name.clone();
         let started = Instant::now();
-        let result = endpoint(&context, &app_name, &info, request)
+        let target = Target {
+            app: &app,
+            name: &app_name,
+            info: &info,
+        };
+        let result = endpoint(&context, target, under, request)
             .instrument(span)
             .await;
         let outcome = match &result {
@@ -71,7 +79,8 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
         return result.unwrap_or_else(|error| ApiError::from(error).into_response());
     }
     ApiError::not_found(format!(
-        "no web endpoint `{label}` in app `{app_name}` (its endpoints: {})",
+        "no web endpoint `{}` in app `{app_name}` (its endpoints: {})",
+        under.trim_end_matches('/'),
         endpoints(&app)
     ))
     .into_response()
@@ -95,8 +104,7 @@ fn deployed(context: &Context, name: &str) -> Result<App, Error> {
 /// The web endpoints of `app`, for a message.
 fn endpoints(app: &App) -> String {
     let labels: Vec<String> = app
-        .functions()
-        .iter()
+        .web_endpoints()
         .filter_map(|info| info.web.as_ref())
         .map(|web| format!("{} {}", web.method, web.label))
         .collect();
@@ -111,11 +119,21 @@ fn endpoints(app: &App) -> String {
 /// refused before the function was called).
 type Refused = (Response, Option<fnhost::ErrorKind>);
 
-/// Calls the function behind a web endpoint with the request's query and JSON body.
+/// A web endpoint of a deployed app.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    app: &'a App,
+    /// The app's name.
+    name: &'a str,
+    info: &'a FunctionInfo,
+}
+
+/// Calls the function behind a web endpoint (serving `under`, the path under `/web/{app}/`)
+/// with the request: its query and JSON body as arguments, or itself whole.
 async fn endpoint(
     context: &Context,
-    app: &str,
-    info: &FunctionInfo,
+    Target { app, name, info }: Target<'_>,
+    under: &str,
     request: Request,
 ) -> Result<Response, Refused> {
     let refused = |error: ApiError| (error.into_response(), None);
@@ -123,6 +141,65 @@ async fn endpoint(
         .web
         .as_ref()
         .ok_or_else(|| refused(ApiError::internal("not a web endpoint")))?;
+    if web.requires_auth && !has_token(context, request.headers()) {
+        return Err(refused(ApiError::unauthorized()));
+    }
+    let args = match web.form {
+        WebForm::Arguments => arguments(info, web, request).await?,
+        WebForm::Request => whole_request(name, web, under, request)
+            .await
+            .map_err(refused)?,
+    };
+    let failed = |error: Error| {
+        let kind = error.kind();
+        (ApiError::from(error).into_response(), Some(kind))
+    };
+    let function = app.web_function(info).map_err(failed)?;
+    // Dropping this future (the client went away) cancels the call.
+    let result = function.remote_raw(args).await.map_err(failed)?;
+    Ok(web_response(result))
+}
+
+/// The largest body a `request` endpoint takes: its base64 and the rest of the request fit in
+/// one payload.
+const REQUEST_BODY_CAP: u64 = (MAX_PAYLOAD as u64 / 4) * 3 - (64 << 10);
+
+/// The one argument of the `request` endpoint `web` of `app`: the request whole, for the
+/// path `under` (`/web/{app}/` left out).
+async fn whole_request(
+    app: &str,
+    web: &WebEndpoint,
+    under: &str,
+    request: Request,
+) -> Result<Vec<u8>, ApiError> {
+    let path = &under[web.label.len()..];
+    let (parts, body) = request.into_parts();
+    let body = read_capped(&parts.headers, body, REQUEST_BODY_CAP).await?;
+    let mut headers = Vec::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        let value = value.to_str().map_err(|_| {
+            ApiError::bad_request(format!("the header `{name}` is not visible ASCII"))
+        })?;
+        headers.push((name.as_str().to_owned(), value.to_owned()));
+    }
+    let request = WebRequest {
+        root: format!("/web/{app}/{}", web.label),
+        method: parts.method.as_str().to_owned(),
+        path: if path.is_empty() { "/" } else { path }.to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body: base64::engine::general_purpose::STANDARD.encode(&body),
+    };
+    Ok(request.arguments())
+}
+
+/// The arguments of an `arguments` endpoint's call: its query and its JSON body.
+async fn arguments(
+    info: &FunctionInfo,
+    web: &WebEndpoint,
+    request: Request,
+) -> Result<Vec<u8>, Refused> {
+    let refused = |error: ApiError| (error.into_response(), None);
     if request.method().as_str() != web.method {
         let mut response =
             ApiError::method_not_allowed(format!("`{}` answers {} only", web.label, web.method))
@@ -131,9 +208,6 @@ async fn endpoint(
             response.headers_mut().insert(header::ALLOW, allow);
         }
         return Err((response, None));
-    }
-    if web.requires_auth && !has_token(context, request.headers()) {
-        return Err(refused(ApiError::unauthorized()));
     }
     let query: Vec<(String, String)> = match request.uri().query() {
         None => Vec::new(),
@@ -147,15 +221,10 @@ async fn endpoint(
     let given = read_json(&parts.headers, body, CALL_BODY_CAP)
         .await
         .map_err(refused)?;
-    let failed = |error: Error| {
+    info.web_arguments(query, given).map_err(|error| {
         let kind = error.kind();
         (ApiError::from(error).into_response(), Some(kind))
-    };
-    let args = info.web_arguments(query, given).map_err(failed)?;
-    let function = context.function(app, &info.name).map_err(failed)?;
-    // Dropping this future (the client went away) cancels the call.
-    let result = function.remote_raw(args).await.map_err(failed)?;
-    Ok(web_response(result))
+    })
 }
 
 /// The answer for a web endpoint's result: the response it describes, when it is the SDK's

@@ -84,6 +84,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_time.py"),
     ),
     (
+        "fnhost/_webapp.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_webapp.py"),
+    ),
+    (
         "fnhost/_wire.py",
         include_str!("../../../../guest-sdk/python/fnhost/_wire.py"),
     ),
@@ -264,7 +268,7 @@ fn build_key(
         digest.update(&(bytes.len() as u64).to_le_bytes());
         digest.update(bytes);
     };
-    field(b"fnhost python build 2");
+    field(b"fnhost python build 3");
     field(module.as_bytes());
     field(tool.identity.as_bytes());
     field(packages.as_bytes());
@@ -333,6 +337,55 @@ fn collect_sources(
     Ok(())
 }
 
+/// The codecs a build loads (a component has no files to load one from later): Unicode's,
+/// the web's (IDNA for host names, Latin-1 and cp1252 for headers), and the binary ones.
+const CODECS: [&str; 16] = [
+    "ascii",
+    "latin-1",
+    "cp1252",
+    "utf-8",
+    "utf-8-sig",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "idna",
+    "punycode",
+    "unicode-escape",
+    "raw-unicode-escape",
+    "base64",
+    "hex",
+    "rot13",
+];
+
+/// The modules pip installed at the top of `dir`: its packages (directories named as Python
+/// names, `.dist-info` and `bin` left out) and its single-file modules.
+fn top_level_modules(dir: &Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
+    let mut modules = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = match path.is_dir() {
+            true => path.file_name(),
+            false if path.extension().is_some_and(|extension| extension == "py") => {
+                path.file_stem()
+            }
+            false => None,
+        };
+        let Some(name) = name.and_then(|name| name.to_str()) else {
+            continue;
+        };
+        let identifier = !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if identifier && name != "bin" && name != "__pycache__" {
+            modules.push(name.to_owned());
+        }
+    }
+    modules.sort();
+    Ok(modules)
+}
+
 /// Runs componentize-py in a staging directory and moves the component to `component`.
 fn componentize(
     tool: &Path,
@@ -359,6 +412,12 @@ fn componentize(
         .map_err(|error| format!("cannot write the requirements: {error}"))?;
     let imports = serde_json::to_string(&packages.imports)
         .map_err(|error| format!("cannot write the imports: {error}"))?;
+    let installed = match &packages.dir {
+        Some(dir) => top_level_modules(dir)?,
+        None => Vec::new(),
+    };
+    let installed = serde_json::to_string(&installed)
+        .map_err(|error| format!("cannot write the packages' modules: {error}"))?;
     write(
         &format!("{MAIN_MODULE}.py"),
         &format!(
@@ -366,7 +425,7 @@ fn componentize(
              import fnhost._image\n\
              fnhost._image.INSTALLED = frozenset(map(fnhost._image.normalized, {requirements}))\n\
              import {module}  # noqa: F401  (the app: its decorators fill fnhost's table)\n\
-             import importlib\n\
+             import importlib, pkgutil\n\
              # A component has no files at run time: what a body imports is loaded now. One\n\
              # that fails fails again, with its own error, where the body imports it.\n\
              for name in {imports} + [\"_strptime\"]:\n\
@@ -374,6 +433,23 @@ fn componentize(
              \x20       importlib.import_module(name)\n\
              \x20   except Exception:\n\
              \x20       pass\n\
+             # So is every module of the image's packages, which import some only when used\n\
+             # (anyio's task groups); a module that cannot load here (an optional dependency\n\
+             # missing) is left out. `__main__` modules are programs: never run.\n\
+             def _load_all(name):\n\
+             \x20   try:\n\
+             \x20       module = importlib.import_module(name)\n\
+             \x20   except BaseException:\n\
+             \x20       return\n\
+             \x20   for found in pkgutil.iter_modules(getattr(module, \"__path__\", []), name + \".\"):\n\
+             \x20       if not found.name.endswith(\".__main__\"):\n\
+             \x20           _load_all(found.name)\n\
+             for name in {installed}:\n\
+             \x20   _load_all(name)\n\
+             # Codecs load when first named (`host.encode(\"idna\")`): the common ones now.\n\
+             import codecs\n\
+             for name in {CODECS:?}:\n\
+             \x20   codecs.lookup(name)\n\
              import fnhost._phase\n\
              fnhost._phase.built()  # what follows runs in containers, with the host\n\
              from fnhost._export import Guest  # noqa: F401  (what componentize-py exports)\n"

@@ -7,8 +7,9 @@
 //! (a wasm build, from an index the image names), for the CPython the component embeds: no
 //! package's code runs at install, and a package with native code and no wasm build is
 //! refused by name. The packages are kept in the compile cache under a digest of everything
-//! that chose them (the requirements, the requirement files' text, the index options, the
-//! CPython version, the interpreter that runs pip), so an unchanged app installs nothing
+//! that chose them (the requirements, the requirement files' text, the index options, pip's
+//! `PIP_*` settings from the environment, the CPython version, the interpreter that runs
+//! pip), so an unchanged app installs nothing
 //! twice; a change of any of them installs afresh. Without the digest covering all of them a
 //! build would bundle stale packages.
 
@@ -221,6 +222,15 @@ fn digest(python: &Path, found: &Found, requirement_files: &[(PathBuf, String)])
     field(&[u8::from(found.pre)]);
     for (_, text) in requirement_files {
         field(text.as_bytes());
+    }
+    // pip's own settings from the environment (`PIP_FIND_LINKS`, `PIP_INDEX_URL`, ...).
+    let mut settings: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("PIP_"))
+        .collect();
+    settings.sort();
+    for (name, value) in settings {
+        field(name.as_bytes());
+        field(value.as_bytes());
     }
     digest.finalize().to_hex().to_string()
 }
