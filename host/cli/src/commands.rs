@@ -74,7 +74,7 @@ impl Command {
     pub(crate) async fn execute(self, settings: Settings) -> anyhow::Result<ExitCode> {
         let done = |()| ExitCode::SUCCESS;
         match self {
-            Command::Run(command) => command.execute(settings.host).await,
+            Command::Run(command) => command.execute(settings).await,
             Command::Call(command) => command.execute(settings).await.map(done),
             Command::List(command) => command.execute(settings).await.map(done),
             Command::Map(command) => command.execute(settings).await.map(done),

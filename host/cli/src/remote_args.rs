@@ -48,6 +48,11 @@ impl RemoteArgs {
         }
     }
 
+    /// Whether `--url` or `--token` was given.
+    pub(crate) fn given(&self) -> bool {
+        self.url.is_some() || self.token.is_some()
+    }
+
     /// A client of `url`, with the token given.
     fn client_of(&self, url: &str, settings: &Settings) -> anyhow::Result<Client> {
         let client = Client::connect(url)?;

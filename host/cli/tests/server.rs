@@ -932,3 +932,44 @@ fn a_flask_app_deployed_with_its_markupsafe_wheel_serves_over_http() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `fnhost run --detach` (tests/guests-py/detach): the app runs on the server, the
+/// entrypoint's output comes back, and the command exits with its status while the call it
+/// spawned waits; the call finishes after the command is gone (released only then), on the
+/// server, which answers for it by id. The app stays deployed.
+#[test]
+fn a_detached_run_leaves_its_spawned_calls_running_on_the_server() {
+    use fnhost_client::blocking::Client;
+
+    let state = scratch_dir("detach");
+    let server = Server::start(&state, &[]);
+    let run = server.run(&["run", "--detach", "tests/guests-py/detach/app.py::main"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let printed = stdout(&run);
+    let id = printed
+        .strip_prefix("spawned ")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("{printed:?} {}", stderr(&run)));
+    let apps = stdout(&server.run(&["apps"]));
+    assert!(apps.contains("detach-"), "{apps}");
+
+    let client = Client::connect(&server.url).unwrap();
+    let done = client.dict::<String, u64>("detach-done");
+    assert_eq!(done.get(&"result".to_owned()).unwrap(), None);
+    client
+        .queue::<String>("detach-release")
+        .put(&"go".to_owned())
+        .unwrap();
+    let got = server.run(&["get", id, "--timeout", "60s"]);
+    assert_eq!(stdout(&got), "42\n", "{}", stderr(&got));
+    assert_eq!(done.get(&"result".to_owned()).unwrap(), Some(42));
+
+    // A run here (no --detach) takes no --url.
+    let here = fnhost(&["run", "tests/guests-py/detach/app.py", "--url", &server.url]);
+    assert!(!here.status.success());
+    assert_eq!(
+        error_line(&here),
+        "error: --url and --token are for `fnhost run --detach`, which runs on a server"
+    );
+    std::fs::remove_dir_all(&state).unwrap();
+}

@@ -143,7 +143,7 @@ impl Apps {
         ids: &[String],
         settings: &DeploySettings,
     ) -> Result<App, ServerError> {
-        let sink = Arc::new(AppSink(self.logs.store(name)));
+        let sink = Arc::new(AppSink::new(self.logs.store(name)));
         let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
         let builder = settings.apply(name, self.host.app().output(sink))?;
         builder

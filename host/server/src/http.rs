@@ -13,6 +13,7 @@ mod guard;
 mod logs;
 mod map;
 mod ops;
+mod run;
 mod secrets;
 mod storage;
 mod volumes;
@@ -36,6 +37,7 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
             get(apps::get).put(apps::deploy).delete(apps::undeploy),
         )
         .route("/v1/apps/{app}/logs", get(logs::logs))
+        .route("/v1/apps/{app}/run", post(run::run))
         .route(
             "/v1/apps/{app}/functions/{function}/call",
             post(calls::call),

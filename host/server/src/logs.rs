@@ -177,10 +177,40 @@ impl Logs {
     }
 }
 
-/// The output sink of one app: its guests' lines go to its log store.
-pub(crate) struct AppSink(pub(crate) Arc<LogStore>);
+/// The output sink of one app: its guests' lines go to its log store. A local entrypoint's
+/// output comes as written, in pieces that may split a line: it is cut into lines here (a
+/// piece with no newline waits for the next; one past [`MAX_PENDING`] goes as it is).
+pub(crate) struct AppSink {
+    store: Arc<LogStore>,
+    /// The entrypoint's text since its last newline, on stdout and on stderr.
+    pending: Mutex<[Vec<u8>; 2]>,
+}
+
+/// The most of an entrypoint's unfinished line kept waiting for its newline.
+const MAX_PENDING: usize = 64 << 10;
 
 impl AppSink {
+    /// The sink of the app whose log is `store`.
+    pub(crate) fn new(store: Arc<LogStore>) -> AppSink {
+        AppSink {
+            store,
+            pending: Mutex::new([Vec::new(), Vec::new()]),
+        }
+    }
+
+    /// The entrypoint's event of `line` on `stream`.
+    fn program_line(&self, stream: Stream, line: &[u8]) {
+        self.store.push(Event {
+            time: now(),
+            app: &self.store.app,
+            function: None,
+            container: None,
+            call_id: None,
+            stream: AppSink::stream_name(stream),
+            message: &String::from_utf8_lossy(line),
+        });
+    }
+
     fn stream_name(stream: Stream) -> &'static str {
         match stream {
             Stream::Stdout => "stdout",
@@ -193,9 +223,9 @@ impl OutputSink for AppSink {
     fn line(&self, container: &str, stream: Stream, line: &[u8]) {
         let message = String::from_utf8_lossy(line);
         let function = container.split('#').next();
-        self.0.push(Event {
+        self.store.push(Event {
             time: now(),
-            app: &self.0.app,
+            app: &self.store.app,
             function,
             container: Some(container),
             call_id: None,
@@ -205,17 +235,20 @@ impl OutputSink for AppSink {
     }
 
     fn program(&self, stream: Stream, bytes: &[u8]) {
-        let text = String::from_utf8_lossy(bytes);
-        for line in text.lines() {
-            self.0.push(Event {
-                time: now(),
-                app: &self.0.app,
-                function: None,
-                container: None,
-                call_id: None,
-                stream: AppSink::stream_name(stream),
-                message: line,
-            });
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let pending = &mut pending[usize::from(stream == Stream::Stderr)];
+        pending.extend_from_slice(bytes);
+        while let Some(end) = pending.iter().position(|&byte| byte == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = line.strip_suffix(b"\n").unwrap_or(&line);
+            self.program_line(stream, line.strip_suffix(b"\r").unwrap_or(line));
+        }
+        if pending.len() > MAX_PENDING {
+            self.program_line(stream, pending);
+            pending.clear();
         }
     }
 }
@@ -247,9 +280,28 @@ mod tests {
     }
 
     #[test]
+    fn an_entrypoints_output_is_cut_into_lines_whatever_its_pieces() {
+        let store = Arc::new(LogStore::new("hello"));
+        let sink = AppSink::new(Arc::clone(&store));
+        for piece in [
+            &b"spawned fc-1"[..],
+            b"\n",
+            b"two\r\nthr",
+            b"ee\n",
+            b"unfinished",
+        ] {
+            sink.program(Stream::Stdout, piece);
+        }
+        sink.program(Stream::Stderr, b"apart\n");
+        let events = store.read(None, false).events;
+        let messages: Vec<String> = events.iter().map(message).collect();
+        assert_eq!(messages, ["spawned fc-1", "two", "three", "apart"]);
+    }
+
+    #[test]
     fn a_guest_line_names_its_function_and_container() {
         let store = Arc::new(LogStore::new("hello"));
-        AppSink(Arc::clone(&store)).line("greet#3", Stream::Stderr, b"hi \xff");
+        AppSink::new(Arc::clone(&store)).line("greet#3", Stream::Stderr, b"hi \xff");
         let events = store.read(None, false).events;
         let event: serde_json::Value = serde_json::from_slice(&events[0]).unwrap();
         assert_eq!(event["app"], "hello");
