@@ -310,6 +310,23 @@ async fn exceptions_reach_callers_typed() {
     );
 }
 
+/// `with_options` from a Python guest: a shorter timeout on a function's and on a class's
+/// handle ends a call its own timeout lets finish; options that shape containers are refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_options_override_a_calls_timeout_and_refuse_container_options() {
+    let app = python_app().await;
+    assert_eq!(
+        call(&app, "py_with_options", json!([])).await.unwrap(),
+        json!([
+            "timeout",
+            "timeout",
+            0,
+            "with_options(memory=...)",
+            "with_concurrency(max_inputs=...)"
+        ])
+    );
+}
+
 /// `@fnhost.concurrent(max_inputs=100)` on an `async def`: 100 inputs inside a barrier at
 /// once, on one instance.
 #[tokio::test(flavor = "multi_thread")]

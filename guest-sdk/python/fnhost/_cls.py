@@ -14,7 +14,7 @@ import inspect
 import json
 from typing import Any, Callable, Optional
 
-from ._function import Function
+from ._function import Function, per_call_options
 from ._phase import Err, types
 
 #: The component's classes, by name.
@@ -159,18 +159,21 @@ class Obj:
     """A class with parameter values (what `Model(size=3)` is in Modal): its methods are
     attributes, each a `Function` handle bound to those values."""
 
-    def __init__(self, local: LocalClass, params: bytes) -> None:
+    def __init__(self, local: LocalClass, params: bytes, timeout: Optional[float] = None,
+                 retries: Optional[int] = None) -> None:
         self._local = local
         for method in local.methods:
             short = method.name.split(".", 1)[1]
-            setattr(self, short, Function(method.name, method._signature, params=params))
+            setattr(self, short, Function(method.name, method._signature, timeout, retries, params=params))
 
 
 class Cls:
     """What `@app.cls(...)` makes of a class: call it with parameter values for an `Obj`."""
 
-    def __init__(self, local: LocalClass) -> None:
+    def __init__(self, local: LocalClass, timeout: Optional[float] = None, retries: Optional[int] = None) -> None:
         self._local = local
+        self._timeout = timeout
+        self._retries = retries
         self.__doc__ = local.cls.__doc__
 
     def __call__(self, **values) -> Obj:
@@ -178,7 +181,24 @@ class Cls:
             params = json.dumps(values, sort_keys=True).encode()
         except (TypeError, ValueError) as error:
             raise TypeError(f"the parameters of `{self._local.name}` must be JSON values: {error}") from None
-        return Obj(self._local, params)
+        return Obj(self._local, params, self._timeout, self._retries)
+
+    def with_options(self, *, timeout: Optional[float] = None, retries: Any = None, **others) -> "Cls":
+        """The class with each method call's timeout (seconds) or retries overridden, as
+        Modal's `Cls.with_options` (its other options as `Function.with_options` takes them)."""
+        retries = per_call_options("with_options", retries, others)
+        return Cls(self._local, self._timeout if timeout is None else timeout,
+                   self._retries if retries is None else retries)
+
+    def with_concurrency(self, *, max_inputs: int, target_inputs: Optional[int] = None) -> "Cls":
+        """Modal's `Cls.with_concurrency`: refused, as it shapes the class's containers."""
+        per_call_options("with_concurrency", None, {"max_inputs": max_inputs})
+        return self
+
+    def with_batching(self, *, max_batch_size: int, wait_ms: int) -> "Cls":
+        """Modal's `Cls.with_batching`: refused, as it shapes the class's containers."""
+        per_call_options("with_batching", None, {"max_batch_size": max_batch_size})
+        return self
 
     def __repr__(self) -> str:
         return f"<fnhost class {self._local.name}>"

@@ -12,6 +12,7 @@ import collections
 import dataclasses
 import inspect
 import json
+import warnings
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Optional
 
 from . import exception
@@ -103,6 +104,45 @@ class FunctionStats:
     containers_started: int
 
 
+#: Modal's `with_options` options that shape a function's containers: fnhost runs a guest's
+#: calls in the callee's own pool, so they are refused (set them on `@app.function(...)`, or
+#: with `--option` at deploy).
+CONTAINER_OPTIONS = frozenset({
+    "cpu", "memory", "env", "secrets", "volumes", "max_containers", "min_containers",
+    "buffer_containers", "scaledown_window", "concurrency_limit", "container_idle_timeout",
+    "allow_concurrent_inputs", "max_inputs", "target_inputs", "max_batch_size", "wait_ms",
+})
+
+#: Modal's options a WebAssembly guest runs without: accepted, with a warning.
+GUEST_IGNORES = frozenset({"gpu", "region", "cloud"})
+
+
+def per_call_options(where: str, retries: Any, others: dict) -> Optional[int]:
+    """The retry count of `with_options(retries=...)` (a count, or a `Retries`' `max_retries`,
+    its delays staying the function's, which a warning says), after checking `others`: an
+    option a guest runs without is accepted with a warning, one that shapes containers is
+    refused, naming why, and any other name is a mistake."""
+    for name in others:
+        if name in CONTAINER_OPTIONS:
+            raise exception.InvalidError(
+                f"{where}({name}=...): fnhost runs these calls in the function's own containers, "
+                f"so options that shape containers are set where it is defined "
+                f"(`@app.function({name}=...)`) or at deploy (`--option FUNCTION.{name}=...`)")
+        if name not in GUEST_IGNORES:
+            raise TypeError(f"{where}() got an unexpected option `{name}`")
+    if others:
+        warnings.warn(f"{where}: {', '.join(sorted(others))} ignored: a WebAssembly guest runs without them",
+                      stacklevel=3)
+    if retries is None or isinstance(retries, int):
+        return retries
+    count = getattr(retries, "max_retries", None)
+    if not isinstance(count, int):
+        raise TypeError(f"{where}(retries=...) takes a count or a `fnhost.Retries`, not {retries!r}")
+    warnings.warn(f"{where}: a call's retries override the count only; the delays stay the function's",
+                  stacklevel=3)
+    return count
+
+
 class Function:
     """A function of the app (or of another app), callable through the host."""
 
@@ -141,8 +181,11 @@ class Function:
         """The name calls go to (`APP/FUNCTION` for a function of another app)."""
         return self._name
 
-    def with_options(self, *, timeout: Optional[float] = None, retries: Optional[int] = None) -> "Function":
-        """The same function, with each call's timeout (seconds) or retries overridden."""
+    def with_options(self, *, timeout: Optional[float] = None, retries: Any = None, **others) -> "Function":
+        """The same function, with each call's timeout (seconds) or retries (a count, or a
+        `Retries` whose `max_retries` is taken) overridden, as Modal's `with_options`. Its
+        other options: see `per_call_options`."""
+        retries = per_call_options("with_options", retries, others)
         return Function(
             self._name,
             self._signature,

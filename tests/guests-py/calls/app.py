@@ -240,6 +240,40 @@ def py_error_kinds():
 
 
 @app.function()
+def py_nap(seconds):
+    time.sleep(seconds)
+    return seconds
+
+
+@app.cls()
+class PyNapper:
+    @fnhost.method()
+    def nap(self, seconds):
+        time.sleep(seconds)
+        return seconds
+
+
+@app.function()
+def py_with_options():
+    """`with_options` from a guest, on a function and on a class: a shorter timeout ends a
+    nap its own would let finish (`gpu=` accepted, with a warning); an option that shapes
+    containers is refused, naming why."""
+    outcomes = []
+    for shortened in (py_nap.with_options(timeout=1, gpu="T4"), PyNapper.with_options(timeout=1)().nap):
+        try:
+            outcomes.append(shortened.remote(3))
+        except fnhost.exception.TimeoutError:
+            outcomes.append("timeout")
+    outcomes.append(py_nap.remote(0))
+    for refused in (lambda: py_nap.with_options(memory=512), lambda: PyNapper.with_concurrency(max_inputs=4)):
+        try:
+            refused()
+        except fnhost.exception.InvalidError as error:
+            outcomes.append(str(error).split(":")[0])
+    return outcomes
+
+
+@app.function()
 def py_map_exceptions(n):
     """`return_exceptions=True`: failures come back as values."""
     results = py_odd_fails.map(range(n), return_exceptions=True)
