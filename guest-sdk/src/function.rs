@@ -93,6 +93,8 @@ impl CallOptions {
         host::CallOptions {
             timeout_nanos: self.timeout.map(nanos),
             retries: self.retries,
+            // Options that shape containers: the host library's `with_options` has them.
+            containers: None,
         }
     }
 }

@@ -23,7 +23,7 @@ pub(crate) mod retained;
 pub(crate) mod watch;
 
 use crate::Error;
-use crate::options::{CallOptions, Policy};
+use crate::options::{CallOptions, FunctionOptions, Policy};
 use chain::Chain;
 use std::fmt;
 use std::sync::Arc;
@@ -46,6 +46,9 @@ pub(crate) struct Request {
     pub(crate) may_offer: bool,
     /// Set for a call of a generator: where its items go.
     pub(crate) items: Option<items::ItemSender>,
+    /// Options that shape the callee's containers, over its own (a guest's `with_options`):
+    /// the call runs in a pool configured so.
+    pub(crate) containers: Option<FunctionOptions>,
 }
 
 impl Request {
@@ -59,6 +62,7 @@ impl Request {
             id: CallId::mint(),
             may_offer: true,
             items: None,
+            containers: None,
         }
     }
 }

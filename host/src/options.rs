@@ -480,6 +480,13 @@ impl Serialize for FunctionConfig {
 }
 
 impl FunctionOptions {
+    /// Whether these set a per-call option (`timeout`, `retries`).
+    pub(crate) fn per_call_set(&self) -> bool {
+        OPTIONS
+            .iter()
+            .any(|spec| spec.per_call && self.get(spec.name).is_some())
+    }
+
     /// Whether these set an option that shapes containers (anything but the per-call ones,
     /// `timeout` and `retries`).
     pub(crate) fn shapes_pool(&self) -> bool {

@@ -18,6 +18,7 @@ mod autoscale;
 mod batch;
 pub(crate) mod class;
 pub(crate) mod http;
+pub(crate) mod variants;
 
 pub use autoscale::PoolStats;
 
@@ -570,7 +571,14 @@ impl Dispatch for Arc<Pool> {
             id,
             may_offer,
             items,
+            containers,
         } = request;
+        if containers.is_some() {
+            // The app's router gives such a call a pool of its own: none reaches a pool.
+            return Err(Error::BadArguments(format!(
+                "`{function}`: its containers' options are its own"
+            )));
+        }
         let (target, info) = match &self.bound {
             None => (Arc::clone(&self.name), &self.info),
             Some(bound) => {

@@ -311,19 +311,30 @@ async fn exceptions_reach_callers_typed() {
 }
 
 /// `with_options` from a Python guest: a shorter timeout on a function's and on a class's
-/// handle ends a call its own timeout lets finish; options that shape containers are refused.
+/// handle ends a call its own timeout lets finish; `memory=` runs the calls in a pool of that
+/// size (100 MiB fit the function's own containers, not those); the environment's options and
+/// a class's containers' options are refused.
 #[tokio::test(flavor = "multi_thread")]
-async fn with_options_override_a_calls_timeout_and_refuse_container_options() {
+async fn with_options_override_a_calls_options_and_shape_its_containers() {
     let app = python_app().await;
+    let outcomes = call(&app, "py_with_options", json!([])).await.unwrap();
     assert_eq!(
-        call(&app, "py_with_options", json!([])).await.unwrap(),
+        outcomes,
         json!([
             "timeout",
             "timeout",
             0,
+            100,
+            outcomes[4],
+            1,
+            "with_options(secrets=...)",
             "with_options(memory=...)",
-            "with_concurrency(max_inputs=...)"
+            "with_concurrency(...)"
         ])
+    );
+    assert!(
+        matches!(outcomes[4].as_str(), Some("RemoteError" | "TrappedError")),
+        "{outcomes}"
     );
 }
 

@@ -14,8 +14,9 @@ import inspect
 import json
 from typing import Any, Callable, Optional
 
-from ._function import Function, per_call_options
+from ._function import Function, call_settings
 from ._phase import Err, types
+from .exception import InvalidError
 
 #: The component's classes, by name.
 CLASSES: dict = {}
@@ -184,21 +185,25 @@ class Cls:
         return Obj(self._local, params, self._timeout, self._retries)
 
     def with_options(self, *, timeout: Optional[float] = None, retries: Any = None, **others) -> "Cls":
-        """The class with each method call's timeout (seconds) or retries overridden, as
-        Modal's `Cls.with_options` (its other options as `Function.with_options` takes them)."""
-        retries = per_call_options("with_options", retries, others)
+        """The class with each method call's timeout (seconds) or retry count overridden, as
+        Modal's `Cls.with_options`; `gpu`, `region`, `cloud` are ignored with a warning; the
+        options of its containers are refused (they are set on `@app.cls`, and fnhost makes
+        no other pool for a class's instances)."""
+        settings = call_settings("with_options", retries, others, method=True)
         return Cls(self._local, self._timeout if timeout is None else timeout,
-                   self._retries if retries is None else retries)
+                   self._retries if settings.retries is None else settings.retries)
 
     def with_concurrency(self, *, max_inputs: int, target_inputs: Optional[int] = None) -> "Cls":
-        """Modal's `Cls.with_concurrency`: refused, as it shapes the class's containers."""
-        per_call_options("with_concurrency", None, {"max_inputs": max_inputs})
-        return self
+        """Modal's `Cls.with_concurrency`: refused, as the class's containers are set on
+        `@app.cls`."""
+        raise InvalidError("with_concurrency(...): a class's concurrency is set with "
+                           "`@fnhost.concurrent(max_inputs=...)` under `@app.cls()`")
 
     def with_batching(self, *, max_batch_size: int, wait_ms: int) -> "Cls":
-        """Modal's `Cls.with_batching`: refused, as it shapes the class's containers."""
-        per_call_options("with_batching", None, {"max_batch_size": max_batch_size})
-        return self
+        """Modal's `Cls.with_batching`: refused, as the class's containers are set on
+        `@app.cls`."""
+        raise InvalidError("with_batching(...): a method is batched with "
+                           "`@fnhost.batched(max_batch_size=..., wait_ms=...)` on it")
 
     def __repr__(self) -> str:
         return f"<fnhost class {self._local.name}>"

@@ -104,43 +104,67 @@ class FunctionStats:
     containers_started: int
 
 
-#: Modal's `with_options` options that shape a function's containers: fnhost runs a guest's
-#: calls in the callee's own pool, so they are refused (set them on `@app.function(...)`, or
-#: with `--option` at deploy).
+#: Modal's `with_options` options that shape a function's containers: the calls run in a pool
+#: of the function configured so (made by the host at the first such call).
 CONTAINER_OPTIONS = frozenset({
-    "cpu", "memory", "env", "secrets", "volumes", "max_containers", "min_containers",
-    "buffer_containers", "scaledown_window", "concurrency_limit", "container_idle_timeout",
-    "allow_concurrent_inputs", "max_inputs", "target_inputs", "max_batch_size", "wait_ms",
+    "cpu", "memory", "max_containers", "min_containers", "buffer_containers", "scaledown_window",
 })
+
+#: Modal's `with_options` options that set a container's environment: no call carries them.
+ENVIRONMENT_OPTIONS = frozenset({"env", "secrets", "volumes"})
 
 #: Modal's options a WebAssembly guest runs without: accepted, with a warning.
 GUEST_IGNORES = frozenset({"gpu", "region", "cloud"})
 
 
-def per_call_options(where: str, retries: Any, others: dict) -> Optional[int]:
-    """The retry count of `with_options(retries=...)` (a count, or a `Retries`' `max_retries`,
-    its delays staying the function's, which a warning says), after checking `others`: an
-    option a guest runs without is accepted with a warning, one that shapes containers is
-    refused, naming why, and any other name is a mistake."""
+@dataclasses.dataclass(frozen=True)
+class CallSettings:
+    """What `with_options` sets for a handle's calls: the retry count, and the options that
+    shape the callee's containers (`function-config` fields) or None."""
+
+    retries: Optional[int]
+    containers: Optional[dict]
+
+
+def call_settings(where: str, retries: Any, others: dict, *, method: bool = False) -> CallSettings:
+    """What `with_options(retries=..., **others)` sets: a count, or a `Retries`, whose delays
+    shape containers; of `others`, the options that shape containers (refused for a class's
+    method, whose containers are its class's), those a guest runs without (accepted with a
+    warning), and none else (the environment's options are set where the function is)."""
     for name in others:
-        if name in CONTAINER_OPTIONS:
+        if name in ENVIRONMENT_OPTIONS or (method and name in CONTAINER_OPTIONS):
+            defined = "`@app.cls" if method else "`@app.function"
+            at_deploy = "" if name in ENVIRONMENT_OPTIONS else f" or at deploy (`--option NAME.{name}=...`)"
             raise exception.InvalidError(
-                f"{where}({name}=...): fnhost runs these calls in the function's own containers, "
-                f"so options that shape containers are set where it is defined "
-                f"(`@app.function({name}=...)`) or at deploy (`--option FUNCTION.{name}=...`)")
-        if name not in GUEST_IGNORES:
+                f"{where}({name}=...): set it where the {'class' if method else 'function'} is defined "
+                f"({defined}({name}=...)`){at_deploy}")
+        if name not in GUEST_IGNORES and name not in CONTAINER_OPTIONS:
             raise TypeError(f"{where}() got an unexpected option `{name}`")
-    if others:
-        warnings.warn(f"{where}: {', '.join(sorted(others))} ignored: a WebAssembly guest runs without them",
-                      stacklevel=3)
-    if retries is None or isinstance(retries, int):
-        return retries
-    count = getattr(retries, "max_retries", None)
-    if not isinstance(count, int):
-        raise TypeError(f"{where}(retries=...) takes a count or a `fnhost.Retries`, not {retries!r}")
-    warnings.warn(f"{where}: a call's retries override the count only; the delays stay the function's",
-                  stacklevel=3)
-    return count
+    ignored = sorted(name for name in others if name in GUEST_IGNORES)
+    if ignored:
+        warnings.warn(f"{where}: {', '.join(ignored)} ignored: a WebAssembly guest runs without them", stacklevel=3)
+    shaping = {name: value for name, value in others.items() if name in CONTAINER_OPTIONS}
+    count = retries
+    if retries is not None and not isinstance(retries, int):
+        count = getattr(retries, "max_retries", None)
+        if not isinstance(count, int):
+            raise TypeError(f"{where}(retries=...) takes a count or a `fnhost.Retries`, not {retries!r}")
+        if method:
+            raise exception.InvalidError(
+                f"{where}(retries=fnhost.Retries(...)): a method's retry delays are its class's; "
+                "give a count")
+    if not shaping and count is retries:
+        return CallSettings(count, None)
+    # Imported here: the app's module imports this one.
+    from ._app import _config
+
+    fields = dict.fromkeys(("max_containers", "min_containers", "buffer_containers", "scaledown_window",
+                            "memory", "cpu"))
+    fields.update(shaping)
+    containers = _config(timeout=None, retries=retries if count is not retries else None,
+                         max_inputs=None, target_inputs=None, **fields)
+    containers["retries"] = None  # the count is the call's own
+    return CallSettings(count, containers if any(value is not None for value in containers.values()) else None)
 
 
 class Function:
@@ -153,11 +177,14 @@ class Function:
         timeout: Optional[float] = None,
         retries: Optional[int] = None,
         params: Optional[bytes] = None,
+        containers: Optional[dict] = None,
     ) -> None:
         self._name = name
         self._signature = signature
         self._timeout = timeout
         self._retries = retries
+        #: Options that shape the callee's containers (`function-config` fields), or None.
+        self._containers = containers
         #: For a method of a class: the instance's parameter values, a JSON object.
         self._params = params
         self.remote = _Twin(self._remote, self._remote_aio, "Calls the function and returns its result.")
@@ -182,16 +209,25 @@ class Function:
         return self._name
 
     def with_options(self, *, timeout: Optional[float] = None, retries: Any = None, **others) -> "Function":
-        """The same function, with each call's timeout (seconds) or retries (a count, or a
-        `Retries` whose `max_retries` is taken) overridden, as Modal's `with_options`. Its
-        other options: see `per_call_options`."""
-        retries = per_call_options("with_options", retries, others)
+        """The same function with options overridden, as Modal's `with_options`: `timeout`
+        (seconds) and `retries` (a count, or a `Retries`) for each call; `cpu`, `memory`,
+        `max_containers`, `min_containers`, `buffer_containers`, `scaledown_window` (and a
+        `Retries`' delays) run the calls in a pool of the function configured so; `gpu`,
+        `region`, `cloud` are ignored with a warning; `env`, `secrets`, `volumes` are refused
+        (set them where the function is defined). For a class's method, see `Cls.with_options`."""
+        settings = call_settings("with_options", retries, others, method=self._params is not None)
+        containers = self._containers
+        if settings.containers is not None:
+            earlier = containers or {}
+            containers = {key: earlier.get(key) if value is None else value
+                          for key, value in settings.containers.items()}
         return Function(
             self._name,
             self._signature,
             self._timeout if timeout is None else timeout,
-            self._retries if retries is None else retries,
+            self._retries if settings.retries is None else settings.retries,
             self._params,
+            containers,
         )
 
     def get_current_stats(self) -> "FunctionStats":
@@ -209,7 +245,8 @@ class Function:
         )
 
     def _options(self) -> "types.CallOptions":
-        return types.CallOptions(duration_nanos(self._timeout), self._retries)
+        containers = None if self._containers is None else types.FunctionConfig(**self._containers)
+        return types.CallOptions(duration_nanos(self._timeout), self._retries, containers)
 
     def _payload(self, args: tuple, kwargs: dict) -> bytes:
         payload = encode_args(self._signature, args, kwargs)

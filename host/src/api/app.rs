@@ -23,6 +23,7 @@ use crate::load::component::{self, LoadedComponent};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::pool::class::ClassPools;
 use crate::pool::http::{HANDLER_NAME, HttpPool};
+use crate::pool::variants::Variants;
 use crate::pool::{Limits, Pool};
 use crate::runtime::output::{OutputSink, StdioSink};
 use crate::runtime::sandbox::{Grants, HttpGrant};
@@ -50,6 +51,8 @@ pub struct App {
 /// The app's router: the pools by function name, and what its containers are started with.
 pub(crate) struct AppShared {
     pools: HashMap<String, Arc<Pool>>,
+    /// The pools guests' `with_options` made.
+    variants: Variants,
     functions: Vec<FunctionInfo>,
     /// The classes, by name: each keeps a pool per set of parameter values.
     classes: BTreeMap<String, Arc<ClassPools>>,
@@ -285,6 +288,7 @@ impl AppBuilder {
                         (info.name.clone(), Arc::new(pool))
                     })
                     .collect(),
+                variants: Variants::default(),
                 functions: functions.into_iter().map(|(info, _)| info).collect(),
                 classes: classes
                     .into_iter()
@@ -499,15 +503,23 @@ impl AppShared {
 }
 
 impl Dispatch for AppShared {
-    fn submit(&self, function: &str, request: Request) -> Result<Receiver, Error> {
-        match self.pools.get(function) {
-            Some(pool) => pool.submit(function, request),
+    fn submit(&self, function: &str, mut request: Request) -> Result<Receiver, Error> {
+        match (self.pools.get(function), request.containers.take()) {
+            (Some(pool), None) => pool.submit(function, request),
+            (Some(pool), Some(options)) => self
+                .variants
+                .pool(function, pool, &options)?
+                .submit(function, request),
+            (None, Some(_)) if !function.contains('/') => Err(Error::BadArguments(format!(
+                "`{function}` is a class's method: its containers' options are its class's"
+            ))),
             // `APP/FUNCTION`: a function of an app deployed on the host.
-            None if function.contains('/') => {
+            (None, containers) if function.contains('/') => {
+                request.containers = containers;
                 let (app, name) = split_qualified(function)?;
                 deployed_app(&self.host, app)?.shared.submit(name, request)
             }
-            None => self.class_of(function)?.submit(function, request),
+            (None, _) => self.class_of(function)?.submit(function, request),
         }
     }
 
@@ -552,6 +564,7 @@ impl Drop for AppShared {
         for pool in self.pools.values() {
             pool.close();
         }
+        self.variants.close();
         for class in self.classes.values() {
             class.close();
         }

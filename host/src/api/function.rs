@@ -178,6 +178,7 @@ impl Function {
             id,
             may_offer: false,
             items: None,
+            containers: None,
         };
         wait(
             &self.info().name,

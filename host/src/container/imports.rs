@@ -14,6 +14,7 @@ use crate::dispatch::items::{self, ItemSink, ItemStream, Items};
 use crate::dispatch::payload;
 use crate::dispatch::retained::{CallHandle, wait_finished};
 use crate::dispatch::{Receiver, Request, wait};
+use crate::load::component::declared;
 use crate::options::CallOptions;
 use crate::runtime::bindings::CallError;
 use crate::runtime::bindings::fnhost::runtime::{host, types};
@@ -30,12 +31,19 @@ const MAX_WAITED_CALLS: usize = 10_000;
 impl ContainerState {
     /// A request with `args`, extending the call chain of the inputs running here.
     fn new_request(&mut self, args: Vec<u8>, options: types::CallOptions) -> Request {
-        let options = CallOptions {
+        let call_options = CallOptions {
             timeout: options.timeout_nanos.map(Duration::from_nanos),
             retries: options.retries,
         };
+        let containers = options.containers.as_ref().map(declared);
         let caller = Some(Arc::clone(self.calling_frame()));
-        Request::new(args, options, caller)
+        let mut request = Request::new(args, call_options, caller);
+        if containers.is_some() {
+            // Another host would run it with the callee's own options.
+            request.may_offer = false;
+            request.containers = containers;
+        }
+        request
     }
 
     /// Submits a call of `function`, extending the call chain of the inputs running here.

@@ -657,7 +657,7 @@ fn batching_of(
 
 /// The options a component's author declared, from the contract's wire form (units in the
 /// field names).
-fn declared(config: &bindings::FunctionConfig) -> FunctionOptions {
+pub(crate) fn declared(config: &bindings::FunctionConfig) -> FunctionOptions {
     let seconds = |secs: Option<u32>| secs.map(|secs| Duration::from_secs(u64::from(secs)));
     let millis = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(u64::from(ms)));
     FunctionOptions {

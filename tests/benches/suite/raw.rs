@@ -127,6 +127,40 @@ struct RawCallOptions {
     _timeout_nanos: Option<u64>,
     #[component(name = "retries")]
     _retries: Option<u32>,
+    #[component(name = "containers")]
+    _containers: Option<RawFunctionConfig>,
+}
+
+/// The contract's `function-config`, as `call-options` holds it: lifted and ignored.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+struct RawFunctionConfig {
+    #[component(name = "max-inputs")]
+    _max_inputs: Option<u32>,
+    #[component(name = "target-inputs")]
+    _target_inputs: Option<u32>,
+    #[component(name = "max-containers")]
+    _max_containers: Option<u32>,
+    #[component(name = "min-containers")]
+    _min_containers: Option<u32>,
+    #[component(name = "buffer-containers")]
+    _buffer_containers: Option<u32>,
+    #[component(name = "scaledown-window-secs")]
+    _scaledown_window_secs: Option<u32>,
+    #[component(name = "timeout-secs")]
+    _timeout_secs: Option<u32>,
+    #[component(name = "memory-mib")]
+    _memory_mib: Option<u32>,
+    #[component(name = "cpu-millicores")]
+    _cpu_millicores: Option<u32>,
+    #[component(name = "retries")]
+    _retries: Option<u32>,
+    #[component(name = "retry-delay-ms")]
+    _retry_delay_ms: Option<u32>,
+    #[component(name = "backoff-coefficient")]
+    _backoff_coefficient: Option<f32>,
+    #[component(name = "max-retry-delay-ms")]
+    _max_retry_delay_ms: Option<u32>,
 }
 
 /// The result of `call` and `call-async`.

@@ -254,10 +254,16 @@ class PyNapper:
 
 
 @app.function()
+def py_allocate(mib):
+    return len(bytearray(mib << 20)) >> 20
+
+
+@app.function()
 def py_with_options():
     """`with_options` from a guest, on a function and on a class: a shorter timeout ends a
-    nap its own would let finish (`gpu=` accepted, with a warning); an option that shapes
-    containers is refused, naming why."""
+    nap its own would let finish (`gpu=` accepted, with a warning); `memory=` runs the calls
+    in containers of that size, where 100 MiB do not fit (they do in the function's own); the
+    environment's options, and a class's containers' options, are refused, naming why."""
     outcomes = []
     for shortened in (py_nap.with_options(timeout=1, gpu="T4"), PyNapper.with_options(timeout=1)().nap):
         try:
@@ -265,7 +271,18 @@ def py_with_options():
         except fnhost.exception.TimeoutError:
             outcomes.append("timeout")
     outcomes.append(py_nap.remote(0))
-    for refused in (lambda: py_nap.with_options(memory=512), lambda: PyNapper.with_concurrency(max_inputs=4)):
+    outcomes.append(py_allocate.remote(100))
+    try:
+        outcomes.append(py_allocate.with_options(memory=64, max_containers=1).remote(100))
+    except fnhost.exception.Error as error:
+        outcomes.append(type(error).__name__)
+    outcomes.append(py_allocate.with_options(memory=64, max_containers=1).remote(1))
+    refusals = (
+        lambda: py_nap.with_options(secrets=[]),
+        lambda: PyNapper.with_options(memory=512),
+        lambda: PyNapper.with_concurrency(max_inputs=4),
+    )
+    for refused in refusals:
         try:
             refused()
         except fnhost.exception.InvalidError as error:

@@ -1,0 +1,69 @@
+//! The pools a guest's `with_options` makes: a function's pool configured with options that
+//! shape containers (`cpu`, `memory`, `max_containers`, ...) over its own, one per distinct
+//! configuration.
+//!
+//! Invariant: a configuration gets one pool, made at its first call and kept while the app is
+//! (closed with it), and an app has at most [`MAX_VARIANTS`] of them: without the bound, a
+//! guest could make pools without end, each keeping its `min_containers` running.
+
+use crate::Error;
+use crate::options::FunctionOptions;
+use crate::pool::Pool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The most pools `with_options` may make for one app.
+pub const MAX_VARIANTS: usize = 16;
+
+/// An app's pools made by `with_options`, by function and configuration.
+#[derive(Default)]
+pub(crate) struct Variants {
+    pools: Mutex<HashMap<(String, String), Arc<Pool>>>,
+}
+
+impl Variants {
+    /// The pool of `function` (whose own pool is `base`) with `options` over its own: the one
+    /// made for that configuration before, else a new one. Options out of range, per-call
+    /// options (which the call carries itself) and a pool past [`MAX_VARIANTS`] fail with
+    /// [`Error::BadArguments`].
+    pub(crate) fn pool(
+        &self,
+        function: &str,
+        base: &Pool,
+        options: &FunctionOptions,
+    ) -> Result<Arc<Pool>, Error> {
+        if options.per_call_set() {
+            return Err(Error::BadArguments(format!(
+                "`{function}`: a call's timeout and retries are its own options, not its \
+                 containers'"
+            )));
+        }
+        let config = base.info().config.overridden(options).map_err(|invalid| {
+            Error::BadArguments(format!("option `{}` {}", invalid.option, invalid.reason))
+        })?;
+        let key = (
+            function.to_owned(),
+            serde_json::to_string(&config).expect("a configuration serializes"),
+        );
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pool) = pools.get(&key) {
+            return Ok(Arc::clone(pool));
+        }
+        if pools.len() >= MAX_VARIANTS {
+            return Err(Error::BadArguments(format!(
+                "`{function}`: the app has {MAX_VARIANTS} pools made by `with_options` already, \
+                 the most it may: set these options on the function itself"
+            )));
+        }
+        let pool = Arc::new(base.reconfigured(config));
+        pool.keep_minimum();
+        pools.insert(key, Arc::clone(&pool));
+        Ok(pool)
+    }
+
+    /// Closes every pool (the app is going).
+    pub(crate) fn close(&self) {
+        let pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        pools.values().for_each(|pool| pool.close());
+    }
+}
