@@ -327,6 +327,35 @@ fn a_schedule_that_cannot_run_stops_the_load_naming_why() {
 }
 
 #[test]
+fn a_web_endpoint_that_cannot_be_served_stops_the_load_naming_why() {
+    let dir = scratch_dir("python-web-endpoints");
+    for (name, endpoint, expected) in [
+        (
+            "method",
+            "@app.cls()\nclass C:\n    size: int = fnhost.parameter()\n\n    \
+             @fnhost.fastapi_endpoint()\n    def web(self):\n        return self.size\n",
+            "method `web` is a web endpoint, which runs on the instance of the class's defaults: \
+             the parameter `size` needs a default",
+        ),
+        (
+            "label",
+            "@app.function()\n@fnhost.fastapi_endpoint(label=\"a/b\")\ndef f():\n    return 1\n",
+            "the label `a/b` is not one path segment",
+        ),
+        (
+            "factory",
+            "@app.function()\n@fnhost.asgi_app()\ndef f(x):\n    return x\n",
+            "f: an @asgi_app body takes no arguments; it returns the app",
+        ),
+    ] {
+        let source = format!("import fnhost\napp = fnhost.App()\n\n{endpoint}");
+        let error = python_build_error(&dir.join(name), &source);
+        assert!(error.contains(expected), "{name}: {error}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_python_image_bundles_pip_packages_and_refuses_what_wasm_cannot_run() {
     // A real package from PyPI, installed by the build and imported by the function.
     let call = fnhost(&[

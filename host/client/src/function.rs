@@ -13,7 +13,7 @@
 use crate::call::{Accepted, FunctionCall, decode, wait};
 use crate::client::Client;
 use crate::error::{ClientError, ErrorBody};
-use crate::lines::lines;
+use crate::lines::response_lines;
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use reqwest::header::CONTENT_TYPE;
@@ -275,11 +275,7 @@ impl Function {
             .header(CONTENT_TYPE, "application/x-ndjson")
             .body(body);
         let response = self.client.send(request, &[StatusCode::OK]).await?;
-        let client = self.client.clone();
-        let chunks = response
-            .bytes_stream()
-            .map_err(move |error| client.transport(error));
-        Ok(Box::pin(lines(Box::pin(chunks))))
+        Ok(Box::pin(response_lines(&self.client, response)))
     }
 
     /// The URL of the function's `action` (`call`, `spawn`, `map`).

@@ -1,18 +1,51 @@
 //! Splitting an answer's body, a stream of byte chunks, into the lines of NDJSON (`map`
-//! results, log events) as they arrive.
+//! results, log events, a run's events) as they arrive, and reading an item from each.
 //!
 //! Invariant: every line is yielded once, in order, without its `\n` (nor a `\r` before it);
 //! blank lines are skipped; the last line is yielded even without a final newline; a line
 //! longer than [`MAX_LINE`] ends the stream with an error rather than growing the buffer
 //! without bound; after an error, the stream ends.
 
+use crate::client::Client;
 use crate::error::ClientError;
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
+use std::pin::Pin;
 
 /// The longest line accepted: a result may be as large as the payload cap (16 MiB), and its
 /// JSON envelope adds a little.
 pub(crate) const MAX_LINE: usize = 32 << 20;
+
+/// The lines of `response`'s body, from `client`'s server; see the module's invariant.
+pub(crate) fn response_lines(
+    client: &Client,
+    response: reqwest::Response,
+) -> impl Stream<Item = Result<Vec<u8>, ClientError>> + Send + use<> {
+    let client = client.clone();
+    let chunks = response
+        .bytes_stream()
+        .map_err(move |error| client.transport(error));
+    lines(Box::pin(chunks))
+}
+
+/// What `parse` reads from each of `response`'s lines, ending after the first error or the
+/// first item `last` holds for.
+pub(crate) fn parsed_lines<T: Send + 'static>(
+    client: &Client,
+    response: reqwest::Response,
+    parse: fn(&[u8]) -> Result<T, ClientError>,
+    last: fn(&T) -> bool,
+) -> Pin<Box<dyn Stream<Item = Result<T, ClientError>> + Send>> {
+    let items = response_lines(client, response).map(move |line| parse(&line?));
+    let items = items.scan(false, move |ended, item| {
+        let next = (!*ended).then_some(item);
+        if let Some(item) = &next {
+            *ended = item.as_ref().is_ok_and(last) || item.is_err();
+        }
+        futures::future::ready(next)
+    });
+    Box::pin(items)
+}
 
 /// The lines of `chunks`; see the module's invariant.
 pub(crate) fn lines<S>(chunks: S) -> impl Stream<Item = Result<Vec<u8>, ClientError>> + Send

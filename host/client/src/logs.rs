@@ -6,8 +6,8 @@
 
 use crate::client::Client;
 use crate::error::ClientError;
-use crate::lines::lines;
-use futures::{Stream, StreamExt, TryStreamExt};
+use crate::lines::parsed_lines;
+use futures::Stream;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::pin::Pin;
@@ -45,20 +45,8 @@ impl Client {
         }
         let request = self.request(Method::GET, url);
         let response = self.send(request, &[StatusCode::OK]).await?;
-        let client = self.clone();
-        let chunks = response
-            .bytes_stream()
-            .map_err(move |error| client.transport(error));
-        let events = lines(Box::pin(chunks)).map(|line| event(&line?));
         // The first bad line ends the stream (the lines' own errors already end theirs).
-        let events = events.scan(false, |failed, event| {
-            let item = (!*failed).then_some(event);
-            if let Some(Err(_)) = &item {
-                *failed = true;
-            }
-            futures::future::ready(item)
-        });
-        Ok(Box::pin(events))
+        Ok(parsed_lines(self, response, event, |_| false))
     }
 }
 

@@ -7,9 +7,9 @@
 
 use crate::client::Client;
 use crate::error::{ClientError, ErrorBody};
-use crate::lines::lines;
+use crate::lines::parsed_lines;
 use crate::logs::LogEvent;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::Stream;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use std::pin::Pin;
@@ -40,20 +40,9 @@ impl Client {
             .request(Method::POST, url)
             .json(&serde_json::json!({ "entrypoint": entrypoint }));
         let response = self.send(request, &[StatusCode::OK]).await?;
-        let client = self.clone();
-        let chunks = response
-            .bytes_stream()
-            .map_err(move |error| client.transport(error));
-        let events = lines(Box::pin(chunks)).map(|line| run_event(&line?));
         // The exit or the first error ends the stream.
-        let events = events.scan(false, |ended, event| {
-            let item = (!*ended).then_some(event);
-            if let Some(Err(_) | Ok(RunEvent::Exit(_))) = &item {
-                *ended = true;
-            }
-            futures::future::ready(item)
-        });
-        Ok(Box::pin(events))
+        let exit = |event: &RunEvent| matches!(event, RunEvent::Exit(_));
+        Ok(parsed_lines(self, response, run_event, exit))
     }
 }
 

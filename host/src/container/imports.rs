@@ -14,8 +14,7 @@ use crate::dispatch::items::{self, ItemSink, ItemStream, Items};
 use crate::dispatch::payload;
 use crate::dispatch::retained::{CallHandle, wait_finished};
 use crate::dispatch::{Receiver, Request, wait};
-use crate::load::component::declared;
-use crate::options::CallOptions;
+use crate::options::{CallOptions, FunctionOptions};
 use crate::runtime::bindings::CallError;
 use crate::runtime::bindings::fnhost::runtime::{host, types};
 use std::future::Future;
@@ -35,7 +34,7 @@ impl ContainerState {
             timeout: options.timeout_nanos.map(Duration::from_nanos),
             retries: options.retries,
         };
-        let containers = options.containers.as_ref().map(declared);
+        let containers = options.containers.as_ref().map(FunctionOptions::from);
         let caller = Some(Arc::clone(self.calling_frame()));
         let mut request = Request::new(args, call_options, caller);
         if containers.is_some() {

@@ -311,7 +311,7 @@ pub(crate) fn function_info(
     component: PathBuf,
     overrides: FunctionOptions,
 ) -> Result<FunctionInfo, LoadError> {
-    let options = declared(&info.config).merged_with(overrides);
+    let options = FunctionOptions::from(&info.config).merged_with(overrides);
     let config = FunctionConfig::resolve(&options).map_err(|invalid| LoadError::InvalidOption {
         path: component.clone(),
         function: info.name.clone(),
@@ -509,7 +509,7 @@ pub(crate) fn class_info(
         };
         methods.push(function_info(method, component.clone(), overrides)?);
     }
-    let options = declared(&info.config).merged_with(overrides);
+    let options = FunctionOptions::from(&info.config).merged_with(overrides);
     let config = FunctionConfig::resolve(&options)
         .map_err(|invalid_option| invalid(invalid_option.option, invalid_option.reason))?;
     if info.param_defaults.len() != info.params.len() {
@@ -653,28 +653,4 @@ fn batching_of(
         max_batch_size: batching.max_batch_size,
         wait,
     })
-}
-
-/// The options a component's author declared, from the contract's wire form (units in the
-/// field names).
-pub(crate) fn declared(config: &bindings::FunctionConfig) -> FunctionOptions {
-    let seconds = |secs: Option<u32>| secs.map(|secs| Duration::from_secs(u64::from(secs)));
-    let millis = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(u64::from(ms)));
-    FunctionOptions {
-        max_inputs: config.max_inputs,
-        target_inputs: config.target_inputs,
-        max_containers: config.max_containers,
-        min_containers: config.min_containers,
-        buffer_containers: config.buffer_containers,
-        scaledown_window: seconds(config.scaledown_window_secs),
-        timeout: seconds(config.timeout_secs),
-        memory: config.memory_mib,
-        cpu: config
-            .cpu_millicores
-            .map(|millicores| f64::from(millicores) / 1000.0),
-        retries: config.retries,
-        initial_delay: millis(config.retry_delay_ms),
-        backoff_coefficient: config.backoff_coefficient.map(f64::from),
-        max_delay: millis(config.max_retry_delay_ms),
-    }
 }

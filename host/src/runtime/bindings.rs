@@ -9,8 +9,9 @@
 //! and `name`) are async on the host for the same reason: they wait on the store's writer, or
 //! for an item, with the calling store suspended.
 //!
-//! The contract's `call-error` converts to and from [`Error`] one to one here, and its
-//! `storage-error` to and from [`StorageError`].
+//! The contract's `call-error` converts to and from [`Error`] one to one here, its
+//! `storage-error` to and from [`StorageError`], and its `function-config` (what an author
+//! declared, or a call's `containers`) to [`FunctionOptions`].
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -90,7 +91,9 @@ pub(crate) use self::fnhost::runtime::types::{
 
 use self::fnhost::runtime::storage::StorageError as WitStorageError;
 use crate::Error;
+use crate::options::FunctionOptions;
 use crate::storage::StorageError;
+use std::time::Duration;
 
 impl From<CallError> for Error {
     fn from(error: CallError) -> Self {
@@ -132,6 +135,31 @@ impl From<StorageError> for WitStorageError {
             StorageError::TooLarge(message) => WitStorageError::TooLarge(message),
             StorageError::Full(message) => WitStorageError::Full(message),
             StorageError::Unavailable(message) => WitStorageError::Unavailable(message),
+        }
+    }
+}
+
+impl From<&FunctionConfig> for FunctionOptions {
+    /// The options the contract's wire form sets (units in the field names).
+    fn from(config: &FunctionConfig) -> FunctionOptions {
+        let seconds = |secs: Option<u32>| secs.map(|secs| Duration::from_secs(u64::from(secs)));
+        let millis = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(u64::from(ms)));
+        FunctionOptions {
+            max_inputs: config.max_inputs,
+            target_inputs: config.target_inputs,
+            max_containers: config.max_containers,
+            min_containers: config.min_containers,
+            buffer_containers: config.buffer_containers,
+            scaledown_window: seconds(config.scaledown_window_secs),
+            timeout: seconds(config.timeout_secs),
+            memory: config.memory_mib,
+            cpu: config
+                .cpu_millicores
+                .map(|millicores| f64::from(millicores) / 1000.0),
+            retries: config.retries,
+            initial_delay: millis(config.retry_delay_ms),
+            backoff_coefficient: config.backoff_coefficient.map(f64::from),
+            max_delay: millis(config.max_retry_delay_ms),
         }
     }
 }

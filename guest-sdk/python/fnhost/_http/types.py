@@ -11,11 +11,32 @@ from typing import Optional
 
 
 @dataclasses.dataclass(frozen=True)
+class FunctionConfig:
+    """Options of a function's containers and calls, each None unless set."""
+
+    max_inputs: Optional[int]
+    target_inputs: Optional[int]
+    max_containers: Optional[int]
+    min_containers: Optional[int]
+    buffer_containers: Optional[int]
+    scaledown_window_secs: Optional[int]
+    timeout_secs: Optional[int]
+    memory_mib: Optional[int]
+    cpu_millicores: Optional[int]
+    retries: Optional[int]
+    retry_delay_ms: Optional[int]
+    backoff_coefficient: Optional[float]
+    max_retry_delay_ms: Optional[int]
+
+
+@dataclasses.dataclass(frozen=True)
 class CallOptions:
-    """A call's overrides of the callee's timeout and retries."""
+    """A call's overrides of the callee's timeout and retries, and of its containers'
+    options."""
 
     timeout_nanos: Optional[int]
     retries: Optional[int]
+    containers: Optional[FunctionConfig]
 
 
 @dataclasses.dataclass(frozen=True)
