@@ -100,6 +100,22 @@ async fn deploy_handler(server: &TestServer, app: &str, settings: Value) {
     assert_eq!(status, StatusCode::OK, "deploy {app}: {summary}");
 }
 
+/// Builds the Python app `file` and deploys it through the API as `app`: its summary.
+async fn deploy_python(server: &TestServer, app: &str, file: &str) -> Value {
+    let id = server.upload(&fnhost_tests::python_guest(file)).await;
+    let (status, summary) = json(
+        server
+            .request(Method::PUT, &format!("/v1/apps/{app}"))
+            .json(&json!({ "components": [id] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "deploy {app}: {summary}");
+    summary
+}
+
 /// Deploy settings giving the handler `timeout` (as `--option incoming-handler.timeout=...`).
 fn handler_timeout(timeout: &str) -> Value {
     json!({ "options": { HANDLER_NAME: { "timeout": timeout } } })
@@ -156,19 +172,7 @@ async fn python_fastapi_endpoints_bind_the_body_as_fastapi_does() {
         settings.token = Some(token.into());
     })
     .await;
-    let id = server
-        .upload(&fnhost_tests::python_guest("tests/guests-py/web/app.py"))
-        .await;
-    let (status, body) = json(
-        server
-            .request(Method::PUT, "/v1/apps/py-web")
-            .json(&json!({ "components": [id] }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    deploy_python(&server, "py-web", "tests/guests-py/web/app.py").await;
     let anonymous = client(None);
     let send = |method: Method, path: &str| anonymous.request(method, server.url(path));
     assert_json(
@@ -220,21 +224,7 @@ async fn python_fastapi_endpoints_bind_the_body_as_fastapi_does() {
 #[tokio::test(flavor = "multi_thread")]
 async fn asgi_and_wsgi_apps_and_class_method_endpoints_serve_over_http() {
     let server = TestServer::start_with(host_settings(), |_| {}).await;
-    let id = server
-        .upload(&fnhost_tests::python_guest(
-            "tests/guests-py/webapps/app.py",
-        ))
-        .await;
-    let (status, summary) = json(
-        server
-            .request(Method::PUT, "/v1/apps/py-webapps")
-            .json(&json!({ "components": [id] }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{summary}");
+    let summary = deploy_python(&server, "py-webapps", "tests/guests-py/webapps/app.py").await;
     let shop = summary["functions"]
         .as_array()
         .unwrap()
