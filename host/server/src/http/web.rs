@@ -1,10 +1,11 @@
 //! `/web/{app}/...`: the apps' web endpoints and wasi:http handlers.
 //!
 //! A request for `/web/{app}/{label}` goes to the app's function (or class method) whose web
-//! endpoint is `label` (`#[function(web)]`), and one for a path under it too when that endpoint
-//! takes whole requests (Modal's `asgi_app`/`wsgi_app`); any other path under `/web/{app}/` goes to the app's wasi:http handler,
-//! which sees the path without the `/web/{app}` prefix (so a component written for
-//! `wasmtime serve` answers at the app's root unchanged). Neither: `404`.
+//! endpoint is `label` (`#[function(web)]`), and one for a path under it too when that
+//! endpoint takes whole requests (Modal's `asgi_app`/`wsgi_app`); any other path under
+//! `/web/{app}/` goes to the app's wasi:http handler, which sees the path without the
+//! `/web/{app}` prefix (so a component written for `wasmtime serve` answers at the app's root
+//! unchanged). Neither: `404`.
 //!
 //! Invariants: these routes need no token, unless the endpoint says so (`requires_auth`); a
 //! handler's response streams (the body is never gathered in memory here); a client that goes
