@@ -24,7 +24,6 @@ use fnhost::remote::{RemoteFuture, RemoteQueue};
 use fnhost::{MAX_PARTITION_ITEMS, StorageError};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -36,6 +35,8 @@ const DESCRIBED: &str = "fnhost queue: ";
 const ACK_WAIT: Duration = Duration::from_secs(5);
 /// A partition's consumer unused this long is removed by the server (made again on use).
 const CONSUMER_IDLE: Duration = Duration::from_secs(60 * 60);
+/// How many times one get makes a partition's consumer again after the server lost it.
+const REOPENS: u32 = 3;
 /// The longest one pull request waits; a longer wait asks again.
 const LONGEST_PULL: Duration = Duration::from_secs(30);
 /// How often a putter waiting for room looks again without hearing an ack.
@@ -50,8 +51,10 @@ pub(crate) struct StreamQueue {
     stream: stream::Stream,
     jetstream: jetstream::Context,
     client: async_nats::Client,
-    /// The partitions' consumers this handle has opened.
-    consumers: Mutex<HashMap<String, PullConsumer>>,
+    /// The partitions' consumers this handle has opened. Held while one is opened, so this
+    /// handle's getters never race to make the same consumer (on a standalone server before
+    /// 2.15, a second make of a consumer that exists could evict the live one).
+    consumers: tokio::sync::Mutex<HashMap<String, PullConsumer>>,
 }
 
 impl StreamQueue {
@@ -120,7 +123,7 @@ impl StreamQueue {
             stream,
             jetstream: state.jetstream.clone(),
             client: state.client.clone(),
-            consumers: Mutex::default(),
+            consumers: tokio::sync::Mutex::default(),
         }
     }
 
@@ -208,9 +211,9 @@ impl StreamQueue {
     /// The consumer of `partition`, made if missing.
     async fn consumer(&self, partition: &str) -> Result<PullConsumer, StorageError> {
         let name = names::partition_consumer(partition);
-        let known = self.lock_consumers().get(&name).cloned();
-        if let Some(consumer) = known {
-            return Ok(consumer);
+        let mut consumers = self.consumers.lock().await;
+        if let Some(consumer) = consumers.get(&name) {
+            return Ok(consumer.clone());
         }
         let consumer = self
             .stream
@@ -228,14 +231,15 @@ impl StreamQueue {
             )
             .await
             .map_err(unavailable("opening a queue partition's consumer"))?;
-        self.lock_consumers().insert(name, consumer.clone());
+        consumers.insert(name, consumer.clone());
         Ok(consumer)
     }
 
-    fn lock_consumers(&self) -> std::sync::MutexGuard<'_, HashMap<String, PullConsumer>> {
-        self.consumers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Forgets the consumer of `partition`, which the server no longer has: the next use
+    /// makes it again.
+    async fn forget_consumer(&self, partition: &str) {
+        let name = names::partition_consumer(partition);
+        self.consumers.lock().await.remove(&name);
     }
 
     async fn get(
@@ -244,21 +248,30 @@ impl StreamQueue {
         partition: String,
         timeout: Option<Duration>,
     ) -> Result<Vec<Vec<u8>>, StorageError> {
-        let consumer = self.consumer(&partition).await?;
         let n = usize::try_from(n.min(fnhost::MAX_PAGE)).unwrap_or(usize::MAX);
         let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let mut received = Received::default();
-        received.take_available(&consumer, n).await?;
-        while received.is_empty() {
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            let wait = left.unwrap_or(LONGEST_PULL).min(LONGEST_PULL);
-            if wait < Duration::from_millis(1) {
-                return Ok(Vec::new());
+        let mut reopened = 0;
+        loop {
+            let consumer = self.consumer(&partition).await?;
+            match received.take(&consumer, n, deadline).await {
+                Ok(()) => break,
+                Err(Pull::ConsumerGone) if reopened < REOPENS => {
+                    tracing::debug!(partition, "a queue partition's consumer went away");
+                    self.forget_consumer(&partition).await;
+                    reopened += 1;
+                }
+                Err(Pull::ConsumerGone) => {
+                    return Err(StorageError::Unavailable(format!(
+                        "taking a queue's items: the NATS server lost the partition's \
+                         consumer {REOPENS} times in a row"
+                    )));
+                }
+                Err(Pull::Failed(error)) => return Err(error),
             }
-            received.wait_for_one(&consumer, wait).await?;
-            if !received.is_empty() && n > 1 {
-                received.take_available(&consumer, n - 1).await?;
-            }
+        }
+        if received.is_empty() {
+            return Ok(Vec::new());
         }
         // Acked items are the getter's alone: the acks run on a task of their own, which puts
         // the items back (publishes them again) if the get went away before they reached it.
@@ -383,6 +396,27 @@ impl RoomWait {
     }
 }
 
+/// Why a pull request brought nothing.
+enum Pull {
+    /// Nothing on the server answered it: the partition's consumer is gone (removed, or
+    /// evicted by a racing make), and making it again lets the get go on.
+    ConsumerGone,
+    /// Any other failure.
+    Failed(StorageError),
+}
+
+impl From<StorageError> for Pull {
+    fn from(error: StorageError) -> Pull {
+        Pull::Failed(error)
+    }
+}
+
+/// Whether a pull's answer was NATS's "no responders" status (503). async-nats hands a
+/// batch's status over only as the text of an error, `...: 503, ...`.
+fn is_no_responders(error: &(dyn std::error::Error + 'static)) -> bool {
+    error.to_string().contains(": 503,")
+}
+
 /// Items a get received and has not acked yet: dropped before [`Received::hand_over`], they
 /// are given back (nak) so another getter takes them now.
 #[derive(Default)]
@@ -395,23 +429,37 @@ impl Received {
         self.items.is_empty()
     }
 
-    /// Takes up to `n` items waiting now, without waiting for more.
-    async fn take_available(
+    /// Takes up to `n` items, waiting until `deadline` (or without end) for the first.
+    async fn take(
         &mut self,
         consumer: &PullConsumer,
         n: usize,
-    ) -> Result<(), StorageError> {
+        deadline: Option<Instant>,
+    ) -> Result<(), Pull> {
+        self.take_available(consumer, n).await?;
+        while self.is_empty() {
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            let wait = left.unwrap_or(LONGEST_PULL).min(LONGEST_PULL);
+            if wait < Duration::from_millis(1) {
+                return Ok(());
+            }
+            self.wait_for_one(consumer, wait).await?;
+            if !self.is_empty() && n > 1 {
+                self.take_available(consumer, n - 1).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes up to `n` items waiting now, without waiting for more.
+    async fn take_available(&mut self, consumer: &PullConsumer, n: usize) -> Result<(), Pull> {
         let batch = consumer.fetch().max_messages(n).messages().await;
         let batch = batch.map_err(unavailable("taking a queue's items"))?;
         self.keep(batch).await
     }
 
     /// Waits up to `wait` for one item.
-    async fn wait_for_one(
-        &mut self,
-        consumer: &PullConsumer,
-        wait: Duration,
-    ) -> Result<(), StorageError> {
+    async fn wait_for_one(&mut self, consumer: &PullConsumer, wait: Duration) -> Result<(), Pull> {
         let batch = consumer
             .batch()
             .max_messages(1)
@@ -422,17 +470,16 @@ impl Received {
         self.keep(batch).await
     }
 
-    async fn keep(&mut self, mut batch: pull::Batch) -> Result<(), StorageError> {
+    async fn keep(&mut self, mut batch: pull::Batch) -> Result<(), Pull> {
         while let Some(message) = batch.next().await {
             match message {
                 Ok(message) => {
                     let (message, acker) = message.split();
                     self.items.push((message.payload.to_vec(), acker));
                 }
-                Err(error) if self.items.is_empty() => {
-                    return Err(unavailable("taking a queue's items")(error));
-                }
-                Err(_) => break,
+                Err(_) if !self.items.is_empty() => break,
+                Err(error) if is_no_responders(&*error) => return Err(Pull::ConsumerGone),
+                Err(error) => return Err(unavailable("taking a queue's items")(error).into()),
             }
         }
         Ok(())
