@@ -16,7 +16,8 @@ pub enum Error {
     /// The arguments did not fit the function's parameters.
     #[error("bad arguments: {0}")]
     BadArguments(String),
-    /// The function's body returned an error; this is its message.
+    /// The function's body returned an error; this is its message (a Python body's carries
+    /// its traceback after [`TRACEBACK_MARK`]).
     #[error("{0}")]
     User(String),
     /// The container running the call trapped; the message names the cause (for a panic, the
@@ -41,7 +42,23 @@ pub enum Error {
     Payload(String),
 }
 
+/// What separates a Python body's `Type: message` from the traceback its [`Error::User`]
+/// carries, as the contract's `call-error.user` says.
+pub const TRACEBACK_MARK: &str = "\n\nRemote traceback:\n";
+
 impl Error {
+    /// The error without the traceback a user error may carry: for a terminal whose log
+    /// already showed it.
+    pub fn without_traceback(self) -> Error {
+        match self {
+            Error::User(message) => match message.split_once(TRACEBACK_MARK) {
+                Some((summary, _)) => Error::User(summary.to_owned()),
+                None => Error::User(message),
+            },
+            other => other,
+        }
+    }
+
     /// What kind of failure this is, for callers that map kinds (to HTTP statuses, to exit
     /// codes, to retry decisions) rather than parse messages.
     pub fn kind(&self) -> ErrorKind {
@@ -262,4 +279,22 @@ pub enum LoadError {
     /// The engine could not be configured.
     #[error("cannot set up the wasm engine")]
     Engine(#[source] Cause),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, TRACEBACK_MARK};
+
+    #[test]
+    fn only_a_user_error_loses_its_traceback() {
+        let raised = format!("ValueError: boom{TRACEBACK_MARK}Traceback (most recent call last):");
+        assert_eq!(
+            Error::User(raised).without_traceback(),
+            Error::User("ValueError: boom".into())
+        );
+        let plain = Error::User("odd number 5".into());
+        assert_eq!(plain.clone().without_traceback(), plain);
+        let trapped = Error::Trapped(format!("x{TRACEBACK_MARK}y"));
+        assert_eq!(trapped.clone().without_traceback(), trapped);
+    }
 }

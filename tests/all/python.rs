@@ -277,10 +277,23 @@ async fn keyword_arguments_bind_here_or_on_the_host() {
 #[tokio::test(flavor = "multi_thread")]
 async fn exceptions_reach_callers_typed() {
     let app = python_app().await;
-    match call(&app, "py_raises", json!(["boom"])).await {
-        Err(Error::User(message)) => assert_eq!(message, "ValueError: boom"),
-        other => panic!("expected a user error, got {other:?}"),
-    }
+    let Err(Error::User(raised)) = call(&app, "py_raises", json!(["boom"])).await else {
+        panic!("expected a user error");
+    };
+    let (summary, traceback) = raised.split_once(fnhost::TRACEBACK_MARK).unwrap();
+    assert_eq!(summary, "ValueError: boom");
+    assert!(traceback.contains("in py_raises\n"), "{traceback}");
+    assert!(traceback.ends_with("ValueError: boom"), "{traceback}");
+    // Raised on through a caller: both tracebacks, the callee's as a note below the caller's.
+    let Err(Error::User(raised)) = call(&app, "py_raises_through", json!(["deep"])).await else {
+        panic!("expected a user error");
+    };
+    let (summary, traceback) = raised.split_once(fnhost::TRACEBACK_MARK).unwrap();
+    assert_eq!(summary, "ValueError: deep");
+    let caller = traceback.find("in py_raises_through\n").expect(&raised);
+    let note = traceback.find("Remote traceback:\n").expect(&raised);
+    let callee = traceback.find("in py_raises\n").expect(&raised);
+    assert!(caller < note && note < callee, "{traceback}");
     let kinds = call(&app, "py_error_kinds", json!([])).await.unwrap();
     let kinds: Vec<String> = serde_json::from_value(kinds).unwrap();
     let names: Vec<&str> = kinds
@@ -297,7 +310,7 @@ async fn exceptions_reach_callers_typed() {
             "NotFoundError",
             "SerializationError",
             "InputCancellation",
-            "ValueError|typed",
+            "ValueError|typed|True",
             "QuotaExceeded|over|True",
             "RemoteError|Picky|(1, 2)"
         ],
@@ -327,15 +340,20 @@ async fn with_options_override_a_calls_options_and_shape_its_containers() {
             100,
             outcomes[4],
             1,
+            100,
+            outcomes[7],
+            1,
             "with_options(secrets=...)",
-            "with_options(memory=...)",
+            "with_options(volumes=...)",
             "with_concurrency(...)"
         ])
     );
-    assert!(
-        matches!(outcomes[4].as_str(), Some("RemoteError" | "TrappedError")),
-        "{outcomes}"
-    );
+    for small in [&outcomes[4], &outcomes[7]] {
+        assert!(
+            matches!(small.as_str(), Some("RemoteError" | "TrappedError")),
+            "{outcomes}"
+        );
+    }
 }
 
 /// `@fnhost.concurrent(max_inputs=100)` on an `async def`: 100 inputs inside a barrier at

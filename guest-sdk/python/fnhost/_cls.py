@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from ._function import Function, call_settings
 from ._phase import Err, types
-from .exception import InvalidError
+from .exception import InvalidError, user_message
 
 #: The component's classes, by name.
 CLASSES: dict = {}
@@ -143,7 +143,7 @@ async def run_hooks(local: LocalClass, instance: Any, hooks: list) -> None:
                 await result
         except Exception as error:  # noqa: BLE001  (any error fails the hook)
             raise Err(types.CallError_User(
-                f"hook `{hook.__name__}` of `{local.name}` failed: {type(error).__name__}: {error}"
+                f"hook `{hook.__name__}` of `{local.name}` failed: {user_message(error)}"
             )) from None
 
 
@@ -161,20 +161,23 @@ class Obj:
     attributes, each a `Function` handle bound to those values."""
 
     def __init__(self, local: LocalClass, params: bytes, timeout: Optional[float] = None,
-                 retries: Optional[int] = None) -> None:
+                 retries: Optional[int] = None, containers: Optional[dict] = None) -> None:
         self._local = local
         for method in local.methods:
             short = method.name.split(".", 1)[1]
-            setattr(self, short, Function(method.name, method._signature, timeout, retries, params=params))
+            setattr(self, short, Function(method.name, method._signature, timeout, retries, params, containers))
 
 
 class Cls:
     """What `@app.cls(...)` makes of a class: call it with parameter values for an `Obj`."""
 
-    def __init__(self, local: LocalClass, timeout: Optional[float] = None, retries: Optional[int] = None) -> None:
+    def __init__(self, local: LocalClass, timeout: Optional[float] = None, retries: Optional[int] = None,
+                 containers: Optional[dict] = None) -> None:
         self._local = local
         self._timeout = timeout
         self._retries = retries
+        #: Options that shape the instances' containers (`function-config` fields), or None.
+        self._containers = containers
         self.__doc__ = local.cls.__doc__
 
     def __call__(self, **values) -> Obj:
@@ -182,16 +185,20 @@ class Cls:
             params = json.dumps(values, sort_keys=True).encode()
         except (TypeError, ValueError) as error:
             raise TypeError(f"the parameters of `{self._local.name}` must be JSON values: {error}") from None
-        return Obj(self._local, params, self._timeout, self._retries)
+        return Obj(self._local, params, self._timeout, self._retries, self._containers)
 
     def with_options(self, *, timeout: Optional[float] = None, retries: Any = None, **others) -> "Cls":
-        """The class with each method call's timeout (seconds) or retry count overridden, as
-        Modal's `Cls.with_options`; `gpu`, `region`, `cloud` are ignored with a warning; the
-        options of its containers are refused (they are set on `@app.cls`, and fnhost makes
-        no other pool for a class's instances)."""
-        settings = call_settings("with_options", retries, others, method=True)
+        """The class with options overridden, as Modal's `Cls.with_options`: each method
+        call's `timeout` (seconds) and `retries` (a count, or a `Retries`); `cpu`, `memory`,
+        `max_containers`, `min_containers`, `buffer_containers`, `scaledown_window` (and a
+        `Retries`' delays) run an instance's calls in a pool of its own configured so (its
+        containers build the instance and run `enter` as any do); `gpu`, `region`, `cloud`
+        are ignored with a warning; `env`, `secrets`, `volumes` are refused (set them on
+        `@app.cls`)."""
+        settings = call_settings("with_options", retries, others)
         return Cls(self._local, self._timeout if timeout is None else timeout,
-                   self._retries if settings.retries is None else settings.retries)
+                   self._retries if settings.retries is None else settings.retries,
+                   settings.over(self._containers))
 
     def with_concurrency(self, *, max_inputs: int, target_inputs: Optional[int] = None) -> "Cls":
         """Modal's `Cls.with_concurrency`: refused, as the class's containers are set on

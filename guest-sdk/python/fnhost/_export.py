@@ -6,8 +6,8 @@ lifted async by componentize-py, but a `def` body never awaits, so it holds its 
 it returns, and the host gives a blocking function one input per instance. `run_async` serves
 `async def` bodies as tasks of the instance's event loop, interleaved.
 
-An exception in a body goes back as a `user` error `Type: message`, its traceback to stderr
-(the host's log); an exception never unwinds into the runtime, which would trap the instance
+An exception in a body goes back as a `user` error `Type: message` with its traceback
+(`exception.user_message`), the traceback also to stderr (the host's log); an exception never unwinds into the runtime, which would trap the instance
 and with it every other input it holds.
 """
 
@@ -25,7 +25,7 @@ from ._cls import CLASSES, INSTANCE, LocalClass, parameter_default, run_hooks
 from ._current import await_as, run_as
 from ._schedule import Cron, Period
 from ._wire import decode_value, encode_value
-from .exception import DeserializationError
+from .exception import DeserializationError, user_message
 
 
 class Guest(exports.Guest):
@@ -174,7 +174,7 @@ def _encode(result) -> bytes:
 
 def _user_error(error: Exception) -> Err:
     traceback.print_exception(error, file=sys.stderr)
-    return Err(types.CallError_User(f"{type(error).__name__}: {error}"))
+    return Err(types.CallError_User(user_message(error)))
 
 
 def _class_info(local: LocalClass) -> "types.ClassInfo":

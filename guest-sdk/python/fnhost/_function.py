@@ -125,19 +125,24 @@ class CallSettings:
     retries: Optional[int]
     containers: Optional[dict]
 
+    def over(self, earlier: Optional[dict]) -> Optional[dict]:
+        """The container options of a handle that had `earlier` once these are set over them."""
+        if self.containers is None:
+            return earlier
+        earlier = earlier or {}
+        return {key: earlier.get(key) if value is None else value for key, value in self.containers.items()}
 
-def call_settings(where: str, retries: Any, others: dict, *, method: bool = False) -> CallSettings:
+
+def call_settings(where: str, retries: Any, others: dict) -> CallSettings:
     """What `with_options(retries=..., **others)` sets: a count, or a `Retries`, whose delays
-    shape containers; of `others`, the options that shape containers (refused for a class's
-    method, whose containers are its class's), those a guest runs without (accepted with a
-    warning), and none else (the environment's options are set where the function is)."""
+    shape containers; of `others`, the options that shape containers, those a guest runs
+    without (accepted with a warning), and none else (the environment's options are set where
+    the function is)."""
     for name in others:
-        if name in ENVIRONMENT_OPTIONS or (method and name in CONTAINER_OPTIONS):
-            defined = "`@app.cls" if method else "`@app.function"
-            at_deploy = "" if name in ENVIRONMENT_OPTIONS else f" or at deploy (`--option NAME.{name}=...`)"
+        if name in ENVIRONMENT_OPTIONS:
             raise exception.InvalidError(
-                f"{where}({name}=...): set it where the {'class' if method else 'function'} is defined "
-                f"({defined}({name}=...)`){at_deploy}")
+                f"{where}({name}=...): set it where the function or class is defined "
+                f"(`@app.function({name}=...)`, `@app.cls({name}=...)`)")
         if name not in GUEST_IGNORES and name not in CONTAINER_OPTIONS:
             raise TypeError(f"{where}() got an unexpected option `{name}`")
     ignored = sorted(name for name in others if name in GUEST_IGNORES)
@@ -149,10 +154,6 @@ def call_settings(where: str, retries: Any, others: dict, *, method: bool = Fals
         count = getattr(retries, "max_retries", None)
         if not isinstance(count, int):
             raise TypeError(f"{where}(retries=...) takes a count or a `fnhost.Retries`, not {retries!r}")
-        if method:
-            raise exception.InvalidError(
-                f"{where}(retries=fnhost.Retries(...)): a method's retry delays are its class's; "
-                "give a count")
     if not shaping and count is retries:
         return CallSettings(count, None)
     # Imported here: the app's module imports this one.
@@ -214,13 +215,10 @@ class Function:
         `max_containers`, `min_containers`, `buffer_containers`, `scaledown_window` (and a
         `Retries`' delays) run the calls in a pool of the function configured so; `gpu`,
         `region`, `cloud` are ignored with a warning; `env`, `secrets`, `volumes` are refused
-        (set them where the function is defined). For a class's method, see `Cls.with_options`."""
-        settings = call_settings("with_options", retries, others, method=self._params is not None)
-        containers = self._containers
-        if settings.containers is not None:
-            earlier = containers or {}
-            containers = {key: earlier.get(key) if value is None else value
-                          for key, value in settings.containers.items()}
+        (set them where the function is defined). On a class's method, the options shape
+        the containers of its instance, as `Cls.with_options` does."""
+        settings = call_settings("with_options", retries, others)
+        containers = settings.over(self._containers)
         return Function(
             self._name,
             self._signature,

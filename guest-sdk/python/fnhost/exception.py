@@ -16,6 +16,7 @@ them (`{"error": {"kind", "message"}}`), mapped to the same classes by `from_api
 import builtins
 import queue
 import sys
+import traceback
 
 
 class Error(Exception):
@@ -32,18 +33,39 @@ class InvalidError(Error):
     name, partition, key or argument of a `Dict` or `Queue` operation the host refused."""
 
 
+#: What follows a Python body's `Type: message` in a `user` error: its formatted traceback.
+TRACEBACK_MARK = "\n\nRemote traceback:\n"
+#: The most of a traceback a `user` error carries (its end, where the exception was raised).
+MAX_TRACEBACK = 16 * 1024
+
+
+def user_message(error: BaseException) -> str:
+    """The `user` error message of an exception a body raised: `Type: message`, then
+    `TRACEBACK_MARK` and the exception's traceback as Python prints it (causes and notes too,
+    so a remote exception re-raised here carries the traceback of where it was first raised)."""
+    formatted = "".join(traceback.format_exception(error)).rstrip("\n")
+    if len(formatted) > MAX_TRACEBACK:
+        formatted = "[...]\n" + formatted[-MAX_TRACEBACK:]
+    return f"{type(error).__name__}: {error}{TRACEBACK_MARK}{formatted}"
+
+
 class RemoteError(Error):
-    """The function's body raised: the message is `Type: message` of the remote exception.
-    When that type is found in the caller, the exception raised is of both that type and
-    this one (see `from_call_error`)."""
+    """The function's body raised: the message is `Type: message` of the remote exception
+    (without the traceback the error carried, which is `remote_traceback`, and a note of the
+    exception so Python prints it below the caller's own). When that type is found in the
+    caller, the exception raised is of both that type and this one (see `from_call_error`)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        kind, _, detail = message.partition(": ")
+        summary, _, formatted = message.partition(TRACEBACK_MARK)
+        super().__init__(summary)
+        kind, _, detail = summary.partition(": ")
         #: The remote exception's type name (`ValueError`), when the callee is Python.
         self.type_name = kind if detail and kind.isidentifier() else None
         #: The remote exception's message.
-        self.detail = detail if self.type_name else message
+        self.detail = detail if self.type_name else summary
+        #: The remote exception's traceback as Python printed it there, when the callee is
+        #: Python.
+        self.remote_traceback = formatted or None
 
 
 class TrappedError(Error):
@@ -153,6 +175,13 @@ def _remote(message: str) -> Error:
     or when the type cannot be made so (its constructor takes other arguments), a
     `RemoteError` naming the type."""
     plain = RemoteError(message)
+    raised = _as_remote_type(plain)
+    if plain.remote_traceback is not None:
+        raised.add_note(f"{TRACEBACK_MARK.lstrip()}{plain.remote_traceback}")
+    return raised
+
+
+def _as_remote_type(plain: RemoteError) -> Error:
     remote_type = _remote_type(plain.type_name)
     if remote_type is None:
         return plain
@@ -161,7 +190,7 @@ def _remote(message: str) -> Error:
     except Exception:
         return plain
     raised.type_name, raised.detail = plain.type_name, plain.detail
-    raised.add_note("raised by the body of a remote call; its traceback is in that container's log")
+    raised.remote_traceback = plain.remote_traceback
     return raised
 
 

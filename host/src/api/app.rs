@@ -510,16 +510,15 @@ impl Dispatch for AppShared {
                 .variants
                 .pool(function, pool, &options)?
                 .submit(function, request),
-            (None, Some(_)) if !function.contains('/') => Err(Error::BadArguments(format!(
-                "`{function}` is a class's method: its containers' options are its class's"
-            ))),
-            // `APP/FUNCTION`: a function of an app deployed on the host.
-            (None, containers) if function.contains('/') => {
+            (None, containers) => {
                 request.containers = containers;
-                let (app, name) = split_qualified(function)?;
-                deployed_app(&self.host, app)?.shared.submit(name, request)
+                // `APP/FUNCTION`: a function of an app deployed on the host.
+                if function.contains('/') {
+                    let (app, name) = split_qualified(function)?;
+                    return deployed_app(&self.host, app)?.shared.submit(name, request);
+                }
+                self.class_of(function)?.submit(function, request)
             }
-            (None, _) => self.class_of(function)?.submit(function, request),
         }
     }
 

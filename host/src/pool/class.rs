@@ -8,7 +8,8 @@
 //! caller lands on the same warm containers. Without it every call could start a container and
 //! pay `enter` again. The number of distinct sets is capped ([`MAX_PARAMETER_SETS`]): each
 //! pool is small when idle, but a caller minting values in a loop must not grow the host
-//! without bound.
+//! without bound. A method called through `Cls.with_options` runs in a pool of its instance
+//! configured so, one per distinct configuration, at most [`MAX_VARIANTS`] for the class.
 
 use crate::Error;
 use crate::container::Entering;
@@ -19,6 +20,8 @@ use crate::info::{ClassInfo, FunctionInfo};
 use crate::load::CompileCache;
 use crate::load::component::LoadedComponent;
 use crate::load::snapshot;
+use crate::options::{FunctionConfig, FunctionOptions};
+use crate::pool::variants::{MAX_VARIANTS, too_many_variants, variant_config};
 use crate::pool::{Limits, Pool, PoolStats};
 use crate::runtime::bindings::{AppPre, EnterPhase};
 use std::collections::HashMap;
@@ -80,7 +83,11 @@ impl Snapshot {
     }
 }
 
-/// The pools of one class, by parameter values.
+/// What names one of a class's pools: the parameter values (canonical) and, for a pool made by
+/// `with_options`, its configuration (as [`variant_config`] keys it).
+type PoolKey = (Arc<[u8]>, Option<String>);
+
+/// The pools of one class, by parameter values and configuration.
 pub(crate) struct ClassPools {
     info: Arc<ClassInfo>,
     component: Arc<LoadedComponent>,
@@ -88,7 +95,7 @@ pub(crate) struct ClassPools {
     cache: CompileCache,
     context: Arc<ContainerContext>,
     limits: Limits,
-    pools: Mutex<HashMap<Arc<[u8]>, Arc<Pool>>>,
+    pools: Mutex<HashMap<PoolKey, Arc<Pool>>>,
 }
 
 impl ClassPools {
@@ -116,8 +123,25 @@ impl ClassPools {
     /// The pool of the instances built from `params` (canonical, from
     /// [`ClassInfo::parameters`]), made on first use.
     pub(crate) fn pool(&self, params: Vec<u8>) -> Result<Arc<Pool>, Error> {
+        self.pool_configured(params, None)
+    }
+
+    /// [`ClassPools::pool`], configured with `options` over the class's own when given.
+    fn pool_configured(
+        &self,
+        params: Vec<u8>,
+        options: Option<&FunctionOptions>,
+    ) -> Result<Arc<Pool>, Error> {
+        let (config, variant) = match options {
+            Some(options) => {
+                let (config, key) = variant_config(&self.info.name, &self.info.config, options)?;
+                (config, Some(key))
+            }
+            None => (self.info.config, None),
+        };
+        let key: PoolKey = (Arc::from(params), variant);
         let mut pools = self.lock();
-        if let Some(pool) = pools.get(params.as_slice()) {
+        if let Some(pool) = pools.get(&key) {
             return Ok(Arc::clone(pool));
         }
         if pools.len() >= MAX_PARAMETER_SETS {
@@ -127,7 +151,19 @@ impl ClassPools {
                 self.info.name
             )));
         }
-        let params: Arc<[u8]> = Arc::from(params);
+        if key.1.is_some()
+            && pools.keys().filter(|(_, made)| made.is_some()).count() >= MAX_VARIANTS
+        {
+            return Err(too_many_variants(&self.info.name));
+        }
+        let pool = Arc::new(self.new_pool(Arc::clone(&key.0), config));
+        pool.keep_minimum();
+        pools.insert(key, Arc::clone(&pool));
+        Ok(pool)
+    }
+
+    /// A pool of the instances built from `params`, its containers configured by `config`.
+    fn new_pool(&self, params: Arc<[u8]>, config: FunctionConfig) -> Pool {
         let shape = FunctionInfo {
             name: self.info.name.clone(),
             kind: self.info.kind,
@@ -136,7 +172,7 @@ impl ClassPools {
             web: None,
             batch: None,
             generator: false,
-            config: self.info.config,
+            config,
             secrets: self.info.secrets.clone(),
             volumes: self.info.volumes.clone(),
             schedule: None,
@@ -150,19 +186,16 @@ impl ClassPools {
         });
         let bound = Bound {
             class: Arc::clone(&self.info),
-            params: Arc::clone(&params),
+            params,
             snapshot,
         };
-        let pool = Arc::new(Pool::with_binding(
+        Pool::with_binding(
             shape,
             Some(bound),
             Arc::clone(&self.component),
             Arc::clone(&self.context),
             self.limits,
-        ));
-        pool.keep_minimum();
-        pools.insert(params, Arc::clone(&pool));
-        Ok(pool)
+        )
     }
 
     /// Submits a call of the method `method` (`CLASS.METHOD`) whose payload names the instance
@@ -171,13 +204,16 @@ impl ClassPools {
         self.info.method(method)?;
         let (params, args) = self.info.split_call(&request.args)?;
         request.args = args;
-        self.pool(params)?.submit(method, request)
+        let options = request.containers.take();
+        self.pool_configured(params, options.as_ref())?
+            .submit(method, request)
     }
 
-    /// The counters of the pool of the instances built from `params` (canonical), when it
-    /// exists.
+    /// The counters of the pool of the instances built from `params` (canonical), with the
+    /// class's own configuration, when it exists.
     pub(crate) fn stats(&self, params: &[u8]) -> Option<PoolStats> {
-        self.lock().get(params).map(|pool| pool.stats())
+        let key: PoolKey = (Arc::from(params), None);
+        self.lock().get(&key).map(|pool| pool.stats())
     }
 
     /// The app is gone: closes every pool.
@@ -187,7 +223,7 @@ impl ClassPools {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<[u8]>, Arc<Pool>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PoolKey, Arc<Pool>>> {
         // Every update is one insert: a panic elsewhere leaves the map consistent.
         self.pools
             .lock()

@@ -163,6 +163,11 @@ def py_raises(message):
     raise ValueError(message)
 
 
+@app.function()
+def py_raises_through(message):
+    return py_raises.remote(message)
+
+
 class QuotaExceeded(Exception):
     """An exception class of the app's own."""
 
@@ -227,7 +232,8 @@ def py_error_kinds():
     try:
         py_raises.remote("typed")
     except fnhost.exception.RemoteError as error:
-        outcomes.append(f"{error.type_name}|{error.detail}")
+        noted = error.__notes__[-1] == "Remote traceback:\n" + error.remote_traceback
+        outcomes.append(f"{error.type_name}|{error.detail}|{noted and 'in py_raises' in error.remote_traceback}")
     try:
         py_raises_own.remote(False)
     except QuotaExceeded as error:
@@ -247,10 +253,18 @@ def py_nap(seconds):
 
 @app.cls()
 class PyNapper:
+    @fnhost.enter()
+    def ready(self):
+        self.entered = True
+
     @fnhost.method()
     def nap(self, seconds):
         time.sleep(seconds)
         return seconds
+
+    @fnhost.method()
+    def allocate(self, mib):
+        return len(bytearray(mib << 20)) >> 20 if self.entered else "not entered"
 
 
 @app.function()
@@ -262,8 +276,9 @@ def py_allocate(mib):
 def py_with_options():
     """`with_options` from a guest, on a function and on a class: a shorter timeout ends a
     nap its own would let finish (`gpu=` accepted, with a warning); `memory=` runs the calls
-    in containers of that size, where 100 MiB do not fit (they do in the function's own); the
-    environment's options, and a class's containers' options, are refused, naming why."""
+    in containers of that size, where 100 MiB do not fit (they do in the function's own, and
+    an instance's containers so configured run `enter` too); the environment's options and
+    `with_concurrency` are refused, naming why."""
     outcomes = []
     for shortened in (py_nap.with_options(timeout=1, gpu="T4"), PyNapper.with_options(timeout=1)().nap):
         try:
@@ -277,9 +292,16 @@ def py_with_options():
     except fnhost.exception.Error as error:
         outcomes.append(type(error).__name__)
     outcomes.append(py_allocate.with_options(memory=64, max_containers=1).remote(1))
+    small = PyNapper.with_options(memory=64, max_containers=1)()
+    outcomes.append(PyNapper().allocate.remote(100))
+    try:
+        outcomes.append(small.allocate.remote(100))
+    except fnhost.exception.Error as error:
+        outcomes.append(type(error).__name__)
+    outcomes.append(small.allocate.remote(1))
     refusals = (
         lambda: py_nap.with_options(secrets=[]),
-        lambda: PyNapper.with_options(memory=512),
+        lambda: PyNapper.with_options(volumes={}),
         lambda: PyNapper.with_concurrency(max_inputs=4),
     )
     for refused in refusals:

@@ -70,7 +70,9 @@ impl RunCommand {
             let host = app.host();
             fnhost_cluster::share_state(host, &ClusterSettings::new(url, host)).await?;
         }
-        let status = app.run_entrypoint(entrypoint.as_deref()).await?;
+        // The entrypoint's log, here on the terminal, already holds the traceback.
+        let ran = app.run_entrypoint(entrypoint.as_deref()).await;
+        let status = ran.map_err(fnhost::Error::without_traceback)?;
         Ok(ExitCode::from(exit_code(status)))
     }
 }
