@@ -586,6 +586,39 @@ async fn a_queue_gets_on_after_the_server_lost_its_consumer() {
     .await;
 }
 
+/// Puts of many items at once, side by side, all land on a cluster: together they send more
+/// items than the NATS client lets wait for their acknowledgements (5 000), and a put that held
+/// some of those places while waiting for more once stalled every put of the host for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn side_by_side_puts_past_the_clients_ack_window_all_land_on_a_cluster() {
+    const PUTTERS: usize = 8;
+    const PER_PUT: usize = 2_500;
+    on_nats(async {
+        let host = own_host().await;
+        let queue = host.storage().unwrap().queue("wide", true).await.unwrap();
+        let putting = (0..PUTTERS).map(|putter| {
+            let queue = queue.clone();
+            let items = (0..PER_PUT).map(|n| n.to_string().into_bytes()).collect();
+            tokio::spawn(async move {
+                let partition = format!("p{putter}");
+                queue.put(items, Some(&partition), 3600, None).await
+            })
+        });
+        let putting = futures::future::join_all(putting);
+        // A bound for a stall (the puts take a second or two), not a measure.
+        let put = tokio::time::timeout(std::time::Duration::from_secs(120), putting).await;
+        for done in put.expect("the puts stalled") {
+            done.unwrap().unwrap();
+        }
+        for putter in 0..PUTTERS {
+            let partition = format!("p{putter}");
+            let held = queue.len(Some(&partition), false).await.unwrap();
+            assert_eq!(held, PER_PUT as u64, "partition {partition}");
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_handles_of_the_host_library_share_what_functions_keep() {
     typed_handles_of_the_host_library_share_what_functions_keep_here().await;

@@ -169,31 +169,48 @@ impl StreamQueue {
 
     /// Stores `items` under `subject`, each living `ttl`, waiting for every acknowledgement;
     /// returns those refused because the partition was full, in their order.
+    ///
+    /// Items are sent one after the other (so they keep their order) while their
+    /// acknowledgements are awaited alongside. The NATS client lets at most 5 000 sent items of
+    /// the whole host wait for theirs, and a sent item holds its place until its
+    /// acknowledgement is awaited: a put that sent all before awaiting any would, beside other
+    /// puts doing the same, hold every place while waiting for one more, and no put of the
+    /// host would move again.
     async fn publish(
         &self,
         subject: &str,
         items: Vec<Vec<u8>>,
         ttl: Duration,
     ) -> Result<Vec<Vec<u8>>, StorageError> {
-        let mut pending = Vec::with_capacity(items.len());
-        for item in &items {
-            let message = PublishMessage::build()
-                .payload(item.clone().into())
-                .ttl(ttl);
-            let sent = self
-                .jetstream
-                .send_publish(subject.to_owned(), message)
-                .await;
-            pending.push(sent.map_err(refused_put)?);
-        }
-        let mut refused = Vec::new();
-        for (item, ack) in items.into_iter().zip(pending) {
-            match ack.await.map_err(refused_put) {
-                Ok(_) => {}
-                Err(StorageError::Full(_)) => refused.push(item),
-                Err(error) => return Err(error),
+        let (sent, mut awaiting) = futures::channel::mpsc::unbounded();
+        let sending = async move {
+            for item in items {
+                let message = PublishMessage::build()
+                    .payload(item.clone().into())
+                    .ttl(ttl);
+                let ack = self
+                    .jetstream
+                    .send_publish(subject.to_owned(), message)
+                    .await
+                    .map_err(refused_put)?;
+                if sent.unbounded_send((item, ack)).is_err() {
+                    break;
+                }
             }
-        }
+            Ok(())
+        };
+        let acknowledged = async {
+            let mut refused = Vec::new();
+            while let Some((item, ack)) = awaiting.next().await {
+                match ack.await.map_err(refused_put) {
+                    Ok(_) => {}
+                    Err(StorageError::Full(_)) => refused.push(item),
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(refused)
+        };
+        let ((), refused) = futures::try_join!(sending, acknowledged)?;
         Ok(refused)
     }
 
