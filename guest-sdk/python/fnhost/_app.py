@@ -224,6 +224,16 @@ class LocalFunction(Function):
         """Runs the body right here, in the caller's own instance."""
         return self.body(*args, **kwargs)
 
+    def __call__(self, *args, **kwargs):
+        """A local entrypoint called by name runs its body here, as Modal's does (a script's
+        `with app.run(): main()`); a function is called with `.remote` or `.local`."""
+        if not self.entrypoint:
+            raise TypeError(
+                f"{self.name}: an fnhost function is not called directly: "
+                f"`{self.name}.remote(...)` runs it in a container, `{self.name}.local(...)` here"
+            )
+        return self.body(*args, **kwargs)
+
     def __repr__(self) -> str:
         kind = "local_entrypoint" if self.entrypoint else "function"
         return f"<fnhost {kind} {self.name}>"

@@ -792,7 +792,8 @@ fn without_log(output: &Output) -> String {
         .collect()
 }
 
-const SCRIPT_OUTPUT: &str = "remote: 49\nlocal: here\ndefaults: 11 3 12\n\
+const SCRIPT_OUTPUT: &str = "remote: 49\nlocal: here\nentrypoint: [0, 1, 4, 9]\n\
+    called directly: True\ndefaults: 11 3 12\n\
     map: [0, 1, 4, 9, 16]\nstarmap: [3, 7]\nunordered: [0, 1, 4, 9, 16, 25]\nspawn: 81\n\
     aio: [25, 3, [1, 4, 9], [11, 12]]\npickled: [1, 2, 3]\nown type: Unlucky True thirteen\n\
     return_exceptions: ['ValueError']\ndict: k [1, 2]\nafter the run: True\n";

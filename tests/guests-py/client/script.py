@@ -72,6 +72,12 @@ def write_note(name, text):
     return len(text)
 
 
+@app.local_entrypoint()
+def squares(n=3):
+    """Modal's shebang scripts call their entrypoint by name inside `app.run()`."""
+    return [square.remote(x) for x in range(n)]
+
+
 def show(*parts):
     """Prints one line in one write: the app's log is printed from another thread."""
     sys.stdout.write(" ".join(str(part) for part in parts) + "\n")
@@ -90,6 +96,11 @@ def main():
     with fnhost.enable_output(), app.run():
         show("remote:", square.remote(7))
         show("local:", echo.local("here"))
+        show("entrypoint:", squares(4))
+        try:
+            square(2)
+        except TypeError as error:
+            show("called directly:", "square.remote(...)" in str(error))
         show("defaults:", add.remote(1), add.remote(1, b=2), add.remote(a=2))
         show("map:", list(square.map(range(5))))
         show("starmap:", list(add.starmap([(1, 2), (3, 4)])))
