@@ -403,6 +403,18 @@ fn a_python_image_bundles_pip_packages_and_refuses_what_wasm_cannot_run() {
         native.contains("`numpy` has no pure-Python wheel") && native.contains("native"),
         "{native}"
     );
+    // A pure package whose dependency is native (Jinja's MarkupSafe), with several versions
+    // to choose from: pip reports a conflict, the build names the dependency.
+    let dependency = refused(
+        "dependency",
+        r#"fnhost.Image.debian_slim().pip_install("jinja2>=3.1.5")"#,
+    );
+    assert!(
+        dependency.contains("`MarkupSafe>=2.0` has no pure-Python wheel")
+            && dependency.contains("(pip: jinja2 3.")
+            && dependency.contains("depends on it)"),
+        "{dependency}"
+    );
     let elsewhere = refused(
         "elsewhere",
         r#"fnhost.Image.debian_slim().add_local_python_source("nowhere")"#,

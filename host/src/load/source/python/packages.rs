@@ -6,7 +6,8 @@
 //! wheels only (`--only-binary=:all:`), tagged for any platform or for `wasi_0_0_0_wasm32`
 //! (a wasm build, from an index the image names), for the CPython the component embeds: no
 //! package's code runs at install, and a package with native code and no wasm build is
-//! refused by name. The packages are kept in the compile cache under a digest of everything
+//! refused by name (a dependency too, which pip reports only as a conflict of the versions
+//! that need it: each requirement of the conflict is then tried alone). The packages are kept in the compile cache under a digest of everything
 //! that chose them (the requirements, the requirement files' text, the index options, pip's
 //! `PIP_*` settings from the environment, the CPython version, the interpreter that runs
 //! pip), so an unchanged app installs nothing
@@ -264,15 +265,52 @@ fn install(
     std::fs::create_dir_all(root)
         .map_err(|error| format!("cannot create {}: {error}", root.display()))?;
     let stage = root.join(format!(".stage-{}", super::unique()));
+    let mut pip = pip_install(python, found);
+    pip.arg("--target").arg(&stage).args(&found.packages);
+    for (file, _) in requirement_files {
+        pip.arg("-r").arg(file);
+    }
+    eprintln!(
+        "installing {} with pip",
+        describe(&found.packages, requirement_files)
+    );
+    let output = pip
+        .output()
+        .map_err(|error| format!("cannot run pip ({}): {error}", python.display()))?;
+    if !output.status.success() {
+        let _ = std::fs::remove_dir_all(&stage);
+        return Err(pip_error(python, found, &output));
+    }
+    if std::fs::rename(&stage, installed).is_err() {
+        // Another build installed the same packages meanwhile.
+        let _ = std::fs::remove_dir_all(&stage);
+        if !installed.is_dir() {
+            return Err(format!(
+                "cannot keep the packages in {}",
+                installed.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// pip's `install` as the guest needs it: wheels only, for the CPython the component embeds,
+/// pure or built for wasm32-wasi, from the indexes the images name; no package code runs.
+fn pip_install(python: &Path, found: &Found) -> Command {
     let mut pip = Command::new(python);
-    pip.args(["-I", "-m", "pip", "install", "--target"])
-        .arg(&stage)
+    pip.args(["-I", "-m", "pip", "install"])
         .args([
             "--only-binary=:all:",
             "--no-compile",
             "--disable-pip-version-check",
         ])
-        .args(["--no-input", "--quiet", "--implementation", "cp"])
+        .args([
+            "--no-input",
+            "--progress-bar",
+            "off",
+            "--implementation",
+            "cp",
+        ])
         .args(["--python-version", GUEST_PYTHON])
         .args(["--platform", "any", "--platform", "wasi_0_0_0_wasm32"])
         .args([
@@ -293,32 +331,7 @@ fn install(
     if found.pre {
         pip.arg("--pre");
     }
-    pip.args(&found.packages);
-    for (file, _) in requirement_files {
-        pip.arg("-r").arg(file);
-    }
-    eprintln!(
-        "installing {} with pip",
-        describe(&found.packages, requirement_files)
-    );
-    let output = pip
-        .output()
-        .map_err(|error| format!("cannot run pip ({}): {error}", python.display()))?;
-    if !output.status.success() {
-        let _ = std::fs::remove_dir_all(&stage);
-        return Err(pip_error(&String::from_utf8_lossy(&output.stderr)));
-    }
-    if std::fs::rename(&stage, installed).is_err() {
-        // Another build installed the same packages meanwhile.
-        let _ = std::fs::remove_dir_all(&stage);
-        if !installed.is_dir() {
-            return Err(format!(
-                "cannot keep the packages in {}",
-                installed.display()
-            ));
-        }
-    }
-    Ok(())
+    pip
 }
 
 fn describe(packages: &[String], requirement_files: &[(PathBuf, String)]) -> String {
@@ -332,24 +345,95 @@ fn describe(packages: &[String], requirement_files: &[(PathBuf, String)]) -> Str
 }
 
 /// One message for a failed install: a package without a wheel a wasm guest can load is
-/// named with the reason; otherwise pip's errors.
-fn pip_error(stderr: &str) -> String {
+/// named with the reason, also when pip reports it only as a conflict of the packages that
+/// need it (each requirement of the conflict is then tried alone); otherwise pip's errors.
+fn pip_error(python: &Path, found: &Found, output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
     let errors: Vec<&str> = stderr
         .lines()
         .filter(|line| line.starts_with("ERROR:"))
         .collect();
-    let missing = errors
+    if let Some(name) = no_distribution(&errors) {
+        return no_guest_wheel(name, &errors.join(" "));
+    }
+    let conflicts = conflicts(&stdout);
+    if errors
+        .iter()
+        .any(|line| line.contains("ResolutionImpossible"))
+    {
+        let unavailable = conflicts
+            .iter()
+            .find(|conflict| !installable_alone(python, found, conflict.requirement));
+        if let Some(conflict) = unavailable {
+            return no_guest_wheel(
+                conflict.requirement,
+                &format!("{} depends on it", conflict.dependent),
+            );
+        }
+    }
+    let mut message = match errors.is_empty() {
+        true => format!("pip failed: {}", stderr.trim()),
+        false => format!("pip failed: {}", errors.join(" ")),
+    };
+    if !conflicts.is_empty() {
+        let lines: Vec<String> = conflicts.iter().map(Conflict::to_string).collect();
+        message.push_str(&format!(" (the conflict: {})", lines.join("; ")));
+    }
+    message
+}
+
+fn no_guest_wheel(requirement: &str, why: &str) -> String {
+    format!(
+        "the package `{requirement}` has no pure-Python wheel for CPython {GUEST_PYTHON} and \
+         no wasm32-wasi build on the index: fnhost's Python functions run in WebAssembly, \
+         which cannot load native extensions (pip: {why})"
+    )
+}
+
+/// The requirement pip found nothing at all for, from its errors.
+fn no_distribution<'a>(errors: &[&'a str]) -> Option<&'a str> {
+    errors
         .iter()
         .find_map(|line| line.split_once("No matching distribution found for "))
-        .map(|(_, name)| name.trim());
-    match missing {
-        Some(name) => format!(
-            "the package `{name}` has no pure-Python wheel for CPython {GUEST_PYTHON} and no \
-             wasm32-wasi build on the index: fnhost's Python functions run in WebAssembly, \
-             which cannot load native extensions (pip: {})",
-            errors.join(" ")
-        ),
-        None if errors.is_empty() => format!("pip failed: {}", stderr.trim()),
-        None => format!("pip failed: {}", errors.join(" ")),
+        .map(|(_, name)| name.trim())
+}
+
+/// One line of pip's "The conflict is caused by:": a package and a requirement of it.
+struct Conflict<'a> {
+    dependent: &'a str,
+    requirement: &'a str,
+}
+
+impl std::fmt::Display for Conflict<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} depends on {}", self.dependent, self.requirement)
     }
+}
+
+/// The `A depends on B` lines pip prints (on its output) under "The conflict is caused by:".
+fn conflicts(stdout: &str) -> Vec<Conflict<'_>> {
+    stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("The conflict is caused by:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("    "))
+        .filter_map(|line| line.trim().split_once(" depends on "))
+        .map(|(dependent, requirement)| Conflict {
+            dependent,
+            requirement,
+        })
+        .collect()
+}
+
+/// Whether pip finds a wheel the guest can load for `requirement` alone (its dependencies
+/// left out): a dry run, which installs nothing.
+fn installable_alone(python: &Path, found: &Found, requirement: &str) -> bool {
+    let mut pip = pip_install(python, found);
+    pip.args(["--dry-run", "--no-deps", "--quiet"])
+        .arg("--target")
+        .arg(std::env::temp_dir().join(format!("fnhost-pip-probe-{}", super::unique())))
+        .arg(requirement);
+    // A probe that cannot run says nothing: pip's own errors are reported instead.
+    pip.output().map_or(true, |output| output.status.success())
 }
