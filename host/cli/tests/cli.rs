@@ -377,6 +377,9 @@ fn a_python_image_bundles_pip_packages_and_refuses_what_wasm_cannot_run() {
     let lazy = fnhost(&["call", "tests/guests-py/packages/app.py", "lazy_imports"]);
     assert!(lazy.status.success(), "{}", stderr(&lazy));
     assert_eq!(stdout(&lazy), "[\"1/3,2.0 kB\", 6]\n");
+    let factors = fnhost(&["call", "tests/guests-py/packages/app.py", "factors", "84"]);
+    assert!(factors.status.success(), "{}", stderr(&factors));
+    assert_eq!(stdout(&factors), "[2, 2, 3, 7]\n");
     let again = fnhost(&["call", "tests/guests-py/packages/app.py", "describe", "5"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(!stderr(&again).contains("installing"), "{}", stderr(&again));

@@ -5,7 +5,7 @@ import fnhost
 
 image = (
     fnhost.Image.debian_slim(python_version="3.12")
-    .pip_install("humanize==4.9.0")
+    .pip_install("humanize==4.9.0", "primefac==2.0.12")
     .pip_install_from_requirements("requirements.txt")
     .env({"GREETING": "hello"})
 )
@@ -38,3 +38,12 @@ def lazy_imports() -> list:
     rows = io.StringIO()
     csv.writer(rows).writerow([fractions.Fraction(1, 3), humanize.filesize.naturalsize(2048)])
     return [rows.getvalue().strip(), datetime.strptime("2026-12-06", "%Y-%m-%d").day]
+
+
+@app.function()
+def factors(n: int) -> list:
+    """primefac defines a function `primefac` beside its submodule `primefac`: the build's
+    loading of every submodule leaves the function in place, as a plain import does."""
+    import primefac
+
+    return sorted(primefac.primefac(n))

@@ -425,7 +425,7 @@ fn componentize(
              import fnhost._image\n\
              fnhost._image.INSTALLED = frozenset(map(fnhost._image.normalized, {requirements}))\n\
              import {module}  # noqa: F401  (the app: its decorators fill fnhost's table)\n\
-             import importlib, pkgutil\n\
+             import importlib, pkgutil, sys\n\
              # A component has no files at run time: what a body imports is loaded now. One\n\
              # that fails fails again, with its own error, where the body imports it.\n\
              for name in {imports} + [\"_strptime\"]:\n\
@@ -435,12 +435,20 @@ fn componentize(
              \x20       pass\n\
              # So is every module of the image's packages, which import some only when used\n\
              # (anyio's task groups); a module that cannot load here (an optional dependency\n\
-             # missing) is left out. `__main__` modules are programs: never run.\n\
+             # missing) is left out. `__main__` modules are programs: never run. Loading a\n\
+             # submodule binds it on its package, over what the package defined under that\n\
+             # name (primefac's function `primefac` beside its module `primefac`): that stays.\n\
+             _UNSET = object()\n\
              def _load_all(name):\n\
+             \x20   parent, _, child = name.rpartition(\".\")\n\
+             \x20   package = sys.modules.get(parent)\n\
+             \x20   defined = getattr(package, child, _UNSET) if package is not None else _UNSET\n\
              \x20   try:\n\
              \x20       module = importlib.import_module(name)\n\
              \x20   except BaseException:\n\
              \x20       return\n\
+             \x20   if defined is not _UNSET and defined is not module:\n\
+             \x20       setattr(package, child, defined)\n\
              \x20   for found in pkgutil.iter_modules(getattr(module, \"__path__\", []), name + \".\"):\n\
              \x20       if not found.name.endswith(\".__main__\"):\n\
              \x20           _load_all(found.name)\n\
