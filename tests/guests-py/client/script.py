@@ -11,6 +11,9 @@ import sys
 import time
 
 import fnhost
+from fnhost.dict import Dict
+from fnhost.functions import FunctionCall
+from fnhost.queue import Queue
 
 app = fnhost.App("client-test")
 volume = fnhost.Volume.from_name("client-test", create_if_missing=True)
@@ -54,14 +57,14 @@ def echo(value):
 @app.function()
 def record(key, value):
     """Writes to the dict `client-test`, which the caller reads."""
-    fnhost.Dict.from_name("client-test", create_if_missing=True)[key] = value
+    Dict.from_name("client-test", create_if_missing=True)[key] = value
     return key
 
 
 @app.function()
 def take(n):
     """Takes `n` items from the queue `client-test` and sums them."""
-    return sum(fnhost.Queue.from_name("client-test").get_many(n, timeout=10))
+    return sum(Queue.from_name("client-test").get_many(n, timeout=10))
 
 
 @app.function(volumes={"/data": volume})
@@ -106,7 +109,7 @@ def main():
         show("starmap:", list(add.starmap([(1, 2), (3, 4)])))
         show("unordered:", sorted(square.map(range(6), order_outputs=False)))
         call = square.spawn(9)
-        show("spawn:", fnhost.FunctionCall.from_id(call.object_id).get(timeout=30))
+        show("spawn:", FunctionCall.from_id(call.object_id).get(timeout=30))
         show("aio:", asyncio.run(_aio()))
         show("pickled:", sorted(echo.remote({3, 1, 2})))
         try:

@@ -95,6 +95,18 @@ const SDK: &[(&str, &str)] = &[
         "fnhost/exception.py",
         include_str!("../../../../guest-sdk/python/fnhost/exception.py"),
     ),
+    (
+        "fnhost/dict.py",
+        include_str!("../../../../guest-sdk/python/fnhost/dict.py"),
+    ),
+    (
+        "fnhost/functions.py",
+        include_str!("../../../../guest-sdk/python/fnhost/functions.py"),
+    ),
+    (
+        "fnhost/queue.py",
+        include_str!("../../../../guest-sdk/python/fnhost/queue.py"),
+    ),
     ("wit/fnhost.wit", include_str!("../../../../wit/fnhost.wit")),
 ];
 
