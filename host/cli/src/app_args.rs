@@ -155,11 +155,16 @@ pub(crate) async fn components(path: &Path, with: &[PathBuf]) -> anyhow::Result<
     Ok(files)
 }
 
-/// The name an app at `path` is deployed under unless given one: its crate directory's name,
-/// or its file's name without the extension (`hello` for `examples/hello` and for
-/// `target/wasm32-wasip2/release/hello.wasm`); for a Python file named `app.py`, the name of
-/// its directory (`hello-py` for `examples/hello-py/app.py`).
+/// The name an app at `path` is deployed under unless given one: for a Python file that names
+/// its app (`modal.App("example")`), that name, as Modal deploys it; else its crate
+/// directory's name, or its file's name without the extension (`hello` for `examples/hello`
+/// and for `target/wasm32-wasip2/release/hello.wasm`); for a Python file named `app.py`, the
+/// name of its directory (`hello-py` for `examples/hello-py/app.py`).
 pub(crate) fn app_name(path: &Path) -> anyhow::Result<String> {
+    let is_python = path.extension().is_some_and(|extension| extension == "py");
+    if is_python && let Some(named) = python_app_name(&std::fs::read_to_string(path)?) {
+        return Ok(named);
+    }
     let name = if path.is_dir() {
         // Resolved, so that `.` and `..` name the directory they stand for.
         std::fs::canonicalize(path)?
@@ -179,6 +184,33 @@ pub(crate) fn app_name(path: &Path) -> anyhow::Result<String> {
         Some(name) => Ok(name.to_owned()),
         None => bail!("{} gives no app name: name it with --name", path.display()),
     }
+}
+
+/// The name a Python app's source gives its app: the string literal of the first
+/// `App("name")` or `App(name="name")` outside a comment (`modal.App(...)`, `fnhost.App(...)`).
+fn python_app_name(source: &str) -> Option<String> {
+    source.match_indices("App(").find_map(|(at, _)| {
+        let line_start = source[..at].rfind('\n').map_or(0, |newline| newline + 1);
+        let before = &source[line_start..at];
+        let joined = before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if joined || before.trim_start().starts_with('#') {
+            return None;
+        }
+        let rest = source[at + "App(".len()..].trim_start();
+        let rest = match rest.strip_prefix("name") {
+            Some(keyword) => keyword.trim_start().strip_prefix('=')?.trim_start(),
+            None => rest,
+        };
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let literal = &rest[1..];
+        let end = literal.find(quote)?;
+        let name = &literal[..end];
+        let plain = !name.is_empty() && !name.contains(['\\', '\n']);
+        plain.then(|| name.to_owned())
+    })
 }
 
 /// The component at `path`: the file itself, or the crate directory built for `wasm32-wasip2`.
@@ -233,7 +265,28 @@ fn last_of_each_key(env: &[(String, String)]) -> Vec<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{last_of_each_key, parse_env};
+    use super::{last_of_each_key, parse_env, python_app_name};
+
+    #[test]
+    fn a_python_app_is_named_by_its_app_literal() {
+        let named = |source: &str| python_app_name(source);
+        assert_eq!(
+            named("app = modal.App(\"example\")\n").as_deref(),
+            Some("example")
+        );
+        assert_eq!(named("app = App(name='x', image=i)").as_deref(), Some("x"));
+        assert_eq!(
+            named("app = fnhost.App(\n    \"multi\",\n)").as_deref(),
+            Some("multi")
+        );
+        let commented = "# app = modal.App(\"old\")\napp = modal.App(\"new\")";
+        assert_eq!(named(commented).as_deref(), Some("new"));
+        assert_eq!(named("app = modal.App()"), None);
+        assert_eq!(named("app = modal.App(image=image)"), None);
+        assert_eq!(named("app = MyApp(\"x\")"), None);
+        assert_eq!(named("app = modal.App(NAME)"), None);
+        assert_eq!(named("app = modal.App(\"\")"), None);
+    }
 
     #[test]
     fn a_variable_needs_a_name_and_no_nul() {

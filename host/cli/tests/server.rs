@@ -892,17 +892,19 @@ fn a_flask_app_deployed_with_its_markupsafe_wheel_serves_over_http() {
     );
 
     let server = Server::start(&dir.join("state"), &[]);
-    let app = [
-        "deploy",
-        "tests/guests-py/flask/app.py",
-        "--name",
-        "py-flask",
-    ];
+    // Named by its source's `App(name="py-flask")`, as Modal names it (its file is
+    // flask/app.py), with no warning about that `name=`.
+    let app = ["deploy", "tests/guests-py/flask/app.py"];
     let deployed = command(&[&app[..], &["--url", &server.url]].concat())
         .env("PIP_FIND_LINKS", &wheels)
         .output()
         .unwrap();
     assert!(deployed.status.success(), "{}", stderr(&deployed));
+    assert!(
+        !stderr(&deployed).contains("name="),
+        "{}",
+        stderr(&deployed)
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();

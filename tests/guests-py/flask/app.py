@@ -4,7 +4,7 @@ pip-installs Flask by name (its MarkupSafe from the wheel the operator offers wi
 
 import fnhost
 
-app = fnhost.App("py-flask", image=fnhost.Image.debian_slim().pip_install("flask"))
+app = fnhost.App(name="py-flask", image=fnhost.Image.debian_slim().pip_install("flask"))
 
 
 @app.function()

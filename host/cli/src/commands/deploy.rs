@@ -3,7 +3,8 @@
 //! at once).
 //!
 //! Invariant: crate directories are built here, and only component files are sent; the app
-//! is named after its crate directory or file stem unless `--name` says otherwise.
+//! is named after its Python source's `App("name")`, else its crate directory or file stem,
+//! unless `--name` says otherwise.
 
 use crate::app_args::{DeployArgs, app_name, components};
 use crate::remote_args::RemoteArgs;
@@ -16,7 +17,8 @@ use std::path::PathBuf;
 pub(crate) struct DeployCommand {
     /// The app: a component or a guest crate directory.
     app_path: PathBuf,
-    /// The name to deploy it under (default: its crate directory's name or file stem).
+    /// The name to deploy it under (default: the name its Python source gives `App(...)`, else
+    /// its crate directory's name or file stem).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// Another component (or guest crate) of the app; repeatable.

@@ -22,8 +22,9 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 /// The arguments of `fnhost serve`.
 #[derive(Args)]
 pub(crate) struct ServeCommand {
-    /// Apps (components or guest crates) to deploy at start, each named after its crate
-    /// directory or file stem; apps deployed before (in the state directory) are kept.
+    /// Apps (components or guest crates) to deploy at start, each named after its Python
+    /// source's `App("name")`, else its crate directory or file stem; apps deployed before (in
+    /// the state directory) are kept.
     #[arg(value_name = "APP")]
     apps: Vec<PathBuf>,
     /// The name to deploy the app under (only with one APP).

@@ -102,7 +102,8 @@ def read(path, where, found):
             found["refused"].append(f"Image.{name} ({line}): {REFUSED[name]}")
         if name in DECORATORS:
             for option in keywords:
-                if option in IGNORED:
+                # An app's `name=` names it (the deploy's name); a function's is ignored.
+                if option in IGNORED and (name, option) != ("App", "name"):
                     found["ignored"].append(f"{option}= ({line})")
         docs = keywords.get("docs")
         if name == "fastapi_endpoint" and isinstance(docs, ast.Constant) and docs.value is True:
