@@ -88,7 +88,8 @@ impl host::Host for ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> wasmtime::Result<Resource<CallHandle>> {
-        let request = self.new_request(args, options);
+        let mut request = self.new_request(args, options);
+        request.caller = request.caller.map(|caller| caller.spawning());
         let id = request.id;
         // The app is held until the call ends, so that a version being replaced drains it.
         let (submitted, app) = match self.dispatch() {

@@ -25,6 +25,9 @@ pub(crate) struct Frame {
     /// Whether `depth` may count more than the real nesting: this frame, or one before it,
     /// was charged to the deepest of several inputs interleaved on an async container.
     approximate: bool,
+    /// Whether this input waits for the call it makes: false for a spawn, whose caller goes
+    /// on without it and so holds no container on its behalf.
+    waits: bool,
     caller: Option<Chain>,
 }
 
@@ -39,7 +42,21 @@ impl Frame {
             function: Arc::clone(function),
             depth: caller.map_or(1, |caller| caller.depth + 1),
             approximate: interleaved || caller.is_some_and(|caller| caller.approximate),
+            waits: true,
             caller: caller.cloned(),
+        })
+    }
+
+    /// The chain of a spawn this input makes: the same callers, but its caller does not wait
+    /// for it, so it never counts as coming back to a function whose containers wait for it
+    /// (it queues within its pool's limit like any call); the depth still counts.
+    pub(crate) fn spawning(&self) -> Chain {
+        Arc::new(Frame {
+            function: Arc::clone(&self.function),
+            depth: self.depth,
+            approximate: self.approximate,
+            waits: false,
+            caller: self.caller.clone(),
         })
     }
 
@@ -51,6 +68,7 @@ impl Frame {
                 function: Arc::from("(another host)"),
                 depth,
                 approximate: false,
+                waits: true,
                 caller: None,
             })
         })
@@ -83,11 +101,11 @@ impl Frame {
         }
     }
 
-    /// Whether `function` is in this chain: a call to it then may wait for a container its
-    /// own callers are holding.
+    /// Whether `function` is in this chain among the callers that wait for it (up to a
+    /// spawn): a call to it then may wait for a container its own callers are holding.
     pub(crate) fn includes(&self, function: &str) -> bool {
         let mut frame = Some(self);
-        while let Some(current) = frame {
+        while let Some(current) = frame.filter(|current| current.waits) {
             if &*current.function == function {
                 return true;
             }
@@ -178,6 +196,20 @@ mod tests {
         assert_eq!(chain.render("b"), "main → a → f ×3 → b");
         assert_eq!(chain.depth, 5);
         assert!(chain.includes("a") && chain.includes("f") && !chain.includes("b"));
+    }
+
+    #[test]
+    fn a_spawn_comes_back_to_no_caller_that_waits_but_counts_its_depth() {
+        let name = |name: &str| Arc::<str>::from(name);
+        let main = Frame::calling(&name("main"), None, false);
+        let f = Frame::calling(&name("f"), Some(&main), false);
+        let spawned = f.spawning();
+        assert!(!spawned.includes("f") && !spawned.includes("main"));
+        assert_eq!(spawned.depth, f.depth);
+        // The spawned input's own calls wait for theirs: its function is in their chains.
+        let g = Frame::calling(&name("g"), Some(&spawned), false);
+        assert!(g.includes("g") && !g.includes("f"));
+        assert_eq!(g.render("h"), "main → f → g → h");
     }
 
     #[test]

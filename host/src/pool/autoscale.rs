@@ -13,9 +13,9 @@
 //!   running and queued), never more than its maximum, and keeps at least its minimum;
 //! - an input goes to the first instance below its target; when no more instances may start,
 //!   to the first below its capacity; else to the queue, which starting instances take from;
-//! - an input that comes back to its own function from further down its chain, finding the
-//!   pool at its limit, gets an overflow instance of its own, first in line (its callers may
-//!   hold every instance);
+//! - an input that comes back to its own function from further down its chain of waiting
+//!   callers (a spawn's caller does not wait), finding the pool at its limit, gets an
+//!   overflow instance of its own, first in line (its callers may hold every instance);
 //! - an idle instance retires when the pool keeps more than it wants without it.
 
 use std::collections::VecDeque;

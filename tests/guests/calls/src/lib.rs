@@ -578,6 +578,16 @@ fn pong(n: u32) -> Result<u32, Error> {
     Ok(ping.remote(n - 1)? + 1)
 }
 
+/// Spawns itself with `n - 1` and returns that call's id without waiting for it (none for 0),
+/// from its one container: the spawn comes back to a full pool, but nothing waits for it.
+#[function(max_containers = 1)]
+fn hatch(n: u32) -> Result<Option<String>, Error> {
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(Some(hatch.spawn(n - 1)?.id()))
+}
+
 /// Calls itself `n` levels deep with async calls, on one container that runs one input.
 #[function(max_inputs = 1, max_containers = 1)]
 async fn ouroboros(n: u32) -> Result<u32, Error> {
@@ -764,6 +774,7 @@ async fn async_worker(ms: u64) -> u64 {
 
 app!(
     blocking_callee,
+    hatch,
     blocking_caller_of_py,
     async_caller_of_py,
     async_caller_blocking_calls_of_py,
