@@ -162,7 +162,11 @@ pub(crate) async fn components(path: &Path, with: &[PathBuf]) -> anyhow::Result<
 /// name of its directory (`hello-py` for `examples/hello-py/app.py`).
 pub(crate) fn app_name(path: &Path) -> anyhow::Result<String> {
     let is_python = path.extension().is_some_and(|extension| extension == "py");
-    if is_python && let Some(named) = python_app_name(&std::fs::read_to_string(path)?) {
+    // A file that cannot be read names nothing here: the build reports why.
+    let source = is_python
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten();
+    if let Some(named) = source.as_deref().and_then(python_app_name) {
         return Ok(named);
     }
     let name = if path.is_dir() {

@@ -23,6 +23,9 @@ use std::process::Command;
 /// The CPython componentize-py 0.25.1 embeds: what wheels are chosen for.
 pub const GUEST_PYTHON: &str = "3.14";
 
+/// The most requirements of a pip conflict tried alone to name the one without a wheel.
+const MAX_PROBES: usize = 8;
+
 /// The reader of image chains.
 const IMAGES_PY: &str = include_str!("images.py");
 
@@ -362,8 +365,17 @@ fn pip_error(python: &Path, found: &Found, output: &std::process::Output) -> Str
         .iter()
         .any(|line| line.contains("ResolutionImpossible"))
     {
+        // Each requirement once (pip repeats it per version that needs it), a few at most:
+        // a probe is a run of pip.
+        let mut tried = Vec::new();
         let unavailable = conflicts
             .iter()
+            .filter(|conflict| {
+                let new = !tried.contains(&conflict.requirement);
+                tried.push(conflict.requirement);
+                new
+            })
+            .take(MAX_PROBES)
             .find(|conflict| !installable_alone(python, found, conflict.requirement));
         if let Some(conflict) = unavailable {
             return no_guest_wheel(
