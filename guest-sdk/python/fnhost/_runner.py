@@ -18,24 +18,17 @@ bare function name reaches the deployed copy only inside the block.
 import asyncio
 import contextlib
 import os
-import re
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 from pathlib import Path
 from typing import Iterator
 
 from . import exception
 from ._http import host, loop
 from ._http.connection import fetch, serving
+from ._http.private import binary_path, private_server
 from ._output import LogStream, enabled, say
-
-#: How long a server started for the run may take to stop before it is killed, in seconds.
-STOP_TIMEOUT = 10.0
-
 
 class AppRun:
     """What `app.run()` returns: a `with` (or `async with`) block in which the app runs."""
@@ -62,21 +55,12 @@ class AppRun:
         await asyncio.to_thread(self.__exit__, *exc_info)
 
     def _start(self) -> None:
-        binary, source = _binary(), _script()
+        binary, source = binary_path(), _script()
         name = f"{(self._app.name or source.stem)[:55]}-{secrets.token_hex(4)}"
-        url = os.environ.get("FNHOST_URL") or self._stack.enter_context(_private_server(binary))
+        url = os.environ.get("FNHOST_URL") or self._stack.enter_context(private_server())
         self._stack.enter_context(serving(url, os.environ.get("FNHOST_TOKEN") or None))
         self._stack.enter_context(_deployed(binary, source, name, url))
         self._stack.enter_context(host.running(name))
-
-
-def _binary() -> str:
-    found = os.environ.get("FNHOST_BIN") or shutil.which("fnhost")
-    if found and os.access(found, os.X_OK):
-        return found
-    raise exception.ExecutionError(
-        "app.run() needs the `fnhost` command: set FNHOST_BIN to it, or put it on PATH"
-        + (f" (not an executable: {found})" if found else ""))
 
 
 def _script() -> Path:
@@ -86,48 +70,6 @@ def _script() -> Path:
         raise exception.ExecutionError(
             "app.run() deploys the script that defines the app: run it as `python script.py`")
     return Path(script).resolve()
-
-
-@contextlib.contextmanager
-def _private_server(binary: str) -> Iterator[str]:
-    """Runs `fnhost serve` for the block, with a temporary state directory; its URL."""
-    with tempfile.TemporaryDirectory(prefix="fnhost-run-") as state:
-        server = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--state-dir", state, "--grace", "2s"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            url = _serving_url(server)
-            say(f"fnhost: started `fnhost serve` at {url} for this run")
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _serving_url(server: subprocess.Popen) -> str:
-    """The URL the server says it serves on; then its stderr is passed on (output on) or
-    dropped, so that it never fills."""
-    said = []
-    for line in server.stderr:
-        found = re.search(r"fnhost serving on (http://\S+)", line)
-        if found:
-            threading.Thread(target=_pass_on, args=(server.stderr,), daemon=True).start()
-            return found.group(1)
-        said.append(line.rstrip())
-    server.stderr.close()
-    server.wait()
-    raise exception.ExecutionError("`fnhost serve` did not start: " + " / ".join(said[-5:]))
-
-
-def _pass_on(lines) -> None:
-    with lines:
-        for line in lines:
-            if enabled():
-                sys.stderr.write(line)
 
 
 @contextlib.contextmanager

@@ -852,9 +852,21 @@ fn a_modal_script_runs_with_python_on_a_server_it_starts_or_is_given() {
          not found: NotFoundError\ntimeout: TimeoutError True\nbad arguments: InvalidError\n\
          lookup: client-test NotFoundError no-such-app\n\
          dict: from-function [1, 2] {'n': 1} 2 ['from-client', 'from-function']\n\
-         queue: 6 1 4 None\nqueue empty: queue.Empty\nvolume: 21 ['note.txt'] hello from a function\n"
+         queue: 6 1 4 None\nqueue empty: queue.Empty\nvolume: 21 ['note.txt'] hello from a function\n\
+         ephemeral: [5, 6] 1 None [1] ['Queue', 'Dict']\n"
     );
     drop(server);
+
+    // A script with no app and no server named, as Modal's misc/queue_simple.py: its
+    // ephemeral queue lives on a server started for its block.
+    let output = python_script(&python, "tests/guests-py/client/ephemeral.py")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "items: 42 [42, 43, 44] [45, 46, 47, 48, 49, 50, 51]\nconsumers: 10 True\nname: None True\n"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

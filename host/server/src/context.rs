@@ -1,11 +1,12 @@
 //! What every request handler shares: the host, the apps, the metrics, the spawned calls,
-//! the token, and whether the server is stopping.
+//! the ephemeral objects held for clients, the token, and whether the server is stopping.
 //!
 //! Invariant: every call the server starts is counted once in the metrics when it finishes,
 //! and a failure is told in its app's logs with the call's id — for a spawned call by a
 //! watcher task, so that it is counted even when nobody asks for its result.
 
 use crate::apps::Apps;
+use crate::ephemeral::Leases;
 use crate::metrics::Metrics;
 use crate::spawned::Spawned;
 use fnhost::{CallId, Error, Function, FunctionCall, Host};
@@ -23,6 +24,8 @@ pub(crate) struct Context {
     pub(crate) apps: Apps,
     pub(crate) metrics: Metrics,
     pub(crate) spawned: Spawned,
+    /// The ephemeral dicts and queues the server holds for its clients.
+    pub(crate) ephemeral: Leases,
     /// The SHA-256 of the token, when there is one (compared in constant time).
     pub(crate) token: Option<[u8; 32]>,
     /// How long `/call` waits before answering with the call's id.
@@ -43,6 +46,7 @@ impl Context {
             host,
             apps,
             spawned: Spawned::default(),
+            ephemeral: Leases::default(),
             token: token.map(|token| Sha256::digest(token.as_bytes()).into()),
             sync_timeout,
             stopping: watch::Sender::new(false),

@@ -49,7 +49,10 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/apps/{app}/functions/{function}/map", post(map::map))
         .route("/v1/calls/{id}", get(calls::get).delete(calls::cancel))
         .route("/v1/components/{sha256}", put(apps::upload))
-        .route("/v1/dicts", get(storage::list_dicts))
+        .route(
+            "/v1/dicts",
+            get(storage::list_dicts).post(storage::ephemeral_dict),
+        )
         .route(
             "/v1/dicts/{name}",
             get(storage::describe_dict).delete(storage::delete_dict),
@@ -59,7 +62,11 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/dicts/{name}/pop", post(storage::dict_pop))
         .route("/v1/dicts/{name}/clear", post(storage::dict_clear))
         .route("/v1/dicts/{name}/items", get(storage::dict_items))
-        .route("/v1/queues", get(storage::list_queues))
+        .route("/v1/dicts/{name}/heartbeat", post(storage::heartbeat))
+        .route(
+            "/v1/queues",
+            get(storage::list_queues).post(storage::ephemeral_queue),
+        )
         .route(
             "/v1/queues/{name}",
             get(storage::queue_len).delete(storage::delete_queue),
@@ -67,6 +74,7 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/queues/{name}/put", post(storage::queue_put))
         .route("/v1/queues/{name}/get", post(storage::queue_get))
         .route("/v1/queues/{name}/clear", post(storage::queue_clear))
+        .route("/v1/queues/{name}/heartbeat", post(storage::heartbeat))
         .route("/v1/secrets", get(secrets::list_secrets))
         .route(
             "/v1/secrets/{name}",

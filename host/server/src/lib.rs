@@ -33,6 +33,7 @@
 mod apps;
 mod context;
 mod deploy_settings;
+mod ephemeral;
 mod error;
 mod http;
 mod logs;

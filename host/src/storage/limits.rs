@@ -7,6 +7,7 @@
 //! Python would be two entries.
 
 use crate::storage::error::StorageError;
+use crate::storage::store::tables::ObjectKind;
 use std::time::Duration;
 
 /// The longest name of a dict or queue, in characters (Modal's).
@@ -32,13 +33,20 @@ pub const MAX_PARTITION_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The most entries or items one page returns.
 pub const MAX_PAGE: u32 = 10_000;
 
-/// Checks the name of a dict or queue: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+/// Checks the name of a dict, queue, volume or secret: 1 to 64 of `A-Z a-z 0-9 . _ -`, not
+/// shaped as an object's id (`di-` and 32 hexadecimal digits: [`ObjectKind::is_id`]).
 pub(crate) fn check_name(name: &str) -> Result<(), StorageError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
     if name.is_empty() || name.len() > MAX_NAME || !name.chars().all(allowed) {
         let shown: String = name.chars().take(MAX_NAME).collect();
         return Err(StorageError::Invalid(format!(
             "`{shown}` is not a name: 1 to {MAX_NAME} of A-Z a-z 0-9 . _ -"
+        )));
+    }
+    let kinds = [ObjectKind::Dict, ObjectKind::Queue, ObjectKind::Volume];
+    if kinds.iter().any(|kind| kind.is_id(name)) {
+        return Err(StorageError::Invalid(format!(
+            "`{name}` is not a name: it has the shape of an object's id"
         )));
     }
     Ok(())
@@ -105,7 +113,11 @@ mod tests {
     #[test]
     fn names_and_partitions_are_checked() {
         check_name("results.v2_a-b").unwrap();
-        for bad in ["", "a/b", "../x", "a b", &"x".repeat(65)] {
+        // Near an id's shape is a name; the shape itself is not.
+        check_name("di-0123456789abcdef0123456789abcdeF").unwrap();
+        check_name("qu-0123456789abcdef0123456789abcde").unwrap();
+        let id = "qu-0123456789abcdef0123456789abcdef";
+        for bad in ["", "a/b", "../x", "a b", &"x".repeat(65), id] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert_eq!(partition(None).unwrap(), "");

@@ -139,7 +139,7 @@ async fn a_queue_feeds_a_guest_over_http_and_says_when_it_is_full() {
         )
         .await;
     assert_eq!(put.0, StatusCode::NO_CONTENT);
-    assert_eq!(server.get("/v1/queues/jobs").await.1, json!({"len": 3}));
+    assert_eq!(server.get("/v1/queues/jobs").await.1["len"], 3);
     assert_eq!(
         server.post("/v1/queues/jobs/get", json!({"n": 2})).await.1,
         json!({"items": [1, "two"]})
@@ -187,17 +187,77 @@ async fn a_queue_feeds_a_guest_over_http_and_says_when_it_is_full() {
         )
         .await;
     assert_eq!(
-        server.get("/v1/queues/jobs?partition=p").await.1,
-        json!({"len": fnhost::MAX_PARTITION_ITEMS})
+        server.get("/v1/queues/jobs?partition=p").await.1["len"],
+        fnhost::MAX_PARTITION_ITEMS
     );
     let cleared = server
         .post("/v1/queues/jobs/clear", json!({"all": true}))
         .await;
     assert_eq!(cleared.0, StatusCode::NO_CONTENT);
+    assert_eq!(server.get("/v1/queues/jobs?total=true").await.1["len"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ephemeral_queue_lives_while_its_client_holds_it_and_is_reached_by_id() {
+    let server = TestServer::start().await;
+    server.deploy("storage", &["tests/guests/storage"]).await;
+    let made = server.post("/v1/queues", json!(null)).await;
+    assert_eq!(made.0, StatusCode::CREATED, "{}", made.1);
+    assert_eq!(made.1["lease_secs"], 180);
+    let id = made.1["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("qu-") && id.len() == 35, "{id}");
+    let put = server
+        .post(&format!("/v1/queues/{id}/put"), json!({"items": [1, 2]}))
+        .await;
+    assert_eq!(put.0, StatusCode::NO_CONTENT);
+    // By id, as a guest's `Queue.from_id` reaches it; it has no name and is not listed.
+    let described = server.get(&format!("/v1/queues/{id}")).await.1;
+    assert_eq!(described, json!({"name": null, "id": id, "len": 2}));
+    assert!(!server.get("/v1/queues").await.1.to_string().contains(&id));
+    let heartbeat = format!("/v1/queues/{id}/heartbeat");
     assert_eq!(
-        server.get("/v1/queues/jobs?total=true").await.1,
-        json!({"len": 0})
+        server.post(&heartbeat, json!(null)).await.0,
+        StatusCode::NO_CONTENT
     );
+    let removed = server
+        .request(Method::DELETE, &format!("/v1/queues/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    // Gone: for a put (the store removes it in order with later writes), then for every
+    // request, a heartbeat included.
+    let put = format!("/v1/queues/{id}/put");
+    server
+        .post_refused(
+            &put,
+            json!({"items": [3]}),
+            StatusCode::NOT_FOUND,
+            "not-found",
+        )
+        .await;
+    let get = format!("/v1/queues/{id}/get");
+    server
+        .post_refused(&get, json!({}), StatusCode::NOT_FOUND, "not-found")
+        .await;
+    server
+        .post_refused(&heartbeat, json!(null), StatusCode::NOT_FOUND, "not-found")
+        .await;
+    // A name cannot take an id's shape, so that a reference is a name or an id, never both.
+    let shaped = "/v1/dicts/di-0123456789abcdef0123456789abcdef/put";
+    let dict_put = json!({"key": "k", "value": 1});
+    server
+        .post_refused(shaped, dict_put, StatusCode::NOT_FOUND, "not-found")
+        .await;
+    let named_like_an_id = "/v1/queues/di-0123456789abcdef0123456789abcdef/put";
+    server
+        .post_refused(
+            named_like_an_id,
+            json!({"items": [1]}),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

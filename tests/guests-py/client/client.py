@@ -1,6 +1,7 @@
 """A client run by CPython: calls the app `script.py` deployed on `FNHOST_URL`'s server (as
 `fnhost deploy tests/guests-py/client/script.py --name client-test`; another name as the first
-argument) by name, and reads and writes the server's dicts, queues and volumes.
+argument) by name, and reads and writes the server's dicts, queues and volumes, named and
+ephemeral.
 
 Every line it prints is deterministic.
 """
@@ -96,8 +97,31 @@ def storage():
     print("volume:", written, entries, b"".join(volume.read_file("note.txt")).decode())
 
 
+def ephemeral():
+    with fnhost.Queue.ephemeral() as q:
+        q.put_many([5, 6, 7])
+        taken = fnhost.Function.from_name(APP, "take_by_id").remote(q.object_id, 2)
+        left = fnhost.Queue.from_id(q.object_id).len()
+        queue_id, queue_name = q.object_id, q.name
+    with fnhost.Dict.ephemeral() as d:
+        d["k"] = [1]
+        found = fnhost.Dict.from_id(d.object_id)["k"]
+        dict_id = d.object_id
+    # Gone with their blocks: a write after the removal fails (the store applies both in order).
+    gone = []
+    writes = {"Queue": lambda: fnhost.Queue.from_id(queue_id).put(1),
+              "Dict": lambda: fnhost.Dict.from_id(dict_id).put("k", 1)}
+    for kind, write in writes.items():
+        try:
+            write()
+        except fnhost.exception.NotFoundError:
+            gone.append(kind)
+    print("ephemeral:", taken, left, queue_name, found, gone)
+
+
 calls()
 asyncio.run(calls_aio())
 errors()
 lookup()
 storage()
+ephemeral()

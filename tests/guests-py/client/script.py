@@ -67,6 +67,12 @@ def take(n):
     return sum(Queue.from_name("client-test").get_many(n, timeout=10))
 
 
+@app.function()
+def take_by_id(queue_id, n):
+    """Takes `n` items from the queue whose id is `queue_id` (a script's ephemeral one)."""
+    return Queue.from_id(queue_id).get_many(n, timeout=10)
+
+
 @app.function(volumes={"/data": volume})
 def write_note(name, text):
     with open(f"/data/{name}", "w") as file:

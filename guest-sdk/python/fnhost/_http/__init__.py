@@ -6,7 +6,7 @@ CPython has no host of its own, so `_phase` takes these instead, and `Function`,
 `Queue` and `Volume` run unchanged over them: each call of an import is a request to the
 server (or a few: a wait longer than the server holds one, a call with keyword arguments that
 first reads the callee's parameters, `Dict.update`), made on the SDK's event loop (`loop.py`). What the HTTP API does not serve (generators, class methods, per-call options,
-ephemeral objects, objects by id) fails with an exception that says so.
+`Queue.iterate`) fails with an exception that says so.
 
 Invariant: an import here never raises `Err`, which only the bindings raise: a failure is
 the fnhost exception of the server's error kind, raised at once.

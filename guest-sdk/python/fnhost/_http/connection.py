@@ -49,6 +49,11 @@ def server() -> Server:
     return Server(os.environ.get("FNHOST_URL") or DEFAULT_URL, os.environ.get("FNHOST_TOKEN") or None)
 
 
+def named() -> bool:
+    """Whether a server is named: one `app.run()` started, or `FNHOST_URL`."""
+    return bool(_serving or os.environ.get("FNHOST_URL"))
+
+
 @contextlib.contextmanager
 def serving(url: str, token: Optional[str]) -> Iterator[None]:
     """Sends requests to the server at `url` while the block runs."""
@@ -111,11 +116,12 @@ async def send(
     body: bytes = b"",
     expect: Sequence[int] = (200,),
     raising: Callable[[str, str], Exception] = exception.from_api_error,
+    target: Optional[Server] = None,
 ) -> Answer:
-    """Sends a request for the path made of `path`'s segments (with a JSON `body`) and returns
-    the answer, its head read; an answer whose status is not one of `expect` raises its error (`raising`
-    makes the exception of a kind and message)."""
-    target = server()
+    """Sends a request for the path made of `path`'s segments (with a JSON `body`) to `target`
+    (else the current server) and returns the answer, its head read; an answer whose status is
+    not one of `expect` raises its error (`raising` makes the exception of a kind and message)."""
+    target = target or server()
     try:
         answer = await _exchange(target, method, path, query, body)
     except (OSError, asyncio.IncompleteReadError, ValueError) as error:

@@ -2,17 +2,23 @@
 (`/v1/dicts`, `/v1/queues`, `/v1/volumes`), the same ones its apps' functions reach.
 
 Keys, values and items arrive encoded by the SDK (`_wire`) and go in the request's JSON as the
-values they are; what the server stored comes back the same way. Objects are found by name:
-`ephemeral()`, `from_id`, a queue's id and `iterate` are not served by the API and fail
-saying so. A dict opened with `create_if_missing` reads as empty while it is missing (the API
+values they are; what the server stored comes back the same way. Objects are found by name or
+by id. An ephemeral dict or queue is made by the server and held there while this process
+sends heartbeats (a third of its lease apart), removed when its `with` block ends or the
+heartbeats stop for the lease's length (the process died); with no server named
+(`FNHOST_URL`, `app.run()`) it lives on a `fnhost serve` started for its block, as `app.run()`
+starts one. `Queue.iterate` is not served by the API and fails saying so. A dict opened with `create_if_missing` reads as empty while it is missing (the API
 makes a dict at its first put, and has no request that makes an empty one); such a queue is
 made at once, by an empty put. A queue wait longer than the server holds one (a minute) is
 several requests.
 
 Invariant: a failure raises what the same operation raises in a component: the exception
-`from_api_storage_error` makes of the server's kind (`queue.Full` for `full`).
+`from_api_storage_error` makes of the server's kind (`queue.Full` for `full`); an object's
+requests all go to the server that was current when it was opened.
 """
 
+import asyncio
+import contextlib
 import dataclasses
 import enum
 import json
@@ -22,7 +28,8 @@ from typing import Iterator, Optional
 
 from .. import exception
 from . import loop
-from .connection import fetch, fetch_json, unserved
+from .connection import Server, fetch, fetch_json, named, server, unserved
+from .private import private_server
 
 #: The longest a queue request asks the server to wait (its own limit), in seconds.
 MAX_WAIT = 60.0
@@ -45,30 +52,86 @@ class VolumeEntry:
 
 
 class _Named:
-    """What the three share: a name, the requests under `/v1/{KIND}/{name}`, and the
-    constructors the API does not serve."""
+    """What the three share: the reference to the object (its name, or its id), the requests
+    under `/v1/{KIND}/{reference}`, and the lease of an ephemeral one."""
 
     _kind = ""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, reference: str, name: Optional[str], target: Optional[Server] = None) -> None:
+        self._reference = reference
         self._name = name
+        #: The server that holds it: the one current when it was opened.
+        self._server = target or server()
+        #: An ephemeral one's heartbeats, and what ends with it (a server started for it).
+        self._lease: Optional[Lease] = None
 
-    def name(self) -> str:
+    def name(self) -> Optional[str]:
         return self._name
 
     @classmethod
     def from_id(cls, object_id: str):
-        raise unserved(f"`{cls.__name__}.from_id`")
+        opened = cls(object_id, None)
+        opened._name = loop.blocking(opened._json("GET"))["name"]
+        return opened
 
     @classmethod
     def ephemeral(cls):
-        raise unserved(f"`{cls.__name__}.ephemeral()`")
+        """A new ephemeral one, held by the server while this process sends heartbeats; on a
+        `fnhost serve` started for it when no server is named."""
+        stack = contextlib.ExitStack()
+        try:
+            target = None if named() else Server(stack.enter_context(private_server()))
+            made = cls("", None, target)
+            lease = loop.blocking(made._json("POST", collection=True, expect=(201,)))
+            made._reference = lease["id"]
+            made._lease = Lease(made, lease["lease_secs"], stack)
+            return made
+        except BaseException:
+            stack.close()
+            raise
 
-    async def _json(self, method: str, action: Optional[str] = None, body: Optional[dict] = None, **options):
-        """The JSON answer of a request for this object (or one of its `action`s)."""
-        path = ["v1", self._kind, self._name] + ([action] if action else [])
+    def __exit__(self, *_exc_info) -> None:
+        """Ends an ephemeral one (the server removes it); nothing for a named one."""
+        if self._lease is not None:
+            lease, self._lease = self._lease, None
+            lease.end()
+
+    async def _json(self, method: str, action: Optional[str] = None, body: Optional[dict] = None, *,
+                    collection: bool = False, **options):
+        """The JSON answer of a request for this object (or one of its `action`s, or its kind's
+        collection)."""
+        path = ["v1", self._kind] + ([] if collection else [self._reference]) + ([action] if action else [])
         encoded = b"" if body is None else json.dumps(body).encode()
-        return await fetch_json(method, path, body=encoded, raising=exception.from_api_storage_error, **options)
+        return await fetch_json(method, path, body=encoded, raising=exception.from_api_storage_error,
+                                target=self._server, **options)
+
+
+class Lease:
+    """An ephemeral object's heartbeats, on the SDK's loop, until `end` removes the object."""
+
+    def __init__(self, held: _Named, lease_secs: float, stack: contextlib.ExitStack) -> None:
+        self._held = held
+        self._stack = stack
+        self._beats = loop.start(self._beat(lease_secs / 3))
+
+    async def _beat(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._held._json("POST", "heartbeat", expect=(204,))
+            except exception.NotFoundError:
+                return  # its lease ended: each use now says it is gone
+            except exception.Error:
+                pass  # the server was out of reach this time: the lease outlasts two misses
+
+    def end(self) -> None:
+        self._beats.cancel()
+        try:
+            loop.blocking(self._held._json("DELETE", expect=(204,)))
+        except exception.NotFoundError:
+            pass  # its lease had ended: it is gone already
+        finally:
+            self._stack.close()
 
 
 @loop.twins("get", "contains", "pop", "put", "update", "len", "clear", "entries")
@@ -77,13 +140,14 @@ class Dict(_Named):
 
     _kind = "dicts"
 
-    def __init__(self, name: str, create_if_missing: bool) -> None:
-        super().__init__(name)
+    def __init__(self, reference: str, name: Optional[str], target: Optional[Server] = None,
+                 create_if_missing: bool = False) -> None:
+        super().__init__(reference, name, target)
         self._create = create_if_missing
 
     @staticmethod
     def open(name: str, create_if_missing: bool) -> "Dict":
-        opened = Dict(name, create_if_missing)
+        opened = Dict(name, name, create_if_missing=create_if_missing)
         loop.blocking(opened._described())
         return opened
 
@@ -144,7 +208,7 @@ class Queue(_Named):
 
     @staticmethod
     def open(name: str, create_if_missing: bool) -> "Queue":
-        opened = Queue(name)
+        opened = Queue(name, name)
         if create_if_missing:
             loop.blocking(opened._put([], None, 24 * 3600, 0))
         else:
@@ -152,7 +216,7 @@ class Queue(_Named):
         return opened
 
     def id(self) -> str:
-        raise unserved("a queue's `object_id`")
+        return loop.blocking(self._json("GET"))["id"]
 
     async def _put(self, items: list, partition: Optional[str], partition_ttl: int, timeout_nanos: Optional[int]) -> None:
         body = {"items": [json.loads(item) for item in items], "partition": partition, "partition_ttl": partition_ttl}
@@ -190,7 +254,7 @@ class Volume(_Named):
 
     @staticmethod
     def open(name: str, create_if_missing: bool) -> "Volume":
-        opened = Volume(name)
+        opened = Volume(name, name)
         if create_if_missing:
             loop.blocking(opened._json("PUT", expect=(200, 201)))
         else:
@@ -217,8 +281,8 @@ class Volume(_Named):
         return entries
 
     async def _read_file(self, path: str) -> bytes:
-        _, data = await fetch("GET", ["v1", "volumes", self._name, "file"], query={"path": path},
-                              raising=exception.from_api_storage_error)
+        _, data = await fetch("GET", ["v1", "volumes", self._reference, "file"], query={"path": path},
+                              raising=exception.from_api_storage_error, target=self._server)
         return data
 
     async def _remove_file(self, path: str, recursive: bool) -> None:

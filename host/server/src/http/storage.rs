@@ -2,11 +2,13 @@
 //! host's store, the same objects guests reach.
 //!
 //! Keys are JSON, so operations on a key take it in a JSON body (`POST .../get {"key": K}`)
-//! rather than in the path. Invariant: a store error keeps its kind (`not-found` 404, `invalid`
+//! rather than in the path. An object is named in the path by its name or by its id (no name
+//! has an id's shape); an ephemeral one, made by a `POST` to the collection, by its id only. Invariant: a store error keeps its kind (`not-found` 404, `invalid`
 //! 400, `too-large` 413, `full` 429, `unavailable` 503), and a value is answered as the JSON it
 //! was stored as.
 
 use crate::context::Context;
+use crate::ephemeral::{LEASE, MAX_LEASES, TooMany};
 use crate::http::error::ApiError;
 use crate::http::extract::{Params, QueryParams, read_json};
 use axum::body::Body;
@@ -83,29 +85,86 @@ pub(crate) async fn list_dicts(State(context): State<Arc<Context>>) -> Answer {
     answer(json!({"dicts": store(&context)?.names(ObjectKind::Dict).await?}))
 }
 
-async fn dict(context: &Context, name: &str, create: bool) -> Result<Dict, ApiError> {
-    Ok(store(context)?.dict(name, create).await?)
+/// The dict `reference` names: its name, or its id (made when a missing name and `create`).
+async fn dict(context: &Context, reference: &str, create: bool) -> Result<Dict, ApiError> {
+    let store = store(context)?;
+    Ok(if ObjectKind::Dict.is_id(reference) {
+        store.dict_from_id(reference).await?
+    } else {
+        store.dict(reference, create).await?
+    })
 }
 
-/// `GET /v1/dicts/{name}`: its id and length.
+/// `POST /v1/dicts`: a new ephemeral dict, held for the client while it sends heartbeats:
+/// `201 {"id", "lease_secs"}`.
+pub(crate) async fn ephemeral_dict(State(context): State<Arc<Context>>) -> Answer {
+    let dict = store(&context)?.ephemeral_dict().await?;
+    let id = dict.id().to_string();
+    hold(&context, id, dict)
+}
+
+/// `GET /v1/dicts/{name}`: its name (`null` for an ephemeral one), id and length.
 pub(crate) async fn describe_dict(
     State(context): State<Arc<Context>>,
-    Params(name): Params<String>,
+    Params(reference): Params<String>,
 ) -> Answer {
-    let dict = dict(&context, &name, false).await?;
-    answer(json!({"name": name, "id": dict.id(), "len": dict.len().await?}))
+    let dict = dict(&context, &reference, false).await?;
+    answer(json!({"name": dict.name(), "id": dict.id(), "len": dict.len().await?}))
 }
 
 /// `DELETE /v1/dicts/{name}`.
 pub(crate) async fn delete_dict(
     State(context): State<Arc<Context>>,
-    Params(name): Params<String>,
+    Params(reference): Params<String>,
 ) -> Answer {
-    delete(&context, ObjectKind::Dict, &name).await
+    delete(&context, ObjectKind::Dict, &reference).await
 }
 
-/// Removes the object of `kind` named `name`: `204`, or `not-found`.
-pub(crate) async fn delete(context: &Context, kind: ObjectKind, name: &str) -> Answer {
+/// Holds an ephemeral object made for a client: `201 {"id", "lease_secs"}`.
+fn hold(context: &Context, id: String, handle: impl Send + 'static) -> Answer {
+    context
+        .ephemeral
+        .hold(id.clone(), handle)
+        .map_err(|TooMany| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "full",
+                format!("the server holds {MAX_LEASES} ephemeral objects already: remove some"),
+            )
+        })?;
+    let lease = json!({"id": id, "lease_secs": LEASE.as_secs()});
+    Ok((StatusCode::CREATED, axum::Json(lease)).into_response())
+}
+
+/// `POST /v1/{dicts,queues}/{id}/heartbeat`: renews the lease of an ephemeral object the
+/// server holds: `204`, or `not-found` once it ended.
+pub(crate) async fn heartbeat(
+    State(context): State<Arc<Context>>,
+    Params(id): Params<String>,
+) -> Answer {
+    if !context.ephemeral.renew(&id) {
+        return Err(no_lease(&id));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn no_lease(id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "the server holds no ephemeral object `{id}`: it was removed, or its lease ended \
+         without a heartbeat"
+    ))
+}
+
+/// Removes the object of `kind` that `reference` names: a name, or the id of an ephemeral
+/// object the server holds. `204`, or `not-found`.
+pub(crate) async fn delete(context: &Context, kind: ObjectKind, reference: &str) -> Answer {
+    if kind.is_id(reference) {
+        if !context.ephemeral.release(reference) {
+            return Err(no_lease(reference));
+        }
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let name = reference;
     if !store(context)?.delete(kind, name).await? {
         return Err(ApiError::not_found(format!(
             "no {} named `{name}`",
@@ -230,8 +289,22 @@ pub(crate) async fn list_queues(State(context): State<Arc<Context>>) -> Answer {
     answer(json!({"queues": store(&context)?.names(ObjectKind::Queue).await?}))
 }
 
-async fn queue(context: &Context, name: &str, create: bool) -> Result<Queue, ApiError> {
-    Ok(store(context)?.queue(name, create).await?)
+/// The queue `reference` names: its name, or its id (made when a missing name and `create`).
+async fn queue(context: &Context, reference: &str, create: bool) -> Result<Queue, ApiError> {
+    let store = store(context)?;
+    Ok(if ObjectKind::Queue.is_id(reference) {
+        store.queue_from_id(reference).await?
+    } else {
+        store.queue(reference, create).await?
+    })
+}
+
+/// `POST /v1/queues`: a new ephemeral queue, held for the client while it sends heartbeats:
+/// `201 {"id", "lease_secs"}`.
+pub(crate) async fn ephemeral_queue(State(context): State<Arc<Context>>) -> Answer {
+    let queue = store(&context)?.ephemeral_queue().await?;
+    let id = queue.id().to_string();
+    hold(&context, id, queue)
 }
 
 #[derive(Deserialize)]
@@ -242,14 +315,15 @@ pub(crate) struct LenQuery {
     total: bool,
 }
 
-/// `GET /v1/queues/{name}[?partition=P|total=true]`: `{"len": N}`.
+/// `GET /v1/queues/{name}[?partition=P|total=true]`: `{"name", "id", "len": N}`.
 pub(crate) async fn queue_len(
     State(context): State<Arc<Context>>,
     Params(name): Params<String>,
     QueryParams(query): QueryParams<LenQuery>,
 ) -> Answer {
     let queue = queue(&context, &name, false).await?;
-    answer(json!({"len": queue.len(query.partition.as_deref(), query.total).await?}))
+    let len = queue.len(query.partition.as_deref(), query.total).await?;
+    answer(json!({"name": queue.name(), "id": queue.id(), "len": len}))
 }
 
 /// `DELETE /v1/queues/{name}`.

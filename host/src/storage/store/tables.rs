@@ -54,6 +54,18 @@ impl ObjectKind {
             ObjectKind::Volume => "vo-",
         }
     }
+
+    /// Whether `text` has the shape of this kind's ids: its prefix and 32 lower-case
+    /// hexadecimal digits. No name has it (`check_name`), so a reference to an object may be
+    /// its name or its id, as Modal's references are.
+    pub fn is_id(self, text: &str) -> bool {
+        text.strip_prefix(self.prefix()).is_some_and(|digits| {
+            digits.len() == 32
+                && digits
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
+    }
 }
 
 /// An object's row.
