@@ -356,6 +356,8 @@ impl Entry {
                 requires_auth: endpoint.requires_auth,
                 // A Rust app serves whole requests with a wasi:http handler.
                 form: WebForm::Arguments,
+                // The host's rule binds a body: a Rust parameter has no pydantic model.
+                body: None,
             }),
             batch: self.batch,
             secrets: named_secrets(self.secrets),

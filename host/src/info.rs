@@ -256,6 +256,10 @@ pub struct WebEndpoint {
     pub requires_auth: bool,
     /// How a request reaches the function.
     pub form: WebForm,
+    /// The parameter a JSON body goes to whole, when the SDK named one (FastAPI's binding of
+    /// a pydantic model); `None`: the host's rule ([`FunctionInfo::web_arguments`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 impl WebEndpoint {
@@ -377,9 +381,10 @@ impl FunctionInfo {
     }
 
     /// The encoded JSON array of arguments of a web request: its query parameters and its
-    /// body (`None` when empty). As FastAPI binds them, a body goes whole to the one
-    /// parameter annotated `dict` (or to the only, unannotated, parameter of a POST, PUT or
-    /// PATCH endpoint), the query to the others. Otherwise a JSON object body and the query fill the parameters by name
+    /// body (`None` when empty). As FastAPI binds them, a body goes whole to the parameter
+    /// the SDK named (a pydantic model's), else to the one parameter annotated `dict` (or to
+    /// the only, unannotated, parameter of a POST, PUT or PATCH endpoint), the query to the
+    /// others. Otherwise a JSON object body and the query fill the parameters by name
     /// (a name given twice, or one the function lacks, is refused); a JSON array body fills
     /// them by position, with no query. A query value is taken as a string for a parameter of
     /// a string type, as JSON otherwise (a plain string when it is not JSON: `?name=bob`). A
@@ -528,10 +533,15 @@ impl<'a> Binding<'a> {
 /// Whether a parameter type, as written, is a string: its query values are not JSON.
 impl FunctionInfo {
     /// The parameter a web request's JSON body is bound to whole, as FastAPI binds it: the
-    /// one parameter annotated `dict`, or, for an endpoint whose method carries a body, a
-    /// function's only parameter when it has no annotation. `None`: the body gives arguments
-    /// by name (an object) or position (an array).
+    /// one the SDK named (a pydantic model's), else the one parameter annotated `dict`, or,
+    /// for an endpoint whose method carries a body, a function's only parameter when it has
+    /// no annotation. `None`: the body gives arguments by name (an object) or position (an
+    /// array).
     fn body_parameter(&self) -> Option<usize> {
+        let named = self.web.as_ref().and_then(|web| web.body.as_ref());
+        if let Some(body) = named {
+            return self.params.iter().position(|param| param == body);
+        }
         let mut dicts = self
             .param_types
             .iter()
@@ -603,6 +613,7 @@ mod tests {
                 label: "f".into(),
                 requires_auth: false,
                 form: WebForm::Arguments,
+                body: None,
             }),
             batch: None,
             generator: false,
@@ -656,6 +667,7 @@ mod tests {
             label: "shop".into(),
             requires_auth: false,
             form,
+            body: None,
         };
         let arguments = endpoint(WebForm::Arguments);
         assert!(arguments.serves("shop") && arguments.serves("shop/"));
@@ -725,6 +737,13 @@ mod tests {
         assert_eq!(
             bind(info(&[""], "POST"), &[], Some(body.clone())).unwrap(),
             r#"[{"name":"ada"}]"#
+        );
+        // The parameter the SDK names (a pydantic model's) takes it, on any method.
+        let mut model = info(&["int", "Item"], "GET");
+        model.web.as_mut().unwrap().body = Some("p1".into());
+        assert_eq!(
+            bind(model, &[("p0", "7")], Some(body.clone())).unwrap(),
+            r#"[7,{"name":"ada"}]"#
         );
         // On a GET, or beside an annotated parameter, an object still gives names.
         assert!(bind(info(&[""], "GET"), &[], Some(body.clone())).is_err());

@@ -25,7 +25,7 @@ from ._secret import Secret
 from ._secret import sources as secret_sources
 from ._volume import Volume
 from ._volume import mounts as volume_mounts
-from ._webapp import answering_json, request_body
+from ._webapp import answering_json, body_models, request_body
 from .exception import ExecutionError, InvalidError
 
 #: The component's functions and local entrypoints, by name.
@@ -184,6 +184,9 @@ class LocalFunction(Function):
 
     def __init__(self, body: Callable, config: dict, entrypoint: bool) -> None:
         web: Optional[WebEndpoint] = getattr(body, "__fnhost_web__", None)
+        #: A `fastapi_endpoint`'s parameters typed as a pydantic model, by name: each is
+        #: validated from the JSON it is given, as FastAPI reads a body.
+        self.models = body_models(body) if web is not None and web.protocol is None else {}
         if web is not None:
             body = answering_json(body) if web.protocol is None else _serving_requests(body, web.protocol)
         signature = inspect.signature(body)

@@ -24,6 +24,7 @@ from ._app import REGISTRY, LocalFunction
 from ._cls import CLASSES, INSTANCE, LocalClass, parameter_default, run_hooks
 from ._current import await_as, run_as
 from ._schedule import Cron, Period
+from ._webapp import validated
 from ._wire import decode_value, encode_value
 from .exception import DeserializationError, user_message
 
@@ -145,6 +146,8 @@ def _arguments(entry: LocalFunction, payload: bytes) -> tuple:
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
     if not isinstance(values, list):
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: the arguments must be a JSON array"))
+    if entry.models:
+        values = _validated(entry, values)
     if entry.positional and entry.required <= len(values) <= len(entry.params):
         return values, {}
     names = entry.params
@@ -157,6 +160,20 @@ def _arguments(entry: LocalFunction, payload: bytes) -> tuple:
     except TypeError as error:
         raise Err(types.CallError_BadArguments(f"`{entry.name}`: {error}")) from None
     return (), call
+
+
+def _validated(entry: LocalFunction, values: list) -> list:
+    """`values` with each argument of a pydantic-typed parameter made that model, as FastAPI
+    reads a body; one that does not fit is a `bad-arguments` error saying why."""
+    values = list(values)
+    for index, name in enumerate(entry.params[: len(values)]):
+        model = entry.models.get(name)
+        if model is not None and values[index] is not None:
+            try:
+                values[index] = validated(model, values[index])
+            except ValueError as error:
+                raise Err(types.CallError_BadArguments(f"`{entry.name}`: `{name}`: {error}")) from None
+    return values
 
 
 def _count(count: int) -> str:
@@ -205,7 +222,9 @@ def _info(function: LocalFunction) -> "types.FunctionInfo":
         config=types.FunctionConfig(**{field: config.get(field) for field in _CONFIG_FIELDS}),
         web=None if function.web is None else types.WebEndpoint(
             method=function.web.method, label=function.web.label, requires_auth=function.web.requires_auth,
-            form=types.WebForm.ARGUMENTS if function.web.protocol is None else types.WebForm.REQUEST),
+            form=types.WebForm.ARGUMENTS if function.web.protocol is None else types.WebForm.REQUEST,
+            # FastAPI's binding: the one parameter typed as a pydantic model takes the body.
+            body=next(iter(function.models)) if len(function.models) == 1 else None),
         batch=None if function.batch is None else types.Batching(
             max_batch_size=function.batch.max_batch_size, wait_ms=function.batch.wait_ms),
         generator=function.is_generator,

@@ -1,5 +1,6 @@
 """Web endpoints' bodies: Modal's `asgi_app` and `wsgi_app` (a web framework's app served by
-a function), and a `fastapi_endpoint`'s result made JSON as FastAPI makes it.
+a function), and a `fastapi_endpoint`'s pydantic-model parameters and its result, read and
+made JSON as FastAPI does.
 
 The decorated body takes no arguments and returns the app (a Starlette or FastAPI app for
 ASGI, a Flask or Bottle app for WSGI). The host gives such an endpoint every request under
@@ -78,10 +79,34 @@ def answering_json(body: Callable) -> Callable:
     return functools.wraps(body)(endpoint)
 
 
+def body_models(body: Callable) -> dict:
+    """The parameters of `body` typed as a pydantic model, by name: FastAPI reads each from
+    the request's JSON body (the whole body when it is the only one)."""
+    try:
+        signature = inspect.signature(body, eval_str=True)
+    except Exception:  # an annotation that names nothing importable: FastAPI would fail too
+        signature = inspect.signature(body)
+    return {name: param.annotation for name, param in signature.parameters.items() if is_model(param.annotation)}
+
+
+def is_model(kind: Any) -> bool:
+    """Whether `kind` is a pydantic model class (pydantic 1 or 2; never imported here)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(kind, type) and issubclass(kind, pydantic.BaseModel)
+
+
+def validated(model: type, value: Any) -> Any:
+    """`value` as an instance of the pydantic `model`, as FastAPI validates a body; raises
+    `ValueError` (pydantic's `ValidationError`) saying what does not fit."""
+    if isinstance(value, model):
+        return value
+    return model.model_validate(value) if hasattr(model, "model_validate") else model.parse_obj(value)
+
+
 def jsonable(value: Any) -> Any:
     """`value` as JSON values, as FastAPI answers a result: dates and times in ISO 8601, a
     UUID or `Decimal` as a string (a whole `Decimal` as an int), an enum as its value, a
-    dataclass or a `__dict__`-less mapping as an object, a set or tuple as a list, bytes
+    dataclass, a pydantic model or a `__dict__`-less mapping as an object, a set or tuple as a list, bytes
     decoded as UTF-8. A web response is left as it is."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
@@ -103,6 +128,8 @@ def jsonable(value: Any) -> Any:
         return value.decode()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(dataclasses.asdict(value))
+    if is_model(type(value)):
+        return jsonable(value.model_dump(mode="json") if hasattr(value, "model_dump") else value.dict())
     raise TypeError(f"a web endpoint's result must be JSON: `{type(value).__name__}` is not")
 
 

@@ -152,7 +152,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.9.0";
+const CONTRACT_VERSION: &str = "0.10.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -320,7 +320,7 @@ pub(crate) fn function_info(
     })?;
     let web = match info.web {
         None => None,
-        Some(web) => Some(web_of(&info.name, &component, web)?),
+        Some(web) => Some(web_of(&info.name, &info.params, &component, web)?),
     };
     let batch = match info.batch {
         None => None,
@@ -405,10 +405,11 @@ fn schedule_of(
     checked.map_err(|error| invalid(error.0))
 }
 
-/// A function's web endpoint, checked: a label is one path segment, and a `request`
-/// endpoint, which answers every method, declares `*`.
+/// A function's web endpoint, checked: a label is one path segment, a `request` endpoint,
+/// which answers every method, declares `*`, and a body parameter is one of `params`.
 fn web_of(
     function: &str,
+    params: &[String],
     component: &Path,
     web: bindings::fnhost::runtime::types::WebEndpoint,
 ) -> Result<WebEndpoint, LoadError> {
@@ -436,11 +437,17 @@ fn web_of(
             web.method
         )));
     }
+    if let Some(body) = web.body.as_ref().filter(|body| !params.contains(body)) {
+        return Err(invalid(format!(
+            "the body parameter `{body}` is not one of its parameters"
+        )));
+    }
     Ok(WebEndpoint {
         method: web.method,
         label,
         requires_auth: web.requires_auth,
         form,
+        body: web.body,
     })
 }
 

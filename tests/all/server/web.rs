@@ -307,6 +307,35 @@ async fn asgi_and_wsgi_apps_and_class_method_endpoints_serve_over_http() {
     assert_json(&greeted, json!("Hello Ada?"));
     let wrong_method = get(&server, "/web/py-webapps/greet").await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+
+    // A pydantic model parameter takes the JSON body, validated into the model, as FastAPI
+    // binds it (Modal's `fastapi_app.py`); the query gives the other parameters, and the
+    // model comes back as JSON.
+    let order = summary["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|function| function["name"] == "order")
+        .unwrap();
+    assert_eq!(order["web"]["body"], "item", "{order}");
+    let ordered = answer(
+        server
+            .request(Method::POST, "/web/py-webapps/order?copies=2")
+            .json(&json!({"name": "kettle"})),
+    )
+    .await;
+    assert_json(
+        &ordered,
+        json!({"item": {"name": "kettle", "size": 1}, "copies": 2, "is_item": true}),
+    );
+    let unfit = server
+        .request(Method::POST, "/web/py-webapps/order")
+        .json(&json!({"name": "kettle", "size": "big"}))
+        .send()
+        .await
+        .unwrap();
+    let message = expect_error(unfit, StatusCode::BAD_REQUEST, "bad-arguments").await;
+    assert!(message.contains("`item`") && message.contains("size"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,7 @@
 """A Python test app of web endpoints that take whole requests, as Modal's `asgi_app` and
 `wsgi_app` serve them: a Starlette app (ASGI) and a Bottle app (WSGI), both pip-installed by
-the image, and endpoints on class methods, as Modal's `basic_web.py` writes them.
+the image, endpoints on class methods, as Modal's `basic_web.py` writes them, and a
+`fastapi_endpoint` taking a pydantic model, as Modal's `fastapi_app.py` does.
 
 Starlette's routes are `async def`: a `def` route runs in anyio's thread pool, and what needs
 anyio's asyncio backend (a `StreamingResponse`'s task group) cannot load in the guest's
@@ -10,11 +11,12 @@ from datetime import datetime, timezone
 
 import fnhost
 
-image = fnhost.Image.debian_slim().pip_install("starlette==1.10.0", "bottle==0.13.5")
+image = fnhost.Image.debian_slim().pip_install("starlette==1.10.0", "bottle==0.13.5", "pydantic==1.10.27")
 app = fnhost.App("py-webapps", image=image)
 
 with image.imports():
     import bottle
+    from pydantic import BaseModel
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
@@ -73,6 +75,20 @@ def bottle_app():
         return "short and stout"
 
     return web_app
+
+
+class Item(BaseModel):
+    """A body FastAPI validates, as Modal's `fastapi_app.py` takes one."""
+
+    name: str
+    size: int = 1
+
+
+@app.function()
+@fnhost.fastapi_endpoint(method="POST")
+def order(item: Item, copies: int = 1):
+    """The body is the one pydantic-typed parameter's; the query gives the others."""
+    return {"item": item, "copies": copies, "is_item": isinstance(item, Item)}
 
 
 @app.cls()

@@ -314,8 +314,9 @@ fn build_key(
     Ok(digest.finalize().to_hex().to_string())
 }
 
-/// Every `.py` file under `dir` (hidden directories, `__pycache__` and symbolic links to
-/// directories skipped), by its path relative to `root`.
+/// Every `.py` file under `dir` (hidden directories, `__pycache__`, virtual environments —
+/// a directory holding `pyvenv.cfg`, as `python -m venv` makes one in a project — and
+/// symbolic links to directories skipped), by its path relative to `root`.
 fn collect_sources(
     root: &Path,
     dir: &Path,
@@ -332,7 +333,8 @@ fn collect_sources(
             .map_err(|error| format!("cannot list {}: {error}", dir.display()))?;
         let path = entry.path();
         if kind.is_dir() {
-            if !name.starts_with('.') && name != "__pycache__" {
+            let environment = path.join("pyvenv.cfg").is_file();
+            if !name.starts_with('.') && name != "__pycache__" && !environment {
                 collect_sources(root, &path, sources)?;
             }
         } else if name.ends_with(".py") && path.is_file() {
@@ -551,8 +553,26 @@ fn unique() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{build_error, module_name};
+    use super::{build_error, collect_sources, module_name};
     use std::path::Path;
+
+    #[test]
+    fn an_apps_sources_leave_out_a_virtual_environment_in_its_directory() {
+        let dir = std::env::temp_dir().join(format!("fnhost-sources-{}", super::unique()));
+        let site = dir.join("venv/lib/python3.12/site-packages/setuptools");
+        std::fs::create_dir_all(&site).unwrap();
+        std::fs::create_dir_all(dir.join("helpers")).unwrap();
+        std::fs::write(dir.join("venv/pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        std::fs::write(site.join("dist.py"), "dist.run_commands()\n").unwrap();
+        std::fs::write(dir.join("app.py"), "import helpers.util\n").unwrap();
+        std::fs::write(dir.join("helpers/util.py"), "").unwrap();
+        let mut sources = Vec::new();
+        collect_sources(&dir, &dir, &mut sources).unwrap();
+        let mut names: Vec<String> = sources.into_iter().map(|(name, _)| name).collect();
+        names.sort();
+        assert_eq!(names, ["app.py", "helpers/util.py"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_module_name_is_an_identifier_of_the_app() {
