@@ -93,8 +93,11 @@ impl CallOptions {
         host::CallOptions {
             timeout_nanos: self.timeout.map(nanos),
             retries: self.retries,
-            // Options that shape containers: the host library's `with_options` has them.
+            // Options that shape containers, secrets and volumes: the host library's
+            // `with_options` and the Python SDK's have them.
             containers: None,
+            secrets: None,
+            volumes: None,
         }
     }
 }
@@ -176,7 +179,7 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     /// Calls the function and blocks the calling instance until its result is back.
     pub fn remote(&self, args: A) -> Result<R, Error> {
         let payload = self.payload(&args)?;
-        decode_result(host::call(self.name, &payload, self.options.to_wit()))
+        decode_result(host::call(self.name, &payload, &self.options.to_wit()))
     }
 
     /// Calls the function; only the awaiting task waits, the instance's other inputs go on.
@@ -191,7 +194,7 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     pub fn spawn(&self, args: A) -> Result<FunctionCall<R>, Error> {
         let payload = self.payload(&args)?;
         Ok(FunctionCall {
-            call: host::spawn(self.name, &payload, self.options.to_wit()),
+            call: host::spawn(self.name, &payload, &self.options.to_wit()),
             result: PhantomData,
         })
     }
@@ -317,7 +320,7 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     pub fn remote_gen(&self, args: A) -> Generated<R> {
         let items = self
             .payload(&args)
-            .map(|payload| host::call_gen(self.name, &payload, self.options.to_wit()));
+            .map(|payload| host::call_gen(self.name, &payload, &self.options.to_wit()));
         Generated {
             items: items.map_err(Some),
             result: PhantomData,
@@ -329,7 +332,7 @@ impl<A, R: DeserializeOwned> Function<A, R> {
     pub fn remote_gen_aio(&self, args: A) -> impl Stream<Item = Result<R, Error>> + use<A, R> {
         let items = self
             .payload(&args)
-            .map(|payload| host::call_gen(self.name, &payload, self.options.to_wit()));
+            .map(|payload| host::call_gen(self.name, &payload, &self.options.to_wit()));
         stream::unfold(items.map_err(Some), |items| async move {
             match items {
                 Err(error) => error.map(|error| (Err(error), Err(None))),

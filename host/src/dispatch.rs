@@ -23,7 +23,8 @@ pub(crate) mod retained;
 pub(crate) mod watch;
 
 use crate::Error;
-use crate::options::{CallOptions, FunctionOptions, Policy};
+use crate::options::{CallOptions, Policy};
+use crate::pool::variants::Overrides;
 use chain::Chain;
 use std::fmt;
 use std::sync::Arc;
@@ -46,9 +47,9 @@ pub(crate) struct Request {
     pub(crate) may_offer: bool,
     /// Set for a call of a generator: where its items go.
     pub(crate) items: Option<items::ItemSender>,
-    /// Options that shape the callee's containers, over its own (a guest's `with_options`):
-    /// the call runs in a pool configured so.
-    pub(crate) containers: Option<FunctionOptions>,
+    /// What a guest's `with_options` sets for the callee's containers (options over its own,
+    /// secrets and volumes in place of its own): the call runs in a pool made so.
+    pub(crate) containers: Option<Overrides>,
 }
 
 impl Request {

@@ -29,7 +29,6 @@ use crate::dispatch::offload::{Home, OfferedCall};
 use crate::dispatch::{Dispatch, Input, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;
-use crate::options::FunctionConfig;
 use crate::{Error, ErrorKind};
 use autoscale::{Placement, Shape};
 use class::Bound;
@@ -39,6 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
+use variants::Variant;
 
 /// The host's limits a pool enforces on the requests it takes.
 #[derive(Debug, Clone, Copy)]
@@ -205,10 +205,12 @@ impl Pool {
         &self.info
     }
 
-    /// A new, empty pool of the same function with `config` instead of its own.
-    pub(crate) fn reconfigured(&self, config: FunctionConfig) -> Pool {
+    /// A new, empty pool of the same function with `variant`'s containers instead of its own.
+    pub(crate) fn reconfigured(&self, variant: Variant) -> Pool {
         let info = FunctionInfo {
-            config,
+            config: variant.config,
+            secrets: variant.secrets,
+            volumes: variant.volumes,
             ..self.info.clone()
         };
         Pool::with_binding(

@@ -325,8 +325,9 @@ async fn exceptions_reach_callers_typed() {
 
 /// `with_options` from a Python guest: a shorter timeout on a function's and on a class's
 /// handle ends a call its own timeout lets finish; `memory=` runs the calls in a pool of that
-/// size (100 MiB fit the function's own containers, not those); the environment's options and
-/// a class's containers' options are refused.
+/// size (100 MiB fit the function's own containers, not those); `secrets=` and `volumes=`
+/// give a function's or a class's containers other variables and a volume, as Modal's do;
+/// `env=`, a bad mount point and a class's concurrency are refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn with_options_override_a_calls_options_and_shape_its_containers() {
     let app = python_app().await;
@@ -343,8 +344,11 @@ async fn with_options_override_a_calls_options_and_shape_its_containers() {
             100,
             outcomes[7],
             1,
-            "with_options(secrets=...)",
-            "with_options(volumes=...)",
+            [null, "yes", "kept", "yes"],
+            "FileNotFoundError",
+            "on a volume",
+            "with_options(env=...)",
+            "a mount point is an absolute path such as `/data`, not 'data'",
             "with_concurrency(...)"
         ])
     );

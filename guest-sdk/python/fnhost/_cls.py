@@ -191,10 +191,10 @@ class Cls:
         """The class with options overridden, as Modal's `Cls.with_options`: each method
         call's `timeout` (seconds) and `retries` (a count, or a `Retries`); `cpu`, `memory`,
         `max_containers`, `min_containers`, `buffer_containers`, `scaledown_window` (and a
-        `Retries`' delays) run an instance's calls in a pool of its own configured so (its
-        containers build the instance and run `enter` as any do); `gpu`, `region`, `cloud`
-        are ignored with a warning; `env`, `secrets`, `volumes` are refused (set them on
-        `@app.cls`)."""
+        `Retries`' delays), `secrets` and `volumes` (in place of the class's own) run an
+        instance's calls in a pool of its own made so (its containers build the instance and
+        run `enter` as any do); `gpu`, `region`, `cloud` are ignored with a warning; `env` is
+        refused (set it on `@app.cls`)."""
         settings = call_settings("with_options", retries, others)
         return Cls(self._local, self._timeout if timeout is None else timeout,
                    self._retries if settings.retries is None else settings.retries,

@@ -110,8 +110,8 @@ CONTAINER_OPTIONS = frozenset({
     "cpu", "memory", "max_containers", "min_containers", "buffer_containers", "scaledown_window",
 })
 
-#: Modal's `with_options` options that set a container's environment: no call carries them.
-ENVIRONMENT_OPTIONS = frozenset({"env", "secrets", "volumes"})
+#: Modal's `with_options` options that set a container's environment and no call carries.
+ENVIRONMENT_OPTIONS = frozenset({"env"})
 
 #: Modal's options a WebAssembly guest runs without: accepted, with a warning.
 GUEST_IGNORES = frozenset({"gpu", "region", "cloud"})
@@ -119,8 +119,9 @@ GUEST_IGNORES = frozenset({"gpu", "region", "cloud"})
 
 @dataclasses.dataclass(frozen=True)
 class CallSettings:
-    """What `with_options` sets for a handle's calls: the retry count, and the options that
-    shape the callee's containers (`function-config` fields) or None."""
+    """What `with_options` sets for a handle's calls: the retry count, and what shapes the
+    callee's containers (`function-config` fields, and `secrets` and `volumes` as the
+    contract's sources and mounts) or None."""
 
     retries: Optional[int]
     containers: Optional[dict]
@@ -136,8 +137,18 @@ class CallSettings:
 def call_settings(where: str, retries: Any, others: dict) -> CallSettings:
     """What `with_options(retries=..., **others)` sets: a count, or a `Retries`, whose delays
     shape containers; of `others`, the options that shape containers, those a guest runs
-    without (accepted with a warning), and none else (the environment's options are set where
-    the function is)."""
+    without (accepted with a warning), `secrets` and `volumes` (in place of the callee's own), and
+    none else (`env` is set where the function is)."""
+    # Imported here: `_volume` imports this module.
+    from ._secret import sources as secret_sources
+    from ._volume import mounts as volume_mounts
+
+    environment = {}
+    if others.get("secrets") is not None:
+        environment["secrets"] = secret_sources(others.pop("secrets"))
+    if others.get("volumes") is not None:
+        environment["volumes"] = volume_mounts(others.pop("volumes"))
+    others.pop("secrets", None), others.pop("volumes", None)
     for name in others:
         if name in ENVIRONMENT_OPTIONS:
             raise exception.InvalidError(
@@ -155,7 +166,7 @@ def call_settings(where: str, retries: Any, others: dict) -> CallSettings:
         if not isinstance(count, int):
             raise TypeError(f"{where}(retries=...) takes a count or a `fnhost.Retries`, not {retries!r}")
     if not shaping and count is retries:
-        return CallSettings(count, None)
+        return CallSettings(count, environment or None)
     # Imported here: the app's module imports this one.
     from ._app import _config
 
@@ -165,6 +176,7 @@ def call_settings(where: str, retries: Any, others: dict) -> CallSettings:
     containers = _config(timeout=None, retries=retries if count is not retries else None,
                          max_inputs=None, target_inputs=None, **fields)
     containers["retries"] = None  # the count is the call's own
+    containers.update(environment)
     return CallSettings(count, containers if any(value is not None for value in containers.values()) else None)
 
 
@@ -213,9 +225,10 @@ class Function:
         """The same function with options overridden, as Modal's `with_options`: `timeout`
         (seconds) and `retries` (a count, or a `Retries`) for each call; `cpu`, `memory`,
         `max_containers`, `min_containers`, `buffer_containers`, `scaledown_window` (and a
-        `Retries`' delays) run the calls in a pool of the function configured so; `gpu`,
-        `region`, `cloud` are ignored with a warning; `env`, `secrets`, `volumes` are refused
-        (set them where the function is defined). On a class's method, the options shape
+        `Retries`' delays), `secrets` and `volumes` (in place of the function's own, as Modal
+        replaces them; the variables written in the app, `env=` and `Secret.from_dict`, stay)
+        run the calls in a pool of the function made so; `gpu`, `region`, `cloud` are ignored
+        with a warning; `env` is refused (set it where the function is defined). On a class's method, the options shape
         the containers of its instance, as `Cls.with_options` does."""
         settings = call_settings("with_options", retries, others)
         containers = settings.over(self._containers)
@@ -243,8 +256,10 @@ class Function:
         )
 
     def _options(self) -> "types.CallOptions":
-        containers = None if self._containers is None else types.FunctionConfig(**self._containers)
-        return types.CallOptions(duration_nanos(self._timeout), self._retries, containers)
+        shaping = dict(self._containers or {})
+        secrets, volumes = shaping.pop("secrets", None), shaping.pop("volumes", None)
+        containers = types.FunctionConfig(**shaping) if any(value is not None for value in shaping.values()) else None
+        return types.CallOptions(duration_nanos(self._timeout), self._retries, containers, secrets, volumes)
 
     def _payload(self, args: tuple, kwargs: dict) -> bytes:
         payload = encode_args(self._signature, args, kwargs)

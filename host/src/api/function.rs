@@ -14,6 +14,7 @@ use crate::dispatch::retained::CallStore;
 use crate::dispatch::{CallId, Dispatch, Receiver, Request, wait};
 use crate::info::FunctionInfo;
 use crate::options::{CallOptions, FunctionOptions, InvalidOption};
+use crate::pool::variants::Variant;
 use crate::pool::{Pool, PoolStats};
 use futures::{Stream, StreamExt, TryStreamExt, stream};
 use serde::Serialize;
@@ -116,7 +117,13 @@ impl Function {
             });
         }
         let config = self.info().config.overridden(&options).map_err(invalid)?;
-        let pool = Arc::new(self.pool.reconfigured(config));
+        let info = self.info();
+        let variant = Variant {
+            config,
+            secrets: info.secrets.clone(),
+            volumes: info.volumes.clone(),
+        };
+        let pool = Arc::new(self.pool.reconfigured(variant));
         pool.keep_minimum();
         Ok(Function {
             app: Arc::clone(&self.app),

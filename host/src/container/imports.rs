@@ -8,16 +8,19 @@
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
 //! suspend only the calling guest task.
 
-use crate::Error;
 use crate::container::state::ContainerState;
 use crate::dispatch::items::{self, ItemSink, ItemStream, Items};
 use crate::dispatch::payload;
 use crate::dispatch::retained::{CallHandle, wait_finished};
-use crate::dispatch::{Receiver, Request, wait};
+use crate::dispatch::{CallId, Receiver, Request, wait};
+use crate::load::component::{secrets_of, volumes_of};
 use crate::options::{CallOptions, FunctionOptions};
+use crate::pool::variants::Overrides;
 use crate::runtime::bindings::CallError;
 use crate::runtime::bindings::fnhost::runtime::{host, types};
+use crate::{Error, LoadError};
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource};
@@ -27,22 +30,57 @@ type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 /// The most calls one `wait-finished` waits on; more traps the caller's input.
 const MAX_WAITED_CALLS: usize = 10_000;
 
+/// What a call's options set for the callee's containers (`with_options`), checked as a
+/// component's own declarations are; `None` when they set nothing.
+fn overrides(options: types::CallOptions) -> Result<Option<Overrides>, Error> {
+    if options.containers.is_none() && options.secrets.is_none() && options.volumes.is_none() {
+        return Ok(None);
+    }
+    let refused = |error: LoadError| match error {
+        LoadError::InvalidOption { option, reason, .. } => {
+            Error::BadArguments(format!("`with_options`: option `{option}` {reason}"))
+        }
+        other => Error::BadArguments(other.to_string()),
+    };
+    let place = Path::new("with_options");
+    let secrets = options
+        .secrets
+        .map(|secrets| secrets_of("", place, secrets));
+    let volumes = options
+        .volumes
+        .map(|volumes| volumes_of("", place, volumes));
+    Ok(Some(Overrides {
+        options: options
+            .containers
+            .as_ref()
+            .map(FunctionOptions::from)
+            .unwrap_or_default(),
+        secrets: secrets.transpose().map_err(refused)?,
+        volumes: volumes.transpose().map_err(refused)?,
+    }))
+}
+
 impl ContainerState {
-    /// A request with `args`, extending the call chain of the inputs running here.
-    fn new_request(&mut self, args: Vec<u8>, options: types::CallOptions) -> Request {
+    /// A request with `args`, extending the call chain of the inputs running here; secrets
+    /// or volumes that cannot be are refused with `bad-arguments`.
+    fn new_request(
+        &mut self,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> Result<Request, Error> {
         let call_options = CallOptions {
             timeout: options.timeout_nanos.map(Duration::from_nanos),
             retries: options.retries,
         };
-        let containers = options.containers.as_ref().map(FunctionOptions::from);
+        let containers = overrides(options)?;
         let caller = Some(Arc::clone(self.calling_frame()));
         let mut request = Request::new(args, call_options, caller);
         if containers.is_some() {
-            // Another host would run it with the callee's own options.
+            // Another host would run it with the callee's own containers.
             request.may_offer = false;
             request.containers = containers;
         }
-        request
+        Ok(request)
     }
 
     /// Submits a call of `function`, extending the call chain of the inputs running here.
@@ -52,7 +90,7 @@ impl ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> Result<Receiver, Error> {
-        let request = self.new_request(args, options);
+        let request = self.new_request(args, options)?;
         self.dispatch()?.submit(function, request)
     }
 
@@ -88,13 +126,17 @@ impl host::Host for ContainerState {
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> wasmtime::Result<Resource<CallHandle>> {
-        let mut request = self.new_request(args, options);
-        request.caller = request.caller.map(|caller| caller.spawning());
-        let id = request.id;
         // The app is held until the call ends, so that a version being replaced drains it.
-        let (submitted, app) = match self.dispatch() {
-            Ok(app) => (app.submit(&function, request), Some(app)),
-            Err(error) => (Err(error), None),
+        let (id, submitted, app) = match self.new_request(args, options) {
+            Ok(mut request) => {
+                request.caller = request.caller.map(|caller| caller.spawning());
+                let id = request.id;
+                match self.dispatch() {
+                    Ok(app) => (id, app.submit(&function, request), Some(app)),
+                    Err(error) => (id, Err(error), None),
+                }
+            }
+            Err(error) => (CallId::mint(), Err(error), None),
         };
         let call = self.calls.start(id, &function, submitted, app);
         Ok(self.table.push(call)?)
@@ -107,11 +149,11 @@ impl host::Host for ContainerState {
         options: types::CallOptions,
     ) -> wasmtime::Result<Resource<ItemStream>> {
         let (sender, receiver) = items::channel();
-        let mut request = self.new_request(args, options);
-        request.items = Some(sender);
-        let submitted = self
-            .dispatch()
-            .and_then(|app| app.submit(&function, request));
+        let submitted = self.new_request(args, options).and_then(|mut request| {
+            request.items = Some(sender);
+            self.dispatch()
+                .and_then(|app| app.submit(&function, request))
+        });
         let items = Items::new(&function, receiver, submitted);
         Ok(self
             .table

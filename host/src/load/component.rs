@@ -559,7 +559,7 @@ pub(crate) fn class_info(
 
 /// Where a function's secret variables come from, as the component says; inline values are
 /// checked as the store checks a secret's (an error names a key, never a value).
-fn secrets_of(
+pub(crate) fn secrets_of(
     function: &str,
     component: &Path,
     secrets: Vec<bindings::WitSecretSource>,
@@ -582,7 +582,7 @@ fn secrets_of(
 
 /// The volumes a function mounts, as the component says: each at an absolute path of plain
 /// components, not `/`, no two at the same path, each a valid volume name.
-fn volumes_of(
+pub(crate) fn volumes_of(
     function: &str,
     component: &Path,
     mounts: Vec<bindings::WitVolumeMount>,

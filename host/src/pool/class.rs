@@ -20,8 +20,7 @@ use crate::info::{ClassInfo, FunctionInfo};
 use crate::load::CompileCache;
 use crate::load::component::LoadedComponent;
 use crate::load::snapshot;
-use crate::options::{FunctionConfig, FunctionOptions};
-use crate::pool::variants::{MAX_VARIANTS, too_many_variants, variant_config};
+use crate::pool::variants::{MAX_VARIANTS, Overrides, Variant, too_many_variants, variant};
 use crate::pool::{Limits, Pool, PoolStats};
 use crate::runtime::bindings::{AppPre, EnterPhase};
 use std::collections::HashMap;
@@ -84,7 +83,7 @@ impl Snapshot {
 }
 
 /// What names one of a class's pools: the parameter values (canonical) and, for a pool made by
-/// `with_options`, its configuration (as [`variant_config`] keys it).
+/// `with_options`, its containers (as [`variant`] keys them).
 type PoolKey = (Arc<[u8]>, Option<String>);
 
 /// The pools of one class, by parameter values and configuration.
@@ -126,18 +125,32 @@ impl ClassPools {
         self.pool_configured(params, None)
     }
 
-    /// [`ClassPools::pool`], configured with `options` over the class's own when given.
+    /// [`ClassPools::pool`], its containers with `overrides` over the class's own when given.
     fn pool_configured(
         &self,
         params: Vec<u8>,
-        options: Option<&FunctionOptions>,
+        overrides: Option<&Overrides>,
     ) -> Result<Arc<Pool>, Error> {
-        let (config, variant) = match options {
-            Some(options) => {
-                let (config, key) = variant_config(&self.info.name, &self.info.config, options)?;
-                (config, Some(key))
+        let info = &self.info;
+        let (containers, variant) = match overrides {
+            Some(overrides) => {
+                let (containers, key) = variant(
+                    &info.name,
+                    &info.config,
+                    &info.secrets,
+                    &info.volumes,
+                    overrides,
+                )?;
+                (containers, Some(key))
             }
-            None => (self.info.config, None),
+            None => {
+                let containers = Variant {
+                    config: info.config,
+                    secrets: info.secrets.clone(),
+                    volumes: info.volumes.clone(),
+                };
+                (containers, None)
+            }
         };
         let key: PoolKey = (Arc::from(params), variant);
         let mut pools = self.lock();
@@ -156,14 +169,14 @@ impl ClassPools {
         {
             return Err(too_many_variants(&self.info.name));
         }
-        let pool = Arc::new(self.new_pool(Arc::clone(&key.0), config));
+        let pool = Arc::new(self.new_pool(Arc::clone(&key.0), containers));
         pool.keep_minimum();
         pools.insert(key, Arc::clone(&pool));
         Ok(pool)
     }
 
-    /// A pool of the instances built from `params`, its containers configured by `config`.
-    fn new_pool(&self, params: Arc<[u8]>, config: FunctionConfig) -> Pool {
+    /// A pool of the instances built from `params`, its containers made as `containers` says.
+    fn new_pool(&self, params: Arc<[u8]>, containers: Variant) -> Pool {
         let shape = FunctionInfo {
             name: self.info.name.clone(),
             kind: self.info.kind,
@@ -172,9 +185,9 @@ impl ClassPools {
             web: None,
             batch: None,
             generator: false,
-            config,
-            secrets: self.info.secrets.clone(),
-            volumes: self.info.volumes.clone(),
+            config: containers.config,
+            secrets: containers.secrets,
+            volumes: containers.volumes,
             schedule: None,
             component: self.info.component.clone(),
         };

@@ -335,7 +335,10 @@ async fn asgi_and_wsgi_apps_and_class_method_endpoints_serve_over_http() {
         .await
         .unwrap();
     let message = expect_error(unfit, StatusCode::BAD_REQUEST, "bad-arguments").await;
-    assert!(message.contains("`item`") && message.contains("size"), "{message}");
+    assert!(
+        message.contains("`item`") && message.contains("size"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,6 +3,7 @@ and the `max_inputs` rules; its callers also reach the Rust test app (`tests/gue
 when both are loaded together."""
 
 import asyncio
+import os
 import random
 import time
 
@@ -266,10 +267,28 @@ class PyNapper:
     def allocate(self, mib):
         return len(bytearray(mib << 20)) >> 20 if self.entered else "not entered"
 
+    @fnhost.method()
+    def env(self, name):
+        return os.environ.get(name)
+
 
 @app.function()
 def py_allocate(mib):
     return len(bytearray(mib << 20)) >> 20
+
+
+@app.function(env={"OWN": "kept"})
+def py_env(name):
+    return os.environ.get(name)
+
+
+@app.function()
+def py_note(text):
+    """Writes `text` to /data/note.txt and reads it back: only where a volume is mounted."""
+    with open("/data/note.txt", "w") as note:
+        note.write(text)
+    with open("/data/note.txt") as note:
+        return note.read()
 
 
 @app.function()
@@ -277,8 +296,9 @@ def py_with_options():
     """`with_options` from a guest, on a function and on a class: a shorter timeout ends a
     nap its own would let finish (`gpu=` accepted, with a warning); `memory=` runs the calls
     in containers of that size, where 100 MiB do not fit (they do in the function's own, and
-    an instance's containers so configured run `enter` too); the environment's options and
-    `with_concurrency` are refused, naming why."""
+    an instance's containers so configured run `enter` too); `secrets=` gives the calls'
+    containers other variables (the function's own `env` stays) and `volumes=` mounts a volume
+    the function has none of; `env=` and `with_concurrency` are refused, naming why."""
     outcomes = []
     for shortened in (py_nap.with_options(timeout=1, gpu="T4"), PyNapper.with_options(timeout=1)().nap):
         try:
@@ -299,15 +319,25 @@ def py_with_options():
     except fnhost.exception.Error as error:
         outcomes.append(type(error).__name__)
     outcomes.append(small.allocate.remote(1))
+    given = [fnhost.Secret.from_dict({"GIVEN": "yes"})]
+    outcomes.append([py_env.remote("GIVEN"), py_env.with_options(secrets=given).remote("GIVEN"),
+                     py_env.with_options(secrets=given).remote("OWN"),
+                     PyNapper.with_options(secrets=given)().env.remote("GIVEN")])
+    try:
+        outcomes.append(py_note.remote("no volume"))
+    except OSError as error:
+        outcomes.append(type(error).__name__)
+    volume = fnhost.Volume.from_name("py-with-options", create_if_missing=True)
+    outcomes.append(py_note.with_options(volumes={"/data": volume}).remote("on a volume"))
     refusals = (
-        lambda: py_nap.with_options(secrets=[]),
-        lambda: PyNapper.with_options(volumes={}),
+        lambda: py_nap.with_options(env={"A": "1"}),
+        lambda: py_nap.with_options(volumes={"data": volume}),
         lambda: PyNapper.with_concurrency(max_inputs=4),
     )
     for refused in refusals:
         try:
             refused()
-        except fnhost.exception.InvalidError as error:
+        except (fnhost.exception.InvalidError, TypeError) as error:
             outcomes.append(str(error).split(":")[0])
     return outcomes
 
