@@ -23,8 +23,8 @@ pub(crate) mod retained;
 pub(crate) mod watch;
 
 use crate::Error;
-use crate::options::{CallOptions, Policy};
-use crate::pool::variants::Overrides;
+use crate::info::{SecretSource, VolumeMount};
+use crate::options::{CallOptions, FunctionOptions, Policy};
 use chain::Chain;
 use std::fmt;
 use std::sync::Arc;
@@ -50,6 +50,17 @@ pub(crate) struct Request {
     /// What a guest's `with_options` sets for the callee's containers (options over its own,
     /// secrets and volumes in place of its own): the call runs in a pool made so.
     pub(crate) containers: Option<Overrides>,
+}
+
+/// What a guest's `with_options` sets for a callee's containers: options over its own, and
+/// the secrets and volumes that replace its own, as Modal's replace them (of its secrets, the
+/// ones read from the host by name: the variables written in the app, `env` and
+/// `Secret.from_dict`, stay).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) options: FunctionOptions,
+    pub(crate) secrets: Option<Vec<SecretSource>>,
+    pub(crate) volumes: Option<Vec<VolumeMount>>,
 }
 
 impl Request {

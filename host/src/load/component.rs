@@ -12,19 +12,16 @@ use crate::dispatch::Unrouted;
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::{CallStore, Retention};
 use crate::error::{Cause, reason};
-use crate::info::{
-    Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint, WebForm,
-};
+use crate::info::{Batching, BodyKind, ClassInfo, FunctionInfo, WebEndpoint, WebForm};
 use crate::load::cache::{self, CompileCache, ComponentDigest, Digest};
 use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capped};
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::fnhost::runtime::types::Schedule as WitSchedule;
-use crate::runtime::bindings::{self, AppInfo, AppPre};
+use crate::runtime::bindings::{self, AppInfo, AppPre, secrets_of, volumes_of};
 use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
 use crate::runtime::sandbox::{Grants, OwnGrants};
 use crate::schedule::{CronSchedule, Period, Schedule};
-use crate::storage::{SecretValues, check_name};
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
@@ -555,73 +552,6 @@ pub(crate) fn class_info(
         volumes,
         component,
     })
-}
-
-/// Where a function's secret variables come from, as the component says; inline values are
-/// checked as the store checks a secret's (an error names a key, never a value).
-pub(crate) fn secrets_of(
-    function: &str,
-    component: &Path,
-    secrets: Vec<bindings::WitSecretSource>,
-) -> Result<Vec<SecretSource>, LoadError> {
-    secrets
-        .into_iter()
-        .map(|source| match source {
-            bindings::WitSecretSource::Named(name) => Ok(SecretSource::Named(name)),
-            bindings::WitSecretSource::Inline(pairs) => SecretValues::new(pairs)
-                .map(SecretSource::Inline)
-                .map_err(|error| LoadError::InvalidOption {
-                    path: component.to_owned(),
-                    function: function.to_owned(),
-                    option: "secrets",
-                    reason: error.to_string(),
-                }),
-        })
-        .collect()
-}
-
-/// The volumes a function mounts, as the component says: each at an absolute path of plain
-/// components, not `/`, no two at the same path, each a valid volume name.
-pub(crate) fn volumes_of(
-    function: &str,
-    component: &Path,
-    mounts: Vec<bindings::WitVolumeMount>,
-) -> Result<Vec<VolumeMount>, LoadError> {
-    let invalid = |reason: String| LoadError::InvalidOption {
-        path: component.to_owned(),
-        function: function.to_owned(),
-        option: "volumes",
-        reason,
-    };
-    let mut seen = std::collections::HashSet::new();
-    mounts
-        .into_iter()
-        .map(|mount| {
-            let plain = Path::new(&mount.path)
-                .components()
-                .skip(1)
-                .all(|part| matches!(part, std::path::Component::Normal(_)));
-            if !mount.path.starts_with('/') || mount.path == "/" || !plain {
-                return Err(invalid(format!(
-                    "`{}` is not a mount point: give an absolute path such as `/data`, with no \
-                     `.` or `..`",
-                    mount.path
-                )));
-            }
-            check_name(&mount.volume).map_err(|error| invalid(error.to_string()))?;
-            if !seen.insert(mount.path.trim_end_matches('/').to_owned()) {
-                return Err(invalid(format!(
-                    "two volumes are mounted at `{}`",
-                    mount.path
-                )));
-            }
-            Ok(VolumeMount {
-                path: mount.path,
-                volume: mount.volume,
-                create_if_missing: mount.create_if_missing,
-            })
-        })
-        .collect()
 }
 
 fn body_kind(kind: bindings::BodyKind) -> BodyKind {

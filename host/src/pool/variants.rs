@@ -9,25 +9,15 @@
 //! running.
 
 use crate::Error;
+use crate::dispatch::Overrides;
 use crate::info::{SecretSource, VolumeMount};
-use crate::options::{FunctionConfig, FunctionOptions};
+use crate::options::FunctionConfig;
 use crate::pool::Pool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The most pools `with_options` may make for an app's functions, and for each of its classes.
 pub const MAX_VARIANTS: usize = 16;
-
-/// What a guest's `with_options` sets for a callee's containers: options over its own, and
-/// the secrets and volumes that replace its own, as Modal's replace them (of its secrets, the
-/// ones read from the host by name: the variables written in the app, `env` and
-/// `Secret.from_dict`, stay).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Overrides {
-    pub(crate) options: FunctionOptions,
-    pub(crate) secrets: Option<Vec<SecretSource>>,
-    pub(crate) volumes: Option<Vec<VolumeMount>>,
-}
 
 /// The containers of a pool made by `with_options`.
 pub(crate) struct Variant {

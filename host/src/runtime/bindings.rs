@@ -11,7 +11,9 @@
 //!
 //! The contract's `call-error` converts to and from [`Error`] one to one here, its
 //! `storage-error` to and from [`StorageError`], and its `function-config` (what an author
-//! declared, or a call's `containers`) to [`FunctionOptions`].
+//! declared, or a call's `containers`) to [`FunctionOptions`]; its `secret-source`s and
+//! `volume-mount`s (a function's, or a call's `with_options`) are checked here into the
+//! host's (`secrets_of`, `volumes_of`).
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -90,9 +92,11 @@ pub(crate) use self::fnhost::runtime::types::{
 };
 
 use self::fnhost::runtime::storage::StorageError as WitStorageError;
-use crate::Error;
+use crate::info::{SecretSource, VolumeMount};
 use crate::options::FunctionOptions;
-use crate::storage::StorageError;
+use crate::storage::{SecretValues, StorageError, check_name};
+use crate::{Error, LoadError};
+use std::path::Path;
 use std::time::Duration;
 
 impl From<CallError> for Error {
@@ -162,4 +166,71 @@ impl From<&FunctionConfig> for FunctionOptions {
             max_delay: millis(config.max_retry_delay_ms),
         }
     }
+}
+
+/// Where a function's secret variables come from, as the component says; inline values are
+/// checked as the store checks a secret's (an error names a key, never a value).
+pub(crate) fn secrets_of(
+    function: &str,
+    component: &Path,
+    secrets: Vec<WitSecretSource>,
+) -> Result<Vec<SecretSource>, LoadError> {
+    secrets
+        .into_iter()
+        .map(|source| match source {
+            WitSecretSource::Named(name) => Ok(SecretSource::Named(name)),
+            WitSecretSource::Inline(pairs) => SecretValues::new(pairs)
+                .map(SecretSource::Inline)
+                .map_err(|error| LoadError::InvalidOption {
+                    path: component.to_owned(),
+                    function: function.to_owned(),
+                    option: "secrets",
+                    reason: error.to_string(),
+                }),
+        })
+        .collect()
+}
+
+/// The volumes a function mounts, as the component says: each at an absolute path of plain
+/// components, not `/`, no two at the same path, each a valid volume name.
+pub(crate) fn volumes_of(
+    function: &str,
+    component: &Path,
+    mounts: Vec<WitVolumeMount>,
+) -> Result<Vec<VolumeMount>, LoadError> {
+    let invalid = |reason: String| LoadError::InvalidOption {
+        path: component.to_owned(),
+        function: function.to_owned(),
+        option: "volumes",
+        reason,
+    };
+    let mut seen = std::collections::HashSet::new();
+    mounts
+        .into_iter()
+        .map(|mount| {
+            let plain = Path::new(&mount.path)
+                .components()
+                .skip(1)
+                .all(|part| matches!(part, std::path::Component::Normal(_)));
+            if !mount.path.starts_with('/') || mount.path == "/" || !plain {
+                return Err(invalid(format!(
+                    "`{}` is not a mount point: give an absolute path such as `/data`, with no \
+                     `.` or `..`",
+                    mount.path
+                )));
+            }
+            check_name(&mount.volume).map_err(|error| invalid(error.to_string()))?;
+            if !seen.insert(mount.path.trim_end_matches('/').to_owned()) {
+                return Err(invalid(format!(
+                    "two volumes are mounted at `{}`",
+                    mount.path
+                )));
+            }
+            Ok(VolumeMount {
+                path: mount.path,
+                volume: mount.volume,
+                create_if_missing: mount.create_if_missing,
+            })
+        })
+        .collect()
 }
