@@ -174,7 +174,8 @@ def _path(function: str, action: str) -> list:
 
 async def _arguments(function: str, args: bytes, options) -> bytes:
     """The JSON array of every argument of a call (see the module's documentation)."""
-    if options.timeout_nanos is not None or options.retries is not None or options.containers is not None:
+    given = (options.timeout_nanos, options.retries, options.containers, options.secrets, options.volumes)
+    if any(option is not None for option in given):
         raise unserved("`with_options(...)`")
     if not args.startswith(b"{"):
         return args

@@ -32,11 +32,13 @@ class FunctionConfig:
 @dataclasses.dataclass(frozen=True)
 class CallOptions:
     """A call's overrides of the callee's timeout and retries, and of its containers'
-    options."""
+    options, secrets and volumes."""
 
     timeout_nanos: Optional[int]
     retries: Optional[int]
     containers: Optional[FunctionConfig]
+    secrets: Optional[list] = None
+    volumes: Optional[list] = None
 
 
 @dataclasses.dataclass(frozen=True)
