@@ -7,9 +7,9 @@ by id. An ephemeral dict or queue is made by the server and held there while thi
 sends heartbeats (a third of its lease apart), removed when its `with` block ends or the
 heartbeats stop for the lease's length (the process died); with no server named
 (`FNHOST_URL`, `app.run()`) it lives on a `fnhost serve` started for its block, as `app.run()`
-starts one. `Queue.iterate` is not served by the API and fails saying so. A dict opened with `create_if_missing` reads as empty while it is missing (the API
-makes a dict at its first put, and has no request that makes an empty one); such a queue is
-made at once, by an empty put. A queue wait longer than the server holds one (a minute) is
+starts one. `Queue.iterate` is not served by the API and fails saying so. A dict opened with
+`create_if_missing` reads as empty while it is missing (the API makes a dict at its first put,
+and has no request that makes an empty one); such a queue is made at once, by an empty put. A queue wait longer than the server holds one (a minute) is
 several requests.
 
 Invariant: a failure raises what the same operation raises in a component: the exception
