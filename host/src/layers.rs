@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The top-level modules, lowest first.
-const LAYERS: [&str; 11] = [
+const LAYERS: [&str; 12] = [
     "error",
     "storage",
     "options",
@@ -20,6 +20,7 @@ const LAYERS: [&str; 11] = [
     "runtime",
     "container",
     "load",
+    "sandbox",
     "pool",
     "api",
 ];

@@ -25,7 +25,8 @@
 //! The modules form layers, each using only those listed before it (docs/architecture.md
 //! draws the call path through them):
 //! `error`, `options`, `info` → `dispatch` (the seam: requests, replies, call chains) →
-//! `runtime` (engine, bindings, sandbox, output) → `container` → `load` → `pool` → `api`.
+//! `runtime` (engine, bindings, grants, output) → `container` → `load` → `sandbox` → `pool` →
+//! `api`.
 
 mod api;
 mod container;
@@ -38,6 +39,7 @@ mod load;
 mod options;
 mod pool;
 mod runtime;
+pub mod sandbox;
 mod schedule;
 mod storage;
 

@@ -1,9 +1,9 @@
-//! What every container runs on: the engine, the contract's bindings, the sandbox's grants,
+//! What every container runs on: the engine, the contract's bindings, the operator's grants,
 //! and where guest output goes. Nothing here knows of pools, apps or calls.
 
 pub(crate) mod bindings;
 pub(crate) mod engine;
+pub(crate) mod grants;
 pub(crate) mod memory;
 pub(crate) mod occupancy;
 pub(crate) mod output;
-pub(crate) mod sandbox;

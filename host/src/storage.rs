@@ -42,6 +42,7 @@ pub use secrets::{MAX_SECRET_BYTES, MAX_SECRET_KEYS, SecretListing, SecretValues
 pub use store::tables::ObjectKind;
 pub use store::{STORE_FILE, StorageSettings};
 pub use typed::{TypedDict, TypedQueue};
+pub(crate) use volume::VolumeDir;
 pub use volume::{EntryKind, MAX_VOLUME_READ, Volume, VolumeEntry};
 
 #[cfg(test)]

@@ -36,6 +36,36 @@ pub fn guest(dir: &str) -> PathBuf {
     path
 }
 
+/// Builds the `wasi:cli` command crate `package` (a member of the workspace, under
+/// `tests/guests`) for `wasm32-wasip2` and returns its component. Remembered like [`guest`].
+pub fn command(package: &str) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(package) {
+        return path.clone();
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            package,
+        ])
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|error| panic!("cannot run cargo: {error}"));
+    assert!(status.success(), "building {package}: {status}");
+    let path = workspace().join(format!("target/wasm32-wasip2/release/{package}.wasm"));
+    built.insert(package.to_owned(), path.clone());
+    path
+}
+
 /// Builds the Python app at `file` (relative to the workspace root) with componentize-py, into
 /// the user's compile cache, and returns its component. Remembered like [`guest`].
 pub fn python_guest(file: &str) -> PathBuf {

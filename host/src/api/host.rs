@@ -22,6 +22,7 @@ use crate::load::CompileCache;
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
+use crate::sandbox::{DEFAULT_MAX_SANDBOXES, Sandboxes};
 use crate::storage::remote::RemoteState;
 use crate::storage::{LazyStorage, Storage, StorageError, StorageSettings};
 use crate::{Error, LoadError};
@@ -70,6 +71,9 @@ pub struct HostSettings {
     pub state_dir: Option<PathBuf>,
     /// Expiry and cache of the dicts and queues.
     pub storage: StorageSettings,
+    /// Sandboxes the host holds at once (default 10 000); past it `Sandbox.create` fails with
+    /// `overloaded`.
+    pub max_sandboxes: usize,
 }
 
 /// The default of [`HostSettings::max_instances`].
@@ -102,6 +106,7 @@ impl Default for HostSettings {
             max_retained_bytes: DEFAULT_MAX_RETAINED_BYTES,
             state_dir: None,
             storage: StorageSettings::default(),
+            max_sandboxes: DEFAULT_MAX_SANDBOXES,
         }
     }
 }
@@ -135,6 +140,7 @@ struct HostShared {
     deployed: RwLock<HashMap<String, Deployed>>,
     /// Where the host's full pools offer calls (a cluster's router), if anywhere.
     offload: HostOffload,
+    sandboxes: Sandboxes,
 }
 
 /// An app as the host keeps it when deployed: an `App`, which this file cannot name (an app
@@ -150,17 +156,29 @@ impl Host {
             max_calls: settings.max_retained_calls,
             max_bytes: settings.max_retained_bytes,
         };
+        let budget = MemoryBudget::new(settings.memory_budget);
+        let storage = Arc::new(LazyStorage::new(
+            settings.state_dir.clone(),
+            settings.storage.clone(),
+        ));
+        let sandboxes = Sandboxes::new(
+            &engine,
+            settings.cache.clone(),
+            Arc::clone(&budget),
+            Arc::clone(&storage),
+            std::env::temp_dir().join(format!("fnhost-sandboxes-{}", std::process::id())),
+            settings.max_sandboxes,
+        )
+        .map_err(|error| LoadError::Engine(reason(error.to_string())))?;
         Ok(Host {
             shared: Arc::new(HostShared {
-                budget: MemoryBudget::new(settings.memory_budget),
+                budget,
                 occupancy: Arc::default(),
                 calls: Arc::new(CallStore::new(retention)),
-                storage: Arc::new(LazyStorage::new(
-                    settings.state_dir.clone(),
-                    settings.storage.clone(),
-                )),
+                storage,
                 deployed: RwLock::default(),
                 offload: HostOffload::default(),
+                sandboxes,
                 settings,
                 engine,
             }),
@@ -174,6 +192,11 @@ impl Host {
             .get_or_init(|| Host::new(HostSettings::default()).map_err(|error| error.to_string()))
             .clone()
             .map_err(|error| LoadError::Engine(reason(error)))
+    }
+
+    /// The host's sandboxes.
+    pub fn sandboxes(&self) -> &Sandboxes {
+        &self.shared.sandboxes
     }
 
     /// The host's settings.

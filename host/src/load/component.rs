@@ -18,9 +18,9 @@ use crate::load::file::{FileError, Links, open_regular, read_capped, stream_capp
 use crate::options::{FunctionConfig, FunctionOptions};
 use crate::runtime::bindings::fnhost::runtime::types::Schedule as WitSchedule;
 use crate::runtime::bindings::{self, AppInfo, AppPre, secrets_of, volumes_of};
+use crate::runtime::grants::{Grants, OwnGrants};
 use crate::runtime::memory::MemoryBudget;
 use crate::runtime::output::{Origin, StdioSink};
-use crate::runtime::sandbox::{Grants, OwnGrants};
 use crate::schedule::{CronSchedule, Period, Schedule};
 use std::io::Seek;
 use std::path::{Path, PathBuf};
@@ -221,6 +221,23 @@ fn compile(
         .compile(engine, &bytes)
         .map_err(|error| invalid(error.into()))?;
     Ok((component, cache::digest(&bytes)))
+}
+
+/// The component `bytes` (read already, from a sandbox's files), compiled, or found compiled
+/// in `cache`.
+pub(crate) fn compile_bytes(
+    engine: &wasmtime::Engine,
+    cache: &CompileCache,
+    bytes: &[u8],
+) -> Result<Component, Cause> {
+    check_header(bytes)?;
+    let digest = cache::digest(bytes);
+    if let Some(component) = cache.load(engine, &digest) {
+        return Ok(component);
+    }
+    cache
+        .compile_as(engine, digest, bytes)
+        .map_err(|error| error.into())
 }
 
 /// The length of the header that starts a component (and a core module).

@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 
 mod python;
 
-pub use python::{COMPONENTIZE_PY_VERSION, PythonBuild, build_python};
+pub use python::{
+    COMPONENTIZE_PY_VERSION, Interpreter, PythonBuild, build_interpreter, build_python,
+};
 
 /// Builds the guest crate in `dir` in release mode for `wasm32-wasip2` and returns the path of
 /// its component.

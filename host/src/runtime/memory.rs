@@ -35,7 +35,7 @@ impl MemoryBudget {
     }
 
     /// Takes `bytes` from the budget, if that many are left.
-    fn reserve(&self, bytes: usize) -> bool {
+    pub(crate) fn reserve(&self, bytes: usize) -> bool {
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 used.checked_add(bytes).filter(|total| *total <= self.limit)
@@ -43,8 +43,14 @@ impl MemoryBudget {
             .is_ok()
     }
 
-    fn release(&self, bytes: usize) {
+    /// Gives back `bytes` taken by [`MemoryBudget::reserve`].
+    pub(crate) fn release(&self, bytes: usize) {
         self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Its limit, in bytes.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
     }
 
     /// Bytes held now.

@@ -24,7 +24,7 @@ use crate::storage::error::StorageError;
 use crate::storage::remote::RemoteVolume;
 use crate::storage::store::tables::ObjectKind;
 use crate::storage::store::{Store, create_private_dir};
-use files::VolumeDir;
+pub(crate) use files::VolumeDir;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -15,10 +15,12 @@
 //! virtual environment (`guest-sdk/python/.venv`, made by the README's set-up command), and
 //! on `PATH`.
 
+mod interpreter;
 mod packages;
 
 use crate::LoadError;
 use crate::load::CompileCache;
+pub use interpreter::{Interpreter, build_interpreter};
 use packages::Packages;
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};

@@ -1,0 +1,411 @@
+//! One process of a sandbox: a `wasi:cli` command instantiated in a store of its own, run to
+//! its end, with its standard streams piped to the host.
+//!
+//! A process shares its sandbox's files (the same directories are mounted in every process)
+//! and nothing else: its own store, instance and linear memory. It ends in exactly one way,
+//! reported once as its [`ProcessExit`]: it returns or exits, or it is stopped — past its
+//! timeout, over its memory or CPU time, by a trap, or killed when its sandbox ends. However
+//! it ends, its store is dropped (its memory given back to the sandbox's and the host's
+//! budgets) and its stdout and stderr reach their end of file, so a reader never waits for a
+//! process that is gone.
+
+use crate::container::cpu::CpuBudget;
+use crate::runtime::engine::EPOCH_TICK;
+use crate::runtime::memory::MemoryBudget;
+use crate::sandbox::pipe::{GuestOutput, GuestStdin, Pipe};
+use crate::sandbox::program::{ProcessState, Program};
+use bytes::Bytes;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
+
+/// Why a process (or a sandbox) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitReason {
+    /// It returned or exited on its own; the code is its status.
+    Exited,
+    /// Past its timeout: code 124, as `timeout(1)` gives.
+    Timeout,
+    /// Its sandbox was idle past its idle timeout (a sandbox's reason only): code 0.
+    Idle,
+    /// Over its memory limit: code 137, as a process the kernel's OOM killer ended.
+    Memory,
+    /// Over its CPU time limit: code 152 (128 + SIGXCPU), as `ulimit -t` ends one.
+    CpuTime,
+    /// It trapped (a WebAssembly fault: `unreachable`, a stack overflow): code 134, as an
+    /// aborted process.
+    Trap,
+    /// Terminated (its sandbox terminated, or the host stopping): code 137, as Modal gives.
+    Terminated,
+}
+
+impl ExitReason {
+    /// The exit code a process stopped for this reason reports.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitReason::Exited | ExitReason::Idle => 0,
+            ExitReason::Timeout => 124,
+            ExitReason::Memory | ExitReason::Terminated => 137,
+            ExitReason::CpuTime => 152,
+            ExitReason::Trap => 134,
+        }
+    }
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessExit {
+    /// Its exit code: its status when it exited, else the reason's code.
+    pub code: i32,
+    /// Why it ended.
+    pub reason: ExitReason,
+    /// What went wrong, when it did not exit on its own (the trap's message, the limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// CPU time its guest code used, in milliseconds, sampled at the epoch tick.
+    pub cpu_ms: u64,
+    /// The most linear memory it held, in bytes.
+    pub memory_peak: u64,
+}
+
+/// What a process is started with.
+pub(crate) struct Setup {
+    pub(crate) program: Arc<Program>,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) workdir: String,
+    /// Host directories mounted at guest paths, read-write.
+    pub(crate) mounts: Vec<(PathBuf, String)>,
+    pub(crate) timeout: Duration,
+    pub(crate) limits: ProcessLimits,
+    /// Thousandths of a core it may use, if limited.
+    pub(crate) millicores: Option<u32>,
+    /// CPU time it may use, if limited.
+    pub(crate) cpu_time: Option<Duration>,
+    pub(crate) throttles: Arc<AtomicUsize>,
+}
+
+/// A running or finished process. Cheap to clone.
+#[derive(Clone)]
+pub struct Process(Arc<Shared>);
+
+struct Shared {
+    pid: u32,
+    args: Vec<String>,
+    stdin: Pipe,
+    stdout: Pipe,
+    stderr: Pipe,
+    exit: watch::Sender<Option<ProcessExit>>,
+    kill: watch::Sender<Option<ExitReason>>,
+}
+
+impl Process {
+    /// Starts `setup` as process `pid` on the runtime.
+    pub(crate) fn start(pid: u32, setup: Setup) -> Process {
+        let process = Process(Arc::new(Shared {
+            pid,
+            args: setup.args.clone(),
+            stdin: Pipe::default(),
+            stdout: Pipe::default(),
+            stderr: Pipe::default(),
+            exit: watch::Sender::new(None),
+            kill: watch::Sender::new(None),
+        }));
+        let running = process.clone();
+        tokio::spawn(async move {
+            let exit = running.run(setup).await;
+            let shared = &running.0;
+            shared.stdout.close_write();
+            shared.stderr.close_write();
+            shared.stdin.close_read();
+            tracing::debug!(pid = shared.pid, code = exit.code, reason = ?exit.reason, "process ended");
+            shared.exit.send_replace(Some(exit));
+        });
+        process
+    }
+
+    /// Its number in its sandbox.
+    pub fn pid(&self) -> u32 {
+        self.0.pid
+    }
+
+    /// The command line it was started with.
+    pub fn args(&self) -> &[String] {
+        &self.0.args
+    }
+
+    /// Writes `bytes` to its stdin, waiting while the pipe is full; `false` when its stdin
+    /// is closed (`close_stdin`, or the process ended).
+    pub async fn write_stdin(&self, bytes: &[u8]) -> bool {
+        self.0.stdin.write_all(bytes).await
+    }
+
+    /// Waits until the process read everything written to its stdin (or ended).
+    pub async fn drain_stdin(&self) {
+        tokio::select! {
+            () = self.0.stdin.drained() => {}
+            _ = self.wait() => {}
+        }
+    }
+
+    /// Closes its stdin: after what it holds, the process reads an end of file.
+    pub fn close_stdin(&self) {
+        self.0.stdin.close_write();
+    }
+
+    /// The next bytes of its stdout, up to `max`, waiting for some; `None` at its end.
+    pub async fn read_stdout(&self, max: usize) -> Option<Bytes> {
+        self.0.stdout.read_some(max).await
+    }
+
+    /// The next bytes of its stderr, up to `max`, waiting for some; `None` at its end.
+    pub async fn read_stderr(&self, max: usize) -> Option<Bytes> {
+        self.0.stderr.read_some(max).await
+    }
+
+    /// How it ended, waiting until it does.
+    pub async fn wait(&self) -> ProcessExit {
+        let mut exit = self.0.exit.subscribe();
+        loop {
+            if let Some(exit) = exit.borrow_and_update().clone() {
+                return exit;
+            }
+            // The sender lives in `self`: it is never dropped while we wait.
+            let _ = exit.changed().await;
+        }
+    }
+
+    /// How it ended, if it did.
+    pub fn poll(&self) -> Option<ProcessExit> {
+        self.0.exit.borrow().clone()
+    }
+
+    /// Stops it for `reason`, unless it ended already.
+    pub(crate) fn kill(&self, reason: ExitReason) {
+        self.0.kill.send_if_modified(|kill| {
+            let first = kill.is_none();
+            if first {
+                *kill = Some(reason);
+            }
+            first
+        });
+    }
+
+    /// Stops reading its output: what it writes from now on is discarded, not held.
+    pub(crate) fn abandon_output(&self) {
+        self.0.stdout.close_read();
+        self.0.stderr.close_read();
+    }
+
+    async fn run(&self, setup: Setup) -> ProcessExit {
+        let started = Instant::now();
+        let deadline = started + setup.timeout;
+        let mut kill = self.0.kill.subscribe();
+        let (stdin, stdout, stderr) = (
+            self.0.stdin.clone(),
+            self.0.stdout.clone(),
+            self.0.stderr.clone(),
+        );
+        let execute = execute(setup, stdin, stdout, stderr);
+        tokio::select! {
+            exit = execute => exit,
+            reason = killed(&mut kill) => stopped(reason, None),
+            () = tokio::time::sleep_until(deadline.into()) => stopped(ExitReason::Timeout, None),
+        }
+    }
+}
+
+/// Waits until the process is told to stop; returns why.
+async fn killed(kill: &mut watch::Receiver<Option<ExitReason>>) -> ExitReason {
+    loop {
+        if let Some(reason) = *kill.borrow_and_update() {
+            return reason;
+        }
+        if kill.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}
+
+/// The exit of a process stopped for `reason` before its store could report its use.
+fn stopped(reason: ExitReason, message: Option<String>) -> ProcessExit {
+    ProcessExit {
+        code: reason.code(),
+        reason,
+        message,
+        cpu_ms: 0,
+        memory_peak: 0,
+    }
+}
+
+/// Runs the command to its end in a store of its own.
+async fn execute(setup: Setup, stdin: Pipe, stdout: Pipe, stderr: Pipe) -> ProcessExit {
+    let wasi = wasi(&setup, stdin, stdout, stderr);
+    let state = ProcessState {
+        wasi,
+        table: ResourceTable::new(),
+        limits: setup.limits,
+        cpu: setup
+            .millicores
+            .map(|millicores| CpuBudget::new(millicores, Arc::clone(&setup.throttles))),
+        ticks: 0,
+        max_ticks: setup
+            .cpu_time
+            .map(|limit| (limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64),
+        over: None,
+    };
+    let mut store = Store::new(setup.program.engine(), state);
+    store.limiter(|state| &mut state.limits);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(on_tick);
+    let outcome = match setup.program.pre().instantiate_async(&mut store).await {
+        Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
+        Err(error) => Err(error),
+    };
+    let state = store.data();
+    let cpu_ms = state.ticks * EPOCH_TICK.as_millis() as u64;
+    let memory_peak = state.limits.peak as u64;
+    let (reason, code, message) = match outcome {
+        Ok(Ok(())) => (ExitReason::Exited, 0, None),
+        Ok(Err(())) => (ExitReason::Exited, 1, None),
+        Err(error) => match error.downcast_ref::<I32Exit>() {
+            Some(exit) => (ExitReason::Exited, exit.0, None),
+            None => {
+                let reason = state.over.or(state.limits.over).unwrap_or(ExitReason::Trap);
+                (reason, reason.code(), Some(format!("{error:#}")))
+            }
+        },
+    };
+    ProcessExit {
+        code,
+        reason,
+        message,
+        cpu_ms,
+        memory_peak,
+    }
+}
+
+/// At every epoch tick the guest computed through: charged to its CPU time (stopped past its
+/// limit), paused when over its cores, and yields to the executor.
+fn on_tick(
+    mut store: wasmtime::StoreContextMut<'_, ProcessState>,
+) -> wasmtime::Result<UpdateDeadline> {
+    let state = store.data_mut();
+    state.ticks += 1;
+    if state.max_ticks.is_some_and(|max| state.ticks > max) {
+        state.over = Some(ExitReason::CpuTime);
+        wasmtime::bail!("the process used up its CPU time");
+    }
+    Ok(match state.cpu.as_mut().and_then(CpuBudget::charge_tick) {
+        Some(pause) => UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep(pause))),
+        None => UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now())),
+    })
+}
+
+/// The process's WASI: its pipes, arguments and environment, its working directory, and its
+/// sandbox's directories; the interpreter's standard library read-only at `/python`.
+fn wasi(setup: &Setup, stdin: Pipe, stdout: Pipe, stderr: Pipe) -> WasiCtx {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .stdin(GuestStdin(stdin))
+        .stdout(GuestOutput(stdout))
+        .stderr(GuestOutput(stderr))
+        .args(&setup.args)
+        .envs(&setup.env)
+        .env("PWD", &setup.workdir)
+        .initial_cwd(&setup.workdir);
+    for (host, guest) in &setup.mounts {
+        if let Err(error) = builder.preopened_dir(host, guest, FsPerms::ReadWrite) {
+            tracing::warn!("cannot mount {} in a sandbox: {error}", host.display());
+        }
+    }
+    if let Some(stdlib) = setup.program.stdlib()
+        && let Err(error) = builder.preopened_dir(stdlib, "/python", FsPerms::ReadOnly)
+    {
+        tracing::warn!("cannot mount {}: {error}", stdlib.display());
+    }
+    builder.build()
+}
+
+/// How far a process may grow its memories and tables: its sandbox's memory limit, shared by
+/// the sandbox's processes, and the host's budget; both given back when the process ends.
+pub(crate) struct ProcessLimits {
+    sandbox: Arc<MemoryBudget>,
+    host: Arc<MemoryBudget>,
+    charged: usize,
+    peak: usize,
+    /// Set when a growth went past the sandbox's limit or the host's budget.
+    over: Option<ExitReason>,
+}
+
+/// How many elements a process's table may grow to.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ProcessLimits {
+    pub(crate) fn new(sandbox: Arc<MemoryBudget>, host: Arc<MemoryBudget>) -> Self {
+        ProcessLimits {
+            sandbox,
+            host,
+            charged: 0,
+            peak: 0,
+            over: None,
+        }
+    }
+}
+
+impl ResourceLimiter for ProcessLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current);
+        if !self.sandbox.reserve(growth) {
+            self.over = Some(ExitReason::Memory);
+            wasmtime::bail!(
+                "growing memory to {desired} bytes would take the sandbox past its memory \
+                 limit of {} MiB",
+                self.sandbox.limit() >> 20
+            );
+        }
+        if !self.host.reserve(growth) {
+            self.sandbox.release(growth);
+            self.over = Some(ExitReason::Memory);
+            wasmtime::bail!(
+                "growing memory to {desired} bytes would take the host's guest memory past its \
+                 budget of {} MiB",
+                self.host.limit() >> 20
+            );
+        }
+        self.charged += growth;
+        self.peak = self.peak.max(self.charged);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            wasmtime::bail!("forcing trap when growing table to {desired} elements");
+        }
+        Ok(true)
+    }
+}
+
+impl Drop for ProcessLimits {
+    fn drop(&mut self) {
+        self.sandbox.release(self.charged);
+        self.host.release(self.charged);
+    }
+}

@@ -1,0 +1,40 @@
+//! A `wasi:cli` command for the sandbox tests, a few tools in one: `tool echo ARGS...`,
+//! `tool cat` (stdin to stdout), `tool read PATH`, `tool write PATH TEXT`, `tool env NAME`,
+//! `tool exit CODE`, `tool spin` (computes forever).
+
+use std::io::{Read, Write};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let rest = args.get(2..).unwrap_or_default();
+    match args.get(1).map(String::as_str) {
+        Some("echo") => println!("{}", rest.join(" ")),
+        Some("cat") => {
+            let mut input = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .expect("stdin reads");
+            std::io::stdout().write_all(&input).expect("stdout writes");
+        }
+        Some("read") => match std::fs::read_to_string(&rest[0]) {
+            Ok(text) => print!("{text}"),
+            Err(error) => {
+                eprintln!("cannot read {}: {error}", rest[0]);
+                std::process::exit(1);
+            }
+        },
+        Some("write") => std::fs::write(&rest[0], &rest[1]).expect("the file writes"),
+        Some("env") => println!("{}", std::env::var(&rest[0]).unwrap_or_default()),
+        Some("exit") => std::process::exit(rest[0].parse().expect("a code")),
+        Some("spin") => {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        _ => {
+            eprintln!("usage: tool echo|cat|read|write|env|exit|spin ...");
+            std::process::exit(2);
+        }
+    }
+}
