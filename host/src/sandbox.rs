@@ -50,6 +50,10 @@ pub const ENDED_KEPT: usize = 10_000;
 pub const DEFAULT_MAX_SANDBOXES: usize = 10_000;
 /// How many processes one sandbox may have running at once.
 pub const MAX_PROCESSES: usize = 64;
+/// How many ended processes a sandbox keeps (their exit and unread output), newest first.
+pub const ENDED_PROCESSES_KEPT: usize = 64;
+/// How long a sandbox whose entrypoint ended keeps its processes' unread output.
+pub const OUTPUT_KEPT: Duration = Duration::from_secs(300);
 
 /// What a sandbox is made with: Modal's `Sandbox.create` arguments.
 #[derive(Debug, Clone, Default)]
@@ -396,6 +400,24 @@ fn check_mount_path(path: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Drops the oldest ended processes past [`ENDED_PROCESSES_KEPT`], with their unread output.
+fn forget_ended(processes: &mut HashMap<u32, Process>) {
+    let mut ended: Vec<u32> = processes
+        .iter()
+        .filter(|(_, process)| process.poll().is_some())
+        .map(|(pid, _)| *pid)
+        .collect();
+    if ended.len() < ENDED_PROCESSES_KEPT {
+        return;
+    }
+    ended.sort_unstable();
+    for pid in &ended[..=ended.len() - ENDED_PROCESSES_KEPT] {
+        if let Some(process) = processes.remove(pid) {
+            process.abandon_output();
+        }
+    }
+}
+
 /// A sandbox's settings, checked.
 #[derive(Debug)]
 struct Settings {
@@ -597,6 +619,7 @@ impl Sandbox {
                     self.0.id
                 )));
             }
+            forget_ended(&mut state.processes);
             let pid = state.next_pid;
             state.next_pid += 1;
             let process = Process::start(pid, setup);
@@ -682,16 +705,26 @@ impl Sandbox {
             }
             state.processes.values().cloned().collect()
         };
-        let reason = match exit.reason {
-            ExitReason::Exited => ExitReason::Terminated,
-            other => other,
+        // Its entrypoint ended: the others are terminated, and what they all wrote stays
+        // readable a while. Otherwise what nobody read is dropped with them.
+        let (reason, keep_output) = match exit.reason {
+            ExitReason::Exited => (ExitReason::Terminated, true),
+            other => (other, false),
         };
         for process in &processes {
             process.kill(reason);
-            process.abandon_output();
+            if !keep_output {
+                process.abandon_output();
+            }
         }
         for process in &processes {
             process.wait().await;
+        }
+        if keep_output {
+            tokio::spawn(async move {
+                tokio::time::sleep(OUTPUT_KEPT).await;
+                processes.iter().for_each(Process::abandon_output);
+            });
         }
         let scratch = self
             .0

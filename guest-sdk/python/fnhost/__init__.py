@@ -75,11 +75,14 @@ from ._phase import IN_COMPONENT
 from ._schedule import Cron, Period
 from ._secret import Secret
 from ._storage import Dict, Queue
+from ._sandbox import ContainerProcess, Sandbox
 from ._volume import FileEntry, FileEntryType, Volume
+from . import container_process  # noqa: E402  (Modal's `modal.container_process`)
 
 __all__ = [
     "App",
     "Cls",
+    "ContainerProcess",
     "Cron",
     "Dict",
     "FileEntry",
@@ -92,6 +95,7 @@ __all__ = [
     "Period",
     "Queue",
     "Retries",
+    "Sandbox",
     "Secret",
     "Volume",
     "WebEndpoint",

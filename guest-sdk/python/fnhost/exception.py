@@ -120,6 +120,14 @@ class ExecutionError(Error):
     inside a component, an app that could not be deployed for `app.run()`."""
 
 
+class SandboxTimeoutError(Error):
+    """A sandbox ran past its timeout (`Sandbox.wait`)."""
+
+
+class SandboxTerminatedError(Error):
+    """A sandbox was terminated (`Sandbox.wait`)."""
+
+
 class ConnectionError(Error, builtins.ConnectionError):
     """The server (`FNHOST_URL`) could not be reached, or went away before it answered."""
 

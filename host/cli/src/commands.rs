@@ -13,6 +13,7 @@ mod list;
 mod logs;
 mod map;
 mod run;
+mod sandbox;
 mod secret;
 mod serve;
 mod spawn;
@@ -65,6 +66,8 @@ pub(crate) enum Command {
     /// Make, fill, read and delete the host's volumes (in the state directory's store, or
     /// `--url`'s).
     Volume(volume::VolumeArgs),
+    /// List, make, run in and terminate a server's sandboxes.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 impl Command {
@@ -90,6 +93,7 @@ impl Command {
             Command::Queue(command) => command.execute(settings).await.map(done),
             Command::Secret(command) => command.execute(settings).await.map(done),
             Command::Volume(command) => command.execute(settings).await.map(done),
+            Command::Sandbox(command) => command.execute(settings).await,
         }
     }
 }

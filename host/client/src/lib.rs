@@ -19,7 +19,7 @@
 //!
 //! [`Client::dict`] and [`Client::queue`] reach the server's dicts and queues, typed as the
 //! library's are; [`Client::volume`] its volumes' files, [`Client::create_secret`] its
-//! secrets. [`blocking`] holds the same API for callers without an async runtime.
+//! secrets, [`Client::create_sandbox`] its sandboxes. [`blocking`] holds the same API for callers without an async runtime.
 
 mod apps;
 pub mod blocking;
@@ -30,6 +30,7 @@ mod function;
 mod lines;
 mod logs;
 mod run;
+mod sandboxes;
 mod secrets;
 mod storage;
 mod volumes;
@@ -42,6 +43,9 @@ pub use function::{Function, MapLines};
 pub use logs::{LogEvent, LogStream};
 pub use reqwest::Url;
 pub use run::{RunEvent, RunStream};
+pub use sandboxes::{
+    ByteStream, ExecRequest, Sandbox, SandboxExit, SandboxProcess, SandboxRequest, SandboxSummary,
+};
 pub use secrets::SecretSummary;
 pub use storage::{Dict, Queue};
 pub use volumes::{Volume, VolumeEntry};

@@ -14,6 +14,7 @@ mod logs;
 mod map;
 mod ops;
 mod run;
+mod sandboxes;
 mod secrets;
 mod storage;
 mod volumes;
@@ -75,6 +76,36 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .route("/v1/queues/{name}/get", post(storage::queue_get))
         .route("/v1/queues/{name}/clear", post(storage::queue_clear))
         .route("/v1/queues/{name}/heartbeat", post(storage::heartbeat))
+        .route(
+            "/v1/sandboxes",
+            get(sandboxes::list).post(sandboxes::create),
+        )
+        .route(
+            "/v1/sandboxes/{id}",
+            get(sandboxes::get).delete(sandboxes::terminate),
+        )
+        .route("/v1/sandboxes/{id}/wait", post(sandboxes::wait))
+        .route("/v1/sandboxes/{id}/exec", post(sandboxes::exec))
+        .route(
+            "/v1/sandboxes/{id}/processes/{pid}",
+            get(sandboxes::get_process),
+        )
+        .route(
+            "/v1/sandboxes/{id}/processes/{pid}/wait",
+            post(sandboxes::wait_process),
+        )
+        .route(
+            "/v1/sandboxes/{id}/processes/{pid}/stdin",
+            post(sandboxes::stdin),
+        )
+        .route(
+            "/v1/sandboxes/{id}/processes/{pid}/stdout",
+            get(sandboxes::stdout),
+        )
+        .route(
+            "/v1/sandboxes/{id}/processes/{pid}/stderr",
+            get(sandboxes::stderr),
+        )
         .route("/v1/secrets", get(secrets::list_secrets))
         .route(
             "/v1/secrets/{name}",

@@ -212,6 +212,8 @@ impl Server {
         tracing::info!(grace = ?grace, "shutting down");
         context.begin_stopping();
         drop(scheduling);
+        // Their processes end now: their output streams end with them.
+        context.host.sandboxes().shutdown().await;
         // The loop may have ended already (its task panicked): nothing more to stop then.
         let _ = stop.send(deadline);
         let _ = serving.await;

@@ -14,6 +14,10 @@
 //! | `fnhost_retained_calls` | | finished spawned calls whose result is kept |
 //! | `fnhost_retained_bytes` | | bytes of those results |
 //! | `fnhost_apps` | | apps deployed |
+//! | `fnhost_sandboxes` | | sandboxes alive |
+//! | `fnhost_sandboxes_created_total` | | sandboxes made |
+//! | `fnhost_sandbox_processes` | | sandbox processes running |
+//! | `fnhost_sandbox_processes_started_total` | | sandbox processes started |
 //! | `fnhost_cluster_connected` | | in a cluster: 1 while connected to NATS, else 0 |
 //! | `fnhost_cluster_spawned_total` | | in a cluster: spawned calls this host stored |
 //! | `fnhost_cluster_spilled_total` | | in a cluster: calls this host sent to another, answered |
@@ -234,9 +238,35 @@ impl Collector for HostCollector {
             ),
             ("apps", "Apps deployed", apps.len() as u64),
         ];
+        let sandboxes = self.host.sandboxes().stats();
+        let totals = totals.into_iter().chain([
+            ("sandboxes", "Sandboxes alive", sandboxes.live as u64),
+            (
+                "sandbox_processes",
+                "Sandbox processes running",
+                sandboxes.running as u64,
+            ),
+        ]);
         for (name, help, value) in totals {
             let gauge = ConstGauge::new(value);
             gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let counters = [
+            ("sandboxes_created", "Sandboxes made", sandboxes.created),
+            (
+                "sandbox_processes_started",
+                "Sandbox processes started",
+                sandboxes.processes,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                counter.metric_type(),
+            )?)?;
         }
         Ok(())
     }

@@ -68,6 +68,10 @@ pub(crate) struct ServeCommand {
     /// This host's name in the cluster (default: the machine's name and the process id).
     #[arg(long, value_name = "NAME", requires = "cluster")]
     host_name: Option<String>,
+    /// Makes `sb.exec("NAME", ...)` run the wasi:cli command component at PATH in every
+    /// sandbox; repeatable.
+    #[arg(long = "sandbox-program", value_name = "NAME=PATH")]
+    sandbox_programs: Vec<String>,
 }
 
 impl ServeCommand {
@@ -98,6 +102,15 @@ impl ServeCommand {
             state_dir: Some(state_dir.clone()),
             ..settings.host
         })?;
+        for program in &self.sandbox_programs {
+            let Some((name, path)) = program.split_once('=') else {
+                bail!("--sandbox-program takes NAME=PATH (got `{program}`)");
+            };
+            if !std::path::Path::new(path).is_file() {
+                bail!("--sandbox-program {name}: no file at {path}");
+            }
+            host.sandboxes().register_program(name, path);
+        }
         let server_settings = ServerSettings {
             listen: self.listen,
             state_dir,

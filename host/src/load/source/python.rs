@@ -66,6 +66,10 @@ const SDK: &[(&str, &str)] = &[
         include_str!("../../../../guest-sdk/python/fnhost/_phase.py"),
     ),
     (
+        "fnhost/_sandbox.py",
+        include_str!("../../../../guest-sdk/python/fnhost/_sandbox.py"),
+    ),
+    (
         "fnhost/_schedule.py",
         include_str!("../../../../guest-sdk/python/fnhost/_schedule.py"),
     ),
@@ -96,6 +100,10 @@ const SDK: &[(&str, &str)] = &[
     (
         "fnhost/exception.py",
         include_str!("../../../../guest-sdk/python/fnhost/exception.py"),
+    ),
+    (
+        "fnhost/container_process.py",
+        include_str!("../../../../guest-sdk/python/fnhost/container_process.py"),
     ),
     (
         "fnhost/dict.py",
