@@ -988,3 +988,119 @@ fn a_detached_run_leaves_its_spawned_calls_running_on_the_server() {
     );
     std::fs::remove_dir_all(&state).unwrap();
 }
+
+/// Sandboxes on a server: made, run in and listed with `fnhost sandbox`, through the Rust
+/// client (stdin fed, stdout streamed), counted in the metrics, and driven by a Python script
+/// as Modal's sandbox examples drive them.
+#[test]
+fn sandboxes_serve_the_cli_the_rust_client_and_a_python_script() {
+    let dir = scratch_dir("sandboxes");
+    let tool = fnhost_tests::command("tool");
+    let program = format!("tool={}", tool.display());
+    let server = Server::start(&dir.join("state"), &["--sandbox-program", &program]);
+    let sandbox = |args: &[&str]| {
+        let mut all = vec!["sandbox", "--url", server.url.as_str()];
+        all.extend_from_slice(args);
+        fnhost(&all)
+    };
+    let created = sandbox(&["create", "--app", "cli-test", "--timeout", "5m"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let id = stdout(&created).trim().to_owned();
+    assert!(id.starts_with("sb-"), "{id}");
+    // The process's output passes through; its exit code is the command's.
+    let ran = sandbox(&[
+        "exec",
+        &id,
+        "python",
+        "-c",
+        "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)",
+    ]);
+    assert_eq!(ran.status.code(), Some(3), "{}", stderr(&ran));
+    assert_eq!(
+        (stdout(&ran).as_str(), stderr(&ran).as_str()),
+        ("out\n", "err\n")
+    );
+    let ran = sandbox(&["exec", &id, "tool", "echo", "registered"]);
+    assert_eq!(stdout(&ran), "registered\n", "{}", stderr(&ran));
+    let refused = sandbox(&["exec", &id, "node", "-e", "1"]);
+    assert!(
+        stderr(&refused).contains("`node` cannot run in a sandbox"),
+        "{}",
+        stderr(&refused)
+    );
+    let listed = stdout(&sandbox(&["list"]));
+    assert!(
+        listed.contains(&id) && listed.contains("cli-test"),
+        "{listed}"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use futures::StreamExt;
+        let client = fnhost_client::Client::connect(&server.url).unwrap();
+        let made = client
+            .create_sandbox(&fnhost_client::SandboxRequest::default())
+            .await
+            .unwrap();
+        let cat = made
+            .exec(&["tool", "cat"], &fnhost_client::ExecRequest::default())
+            .await
+            .unwrap();
+        let mut out = cat.stdout().await.unwrap();
+        cat.write_stdin("first\n", false).await.unwrap();
+        // Streamed as written: the first line arrives before stdin ends.
+        let first = out.next().await.unwrap().unwrap();
+        assert_eq!(first.as_ref(), b"first\n");
+        cat.write_stdin("second\n", true).await.unwrap();
+        let mut rest = Vec::new();
+        while let Some(bytes) = out.next().await {
+            rest.extend_from_slice(&bytes.unwrap());
+        }
+        assert_eq!(rest, b"second\n");
+        assert_eq!(cat.wait().await.unwrap().code, 0);
+        let metrics = reqwest::get(format!("{}/metrics", server.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("fnhost_sandboxes 2"), "{metrics}");
+        assert!(
+            metrics.contains("fnhost_sandbox_processes_started_total"),
+            "{metrics}"
+        );
+        // Found by id, terminated from elsewhere.
+        let exit = client
+            .sandbox(made.id())
+            .terminate()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((exit.code, exit.reason.as_str()), (137, "terminated"));
+        assert_eq!(made.poll().await.unwrap().unwrap().code, 137);
+    });
+    let terminated = sandbox(&["terminate", &id]);
+    assert!(terminated.status.success(), "{}", stderr(&terminated));
+    let listed = stdout(&sandbox(&["list", "--all"]));
+    assert!(
+        listed.contains(&format!("{id}\tcli-test\tended 137 (terminated)")),
+        "{listed}"
+    );
+
+    let python = client_python(&dir);
+    let output = python_script(&python, "tests/guests-py/client/sandbox.py")
+        .env("FNHOST_URL", &server.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "id: True\nread: hello from python 0 0\n\
+         interpreter: ['', '', 'x + y = 15\\n', 'error: division by zero\\n']\n\
+         lines: ['line 0\\n', 'line 1\\n', 'line 2\\n']\nstderr: oops 3\nfiles: kept\nbash: True\n\
+         from_id: None True\nterminated: 137 137\naio: (['42\\n'], 0)\nentrypoint: entrypoint 0\n\
+         timeout: 124\n"
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,7 +7,7 @@
 //!
 //! `--only` runs some groups of rows (to profile them), comma-separated: `memory`, `start`,
 //! `host-to-guest`, `guest-to-guest`, `fan-out`, `sleepers`, `busy`, `run`, `http`, `web`,
-//! `retained`, `python`, `cluster`, `batching`, `classes`, `storage`.
+//! `retained`, `python`, `cluster`, `batching`, `classes`, `storage`, `sandboxes`.
 //!
 //! Everything runs in a task on a multi-threaded tokio runtime's workers. Latencies are medians
 //! (p50) of sequential operations; throughputs are whole-run figures.
@@ -32,6 +32,7 @@ mod memory;
 mod python;
 mod raw;
 mod run;
+mod sandboxes;
 mod sleepers;
 mod start;
 mod storage;
@@ -186,6 +187,9 @@ async fn run(options: Options) {
         // A Python instance holds several core instances: 50 × scale of them fit the pool.
         let sizes = (50 * scale, 200 * scale as u32, runs);
         python::python(&mut report, &bench, &hello, &cache, sizes).await;
+    }
+    if options.runs("sandboxes") {
+        sandboxes::sandboxes(&mut report, 20 * scale).await;
     }
     if options.runs("cluster") {
         let (calls, spawns) = if options.quick {

@@ -1,5 +1,5 @@
 //! A `wasi:cli` command for the sandbox tests, a few tools in one: `tool echo ARGS...`,
-//! `tool cat` (stdin to stdout), `tool read PATH`, `tool write PATH TEXT`, `tool env NAME`,
+//! `tool cat` (stdin to stdout, as it comes), `tool read PATH`, `tool write PATH TEXT`, `tool env NAME`,
 //! `tool exit CODE`, `tool spin` (computes forever).
 
 use std::io::{Read, Write};
@@ -10,11 +10,17 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("echo") => println!("{}", rest.join(" ")),
         Some("cat") => {
-            let mut input = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut input)
-                .expect("stdin reads");
-            std::io::stdout().write_all(&input).expect("stdout writes");
+            // Piece by piece, as it comes: a reader sees each line before stdin ends.
+            let (mut input, mut output) = (std::io::stdin().lock(), std::io::stdout().lock());
+            let mut piece = [0u8; 4096];
+            loop {
+                let read = input.read(&mut piece).expect("stdin reads");
+                if read == 0 {
+                    break;
+                }
+                output.write_all(&piece[..read]).expect("stdout writes");
+                output.flush().expect("stdout flushes");
+            }
         }
         Some("read") => match std::fs::read_to_string(&rest[0]) {
             Ok(text) => print!("{text}"),
