@@ -24,7 +24,6 @@
 //! blocking body, which runs one input, or when the live inputs of an async body finish.
 //! Dropping the store drops the calls the cancelled input made, which cancels them in turn.
 
-pub(crate) mod cpu;
 pub(crate) mod deadline;
 mod imports;
 mod keyvalue;
@@ -41,11 +40,11 @@ use crate::dispatch::{CallId, Input, Reply, payload};
 use crate::info::FunctionInfo;
 use crate::options::Policy;
 use crate::runtime::bindings::{AppPre, CallError, EnterPhase};
+use crate::runtime::cpu::CpuBudget;
 use crate::runtime::grants::OwnGrants;
 use crate::runtime::memory::OverBudget;
 use crate::runtime::occupancy::Live;
 use crate::runtime::output::Origin;
-use cpu::CpuBudget;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use state::{ContainerContext, ContainerState, new_store};

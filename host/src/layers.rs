@@ -18,9 +18,9 @@ const LAYERS: [&str; 12] = [
     "info",
     "dispatch",
     "runtime",
+    "sandbox",
     "container",
     "load",
-    "sandbox",
     "pool",
     "api",
 ];

@@ -25,7 +25,7 @@
 //! The modules form layers, each using only those listed before it (docs/architecture.md
 //! draws the call path through them):
 //! `error`, `options`, `info` → `dispatch` (the seam: requests, replies, call chains) →
-//! `runtime` (engine, bindings, grants, output) → `container` → `load` → `sandbox` → `pool` →
+//! `runtime` (engine, bindings, grants, output) → `sandbox` → `container` → `load` → `pool` →
 //! `api`.
 
 mod api;

@@ -5,6 +5,7 @@
 pub(crate) mod cache;
 pub(crate) mod component;
 mod file;
+pub(crate) mod programs;
 pub(crate) mod snapshot;
 pub mod source;
 

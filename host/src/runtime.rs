@@ -2,6 +2,7 @@
 //! and where guest output goes. Nothing here knows of pools, apps or calls.
 
 pub(crate) mod bindings;
+pub(crate) mod cpu;
 pub(crate) mod engine;
 pub(crate) mod grants;
 pub(crate) mod memory;

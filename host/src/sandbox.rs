@@ -15,28 +15,30 @@
 //! record (kept, by id, for [`ENDED_KEPT`] more sandboxes). Without it, a sandbox nobody
 //! terminates would keep its processes' memory and its files for the host's life.
 
+mod exit;
 mod pipe;
 mod process;
-mod program;
+pub(crate) mod program;
+pub(crate) mod store;
 
+pub use exit::{ExitReason, ProcessExit};
 pub use pipe::PIPE_CAPACITY;
-pub use process::{ExitReason, Process, ProcessExit};
+pub use process::Process;
 
 use crate::Error;
 use crate::info::{SecretSource, VolumeMount};
-use crate::load::CompileCache;
 use crate::runtime::memory::MemoryBudget;
 use crate::storage::LazyStorage;
-use process::{ProcessLimits, Setup};
-use program::Programs;
+use process::Setup;
+use program::FindProgram;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use store::ProcessLimits;
 use tokio::sync::watch;
-use wasmtime::Engine;
 
 /// A sandbox's lifetime unless it says otherwise: Modal's 5 minutes.
 pub const DEFAULT_SANDBOX_TIMEOUT: Duration = Duration::from_secs(300);
@@ -147,7 +149,7 @@ pub struct SandboxStats {
 pub struct Sandboxes(Arc<Shared>);
 
 struct Shared {
-    programs: Programs,
+    programs: Arc<dyn FindProgram>,
     host_budget: Arc<MemoryBudget>,
     storage: Arc<LazyStorage>,
     /// Where scratch directories are made.
@@ -170,18 +172,17 @@ struct Table {
 }
 
 impl Sandboxes {
-    /// The sandboxes of a host with `engine` and `cache`, charging `host_budget`, whose
+    /// The sandboxes of a host whose programs `programs` finds, charging `host_budget`, whose
     /// volumes and secrets are in `storage`; scratch directories are made in `root`.
     pub(crate) fn new(
-        engine: &Engine,
-        cache: CompileCache,
+        programs: Arc<dyn FindProgram>,
         host_budget: Arc<MemoryBudget>,
         storage: Arc<LazyStorage>,
         root: PathBuf,
         max_sandboxes: usize,
-    ) -> Result<Sandboxes, Error> {
-        Ok(Sandboxes(Arc::new(Shared {
-            programs: Programs::new(engine, cache)?,
+    ) -> Sandboxes {
+        Sandboxes(Arc::new(Shared {
+            programs,
             host_budget,
             storage,
             root,
@@ -190,7 +191,7 @@ impl Sandboxes {
             created: AtomicU64::new(0),
             processes: AtomicU64::new(0),
             throttles: Arc::default(),
-        })))
+        }))
     }
 
     fn table(&self) -> MutexGuard<'_, Table> {

@@ -19,6 +19,7 @@ use crate::dispatch::offload::{HostOffload, Offload};
 use crate::dispatch::retained::{CallStore, RetainedCall, RetainedStats, Retention};
 use crate::error::reason;
 use crate::load::CompileCache;
+use crate::load::programs::Programs;
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
@@ -161,15 +162,15 @@ impl Host {
             settings.state_dir.clone(),
             settings.storage.clone(),
         ));
+        let programs = Programs::new(&engine, settings.cache.clone())
+            .map_err(|error| LoadError::Engine(reason(error.to_string())))?;
         let sandboxes = Sandboxes::new(
-            &engine,
-            settings.cache.clone(),
+            Arc::new(programs),
             Arc::clone(&budget),
             Arc::clone(&storage),
             std::env::temp_dir().join(format!("fnhost-sandboxes-{}", std::process::id())),
             settings.max_sandboxes,
-        )
-        .map_err(|error| LoadError::Engine(reason(error.to_string())))?;
+        );
         Ok(Host {
             shared: Arc::new(HostShared {
                 budget,

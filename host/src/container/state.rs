@@ -7,13 +7,13 @@
 //! CPU budget: without the callback a guest that computes forever would hold its thread.
 
 use crate::Error;
-use crate::container::cpu::CpuBudget;
 use crate::container::deadline::Deadlines;
 use crate::dispatch::Dispatch;
 use crate::dispatch::chain::{CallerKey, Callers, Chain, Frame};
 use crate::dispatch::offload::OffloadRoute;
 use crate::dispatch::retained::CallStore;
 use crate::dispatch::watch::Abandoned;
+use crate::runtime::cpu::CpuBudget;
 use crate::runtime::grants::{Grants, OutgoingHttp, OwnGrants};
 use crate::runtime::memory::{Limits, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;

@@ -23,10 +23,10 @@
 //! client would run on until its timeout.
 
 use crate::Error;
-use crate::container::cpu::CpuBudget;
 use crate::container::state::{ContainerContext, ContainerState, new_store};
 use crate::options::FunctionConfig;
 use crate::pool::PoolStats;
+use crate::runtime::cpu::CpuBudget;
 use crate::runtime::grants::OwnGrants;
 use crate::runtime::output::Origin;
 use std::future::Future;

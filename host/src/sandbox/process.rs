@@ -9,71 +9,21 @@
 //! budgets) and its stdout and stderr reach their end of file, so a reader never waits for a
 //! process that is gone.
 
-use crate::container::cpu::CpuBudget;
+use crate::runtime::cpu::CpuBudget;
 use crate::runtime::engine::EPOCH_TICK;
-use crate::runtime::memory::MemoryBudget;
+use crate::sandbox::exit::{ExitReason, ProcessExit};
 use crate::sandbox::pipe::{GuestOutput, GuestStdin, Pipe};
-use crate::sandbox::program::{ProcessState, Program};
+use crate::sandbox::program::Program;
+use crate::sandbox::store::{ProcessLimits, ProcessState};
 use bytes::Bytes;
-use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder};
-
-/// Why a process (or a sandbox) ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExitReason {
-    /// It returned or exited on its own; the code is its status.
-    Exited,
-    /// Past its timeout: code 124, as `timeout(1)` gives.
-    Timeout,
-    /// Its sandbox was idle past its idle timeout (a sandbox's reason only): code 0.
-    Idle,
-    /// Over its memory limit: code 137, as a process the kernel's OOM killer ended.
-    Memory,
-    /// Over its CPU time limit: code 152 (128 + SIGXCPU), as `ulimit -t` ends one.
-    CpuTime,
-    /// It trapped (a WebAssembly fault: `unreachable`, a stack overflow): code 134, as an
-    /// aborted process.
-    Trap,
-    /// Terminated (its sandbox terminated, or the host stopping): code 137, as Modal gives.
-    Terminated,
-}
-
-impl ExitReason {
-    /// The exit code a process stopped for this reason reports.
-    pub fn code(self) -> i32 {
-        match self {
-            ExitReason::Exited | ExitReason::Idle => 0,
-            ExitReason::Timeout => 124,
-            ExitReason::Memory | ExitReason::Terminated => 137,
-            ExitReason::CpuTime => 152,
-            ExitReason::Trap => 134,
-        }
-    }
-}
-
-/// How a process ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProcessExit {
-    /// Its exit code: its status when it exited, else the reason's code.
-    pub code: i32,
-    /// Why it ended.
-    pub reason: ExitReason,
-    /// What went wrong, when it did not exit on its own (the trap's message, the limit).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// CPU time its guest code used, in milliseconds, sampled at the epoch tick.
-    pub cpu_ms: u64,
-    /// The most linear memory it held, in bytes.
-    pub memory_peak: u64,
-}
 
 /// What a process is started with.
 pub(crate) struct Setup {
@@ -332,80 +282,4 @@ fn wasi(setup: &Setup, stdin: Pipe, stdout: Pipe, stderr: Pipe) -> WasiCtx {
         tracing::warn!("cannot mount {}: {error}", stdlib.display());
     }
     builder.build()
-}
-
-/// How far a process may grow its memories and tables: its sandbox's memory limit, shared by
-/// the sandbox's processes, and the host's budget; both given back when the process ends.
-pub(crate) struct ProcessLimits {
-    sandbox: Arc<MemoryBudget>,
-    host: Arc<MemoryBudget>,
-    charged: usize,
-    peak: usize,
-    /// Set when a growth went past the sandbox's limit or the host's budget.
-    over: Option<ExitReason>,
-}
-
-/// How many elements a process's table may grow to.
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
-impl ProcessLimits {
-    pub(crate) fn new(sandbox: Arc<MemoryBudget>, host: Arc<MemoryBudget>) -> Self {
-        ProcessLimits {
-            sandbox,
-            host,
-            charged: 0,
-            peak: 0,
-            over: None,
-        }
-    }
-}
-
-impl ResourceLimiter for ProcessLimits {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let growth = desired.saturating_sub(current);
-        if !self.sandbox.reserve(growth) {
-            self.over = Some(ExitReason::Memory);
-            wasmtime::bail!(
-                "growing memory to {desired} bytes would take the sandbox past its memory \
-                 limit of {} MiB",
-                self.sandbox.limit() >> 20
-            );
-        }
-        if !self.host.reserve(growth) {
-            self.sandbox.release(growth);
-            self.over = Some(ExitReason::Memory);
-            wasmtime::bail!(
-                "growing memory to {desired} bytes would take the host's guest memory past its \
-                 budget of {} MiB",
-                self.host.limit() >> 20
-            );
-        }
-        self.charged += growth;
-        self.peak = self.peak.max(self.charged);
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > MAX_TABLE_ELEMENTS {
-            wasmtime::bail!("forcing trap when growing table to {desired} elements");
-        }
-        Ok(true)
-    }
-}
-
-impl Drop for ProcessLimits {
-    fn drop(&mut self) {
-        self.sandbox.release(self.charged);
-        self.host.release(self.charged);
-    }
 }
