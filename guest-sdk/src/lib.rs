@@ -138,8 +138,8 @@ pub mod bindings {
         // `run` is declared `async` in WIT so that blocking bodies may wait, but is lifted
         // synchronously: a blocking body holds its instance until it returns.
         async: [
-            "-export:fnhost:runtime/guest@0.10.0#run",
-            "-export:fnhost:runtime/guest@0.10.0#run-gen",
+            "-export:fnhost:runtime/guest@0.11.0#run",
+            "-export:fnhost:runtime/guest@0.11.0#run-gen",
         ],
     });
 }

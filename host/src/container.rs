@@ -27,6 +27,7 @@
 pub(crate) mod deadline;
 mod imports;
 mod keyvalue;
+mod sandboxes;
 mod secrets;
 pub(crate) mod state;
 mod storage;

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The top-level modules, lowest first.
-const LAYERS: [&str; 12] = [
+const LAYERS: [&str; 11] = [
     "error",
     "storage",
     "options",
@@ -18,7 +18,6 @@ const LAYERS: [&str; 12] = [
     "info",
     "dispatch",
     "runtime",
-    "sandbox",
     "container",
     "load",
     "pool",

@@ -25,7 +25,7 @@
 //! The modules form layers, each using only those listed before it (docs/architecture.md
 //! draws the call path through them):
 //! `error`, `options`, `info` → `dispatch` (the seam: requests, replies, call chains) →
-//! `runtime` (engine, bindings, grants, output) → `sandbox` → `container` → `load` → `pool` →
+//! `runtime` (engine, bindings, grants, output, sandboxes) → `container` → `load` → `pool` →
 //! `api`.
 
 mod api;
@@ -39,7 +39,6 @@ mod load;
 mod options;
 mod pool;
 mod runtime;
-pub mod sandbox;
 mod schedule;
 mod storage;
 
@@ -67,6 +66,7 @@ pub use options::{
 };
 pub use pool::class::MAX_PARAMETER_SETS;
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};
+pub use runtime::sandbox;
 pub use schedule::{CronSchedule, InvalidSchedule, Period, Schedule};
 pub use storage::remote;
 pub use storage::{

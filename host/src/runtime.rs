@@ -1,5 +1,6 @@
 //! What every container runs on: the engine, the contract's bindings, the operator's grants,
-//! and where guest output goes. Nothing here knows of pools, apps or calls.
+//! and where guest output goes; and the sandboxes, whose processes run on the same engine.
+//! Nothing here knows of pools, apps or calls.
 
 pub(crate) mod bindings;
 pub(crate) mod cpu;
@@ -8,3 +9,4 @@ pub(crate) mod grants;
 pub(crate) mod memory;
 pub(crate) mod occupancy;
 pub(crate) mod output;
+pub mod sandbox;

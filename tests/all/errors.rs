@@ -227,7 +227,7 @@ async fn broken_components_fail_to_load_with_a_clear_message() {
         .expect("a component of another contract version fails");
     assert!(
         error.contains("built against fnhost:runtime@0.1.0")
-            && error.contains("implements fnhost:runtime@0.10.0"),
+            && error.contains("implements fnhost:runtime@0.11.0"),
         "names both versions: {error}"
     );
 

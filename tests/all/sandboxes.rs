@@ -492,3 +492,43 @@ async fn a_host_keeps_a_thousand_idle_sandboxes() {
         .unwrap();
     assert!(matches!(error, Error::Cancelled(_)), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_python_function_makes_and_drives_sandboxes() {
+    let component = fnhost_tests::python_guest("tests/guests-py/sandboxes/app.py");
+    let host = host();
+    let app = host.app().load([component]).await.expect("the app loads");
+    let driven: serde_json::Value = app
+        .function("drive")
+        .unwrap()
+        .remote(("import os; print('hi', os.environ['WHO'])",))
+        .await
+        .unwrap();
+    assert_eq!(driven["out"], "hi guest\n", "{driven}");
+    assert_eq!(driven["code"], 0);
+    assert_eq!(driven["first"], "ONE\n");
+    assert_eq!(driven["rest"], serde_json::json!(["TWO\n"]));
+    assert_eq!(driven["refused"], true);
+    assert_eq!(driven["same"], serde_json::Value::Null);
+    // The function's sandbox is the host's: found by id here, alive after the call.
+    let sandbox = host
+        .sandboxes()
+        .get(driven["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(sandbox.poll(), None);
+    sandbox.terminate().await;
+    let streamed: serde_json::Value = app
+        .function("drive_async")
+        .unwrap()
+        .remote(("for i in range(3): print(i)",))
+        .await
+        .unwrap();
+    assert_eq!(streamed, serde_json::json!([["0\n", "1\n", "2\n"], 0, 137]));
+    let entry: serde_json::Value = app
+        .function("entrypoint")
+        .unwrap()
+        .remote(())
+        .await
+        .unwrap();
+    assert_eq!(entry, serde_json::json!(["42\n", 0, "null"]));
+}

@@ -1,7 +1,7 @@
 """Where the SDK runs, and the host's imports it calls there.
 
-Inside a component, componentize-py's bindings (`wit_world`) are importable: `host`, `storage`
-and `types` are the contract's imports (`wit/fnhost.wit`), served by the host that runs the
+Inside a component, componentize-py's bindings (`wit_world`) are importable: `host`, `storage`,
+`sandboxes` and `types` are the contract's imports (`wit/fnhost.wit`), served by the host that runs the
 component. In CPython (`pip install guest-sdk/python`, a script or a client) they are not, and
 the same three come from `fnhost._http`, which serves them over a running `fnhost serve`'s
 HTTP API. Every module that calls the host imports them from here, so the SDK's handles are
@@ -17,16 +17,18 @@ server is there from the start.
 
 try:
     from componentize_py_types import Err
-    from wit_world.imports import host, storage, types
+    from wit_world.imports import host, sandboxes, storage, types
 
     #: Whether this is a component (else CPython, calling a server over HTTP).
     IN_COMPONENT = True
 except ModuleNotFoundError:
     from ._http import Err, host, storage, types
 
+    #: Sandboxes are reached over HTTP in CPython (`fnhost._sandbox`), not through imports.
+    sandboxes = None
     IN_COMPONENT = False
 
-__all__ = ["IN_COMPONENT", "Err", "built", "host", "require_host", "storage", "types"]
+__all__ = ["IN_COMPONENT", "Err", "built", "host", "require_host", "sandboxes", "storage", "types"]
 
 _built = not IN_COMPONENT
 

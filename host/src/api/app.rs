@@ -274,6 +274,7 @@ impl AppBuilder {
                 calls: Arc::clone(host.calls()),
                 offload: OffloadRoute::new(Arc::clone(host.offload())),
                 storage: Some(Arc::clone(host.lazy_storage())),
+                sandboxes: Some(host.sandboxes().clone()),
             });
             AppShared {
                 pools: functions

@@ -23,7 +23,7 @@ use crate::load::programs::Programs;
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
-use crate::sandbox::{DEFAULT_MAX_SANDBOXES, Sandboxes};
+use crate::runtime::sandbox::{DEFAULT_MAX_SANDBOXES, Sandboxes};
 use crate::storage::remote::RemoteState;
 use crate::storage::{LazyStorage, Storage, StorageError, StorageSettings};
 use crate::{Error, LoadError};

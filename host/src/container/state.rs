@@ -18,6 +18,7 @@ use crate::runtime::grants::{Grants, OutgoingHttp, OwnGrants};
 use crate::runtime::memory::{Limits, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
 use crate::runtime::output::{Origin, OutputSink};
+use crate::runtime::sandbox::Sandboxes;
 use crate::storage::{LazyStorage, Storage, StorageError};
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -49,6 +50,8 @@ pub(crate) struct ContainerContext {
     /// The host's dicts and queues; `None` where a guest may not keep state (a snapshot's
     /// hooks, describing a component).
     pub(crate) storage: Option<Arc<LazyStorage>>,
+    /// The host's sandboxes; `None` where a guest may not make any (as `storage`).
+    pub(crate) sandboxes: Option<Sandboxes>,
 }
 
 /// What a container's store holds.
@@ -65,6 +68,8 @@ pub(crate) struct ContainerState {
     pub(crate) calls: Arc<CallStore>,
     /// The host's dicts and queues, if the guest may keep state.
     storage: Option<Arc<LazyStorage>>,
+    /// The host's sandboxes, if the guest may make them.
+    sandboxes: Option<Sandboxes>,
     /// `function#id`, for messages and output prefixes.
     pub(crate) label: Arc<str>,
     /// The message the guest's panic hook reported, if it panicked.
@@ -113,6 +118,7 @@ impl ContainerState {
             dispatch: context.dispatch.clone(),
             calls: Arc::clone(&context.calls),
             storage: context.storage.clone(),
+            sandboxes: context.sandboxes.clone(),
             label,
             panic: None,
             deadlines: Deadlines::default(),
@@ -166,6 +172,15 @@ impl ContainerState {
             )
         })?;
         storage.get()
+    }
+
+    /// The host's sandboxes.
+    pub(crate) fn sandboxes(&self) -> Result<&Sandboxes, Error> {
+        self.sandboxes.as_ref().ok_or_else(|| {
+            Error::BadArguments(
+                "sandboxes cannot be made here (a snap `enter` hook, or describing)".into(),
+            )
+        })
     }
 
     /// Input `tag`, called through `caller`, starts and must be done by `deadline`; returns

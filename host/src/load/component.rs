@@ -149,7 +149,7 @@ const GUEST_EXPORT: &str = "fnhost:runtime/guest@";
 const CONTRACT: &str = "fnhost:runtime/";
 
 /// The version of this host's contract, `wit/fnhost.wit`'s package version.
-const CONTRACT_VERSION: &str = "0.10.0";
+const CONTRACT_VERSION: &str = "0.11.0";
 
 /// When `component` was built against another version of the contract: which, in a sentence.
 fn contract_version(component: &Component, engine: &wasmtime::Engine) -> Option<String> {
@@ -297,6 +297,7 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
         })),
         offload: OffloadRoute::default(),
         storage: None,
+        sandboxes: None,
     };
     let origin = Origin::Container(Arc::clone(&label));
     let state = ContainerState::new(

@@ -84,6 +84,7 @@ pub(crate) async fn snapshot(
         calls: Arc::clone(&context.calls),
         offload: OffloadRoute::default(),
         storage: None,
+        sandboxes: None,
     };
     let label: Arc<str> = Arc::from(format!("{}#snapshot", class.name));
     let origin = Origin::Container(Arc::clone(&label));

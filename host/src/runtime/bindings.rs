@@ -5,6 +5,9 @@
 //! calling store's fiber, so the instance waits while every other container goes on. The
 //! `async func` imports are concurrent: only the calling guest task waits.
 //!
+//! The sandboxes interface's blocking imports (making a sandbox, starting, feeding, reading
+//! and waiting for its processes) are async on the host too.
+//!
 //! The storage interface's blocking imports (every dict, queue and volume operation but `id`
 //! and `name`) are async on the host for the same reason: they wait on the store's writer, or
 //! for an item, with the calling store suspended.
@@ -50,6 +53,13 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/storage.[method]volume.listdir": async | trappable,
         "fnhost:runtime/storage.[method]volume.read-file": async | trappable,
         "fnhost:runtime/storage.[method]volume.remove-file": async | trappable,
+        "fnhost:runtime/sandboxes.[static]sandbox.create": async | trappable,
+        "fnhost:runtime/sandboxes.[method]sandbox.exec": async | trappable,
+        "fnhost:runtime/sandboxes.[method]sandbox.wait": async | trappable,
+        "fnhost:runtime/sandboxes.[method]sandbox.terminate": async | trappable,
+        "fnhost:runtime/sandboxes.[method]process.write-stdin": async | trappable,
+        "fnhost:runtime/sandboxes.[method]process.read": async | trappable,
+        "fnhost:runtime/sandboxes.[method]process.wait": async | trappable,
         default: trappable,
     },
     with: {
@@ -59,6 +69,8 @@ wasmtime::component::bindgen!({
         "fnhost:runtime/storage.dict": crate::storage::Dict,
         "fnhost:runtime/storage.queue": crate::storage::Queue,
         "fnhost:runtime/storage.volume": crate::storage::Volume,
+        "fnhost:runtime/sandboxes.sandbox": crate::runtime::sandbox::Sandbox,
+        "fnhost:runtime/sandboxes.process": crate::runtime::sandbox::Process,
     },
 });
 

@@ -88,7 +88,7 @@ pub(crate) async fn cross_store<const N: usize>(
 }
 
 /// The version of the contract (wit/fnhost.wit) the bench guest is built against.
-const CONTRACT_VERSION: &str = "0.10.0";
+const CONTRACT_VERSION: &str = "0.11.0";
 
 /// Raw wasmtime, configured as fnhost's engine is, instantiating the same component with
 /// WASI, `sleep-async`, and, for the cross-store baseline, `call` / `call-async` sent to

@@ -11,10 +11,10 @@
 
 use crate::runtime::cpu::CpuBudget;
 use crate::runtime::engine::EPOCH_TICK;
-use crate::sandbox::exit::{ExitReason, ProcessExit};
-use crate::sandbox::pipe::{GuestOutput, GuestStdin, Pipe};
-use crate::sandbox::program::Program;
-use crate::sandbox::store::{ProcessLimits, ProcessState};
+use crate::runtime::sandbox::exit::{ExitReason, ProcessExit};
+use crate::runtime::sandbox::pipe::{GuestOutput, GuestStdin, Pipe};
+use crate::runtime::sandbox::program::Program;
+use crate::runtime::sandbox::store::{ProcessLimits, ProcessState};
 use bytes::Bytes;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //! store holds nothing of the host but its WASI context and its limits.
 
 use crate::Error;
-use crate::sandbox::store::ProcessState;
+use crate::runtime::sandbox::store::ProcessState;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;

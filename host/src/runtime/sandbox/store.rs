@@ -8,7 +8,7 @@
 
 use crate::runtime::cpu::CpuBudget;
 use crate::runtime::memory::MemoryBudget;
-use crate::sandbox::exit::ExitReason;
+use crate::runtime::sandbox::exit::ExitReason;
 use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
