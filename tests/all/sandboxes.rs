@@ -299,6 +299,42 @@ async fn processes_share_files_but_no_memory() {
     assert!(err.contains("FileNotFoundError"), "{err}");
     sandbox.terminate().await;
     other.terminate().await;
+    // A volume is mounted read-write, shared with the host's functions and clients.
+    let with_volume = host
+        .sandboxes()
+        .create(SandboxOptions {
+            volumes: vec![fnhost::VolumeMount {
+                path: "/data".into(),
+                volume: "sandbox-data".into(),
+                create_if_missing: true,
+            }],
+            ..SandboxOptions::default()
+        })
+        .await
+        .unwrap();
+    let (_, err, exit) = run(
+        &with_volume,
+        &[
+            "python",
+            "-c",
+            "open('/data/note.txt', 'w').write('from a sandbox')",
+        ],
+    )
+    .await;
+    assert_eq!(exit.code, 0, "{err}");
+    let volume = host
+        .storage()
+        .unwrap()
+        .volume("sandbox-data", false)
+        .await
+        .unwrap();
+    assert_eq!(volume.read("note.txt").await.unwrap(), b"from a sandbox");
+    with_volume.terminate().await;
+    assert_eq!(
+        volume.read("note.txt").await.unwrap(),
+        b"from a sandbox",
+        "the volume outlives the sandbox"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -531,4 +567,41 @@ async fn a_python_function_makes_and_drives_sandboxes() {
         .await
         .unwrap();
     assert_eq!(entry, serde_json::json!(["42\n", 0, "null"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sandboxs_image_packages_are_importable_by_its_python() {
+    let host = host();
+    let sandbox = host
+        .sandboxes()
+        .create(SandboxOptions {
+            packages: vec!["humanize==4.9.0".into()],
+            ..SandboxOptions::default()
+        })
+        .await
+        .expect("the packages install");
+    let (out, err, exit) = run(
+        &sandbox,
+        &[
+            "python",
+            "-c",
+            "import humanize; print(humanize.intcomma(1234567))",
+        ],
+    )
+    .await;
+    assert_eq!((out.as_str(), exit.code), ("1,234,567\n", 0), "{err}");
+    // Read-only: a process cannot change what other sandboxes share.
+    let (_, err, _) = run(&sandbox, &["python", "-c", "open('/packages/x', 'w')"]).await;
+    assert!(err.contains("Error"), "{err}");
+    sandbox.terminate().await;
+    let refused = host
+        .sandboxes()
+        .create(SandboxOptions {
+            packages: vec!["numpy==2.1.0".into()],
+            ..SandboxOptions::default()
+        })
+        .await
+        .err()
+        .expect("numpy has no wheel a sandbox can load");
+    assert!(refused.to_string().contains("numpy"), "{refused}");
 }

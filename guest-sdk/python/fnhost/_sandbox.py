@@ -236,7 +236,8 @@ class _GuestSandbox:
             idle_timeout_ms=_millis(options["idle_timeout"]), workdir=options["workdir"],
             env=list(options["env"].items()), secrets=options["secrets"], volumes=options["volumes"],
             millicores=None if options["cpu"] is None else int(options["cpu"] * 1000),
-            memory_mib=options["memory"], cpu_time_ms=_millis(options["cpu_time"]))
+            memory_mib=options["memory"], cpu_time_ms=_millis(options["cpu_time"]),
+            packages=options["packages"])
         try:
             return _GuestSandbox(sandboxes.Sandbox.create(wit))
         except Err as error:
@@ -453,7 +454,7 @@ class Sandbox:
         from ._secret import sources
         from ._volume import mounts
 
-        variables = dict(_image_env(image))
+        variables, packages = _image(image)
         variables.update({key: value for key, value in (env or {}).items() if value is not None})
         options = {
             "app": None if app is None else (getattr(app, "name", None) or str(app)),
@@ -467,6 +468,7 @@ class Sandbox:
             "cpu": cpu[1] if isinstance(cpu, tuple) else cpu,
             "memory": memory[1] if isinstance(memory, tuple) else memory,
             "cpu_time": cpu_time,
+            "packages": packages,
         }
         backend = await (_GuestSandbox if IN_COMPONENT else _HttpSandbox).create(options)
         return Sandbox(backend, entrypoint=bool(args))
@@ -580,11 +582,8 @@ class Sandbox:
         return self._entrypoint().stdin
 
 
-def _image_env(image) -> dict:
+def _image(image) -> tuple:
+    """A sandbox's image's variables and packages (`Image.env`, `Image.pip_install`)."""
     if image is None:
-        return {}
-    if getattr(image, "_packages", ()):
-        raise exception.InvalidError(
-            "a sandbox's image with packages (pip_install) is not supported by fnhost yet: the "
-            "sandbox's python has the standard library")
-    return dict(getattr(image, "_env", {}))
+        return {}, []
+    return dict(getattr(image, "_env", {})), list(getattr(image, "_packages", ()))

@@ -51,6 +51,9 @@ pub struct SandboxRequest {
     /// CPU seconds each process may use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_time: Option<f64>,
+    /// Python packages its `python` imports (pip's spelling).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
 }
 
 /// What `Sandbox.exec` takes besides the command (`POST /v1/sandboxes/{id}/exec`).

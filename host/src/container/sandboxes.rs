@@ -72,6 +72,7 @@ fn sandbox_options(options: WitSandboxOptions) -> Result<SandboxOptions, Error> 
             .map(|millicores| f64::from(millicores) / 1000.0),
         memory: options.memory_mib,
         cpu_time: millis(options.cpu_time_ms),
+        packages: options.packages,
     })
 }
 

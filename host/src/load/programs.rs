@@ -12,8 +12,8 @@ use crate::Error;
 use crate::load::MAX_COMPONENT_BYTES;
 use crate::load::cache::{CompileCache, Digest};
 use crate::load::component::compile_bytes;
-use crate::load::source::build_interpreter;
-use crate::runtime::sandbox::program::{FindProgram, Found, Mounts, Program};
+use crate::load::source::{build_interpreter, sandbox_packages};
+use crate::runtime::sandbox::program::{FindProgram, Found, Installed, Mounts, Program};
 use crate::runtime::sandbox::store::ProcessState;
 use crate::storage::VolumeDir;
 use std::collections::HashMap;
@@ -174,6 +174,17 @@ impl Programs {
 impl FindProgram for Programs {
     fn find<'a>(&'a self, name: &'a str, workdir: &'a str, mounts: &'a Mounts) -> Found<'a> {
         Box::pin(self.find_now(name, workdir, mounts))
+    }
+
+    fn packages<'a>(&'a self, requirements: &'a [String]) -> Installed<'a> {
+        Box::pin(async move {
+            let cache = self.cache.clone();
+            let requirements = requirements.to_vec();
+            tokio::task::spawn_blocking(move || sandbox_packages(&requirements, &cache))
+                .await
+                .map_err(|error| Error::Overloaded(error.to_string()))?
+                .map_err(|error| Error::BadArguments(format!("a sandbox's image: {error}")))
+        })
     }
 
     fn register(&self, name: &str, path: PathBuf) {

@@ -16,6 +16,7 @@ mod python;
 
 pub use python::{
     COMPONENTIZE_PY_VERSION, Interpreter, PythonBuild, build_interpreter, build_python,
+    sandbox_packages,
 };
 
 /// Builds the guest crate in `dir` in release mode for `wasm32-wasip2` and returns the path of

@@ -46,6 +46,8 @@ pub const DEFAULT_SANDBOX_TIMEOUT: Duration = Duration::from_secs(300);
 pub const MAX_SANDBOX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 /// A sandbox's memory limit unless it says otherwise, over all its processes.
 pub const DEFAULT_SANDBOX_MEMORY: u64 = 1 << 30;
+/// Where a sandbox's packages are mounted (the interpreter puts it on `sys.path`).
+pub const PACKAGES: &str = "/packages";
 /// How many ended sandboxes stay readable by id (their exit), oldest forgotten first.
 pub const ENDED_KEPT: usize = 10_000;
 /// How many sandboxes a host holds at once unless its operator says otherwise.
@@ -85,6 +87,10 @@ pub struct SandboxOptions {
     /// CPU time each process may use (an fnhost option, as `ulimit -t`); unlimited when
     /// `None`.
     pub cpu_time: Option<Duration>,
+    /// Python packages (pip's spelling: Modal's `Image.pip_install`) its `python` imports:
+    /// installed once per set (pure-Python wheels, or wasm ones) and mounted read-only at
+    /// `/packages`.
+    pub packages: Vec<String>,
 }
 
 /// What one `exec` is started with: Modal's `Sandbox.exec` arguments.
@@ -212,6 +218,11 @@ impl Sandboxes {
         let scratch = self.scratch()?;
         let mut mounts = vec![(scratch.path().to_owned(), "/".to_owned())];
         mounts.extend(self.volume_dirs(&options.volumes).await?);
+        let mut read_only = Vec::new();
+        if !options.packages.is_empty() {
+            let installed = self.0.programs.packages(&options.packages).await?;
+            read_only.push((installed, PACKAGES.to_owned()));
+        }
         let id = format!("sb-{:032x}", rand::random::<u128>());
         let sandbox = Sandbox(Arc::new(SandboxShared {
             id: id.clone(),
@@ -221,6 +232,7 @@ impl Sandboxes {
             settings,
             env,
             mounts,
+            read_only,
             budget: MemoryBudget::new(
                 options
                     .memory
@@ -362,7 +374,7 @@ impl Sandboxes {
             .prefix("sb-")
             .tempdir_in(&self.0.root)
             .map_err(unavailable)?;
-        for dir in ["tmp", "python"] {
+        for dir in ["tmp", "python", "packages"] {
             std::fs::create_dir(scratch.path().join(dir)).map_err(unavailable)?;
         }
         Ok(scratch)
@@ -392,10 +404,13 @@ fn check_mount_path(path: &str) -> Result<(), Error> {
             std::path::Component::RootDir | std::path::Component::Normal(_)
         )
     });
-    if !path.starts_with('/') || !normal || path == "/" || path.starts_with("/python") {
+    let reserved = ["/python", PACKAGES]
+        .iter()
+        .any(|reserved| Path::new(path).starts_with(reserved));
+    if !path.starts_with('/') || !normal || path == "/" || reserved {
         return Err(Error::BadArguments(format!(
             "a volume's mount path must be absolute, without `.` or `..`, and not `/` nor under \
-             `/python` (got `{path}`)"
+             `/python` or `{PACKAGES}` (got `{path}`)"
         )));
     }
     Ok(())
@@ -491,6 +506,8 @@ struct SandboxShared {
     env: Vec<(String, String)>,
     /// Host directory, guest path: the scratch directory at `/`, then the volumes.
     mounts: Vec<(PathBuf, String)>,
+    /// Host directory, guest path, mounted read-only: its packages.
+    read_only: Vec<(PathBuf, String)>,
     /// Its memory limit, which its processes' memories share.
     budget: Arc<MemoryBudget>,
     /// Removed when it ends.
@@ -592,6 +609,7 @@ impl Sandbox {
             env,
             workdir,
             mounts: self.0.mounts.clone(),
+            read_only: self.0.read_only.clone(),
             timeout: options
                 .timeout
                 .map_or(remaining, |timeout| timeout.min(remaining)),

@@ -56,6 +56,9 @@ struct Create {
     cpu: Option<f64>,
     memory: Option<u64>,
     cpu_time: Option<f64>,
+    /// Python packages its `python` imports (pip's spelling).
+    #[serde(default)]
+    packages: Vec<String>,
 }
 
 /// The body of `POST /v1/sandboxes/{id}/exec`: `Sandbox.exec`'s arguments.
@@ -124,6 +127,7 @@ pub(crate) async fn create(
         cpu: create.cpu,
         memory: create.memory,
         cpu_time: seconds(create.cpu_time, "cpu_time")?,
+        packages: create.packages,
     };
     let sandbox = context.host.sandboxes().create(options).await?;
     Ok((StatusCode::CREATED, axum::Json(sandbox.info())).into_response())

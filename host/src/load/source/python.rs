@@ -21,6 +21,19 @@ mod packages;
 use crate::LoadError;
 use crate::load::CompileCache;
 pub use interpreter::{Interpreter, build_interpreter};
+
+/// `requirements` installed for a sandbox's `python` (see `packages::install_requirements`).
+pub fn sandbox_packages(
+    requirements: &[String],
+    cache: &CompileCache,
+) -> Result<PathBuf, LoadError> {
+    let failed = |reason: String| LoadError::Build {
+        path: PathBuf::from("sandbox image"),
+        reason,
+    };
+    let tool = componentize_py().map_err(failed)?;
+    packages::install_requirements(requirements, &tool.path, cache).map_err(failed)
+}
 use packages::Packages;
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};

@@ -33,6 +33,8 @@ pub(crate) struct Setup {
     pub(crate) workdir: String,
     /// Host directories mounted at guest paths, read-write.
     pub(crate) mounts: Vec<(PathBuf, String)>,
+    /// Host directories mounted at guest paths, read-only.
+    pub(crate) read_only: Vec<(PathBuf, String)>,
     pub(crate) timeout: Duration,
     pub(crate) limits: ProcessLimits,
     /// Thousandths of a core it may use, if limited.
@@ -260,7 +262,8 @@ fn on_tick(
 }
 
 /// The process's WASI: its pipes, arguments and environment, its working directory, and its
-/// sandbox's directories; the interpreter's standard library read-only at `/python`.
+/// sandbox's directories; the interpreter's standard library read-only at `/python`, and
+/// the sandbox's packages at `/packages`.
 fn wasi(setup: &Setup, stdin: Pipe, stdout: Pipe, stderr: Pipe) -> WasiCtx {
     let mut builder = WasiCtxBuilder::new();
     builder
@@ -276,10 +279,15 @@ fn wasi(setup: &Setup, stdin: Pipe, stdout: Pipe, stderr: Pipe) -> WasiCtx {
             tracing::warn!("cannot mount {} in a sandbox: {error}", host.display());
         }
     }
-    if let Some(stdlib) = setup.program.stdlib()
-        && let Err(error) = builder.preopened_dir(stdlib, "/python", FsPerms::ReadOnly)
-    {
-        tracing::warn!("cannot mount {}: {error}", stdlib.display());
+    let stdlib = setup.program.stdlib().map(|dir| (dir, "/python"));
+    let read_only = setup
+        .read_only
+        .iter()
+        .map(|(host, guest)| (host.as_path(), guest.as_str()));
+    for (host, guest) in stdlib.into_iter().chain(read_only) {
+        if let Err(error) = builder.preopened_dir(host, guest, FsPerms::ReadOnly) {
+            tracing::warn!("cannot mount {}: {error}", host.display());
+        }
     }
     builder.build()
 }

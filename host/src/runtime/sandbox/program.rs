@@ -62,4 +62,10 @@ pub(crate) trait FindProgram: Send + Sync {
 
     /// Makes `name` run the command component at `path` (a file of the host).
     fn register(&self, name: &str, path: PathBuf);
+
+    /// The directory holding `requirements` (pip's spelling) installed for `python`.
+    fn packages<'a>(&'a self, requirements: &'a [String]) -> Installed<'a>;
 }
+
+/// What `packages` returns.
+pub(crate) type Installed<'a> = Pin<Box<dyn Future<Output = Result<PathBuf, Error>> + Send + 'a>>;

@@ -108,12 +108,50 @@ pub fn prepare(
             scratch
         }
     };
-    let installed = root.join(&packages.digest);
-    if !installed.is_dir() {
-        install(&python, &found, &requirement_files, &root, &installed)?;
-    }
-    packages.dir = Some(installed);
+    packages.dir = Some(installed_in(
+        &root,
+        &python,
+        &found,
+        &requirement_files,
+        &packages.digest,
+    )?);
     Ok(packages)
+}
+
+/// `requirements` (pip's spelling) installed as an app's images install them, for a sandbox's
+/// `python`: the directory that holds them, kept in `cache` (else in the system's temporary
+/// directory, for the process's life) under the digest of what chose them.
+pub fn install_requirements(
+    requirements: &[String],
+    componentize_py: &Path,
+    cache: &CompileCache,
+) -> Result<PathBuf, String> {
+    let python = python(componentize_py);
+    let found = Found {
+        packages: requirements.to_vec(),
+        ..Found::default()
+    };
+    let digest = digest(&python, &found, &[]);
+    let root = match cache.usable_dir() {
+        Some(cache) => cache.join("python-packages"),
+        None => std::env::temp_dir().join("fnhost-packages"),
+    };
+    installed_in(&root, &python, &found, &[], &digest)
+}
+
+/// The directory of `root` named `digest`, installed now unless it was.
+fn installed_in(
+    root: &Path,
+    python: &Path,
+    found: &Found,
+    requirement_files: &[(PathBuf, String)],
+    digest: &str,
+) -> Result<PathBuf, String> {
+    let installed = root.join(digest);
+    if !installed.is_dir() {
+        install(python, found, requirement_files, root, &installed)?;
+    }
+    Ok(installed)
 }
 
 /// The Python that runs `images.py` and pip: the virtual environment's of componentize-py,

@@ -71,6 +71,9 @@ def take_process_state():
     if cwd:
         os.chdir(cwd)
     sys.dont_write_bytecode = True
+    # The sandbox's image's packages, when it has some.
+    if os.path.isdir("/packages") and os.listdir("/packages"):
+        sys.path.insert(0, "/packages")
 
 
 def run_source(source, filename, namespace):
