@@ -512,11 +512,15 @@ class Sandbox:
                    stdout=None, stderr=None, pty: bool = False, pty_info=None, _pty_info=None,
                    _aio: bool = False) -> ContainerProcess:
         """Starts `args` (`"python", "-c", code`, or a wasi:cli command) in the sandbox."""
-        del bufsize, stdout, stderr, pty_info, _pty_info
+        del bufsize  # Output is delivered as the process writes it, line-buffered or not.
         from ._secret import sources
 
-        if pty:
+        if pty or pty_info is not None or _pty_info is not None:
             raise exception.InvalidError("a pseudo-terminal is not supported by fnhost's sandboxes")
+        if stdout is not None or stderr is not None:
+            raise exception.InvalidError(
+                "exec's stdout= and stderr= (StreamType) are not supported by fnhost: both are pipes, "
+                "read from the process")
         if not args or not all(isinstance(arg, str) for arg in args):
             raise exception.InvalidError("exec takes the program and its arguments, all strings")
         options = {
