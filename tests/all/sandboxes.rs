@@ -7,9 +7,14 @@ use fnhost::{Error, Host, HostSettings};
 use fnhost_tests::command;
 use std::time::Duration;
 
-/// A host of the test's own.
+/// A host of the test's own, with few slots (tests make many hosts at once, and each reserves
+/// address space for its slots; a sandbox's process takes one while it runs).
 fn host() -> Host {
-    Host::new(HostSettings::default()).expect("the host starts")
+    Host::new(HostSettings {
+        max_instances: 64,
+        ..HostSettings::default()
+    })
+    .expect("the host starts")
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -500,6 +505,19 @@ async fn a_sandbox_ends_once_and_releases_what_it_held() {
         .await
         .unwrap();
     assert_eq!(entry.wait().await.code, 4);
+    // A host dropped ends its sandboxes.
+    let host = self::host();
+    let orphan = self::sandbox(&host).await;
+    let sleeping = orphan
+        .exec(
+            args(&["python", "-c", "import time; time.sleep(600)"]),
+            ExecOptions::default(),
+        )
+        .await
+        .unwrap();
+    drop(host);
+    assert_eq!(sleeping.wait().await.reason, ExitReason::Terminated);
+    assert_eq!(orphan.wait().await.reason, ExitReason::Terminated);
 }
 
 #[tokio::test(flavor = "multi_thread")]

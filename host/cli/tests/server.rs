@@ -1020,6 +1020,20 @@ fn sandboxes_serve_the_cli_the_rust_client_and_a_python_script() {
         (stdout(&ran).as_str(), stderr(&ran).as_str()),
         ("out\n", "err\n")
     );
+    let piped = fnhost_with_stdin(
+        &[
+            "sandbox",
+            "--url",
+            &server.url,
+            "exec",
+            &id,
+            "python",
+            "-c",
+            "import sys; print(sys.stdin.read().upper())",
+        ],
+        "piped through\n",
+    );
+    assert_eq!(stdout(&piped), "PIPED THROUGH\n\n", "{}", stderr(&piped));
     let ran = sandbox(&["exec", &id, "tool", "echo", "registered"]);
     assert_eq!(stdout(&ran), "registered\n", "{}", stderr(&ran));
     let refused = sandbox(&["exec", &id, "node", "-e", "1"]);
@@ -1101,6 +1115,31 @@ fn sandboxes_serve_the_cli_the_rust_client_and_a_python_script() {
          from_id: None True\nterminated: 137 137\naio: (['42\\n'], 0)\nentrypoint: entrypoint 0\n\
          timeout: 124\n"
     );
-    drop(server);
+    // A server stop ends its sandboxes, a running process's too, and exits cleanly: the
+    // process's output stream ends with it.
+    let mut out = runtime.block_on(async {
+        use futures::StreamExt;
+        let client = fnhost_client::Client::connect(&server.url).unwrap();
+        let made = client
+            .create_sandbox(&fnhost_client::SandboxRequest::default())
+            .await
+            .unwrap();
+        let code = "print('up', flush=True); import time; time.sleep(600)";
+        let process = made
+            .exec(
+                &["python", "-c", code],
+                &fnhost_client::ExecRequest::default(),
+            )
+            .await
+            .unwrap();
+        let mut out = process.stdout().await.unwrap();
+        assert_eq!(out.next().await.unwrap().unwrap().as_ref(), b"up\n");
+        out
+    });
+    assert!(server.terminate().success());
+    runtime.block_on(async {
+        use futures::StreamExt;
+        assert!(out.next().await.is_none_or(|piece| piece.is_err()));
+    });
     std::fs::remove_dir_all(&dir).unwrap();
 }

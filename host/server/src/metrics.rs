@@ -247,10 +247,7 @@ impl Collector for HostCollector {
                 sandboxes.running as u64,
             ),
         ]);
-        for (name, help, value) in totals {
-            let gauge = ConstGauge::new(value);
-            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
-        }
+        encode_gauges(&mut encoder, totals)?;
         let counters = [
             ("sandboxes_created", "Sandboxes made", sandboxes.created),
             (
@@ -259,17 +256,32 @@ impl Collector for HostCollector {
                 sandboxes.processes,
             ),
         ];
-        for (name, help, value) in counters {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
-        Ok(())
+        encode_counters(&mut encoder, counters)
     }
+}
+
+/// One gauge without labels per `(name, help, value)`.
+fn encode_gauges<'a>(
+    encoder: &mut DescriptorEncoder,
+    gauges: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
+) -> Result<(), std::fmt::Error> {
+    for (name, help, value) in gauges {
+        let gauge = ConstGauge::new(value);
+        gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+    }
+    Ok(())
+}
+
+/// One counter without labels per `(name, help, value)`.
+fn encode_counters<'a>(
+    encoder: &mut DescriptorEncoder,
+    counters: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
+) -> Result<(), std::fmt::Error> {
+    for (name, help, value) in counters {
+        let counter = ConstCounter::new(value);
+        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+    }
+    Ok(())
 }
 
 /// Reads what the host did for its cluster at each scrape.
@@ -308,15 +320,6 @@ impl Collector for ClusterCollector {
                 stats.taken,
             ),
         ];
-        for (name, help, value) in counters {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(
-                name,
-                help,
-                None,
-                counter.metric_type(),
-            )?)?;
-        }
-        Ok(())
+        encode_counters(&mut encoder, counters)
     }
 }

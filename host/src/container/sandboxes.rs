@@ -17,10 +17,10 @@ use crate::runtime::bindings::fnhost::runtime::sandboxes::{
 use crate::runtime::bindings::fnhost::runtime::types::{
     CallError, SecretSource as WitSecretSource, VolumeMount as WitVolumeMount,
 };
+use crate::runtime::bindings::secret_source;
 use crate::runtime::sandbox::{
     ExecOptions, Process, ProcessExit, Sandbox, SandboxExit, SandboxOptions,
 };
-use crate::storage::SecretValues;
 use std::future::Future;
 use std::time::Duration;
 use wasmtime::component::{Accessor, HasSelf, Resource};
@@ -37,11 +37,9 @@ fn millis(value: Option<u64>) -> Option<Duration> {
 fn secrets(sources: Vec<WitSecretSource>) -> Result<Vec<SecretSource>, Error> {
     sources
         .into_iter()
-        .map(|source| match source {
-            WitSecretSource::Named(name) => Ok(SecretSource::Named(name)),
-            WitSecretSource::Inline(pairs) => SecretValues::new(pairs)
-                .map(SecretSource::Inline)
-                .map_err(|error| Error::BadArguments(format!("a sandbox's secret: {error}"))),
+        .map(|source| {
+            secret_source(source)
+                .map_err(|error| Error::BadArguments(format!("a sandbox's secret: {error}")))
         })
         .collect()
 }

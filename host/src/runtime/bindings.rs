@@ -189,18 +189,24 @@ pub(crate) fn secrets_of(
 ) -> Result<Vec<SecretSource>, LoadError> {
     secrets
         .into_iter()
-        .map(|source| match source {
-            WitSecretSource::Named(name) => Ok(SecretSource::Named(name)),
-            WitSecretSource::Inline(pairs) => SecretValues::new(pairs)
-                .map(SecretSource::Inline)
-                .map_err(|error| LoadError::InvalidOption {
-                    path: component.to_owned(),
-                    function: function.to_owned(),
-                    option: "secrets",
-                    reason: error.to_string(),
-                }),
+        .map(|source| {
+            secret_source(source).map_err(|error| LoadError::InvalidOption {
+                path: component.to_owned(),
+                function: function.to_owned(),
+                option: "secrets",
+                reason: error.to_string(),
+            })
         })
         .collect()
+}
+
+/// One secret source as the contract passes it, its inline values checked as the store checks
+/// a secret's: a function's, or a sandbox's a guest makes.
+pub(crate) fn secret_source(source: WitSecretSource) -> Result<SecretSource, StorageError> {
+    match source {
+        WitSecretSource::Named(name) => Ok(SecretSource::Named(name)),
+        WitSecretSource::Inline(pairs) => SecretValues::new(pairs).map(SecretSource::Inline),
+    }
 }
 
 /// The volumes a function mounts, as the component says: each at an absolute path of plain

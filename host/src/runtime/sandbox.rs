@@ -10,8 +10,8 @@
 //! no name resolved, no wasi:http) and no host file but those directories.
 //!
 //! Invariant: a sandbox ends once — past its timeout, idle past its idle timeout, terminated,
-//! its entrypoint process done, or the host stopping — and ending kills its processes, waits
-//! for them and removes its scratch directory, so an ended sandbox holds nothing but its
+//! its entrypoint process done, or the host stopping (or dropped) — and ending kills its
+//! processes, waits for them and removes its scratch directory, so an ended sandbox holds nothing but its
 //! record (kept, by id, for [`ENDED_KEPT`] more sandboxes). Without it, a sandbox nobody
 //! terminates would keep its processes' memory and its files for the host's life.
 
@@ -22,6 +22,7 @@ pub(crate) mod program;
 pub(crate) mod store;
 
 pub use exit::{ExitReason, ProcessExit};
+use exit::{end_once, ended};
 pub use pipe::PIPE_CAPACITY;
 pub use process::Process;
 
@@ -175,6 +176,23 @@ struct Table {
     ended_order: VecDeque<String>,
     /// Set when the host stops: no sandbox is made after.
     closed: bool,
+}
+
+impl Drop for Shared {
+    /// The host is gone: its sandboxes end with it (their processes stop; each one's files go
+    /// when its last task lets go of it).
+    fn drop(&mut self) {
+        let table = self.table.get_mut().unwrap_or_else(PoisonError::into_inner);
+        for sandbox in table.live.values() {
+            let reason = ExitReason::Terminated;
+            sandbox.stop(&SandboxExit {
+                code: reason.code(),
+                reason,
+            });
+        }
+        // Only when empty: another host of the process may use it still.
+        let _ = std::fs::remove_dir(&self.root);
+    }
 }
 
 impl Sandboxes {
@@ -668,13 +686,7 @@ impl Sandbox {
 
     /// How it ended, waiting until it does.
     pub async fn wait(&self) -> SandboxExit {
-        let mut exit = self.0.exit.subscribe();
-        loop {
-            if let Some(exit) = exit.borrow_and_update().clone() {
-                return exit;
-            }
-            let _ = exit.changed().await;
-        }
+        ended(&self.0.exit).await
     }
 
     /// How it ended, if it did.
@@ -707,20 +719,13 @@ impl Sandbox {
         .await;
     }
 
-    /// Ends it with `exit` unless it ended already: kills its processes, waits for them,
-    /// removes its files and moves it to the ended sandboxes.
-    async fn finish(&self, exit: SandboxExit) {
+    /// Marks it ended with `exit` unless it ended already, and tells its processes to stop:
+    /// them, and whether what they wrote stays readable. No process starts after it.
+    fn stop(&self, exit: &SandboxExit) -> Option<(Vec<Process>, bool)> {
         let processes: Vec<Process> = {
             let state = self.state();
-            let first = self.0.exit.send_if_modified(|ended| {
-                let first = ended.is_none();
-                if first {
-                    *ended = Some(exit.clone());
-                }
-                first
-            });
-            if !first {
-                return;
+            if !end_once(&self.0.exit, exit.clone()) {
+                return None;
             }
             state.processes.values().cloned().collect()
         };
@@ -736,6 +741,15 @@ impl Sandbox {
                 process.abandon_output();
             }
         }
+        Some((processes, keep_output))
+    }
+
+    /// Ends it with `exit` unless it ended already: kills its processes, waits for them,
+    /// removes its files and moves it to the ended sandboxes.
+    async fn finish(&self, exit: SandboxExit) {
+        let Some((processes, keep_output)) = self.stop(&exit) else {
+            return;
+        };
         for process in &processes {
             process.wait().await;
         }

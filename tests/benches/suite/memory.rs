@@ -27,7 +27,7 @@ pub(crate) async fn idle_memory(
     );
 }
 
-fn resident_kib() -> i64 {
+pub(crate) fn resident_kib() -> i64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux");
     let pages: i64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * 4

@@ -1,8 +1,9 @@
 //! `fnhost sandbox ...`: a server's sandboxes (Modal's `modal container`/`Sandbox`), through
 //! its HTTP API: listed, made, run in, terminated.
 //!
-//! Invariant: `exec` passes the process's stdout and stderr through as they come and exits
-//! with the process's exit code, so a sandboxed command composes in a shell as a local one.
+//! Invariant: `exec` passes this command's stdin to the process, and the process's stdout and
+//! stderr back, as they come, and exits with the process's exit code, so a sandboxed command
+//! composes in a shell as a local one.
 
 use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
@@ -104,7 +105,8 @@ impl SandboxArgs {
                     .sandbox(&id)
                     .exec(&args, &ExecRequest::default())
                     .await?;
-                process.write_stdin(Vec::new(), true).await?;
+                // This command's stdin is the process's, as it comes.
+                tokio::spawn(pass_stdin(process.clone()));
                 let (out, err) = tokio::join!(
                     pass(process.stdout().await?, std::io::stdout()),
                     pass(process.stderr().await?, std::io::stderr())
@@ -121,6 +123,22 @@ impl SandboxArgs {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Copies this command's stdin to the process's, then closes it; a process that ended (or
+/// stopped reading) ends the copy.
+async fn pass_stdin(process: fnhost_client::SandboxProcess) {
+    use tokio::io::AsyncReadExt;
+    let mut stdin = tokio::io::stdin();
+    let mut piece = vec![0u8; 64 << 10];
+    loop {
+        // An unreadable stdin ends the process's as an end of file does.
+        let read: usize = stdin.read(&mut piece).await.unwrap_or_default();
+        let sent = process.write_stdin(piece[..read].to_vec(), read == 0).await;
+        if read == 0 || sent.is_err() {
+            return;
+        }
     }
 }
 

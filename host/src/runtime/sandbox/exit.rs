@@ -1,6 +1,7 @@
 //! How a process or a sandbox ended: its exit code and why, as Modal reports them.
 
 use serde::Serialize;
+use tokio::sync::watch;
 
 /// Why a process (or a sandbox) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,4 +51,28 @@ pub struct ProcessExit {
     pub cpu_ms: u64,
     /// The most linear memory it held, in bytes.
     pub memory_peak: u64,
+}
+
+/// Sets `cell` to `value` unless it holds one already; whether it was set (the first end wins).
+pub(crate) fn end_once<T>(cell: &watch::Sender<Option<T>>, value: T) -> bool {
+    let mut value = Some(value);
+    cell.send_if_modified(|held| {
+        let first = held.is_none();
+        if first {
+            *held = value.take();
+        }
+        first
+    })
+}
+
+/// What `cell` holds once it holds something, waiting until then.
+pub(crate) async fn ended<T: Clone>(cell: &watch::Sender<Option<T>>) -> T {
+    let mut held = cell.subscribe();
+    loop {
+        if let Some(value) = held.borrow_and_update().clone() {
+            return value;
+        }
+        // The sender is `cell`, borrowed for the whole wait: it is never dropped meanwhile.
+        let _ = held.changed().await;
+    }
 }

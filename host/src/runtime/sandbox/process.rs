@@ -11,7 +11,7 @@
 
 use crate::runtime::cpu::CpuBudget;
 use crate::runtime::engine::EPOCH_TICK;
-use crate::runtime::sandbox::exit::{ExitReason, ProcessExit};
+use crate::runtime::sandbox::exit::{ExitReason, ProcessExit, end_once, ended};
 use crate::runtime::sandbox::pipe::{GuestOutput, GuestStdin, Pipe};
 use crate::runtime::sandbox::program::Program;
 use crate::runtime::sandbox::store::{ProcessLimits, ProcessState};
@@ -124,14 +124,7 @@ impl Process {
 
     /// How it ended, waiting until it does.
     pub async fn wait(&self) -> ProcessExit {
-        let mut exit = self.0.exit.subscribe();
-        loop {
-            if let Some(exit) = exit.borrow_and_update().clone() {
-                return exit;
-            }
-            // The sender lives in `self`: it is never dropped while we wait.
-            let _ = exit.changed().await;
-        }
+        ended(&self.0.exit).await
     }
 
     /// How it ended, if it did.
@@ -141,13 +134,7 @@ impl Process {
 
     /// Stops it for `reason`, unless it ended already.
     pub(crate) fn kill(&self, reason: ExitReason) {
-        self.0.kill.send_if_modified(|kill| {
-            let first = kill.is_none();
-            if first {
-                *kill = Some(reason);
-            }
-            first
-        });
+        end_once(&self.0.kill, reason);
     }
 
     /// Stops reading its output: what it writes from now on is discarded, not held.
