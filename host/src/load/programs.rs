@@ -1,6 +1,7 @@
 //! What a sandbox can run, found by the name `exec` is given: `python` (CPython as a
 //! `wasi:cli` command, built once per host), a program the operator registered by name, or a
-//! `.wasm` command component inside the sandbox's own files.
+//! `.wasm` command component inside the sandbox's own files; and the packages of a sandbox's
+//! image, installed as an app's are.
 //!
 //! Invariant: a program is read either from the operator's registration or from the sandbox's
 //! own directories, through cap-primitives, so a path (`..`, an absolute symlink a process

@@ -1,6 +1,6 @@
-//! What a process of a sandbox runs: a compiled `wasi:cli` command ([`Program`]), the state
-//! its store holds, and where programs are found by name ([`FindProgram`], which the loading
-//! layer implements: `load::programs`).
+//! What a process of a sandbox runs: a compiled `wasi:cli` command ([`Program`]), and where
+//! programs are found by name and packages installed ([`FindProgram`], which the loading layer
+//! implements: `load::programs`).
 //!
 //! Invariant: a program is found either among the operator's registrations or in the
 //! sandbox's own directories, never elsewhere on the host (the finder's to keep); a process's
