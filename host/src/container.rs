@@ -28,10 +28,8 @@ pub(crate) mod deadline;
 mod imports;
 mod keyvalue;
 mod sandboxes;
-mod secrets;
 pub(crate) mod state;
 mod storage;
-mod volumes;
 
 use crate::Error;
 use crate::dispatch::chain::{CallerKey, Chain};
@@ -42,7 +40,7 @@ use crate::info::FunctionInfo;
 use crate::options::Policy;
 use crate::runtime::bindings::{AppPre, CallError, EnterPhase};
 use crate::runtime::cpu::CpuBudget;
-use crate::runtime::grants::OwnGrants;
+use crate::runtime::grants::{OwnGrants, secret_env, volume_dirs};
 use crate::runtime::memory::OverBudget;
 use crate::runtime::occupancy::Live;
 use crate::runtime::output::Origin;
@@ -165,8 +163,8 @@ impl Container {
     ) -> Result<Container, Error> {
         let own = match role {
             Role::Pooled { .. } => OwnGrants {
-                env: secrets::secret_env(context, &function.secrets)?,
-                dirs: volumes::volume_dirs(context, &function.volumes).await?,
+                env: secret_env(context.storage.as_deref(), &function.secrets)?,
+                dirs: volume_dirs(context.storage.as_deref(), &function.volumes).await?,
             },
             // The program's own: it is the operator's, not a function of the app.
             Role::Entrypoint => OwnGrants::default(),

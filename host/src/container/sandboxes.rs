@@ -115,6 +115,14 @@ async fn waited<T>(timeout: Option<u64>, wait: impl Future<Output = T>) -> Optio
 }
 
 impl ContainerState {
+    /// `made` kept in the resource table, or its error as the contract's.
+    fn kept<T: Send + 'static>(&mut self, made: Result<T, Error>) -> Made<Resource<T>> {
+        Ok(match made {
+            Ok(value) => Ok(self.table.push(value)?),
+            Err(error) => Err(error.into()),
+        })
+    }
+
     /// The sandbox behind `resource`, as a clone to work on outside the table.
     fn sandbox_of(&self, resource: &Resource<Sandbox>) -> wasmtime::Result<Sandbox> {
         Ok(self.table.get(resource)?.clone())
@@ -135,18 +143,12 @@ impl HostSandbox for ContainerState {
             }
             (Err(error), _) | (_, Err(error)) => Err(error),
         };
-        Ok(match made {
-            Ok(sandbox) => Ok(self.table.push(sandbox)?),
-            Err(error) => Err(error.into()),
-        })
+        self.kept(made)
     }
 
     fn from_id(&mut self, id: String) -> Made<Resource<Sandbox>> {
         let found = self.sandboxes().and_then(|sandboxes| sandboxes.get(&id));
-        Ok(match found {
-            Ok(sandbox) => Ok(self.table.push(sandbox)?),
-            Err(error) => Err(error.into()),
-        })
+        self.kept(found)
     }
 
     fn id(&mut self, sandbox: Resource<Sandbox>) -> wasmtime::Result<String> {
@@ -167,17 +169,12 @@ impl HostSandbox for ContainerState {
             }
             Err(error) => Err(error),
         };
-        Ok(match started {
-            Ok(process) => Ok(self.table.push(process)?),
-            Err(error) => Err(error.into()),
-        })
+        self.kept(started)
     }
 
     fn process(&mut self, sandbox: Resource<Sandbox>, pid: u32) -> Made<Resource<Process>> {
-        Ok(match self.table.get(&sandbox)?.process(pid) {
-            Ok(process) => Ok(self.table.push(process)?),
-            Err(error) => Err(error.into()),
-        })
+        let found = self.table.get(&sandbox)?.process(pid);
+        self.kept(found)
     }
 
     async fn wait(
@@ -258,6 +255,14 @@ impl HostProcess for ContainerState {
     }
 }
 
+/// The process behind `resource`, reached from a concurrent import.
+fn process_at(
+    accessor: &Accessor<ContainerState, HasSelf<ContainerState>>,
+    resource: &Resource<Process>,
+) -> wasmtime::Result<Process> {
+    accessor.with(|mut access| access.get().process_of(resource))
+}
+
 /// The next bytes of the process's stdout or stderr.
 async fn read(process: Process, stderr: bool, max: u32) -> Option<Vec<u8>> {
     let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
@@ -274,7 +279,7 @@ impl HostProcessWithStore<ContainerState> for HasSelf<ContainerState> {
         process: Resource<Process>,
         bytes: Vec<u8>,
     ) -> wasmtime::Result<bool> {
-        let process = accessor.with(|mut access| access.get().process_of(&process))?;
+        let process = process_at(accessor, &process)?;
         Ok(process.write_stdin(&bytes).await)
     }
 
@@ -284,7 +289,7 @@ impl HostProcessWithStore<ContainerState> for HasSelf<ContainerState> {
         stderr: bool,
         max: u32,
     ) -> wasmtime::Result<Option<Vec<u8>>> {
-        let process = accessor.with(|mut access| access.get().process_of(&process))?;
+        let process = process_at(accessor, &process)?;
         Ok(read(process, stderr, max).await)
     }
 
@@ -293,7 +298,7 @@ impl HostProcessWithStore<ContainerState> for HasSelf<ContainerState> {
         process: Resource<Process>,
         timeout_ms: Option<u64>,
     ) -> wasmtime::Result<Option<WitExit>> {
-        let process = accessor.with(|mut access| access.get().process_of(&process))?;
+        let process = process_at(accessor, &process)?;
         Ok(waited(timeout_ms, process.wait()).await.map(process_exit))
     }
 }

@@ -12,6 +12,12 @@
 //! `HTTP-request-denied`, a value the guest can handle, not a trap. Without the check, a guest
 //! could reach any host the machine reaches.
 
+mod secrets;
+mod volumes;
+
+pub(crate) use secrets::secret_env;
+pub(crate) use volumes::volume_dirs;
+
 use crate::LoadError;
 use crate::runtime::output::{GuestOutput, Origin, OutputSink, Stream};
 use http_body_util::BodyExt;

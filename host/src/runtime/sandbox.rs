@@ -28,6 +28,7 @@ pub use process::Process;
 
 use crate::Error;
 use crate::info::{SecretSource, VolumeMount};
+use crate::runtime::grants::{secret_env, volume_dirs};
 use crate::runtime::memory::MemoryBudget;
 use crate::storage::LazyStorage;
 use process::Setup;
@@ -345,40 +346,14 @@ impl Sandboxes {
     }
 
     fn secret_env(&self, secrets: &[SecretSource]) -> Result<Vec<(String, String)>, Error> {
-        let mut env = Vec::new();
-        for source in secrets {
-            let values = match source {
-                SecretSource::Inline(values) => values.clone(),
-                SecretSource::Named(name) => self
-                    .0
-                    .storage
-                    .get()
-                    .and_then(|store| store.secret(name))
-                    .map_err(|error| Error::NotFound(format!("secret `{name}`: {error}")))?,
-            };
-            env.extend(
-                values
-                    .vars()
-                    .map(|(key, value)| (key.to_owned(), value.to_owned())),
-            );
-        }
-        Ok(env)
+        secret_env(Some(&self.0.storage), secrets)
     }
 
     async fn volume_dirs(&self, volumes: &[VolumeMount]) -> Result<Vec<(PathBuf, String)>, Error> {
-        let mut dirs = Vec::new();
-        for mount in volumes {
-            check_mount_path(&mount.path)?;
-            let store = self.0.storage.get().map_err(|error| {
-                Error::Overloaded(format!("volume `{}`: {error}", mount.volume))
-            })?;
-            let volume = store
-                .volume(&mount.volume, mount.create_if_missing)
-                .await
-                .map_err(|error| Error::NotFound(format!("volume `{}`: {error}", mount.volume)))?;
-            dirs.push((volume.dir().to_owned(), mount.path.clone()));
-        }
-        Ok(dirs)
+        volumes
+            .iter()
+            .try_for_each(|mount| check_mount_path(&mount.path))?;
+        volume_dirs(Some(&self.0.storage), volumes).await
     }
 
     /// A new scratch directory, with the directories programs expect (`/tmp`, and `/python`

@@ -1,4 +1,4 @@
-//! A container's volumes: what its function's `volumes` name, opened (made when the app says
+//! A container's volumes (a sandbox's too): what its function's `volumes` name, opened (made when the app says
 //! so) in the host's store as the container starts, each mounted read-write at its path.
 //!
 //! Invariant: a container mounts exactly its function's volumes, each its volume's own
@@ -6,21 +6,20 @@
 //! with an error naming it, never a container without it.
 
 use crate::Error;
-use crate::container::state::ContainerContext;
 use crate::info::VolumeMount;
+use crate::storage::LazyStorage;
 use crate::storage::StorageError;
 use std::path::PathBuf;
 
-/// The host directories of `mounts`, each with the path the guest sees it at.
+/// The host directories of `mounts` in `storage` (the host's store), each with the path the
+/// guest sees it at.
 pub(crate) async fn volume_dirs(
-    context: &ContainerContext,
+    storage: Option<&LazyStorage>,
     mounts: &[VolumeMount],
 ) -> Result<Vec<(PathBuf, String)>, Error> {
     let mut dirs = Vec::with_capacity(mounts.len());
     for mount in mounts {
-        let storage = context
-            .storage
-            .as_ref()
+        let storage = storage
             .ok_or_else(|| Error::NotFound(format!("volume `{}`: no store here", mount.volume)))?;
         let store = storage
             .get()
