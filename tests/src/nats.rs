@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The `nats-server` binary the tests run.
@@ -27,18 +28,47 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: PathBuf,
+    /// Arguments beside the port, address and store (`-c FILE`, `--auth TOKEN`).
+    args: Vec<String>,
+    /// The server's log lines that mention a permissions violation (which the hosts of a
+    /// server with permissions must never cause).
+    violations: Arc<Mutex<Vec<String>>>,
+    /// Variables the server's configuration reads.
+    env: Vec<(String, String)>,
 }
 
 impl NatsServer {
     /// Starts a server on a free loopback port, keeping its streams in `store`.
     pub fn start(store: &Path) -> NatsServer {
+        NatsServer::start_with(store, &[], &[])
+    }
+
+    /// Starts a server as [`NatsServer::start`] does, with `args` (a configuration file, an
+    /// auth token) and the environment `env` (the variables its configuration reads).
+    pub fn start_with(store: &Path, args: &[&str], env: &[(&str, &str)]) -> NatsServer {
         let mut server = NatsServer {
             child: None,
             port: 0,
             store: store.to_owned(),
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
+            violations: Arc::default(),
+            env: env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         };
         server.launch();
         server
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The lines of its log so far that report a permissions violation.
+    pub fn permission_violations(&self) -> Vec<String> {
+        self.violations.lock().unwrap().clone()
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -79,8 +109,10 @@ impl NatsServer {
         };
         let binary = nats_server_binary();
         let mut child = Command::new(&binary)
+            .args(&self.args)
             .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
             .arg(&self.store)
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -93,19 +125,29 @@ impl NatsServer {
             });
         let (found, port) = mpsc::channel();
         let reader = BufReader::new(child.stderr.take().expect("piped"));
-        // Reads the log to its end, so that the server never blocks on a full pipe.
+        let violations = Arc::clone(&self.violations);
+        // Reads the log to its end, so that the server never blocks on a full pipe; the lines
+        // before the port are kept to say why a server did not start.
         std::thread::spawn(move || {
+            let mut early = String::new();
             for line in reader.lines().map_while(Result::ok) {
                 if let Some(address) = line.split("Listening for client connections on ").nth(1)
                     && let Some(port) = address.trim().rsplit(':').next()
                 {
-                    let _ = found.send(port.parse::<u16>().ok());
+                    let _ = found.send(port.parse::<u16>().map_err(|_| line.clone()));
+                } else if line.contains("Permissions Violation") {
+                    violations.lock().unwrap().push(line);
+                } else if early.len() < 64 * 1024 {
+                    early.push_str(&line);
+                    early.push('\n');
                 }
             }
+            let _ = found.send(Err(early));
         });
         match port.recv_timeout(Duration::from_secs(30)) {
-            Ok(Some(port)) => self.port = port,
-            _ => panic!("nats-server printed no port it listens on"),
+            Ok(Ok(port)) => self.port = port,
+            Ok(Err(log)) => panic!("nats-server printed no port it listens on:\n{log}"),
+            Err(_) => panic!("nats-server printed no port it listens on within 30 s"),
         }
         self.child = Some(child);
     }

@@ -9,6 +9,7 @@
 //! outcome; each subcommand lives in a module of [`commands`].
 
 mod app_args;
+mod cluster_args;
 mod commands;
 mod remote_args;
 mod settings;

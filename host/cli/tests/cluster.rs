@@ -2,10 +2,12 @@
 //! own on an ephemeral loopback port, as a user runs them: deploys shared by every host (and a
 //! host joining late), spawned calls that survive a host killed with SIGKILL, calls that spill
 //! to a host with room (checked on the pools' counters), guest → guest calls across hosts, and
-//! NATS restarting mid-run.
+//! NATS restarting mid-run; a cluster behind TLS and credentials (`trust`).
 
 #[path = "support/serve.rs"]
 mod support;
+#[path = "cluster/trust.rs"]
+mod trust;
 
 use fnhost_client::{Client, ClientError, FunctionCall};
 use fnhost_tests::nats::NatsServer;

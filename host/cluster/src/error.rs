@@ -5,12 +5,20 @@ use std::time::Duration;
 /// Why joining a cluster, or one of its operations, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    /// The NATS server could not be reached.
-    #[error("cannot reach the NATS server at {url}: {reason}")]
+    /// The NATS server could not be reached, or refused the host's credentials.
+    #[error("cannot connect to the NATS server at {url}: {reason}")]
     Connect {
-        /// The server's address.
+        /// The server's address, redacted (no credentials).
         url: String,
         /// What the client said.
+        reason: String,
+    },
+    /// A file of the connection (credentials, certificates) that cannot be used.
+    #[error("cannot use {}: {reason}", path.display())]
+    Credentials {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why (never the file's contents).
         reason: String,
     },
     /// A host name that cannot be one token of a subject.

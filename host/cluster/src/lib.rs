@@ -18,10 +18,11 @@
 //! docs/cluster.md has the design: subjects, streams, consumers, buckets, what happens when a
 //! host or NATS goes away, and how it scales.
 //!
-//! Modules, one concern each: `names` (everything named on NATS), `wire` (headers and
-//! outcomes), `spill`, `spawns`, `results`, `running` (calls running here, cancellations),
-//! `deployments`, `state`, `error`.
+//! Modules, one concern each: `connection` (the server's URL, credentials, TLS), `names`
+//! (everything named on NATS), `wire` (headers and outcomes), `spill`, `spawns`, `results`,
+//! `running` (calls running here, cancellations), `deployments`, `state`, `error`.
 
+mod connection;
 mod deployments;
 mod error;
 mod names;
@@ -32,6 +33,7 @@ mod spill;
 mod state;
 mod wire;
 
+pub use connection::{NatsConnection, NatsCredentials, NatsUrl};
 pub use deployments::Change;
 pub use error::ClusterError;
 
@@ -66,8 +68,8 @@ pub const DEFAULT_MAX_OUTCOME_BYTES: u64 = 1 << 30;
 /// How a host joins a cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterSettings {
-    /// The NATS server, `nats://HOST:PORT`.
-    pub url: String,
+    /// The NATS server (`nats://HOST:PORT`, `tls://...`) and how to prove who the host is.
+    pub connection: NatsConnection,
     /// This host's name in the cluster (default: the machine's name and the process id).
     pub host_name: String,
     /// How long a spawned call taken by a host may go without news of it before another host
@@ -92,11 +94,12 @@ pub struct ClusterSettings {
 }
 
 impl ClusterSettings {
-    /// The settings for joining the NATS server at `url`, the defaults otherwise, outcomes
-    /// kept as long as `host` keeps its spawned calls.
-    pub fn new(url: impl Into<String>, host: &Host) -> Self {
+    /// The settings for joining the NATS server of `connection` (a URL, with the credentials
+    /// it carries, or a [`NatsConnection`]), the defaults otherwise, outcomes kept as long as
+    /// `host` keeps its spawned calls.
+    pub fn new(connection: impl Into<NatsConnection>, host: &Host) -> Self {
         ClusterSettings {
-            url: url.into(),
+            connection: connection.into(),
             host_name: default_host_name(),
             ack_wait: DEFAULT_ACK_WAIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -117,7 +120,7 @@ impl ClusterSettings {
 pub async fn share_state(host: &Host, settings: &ClusterSettings) -> Result<(), ClusterError> {
     names::check_host_name(&settings.host_name).map_err(ClusterError::HostName)?;
     let state = state::SharedState::open(
-        &settings.url,
+        &settings.connection,
         &settings.host_name,
         settings.request_timeout,
         host.settings().storage.dict_entry_ttl,
@@ -196,21 +199,18 @@ impl Cluster {
     pub async fn join(host: Host, settings: ClusterSettings) -> Result<Cluster, ClusterError> {
         // First, so that a host whose state cannot be shared starts none of the tasks below.
         share_state(&host, &settings).await?;
-        let client = async_nats::ConnectOptions::new()
+        let options = async_nats::ConnectOptions::new()
             .name(format!("fnhost {}", settings.host_name))
             // A host's own offers of spilled calls never come back to it: with echo off, the
             // server hands them to another member of the queue group.
             .no_echo()
-            .connection_timeout(settings.request_timeout)
             // A spilled call sets its own wait; a request has none of its own.
             .request_timeout(None)
-            .max_reconnects(None)
-            .connect(settings.url.as_str())
-            .await
-            .map_err(|error| ClusterError::Connect {
-                url: settings.url.clone(),
-                reason: error.to_string(),
-            })?;
+            .max_reconnects(None);
+        let client = settings
+            .connection
+            .connect(options, settings.request_timeout)
+            .await?;
         let mut jetstream = jetstream::new(client.clone());
         jetstream.set_timeout(settings.request_timeout);
         let setup = |what: &'static str| {
@@ -283,7 +283,7 @@ impl Cluster {
         host.set_offload(Some(Arc::new(spill::Spill {
             shared: Arc::downgrade(&shared),
         })));
-        tracing::info!(host = %shared.name, url = %shared.settings.url, "joined the cluster");
+        tracing::info!(host = %shared.name, url = %shared.settings.connection.url, "joined the cluster");
         Ok(Cluster {
             shared,
             tasks: Mutex::new(tasks),

@@ -15,6 +15,7 @@ mod queues;
 mod secrets;
 mod volumes;
 
+use crate::connection::NatsConnection;
 use crate::error::ClusterError;
 use crate::names::{self, STATE_NAMES};
 use async_nats::jetstream::{self, kv};
@@ -44,24 +45,18 @@ pub(crate) struct StateInner {
 }
 
 impl SharedState {
-    /// Connects to `url` and opens (or makes) the names and secrets buckets; `entry_ttl` is
+    /// Connects through `connection` and opens (or makes) the names and secrets buckets; `entry_ttl` is
     /// how long a dict entry lives after its last write.
     pub(crate) async fn open(
-        url: &str,
+        connection: &NatsConnection,
         host_name: &str,
         request_timeout: Duration,
         entry_ttl: Duration,
     ) -> Result<SharedState, ClusterError> {
-        let client = async_nats::ConnectOptions::new()
+        let options = async_nats::ConnectOptions::new()
             .name(format!("fnhost {host_name} state"))
-            .connection_timeout(request_timeout)
-            .max_reconnects(None)
-            .connect(url)
-            .await
-            .map_err(|error| ClusterError::Connect {
-                url: url.to_owned(),
-                reason: error.to_string(),
-            })?;
+            .max_reconnects(None);
+        let client = connection.connect(options, request_timeout).await?;
         let mut jetstream = jetstream::new(client.clone());
         jetstream.set_timeout(request_timeout);
         let setup = |what: &'static str| {

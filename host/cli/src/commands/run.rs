@@ -15,6 +15,7 @@
 //! an error: one line on stderr, status 1.
 
 use crate::app_args::{AppArgs, app_name, components};
+use crate::cluster_args::ClusterArgs;
 use crate::remote_args::RemoteArgs;
 use crate::settings::Settings;
 use anyhow::bail;
@@ -33,11 +34,11 @@ pub(crate) struct RunCommand {
     target: String,
     #[command(flatten)]
     app: AppArgs,
-    /// Keeps the program's dicts, queues, volumes and secrets on the cluster of the NATS
-    /// server at URL, shared with its hosts; the entrypoint and the calls it makes still run
-    /// here (docs/storage.md).
-    #[arg(long, value_name = "URL")]
-    cluster: Option<String>,
+    /// With `--cluster URL`, keeps the program's dicts, queues, volumes and secrets on the
+    /// cluster of that NATS server, shared with its hosts; the entrypoint and the calls it
+    /// makes still run here (docs/storage.md).
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Runs the app on a server (`--url`, else `FNHOST_URL`) and leaves it deployed there, so
     /// that the calls the entrypoint spawned run on after it returns.
     #[arg(long)]
@@ -55,7 +56,7 @@ impl RunCommand {
             None => (PathBuf::from(&self.target), None),
         };
         if self.detach {
-            if self.cluster.is_some() {
+            if self.cluster.cluster.is_some() {
                 bail!("--cluster is for a run here; --detach runs on a server");
             }
             self.app.refuse("fnhost run --detach")?;
@@ -66,9 +67,9 @@ impl RunCommand {
             bail!("--url and --token are for `fnhost run --detach`, which runs on a server");
         }
         let app = self.app.load(&path, settings.host).await?;
-        if let Some(url) = self.cluster {
+        if let Some(connection) = self.cluster.connection() {
             let host = app.host();
-            fnhost_cluster::share_state(host, &ClusterSettings::new(url, host)).await?;
+            fnhost_cluster::share_state(host, &ClusterSettings::new(connection, host)).await?;
         }
         // The entrypoint's log, here on the terminal, already holds the traceback.
         let ran = app.run_entrypoint(entrypoint.as_deref()).await;

@@ -8,6 +8,7 @@
 //! it. A second signal during the shutdown stops waiting for it (exit status 1).
 
 use crate::app_args::{DeployArgs, app_name, components};
+use crate::cluster_args::ClusterArgs;
 use crate::settings::Settings;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -60,11 +61,11 @@ pub(crate) struct ServeCommand {
     /// How long a spawned call's result stays readable by id once it finished.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = humantime::parse_duration)]
     retention: Duration,
-    /// Joins the cluster of the NATS server (started with JetStream) at URL
-    /// (`nats://HOST:PORT`): deployments, calls that find this host full, and spawned calls
-    /// are shared with the other hosts (docs/cluster.md).
-    #[arg(long, value_name = "URL")]
-    cluster: Option<String>,
+    /// With `--cluster URL`, joins the cluster of that NATS server: deployments, calls that
+    /// find this host full, and spawned calls are shared with the other hosts
+    /// (docs/cluster.md).
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// This host's name in the cluster (default: the machine's name and the process id).
     #[arg(long, value_name = "NAME", requires = "cluster")]
     host_name: Option<String>,
@@ -118,8 +119,8 @@ impl ServeCommand {
             insecure_no_auth: self.insecure_no_auth,
             sync_timeout: self.sync_timeout,
             grace: self.grace,
-            cluster: self.cluster.map(|url| {
-                let mut cluster = ClusterSettings::new(url, &host);
+            cluster: self.cluster.connection().map(|connection| {
+                let mut cluster = ClusterSettings::new(connection, &host);
                 if let Some(name) = self.host_name {
                     cluster.host_name = name;
                 }
