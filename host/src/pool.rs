@@ -26,6 +26,7 @@ use crate::container::state::ContainerContext;
 use crate::container::{Container, Inbox, InputReceiver, Owner, Role, retryable};
 use crate::dispatch::chain::Frame;
 use crate::dispatch::offload::{Home, OfferedCall};
+use crate::dispatch::retained::CallOwner;
 use crate::dispatch::{Dispatch, Input, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;
@@ -203,6 +204,11 @@ impl Pool {
 
     pub(crate) fn info(&self) -> &FunctionInfo {
         &self.info
+    }
+
+    /// Whose the calls spawned through this pool's function are: its app's.
+    pub(crate) fn owner(&self) -> &CallOwner {
+        &self.context.owner
     }
 
     /// A new, empty pool of the same function with `variant`'s containers instead of its own.

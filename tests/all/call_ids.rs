@@ -1,7 +1,7 @@
 //! Spawned calls kept by id, and calls across deployed apps: a call spawned by one function or
 //! caller is collected or cancelled by another through its id; `APP/FUNCTION` reaches an app
 //! deployed on the same host, from the host API and from guests; a redeployed app's spawned
-//! calls finish and stay readable.
+//! calls finish and stay readable; one app's guests never find another's calls.
 
 use fnhost::{Error, FunctionCall, Host, HostSettings};
 use fnhost_tests::{app_on, eventually, guest};
@@ -250,6 +250,66 @@ async fn a_redeployed_apps_spawned_calls_finish_and_stay_readable() {
         .await;
     assert_eq!(result.unwrap(), 300);
     assert_eq!(old_pool.stats().containers_started, 1);
+}
+
+/// Apps apart: a call spawned by one deployed app (through its functions or its guest) is
+/// found by that app's guests, of every version deployed under its name, and by the host's
+/// API; another app's guest finds nothing, exactly as for an unknown id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_finds_only_its_own_apps_calls_by_id() {
+    let (host, one) = host_with(100).await;
+    let two = host
+        .app()
+        .load([guest("tests/guests/calls")])
+        .await
+        .unwrap();
+    host.deploy("one", one).unwrap();
+    host.deploy("two", two).unwrap();
+    let spawned = host
+        .function("one/slow")
+        .unwrap()
+        .spawn::<u64>((5,))
+        .unwrap();
+    let id = spawned.id().to_string();
+    assert_eq!(spawned.app(), Some("one"));
+    let collect = |app: &str| {
+        let collect = host.function(&format!("{app}/collect")).unwrap();
+        let id = id.clone();
+        async move { collect.remote::<u64>((id, false)).await }
+    };
+    let refused = collect("two").await.unwrap_err();
+    let unknown = host
+        .function("two/collect")
+        .unwrap()
+        .remote::<u64>((fnhost::CallId::mint().to_string(), false))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), unknown.kind(), "{refused} / {unknown}");
+    assert!(refused.message().contains("no call"), "{refused}");
+    assert_eq!(collect("one").await.unwrap(), 5);
+    // A guest's own spawn is its app's too: found by its app, not by the other.
+    let guest_spawned: String = host
+        .function("two/spawn_slow")
+        .unwrap()
+        .remote((1,))
+        .await
+        .unwrap();
+    let found = FunctionCall::<u64>::from_id(&host, &guest_spawned).unwrap();
+    assert_eq!(found.app(), Some("two"));
+    let from_one = host
+        .function("one/collect")
+        .unwrap()
+        .remote::<u64>((guest_spawned.clone(), false))
+        .await;
+    assert!(from_one.is_err(), "app one read app two's call");
+    // A new version under the same name is the same app.
+    let again = host
+        .app()
+        .load([guest("tests/guests/calls")])
+        .await
+        .unwrap();
+    host.deploy("one", again).unwrap();
+    assert_eq!(collect("one").await.unwrap(), 5);
 }
 
 /// `current_function_call_id()` and `current_input_id()` name the call a body serves, in

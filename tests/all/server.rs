@@ -40,6 +40,9 @@ pub struct TestServer {
     pub state: TempDir,
 }
 
+/// The operator token of [`TestServer::start`]'s servers.
+pub const TEST_TOKEN: &str = "test-operator-token";
+
 /// Settings for a server on a free loopback port with its state in `state`.
 pub fn settings(state: &Path) -> ServerSettings {
     ServerSettings {
@@ -76,9 +79,13 @@ pub fn host_settings() -> HostSettings {
 }
 
 impl TestServer {
-    /// A server with default settings in a fresh state directory.
+    /// A server with default settings and a token (which its client sends) in a fresh state
+    /// directory.
     pub async fn start() -> TestServer {
-        TestServer::start_with(host_settings(), |_| {}).await
+        TestServer::start_with(host_settings(), |settings| {
+            settings.token = Some(TEST_TOKEN.into());
+        })
+        .await
     }
 
     /// A server on a host with `host_settings`, its settings changed by `change`.

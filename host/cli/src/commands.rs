@@ -18,6 +18,7 @@ mod secret;
 mod serve;
 mod spawn;
 mod storage;
+mod token;
 mod undeploy;
 mod volume;
 
@@ -68,6 +69,9 @@ pub(crate) enum Command {
     Volume(volume::VolumeArgs),
     /// List, make, run in and terminate a server's sandboxes.
     Sandbox(sandbox::SandboxArgs),
+    /// Make, list and revoke a server's app tokens (each reaches one app's functions and
+    /// calls).
+    Token(token::TokenArgs),
 }
 
 impl Command {
@@ -94,6 +98,7 @@ impl Command {
             Command::Secret(command) => command.execute(settings).await.map(done),
             Command::Volume(command) => command.execute(settings).await.map(done),
             Command::Sandbox(command) => command.execute(settings).await,
+            Command::Token(command) => command.execute(settings).await.map(done),
         }
     }
 }

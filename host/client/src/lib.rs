@@ -33,6 +33,7 @@ mod run;
 mod sandboxes;
 mod secrets;
 mod storage;
+mod tokens;
 mod volumes;
 
 pub use apps::{AppSummary, ClassSummary, DeploySettings, FunctionSummary, WebEndpoint};
@@ -48,4 +49,5 @@ pub use sandboxes::{
 };
 pub use secrets::SecretSummary;
 pub use storage::{Dict, Queue};
+pub use tokens::{NewToken, TokenSummary};
 pub use volumes::{Volume, VolumeEntry};

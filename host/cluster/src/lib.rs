@@ -39,7 +39,7 @@ pub use error::ClusterError;
 
 use crate::deployments::Deployments;
 use crate::names::{CANCEL_SUBJECTS, SPAWN_STREAM, WORKERS, cancel_subject};
-use crate::results::Results;
+use crate::results::{Results, Stored};
 use crate::running::Running;
 use async_nats::jetstream;
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
@@ -332,55 +332,74 @@ impl Cluster {
 
     /// The outcome of the spawned call `id`, waiting for it at most `wait`: `Ok(None)` while
     /// it waits for a host or runs; `not-found` for an id the cluster does not know (never
-    /// spawned through it, or past its retention).
+    /// spawned through it, or past its retention) and, when `app` is given, for a call of
+    /// another app (the same answer: an app learns nothing of another's calls).
     pub async fn result(
         &self,
         id: CallId,
+        app: Option<&str>,
         wait: Duration,
     ) -> Result<Option<Result<Vec<u8>, Error>>, Error> {
         let shared = &self.shared;
-        if let Some(outcome) = shared.results.get(id).await.map_err(unavailable)? {
-            return Ok(Some(outcome));
+        let visible = |stored: Stored| match (app, stored) {
+            (Some(app), (owner, _)) if owner.as_deref() != Some(app) => Err(not_found(id)),
+            (_, (_, outcome)) => Ok(Some(outcome)),
+        };
+        if let Some(stored) = shared.results.get(id).await.map_err(unavailable)? {
+            return visible(stored);
         }
-        if !self.is_known(id).await? {
+        match self.spawned_app(id).await? {
+            Some(owner) if app.is_none_or(|app| app == owner) => {}
+            Some(_) => return Err(not_found(id)),
             // Stored and acked between the two reads?
-            return match shared.results.get(id).await.map_err(unavailable)? {
-                Some(outcome) => Ok(Some(outcome)),
-                None => Err(Error::NotFound(format!(
-                    "no call {id} in the cluster (never spawned, or past its retention)"
-                ))),
-            };
+            None => {
+                return match shared.results.get(id).await.map_err(unavailable)? {
+                    Some(stored) => visible(stored),
+                    None => Err(not_found(id)),
+                };
+            }
         }
-        shared.results.wait(id, wait).await.map_err(unavailable)
+        match shared.results.wait(id, wait).await.map_err(unavailable)? {
+            Some(stored) => visible(stored),
+            None => Ok(None),
+        }
     }
 
-    /// Whether call `id` waits in the stream or runs (its message is there until acked).
-    async fn is_known(&self, id: CallId) -> Result<bool, Error> {
+    /// The app of call `id` while it waits in the stream or runs (its message is there until
+    /// acked); `None` when it is not there.
+    async fn spawned_app(&self, id: CallId) -> Result<Option<String>, Error> {
         match self
             .shared
             .spawns
             .get_last_raw_message_by_subject(&names::spawn_subject(id))
             .await
         {
-            Ok(_) => Ok(true),
-            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(false),
+            Ok(message) => Ok(Some(
+                wire::CallHeaders::decode(Some(&message.headers))
+                    .map_or_else(|_| String::new(), |call| call.app),
+            )),
+            Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
             Err(error) => Err(unavailable(error)),
         }
     }
 
     /// Cancels the spawned call `id` unless it finished: its outcome becomes `cancelled`, and
-    /// the host running it (if any) stops it; no host runs it afterwards.
-    pub async fn cancel(&self, id: CallId) -> Result<(), Error> {
-        if !self.is_known(id).await? {
+    /// the host running it (if any) stops it; no host runs it afterwards. With `app`, only a
+    /// call of that app (another's is `not-found`, as an unknown one).
+    pub async fn cancel(&self, id: CallId, app: Option<&str>) -> Result<(), Error> {
+        let Some(owner) = self.spawned_app(id).await? else {
             return match self.shared.results.get(id).await.map_err(unavailable)? {
-                Some(_) => Ok(()),
-                None => Err(Error::NotFound(format!("no call {id} in the cluster"))),
+                Some((owner, _)) if app.is_none_or(|app| owner.as_deref() == Some(app)) => Ok(()),
+                _ => Err(not_found(id)),
             };
+        };
+        if app.is_some_and(|app| app != owner) {
+            return Err(not_found(id));
         }
         let cancelled = Err(Error::Cancelled(format!("call {id} was cancelled")));
         self.shared
             .results
-            .store(id, &cancelled)
+            .store(id, &owner, &cancelled)
             .await
             .map_err(unavailable)?;
         self.shared.running.cancel(id);
@@ -488,4 +507,11 @@ async fn hear_replies(shared: Arc<Shared>, mut replies: async_nats::Subscriber) 
 /// The error of an operation NATS could not do now.
 fn unavailable(error: impl std::fmt::Display) -> Error {
     Error::Overloaded(format!("the cluster is unavailable: {error}"))
+}
+
+/// The answer for a call the cluster does not know, or that the asker may not see.
+fn not_found(id: CallId) -> Error {
+    Error::NotFound(format!(
+        "no call {id} in the cluster (never spawned, or past its retention)"
+    ))
 }

@@ -15,7 +15,7 @@
 
 use crate::error::ClusterError;
 use crate::names::RESULTS;
-use crate::wire::{decode_outcome, encode_outcome};
+use crate::wire::{decode_stored, encode_stored};
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
 use async_nats::jetstream::stream;
 use fnhost::{CallId, Error};
@@ -24,6 +24,9 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
+
+/// A stored outcome and the app whose call it is (`None`: stored by an older host).
+pub(crate) type Stored = (Option<String>, Result<Vec<u8>, Error>);
 
 /// How long the watch waits before it is made again after it ended.
 const REWATCH_DELAY: Duration = Duration::from_millis(500);
@@ -49,15 +52,17 @@ impl Results {
         self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Stores the outcome of `id` unless one is stored: true when this one was.
+    /// Stores the outcome of `id`, a call of `app`, unless one is stored: true when this one
+    /// was.
     pub(crate) async fn store(
         &self,
         id: CallId,
+        app: &str,
         outcome: &Result<Vec<u8>, Error>,
     ) -> Result<bool, ClusterError> {
         match self
             .store
-            .create(id.to_string(), encode_outcome(outcome).into())
+            .create(id.to_string(), encode_stored(app, outcome).into())
             .await
         {
             Ok(_) => Ok(true),
@@ -69,14 +74,11 @@ impl Results {
     }
 
     /// The outcome of `id`, if one is stored.
-    pub(crate) async fn get(
-        &self,
-        id: CallId,
-    ) -> Result<Option<Result<Vec<u8>, Error>>, ClusterError> {
+    pub(crate) async fn get(&self, id: CallId) -> Result<Option<Stored>, ClusterError> {
         let value = self.store.get(id.to_string()).await.map_err(|error| {
             ClusterError::jetstream(format!("read the outcome of {id}"))(error.to_string())
         })?;
-        Ok(value.map(|bytes| decode_outcome(&bytes)))
+        Ok(value.map(|bytes| decode_stored(&bytes)))
     }
 
     /// Waits at most `wait` for the outcome of `id`: `None` when none came.
@@ -84,7 +86,7 @@ impl Results {
         &self,
         id: CallId,
         wait: Duration,
-    ) -> Result<Option<Result<Vec<u8>, Error>>, ClusterError> {
+    ) -> Result<Option<Stored>, ClusterError> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut generation = self.generation.subscribe();
         loop {
@@ -97,7 +99,7 @@ impl Results {
             tokio::select! {
                 heard = receiver => {
                     if let Ok(bytes) = heard {
-                        return Ok(Some(decode_outcome(&bytes)));
+                        return Ok(Some(decode_stored(&bytes)));
                     }
                 }
                 // The watch was made again: it may have missed this outcome; read again.

@@ -218,7 +218,7 @@ async fn run_call(shared: &Shared, message: &Message, call: CallHeaders, deliver
             let _ = message.ack_with(AckKind::Nak(Some(UNKNOWN_DELAY))).await;
             return;
         }
-        Err(error) => return finish(shared, message, call.id, Err(error)).await,
+        Err(error) => return finish(shared, message, &call, Err(error)).await,
     };
     let retries = call.retries.unwrap_or(function.info().config.retries);
     // Each delivery after the first is a host lost while running the call: a retry spent,
@@ -229,7 +229,7 @@ async fn run_call(shared: &Shared, message: &Message, call: CallHeaders, deliver
             "`{}`: the hosts running the call went away {lost} times (retries: {retries})",
             call.function
         ));
-        return finish(shared, message, call.id, Err(error)).await;
+        return finish(shared, message, &call, Err(error)).await;
     }
     shared.counters.taken.fetch_add(1, Ordering::Relaxed);
     let arrived = ArrivedCall {
@@ -262,13 +262,18 @@ async fn run_call(shared: &Shared, message: &Message, call: CallHeaders, deliver
             }
         }
     };
-    finish(shared, message, call.id, outcome).await;
+    finish(shared, message, &call, outcome).await;
 }
 
-/// Stores the outcome of call `id` (unless one is stored), then acks its message. When the
+/// Stores the outcome of `call` (unless one is stored), then acks its message. When the
 /// outcome cannot be stored the message is not acked: it comes back after the ack wait.
-async fn finish(shared: &Shared, message: &Message, id: CallId, outcome: Result<Vec<u8>, Error>) {
-    match shared.results.store(id, &outcome).await {
+async fn finish(
+    shared: &Shared,
+    message: &Message,
+    call: &CallHeaders,
+    outcome: Result<Vec<u8>, Error>,
+) {
+    match shared.results.store(call.id, &call.app, &outcome).await {
         Ok(_) => {
             if let Err(error) = message.ack().await {
                 tracing::debug!(%error, "cannot ack a finished call");

@@ -130,6 +130,25 @@ impl Reply {
     }
 }
 
+/// A spawned call's outcome as the results bucket keeps it: its app's name on a first line
+/// (`@APP`), then the outcome's bytes. The app is what lets a client holding only that app's
+/// token read it, and no other app's.
+pub(crate) fn encode_stored(app: &str, outcome: &Result<Vec<u8>, Error>) -> Vec<u8> {
+    [format!("@{app}\n").as_bytes(), &encode_outcome(outcome)].concat()
+}
+
+/// A stored outcome: the app that spawned the call (`None` when stored without one, by an
+/// older host), and the outcome.
+pub(crate) fn decode_stored(bytes: &[u8]) -> (Option<String>, Result<Vec<u8>, Error>) {
+    if let Some(rest) = bytes.strip_prefix(b"@")
+        && let Some(newline) = rest.iter().position(|&b| b == b'\n')
+        && let Ok(app) = std::str::from_utf8(&rest[..newline])
+    {
+        return (Some(app.to_owned()), decode_outcome(&rest[newline + 1..]));
+    }
+    (None, decode_outcome(bytes))
+}
+
 /// An outcome's bytes.
 pub(crate) fn encode_outcome(outcome: &Result<Vec<u8>, Error>) -> Vec<u8> {
     match outcome {
@@ -162,6 +181,23 @@ pub(crate) fn decode_outcome(bytes: &[u8]) -> Result<Vec<u8>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_outcomes_keep_their_app() {
+        let stored = encode_stored("shop", &Ok(b"[1]".to_vec()));
+        let (app, outcome) = decode_stored(&stored);
+        assert_eq!(
+            (app.as_deref(), outcome.unwrap()),
+            (Some("shop"), b"[1]".to_vec())
+        );
+        let (app, outcome) = decode_stored(&encode_outcome(&Ok(b"2".to_vec())));
+        assert_eq!((app, outcome.unwrap()), (None, b"2".to_vec()));
+        let (app, outcome) = decode_stored(b"@shop");
+        assert!(
+            app.is_none() && outcome.is_err(),
+            "a truncated record is malformed"
+        );
+    }
 
     #[test]
     fn outcomes_round_trip() {

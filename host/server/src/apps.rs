@@ -39,14 +39,19 @@ pub(crate) struct Apps {
     cluster: Option<Arc<Cluster>>,
     /// Counts the changes of what is deployed here (deploys, undeploys, the restore).
     changed: watch::Sender<u64>,
+    /// Whether the server has a token: without one, an app whose web endpoint requires it is
+    /// refused (it would be served open).
+    has_token: bool,
 }
 
 impl Apps {
-    /// The apps of the state at `state`, none deployed yet (see [`Apps::restore`]).
+    /// The apps of the state at `state`, none deployed yet (see [`Apps::restore`]), on a
+    /// server with a token or not (`has_token`).
     pub(crate) fn open(
         host: Host,
         state: StateDir,
         cluster: Option<Arc<Cluster>>,
+        has_token: bool,
     ) -> Result<Apps, ServerError> {
         let manifest = Manifest::read(&state.manifest_path())?;
         Ok(Apps {
@@ -57,6 +62,7 @@ impl Apps {
             deploying: tokio::sync::Mutex::new(()),
             cluster,
             changed: watch::Sender::new(0),
+            has_token,
         })
     }
 
@@ -146,13 +152,26 @@ impl Apps {
         let sink = Arc::new(AppSink::new(self.logs.store(name)));
         let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
         let builder = settings.apply(name, self.host.app().output(sink))?;
-        builder
+        let app = builder
             .load(paths)
             .await
             .map_err(|source| ServerError::Load {
                 app: name.to_owned(),
                 source,
-            })
+            })?;
+        let guarded = app
+            .functions()
+            .iter()
+            .find(|info| info.web.as_ref().is_some_and(|web| web.requires_auth));
+        if let Some(info) = guarded
+            && !self.has_token
+        {
+            return Err(ServerError::OpenEndpoint {
+                app: name.to_owned(),
+                function: info.name.clone(),
+            });
+        }
+        Ok(app)
     }
 
     /// Deploys the uploaded components `ids` as the app `name` with `settings`: a new version

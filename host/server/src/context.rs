@@ -1,16 +1,16 @@
 //! What every request handler shares: the host, the apps, the metrics, the spawned calls,
-//! the ephemeral objects held for clients, the token, and whether the server is stopping.
+//! the ephemeral objects held for clients, the tokens, and whether the server is stopping.
 //!
 //! Invariant: every call the server starts is counted once in the metrics when it finishes,
 //! and a failure is told in its app's logs with the call's id — for a spawned call by a
 //! watcher task, so that it is counted even when nobody asks for its result.
 
+use crate::access::Access;
 use crate::apps::Apps;
 use crate::ephemeral::Leases;
 use crate::metrics::Metrics;
 use crate::spawned::Spawned;
 use fnhost::{CallId, Error, Function, FunctionCall, Host};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -26,8 +26,8 @@ pub(crate) struct Context {
     pub(crate) spawned: Spawned,
     /// The ephemeral dicts and queues the server holds for its clients.
     pub(crate) ephemeral: Leases,
-    /// The SHA-256 of the token, when there is one (compared in constant time).
-    pub(crate) token: Option<[u8; 32]>,
+    /// The tokens: who each request is.
+    pub(crate) access: Access,
     /// How long `/call` waits before answering with the call's id.
     pub(crate) sync_timeout: Duration,
     /// True once a shutdown began.
@@ -35,19 +35,14 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    pub(crate) fn new(
-        host: Host,
-        apps: Apps,
-        token: Option<&str>,
-        sync_timeout: Duration,
-    ) -> Context {
+    pub(crate) fn new(host: Host, apps: Apps, access: Access, sync_timeout: Duration) -> Context {
         Context {
             metrics: Metrics::new(host.clone(), apps.cluster().cloned()),
             host,
             apps,
             spawned: Spawned::default(),
             ephemeral: Leases::default(),
-            token: token.map(|token| Sha256::digest(token.as_bytes()).into()),
+            access,
             sync_timeout,
             stopping: watch::Sender::new(false),
         }

@@ -23,6 +23,23 @@ pub enum ServerError {
     /// A token that is the empty string.
     #[error("the token is empty")]
     EmptyToken,
+    /// An app whose web endpoint requires the token, deployed on a server without one.
+    #[error(
+        "app `{app}`: the web endpoint `{function}` requires a token (requires_auth), and \
+         the server has none: it would be served to anyone; start the server with a token"
+    )]
+    OpenEndpoint {
+        /// The app.
+        app: String,
+        /// The endpoint's function.
+        function: String,
+    },
+    /// An app token asked of a server without an operator token, where it would protect
+    /// nothing.
+    #[error(
+        "the server has no token: every request may do everything, so an app token would          limit nobody; start it with a token (--token-file, FNHOST_TOKEN) first"
+    )]
+    NoOperatorToken,
     /// The address could not be bound.
     #[error("cannot listen on {listen}")]
     Bind {

@@ -2,8 +2,8 @@
 //!
 //! Invariant: every answer that is not a success is the API's JSON error — the router's own
 //! (unknown path: `not-found`; known path, other method: `method-not-allowed`) included — and
-//! a request passes, outermost first: the panic net, the token check, the refusal while
-//! stopping, then its route.
+//! a request passes, outermost first: the panic net, the token check (who it is, and whether
+//! that reaches its path), the refusal while stopping, then its route.
 
 mod apps;
 mod calls;
@@ -17,6 +17,7 @@ mod run;
 mod sandboxes;
 mod secrets;
 mod storage;
+mod tokens;
 mod volumes;
 mod web;
 
@@ -24,7 +25,7 @@ use crate::context::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use std::sync::Arc;
 
 /// The API's router over `context`.
@@ -111,6 +112,8 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
             "/v1/secrets/{name}",
             put(secrets::create_secret).delete(secrets::delete_secret),
         )
+        .route("/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/v1/tokens/{id}", delete(tokens::revoke))
         .route("/v1/volumes", get(volumes::list_volumes))
         .route(
             "/v1/volumes/{name}",

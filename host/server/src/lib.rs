@@ -30,6 +30,7 @@
 //! routes), `serve` (the accept loop), `summary` (the API's view of an app), `schedules`
 //! (the runs schedules start).
 
+mod access;
 mod apps;
 mod context;
 mod deploy_settings;
@@ -52,6 +53,7 @@ pub use settings::{
 };
 pub use summary::{AppSummary, FunctionSummary, HandlerSummary};
 
+use crate::access::Access;
 use crate::apps::Apps;
 use crate::context::Context;
 use crate::state::{StateDir, results};
@@ -123,15 +125,12 @@ impl Server {
             Some(cluster) => Some(Arc::new(Cluster::join(host.clone(), cluster).await?)),
             None => None,
         };
-        let apps = Apps::open(host.clone(), state.clone(), cluster.clone())?;
+        let has_token = settings.token.is_some();
+        let apps = Apps::open(host.clone(), state.clone(), cluster.clone(), has_token)?;
         apps.restore().await;
         host.restore_calls(results::load(&state.results_path())?);
-        let context = Arc::new(Context::new(
-            host,
-            apps,
-            settings.token.as_deref(),
-            settings.sync_timeout,
-        ));
+        let access = Access::open(state.tokens_path(), settings.token.as_deref())?;
+        let context = Arc::new(Context::new(host, apps, access, settings.sync_timeout));
         // The cluster's deployments, the last of each app first, then each change.
         let following = cluster.map(|cluster| {
             let mut changes = cluster.changes();

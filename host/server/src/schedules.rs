@@ -182,7 +182,7 @@ impl Timer {
     /// Whether the run `id` has not finished (an id no longer known has).
     async fn still_running(&self, id: CallId) -> bool {
         if let Some(cluster) = self.context.apps.cluster() {
-            return matches!(cluster.result(id, Duration::ZERO).await, Ok(None));
+            return matches!(cluster.result(id, None, Duration::ZERO).await, Ok(None));
         }
         match FunctionCall::<serde_json::Value>::from_id(&self.context.host, &id.to_string()) {
             Ok(call) => call.result_within(Duration::ZERO).await.is_none(),

@@ -5,6 +5,7 @@
 //!   manifest.json              the deployed apps: {"apps": {NAME: {version, components, deployed_at}}}
 //!   components/SHA256.wasm     every component uploaded, named by the SHA-256 of its bytes
 //!   results.ndjson             the retained results of spawned calls, written at shutdown
+//!   tokens.json                the app tokens, as SHA-256 digests (`access`)
 //! ```
 //!
 //! Invariant: a file of the state is either its previous content or its new one, never a mix:
@@ -54,6 +55,11 @@ impl StateDir {
     /// `results.ndjson`.
     pub(crate) fn results_path(&self) -> PathBuf {
         self.root.join("results.ndjson")
+    }
+
+    /// `tokens.json`: the app tokens, as digests.
+    pub(crate) fn tokens_path(&self) -> PathBuf {
+        self.root.join("tokens.json")
     }
 
     /// `components/`.

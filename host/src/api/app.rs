@@ -273,6 +273,7 @@ impl AppBuilder {
                 occupancy: Arc::clone(host.occupancy()),
                 calls: Arc::clone(host.calls()),
                 offload: OffloadRoute::new(Arc::clone(host.offload())),
+                owner: Arc::default(),
                 storage: Some(Arc::clone(host.lazy_storage())),
                 sandboxes: Some(host.sandboxes().clone()),
             });
@@ -428,9 +429,11 @@ impl App {
 }
 
 impl AppShared {
-    /// The app is deployed as `name`: its full pools may offer calls to other hosts under it.
+    /// The app is deployed as `name`: its full pools may offer calls to other hosts under it,
+    /// and the calls it spawns from now on are that name's.
     pub(crate) fn deployed_as(&self, name: &str) {
         self.context.offload.deployed_as(name);
+        self.context.owner.deployed_as(name);
     }
 
     pub(crate) fn pool(&self, name: &str) -> Result<&Arc<Pool>, Error> {

@@ -4,7 +4,7 @@ use crate::Error;
 use crate::api::host::Host;
 use crate::api::wire::decode;
 use crate::dispatch::CallId;
-use crate::dispatch::retained::CallHandle;
+use crate::dispatch::retained::{CallHandle, Owner};
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -42,10 +42,20 @@ impl<R: DeserializeOwned> FunctionCall<R> {
     }
 
     /// The spawned call of `host` whose id is `id` (as [`FunctionCall::id`] prints it),
-    /// wherever it was spawned: by the host API, a guest, or a client of a server. Fails with
+    /// wherever it was spawned and by whichever app: by the host API, a guest, or a client of
+    /// a server (the host's view: see [`FunctionCall::app`] for whose it is). Fails with
     /// [`Error::NotFound`] for an id that is malformed, unknown, or whose result has expired.
     pub fn from_id(host: &Host, id: &str) -> Result<Self, Error> {
         host.calls().find(id).map(FunctionCall::new)
+    }
+
+    /// The spawned call `id` of the app deployed as `app` (spawned by its code, or through its
+    /// functions, in any of its versions): another app's call fails exactly as an unknown id
+    /// does, so that whoever may see one app's calls learns nothing of the others'.
+    pub fn from_id_in(host: &Host, app: &str, id: &str) -> Result<Self, Error> {
+        host.calls()
+            .find_owned(id, &Owner::App(Arc::from(app)))
+            .map(FunctionCall::new)
     }
 
     /// The call's id: unguessable (128 random bits), printed as `fc-` and 32 hex digits.
@@ -56,6 +66,13 @@ impl<R: DeserializeOwned> FunctionCall<R> {
     /// The name of the function called.
     pub fn function(&self) -> &str {
         self.call.function()
+    }
+
+    /// The name of the app that spawned the call (its code, or a handle to one of its
+    /// functions), as it was deployed; `None` for an app not deployed. A guest finds by id
+    /// only the calls of its own app; [`FunctionCall::from_id`] finds every call.
+    pub fn app(&self) -> Option<&str> {
+        self.call.owner().app()
     }
 
     /// Waits for the call's result.

@@ -255,9 +255,10 @@ impl Function {
     /// Keeps the call `id`, submitted, by its id. The handle (its app and pool) lives until the
     /// call ends: a replaced app version drains its spawned calls before it closes.
     fn keep<R: DeserializeOwned>(&self, id: CallId, receiver: Receiver) -> FunctionCall<R> {
+        let owner = self.pool.owner().now();
         let call = self
             .calls
-            .start(id, &self.info().name, Ok(receiver), self.clone());
+            .start(id, owner, &self.info().name, Ok(receiver), self.clone());
         FunctionCall::new(call)
     }
 

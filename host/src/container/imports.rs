@@ -136,7 +136,9 @@ impl host::Host for ContainerState {
             }
             Err(error) => (CallId::mint(), Err(error), None),
         };
-        let call = self.calls.start(id, &function, submitted, app);
+        let call = self
+            .calls
+            .start(id, self.owner.now(), &function, submitted, app);
         Ok(self.table.push(call)?)
     }
 
@@ -162,7 +164,7 @@ impl host::Host for ContainerState {
         &mut self,
         id: String,
     ) -> wasmtime::Result<Result<Resource<CallHandle>, CallError>> {
-        match self.calls.find(&id) {
+        match self.calls.find_owned(&id, &self.owner.now()) {
             Ok(call) => Ok(Ok(self.table.push(call)?)),
             Err(error) => Ok(Err(error.into())),
         }

@@ -11,7 +11,7 @@ use crate::container::deadline::Deadlines;
 use crate::dispatch::Dispatch;
 use crate::dispatch::chain::{CallerKey, Callers, Chain, Frame};
 use crate::dispatch::offload::OffloadRoute;
-use crate::dispatch::retained::CallStore;
+use crate::dispatch::retained::{CallOwner, CallStore};
 use crate::dispatch::watch::Abandoned;
 use crate::runtime::cpu::CpuBudget;
 use crate::runtime::grants::{Grants, OutgoingHttp, OwnGrants};
@@ -45,6 +45,8 @@ pub(crate) struct ContainerContext {
     pub(crate) occupancy: Arc<Occupancy>,
     /// The host's spawned calls, by id.
     pub(crate) calls: Arc<CallStore>,
+    /// Whose the calls the app spawns are (and which calls its guests find by id).
+    pub(crate) owner: Arc<CallOwner>,
     /// Where full pools offer their calls (another host), if anywhere.
     pub(crate) offload: OffloadRoute,
     /// The host's dicts and queues; `None` where a guest may not keep state (a snapshot's
@@ -66,6 +68,8 @@ pub(crate) struct ContainerState {
     dispatch: Weak<dyn Dispatch>,
     /// The host's spawned calls, by id: where the guest's spawns are kept.
     pub(crate) calls: Arc<CallStore>,
+    /// Whose the guest's spawns are: its app's (the calls it finds by id).
+    pub(crate) owner: Arc<CallOwner>,
     /// The host's dicts and queues, if the guest may keep state.
     storage: Option<Arc<LazyStorage>>,
     /// The host's sandboxes, if the guest may make them.
@@ -117,6 +121,7 @@ impl ContainerState {
             table: ResourceTable::new(),
             dispatch: context.dispatch.clone(),
             calls: Arc::clone(&context.calls),
+            owner: Arc::clone(&context.owner),
             storage: context.storage.clone(),
             sandboxes: context.sandboxes.clone(),
             label,

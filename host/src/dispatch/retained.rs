@@ -9,6 +9,11 @@
 //! are forgotten first; running calls are never forgotten (their number is bounded by the
 //! pools' queues).
 //!
+//! A call belongs to the app that spawned it (its code, or a handle to one of its functions):
+//! its [`Owner`]. A guest finds by id only its own app's calls ([`CallStore::find_owned`]);
+//! the host's API finds every call. Without it, one app's code would read another's results
+//! (and cancel its calls) by id.
+//!
 //! Invariant: every registered call ends with exactly one outcome (its result, its error, or
 //! `cancelled`), which every reader sees; without the task a result nobody waits for would be
 //! lost, and without the budget a host serving spawns for a day would grow without bound.
@@ -17,7 +22,7 @@ use crate::Error;
 use crate::dispatch::{CallId, Receiver, wait};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{oneshot, watch};
 
@@ -39,9 +44,63 @@ pub(crate) type Outcome = Result<Vec<u8>, Error>;
 /// by (calls restored after a restart rank 0, before every call finished since).
 static NEXT_FINISH: AtomicU64 = AtomicU64::new(1);
 
+/// Whose a spawned call is: the app deployed under a name (every version of it), or one app
+/// never deployed (itself only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// The app deployed as this name.
+    App(Arc<str>),
+    /// An app not deployed (when it spawned), by a number unique in the process.
+    Unnamed(u64),
+}
+
+impl Owner {
+    /// The app's name, when it was deployed.
+    pub(crate) fn app(&self) -> Option<&str> {
+        match self {
+            Owner::App(name) => Some(name),
+            Owner::Unnamed(_) => None,
+        }
+    }
+}
+
+/// The owner of the calls an app spawns: unnamed from its load, its name from its first
+/// deploy on.
+#[derive(Debug)]
+pub(crate) struct CallOwner {
+    unnamed: u64,
+    deployed: OnceLock<Arc<str>>,
+}
+
+impl Default for CallOwner {
+    fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        CallOwner {
+            unnamed: NEXT.fetch_add(1, Ordering::Relaxed),
+            deployed: OnceLock::new(),
+        }
+    }
+}
+
+impl CallOwner {
+    /// The app is deployed as `name` (its first name is kept, as its offload route keeps it).
+    pub(crate) fn deployed_as(&self, name: &str) {
+        let _ = self.deployed.set(Arc::from(name));
+    }
+
+    /// The owner of a call spawned now.
+    pub(crate) fn now(&self) -> Owner {
+        match self.deployed.get() {
+            Some(name) => Owner::App(Arc::clone(name)),
+            None => Owner::Unnamed(self.unnamed),
+        }
+    }
+}
+
 /// One spawned call, as every handle to it sees it.
 pub struct Retained {
     id: CallId,
+    owner: Owner,
     function: String,
     outcome: watch::Receiver<Option<Outcome>>,
     /// Where the call stands in the order calls finished; set just before its outcome.
@@ -60,6 +119,11 @@ impl Retained {
     /// The function called.
     pub(crate) fn function(&self) -> &str {
         &self.function
+    }
+
+    /// The app that spawned it.
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
     }
 
     /// The outcome, waiting for it for at most `timeout` (`None`: as long as it takes). When
@@ -147,6 +211,9 @@ pub(crate) async fn wait_finished(calls: &[CallHandle], timeout: Option<Duration
 pub struct RetainedCall {
     /// The call's id.
     pub id: CallId,
+    /// The app that spawned it, as deployed (`None`: an app never deployed, whose restored
+    /// calls only the host's API finds).
+    pub app: Option<String>,
     /// The function called.
     pub function: String,
     /// When it finished.
@@ -188,12 +255,14 @@ impl CallStore {
         }
     }
 
-    /// Registers the call `id` of `function`, submitted as `submitted`, and starts the task
-    /// that records its outcome. `keep` is held until then (the app that runs the call, so
-    /// that an app replaced by a new version drains its spawned calls before it closes).
+    /// Registers the call `id` of `function`, spawned by `owner` and submitted as
+    /// `submitted`, and starts the task that records its outcome. `keep` is held until then
+    /// (the app that runs the call, so that an app replaced by a new version drains its
+    /// spawned calls before it closes).
     pub(crate) fn start(
         self: &Arc<Self>,
         id: CallId,
+        owner: Owner,
         function: &str,
         submitted: Result<Receiver, Error>,
         keep: impl Send + 'static,
@@ -202,6 +271,7 @@ impl CallStore {
         let (cancel, cancelled) = oneshot::channel();
         let retained = Arc::new(Retained {
             id,
+            owner,
             function: function.to_owned(),
             outcome,
             finish_rank: AtomicU64::new(0),
@@ -226,8 +296,22 @@ impl CallStore {
         retained
     }
 
-    /// The call `id` (as printed), if it is known and not expired.
+    /// The call `id` (as printed), if it is known and not expired, whoever spawned it.
     pub(crate) fn find(&self, id: &str) -> Result<Arc<Retained>, Error> {
+        self.find_where(id, |_| true)
+    }
+
+    /// The call `id` of `owner`: another app's call is not found, with the same error as an
+    /// unknown id (so that an app learns nothing of another's calls).
+    pub(crate) fn find_owned(&self, id: &str, owner: &Owner) -> Result<Arc<Retained>, Error> {
+        self.find_where(id, |call| call.owner == *owner)
+    }
+
+    fn find_where(
+        &self,
+        id: &str,
+        visible: impl Fn(&Retained) -> bool,
+    ) -> Result<Arc<Retained>, Error> {
         let unknown = || {
             let shown: String = id.chars().take(64).collect();
             Error::NotFound(format!(
@@ -237,7 +321,12 @@ impl CallStore {
         let id: CallId = id.parse().map_err(|_| unknown())?;
         let mut index = lock(&self.index);
         self.expire(&mut index, SystemTime::now());
-        index.calls.get(&id).cloned().ok_or_else(unknown)
+        index
+            .calls
+            .get(&id)
+            .filter(|call| visible(call))
+            .cloned()
+            .ok_or_else(unknown)
     }
 
     /// Records the outcome of the call `id`, then forgets what the retention no longer keeps.
@@ -287,6 +376,7 @@ impl CallStore {
                 let result = retained.outcome.borrow().clone()?;
                 Some(RetainedCall {
                     id,
+                    app: retained.owner.app().map(str::to_owned),
                     function: retained.function.clone(),
                     finished,
                     result,
@@ -309,6 +399,10 @@ impl CallStore {
                 call.id,
                 Arc::new(Retained {
                     id: call.id,
+                    // A call of an app never deployed is nobody's now: only the host finds it.
+                    owner: call
+                        .app
+                        .map_or(Owner::Unnamed(0), |app| Owner::App(Arc::from(app))),
                     function: call.function,
                     outcome,
                     finish_rank: AtomicU64::new(0),
@@ -369,7 +463,7 @@ mod tests {
 
     async fn finished(store: &Arc<CallStore>, result: Outcome) -> Arc<Retained> {
         let (reply, receiver) = oneshot::channel();
-        let call = store.start(CallId::mint(), "f", Ok(receiver), ());
+        let call = store.start(CallId::mint(), Owner::Unnamed(1), "f", Ok(receiver), ());
         reply.send(result).unwrap();
         call.wait(None).await.ok();
         // The task records the call in the index just after its outcome.
@@ -396,6 +490,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_app_finds_only_its_own_calls_by_id() {
+        let store = store(10, 1 << 20);
+        let (named, other) = (CallOwner::default(), CallOwner::default());
+        named.deployed_as("shop");
+        let call = |owner: Owner| {
+            let (_reply, receiver) = oneshot::channel();
+            store.start(CallId::mint(), owner, "f", Ok(receiver), ())
+        };
+        let shops = call(named.now());
+        let others = call(other.now());
+        let id = shops.id().to_string();
+        assert!(store.find_owned(&id, &named.now()).is_ok());
+        let hidden = store.find_owned(&id, &other.now()).err().unwrap();
+        let unknown = store
+            .find_owned(&CallId::mint().to_string(), &other.now())
+            .err()
+            .unwrap();
+        assert_eq!(
+            hidden.to_string().replace(&id, "ID"),
+            unknown.to_string().replace(&unknown_id(&unknown), "ID"),
+            "another app's call looks unknown"
+        );
+        // Every version deployed under the name finds it; the host's API finds every call.
+        let next_version = CallOwner::default();
+        next_version.deployed_as("shop");
+        assert!(store.find_owned(&id, &next_version.now()).is_ok());
+        assert!(
+            store
+                .find_owned(&others.id().to_string(), &named.now())
+                .is_err()
+        );
+        assert!(store.find(&others.id().to_string()).is_ok());
+    }
+
+    /// The id an unknown call's message names.
+    fn unknown_id(error: &Error) -> String {
+        let text = error.to_string();
+        let start = text.find("fc-").unwrap();
+        text[start..start + 35].to_owned()
+    }
+
+    #[tokio::test]
     async fn the_byte_budget_evicts_too() {
         let store = store(100, 10);
         let first = finished(&store, Ok(vec![b'1'; 6])).await;
@@ -409,7 +545,7 @@ mod tests {
     async fn cancelling_ends_a_running_call_as_cancelled() {
         let store = store(10, 1 << 20);
         let (reply, receiver) = oneshot::channel();
-        let call = store.start(CallId::mint(), "f", Ok(receiver), ());
+        let call = store.start(CallId::mint(), Owner::Unnamed(1), "f", Ok(receiver), ());
         assert!(call.within(Duration::ZERO).await.is_none());
         call.cancel();
         assert!(matches!(call.wait(None).await, Err(Error::Cancelled(_))));
@@ -424,12 +560,14 @@ mod tests {
         store.restore(vec![
             RetainedCall {
                 id,
+                app: Some("app".into()),
                 function: "f".into(),
                 finished: SystemTime::now(),
                 result: Err(Error::User("no".into())),
             },
             RetainedCall {
                 id: old,
+                app: None,
                 function: "f".into(),
                 finished: SystemTime::now() - Duration::from_secs(7200),
                 result: Ok(b"1".to_vec()),

@@ -296,6 +296,7 @@ async fn describe(component: &LoadedComponent) -> wasmtime::Result<AppInfo> {
             max_bytes: 0,
         })),
         offload: OffloadRoute::default(),
+        owner: Arc::default(),
         storage: None,
         sandboxes: None,
     };

@@ -83,6 +83,7 @@ pub(crate) async fn snapshot(
         occupancy: Arc::default(),
         calls: Arc::clone(&context.calls),
         offload: OffloadRoute::default(),
+        owner: Arc::default(),
         storage: None,
         sandboxes: None,
     };

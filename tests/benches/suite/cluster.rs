@@ -119,7 +119,7 @@ pub(crate) async fn cluster(
     let outcomes: Vec<_> = stream::iter(ids)
         .map(|id| async move {
             let id = id.unwrap();
-            fetcher.result(id, Duration::from_secs(60)).await
+            fetcher.result(id, None, Duration::from_secs(60)).await
         })
         .buffered(1000)
         .collect()

@@ -45,10 +45,14 @@ pub(crate) struct ServeCommand {
     /// `~/.local/share/fnhost` on Linux).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// The token every request must carry (`Authorization: Bearer TOKEN`; default:
-    /// `FNHOST_TOKEN`). Required to listen beyond loopback.
-    #[arg(long, value_name = "TOKEN")]
+    /// The operator's token, which every request must carry (`Authorization: Bearer
+    /// TOKEN`; default: `FNHOST_TOKEN`); required to listen beyond loopback. Every local user
+    /// sees a flag's value in the process list: prefer `--token-file` or the environment.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
     token: Option<String>,
+    /// A file holding the operator's token.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Listens beyond loopback without a token.
     #[arg(long)]
     insecure_no_auth: bool,
@@ -98,6 +102,8 @@ impl ServeCommand {
                 .clone()
                 .unwrap_or_else(ServerSettings::default_state_dir),
         };
+        let token =
+            crate::remote_args::token(self.token.as_ref(), self.token_file.as_deref(), &settings)?;
         let host = Host::new(HostSettings {
             retention: self.retention,
             state_dir: Some(state_dir.clone()),
@@ -115,7 +121,7 @@ impl ServeCommand {
         let server_settings = ServerSettings {
             listen: self.listen,
             state_dir,
-            token: self.token.or(settings.token),
+            token,
             insecure_no_auth: self.insecure_no_auth,
             sync_timeout: self.sync_timeout,
             grace: self.grace,

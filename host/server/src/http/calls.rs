@@ -1,15 +1,17 @@
 //! Calls: `POST .../call` (wait, or `303` to the call's id), `POST .../spawn`, and
 //! `GET` / `DELETE /v1/calls/{id}`.
 //!
-//! Invariants: a result is the guest's JSON, answered as is; a `/call` whose client goes
+//! Invariants: a result is the guest's JSON, answered as is; a call is found by id only by
+//! the operator and by a token of the app that spawned it (to any other it is unknown); a `/call` whose client goes
 //! away before its answer is cancelled (the handler's drop guard); a call answered with its
 //! id goes on, watched by the server (counted, waited for and then cancelled at shutdown).
 
+use crate::access::Principal;
 use crate::context::Context;
 use crate::http::error::ApiError;
 use crate::http::extract::{Params, QueryParams, read_json};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fnhost::{CallId, Error, ErrorKind, FunctionCall, FunctionInfo, MAX_PAYLOAD};
@@ -192,6 +194,7 @@ pub(crate) struct WaitQuery {
 /// `GET /v1/calls/{id}`.
 pub(crate) async fn get(
     State(context): State<Arc<Context>>,
+    Extension(principal): Extension<Principal>,
     Params(id): Params<String>,
     QueryParams(query): QueryParams<WaitQuery>,
 ) -> Result<Response, ApiError> {
@@ -203,9 +206,14 @@ pub(crate) async fn get(
     };
     let id: CallId = id.parse()?;
     let span = tracing::info_span!("get", call_id = %id);
-    let outcome = match find(&context, id)? {
+    let outcome = match find(&context, id, &principal)? {
         Found::Here(call) => call.result_within(wait).instrument(span).await,
-        Found::InCluster(cluster) => cluster.result(id, wait).instrument(span).await?,
+        Found::InCluster(cluster) => {
+            cluster
+                .result(id, principal.app(), wait)
+                .instrument(span)
+                .await?
+        }
     };
     match outcome {
         Some(Ok(json)) => Ok(json_response(StatusCode::OK, json)),
@@ -228,12 +236,14 @@ enum Found<'a> {
     InCluster(&'a Cluster),
 }
 
-/// The call `id`: this host's, else the cluster's (when in one); `not-found` otherwise.
-fn find(context: &Context, id: CallId) -> Result<Found<'_>, Error> {
-    match (
-        FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
-        context.apps.cluster(),
-    ) {
+/// The call `id`: this host's, else the cluster's (when in one); `not-found` otherwise, and
+/// for another app's call when `principal` is limited to one app.
+fn find<'a>(context: &'a Context, id: CallId, principal: &Principal) -> Result<Found<'a>, Error> {
+    let here = match principal.app() {
+        None => FunctionCall::<Value>::from_id(&context.host, &id.to_string()),
+        Some(app) => FunctionCall::<Value>::from_id_in(&context.host, app, &id.to_string()),
+    };
+    match (here, context.apps.cluster()) {
         (Ok(call), _) => Ok(Found::Here(call)),
         (Err(error), Some(cluster)) if error.kind() == ErrorKind::NotFound => {
             Ok(Found::InCluster(cluster))
@@ -245,12 +255,13 @@ fn find(context: &Context, id: CallId) -> Result<Found<'_>, Error> {
 /// `DELETE /v1/calls/{id}`.
 pub(crate) async fn cancel(
     State(context): State<Arc<Context>>,
+    Extension(principal): Extension<Principal>,
     Params(id): Params<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: CallId = id.parse()?;
-    match find(&context, id)? {
+    match find(&context, id, &principal)? {
         Found::Here(call) => call.cancel(),
-        Found::InCluster(cluster) => cluster.cancel(id).await?,
+        Found::InCluster(cluster) => cluster.cancel(id, principal.app()).await?,
     }
     tracing::info!(call_id = %id, "cancelled by the client");
     Ok(StatusCode::NO_CONTENT)

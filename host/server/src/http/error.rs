@@ -83,6 +83,11 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized")
     }
 
+    /// `forbidden` (403): a token the server knows, for something it does not reach.
+    pub(crate) fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
     /// `unavailable` (503).
     pub(crate) fn unavailable() -> ApiError {
         ApiError::new(
@@ -161,7 +166,9 @@ impl From<ServerError> for ApiError {
             ServerError::BadComponentId { .. }
             | ServerError::NoComponents
             | ServerError::Load { .. }
-            | ServerError::BadOption { .. } => ApiError::bad_request(message),
+            | ServerError::BadOption { .. }
+            | ServerError::NoOperatorToken
+            | ServerError::OpenEndpoint { .. } => ApiError::bad_request(message),
             ServerError::ShuttingDown => ApiError::unavailable(),
             ServerError::Cluster(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

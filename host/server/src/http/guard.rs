@@ -1,23 +1,25 @@
-//! What stands before every route: the token check, the refusal while stopping, and the net
-//! that turns a panic into an error answer.
+//! What stands before every route: the token check (who the request is, and whether that
+//! principal may reach the path), the refusal while stopping, and the net that turns a panic
+//! into an error answer.
 //!
 //! Invariants: with a token, no route but `GET /healthz` and the web endpoints (`/web/...`,
-//! which ask for it when their function says so) runs for a request without it, and
-//! the answer to such a request says nothing but `unauthorized`; the token is compared in
-//! constant time (as SHA-256 digests, so its length does not leak either). A panic in a
-//! handler answers `internal` on its request and leaves the server serving.
+//! which ask for it when their function says so) runs for a request without a token the
+//! server knows, and the answer to such a request says nothing but `unauthorized`, whatever
+//! its path and method (the check comes before routing: an unknown path and a known one look
+//! the same). An app token reaches only its app's routes and calls by id (`app_may`): every
+//! other path is `forbidden`. A panic in a handler answers `internal` on its request and
+//! leaves the server serving.
 
+use crate::access::Principal;
 use crate::context::Context;
 use crate::http::error::ApiError;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
-use sha2::{Digest, Sha256};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
 /// The one route of the API open without the token.
 const OPEN: &str = "/healthz";
@@ -25,41 +27,60 @@ const OPEN: &str = "/healthz";
 /// Where the apps' web endpoints are, which check the token themselves.
 const WEB: &str = "/web/";
 
-/// Refuses requests without the server's token, if it has one.
+/// Refuses requests without a token the server knows, and app tokens outside their app; the
+/// request carries its [`Principal`] on to the handlers.
 pub(crate) async fn authorize(
     State(context): State<Arc<Context>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     // Web endpoints check the token themselves: only those that say so need it.
     if request.uri().path() == OPEN || request.uri().path().starts_with(WEB) {
         return next.run(request).await;
     }
-    if has_token(&context, request.headers()) {
-        next.run(request).await
-    } else {
-        ApiError::unauthorized().into_response()
+    let Some(principal) = principal(&context, request.headers()) else {
+        return ApiError::unauthorized().into_response();
+    };
+    if let Principal::App(app) = &principal
+        && !app_may(app, request.method(), request.uri().path())
+    {
+        return ApiError::forbidden(format!(
+            "this token reaches only the app `{app}`: its functions and its calls"
+        ))
+        .into_response();
     }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
 }
 
-/// Whether `headers` carry the server's token (`Authorization: Bearer <token>`), or the
-/// server has none.
-pub(crate) fn has_token(context: &Context, headers: &HeaderMap) -> bool {
-    let Some(expected) = &context.token else {
-        return true;
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    let Some(given) = given else {
+/// Who the bearer of `headers`' token is (`Authorization: Bearer <token>`, any bytes but
+/// leading and trailing whitespace); `None` when the server knows no such token.
+pub(crate) fn principal(context: &Context, headers: &HeaderMap) -> Option<Principal> {
+    let given = headers.get(header::AUTHORIZATION).and_then(|value| {
+        let value = value.as_bytes();
+        let space = value.iter().position(|&b| b == b' ')?;
+        let (scheme, token) = value.split_at(space);
+        scheme
+            .eq_ignore_ascii_case(b"bearer")
+            .then(|| token.trim_ascii())
+    });
+    context.access.principal(given)
+}
+
+/// Whether a token for `app` may send `method` to `path`: the app's record (`GET`, not a
+/// deploy or undeploy), everything under it (its functions' calls, spawns and maps, its
+/// entrypoints, its logs), and calls by id (whose handlers show only the app's own).
+fn app_may(app: &str, method: &Method, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/v1/") else {
         return false;
     };
-    let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
-    bool::from(given.ct_eq(expected))
+    let segments: Vec<&str> = rest.split('/').collect();
+    match segments.as_slice() {
+        ["apps", name] => *name == app && method == Method::GET,
+        ["apps", name, _, ..] => *name == app,
+        ["calls", _] => true,
+        _ => false,
+    }
 }
 
 /// Refuses requests once the server is shutting down.

@@ -11,11 +11,12 @@
 //! handler's response streams (the body is never gathered in memory here); a client that goes
 //! away cancels its request (the host's side: the handler's body guard, the call's drop).
 
+use crate::access::Principal;
 use crate::context::Context;
 use crate::http::calls::{CALL_BODY_CAP, json_response};
 use crate::http::error::ApiError;
 use crate::http::extract::{read_capped, read_json};
-use crate::http::guard::has_token;
+use crate::http::guard::principal;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
@@ -142,8 +143,12 @@ async fn endpoint(
         .web
         .as_ref()
         .ok_or_else(|| refused(ApiError::internal("not a web endpoint")))?;
-    if web.requires_auth && !has_token(context, request.headers()) {
-        return Err(refused(ApiError::unauthorized()));
+    if web.requires_auth {
+        match principal(context, request.headers()) {
+            Some(Principal::Operator) => {}
+            Some(Principal::App(app)) if app == name => {}
+            _ => return Err(refused(ApiError::unauthorized())),
+        }
     }
     let args = match web.form {
         WebForm::Arguments => arguments(info, web, request).await?,

@@ -16,6 +16,10 @@ use std::time::{Duration, UNIX_EPOCH};
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
     id: String,
+    /// The app that spawned it (absent: one never deployed, or a file from before apps were
+    /// told apart; such a call is found by the operator only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app: Option<String>,
     function: String,
     /// Milliseconds since the Unix epoch.
     finished_ms: u64,
@@ -55,6 +59,7 @@ pub(crate) fn save(path: &Path, calls: &[RetainedCall]) -> Result<(), ServerErro
         };
         let saved = Saved {
             id: call.id.to_string(),
+            app: call.app.clone(),
             function: call.function.clone(),
             finished_ms,
             ok,
@@ -107,6 +112,7 @@ fn restore(line: &[u8]) -> Option<RetainedCall> {
     };
     Some(RetainedCall {
         id,
+        app: saved.app,
         function: saved.function,
         finished: UNIX_EPOCH + Duration::from_millis(saved.finished_ms),
         result,
@@ -138,12 +144,14 @@ mod tests {
         let calls = vec![
             RetainedCall {
                 id: id(1),
+                app: Some("shop".into()),
                 function: "f".into(),
                 finished,
                 result: Ok(b"{\"a\":[1,2]}".to_vec()),
             },
             RetainedCall {
                 id: id(2),
+                app: None,
                 function: "g".into(),
                 finished,
                 result: Err(Error::Trapped("boom".into())),
@@ -158,6 +166,7 @@ mod tests {
         for (back, call) in back.iter().zip(&calls) {
             assert_eq!(back.id, call.id);
             assert_eq!(back.function, call.function);
+            assert_eq!(back.app, call.app);
             assert_eq!(back.finished, call.finished);
             assert_eq!(back.result, call.result);
         }
