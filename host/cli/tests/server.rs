@@ -197,6 +197,61 @@ fn a_token_guards_the_server() {
     std::fs::remove_dir_all(&state).unwrap();
 }
 
+/// The operator's token from a file (any printable characters), app tokens made, used and
+/// revoked with `fnhost token`, and a warning for a token on the command line.
+#[test]
+fn app_tokens_are_made_with_fnhost_token_and_reach_one_app() {
+    let state = scratch_dir("app-tokens");
+    let operator = state.join("operator.token");
+    std::fs::write(&operator, "0p€rator token, with spaces!\n").unwrap();
+    let operator = operator.to_str().unwrap();
+    let server = Server::start(
+        &state.join("state"),
+        &["examples/hello", "--token-file", operator],
+    );
+    let made = server.run(&[
+        "token",
+        "create",
+        "--app",
+        "hello",
+        "--token-file",
+        operator,
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let token = stdout(&made).trim().to_owned();
+    assert!(stderr(&made).contains("for `hello`"), "{}", stderr(&made));
+    let app_token = state.join("hello.token");
+    std::fs::write(&app_token, &token).unwrap();
+    let app_token = app_token.to_str().unwrap();
+    let output = server.run(&["call", "hello", "async_function", "--token-file", app_token]);
+    assert_eq!(stdout(&output), "420\n", "{}", stderr(&output));
+    let last = error_line(&server.run(&["apps", "--token-file", app_token]));
+    assert!(last.contains("reaches only the app `hello`"), "{last}");
+    let listed = server.run(&["token", "list", "--token-file", operator]);
+    let line = stdout(&listed);
+    assert!(
+        line.starts_with("tk-") && line.contains("\thello\t"),
+        "{line}"
+    );
+    assert!(!line.contains(&token), "{line}");
+    let id = line.split('\t').next().unwrap();
+    let revoked = server.run(&["token", "revoke", id, "--token-file", operator]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let last =
+        error_line(&server.run(&["call", "hello", "async_function", "--token-file", app_token]));
+    assert_eq!(last, "error: unauthorized");
+    // A token on the command line works, and warns.
+    let flagged = server.run(&["apps", "--token", "0p€rator token, with spaces!"]);
+    assert!(flagged.status.success(), "{}", stderr(&flagged));
+    assert!(
+        stderr(&flagged).contains("every local user"),
+        "{}",
+        stderr(&flagged)
+    );
+    drop(server);
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
 #[test]
 fn map_runs_locally_in_input_order() {
     let output = fnhost_with_stdin(
