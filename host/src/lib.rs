@@ -59,7 +59,7 @@ pub use info::{
     Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint, WebForm,
     WebRequest,
 };
-pub use load::{CompileCache, MAX_COMPONENT_BYTES, read_component, source};
+pub use load::{CompileCache, MAX_COMPONENT_BYTES, read_component, source, untrusted};
 pub use options::{
     DefaultValue, FunctionConfig, FunctionOptions, InvalidOption, OPTIONS, OptionSpec, Unit,
     markdown_table, option_names, option_spec, parse_override,

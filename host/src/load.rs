@@ -9,5 +9,5 @@ pub(crate) mod programs;
 pub(crate) mod snapshot;
 pub mod source;
 
-pub use cache::CompileCache;
+pub use cache::{CompileCache, untrusted};
 pub use component::{MAX_COMPONENT_BYTES, read_component};

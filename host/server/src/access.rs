@@ -9,7 +9,10 @@
 //! only, `ServerSettings::check`) and makes no app tokens, which would protect nothing there.
 
 use crate::ServerError;
+use crate::state::MAX_STATE_FILE;
 use crate::state::atomic;
+use crate::state::components::hex;
+use crate::state::files::read_regular;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -64,14 +67,16 @@ pub(crate) struct Access {
 impl Access {
     /// The operator's `token` (if the server has one) and the app tokens kept at `path`.
     pub(crate) fn open(path: PathBuf, operator: Option<&str>) -> Result<Access, ServerError> {
-        let file: File = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| ServerError::Corrupt {
-                path: path.clone(),
-                source,
-            })?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => File::default(),
-            Err(error) => return Err(ServerError::io("read", &path)(error)),
-        };
+        let file: File =
+            match read_regular(&path, MAX_STATE_FILE).map_err(ServerError::io("read", &path))? {
+                Some(bytes) => {
+                    serde_json::from_slice(&bytes).map_err(|source| ServerError::Corrupt {
+                        path: path.clone(),
+                        source,
+                    })?
+                }
+                None => File::default(),
+            };
         let apps = file
             .tokens
             .into_iter()
@@ -123,7 +128,7 @@ impl Access {
             rand::random::<u128>()
         );
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let hex = to_hex(&digest);
+        let hex = hex(&digest);
         let record = AppToken {
             id: format!("tk-{}", &hex[..12]),
             app: app.to_owned(),
@@ -171,10 +176,6 @@ impl Access {
         })?;
         atomic::write(&self.path, &bytes).map_err(ServerError::io("write", &self.path))
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 fn from_hex(text: &str) -> Option<[u8; 32]> {

@@ -149,6 +149,9 @@ impl Apps {
         ids: &[String],
         settings: &DeploySettings,
     ) -> Result<App, ServerError> {
+        for id in ids {
+            self.state.verify_component(id).await?;
+        }
         let sink = Arc::new(AppSink::new(self.logs.store(name)));
         let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
         let builder = settings.apply(name, self.host.app().output(sink))?;

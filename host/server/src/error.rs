@@ -58,6 +58,20 @@ pub enum ServerError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// A state directory that another user owns or others may write.
+    #[error("refusing the state directory {}: {problem}", dir.display())]
+    UnsafeStateDir {
+        /// The directory.
+        dir: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A stored component whose bytes no longer match its name.
+    #[error("the stored component {id} does not match its SHA-256 (changed on disk?)")]
+    ComponentChanged {
+        /// Its id.
+        id: String,
+    },
     /// A state file that is not what the server writes.
     #[error("{path} is not valid")]
     Corrupt {

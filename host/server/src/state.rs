@@ -12,15 +12,21 @@
 //! each is written beside itself under a temporary name, synced, then renamed over (see
 //! `atomic`), so a crash mid-write leaves the previous version, and a leftover temporary file
 //! is never read (and is removed at the next start). The directory is made readable by its
-//! owner only: it holds the code the server runs.
+//! owner only, and refused when another user owns it or group or others may write it: it
+//! holds the code the server runs. Its files are read as untrusted input (`files`): regular
+//! files only, within a cap.
 
 pub(crate) mod atomic;
 pub(crate) mod components;
+pub(crate) mod files;
 pub(crate) mod manifest;
 pub(crate) mod results;
 
 use crate::ServerError;
 use std::path::{Path, PathBuf};
+
+/// The largest manifest or token file read: 64 MiB.
+pub(crate) const MAX_STATE_FILE: u64 = 64 << 20;
 
 /// The state directory of a server.
 #[derive(Debug, Clone)]
@@ -37,6 +43,9 @@ impl StateDir {
         };
         for dir in [state.root.clone(), state.components_dir()] {
             create_private_dir(&dir).map_err(ServerError::io("create", &dir))?;
+            if let Some(problem) = files::unsafe_dir(&dir) {
+                return Err(ServerError::UnsafeStateDir { dir, problem });
+            }
             atomic::remove_leftovers(&dir).map_err(ServerError::io("clean up", &dir))?;
         }
         Ok(state)

@@ -398,7 +398,7 @@ fn usable(dir: &Path) -> bool {
     let problem = match metadata {
         Err(error) => format!("cannot use it: {error}"),
         Ok(metadata) if !metadata.is_dir() => "it is not a directory".to_owned(),
-        Ok(metadata) => match unsafe_owner_or_mode(&metadata) {
+        Ok(metadata) => match untrusted(&metadata) {
             None => return true,
             Some(problem) => problem,
         },
@@ -410,9 +410,10 @@ fn usable(dir: &Path) -> bool {
     false
 }
 
-/// Why a file with `metadata` cannot be trusted to hold only what this user wrote, if it
-/// cannot.
-fn unsafe_owner_or_mode(metadata: &Metadata) -> Option<String> {
+/// Why a file or directory with `metadata` cannot be trusted to hold only what this user
+/// wrote, if it cannot: it belongs to another user, or group or others may write it. The
+/// compile cache holds its entries to it, and a server its state directory.
+pub fn untrusted(metadata: &Metadata) -> Option<String> {
     // SAFETY: `geteuid` has no preconditions and cannot fail.
     let user = unsafe { libc::geteuid() };
     if metadata.uid() != user {
@@ -425,8 +426,6 @@ fn unsafe_owner_or_mode(metadata: &Metadata) -> Option<String> {
     (mode & 0o022 != 0).then(|| format!("it is writable by group or others (mode {mode:o})"))
 }
 
-/// Warns of a refused directory or entry, once per process (a host that loads many apps would
-/// repeat it on every load); later ones are debug events.
 /// Warns of a refused directory or entry, once per process (a host that loads many apps would
 /// repeat it on every load); later ones are debug events.
 fn refuse(message: std::fmt::Arguments<'_>) {
@@ -570,7 +569,7 @@ fn open_entry_file(path: &Path) -> Result<(File, Metadata), Unused> {
         Err(FileError::Io(error)) => return Err(Unused::Bad(format!("cannot be read ({error})"))),
         Err(error) => return Err(Unused::Bad(format!("is not loaded: {error}"))),
     };
-    match unsafe_owner_or_mode(&metadata) {
+    match untrusted(&metadata) {
         Some(problem) => Err(Unused::Foreign(problem)),
         None => Ok((file, metadata)),
     }

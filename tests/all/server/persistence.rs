@@ -1,6 +1,6 @@
 //! The state directory: a restart (shutdown, then a new server on a new host over the same
 //! directory) keeps the deployed apps and the retained results; the manifest is replaced
-//! whole, and what a crash left half-written is ignored.
+//! whole, and what a crash left half-written is ignored; a tampered directory is refused.
 
 use super::{TestServer, expect_error, host_settings};
 use reqwest::{Method, StatusCode};
@@ -121,6 +121,55 @@ async fn the_manifest_is_replaced_whole_and_leftovers_are_ignored() {
         .err()
         .expect("a corrupt manifest is refused");
     assert!(error.to_string().contains("manifest.json"), "{error}");
+}
+
+/// A state directory is untrusted input: a component changed on disk is not run (its app is
+/// skipped at start), a FIFO in place of the manifest fails the start at once (never a
+/// hang), and a directory others may write is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_state_directory_is_refused_not_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = TestServer::start().await;
+    server.deploy("hello", &["examples/hello"]).await;
+    let state = server.stop().await;
+    let component = std::fs::read_dir(state.path().join("components"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+        .unwrap();
+    // Another valid component in its place: only its hash tells it apart.
+    std::fs::copy(super::component("tests/guests/calls"), &component).unwrap();
+    let server = TestServer::start_in(state, host_settings(), |_| {}).await;
+    let (_, apps) = server.get("/v1/apps").await;
+    assert_eq!(apps["apps"], json!([]), "a changed component was loaded");
+    let state = server.stop().await;
+
+    let start = || {
+        let host = fnhost::Host::new(host_settings()).unwrap();
+        fnhost_server::Server::start(host, super::settings(state.path()))
+    };
+    let manifest = state.path().join("manifest.json");
+    std::fs::remove_file(&manifest).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&manifest)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let error = start().await.err().expect("a FIFO manifest is refused");
+    assert!(error.chain().contains("a FIFO"), "{}", error.chain());
+    std::fs::remove_file(&manifest).unwrap();
+
+    std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let error = start()
+        .await
+        .err()
+        .expect("a world-writable state dir is refused");
+    assert!(
+        error.to_string().contains("writable by group or others"),
+        "{error}"
+    );
+    std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(start().await.is_ok());
 }
 
 /// Files given to deploy are read as loading reads them: a device or a FIFO is refused without

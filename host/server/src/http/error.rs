@@ -179,6 +179,8 @@ impl From<ServerError> for ApiError {
             | ServerError::EmptyToken
             | ServerError::Bind { .. }
             | ServerError::Io { .. }
+            | ServerError::UnsafeStateDir { .. }
+            | ServerError::ComponentChanged { .. }
             | ServerError::Corrupt { .. } => ApiError::internal(message),
         }
     }

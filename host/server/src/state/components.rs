@@ -3,11 +3,13 @@
 //! Invariant: a file `components/X.wasm` holds bytes whose SHA-256 is `X`, and `X` is 64
 //! lowercase hexadecimal digits (checked before any path is made from it). An upload streams
 //! to a temporary file while it is hashed, and is renamed into place only once its hash is
-//! known to match; a failed or abandoned upload leaves nothing.
+//! known to match; a failed or abandoned upload leaves nothing. Loading an app checks its
+//! components' hashes again (`verify_component`): a file changed on disk is refused.
 
 use crate::ServerError;
 use crate::state::StateDir;
 use crate::state::atomic::{self, Temp};
+use crate::state::files::read_regular;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
@@ -32,7 +34,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), ServerError> {
 }
 
 /// The lowercase hex of `digest`.
-fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -40,6 +42,27 @@ impl StateDir {
     /// The file of the component `id` (which must have passed [`check_id`]).
     pub(crate) fn component_path(&self, id: &str) -> PathBuf {
         self.components_dir().join(format!("{id}.wasm"))
+    }
+
+    /// Checks that the stored component `id` still hashes to its name (read as a state file:
+    /// a regular file within the component cap), so that a file changed on disk is never run
+    /// as if it were what was uploaded.
+    pub(crate) async fn verify_component(&self, id: &str) -> Result<(), ServerError> {
+        let path = self.component_path(id);
+        let read = path.clone();
+        let bytes = tokio::task::spawn_blocking(move || {
+            read_regular(&read, fnhost::MAX_COMPONENT_BYTES as u64)
+        })
+        .await
+        .map_err(|_| ServerError::ShuttingDown)?
+        .map_err(ServerError::io("read", &path))?
+        .ok_or_else(|| ServerError::MissingComponent {
+            sha256: id.to_owned(),
+        })?;
+        if hex(&Sha256::digest(&bytes)) != id {
+            return Err(ServerError::ComponentChanged { id: id.to_owned() });
+        }
+        Ok(())
     }
 
     /// Whether the component `id` is stored.

@@ -5,8 +5,10 @@
 
 use crate::DeploySettings;
 use crate::ServerError;
+use crate::state::MAX_STATE_FILE;
 use crate::state::atomic;
 use crate::state::components::check_id;
+use crate::state::files::read_regular;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,13 +46,11 @@ impl Deployment {
 impl Manifest {
     /// Reads the manifest at `path`; an empty one when there is none yet.
     pub(crate) fn read(path: &Path) -> Result<Manifest, ServerError> {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Manifest::default());
-            }
-            Err(error) => return Err(ServerError::io("read", path)(error)),
-        };
+        let bytes =
+            match read_regular(path, MAX_STATE_FILE).map_err(ServerError::io("read", path))? {
+                Some(bytes) => bytes,
+                None => return Ok(Manifest::default()),
+            };
         let corrupt = |source| ServerError::Corrupt {
             path: path.to_owned(),
             source,

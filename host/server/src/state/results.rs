@@ -7,10 +7,14 @@
 
 use crate::ServerError;
 use crate::state::atomic;
+use crate::state::files::read_regular;
 use fnhost::{CallId, Error, ErrorKind, RetainedCall};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
+
+/// The largest `results.ndjson` read: 4 GiB.
+const MAX_RESULTS_FILE: u64 = 4 << 30;
 
 /// One saved call.
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,10 +80,10 @@ pub(crate) fn save(path: &Path, calls: &[RetainedCall]) -> Result<(), ServerErro
 
 /// Reads the calls saved at `path`; none when there is no file.
 pub(crate) fn load(path: &Path) -> Result<Vec<RetainedCall>, ServerError> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(ServerError::io("read", path)(error)),
+    // Results are kept within the host's byte budget: a file far larger is not the server's.
+    let text = match read_regular(path, MAX_RESULTS_FILE).map_err(ServerError::io("read", path))? {
+        Some(bytes) => bytes,
+        None => return Ok(Vec::new()),
     };
     let mut calls = Vec::new();
     for (number, line) in text.split(|&b| b == b'\n').enumerate() {
