@@ -30,12 +30,20 @@ pub(crate) struct Context {
     pub(crate) access: Access,
     /// How long `/call` waits before answering with the call's id.
     pub(crate) sync_timeout: Duration,
+    /// How long a request's body may send nothing (`http::stall`).
+    pub(crate) body_idle: Duration,
     /// True once a shutdown began.
     stopping: watch::Sender<bool>,
 }
 
 impl Context {
-    pub(crate) fn new(host: Host, apps: Apps, access: Access, sync_timeout: Duration) -> Context {
+    pub(crate) fn new(
+        host: Host,
+        apps: Apps,
+        access: Access,
+        sync_timeout: Duration,
+        body_idle: Duration,
+    ) -> Context {
         Context {
             metrics: Metrics::new(host.clone(), apps.cluster().cloned()),
             host,
@@ -44,6 +52,7 @@ impl Context {
             ephemeral: Leases::default(),
             access,
             sync_timeout,
+            body_idle,
             stopping: watch::Sender::new(false),
         }
     }

@@ -3,7 +3,8 @@
 //! Invariant: every answer that is not a success is the API's JSON error — the router's own
 //! (unknown path: `not-found`; known path, other method: `method-not-allowed`) included — and
 //! a request passes, outermost first: the panic net, the token check (who it is, and whether
-//! that reaches its path), the refusal while stopping, then its route.
+//! that reaches its path), the cut of stalled bodies, the refusal while stopping, then its
+//! route.
 
 mod apps;
 mod calls;
@@ -16,6 +17,7 @@ mod ops;
 mod run;
 mod sandboxes;
 mod secrets;
+mod stall;
 mod storage;
 mod tokens;
 mod volumes;
@@ -136,6 +138,10 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
         .layer(from_fn_with_state(
             Arc::clone(&context),
             guard::refuse_when_stopping,
+        ))
+        .layer(from_fn_with_state(
+            Arc::clone(&context),
+            stall::cut_stalled_bodies,
         ))
         .layer(from_fn_with_state(Arc::clone(&context), guard::authorize))
         .layer(from_fn(guard::catch_panics))

@@ -130,7 +130,13 @@ impl Server {
         apps.restore().await;
         host.restore_calls(results::load(&state.results_path())?);
         let access = Access::open(state.tokens_path(), settings.token.as_deref())?;
-        let context = Arc::new(Context::new(host, apps, access, settings.sync_timeout));
+        let context = Arc::new(Context::new(
+            host,
+            apps,
+            access,
+            settings.sync_timeout,
+            settings.request_timeout,
+        ));
         // The cluster's deployments, the last of each app first, then each change.
         let following = cluster.map(|cluster| {
             let mut changes = cluster.changes();
@@ -144,7 +150,12 @@ impl Server {
         let scheduling = Task(tokio::spawn(schedules::run(Arc::clone(&context))));
         let router = http::router(Arc::clone(&context));
         let (stop, stopped) = oneshot::channel();
-        let serving = tokio::spawn(serve::serve(listener, router, stopped));
+        let serving = tokio::spawn(serve::serve(
+            listener,
+            router,
+            settings.request_timeout,
+            stopped,
+        ));
         tracing::info!(%addr, state = %state.root().display(), "serving");
         Ok(Server {
             context,

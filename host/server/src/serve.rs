@@ -1,8 +1,8 @@
 //! The accept loop: HTTP/1.1 connections served by the router, until told to stop.
 //!
-//! Invariants: a client gets [`HEADER_TIMEOUT`] to send a request's head (bodies have their
-//! own idle timeout, see `http::extract`), so a slow client holds a connection for bounded
-//! time. When told to stop, the loop stops accepting at once, asks every connection to close
+//! Invariants: a client gets the server's request timeout to send a request's head (bodies
+//! have their own idle timeout, see `http::stall`), so a slow client holds a connection for
+//! bounded time. When told to stop, the loop stops accepting at once, asks every connection to close
 //! after the request it serves, waits for them until the deadline, then drops the ones left
 //! (which cancels what their handlers were waiting on) before it returns.
 
@@ -17,16 +17,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// How long a client may take to send a request's head.
-pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How long the loop pauses after failing to accept (out of file descriptors, say).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Serves `router` on `listener` until `stop` gives a deadline (or is dropped: at once).
+/// Serves `router` on `listener` until `stop` gives a deadline (or is dropped: at once);
+/// a request's head must arrive within `head_timeout`.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
+    head_timeout: Duration,
     mut stop: oneshot::Receiver<Instant>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -47,7 +46,7 @@ pub(crate) async fn serve(
                 let _ = stream.set_nodelay(true);
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
+                    .header_read_timeout(head_timeout)
                     .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
                 let connection = graceful.watch(connection);
                 connections.spawn(async move {

@@ -24,6 +24,9 @@ pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(150);
 /// How long a shutdown lets requests and calls in flight finish.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
+/// The default of [`ServerSettings::request_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How a server runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -42,6 +45,10 @@ pub struct ServerSettings {
     /// How long a shutdown lets requests and calls in flight finish before cancelling them
     /// (default 30 s).
     pub grace: Duration,
+    /// How long a client may take to send a request's head, and how long a request's body
+    /// may send nothing (default 30 s): past either the request is cut (`408`, `400`). A
+    /// sandbox process's stdin, which a person may type into, has no such limit.
+    pub request_timeout: Duration,
     /// The cluster to join (`fnhost serve --cluster`), if any: deployments, spilled calls
     /// and spawned calls are then shared with its other hosts (docs/cluster.md).
     pub cluster: Option<fnhost_cluster::ClusterSettings>,
@@ -56,6 +63,7 @@ impl Default for ServerSettings {
             insecure_no_auth: false,
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
             grace: DEFAULT_GRACE,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             cluster: None,
         }
     }

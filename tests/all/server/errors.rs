@@ -294,3 +294,42 @@ async fn malformed_requests_are_refused_with_json_errors() {
         (StatusCode::OK, json!("hello, bob"))
     );
 }
+
+/// A body that stops coming is cut after the server's request timeout (here 200 ms), with the
+/// API's error; a request head that never ends is cut too; the server serves on.
+#[tokio::test(flavor = "multi_thread")]
+async fn stalled_bodies_and_heads_are_cut_after_the_request_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(host_settings(), |settings| {
+        settings.token = Some(super::TEST_TOKEN.into());
+        settings.request_timeout = std::time::Duration::from_millis(200);
+    })
+    .await;
+    server.deploy("hello", &["examples/hello"]).await;
+    let address = server.server.local_addr();
+    let mut stalled = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /v1/apps/hello/functions/async_function/call HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n[",
+        super::TEST_TOKEN
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    // The server answers by itself: nothing more is sent.
+    let mut answer = vec![0; 4096];
+    let read = stalled.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("the body stalled"), "{answer}");
+
+    let mut endless = tokio::net::TcpStream::connect(address).await.unwrap();
+    endless
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    // The connection ends: what hyper says (if anything), then EOF.
+    endless.read_to_end(&mut rest).await.unwrap();
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -59,6 +59,10 @@ pub(crate) struct ServeCommand {
     /// How long a call request waits for its result before answering with the call's id.
     #[arg(long, value_name = "DURATION", default_value = "150s", value_parser = humantime::parse_duration)]
     sync_timeout: Duration,
+    /// How long a client may take to send a request's head, and a request's body may send
+    /// nothing, before the request is cut (a sandbox process's stdin has no such limit).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
     /// How long a shutdown lets requests and calls in flight finish.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     grace: Duration,
@@ -125,6 +129,7 @@ impl ServeCommand {
             insecure_no_auth: self.insecure_no_auth,
             sync_timeout: self.sync_timeout,
             grace: self.grace,
+            request_timeout: self.request_timeout,
             cluster: self.cluster.connection().map(|connection| {
                 let mut cluster = ClusterSettings::new(connection, &host);
                 if let Some(name) = self.host_name {

@@ -2,11 +2,12 @@
 //! every refusal as an [`ApiError`].
 //!
 //! Invariants: a body is read frame by frame, never past its cap (a declared length over it
-//! is refused before reading), and a client that sends nothing for [`BODY_IDLE`] is cut off,
-//! so a slow or oversized upload costs bounded memory and time. Query strings are strict:
+//! is refused before reading), and a body that stalls (`http::stall` cuts it) is refused as
+//! such, so a slow or oversized upload costs bounded memory and time. Query strings are strict:
 //! an unknown parameter is a `bad-request`, not silently ignored.
 
 use crate::http::error::ApiError;
+use crate::http::stall;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
@@ -14,10 +15,6 @@ use axum::http::{HeaderMap, header};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
-
-/// How long a body may go without sending anything.
-pub(crate) const BODY_IDLE: Duration = Duration::from_secs(30);
 
 /// The path parameters of the route.
 pub(crate) struct Params<T>(pub(crate) T);
@@ -94,16 +91,13 @@ pub(crate) async fn too_large(body: &mut Body, cap: u64, mut read: u64) -> ApiEr
 /// The next chunk of data of `body`; `None` at its end.
 pub(crate) async fn next_chunk(body: &mut Body) -> Result<Option<Bytes>, ApiError> {
     loop {
-        let frame = tokio::time::timeout(BODY_IDLE, body.frame())
-            .await
-            .map_err(|_| {
-                ApiError::bad_request(format!(
-                    "the body stalled: nothing came for {} s",
-                    BODY_IDLE.as_secs()
-                ))
-            })?;
-        match frame {
+        match body.frame().await {
             None => return Ok(None),
+            Some(Err(error)) if stall::stalled(&error) => {
+                return Err(ApiError::bad_request(
+                    "the body stalled: nothing came within the server's request timeout",
+                ));
+            }
             Some(Err(error)) => {
                 return Err(ApiError::bad_request(format!(
                     "cannot read the body: {error}"
