@@ -51,7 +51,7 @@ impl StateDir {
         let path = self.component_path(id);
         let read = path.clone();
         let bytes = tokio::task::spawn_blocking(move || {
-            read_regular(&read, fnhost::MAX_COMPONENT_BYTES as u64)
+            read_regular(&read, fnhost::MAX_COMPONENT_BYTES)
         })
         .await
         .map_err(|_| ServerError::ShuttingDown)?
