@@ -10,6 +10,7 @@ use crate::apps::Apps;
 use crate::ephemeral::Leases;
 use crate::metrics::Metrics;
 use crate::spawned::Spawned;
+use crate::web_limits::WebLimits;
 use fnhost::{CallId, Error, Function, FunctionCall, Host};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ pub(crate) struct Context {
     pub(crate) sync_timeout: Duration,
     /// How long a request's body may send nothing (`http::stall`).
     pub(crate) body_idle: Duration,
+    /// The web requests each app may serve at once.
+    pub(crate) web_limits: WebLimits,
     /// True once a shutdown began.
     stopping: watch::Sender<bool>,
 }
@@ -43,6 +46,7 @@ impl Context {
         access: Access,
         sync_timeout: Duration,
         body_idle: Duration,
+        web_limits: WebLimits,
     ) -> Context {
         Context {
             metrics: Metrics::new(host.clone(), apps.cluster().cloned()),
@@ -53,6 +57,7 @@ impl Context {
             access,
             sync_timeout,
             body_idle,
+            web_limits,
             stopping: watch::Sender::new(false),
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! Invariant: every answer that is not a success is the API's JSON error — the router's own
 //! (unknown path: `not-found`; known path, other method: `method-not-allowed`) included — and
-//! a request passes, outermost first: the panic net, the token check (who it is, and whether
+//! a request passes, outermost first: the panic net, the `Host` check, the token check (who it is, and whether
 //! that reaches its path), the cut of stalled bodies, the refusal while stopping, then its
 //! route.
 
@@ -144,6 +144,7 @@ pub(crate) fn router(context: Arc<Context>) -> Router {
             stall::cut_stalled_bodies,
         ))
         .layer(from_fn_with_state(Arc::clone(&context), guard::authorize))
+        .layer(from_fn(guard::require_host))
         .layer(from_fn(guard::catch_panics))
         .with_state(context)
 }

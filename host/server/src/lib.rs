@@ -45,6 +45,7 @@ mod settings;
 mod spawned;
 mod state;
 mod summary;
+mod web_limits;
 
 pub use deploy_settings::DeploySettings;
 pub use error::ServerError;
@@ -57,6 +58,7 @@ use crate::access::Access;
 use crate::apps::Apps;
 use crate::context::Context;
 use crate::state::{StateDir, results};
+use crate::web_limits::WebLimits;
 use fnhost::{FunctionCall, Host};
 use fnhost_cluster::Cluster;
 use std::net::SocketAddr;
@@ -130,12 +132,16 @@ impl Server {
         apps.restore().await;
         host.restore_calls(results::load(&state.results_path())?);
         let access = Access::open(state.tokens_path(), settings.token.as_deref())?;
+        let web_requests = settings
+            .max_web_requests_per_app
+            .unwrap_or(host.settings().max_instances as usize / 2);
         let context = Arc::new(Context::new(
             host,
             apps,
             access,
             settings.sync_timeout,
             settings.request_timeout,
+            WebLimits::new(web_requests),
         ));
         // The cluster's deployments, the last of each app first, then each change.
         let following = cluster.map(|cluster| {

@@ -49,6 +49,10 @@ pub struct ServerSettings {
     /// may send nothing (default 30 s): past either the request is cut (`408`, `400`). A
     /// sandbox process's stdin, which a person may type into, has no such limit.
     pub request_timeout: Duration,
+    /// The web requests (`/web/...`) one app may serve at once; past it, `429 overloaded`.
+    /// `None` (the default): half the host's container slots, so that one app's clients never
+    /// hold every slot.
+    pub max_web_requests_per_app: Option<usize>,
     /// The cluster to join (`fnhost serve --cluster`), if any: deployments, spilled calls
     /// and spawned calls are then shared with its other hosts (docs/cluster.md).
     pub cluster: Option<fnhost_cluster::ClusterSettings>,
@@ -64,6 +68,7 @@ impl Default for ServerSettings {
             sync_timeout: DEFAULT_SYNC_TIMEOUT,
             grace: DEFAULT_GRACE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_web_requests_per_app: None,
             cluster: None,
         }
     }

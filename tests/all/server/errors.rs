@@ -296,7 +296,8 @@ async fn malformed_requests_are_refused_with_json_errors() {
 }
 
 /// A body that stops coming is cut after the server's request timeout (here 200 ms), with the
-/// API's error; a request head that never ends is cut too; the server serves on.
+/// API's error; a request head that never ends is cut too; a request without `Host` is a 400;
+/// the server serves on.
 #[tokio::test(flavor = "multi_thread")]
 async fn stalled_bodies_and_heads_are_cut_after_the_request_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -321,6 +322,18 @@ async fn stalled_bodies_and_heads_are_cut_after_the_request_timeout() {
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("the body stalled"), "{answer}");
+
+    // HTTP/1.1 without Host: a 400 with the API's error, whatever the path.
+    let mut hostless = tokio::net::TcpStream::connect(address).await.unwrap();
+    hostless
+        .write_all(b"GET /no/such/path HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    hostless.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("needs a Host header"), "{answer}");
 
     let mut endless = tokio::net::TcpStream::connect(address).await.unwrap();
     endless

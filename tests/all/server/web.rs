@@ -881,3 +881,72 @@ async fn the_apps_summary_describes_its_endpoints_and_its_handler() {
     );
     assert_eq!(handler["functions"], json!([]));
 }
+
+/// Stalled clients of one app hold at most that app's share of web requests: past it the app
+/// answers `429` at once, another app serves on, and the share comes back as the stalled
+/// requests end. An app or path that serves nothing answers one `404`, listing nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_apps_stalled_clients_take_only_its_own_share() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start_with(host_settings(), |settings| {
+        settings.token = Some(super::TEST_TOKEN.into());
+        settings.max_web_requests_per_app = Some(2);
+    })
+    .await;
+    server.deploy("h", &[HANDLER]).await;
+    server.deploy("other", &[HANDLER]).await;
+    server.deploy("hello", &["examples/hello"]).await;
+    let address = server.server.local_addr();
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let head = "POST /web/h/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    let post = |app: &str| {
+        server
+            .request(Method::POST, &format!("/web/{app}/count"))
+            .body("abc")
+            .send()
+    };
+    // The two stalled requests are admitted once their heads are read: the third waits for
+    // that, then is refused.
+    super::until("the stalled requests hold the app's share", async || {
+        post("h").await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS
+    })
+    .await;
+    let refused = post("h").await.unwrap();
+    expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "overloaded").await;
+    let other = post("other").await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    drop(stalled);
+    super::until("the share comes back", async || {
+        post("h").await.unwrap().status() == StatusCode::OK
+    })
+    .await;
+    let unknown_app = expect_error(
+        server
+            .request(Method::GET, "/web/nope/x")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    let unknown_path = expect_error(
+        server
+            .request(Method::GET, "/web/hello/x")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        unknown_app.replace("/web/nope/x", "P"),
+        unknown_path.replace("/web/hello/x", "P")
+    );
+}

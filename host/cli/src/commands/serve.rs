@@ -63,6 +63,10 @@ pub(crate) struct ServeCommand {
     /// nothing, before the request is cut (a sandbox process's stdin has no such limit).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
+    /// The web requests (`/web/...`) one app may serve at once; past it, 429 (default: half
+    /// the host's container slots).
+    #[arg(long, value_name = "N")]
+    max_web_requests_per_app: Option<usize>,
     /// How long a shutdown lets requests and calls in flight finish.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     grace: Duration,
@@ -130,6 +134,7 @@ impl ServeCommand {
             sync_timeout: self.sync_timeout,
             grace: self.grace,
             request_timeout: self.request_timeout,
+            max_web_requests_per_app: self.max_web_requests_per_app,
             cluster: self.cluster.connection().map(|connection| {
                 let mut cluster = ClusterSettings::new(connection, &host);
                 if let Some(name) = self.host_name {

@@ -1,6 +1,6 @@
-//! What stands before every route: the token check (who the request is, and whether that
-//! principal may reach the path), the refusal while stopping, and the net that turns a panic
-//! into an error answer.
+//! What stands before every route: the `Host` header HTTP/1.1 requires, the token check (who
+//! the request is, and whether that principal may reach the path), the refusal while
+//! stopping, and the net that turns a panic into an error answer.
 //!
 //! Invariants: with a token, no route but `GET /healthz` and the web endpoints (`/web/...`,
 //! which ask for it when their function says so) runs for a request without a token the
@@ -81,6 +81,17 @@ fn app_may(app: &str, method: &Method, path: &str) -> bool {
         ["calls", _] => true,
         _ => false,
     }
+}
+
+/// Refuses an HTTP/1.1 request without a `Host` header (RFC 9112, 3.2: `400`), before
+/// anything else is looked at.
+pub(crate) async fn require_host(request: Request, next: Next) -> Response {
+    if request.version() == axum::http::Version::HTTP_11
+        && !request.headers().contains_key(header::HOST)
+    {
+        return ApiError::bad_request("an HTTP/1.1 request needs a Host header").into_response();
+    }
+    next.run(request).await
 }
 
 /// Refuses requests once the server is shutting down.

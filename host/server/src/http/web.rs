@@ -5,7 +5,9 @@
 //! endpoint takes whole requests (Modal's `asgi_app`/`wsgi_app`); any other path under
 //! `/web/{app}/` goes to the app's wasi:http handler, which sees the path without the
 //! `/web/{app}` prefix (so a component written for `wasmtime serve` answers at the app's root
-//! unchanged). Neither: `404`.
+//! unchanged). Neither: `404`, the same for an app not deployed (nothing listed). An app
+//! serves at most the server's `max_web_requests_per_app` web requests at once (`web_limits`);
+//! past it, `429`.
 //!
 //! Invariants: these routes need no token, unless the endpoint says so (`requires_auth`); a
 //! handler's response streams (the body is never gathered in memory here); a client that goes
@@ -25,6 +27,7 @@ use base64::Engine;
 use fnhost::{
     App, Error, FunctionInfo, HANDLER_NAME, MAX_PAYLOAD, WebEndpoint, WebForm, WebRequest,
 };
+use http_body_util::BodyExt;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,10 +43,40 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
         return ApiError::not_found("web paths are /web/{app}/...").into_response();
     };
     let (app_name, rest) = (app_name.to_owned(), rest.to_owned());
-    let app = match fnhost::check_app_name(&app_name).and_then(|()| deployed(&context, &app_name)) {
-        Ok(app) => app,
-        Err(error) => return ApiError::from(error).into_response(),
+    let nothing_here = || nothing_served(request.uri().path());
+    let Some(app) = fnhost::check_app_name(&app_name)
+        .ok()
+        .and_then(|()| context.host.deployed(&app_name))
+    else {
+        return nothing_here();
     };
+    // Held until the answer is made (a streamed body: until its head): a web app's clients,
+    // stalled or not, hold at most its share of the server.
+    let Some(permit) = context.web_limits.admit(&app_name) else {
+        return ApiError::from(Error::Overloaded(format!(
+            "app `{app_name}` serves as many web requests as it may at once"
+        )))
+        .into_response();
+    };
+    let response = route(&context, &app, &app_name, &rest, request).await;
+    // The permit goes with the body: a streamed answer holds it to its end.
+    response.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _held = &permit;
+            frame
+        }))
+    })
+}
+
+/// Answers a request for `rest` under `/web/{app_name}` of the deployed `app`.
+async fn route(
+    context: &Context,
+    app: &App,
+    app_name: &str,
+    rest: &str,
+    request: Request,
+) -> Response {
+    let nothing_here = || nothing_served(request.uri().path());
     let under = rest.trim_start_matches('/');
     if let Some(info) = app.web_endpoint(under) {
         let span = tracing::info_span!("web", app = %app_name, function = %info.name);
@@ -51,11 +84,11 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
         let name = info.name.clone();
         let started = Instant::now();
         let target = Target {
-            app: &app,
-            name: &app_name,
+            app,
+            name: app_name,
             info: &info,
         };
-        let result = endpoint(&context, target, under, request)
+        let result = endpoint(context, target, under, request)
             .instrument(span)
             .await;
         let outcome = match &result {
@@ -66,26 +99,28 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
         if let Some(outcome) = outcome {
             context
                 .metrics
-                .record(&app_name, &name, outcome, started.elapsed());
+                .record(app_name, &name, outcome, started.elapsed());
         }
         return result.unwrap_or_else(|(response, _)| response);
     }
     if app.has_http_handler() {
         let span = tracing::info_span!("wasi-http", app = %app_name);
         let started = Instant::now();
-        let result = handler(&app, &rest, request).instrument(span).await;
+        let result = handler(app, rest, request).instrument(span).await;
         let outcome = result.as_ref().map(|_| ()).map_err(Error::kind);
         context
             .metrics
-            .record(&app_name, HANDLER_NAME, outcome, started.elapsed());
+            .record(app_name, HANDLER_NAME, outcome, started.elapsed());
         return result.unwrap_or_else(|error| ApiError::from(error).into_response());
     }
-    ApiError::not_found(format!(
-        "no web endpoint `{}` in app `{app_name}` (its endpoints: {})",
-        under.trim_end_matches('/'),
-        endpoints(&app)
-    ))
-    .into_response()
+    nothing_here()
+}
+
+/// The one answer for a web path that serves nothing, whether its app is deployed or not: a
+/// client without the token learns nothing of what is deployed from it.
+fn nothing_served(path: &str) -> Response {
+    let shown: String = path.chars().take(200).collect();
+    ApiError::not_found(format!("nothing is served at {shown}")).into_response()
 }
 
 /// `(app, rest)` of `/web/{app}{rest}`, where `rest` is empty or starts with `/`.
@@ -94,27 +129,6 @@ fn split_path(path: &str) -> Option<(&str, &str)> {
     let end = tail.find('/').unwrap_or(tail.len());
     let (app, rest) = tail.split_at(end);
     (!app.is_empty()).then_some((app, rest))
-}
-
-fn deployed(context: &Context, name: &str) -> Result<App, Error> {
-    context
-        .host
-        .deployed(name)
-        .ok_or_else(|| Error::NotFound(format!("no app `{name}` is deployed")))
-}
-
-/// The web endpoints of `app`, for a message.
-fn endpoints(app: &App) -> String {
-    let labels: Vec<String> = app
-        .web_endpoints()
-        .filter_map(|info| info.web.as_ref())
-        .map(|web| format!("{} {}", web.method, web.label))
-        .collect();
-    if labels.is_empty() {
-        "none".to_owned()
-    } else {
-        labels.join(", ")
-    }
 }
 
 /// A failure of an endpoint: its answer, and its kind for the metrics (`None`: the request was

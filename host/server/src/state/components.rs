@@ -50,15 +50,14 @@ impl StateDir {
     pub(crate) async fn verify_component(&self, id: &str) -> Result<(), ServerError> {
         let path = self.component_path(id);
         let read = path.clone();
-        let bytes = tokio::task::spawn_blocking(move || {
-            read_regular(&read, fnhost::MAX_COMPONENT_BYTES)
-        })
-        .await
-        .map_err(|_| ServerError::ShuttingDown)?
-        .map_err(ServerError::io("read", &path))?
-        .ok_or_else(|| ServerError::MissingComponent {
-            sha256: id.to_owned(),
-        })?;
+        let bytes =
+            tokio::task::spawn_blocking(move || read_regular(&read, fnhost::MAX_COMPONENT_BYTES))
+                .await
+                .map_err(|_| ServerError::ShuttingDown)?
+                .map_err(ServerError::io("read", &path))?
+                .ok_or_else(|| ServerError::MissingComponent {
+                    sha256: id.to_owned(),
+                })?;
         if hex(&Sha256::digest(&bytes)) != id {
             return Err(ServerError::ComponentChanged { id: id.to_owned() });
         }
