@@ -24,7 +24,8 @@
 //! | `fnhost_cluster_taken_total` | | in a cluster: calls this host took from the cluster |
 //!
 //! Invariant: labels only ever name deployed apps and functions (a call is counted once its
-//! function is found), so what a client sends cannot grow the label space.
+//! function is found, and an undeployed app's series are removed at the next scrape), so what
+//! a client sends cannot grow the label space, nor can apps come and go.
 
 use fnhost::{ErrorKind, HANDLER_NAME, Host};
 use fnhost_cluster::Cluster;
@@ -36,7 +37,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The labels of a counted call.
@@ -64,6 +66,9 @@ pub(crate) struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
     durations: Family<FunctionLabels, Histogram, fn() -> Histogram>,
+    /// The series made, app → function → outcomes: what to remove once an app is gone.
+    series: Mutex<HashMap<String, HashMap<String, HashSet<&'static str>>>>,
+    host: Host,
 }
 
 impl Metrics {
@@ -85,7 +90,7 @@ impl Metrics {
             Unit::Seconds,
             durations.clone(),
         );
-        registry.register_collector(Box::new(HostCollector { host }));
+        registry.register_collector(Box::new(HostCollector { host: host.clone() }));
         if let Some(cluster) = cluster {
             registry.register_collector(Box::new(ClusterCollector(cluster)));
         }
@@ -93,6 +98,8 @@ impl Metrics {
             registry,
             calls,
             durations,
+            series: Mutex::default(),
+            host,
         }
     }
 
@@ -108,6 +115,7 @@ impl Metrics {
             Ok(()) => "ok",
             Err(kind) => kind.as_str(),
         };
+        self.remember(app, function, outcome);
         self.calls
             .get_or_create(&CallLabels {
                 app: app.to_owned(),
@@ -123,8 +131,51 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Every metric, in the text format.
+    /// Notes the series of `app/function` with `outcome`, if it is new.
+    fn remember(&self, app: &str, function: &str, outcome: &'static str) {
+        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = series
+            .get(app)
+            .and_then(|functions| functions.get(function))
+            .is_some_and(|outcomes| outcomes.contains(outcome));
+        if !known {
+            series
+                .entry(app.to_owned())
+                .or_default()
+                .entry(function.to_owned())
+                .or_default()
+                .insert(outcome);
+        }
+    }
+
+    /// Removes the series of apps no longer deployed, so that an undeployed app leaves no
+    /// series behind (and a server that deploys many apps over time does not grow its scrape).
+    fn forget_undeployed(&self) {
+        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        series.retain(|app, functions| {
+            if self.host.deployed(app).is_some() {
+                return true;
+            }
+            for (function, outcomes) in functions.iter() {
+                for outcome in outcomes {
+                    self.calls.remove(&CallLabels {
+                        app: app.clone(),
+                        function: function.clone(),
+                        outcome: (*outcome).to_owned(),
+                    });
+                }
+                self.durations.remove(&FunctionLabels {
+                    app: app.clone(),
+                    function: function.clone(),
+                });
+            }
+            false
+        });
+    }
+
+    /// Every metric, in the text format (an undeployed app's series removed first).
     pub(crate) fn render(&self) -> Result<String, std::fmt::Error> {
+        self.forget_undeployed();
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)

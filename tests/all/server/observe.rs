@@ -139,4 +139,15 @@ async fn metrics_count_calls_and_read_the_pools() {
         assert!(text.contains(line), "no `{line}` in:\n{text}");
     }
     assert!(text.contains("fnhost_retained_bytes "), "{text}");
+
+    // Undeployed, the app leaves no series behind.
+    let undeployed = server
+        .request(Method::DELETE, "/v1/apps/calls")
+        .send()
+        .await
+        .unwrap();
+    assert!(undeployed.status().is_success());
+    let text = scrape().await;
+    assert!(!text.contains(r#"app="calls""#), "series of an undeployed app:\n{text}");
+    assert!(text.contains("fnhost_apps 0"), "{text}");
 }
