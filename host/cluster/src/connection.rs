@@ -312,6 +312,25 @@ mod tests {
         assert!(!error.contains("cret"), "{error}");
     }
 
+    proptest::proptest! {
+        /// Any text given as a URL parses or fails with a message, never a panic; a password
+        /// in it is never shown.
+        #[test]
+        fn any_url_splits_and_hides_its_password(
+            text in ".{0,80}",
+            user in "[a-z]{1,8}",
+            password in "[A-Za-z0-9]{12,20}",
+            host in "[a-z]{1,10}",
+        ) {
+            let _ = NatsUrl::new(text.as_str()).split();
+            let url = NatsUrl::new(format!("nats://{user}:{password}@{host}:4222"));
+            proptest::prop_assert!(!url.to_string().contains(&password));
+            if let Err(message) = url.split() {
+                proptest::prop_assert!(!message.contains(&password));
+            }
+        }
+    }
+
     #[test]
     fn secrets_are_read_trimmed_and_never_echoed() {
         let dir = std::env::temp_dir().join(format!("fnhost-secret-{}", std::process::id()));

@@ -182,6 +182,32 @@ pub(crate) fn decode_outcome(bytes: &[u8]) -> Result<Vec<u8>, Error> {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever bytes arrive as an outcome, decoding ends in a value or an error.
+        #[test]
+        fn any_bytes_decode_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_outcome(&bytes);
+            let _ = decode_stored(&bytes);
+        }
+
+        /// What a host stores reads back whole, whatever the app and the result, and any
+        /// truncation of it is an error or a shorter value, never a panic.
+        #[test]
+        fn stored_outcomes_round_trip(
+            app in "[A-Za-z0-9_-]{1,64}",
+            json in proptest::collection::vec(any::<u8>(), 0..256),
+            cut in 0usize..512,
+        ) {
+            let stored = encode_stored(&app, &Ok(json.clone()));
+            let (back_app, back) = decode_stored(&stored);
+            prop_assert_eq!(back_app.as_deref(), Some(app.as_str()));
+            prop_assert_eq!(back.unwrap(), json);
+            let _ = decode_stored(&stored[..cut.min(stored.len())]);
+        }
+    }
+
     #[test]
     fn stored_outcomes_keep_their_app() {
         let stored = encode_stored("shop", &Ok(b"[1]".to_vec()));

@@ -104,4 +104,42 @@ mod tests {
             assert_eq!(mode & 0o777, 0o700);
         }
     }
+
+    use proptest::prelude::*;
+
+    /// A valid file of each kind, to cut and corrupt.
+    const VALID: [&str; 3] = [
+        r#"{"apps": {"hello": {"version": 1, "components": ["00"], "deployed_at": "2026-01-01T00:00:00Z"}}}"#,
+        r#"{"id": "fc-0123456789abcdef0123456789abcdef", "app": "a", "function": "f", "finished_ms": 1, "ok": "1"}"#,
+        r#"{"tokens": [{"id": "tk-0", "app": "a", "created_ms": 0, "digest": "00"}]}"#,
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The manifest, the saved results and the tokens, as garbage, truncated or with a
+        /// byte changed: each read ends in a value or an error naming the file, never a panic.
+        #[test]
+        fn state_files_read_any_bytes_without_a_panic(
+            garbage in proptest::collection::vec(any::<u8>(), 0..300),
+            which in 0usize..3,
+            cut in 0usize..200,
+            flip in any::<(usize, u8)>(),
+        ) {
+            let temp = tempfile::tempdir().unwrap();
+            let state = StateDir::open(temp.path()).unwrap();
+            let valid = VALID[which].as_bytes();
+            let mut flipped = valid.to_vec();
+            let at = flip.0 % flipped.len();
+            flipped[at] = flip.1;
+            for bytes in [garbage.as_slice(), &valid[..cut.min(valid.len())], &flipped] {
+                std::fs::write(state.manifest_path(), bytes).unwrap();
+                std::fs::write(state.results_path(), bytes).unwrap();
+                std::fs::write(state.tokens_path(), bytes).unwrap();
+                let _ = manifest::Manifest::read(&state.manifest_path());
+                let _ = results::load(&state.results_path());
+                let _ = crate::access::Access::open(state.tokens_path(), Some("t"));
+            }
+        }
+    }
 }

@@ -148,6 +148,9 @@ async fn metrics_count_calls_and_read_the_pools() {
         .unwrap();
     assert!(undeployed.status().is_success());
     let text = scrape().await;
-    assert!(!text.contains(r#"app="calls""#), "series of an undeployed app:\n{text}");
+    assert!(
+        !text.contains(r#"app="calls""#),
+        "series of an undeployed app:\n{text}"
+    );
     assert!(text.contains("fnhost_apps 0"), "{text}");
 }
