@@ -197,6 +197,25 @@ fn a_token_guards_the_server() {
     std::fs::remove_dir_all(&state).unwrap();
 }
 
+/// A result a client was given survives `kill -9`: it was on disk before the answer left.
+#[test]
+fn a_result_given_out_survives_a_kill() {
+    let state = scratch_dir("journal");
+    let server = Server::start(&state, &["examples/hello"]);
+    let spawned = server.run(&["spawn", "hello", "async_function"]);
+    assert!(spawned.status.success(), "{}", stderr(&spawned));
+    let id = stdout(&spawned).trim().to_owned();
+    let got = server.run(&["get", &id]);
+    assert_eq!(stdout(&got), "420\n", "{}", stderr(&got));
+    // Dropping the server kills it (SIGKILL): no graceful save.
+    drop(server);
+    let server = Server::start(&state, &[]);
+    let again = server.run(&["get", &id]);
+    assert_eq!(stdout(&again), "420\n", "{}", stderr(&again));
+    drop(server);
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
 /// The operator's token from a file (any printable characters), app tokens made, used and
 /// revoked with `fnhost token`, and a warning for a token on the command line.
 #[test]

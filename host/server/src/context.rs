@@ -10,6 +10,7 @@ use crate::apps::Apps;
 use crate::ephemeral::Leases;
 use crate::metrics::Metrics;
 use crate::spawned::Spawned;
+use crate::state::journal::Journal;
 use crate::web_limits::WebLimits;
 use fnhost::{CallId, Error, Function, FunctionCall, Host};
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub(crate) struct Context {
     pub(crate) body_idle: Duration,
     /// The web requests each app may serve at once.
     pub(crate) web_limits: WebLimits,
+    /// The results given out by id, on disk before the answer.
+    pub(crate) journal: Arc<Journal>,
     /// True once a shutdown began.
     stopping: watch::Sender<bool>,
 }
@@ -47,6 +50,7 @@ impl Context {
         sync_timeout: Duration,
         body_idle: Duration,
         web_limits: WebLimits,
+        journal: Journal,
     ) -> Context {
         Context {
             metrics: Metrics::new(host.clone(), apps.cluster().cloned()),
@@ -58,6 +62,7 @@ impl Context {
             sync_timeout,
             body_idle,
             web_limits,
+            journal: Arc::new(journal),
             stopping: watch::Sender::new(false),
         }
     }

@@ -57,6 +57,7 @@ pub use summary::{AppSummary, FunctionSummary, HandlerSummary};
 use crate::access::Access;
 use crate::apps::Apps;
 use crate::context::Context;
+use crate::state::journal::Journal;
 use crate::state::{StateDir, results};
 use crate::web_limits::WebLimits;
 use fnhost::{FunctionCall, Host};
@@ -130,7 +131,10 @@ impl Server {
         let has_token = settings.token.is_some();
         let apps = Apps::open(host.clone(), state.clone(), cluster.clone(), has_token)?;
         apps.restore().await;
+        let journal = Journal::open(&state.journal_path(), host.settings().retention)?;
+        // The journal's calls were given out after the last graceful save: both are kept.
         host.restore_calls(results::load(&state.results_path())?);
+        host.restore_calls(journal.load()?);
         let access = Access::open(state.tokens_path(), settings.token.as_deref())?;
         let web_requests = settings
             .max_web_requests_per_app
@@ -142,6 +146,7 @@ impl Server {
             settings.sync_timeout,
             settings.request_timeout,
             WebLimits::new(web_requests),
+            journal,
         ));
         // The cluster's deployments, the last of each app first, then each change.
         let following = cluster.map(|cluster| {
@@ -264,6 +269,8 @@ impl Server {
                 )
             })
             .and_then(|saved| saved);
+        // Everything the journal held is in the saved set now.
+        let saved = saved.and_then(|()| context.journal.clear());
         context.apps.release();
         saved
     }

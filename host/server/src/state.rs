@@ -5,6 +5,7 @@
 //!   manifest.json              the deployed apps: {"apps": {NAME: {version, components, deployed_at}}}
 //!   components/SHA256.wasm     every component uploaded, named by the SHA-256 of its bytes
 //!   results.ndjson             the retained results of spawned calls, written at shutdown
+//!   results.redb               the results given out by id, committed before the answer (`journal`)
 //!   tokens.json                the app tokens, as SHA-256 digests (`access`)
 //! ```
 //!
@@ -19,6 +20,7 @@
 pub(crate) mod atomic;
 pub(crate) mod components;
 pub(crate) mod files;
+pub(crate) mod journal;
 pub(crate) mod manifest;
 pub(crate) mod results;
 
@@ -64,6 +66,11 @@ impl StateDir {
     /// `results.ndjson`.
     pub(crate) fn results_path(&self) -> PathBuf {
         self.root.join("results.ndjson")
+    }
+
+    /// `results.redb`: the results given out by id, committed before the answer.
+    pub(crate) fn journal_path(&self) -> PathBuf {
+        self.root.join("results.redb")
     }
 
     /// `tokens.json`: the app tokens, as digests.

@@ -83,13 +83,22 @@ async fn the_manifest_is_replaced_whole_and_leftovers_are_ignored() {
     let manifest_path = state.path().join("manifest.json");
     let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
     assert_eq!(manifest["apps"]["hello"]["version"], 1);
-    // Only the manifest, the components and the results: no temporary file is left.
+    // Only the manifest, the components and the results (saved, and the journal): no
+    // temporary file is left.
     let mut names: Vec<String> = std::fs::read_dir(state.path())
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["components", "manifest.json", "results.ndjson"]);
+    assert_eq!(
+        names,
+        [
+            "components",
+            "manifest.json",
+            "results.ndjson",
+            "results.redb"
+        ]
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

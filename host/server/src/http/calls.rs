@@ -14,12 +14,12 @@ use axum::body::Body;
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fnhost::{CallId, Error, ErrorKind, FunctionCall, FunctionInfo, MAX_PAYLOAD};
+use fnhost::{CallId, Error, ErrorKind, FunctionCall, FunctionInfo, MAX_PAYLOAD, RetainedCall};
 use fnhost_cluster::Cluster;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tracing::Instrument;
 
 /// A call's body: its arguments, up to the payload cap, with room for the array around them.
@@ -207,7 +207,13 @@ pub(crate) async fn get(
     let id: CallId = id.parse()?;
     let span = tracing::info_span!("get", call_id = %id);
     let outcome = match find(&context, id, &principal)? {
-        Found::Here(call) => call.result_within(wait).instrument(span).await,
+        Found::Here(call) => {
+            let outcome = call.result_within(wait).instrument(span).await;
+            if let Some(result) = &outcome {
+                journal(&context, &call, result).await?;
+            }
+            outcome
+        }
         Found::InCluster(cluster) => {
             cluster
                 .result(id, principal.app(), wait)
@@ -226,6 +232,30 @@ pub(crate) async fn get(
             ))
         }
     }
+}
+
+/// Puts the finished `call` with `result` in the results journal before its answer leaves:
+/// a result a client was given survives any crash of the server.
+async fn journal(
+    context: &Arc<Context>,
+    call: &FunctionCall<Value>,
+    result: &Result<Vec<u8>, Error>,
+) -> Result<(), ApiError> {
+    let record = RetainedCall {
+        id: call.id(),
+        app: call.app().map(str::to_owned),
+        function: call.function().to_owned(),
+        finished: SystemTime::now(),
+        result: result.clone(),
+    };
+    let journal = Arc::clone(&context.journal);
+    tokio::task::spawn_blocking(move || journal.record(&record))
+        .await
+        .map_err(|_| ApiError::internal("the results journal failed"))?
+        .map_err(|error| {
+            tracing::error!(error = %error.chain(), "cannot journal a result");
+            ApiError::internal("the server cannot keep this result on disk")
+        })
 }
 
 /// Where the call `id` is answered for.

@@ -44,38 +44,43 @@ struct SavedError {
 pub(crate) fn save(path: &Path, calls: &[RetainedCall]) -> Result<(), ServerError> {
     let mut out = Vec::new();
     for call in calls {
-        let finished_ms = call
-            .finished
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis()
-            .try_into()
-            .unwrap_or(u64::MAX);
-        let (ok, error) = match &call.result {
-            Ok(bytes) => (Some(String::from_utf8_lossy(bytes).into_owned()), None),
-            Err(error) => (
-                None,
-                Some(SavedError {
-                    kind: error.kind().as_str().to_owned(),
-                    message: error.message().to_owned(),
-                }),
-            ),
-        };
-        let saved = Saved {
-            id: call.id.to_string(),
-            app: call.app.clone(),
-            function: call.function.clone(),
-            finished_ms,
-            ok,
-            error,
-        };
-        serde_json::to_writer(&mut out, &saved).map_err(|source| ServerError::Corrupt {
+        out.extend(encode(call).map_err(|source| ServerError::Corrupt {
             path: path.to_owned(),
             source,
-        })?;
+        })?);
         out.push(b'\n');
     }
     atomic::write(path, &out).map_err(ServerError::io("write", path))
+}
+
+/// One call as a line of JSON (without its newline).
+pub(crate) fn encode(call: &RetainedCall) -> Result<Vec<u8>, serde_json::Error> {
+    let finished_ms = call
+        .finished
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        .try_into()
+        .unwrap_or(u64::MAX);
+    let (ok, error) = match &call.result {
+        Ok(bytes) => (Some(String::from_utf8_lossy(bytes).into_owned()), None),
+        Err(error) => (
+            None,
+            Some(SavedError {
+                kind: error.kind().as_str().to_owned(),
+                message: error.message().to_owned(),
+            }),
+        ),
+    };
+    let saved = Saved {
+        id: call.id.to_string(),
+        app: call.app.clone(),
+        function: call.function.clone(),
+        finished_ms,
+        ok,
+        error,
+    };
+    serde_json::to_vec(&saved)
 }
 
 /// Reads the calls saved at `path`; none when there is no file.
@@ -103,7 +108,7 @@ pub(crate) fn load(path: &Path) -> Result<Vec<RetainedCall>, ServerError> {
 }
 
 /// The call saved on `line`.
-fn restore(line: &[u8]) -> Option<RetainedCall> {
+pub(crate) fn restore(line: &[u8]) -> Option<RetainedCall> {
     let saved: Saved = serde_json::from_slice(line).ok()?;
     let id: CallId = saved.id.parse().ok()?;
     let result = match (saved.ok, saved.error) {
