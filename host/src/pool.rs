@@ -281,7 +281,8 @@ impl Pool {
                         // Looked up only here: the common path never touches the offload.
                         if may_offer
                             && placement.saturated()
-                            && let Some((offload, app)) = self.context.offload.target()
+                            && let Some((offload, app)) =
+                                self.context.offload.target(&self.context.owner)
                         {
                             drop(placement);
                             let home: Arc<dyn Home> = self.clone();

@@ -432,7 +432,6 @@ impl AppShared {
     /// The app is deployed as `name`: its full pools may offer calls to other hosts under it,
     /// and the calls it spawns from now on are that name's.
     pub(crate) fn deployed_as(&self, name: &str) {
-        self.context.offload.deployed_as(name);
         self.context.owner.deployed_as(name);
     }
 

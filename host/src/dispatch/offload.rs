@@ -15,8 +15,9 @@
 //! [`Host::set_offload`]: crate::Host::set_offload
 
 use crate::Error;
+use crate::dispatch::retained::CallOwner;
 use crate::dispatch::{CallId, Input};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 /// What takes the calls a full pool offers: a cluster's router.
@@ -127,30 +128,21 @@ pub struct ArrivedCall {
 pub(crate) type HostOffload = Arc<RwLock<Option<Arc<dyn Offload>>>>;
 
 /// Where an app's full pools offer their calls: the host's offload, under the name the app
-/// was first deployed as (an app never deployed is never offloaded).
+/// was first deployed as (its [`CallOwner`]'s; an app never deployed is never offloaded).
 #[derive(Default)]
 pub(crate) struct OffloadRoute {
     offload: HostOffload,
-    app: OnceLock<Arc<str>>,
 }
 
 impl OffloadRoute {
     /// The route of an app loaded on a host with `offload`.
     pub(crate) fn new(offload: HostOffload) -> Self {
-        OffloadRoute {
-            offload,
-            app: OnceLock::new(),
-        }
+        OffloadRoute { offload }
     }
 
-    /// The app is deployed as `name` (its first name is kept).
-    pub(crate) fn deployed_as(&self, name: &str) {
-        let _ = self.app.set(Arc::from(name));
-    }
-
-    /// The offload and the app's name, when both are there.
-    pub(crate) fn target(&self) -> Option<(Arc<dyn Offload>, Arc<str>)> {
-        let app = self.app.get()?;
+    /// The offload and the name of the app `owner` names, when both are there.
+    pub(crate) fn target(&self, owner: &CallOwner) -> Option<(Arc<dyn Offload>, Arc<str>)> {
+        let app = owner.deployed()?;
         let offload = self
             .offload
             .read()

@@ -83,9 +83,15 @@ impl Default for CallOwner {
 }
 
 impl CallOwner {
-    /// The app is deployed as `name` (its first name is kept, as its offload route keeps it).
+    /// The app is deployed as `name` (its first name is kept: its calls' owner, and the name
+    /// its full pools offer calls under).
     pub(crate) fn deployed_as(&self, name: &str) {
         let _ = self.deployed.set(Arc::from(name));
+    }
+
+    /// The name the app was first deployed as, if it was.
+    pub(crate) fn deployed(&self) -> Option<&Arc<str>> {
+        self.deployed.get()
     }
 
     /// The owner of a call spawned now.
