@@ -38,3 +38,18 @@ async fn a_full_pool_queues_inputs_and_fails_clearly_when_no_instance_can_start(
         other => panic!("expected a start failure, got {other:?}"),
     }
 }
+
+/// A host that ends gives back its slots' address space: a process makes hosts one after
+/// another for as long as it likes. (Each reserves ~8 TiB of address space at the default
+/// `max_instances`, and a process has 128 TiB: hosts kept alive after they end would fail to
+/// start after about fifteen.)
+#[tokio::test(flavor = "multi_thread")]
+async fn hosts_made_one_after_another_each_start_and_end() {
+    for round in 0..40 {
+        let (host, app) = app_on(HostSettings::default(), "tests/guests/calls").await;
+        let callee = app.function("blocking_callee").unwrap();
+        let answer = callee.remote::<u32>((round,)).await;
+        assert!(answer.is_ok(), "host {round}: {answer:?}");
+        drop((app, host));
+    }
+}

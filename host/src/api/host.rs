@@ -18,8 +18,8 @@ use crate::container::state;
 use crate::dispatch::offload::{HostOffload, Offload};
 use crate::dispatch::retained::{CallStore, RetainedCall, RetainedStats, Retention};
 use crate::error::reason;
-use crate::load::CompileCache;
 use crate::load::programs::Programs;
+use crate::load::{CompileCache, cache};
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;
@@ -142,6 +142,12 @@ struct HostShared {
     /// Where the host's full pools offer calls (a cluster's router), if anywhere.
     offload: HostOffload,
     sandboxes: Sandboxes,
+}
+
+impl Drop for HostShared {
+    fn drop(&mut self) {
+        cache::forget_engine(&self.engine);
+    }
 }
 
 /// An app as the host keeps it when deployed: an `App`, which this file cannot name (an app

@@ -193,6 +193,10 @@ pub(crate) fn digest(bytes: &[u8]) -> Digest {
 /// app loaded again would get a new one, and cold slots, without this.
 ///
 /// Bounded by [`LOADED_KEPT`]: past it the oldest is forgotten (apps still running keep theirs).
+/// A component holds its engine, and an engine its pooling allocator's reservation of address
+/// space (terabytes at the default `max_instances`): a host that ends forgets its engine's
+/// components ([`forget_engine`]), or a process that makes hosts one after another would run
+/// out of address space after a few of them.
 struct Loaded {
     components: Mutex<VecDeque<(Digest, Component)>>,
 }
@@ -223,6 +227,11 @@ impl Loaded {
             .map(|(_, component)| component.clone())
     }
 
+    fn forget(&self, engine: &Engine) {
+        self.lock()
+            .retain(|(_, component)| !Engine::same(component.engine(), engine));
+    }
+
     fn remember(&self, digest: Digest, component: &Component) {
         let mut components = self.lock();
         if components.len() == LOADED_KEPT {
@@ -230,6 +239,12 @@ impl Loaded {
         }
         components.push_back((digest, component.clone()));
     }
+}
+
+/// Forgets the components loaded for `engine`, whose host has ended: the engine then ends with
+/// the last container using it.
+pub(crate) fn forget_engine(engine: &Engine) {
+    Loaded::get().forget(engine);
 }
 
 /// What an entry for the component being loaded must say it holds.
