@@ -1,6 +1,6 @@
-//! Who a request is, from the token it carries: the server's tokens. The operator's token (the server's settings) may do
-//! everything; an app token (made by the operator, `POST /v1/tokens`) reaches only one app's
-//! functions and calls. App tokens are kept in `tokens.json` in the state directory, as
+//! Who a request is, from the token it carries: the server's tokens. The operator's token
+//! (the server's settings) may do everything; an app token (made by the operator,
+//! `POST /v1/tokens`) reaches only one app's functions and calls. App tokens are kept in `tokens.json` in the state directory, as
 //! SHA-256 digests only: the token itself is shown once, when it is made.
 //!
 //! Invariants: a token is compared in constant time, as a digest (so neither its bytes nor

@@ -145,7 +145,7 @@ impl Server {
             access,
             settings.sync_timeout,
             settings.request_timeout,
-            WebLimits::new(web_requests),
+            WebLimits::new(web_requests, settings.request_timeout),
             journal,
         ));
         // The cluster's deployments, the last of each app first, then each change.

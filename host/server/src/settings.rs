@@ -47,9 +47,11 @@ pub struct ServerSettings {
     pub grace: Duration,
     /// How long a client may take to send a request's head, and how long a request's body
     /// may send nothing (default 30 s): past either the request is cut (`408`, `400`). A
-    /// sandbox process's stdin, which a person may type into, has no such limit.
+    /// sandbox process's stdin, which a person may type into, has no such limit. Also how
+    /// long a web request waits for its app's share (`max_web_requests_per_app`).
     pub request_timeout: Duration,
-    /// The web requests (`/web/...`) one app may serve at once; past it, `429 overloaded`.
+    /// The web requests (`/web/...`) one app may serve at once; one past it waits up to
+    /// `request_timeout` for a place, then is refused `429 overloaded`.
     /// `None` (the default): half the host's container slots, so that one app's clients never
     /// hold every slot.
     pub max_web_requests_per_app: Option<usize>,

@@ -2,31 +2,38 @@
 //! that one app's clients (slow, stalled or many) never hold the slots every app needs.
 //!
 //! Invariant: an app has at most `per_app` web requests admitted at any moment, each holding a
-//! permit until its answer is whole (a streamed body: its end); past it a request is refused
-//! at once (`overloaded`), never queued, so a flood waits nowhere in the server. Without it a
-//! hundred stalled uploads to one wasi:http app would take a hundred containers from everyone.
+//! permit until its answer is whole (a streamed body: its end). A request past the share waits
+//! for a permit, first come first served, for at most the server's request timeout, then is
+//! refused (`overloaded`): a burst is served, and a flood's requests wait only as long as a
+//! stalled request may. Without it a hundred stalled uploads to one wasi:http app would take
+//! a hundred containers from everyone.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The web requests each app may have admitted at once.
 pub(crate) struct WebLimits {
     per_app: usize,
+    /// How long a request waits for a permit.
+    wait: Duration,
     apps: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl WebLimits {
-    /// At most `per_app` (at least 1) web requests per app at once.
-    pub(crate) fn new(per_app: usize) -> WebLimits {
+    /// At most `per_app` (at least 1) web requests per app at once; one past it waits `wait`.
+    pub(crate) fn new(per_app: usize, wait: Duration) -> WebLimits {
         WebLimits {
             per_app: per_app.max(1),
+            wait,
             apps: Mutex::default(),
         }
     }
 
-    /// A permit for one web request of `app`, or `None` when the app has as many as it may.
-    pub(crate) fn admit(&self, app: &str) -> Option<OwnedSemaphorePermit> {
+    /// A permit for one web request of `app`, or `None` when the app had as many as it may
+    /// for as long as a request waits.
+    pub(crate) async fn admit(&self, app: &str) -> Option<OwnedSemaphorePermit> {
         let semaphore = {
             let mut apps = self.apps.lock().unwrap_or_else(PoisonError::into_inner);
             Arc::clone(
@@ -34,7 +41,9 @@ impl WebLimits {
                     .or_insert_with(|| Arc::new(Semaphore::new(self.per_app))),
             )
         };
-        semaphore.try_acquire_owned().ok()
+        let permit = tokio::time::timeout(self.wait, semaphore.acquire_owned()).await;
+        // The semaphore is never closed: the only error is the wait's end.
+        permit.ok()?.ok()
     }
 }
 
@@ -42,17 +51,25 @@ impl WebLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn each_app_has_its_own_share() {
-        let limits = WebLimits::new(2);
-        let first = limits.admit("a").unwrap();
-        let _second = limits.admit("a").unwrap();
-        assert!(limits.admit("a").is_none(), "a third request of `a`");
-        assert!(limits.admit("b").is_some(), "another app is unaffected");
+    #[tokio::test(start_paused = true)]
+    async fn each_app_has_its_own_share_and_waits_for_it() {
+        let limits = Arc::new(WebLimits::new(2, Duration::from_secs(30)));
+        let first = limits.admit("a").await.unwrap();
+        let _second = limits.admit("a").await.unwrap();
+        assert!(limits.admit("a").await.is_none(), "a third request of `a`");
+        assert!(
+            limits.admit("b").await.is_some(),
+            "another app is unaffected"
+        );
+        let waiting = tokio::spawn({
+            let limits = Arc::clone(&limits);
+            async move { limits.admit("a").await.is_some() }
+        });
+        tokio::task::yield_now().await;
         drop(first);
         assert!(
-            limits.admit("a").is_some(),
-            "a permit comes back with its answer"
+            waiting.await.unwrap(),
+            "a waiting request gets the permit that comes back"
         );
     }
 }

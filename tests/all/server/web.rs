@@ -24,6 +24,7 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use std::convert::Infallible;
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
 /// The test app whose functions are web endpoints of every kind.
@@ -882,27 +883,35 @@ async fn the_apps_summary_describes_its_endpoints_and_its_handler() {
     assert_eq!(handler["functions"], json!([]));
 }
 
-/// Stalled clients of one app hold at most that app's share of web requests: past it the app
-/// answers `429` at once, another app serves on, and the share comes back as the stalled
-/// requests end. An app or path that serves nothing answers one `404`, listing nothing.
+/// Slow clients of one app hold at most that app's share of web requests: past it a request
+/// waits for a place up to the request timeout, then the app answers `429`; another app
+/// serves on, and a waiting request gets the place a slow one gives back. An app or path that
+/// serves nothing answers one `404`, listing nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_apps_stalled_clients_take_only_its_own_share() {
     use tokio::io::AsyncWriteExt;
     let server = TestServer::start_with(host_settings(), |settings| {
         settings.token = Some(super::TEST_TOKEN.into());
         settings.max_web_requests_per_app = Some(2);
+        settings.request_timeout = Duration::from_secs(2);
     })
     .await;
     server.deploy("h", &[HANDLER]).await;
     server.deploy("other", &[HANDLER]).await;
     server.deploy("hello", &["examples/hello"]).await;
     let address = server.server.local_addr();
-    let mut stalled = Vec::new();
+    // Two uploads that send a byte now and then: never idle for the request timeout, never
+    // done.
+    let mut slow = Vec::new();
     for _ in 0..2 {
         let mut stream = TcpStream::connect(address).await.unwrap();
         let head = "POST /web/h/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab";
         stream.write_all(head.as_bytes()).await.unwrap();
-        stalled.push(stream);
+        slow.push(tokio::spawn(async move {
+            while stream.write_all(b"c").await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }));
     }
     let post = |app: &str| {
         server
@@ -910,9 +919,9 @@ async fn one_apps_stalled_clients_take_only_its_own_share() {
             .body("abc")
             .send()
     };
-    // The two stalled requests are admitted once their heads are read: the third waits for
-    // that, then is refused.
-    super::until("the stalled requests hold the app's share", async || {
+    // The two slow requests are admitted once their heads are read: the third waits for
+    // that, then waits its time and is refused.
+    super::until("the slow requests hold the app's share", async || {
         post("h").await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS
     })
     .await;
@@ -920,7 +929,11 @@ async fn one_apps_stalled_clients_take_only_its_own_share() {
     expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "overloaded").await;
     let other = post("other").await.unwrap();
     assert_eq!(other.status(), StatusCode::OK);
-    drop(stalled);
+    let waiting = tokio::spawn(post("h"));
+    for upload in slow {
+        upload.abort();
+    }
+    assert_eq!(waiting.await.unwrap().unwrap().status(), StatusCode::OK);
     super::until("the share comes back", async || {
         post("h").await.unwrap().status() == StatusCode::OK
     })

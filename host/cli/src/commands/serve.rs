@@ -60,11 +60,12 @@ pub(crate) struct ServeCommand {
     #[arg(long, value_name = "DURATION", default_value = "150s", value_parser = humantime::parse_duration)]
     sync_timeout: Duration,
     /// How long a client may take to send a request's head, and a request's body may send
-    /// nothing, before the request is cut (a sandbox process's stdin has no such limit).
+    /// nothing, before the request is cut (a sandbox process's stdin has no such limit); also
+    /// how long a web request waits for its app's share.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
-    /// The web requests (`/web/...`) one app may serve at once; past it, 429 (default: half
-    /// the host's container slots).
+    /// The web requests (`/web/...`) one app may serve at once; past it a request waits up to
+    /// the request timeout, then 429 (default: half the host's container slots).
     #[arg(long, value_name = "N")]
     max_web_requests_per_app: Option<usize>,
     /// How long a shutdown lets requests and calls in flight finish.

@@ -7,7 +7,7 @@
 //! `/web/{app}` prefix (so a component written for `wasmtime serve` answers at the app's root
 //! unchanged). Neither: `404`, the same for an app not deployed (nothing listed). An app
 //! serves at most the server's `max_web_requests_per_app` web requests at once (`web_limits`);
-//! past it, `429`.
+//! one past it waits for a place up to the request timeout, then is refused with `429`.
 //!
 //! Invariants: these routes need no token, unless the endpoint says so (`requires_auth`); a
 //! handler's response streams (the body is never gathered in memory here); a client that goes
@@ -50,16 +50,16 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
     else {
         return nothing_here();
     };
-    // Held until the answer is made (a streamed body: until its head): a web app's clients,
-    // stalled or not, hold at most its share of the server.
-    let Some(permit) = context.web_limits.admit(&app_name) else {
+    // Held until the answer's body ends: a web app's clients, stalled or not, hold at most
+    // its share of the server.
+    let Some(permit) = context.web_limits.admit(&app_name).await else {
         return ApiError::from(Error::Overloaded(format!(
-            "app `{app_name}` serves as many web requests as it may at once"
+            "app `{app_name}` served as many web requests as it may at once for as long as a \
+             request waits"
         )))
         .into_response();
     };
     let response = route(&context, &app, &app_name, &rest, request).await;
-    // The permit goes with the body: a streamed answer holds it to its end.
     response.map(|body| {
         Body::new(body.map_frame(move |frame| {
             let _held = &permit;
