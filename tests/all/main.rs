@@ -84,6 +84,7 @@ mod scaling;
 mod server;
 mod settings;
 mod snapshots;
+mod spawned_on_a_cluster;
 mod storage;
 mod timeouts;
 mod volumes;

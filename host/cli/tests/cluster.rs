@@ -628,8 +628,9 @@ async fn the_jobs_example_runs_across_three_hosts() {
 
 /// A schedule deployed on three hosts runs once per tick, whichever hosts are up: every host
 /// fires it, and the tick's call is stored once. Each run puts the id of the call it serves
-/// in a queue: no id comes twice, every one is answered for through any host, and the ticks
-/// go on after the host that deployed it is killed.
+/// in a queue: no id comes twice (but the one a killed host was running), every one is
+/// answered for through any host, and the ticks go on after the host that deployed it is
+/// killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_fires_once_per_tick_across_the_cluster() {
     let cluster = Cluster::start("schedules");
@@ -650,12 +651,20 @@ async fn a_schedule_fires_once_per_tick_across_the_cluster() {
     let ticks = clients[1].queue::<String>("ticks");
     let mut ids = Vec::new();
     take_ticks(&ticks, &mut ids, 5).await;
+    let before_the_kill: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(
+        before_the_kill.len(),
+        ids.len(),
+        "a tick ran twice: {ids:?}"
+    );
     // The host the app was deployed through goes; the others keep firing.
     drop(one);
     let more = ids.len() + 5;
     take_ticks(&ticks, &mut ids, more).await;
+    // Execution is at-least-once: the tick host one ran as it was killed (its outcome stored
+    // or its ack lost) may run again on another host. Any other repeat is a tick fired twice.
     let distinct: BTreeSet<&String> = ids.iter().collect();
-    assert_eq!(distinct.len(), ids.len(), "a tick ran twice: {ids:?}");
+    assert!(distinct.len() + 1 >= ids.len(), "a tick ran twice: {ids:?}");
     for id in &ids {
         let call = FunctionCall::<Value>::from_id(&clients[2], id).unwrap();
         assert_eq!(call.get().await.unwrap(), Value::Null, "{id}");

@@ -38,7 +38,7 @@ pub use deployments::Change;
 pub use error::ClusterError;
 
 use crate::deployments::Deployments;
-use crate::names::{CANCEL_SUBJECTS, SPAWN_STREAM, WORKERS, cancel_subject};
+use crate::names::{CANCEL_SUBJECTS, SPAWN_STREAM, cancel_subject};
 use crate::results::{Results, Stored};
 use crate::running::Running;
 use async_nats::jetstream;
@@ -226,10 +226,6 @@ impl Cluster {
             ))
             .await
             .map_err(|error| setup(SPAWN_STREAM)(&error))?;
-        spawns
-            .get_or_create_consumer(WORKERS, spawns::consumer_config(settings.ack_wait))
-            .await
-            .map_err(|error| setup(WORKERS)(&error))?;
         jetstream
             .get_or_create_stream(results::stream_config(
                 settings.retention,
@@ -371,7 +367,7 @@ impl Cluster {
         match self
             .shared
             .spawns
-            .get_last_raw_message_by_subject(&names::spawn_subject(id))
+            .get_last_raw_message_by_subject(&names::spawn_subject_of_any_app(id))
             .await
         {
             Ok(message) => Ok(Some(

@@ -10,11 +10,9 @@ use fnhost::CallId;
 /// The stream of spawned calls waiting for a host (work-queue retention: a call leaves it when
 /// a host acks it, after its result is stored).
 pub(crate) const SPAWN_STREAM: &str = "FNHOST_SPAWNS";
-/// The subjects of [`SPAWN_STREAM`]: one per call, `fnhost.spawn.<call id>`, so that a call
-/// still waiting is found by its id.
+/// The subjects of [`SPAWN_STREAM`]: one per call, `fnhost.spawn.<app>.<call id>`, so that
+/// each app's calls have a consumer of their own and a call still waiting is found by its id.
 pub(crate) const SPAWN_SUBJECTS: &str = "fnhost.spawn.>";
-/// The durable pull consumer every host takes spawned calls from.
-pub(crate) const WORKERS: &str = "fnhost-workers";
 /// The bucket of finished spawned calls' outcomes, keyed by call id.
 pub(crate) const RESULTS: &str = "fnhost-results";
 /// The bucket of deployed apps, keyed by app name (the value is the server's deployment
@@ -27,9 +25,25 @@ pub(crate) const QUEUE_GROUP: &str = "fnhost-hosts";
 /// Every host hears cancellations here: `fnhost.cancel.<call id>`.
 pub(crate) const CANCEL_SUBJECTS: &str = "fnhost.cancel.*";
 
-/// The subject a spawned call is stored under.
-pub(crate) fn spawn_subject(id: CallId) -> String {
-    format!("fnhost.spawn.{id}")
+/// The subject a spawned call of `app` is stored under (checked app names only).
+pub(crate) fn spawn_subject(app: &str, id: CallId) -> String {
+    format!("fnhost.spawn.{app}.{id}")
+}
+
+/// The subject of the spawned call `id`, whatever its app (a filter, for lookups by id).
+pub(crate) fn spawn_subject_of_any_app(id: CallId) -> String {
+    format!("fnhost.spawn.*.{id}")
+}
+
+/// Every spawned call of `app`: what its workers' consumer delivers.
+pub(crate) fn spawns_of(app: &str) -> String {
+    format!("fnhost.spawn.{app}.*")
+}
+
+/// The durable pull consumer of `app`'s spawned calls, which every host that has the app
+/// deployed takes them from (a host without it never sees them).
+pub(crate) fn workers(app: &str) -> String {
+    format!("fnhost-workers-{app}")
 }
 
 /// The subject the calls of `app` spill to (checked app names only).

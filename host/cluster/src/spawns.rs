@@ -1,8 +1,10 @@
 //! Durable spawned calls: stored in a JetStream stream before `spawn` returns, taken by any
 //! host, acked only once their outcome is stored.
 //!
-//! The stream has work-queue retention and one durable pull consumer that every host pulls
-//! from, so each stored call goes to one host at a time. A host holds at most
+//! The stream has work-queue retention and one durable pull consumer per app, which every host
+//! that has the app deployed pulls from, so each stored call goes to one host at a time, and
+//! only to a host that can run it: a host without the app never takes (and puts back) its
+//! calls, which would count as deliveries, as hosts lost. A host holds at most
 //! `max_spawned_in_flight` calls; while one runs it tells the server it is making progress
 //! every third of the ack wait, so a call runs as long as its function allows, and a host
 //! that dies stops telling: its calls go to another host after one ack wait. Redelivery counts
@@ -15,7 +17,7 @@
 //! (see `results`).
 
 use crate::Shared;
-use crate::names::{SPAWN_STREAM, SPAWN_SUBJECTS, WORKERS, spawn_subject};
+use crate::names::{SPAWN_STREAM, SPAWN_SUBJECTS, spawn_subject, spawns_of, workers};
 use crate::wire::CallHeaders;
 use async_nats::connection::State;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
@@ -24,10 +26,13 @@ use async_nats::jetstream::message::{AckKind, Message};
 use async_nats::jetstream::stream::{self, StorageType};
 use fnhost::{ArrivedCall, CallId, Error};
 use futures::StreamExt;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument;
 
 /// How long a function not deployed here (yet) is given before its call fails: the call is
@@ -56,19 +61,26 @@ pub(crate) fn stream_config(retention: Duration, max_waiting: usize) -> stream::
     }
 }
 
-/// The consumer every host pulls from.
-pub(crate) fn consumer_config(ack_wait: Duration) -> pull::Config {
+/// The consumer of `app`'s calls, which every host that has the app pulls from. JetStream
+/// removes it after a day without a pull (the app undeployed everywhere); its calls stay in
+/// the stream for the next.
+pub(crate) fn consumer_config(app: &str, ack_wait: Duration) -> pull::Config {
     pull::Config {
-        durable_name: Some(WORKERS.into()),
-        description: Some("fnhost: the hosts taking spawned calls".into()),
+        durable_name: Some(workers(app)),
+        description: Some(format!("fnhost: the hosts taking spawned calls of `{app}`")),
+        filter_subject: spawns_of(app),
         ack_policy: AckPolicy::Explicit,
         ack_wait,
         // Unbounded: a host counts deliveries against the function's retries itself.
         max_deliver: -1,
         max_ack_pending: 100_000,
+        inactive_threshold: CONSUMER_IDLE,
         ..Default::default()
     }
 }
+
+/// How long an app's consumer lives with nobody pulling.
+const CONSUMER_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Stores a call of `app/function` with `args` in the stream; returns once the server has it.
 pub(crate) async fn spawn(
@@ -108,7 +120,7 @@ pub(crate) async fn store(
     let publish = async {
         let ack = shared
             .jetstream
-            .publish_with_headers(spawn_subject(id), headers, args.into())
+            .publish_with_headers(spawn_subject(app, id), headers, args.into())
             .await
             .map_err(|error| match error.kind() {
                 PublishErrorKind::MaxPayloadExceeded => Error::Payload(format!(
@@ -137,15 +149,47 @@ fn unavailable(why: &str) -> Error {
     Error::Overloaded(format!("the cluster cannot take spawned calls now: {why}"))
 }
 
-/// Takes spawned calls from the stream and runs them, for as long as the host is in the
-/// cluster; the pull is made again whenever it ends (NATS restarted, the connection dropped).
+/// Takes the spawned calls of the apps deployed here and runs them, for as long as the host is
+/// in the cluster: one pull per app, started when the app is deployed here and stopped when it
+/// is undeployed. The host's `max_spawned_in_flight` is shared by all of them.
 pub(crate) async fn work(shared: Arc<Shared>) {
     let room = Arc::new(Semaphore::new(shared.settings.max_spawned_in_flight));
+    let mut deployed = shared.host.deployed_names();
+    // Dropped with this task (the cluster left): every pull stops.
+    let mut pulls = JoinSet::new();
+    let mut pulling: HashMap<String, AbortHandle> = HashMap::new();
     loop {
-        // Made again if it went away (deleted by an operator, or NATS lost its store).
+        let apps = deployed.borrow_and_update().clone();
+        pulling.retain(|app, pull| {
+            let kept = apps.contains(app);
+            if !kept {
+                pull.abort();
+            }
+            kept
+        });
+        for app in apps {
+            if let Entry::Vacant(vacant) = pulling.entry(app) {
+                let app = vacant.key().clone();
+                vacant.insert(pulls.spawn(pull(Arc::clone(&shared), app, Arc::clone(&room))));
+            }
+        }
+        while pulls.try_join_next().is_some() {}
+        if deployed.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Takes `app`'s spawned calls from its consumer and runs them; the pull is made again
+/// whenever it ends (NATS restarted, the connection dropped, the consumer deleted).
+async fn pull(shared: Arc<Shared>, app: String, room: Arc<Semaphore>) {
+    loop {
         let consumer = shared
             .spawns
-            .get_or_create_consumer(WORKERS, consumer_config(shared.settings.ack_wait))
+            .get_or_create_consumer(
+                &workers(&app),
+                consumer_config(&app, shared.settings.ack_wait),
+            )
             .await;
         match consumer {
             Ok(consumer) => match consumer
@@ -163,7 +207,7 @@ pub(crate) async fn work(shared: Arc<Shared>) {
                             tokio::spawn(run(Arc::clone(&shared), message, permit));
                         }
                         Some(Err(error)) => {
-                            tracing::debug!(%error, "pulling spawned calls");
+                            tracing::debug!(%error, %app, "pulling spawned calls");
                             if matches!(
                                 error.kind(),
                                 pull::MessagesErrorKind::ConsumerDeleted
@@ -175,9 +219,9 @@ pub(crate) async fn work(shared: Arc<Shared>) {
                         None => break,
                     }
                 },
-                Err(error) => tracing::debug!(%error, "cannot pull spawned calls"),
+                Err(error) => tracing::debug!(%error, %app, "cannot pull spawned calls"),
             },
-            Err(error) => tracing::debug!(%error, "cannot open the workers' consumer"),
+            Err(error) => tracing::debug!(%error, %app, "cannot open the app's workers' consumer"),
         }
         tokio::time::sleep(REPULL_DELAY).await;
     }

@@ -20,13 +20,18 @@ impl Host {
     pub fn deploy(&self, name: &str, app: App) -> Result<Option<App>, Error> {
         check_app_name(name)?;
         app.shared.deployed_as(name);
-        let replaced = write(self.deployed_table()).insert(name.to_owned(), Arc::new(app));
+        let mut table = write(self.deployed_table());
+        let replaced = table.insert(name.to_owned(), Arc::new(app));
+        self.tell_deployed(&table);
         Ok(replaced.and_then(downcast))
     }
 
     /// Removes the app deployed as `name`, which closes once its calls in flight are done.
     pub fn undeploy(&self, name: &str) -> Option<App> {
-        write(self.deployed_table()).remove(name).and_then(downcast)
+        let mut table = write(self.deployed_table());
+        let removed = table.remove(name);
+        self.tell_deployed(&table);
+        removed.and_then(downcast)
     }
 
     /// The app deployed as `name`.

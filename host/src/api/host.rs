@@ -28,11 +28,12 @@ use crate::storage::remote::RemoteState;
 use crate::storage::{LazyStorage, Storage, StorageError, StorageSettings};
 use crate::{Error, LoadError};
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
+use tokio::sync::watch;
 use wasmtime::Engine;
 
 /// What an operator sets for a host. The defaults suit one process serving a few apps.
@@ -139,6 +140,8 @@ struct HostShared {
     /// The apps deployed by name. An app here holds the host (as every app does): a host
     /// with deployed apps lives until they are undeployed.
     deployed: RwLock<HashMap<String, Deployed>>,
+    /// The names in `deployed`, told at each change.
+    deployed_names: watch::Sender<BTreeSet<String>>,
     /// Where the host's full pools offer calls (a cluster's router), if anywhere.
     offload: HostOffload,
     sandboxes: Sandboxes,
@@ -184,6 +187,7 @@ impl Host {
                 calls: Arc::new(CallStore::new(retention)),
                 storage,
                 deployed: RwLock::default(),
+                deployed_names: watch::Sender::default(),
                 offload: HostOffload::default(),
                 sandboxes,
                 settings,
@@ -285,6 +289,23 @@ impl Host {
     /// The table of deployed apps, by name (see `api::deployed`).
     pub(crate) fn deployed_table(&self) -> &RwLock<HashMap<String, Deployed>> {
         &self.shared.deployed
+    }
+
+    /// Tells the watchers of [`Host::deployed_names`] the names in `table`; called with the
+    /// table's write lock held, so that they hear the changes in the order they were made.
+    pub(crate) fn tell_deployed(&self, table: &HashMap<String, Deployed>) {
+        let names: BTreeSet<String> = table.keys().cloned().collect();
+        self.shared.deployed_names.send_if_modified(|told| {
+            let changed = *told != names;
+            *told = names;
+            changed
+        });
+    }
+
+    /// The names of the apps deployed on the host, now and at each change (a new version of
+    /// an app deployed is no change of names).
+    pub fn deployed_names(&self) -> watch::Receiver<BTreeSet<String>> {
+        self.shared.deployed_names.subscribe()
     }
 
     /// The app deployed as `name`, or a `not-found` naming those that are.
