@@ -88,6 +88,16 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// `overloaded` (429, with `Retry-After`): no room now, for a function, an app's web
+    /// requests, the cluster or a process's stdin; the one status every overload answers.
+    pub(crate) fn overloaded(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Overloaded.as_str(),
+            message,
+        )
+    }
+
     /// `unavailable` (503).
     pub(crate) fn unavailable() -> ApiError {
         ApiError::new(
@@ -170,11 +180,7 @@ impl From<ServerError> for ApiError {
             | ServerError::NoOperatorToken
             | ServerError::OpenEndpoint { .. } => ApiError::bad_request(message),
             ServerError::ShuttingDown => ApiError::unavailable(),
-            ServerError::Cluster(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorKind::Overloaded.as_str(),
-                message,
-            ),
+            ServerError::Cluster(_) => ApiError::overloaded(message),
             ServerError::Insecure { .. }
             | ServerError::EmptyToken
             | ServerError::Bind { .. }
@@ -235,6 +241,11 @@ mod tests {
     #[test]
     fn overloaded_says_when_to_retry() {
         let response = ApiError::from(Error::Overloaded("full".into())).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        // The cluster's "no room now" is the same answer as a function's.
+        let cluster = ServerError::Cluster(fnhost_cluster::ClusterError::HostName("x".into()));
+        let response = ApiError::from(cluster).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
         let value: serde_json::Value =
             serde_json::from_slice(&ApiError::from(Error::TooDeep("a ×65".into())).json()).unwrap();

@@ -285,11 +285,9 @@ pub(crate) async fn stdin(
             )));
         }
         None => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                format!("process {pid} of `{id}` did not read its stdin in time"),
-            ));
+            return Err(ApiError::overloaded(format!(
+                "process {pid} of `{id}` did not read its stdin in time"
+            )));
         }
     }
     if query.eof {

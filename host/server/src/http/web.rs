@@ -53,10 +53,10 @@ pub(crate) async fn web(State(context): State<Arc<Context>>, request: Request) -
     // Held until the answer's body ends: a web app's clients, stalled or not, hold at most
     // its share of the server.
     let Some(permit) = context.web_limits.admit(&app_name).await else {
-        return ApiError::from(Error::Overloaded(format!(
+        return ApiError::overloaded(format!(
             "app `{app_name}` served as many web requests as it may at once for as long as a \
              request waits"
-        )))
+        ))
         .into_response();
     };
     let response = route(&context, &app, &app_name, &rest, request).await;
