@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::unconstrained;
 use tracing::Instrument;
-use wasmtime::component::{Resource, TypedFunc};
+use wasmtime::component::{Accessor, GuestTaskId, Resource, TypedFunc, TypedFuncCallConcurrent};
 use wasmtime::{PoolConcurrencyLimitError, Store};
 
 /// Where a container's inputs are sent. Boxed: the channel's blocks then hold pointers, small
@@ -93,6 +93,67 @@ struct Held {
     watched: Watched,
     /// Its place among the container's callers.
     caller: Option<CallerKey>,
+    /// The guest task it runs as.
+    task: Option<GuestTaskId>,
+}
+
+/// An input's call of the guest's export, started: the guest task it runs as is known before
+/// it runs, so that the calls it makes extend its own call chain.
+enum ExportCall {
+    Run(TypedFuncCallConcurrent<ContainerState, RunParams, RunResults>),
+    /// A generator's: it returns nothing, its items go to the sink.
+    Gen(TypedFuncCallConcurrent<ContainerState, GenParams, GenResults>),
+    /// The call could not be started: the input fails with this.
+    Failed(wasmtime::Error),
+}
+
+impl ExportCall {
+    /// Starts `run` with `params`, or `run_gen` with them and `sink` when it is given.
+    fn start(
+        accessor: &Accessor<ContainerState>,
+        run: RunFunc,
+        run_gen: GenFunc,
+        (function, args, call_id): (Arc<str>, Vec<u8>, String),
+        sink: Option<Resource<ItemSink>>,
+    ) -> ExportCall {
+        accessor.with(|mut access| {
+            let started = match sink {
+                None => run
+                    .start_call_concurrent(&mut access, (function, args, call_id))
+                    .map(ExportCall::Run),
+                Some(sink) => run_gen
+                    .start_call_concurrent(&mut access, (function, args, call_id, sink))
+                    .map(ExportCall::Gen),
+            };
+            started.unwrap_or_else(ExportCall::Failed)
+        })
+    }
+
+    /// The guest task the call runs as.
+    fn task(&self) -> Option<GuestTaskId> {
+        match self {
+            ExportCall::Run(call) => Some(call.task()),
+            ExportCall::Gen(call) => Some(call.task()),
+            ExportCall::Failed(_) => None,
+        }
+    }
+
+    /// The call's outcome.
+    async fn finish(
+        self,
+        accessor: &Accessor<ContainerState>,
+        run: RunFunc,
+        run_gen: GenFunc,
+    ) -> wasmtime::Result<RunResults> {
+        match self {
+            ExportCall::Run(call) => run.finish_call_concurrent(accessor, call).await,
+            ExportCall::Gen(call) => run_gen
+                .finish_call_concurrent(accessor, call)
+                .await
+                .map(|(result,)| (result.map(|()| b"null".to_vec()),)),
+            ExportCall::Failed(error) => Err(error),
+        }
+    }
 }
 
 /// What a container is started for.
@@ -111,11 +172,15 @@ pub(crate) enum Role {
 /// The guest export a container runs its inputs through. The function's name is lowered from
 /// an `Arc<str>` (the export's parameter is a `string`): each input shares it rather than
 /// copying it.
-type RunFunc = TypedFunc<(Arc<str>, Vec<u8>, String), (Result<Vec<u8>, CallError>,)>;
+type RunFunc = TypedFunc<RunParams, RunResults>;
+type RunParams = (Arc<str>, Vec<u8>, String);
+type RunResults = (Result<Vec<u8>, CallError>,);
 
 /// The guest export a container runs its generators' inputs through: each is handed the sink
 /// its items go to.
-type GenFunc = TypedFunc<(Arc<str>, Vec<u8>, String, Resource<ItemSink>), (Result<(), CallError>,)>;
+type GenFunc = TypedFunc<GenParams, GenResults>;
+type GenParams = (Arc<str>, Vec<u8>, String, Resource<ItemSink>);
+type GenResults = (Result<(), CallError>,);
 
 /// What a container of a class's instance builds: the class, the parameter values (a JSON
 /// object), and which `enter` hooks it runs (`None`: none — it starts from a snapshot that
@@ -337,7 +402,7 @@ impl Container {
                             let (result,): (Result<Vec<u8>, CallError>,) = outcome?;
                             // Not held any more when it was cancelled: its result goes nowhere.
                             if let Some(input) = held.remove(&tag) {
-                                accessor.with(|mut access| access.get().input_done(tag, input.caller));
+                                accessor.with(|mut access| access.get().input_done(tag, input.caller, input.task));
                                 if !input.watched.finish() {
                                     owner.cancelled();
                                 }
@@ -375,17 +440,8 @@ impl Container {
                             };
                             let retry = (attempt < policy.retries).then(|| (args.clone(), attempt, caller.clone()));
                             let deadline = Instant::now() + policy.timeout;
-                            let caller = accessor.with(|mut access| {
-                                access.get().input_started(tag, deadline, caller)
-                            });
                             let span = tracing::debug_span!("input", %function, attempt, call = %id);
-                            held.insert(tag, Held { function: Arc::clone(&function), reply, policy, retry, watched, caller, id });
-                            // A timer armed for an earlier deadline already covers this one.
-                            if armed.is_none_or(|at| at > deadline) {
-                                armed = Some(deadline);
-                                timer.as_mut().reset(deadline.into());
-                                timer_polled = false;
-                            }
+                            let held_function = Arc::clone(&function);
                             let (run, run_gen) = (*run, *run_gen);
                             let sink = match items {
                                 Some(items) => Some(accessor.with(|mut access| {
@@ -393,18 +449,20 @@ impl Container {
                                 })?),
                                 None => None,
                             };
-                            let call_id = id.to_string();
+                            let call = ExportCall::start(accessor, run, run_gen, (function, args, id.to_string()), sink);
+                            let task = call.task();
+                            let caller = accessor.with(|mut access| {
+                                access.get().input_started(tag, deadline, caller, task)
+                            });
+                            held.insert(tag, Held { function: held_function, reply, policy, retry, watched, caller, task, id });
+                            // A timer armed for an earlier deadline already covers this one.
+                            if armed.is_none_or(|at| at > deadline) {
+                                armed = Some(deadline);
+                                timer.as_mut().reset(deadline.into());
+                                timer_polled = false;
+                            }
                             running.push(async move {
-                                let outcome = match sink {
-                                    None => run.call_concurrent(accessor, (function, args, call_id)).instrument(span).await,
-                                    // A generator returns nothing: its items went to the sink.
-                                    Some(sink) => run_gen
-                                        .call_concurrent(accessor, (function, args, call_id, sink))
-                                        .instrument(span)
-                                        .await
-                                        .map(|(result,)| (result.map(|()| b"null".to_vec()),)),
-                                };
-                                (tag, outcome)
+                                (tag, call.finish(accessor, run, run_gen).instrument(span).await)
                             });
                         }
                         tag = abandoned.next() => {
@@ -412,7 +470,7 @@ impl Container {
                             let Some(input) = held.remove(&tag) else {
                                 continue;
                             };
-                            accessor.with(|mut access| access.get().input_done(tag, input.caller));
+                            accessor.with(|mut access| access.get().input_done(tag, input.caller, input.task));
                             owner.cancelled();
                             if !draining {
                                 draining = true;

@@ -47,3 +47,23 @@ async fn two_hosts_in_one_process_keep_their_own_call_depth_limits() {
     assert_eq!(deep_fits, Ok(15));
     assert_eq!(deep_stops, Err(too_deep(16)));
 }
+
+/// The depth limit counts each call chain, not the container: a tree of async calls whose
+/// inputs of every depth interleave on one container runs to the limit's depth exactly (each
+/// call extends the chain of the input that made it, whatever else runs beside it).
+#[tokio::test(flavor = "multi_thread")]
+async fn interleaved_inputs_are_each_counted_by_their_own_chain() {
+    let settings = HostSettings {
+        max_call_depth: 8,
+        ..HostSettings::default()
+    };
+    let (_host, app) = app_on(settings, "tests/guests/calls").await;
+    let tree = app.function("tree").unwrap();
+    // 255 calls, 8 deep, interleaved on the function's one container.
+    assert_eq!(tree.remote::<u32>((8,)).await, Ok(255));
+    let stopped = tree.remote::<u32>((9,)).await.unwrap_err().to_string();
+    assert!(
+        stopped.contains("tree ×9 (9 nested calls; the limit is 8)"),
+        "{stopped}"
+    );
+}

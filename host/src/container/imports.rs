@@ -21,7 +21,8 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::{Accessor, HasSelf, Resource};
+use wasmtime::AsContextMut;
+use wasmtime::component::{Access, Accessor, GuestTaskId, HasSelf, Resource};
 
 type CallResult = wasmtime::Result<Result<Vec<u8>, CallError>>;
 
@@ -58,11 +59,18 @@ fn overrides(options: types::CallOptions) -> Result<Option<Overrides>, Error> {
     }))
 }
 
+/// The guest task an import was called from: the root of its call stack, the export call of
+/// the input that made it (see `ContainerState::calling_frame`).
+fn calling_task(mut store: impl AsContextMut) -> Option<GuestTaskId> {
+    store.as_context_mut().async_call_stack().ok()?.last()
+}
+
 impl ContainerState {
-    /// A request with `args`, extending the call chain of the inputs running here; secrets
-    /// or volumes that cannot be are refused with `bad-arguments`.
+    /// A request with `args` made by the guest task `task`, extending the call chain of its
+    /// input; secrets or volumes that cannot be are refused with `bad-arguments`.
     fn new_request(
         &mut self,
+        task: Option<GuestTaskId>,
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> Result<Request, Error> {
@@ -71,7 +79,7 @@ impl ContainerState {
             retries: options.retries,
         };
         let containers = overrides(options)?;
-        let caller = Some(Arc::clone(self.calling_frame()));
+        let caller = Some(Arc::clone(self.calling_frame(task)));
         let mut request = Request::new(args, call_options, caller);
         if containers.is_some() {
             // Another host would run it with the callee's own containers.
@@ -81,51 +89,41 @@ impl ContainerState {
         Ok(request)
     }
 
-    /// Submits a call of `function`, extending the call chain of the inputs running here.
+    /// Submits a call of `function` made by `task`, extending its input's call chain.
     fn request(
         &mut self,
+        task: Option<GuestTaskId>,
         function: &str,
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> Result<Receiver, Error> {
-        let request = self.new_request(args, options)?;
+        let request = self.new_request(task, args, options)?;
         self.dispatch()?.submit(function, request)
     }
 
-    /// Submits a call of `function` and returns the wait for its result, which borrows nothing
-    /// from the store.
+    /// Submits a call of `function` made by `task` and returns the wait for its result, which
+    /// borrows nothing from the store.
     fn start_call(
         &mut self,
+        task: Option<GuestTaskId>,
         function: String,
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> impl Future<Output = CallResult> + Send + use<> {
-        let submitted = self.request(&function, args, options);
+        let submitted = self.request(task, &function, args, options);
         async move { Ok(wait(&function, submitted).await.map_err(CallError::from)) }
     }
-}
 
-impl types::Host for ContainerState {}
-
-impl host::Host for ContainerState {
-    async fn call(
+    /// Spawns a call of `function` made by `task`: a handle to it, kept by the host's calls.
+    fn spawn_call(
         &mut self,
-        function: String,
-        args: Vec<u8>,
-        options: types::CallOptions,
-    ) -> CallResult {
-        let call = self.start_call(function, args, options);
-        self.bound_call(call).await?
-    }
-
-    fn spawn(
-        &mut self,
+        task: Option<GuestTaskId>,
         function: String,
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> wasmtime::Result<Resource<CallHandle>> {
         // The app is held until the call ends, so that a version being replaced drains it.
-        let (id, submitted, app) = match self.new_request(args, options) {
+        let (id, submitted, app) = match self.new_request(task, args, options) {
             Ok(mut request) => {
                 request.caller = request.caller.map(|caller| caller.spawning());
                 let id = request.id;
@@ -142,22 +140,41 @@ impl host::Host for ContainerState {
         Ok(self.table.push(call)?)
     }
 
-    fn call_gen(
+    /// Calls the generator `function` for `task`: the stream of its items.
+    fn call_generator(
         &mut self,
+        task: Option<GuestTaskId>,
         function: String,
         args: Vec<u8>,
         options: types::CallOptions,
     ) -> wasmtime::Result<Resource<ItemStream>> {
         let (sender, receiver) = items::channel();
-        let submitted = self.new_request(args, options).and_then(|mut request| {
-            request.items = Some(sender);
-            self.dispatch()
-                .and_then(|app| app.submit(&function, request))
-        });
+        let submitted = self
+            .new_request(task, args, options)
+            .and_then(|mut request| {
+                request.items = Some(sender);
+                self.dispatch()
+                    .and_then(|app| app.submit(&function, request))
+            });
         let items = Items::new(&function, receiver, submitted);
         Ok(self
             .table
             .push(ItemStream(Arc::new(tokio::sync::Mutex::new(items))))?)
+    }
+}
+
+impl types::Host for ContainerState {}
+
+impl host::Host for ContainerState {
+    async fn call(
+        &mut self,
+        function: String,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> CallResult {
+        // A blocking import does not see its guest task: the chain is the deepest input's.
+        let call = self.start_call(None, function, args, options);
+        self.bound_call(call).await?
     }
 
     fn call_from_id(
@@ -323,8 +340,31 @@ impl host::HostWithStore<ContainerState> for HasSelf<ContainerState> {
         options: types::CallOptions,
     ) -> CallResult {
         accessor
-            .with(|mut access| access.get().start_call(function, args, options))
+            .with(|mut access| {
+                let task = calling_task(&mut access);
+                access.get().start_call(task, function, args, options)
+            })
             .await
+    }
+
+    fn spawn(
+        mut access: Access<'_, ContainerState, Self>,
+        function: String,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> wasmtime::Result<Resource<CallHandle>> {
+        let task = calling_task(&mut access);
+        access.get().spawn_call(task, function, args, options)
+    }
+
+    fn call_gen(
+        mut access: Access<'_, ContainerState, Self>,
+        function: String,
+        args: Vec<u8>,
+        options: types::CallOptions,
+    ) -> wasmtime::Result<Resource<ItemStream>> {
+        let task = calling_task(&mut access);
+        access.get().call_generator(task, function, args, options)
     }
 
     async fn sleep_async(_: &Accessor<ContainerState, Self>, nanos: u64) -> wasmtime::Result<()> {

@@ -20,10 +20,11 @@ use crate::runtime::occupancy::Occupancy;
 use crate::runtime::output::{Origin, OutputSink};
 use crate::runtime::sandbox::Sandboxes;
 use crate::storage::{LazyStorage, Storage, StorageError};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{GuestTaskId, ResourceTable};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -94,6 +95,9 @@ pub(crate) struct ContainerState {
     /// The chain the calls made from here extend, while the inputs running here stay the
     /// same: every call of an input shares it.
     calling: Option<Chain>,
+    /// The chain of each input running here, by the guest task it runs as: a call whose task
+    /// is known extends its own input's chain, however many inputs interleave here.
+    tasks: HashMap<GuestTaskId, TaskChain>,
     /// Which inputs running here lost their callers.
     pub(crate) abandoned: Arc<Abandoned>,
     /// How much CPU the guest may use, if it is limited.
@@ -137,6 +141,7 @@ impl ContainerState {
             function,
             callers: Callers::default(),
             calling: None,
+            tasks: HashMap::new(),
             abandoned: Arc::default(),
             cpu,
         }
@@ -188,29 +193,57 @@ impl ContainerState {
         })
     }
 
-    /// Input `tag`, called through `caller`, starts and must be done by `deadline`; returns
-    /// its place among the container's callers.
+    /// Input `tag`, called through `caller` and running as the guest task `task`, starts and
+    /// must be done by `deadline`; returns its place among the container's callers.
     pub(crate) fn input_started(
         &mut self,
         tag: u64,
         deadline: Instant,
         caller: Option<Chain>,
+        task: Option<GuestTaskId>,
     ) -> Option<CallerKey> {
         self.deadlines.start(tag, deadline);
         self.calling = None;
+        if let Some(task) = task {
+            let chain = TaskChain {
+                caller: caller.clone(),
+                calling: None,
+            };
+            self.tasks.insert(task, chain);
+        }
         self.callers.start(tag, caller)
     }
 
-    /// Input `tag`, with its place among the callers, is done (finished or cancelled).
-    pub(crate) fn input_done(&mut self, tag: u64, caller: Option<CallerKey>) {
+    /// Input `tag`, with its place among the callers and its task, is done (finished or
+    /// cancelled).
+    pub(crate) fn input_done(
+        &mut self,
+        tag: u64,
+        caller: Option<CallerKey>,
+        task: Option<GuestTaskId>,
+    ) {
         self.deadlines.finish(tag);
         self.calling = None;
+        if let Some(task) = task {
+            self.tasks.remove(&task);
+        }
         self.callers.finish(caller);
     }
 
-    /// The chain a call made from here extends: the deepest input running here, as the caller.
-    pub(crate) fn calling_frame(&mut self) -> &Chain {
-        let (function, callers) = (&self.function, &self.callers);
+    /// The chain a call made by the guest task `task` (the root of the import's call stack)
+    /// extends: its input's, as the caller. When the task is not an input's (a class's hooks,
+    /// or a blocking import, which does not see its task), the deepest input running here
+    /// stands for the caller, which may count more than the real nesting, never less.
+    pub(crate) fn calling_frame(&mut self, task: Option<GuestTaskId>) -> &Chain {
+        let function = &self.function;
+        if let Some(own) = task.filter(|task| self.tasks.contains_key(task)) {
+            let chain = self.tasks.get_mut(&own).expect("checked above");
+            let caller = &chain.caller;
+            return chain
+                .calling
+                .get_or_insert_with(|| Frame::calling(function, caller.as_ref(), false));
+        }
+        let callers = &self.callers;
         self.calling.get_or_insert_with(|| {
             Frame::calling(function, callers.deepest(), callers.interleaved())
         })
@@ -296,6 +329,13 @@ impl Drop for Waiting {
     fn drop(&mut self) {
         self.0.set_waiting(false);
     }
+}
+
+/// The chain of one input running as a guest task: its callers, and, once it made a call, the
+/// frame its calls extend.
+struct TaskChain {
+    caller: Option<Chain>,
+    calling: Option<Chain>,
 }
 
 /// The error that stops a container whose inputs all lost their callers.

@@ -2,11 +2,11 @@
 //! and a chain that comes back to a function whose containers its callers hold cannot deadlock.
 //!
 //! Every input carries the chain of its callers (none for a call from the host API, which costs
-//! nothing). A container knows the chains of the inputs it runs; a call it makes extends the
-//! deepest of them with a frame for the calling input. For a blocking body (one input per
-//! instance) that is exactly the caller's chain. An async body interleaves inputs on one
-//! instance and the host cannot tell which of its tasks made a call, so the call is charged to
-//! the deepest input running there: the depth limit is then conservative, never lax.
+//! nothing). A container knows the chains of the inputs it runs, each by the guest task (the
+//! component model's) the input runs as; a call extends the chain of the input whose task made
+//! it, exactly, however many inputs interleave on the container. A blocking `call` does not
+//! see its task (it holds the whole instance); made from an async body running several inputs,
+//! it is charged to the deepest of them: conservative there, never lax.
 //!
 //! A chain counts the inputs in it, the callee's included: a call from the host API is at
 //! depth 1, a call a local entrypoint makes at depth 2. The limit is the host's
@@ -88,9 +88,8 @@ impl Frame {
         let depth = caller.map_or(1, |caller| caller.depth + 1);
         match caller {
             Some(caller) if depth > limit && caller.approximate => Err(Error::TooDeep(format!(
-                "{} ({depth} nested calls counted; the limit is {limit}; calls made in an async \
-                 container are counted from the deepest input it runs, so inputs interleaved on \
-                 one container add up)",
+                "{} ({depth} nested calls counted; the limit is {limit}; a blocking call made \
+                 in an async container is counted from the deepest input it runs)",
                 caller.render(callee),
             ))),
             Some(caller) if depth > limit => Err(Error::TooDeep(format!(
@@ -248,7 +247,7 @@ mod tests {
             panic!("the call past the limit went through");
         };
         assert!(message.contains("7 nested calls counted"), "{message}");
-        assert!(message.contains("interleaved"), "{message}");
+        assert!(message.contains("deepest input"), "{message}");
         let mut callers = Callers::default();
         callers.start(0, Some(Arc::clone(&root)));
         assert!(!callers.interleaved());

@@ -23,6 +23,8 @@ wasmtime::component::bindgen!({
     world: "fnhost:runtime/app",
     imports: {
         "fnhost:runtime/host.call": async | trappable,
+        "fnhost:runtime/host.spawn": store | trappable,
+        "fnhost:runtime/host.call-gen": store | trappable,
         "fnhost:runtime/host.[method]function-call.get": async | trappable,
         "fnhost:runtime/host.sleep": async | trappable,
         "fnhost:runtime/host.wait-finished": async | trappable,

@@ -746,6 +746,18 @@ async fn fan_out(n: u32) -> Result<u32, Error> {
     Ok(arrivals.len() as u32)
 }
 
+/// A tree of async calls of itself, `depth` deep (this call its root), two children each:
+/// how many calls it holds. Its inputs, of every depth, interleave on one container.
+#[function(max_inputs = 1000, max_containers = 1)]
+async fn tree(depth: u32) -> Result<u32, Error> {
+    if depth <= 1 {
+        return Ok(1);
+    }
+    let (left, right) =
+        futures::future::join(tree.remote_aio(depth - 1), tree.remote_aio(depth - 1)).await;
+    Ok(1 + left? + right?)
+}
+
 static INSTANCE: AtomicU64 = AtomicU64::new(0);
 
 /// Identifies the instance it runs on (a random number drawn at its first input).
@@ -828,6 +840,7 @@ app!(
     call_batched,
     barrier,
     fan_out,
+    tree,
     blocking_worker,
     async_worker,
     targeted,
