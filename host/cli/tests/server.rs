@@ -5,6 +5,7 @@
 #[path = "support/serve.rs"]
 mod support;
 
+use std::io::Write;
 use std::process::Output;
 use std::time::Duration;
 use support::{Server, command, fnhost, fnhost_with_stdin, scratch_dir, stderr, stdout};
@@ -175,6 +176,42 @@ fn sigterm_stops_the_server_and_a_restart_keeps_its_apps() {
     );
     let status = server.terminate();
     assert_eq!(status.code(), Some(0));
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
+/// A graceful stop that drops a request still running after the grace blames no guest: no
+/// "worker panicked", no "timed out" for a request the server itself let go.
+#[test]
+fn a_graceful_stop_blames_no_guest() {
+    let state = scratch_dir("graceful");
+    let server = Server::start(
+        &state,
+        &["tests/guests/http-handler", "--name", "h", "--grace", "1s"],
+    );
+    let address = server.url.trim_start_matches("http://");
+    let mut stalled = std::net::TcpStream::connect(address).unwrap();
+    let head = "POST /web/h/count HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab";
+    stalled.write_all(head.as_bytes()).unwrap();
+    let in_flight = || {
+        let mut client = std::net::TcpStream::connect(address).unwrap();
+        let request = "GET /v1/apps/h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        client.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut client, &mut answer).unwrap();
+        answer.contains("\"in_flight\":1")
+    };
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !in_flight() {
+        assert!(std::time::Instant::now() < give_up, "{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, log) = server.terminate_with_log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("dropping them"), "the drop is told: {log}");
+    for blame in ["panicked", "timed out", "instance ended"] {
+        assert!(!log.contains(blame), "{blame}: {log}");
+    }
+    drop(stalled);
     std::fs::remove_dir_all(&state).unwrap();
 }
 

@@ -344,11 +344,26 @@ impl WorkerState for Worker {
     }
 
     fn drop(&self, store: Store<ContainerState>, result: wasmtime::Result<()>) {
-        if let Err(error) = result {
-            let label = &store.data().label;
+        let Err(error) = result else { return };
+        let label = &store.data().label;
+        if self.timed_out.load(Ordering::Acquire) {
+            tracing::warn!(container = %label, timeout = ?self.timeout, "wasi:http instance ended: a request ran past its timeout");
+        } else if self.clients.one_left() || dropped_unfinished(&error) {
+            // The handler calls every early end an error ("guest timed out" when a client
+            // left, "worker panicked" when the worker was dropped with the server): neither
+            // is the guest's fault.
+            tracing::debug!(container = %label, "wasi:http instance ended early: {error:#}");
+        } else {
             tracing::warn!(container = %label, "wasi:http instance ended: {error:#}");
         }
     }
+}
+
+/// Whether `error` is how the handler reports a worker whose future was dropped before it
+/// ended (the server stopping, its tasks dropped): it says "worker panicked" then, panicking
+/// or not; only a panic unwinding now is one.
+fn dropped_unfinished(error: &wasmtime::Error) -> bool {
+    !std::thread::panicking() && error.to_string() == "worker panicked"
 }
 
 /// When a worker ends: idle past the scale-down window or once its pool is closed, a request
@@ -405,13 +420,18 @@ impl WorkerExpiration for Expiry {
 }
 
 /// The clients of the requests a worker took: one gone before its response ended ends the
-/// worker.
+/// worker; whether one did is kept.
 #[derive(Default)]
-struct Clients(Mutex<Vec<oneshot::Receiver<()>>>);
+struct Clients(Mutex<Vec<oneshot::Receiver<()>>>, AtomicBool);
 
 impl Clients {
     fn watch(&self, gone: ClientGone) {
         self.lock().push(gone.gone);
+    }
+
+    /// Whether a client went away before its response ended.
+    fn one_left(&self) -> bool {
+        self.1.load(Ordering::Acquire)
     }
 
     /// Whether a client went away since the last look; `cx` is woken when one does. Requests
@@ -423,6 +443,7 @@ impl Clients {
                 Poll::Ready(Ok(())) => false,
                 Poll::Ready(Err(_)) => {
                     gone = true;
+                    self.1.store(true, Ordering::Release);
                     false
                 }
                 Poll::Pending => true,

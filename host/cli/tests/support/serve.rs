@@ -72,6 +72,8 @@ pub struct Server {
     pub url: String,
     /// Everything the server wrote on stderr, for failure messages.
     log: Arc<Mutex<String>>,
+    /// The thread reading stderr, which ends with it.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -97,7 +99,7 @@ impl Server {
         let reader = BufReader::new(child.stderr.take().unwrap());
         let lines = Arc::clone(&log);
         // Reads stderr to its end, so that the server never blocks on a full pipe.
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in reader.lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("fnhost serving on ") {
                     let _ = found.send(url.to_owned());
@@ -111,6 +113,7 @@ impl Server {
             child,
             url: String::new(),
             log,
+            reader: Some(reader),
         };
         // A generous bound for a cold build of the app; the line normally comes in seconds.
         match address.recv_timeout(Duration::from_secs(900)) {
@@ -137,11 +140,20 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the server to exit: its status.
-    pub fn terminate(mut self) -> ExitStatus {
+    pub fn terminate(self) -> ExitStatus {
+        self.terminate_with_log().0
+    }
+
+    /// Sends SIGTERM and waits for the server to exit: its status, and all it wrote on stderr.
+    pub fn terminate_with_log(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(sent.success());
-        self.child.wait().unwrap()
+        let status = self.child.wait().unwrap();
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.log())
     }
 }
 
