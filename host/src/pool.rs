@@ -30,12 +30,13 @@ use crate::dispatch::retained::CallOwner;
 use crate::dispatch::{Dispatch, Input, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;
+use crate::runtime::occupancy::Underway;
 use crate::{Error, ErrorKind};
 use autoscale::{Placement, Shape};
 use class::Bound;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
@@ -90,8 +91,11 @@ pub(crate) struct Pool {
     /// Counted by the containers' CPU budgets.
     cpu_throttles: Arc<AtomicUsize>,
     placement: Mutex<Placement<Input, Inbox>>,
-    /// Set while a task waits for room (a slot, memory) to start a container that could not.
+    /// Set while a task waits for room for the queue: a start failed for want of a slot or
+    /// memory, or a call a container made queued while the pool is at its limit.
     awaiting_room: AtomicBool,
+    /// Why the last start failed for want of room, named when the host stalls.
+    room_error: Mutex<Option<Error>>,
     /// "cannot start a container", at most once a second.
     start_failures: Throttled,
     /// The gatherers of a batched function, or of a class's batched methods, by the name
@@ -195,6 +199,7 @@ impl Pool {
             limits,
             cpu_throttles: Arc::default(),
             awaiting_room: AtomicBool::new(false),
+            room_error: Mutex::default(),
             start_failures: Throttled::default(),
             gatherings: Mutex::default(),
             batch_counters: batch::BatchCounters::default(),
@@ -285,7 +290,10 @@ impl Pool {
                                 self.context.offload.target(&self.context.owner)
                         {
                             drop(placement);
-                            let home: Arc<dyn Home> = self.clone();
+                            let home = Arc::new(OfferedFrom {
+                                pool: Arc::clone(self),
+                                _underway: Underway::new(&self.context.occupancy),
+                            });
                             offload.offer(OfferedCall::new(app, home, input));
                             return;
                         }
@@ -293,8 +301,14 @@ impl Pool {
                             .caller
                             .as_ref()
                             .is_some_and(|caller| caller.includes(&self.name));
+                        // A container's call that waits for the pool's limit may wait on
+                        // containers that wait on it.
+                        let held_by_limit = input.caller.is_some() && placement.at_limit();
                         if let Some(overflow) = placement.enqueue(input, reentrant) {
                             self.launch(overflow, None);
+                        } else if held_by_limit {
+                            drop(placement);
+                            self.await_room(self.context.occupancy.ended());
                         }
                         return;
                     }
@@ -330,11 +344,15 @@ impl Pool {
     fn launch(self: &Arc<Self>, id: u64, started: Option<oneshot::Sender<Result<(), Error>>>) {
         let pool = Arc::clone(self);
         let span = tracing::info_span!("container", function = %self.name, container = id);
+        // Counted from here, not from the task's first poll: a call waiting for this container
+        // is no stall.
+        let starting = Underway::new(&self.context.occupancy);
         let life = async move {
             let ended = pool.context.occupancy.ended();
             match pool.start(id).await {
                 Ok(container) => {
                     let inputs = pool.register(id);
+                    drop(starting);
                     if let Some(started) = started {
                         let _ = started.send(Ok(()));
                     }
@@ -344,6 +362,7 @@ impl Pool {
                 }
                 Err(error) => {
                     pool.start_failed(error.clone(), ended);
+                    drop(starting);
                     if let Some(started) = started {
                         let _ = started.send(Err(error));
                     }
@@ -435,9 +454,11 @@ impl Pool {
     fn retry(self: &Arc<Self>, input: Input) {
         let delay = self.info.config.retry_delay(input.attempt);
         let pool = Arc::clone(self);
+        let underway = Underway::new(&self.context.occupancy);
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             pool.place(input);
+            drop(underway);
         });
     }
 
@@ -485,39 +506,87 @@ impl Pool {
             let _ = input.reply.send(Err(error.clone()));
         }
         if queued > 0 && error.kind() == ErrorKind::Overloaded {
-            self.await_room(error, ended);
+            *self
+                .room_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(error);
+            self.await_room(ended);
         }
     }
 
-    /// Waits, in a task of its own (one per pool at a time), until a container of the host
-    /// ends — then tries to start the containers the queue wants again — or until the host is
-    /// stalled: every live container is blocked waiting on a call, so no room will ever come. Then the queued inputs made by such calls fail with `overloaded`,
-    /// naming the limit (`why`, the start's error) and their chain; their callers unwind and
-    /// free their containers.
-    fn await_room(self: &Arc<Self>, why: Error, ended_before: u64) {
+    /// Waits, in a task of its own (one per pool at a time), while inputs are queued: each
+    /// time a container of the host ends it tries to start the containers the queue wants
+    /// again (a start that failed for want of room may succeed now); when the host is stalled
+    /// (every live container is blocked waiting on a call, so no room will ever come) the
+    /// queued inputs made by such calls fail with `overloaded`, naming the limit and their
+    /// chain, and their callers unwind and free their containers.
+    /// `ended_before` is the host's count of ended containers when the wait began.
+    fn await_room(self: &Arc<Self>, ended_before: u64) {
         if self.awaiting_room.swap(true, Ordering::AcqRel) {
             return;
         }
         let pool = Arc::clone(self);
         tokio::spawn(async move {
-            let occupancy = Arc::clone(&pool.context.occupancy);
+            let mut ended = ended_before;
             loop {
-                let changed = occupancy.changed();
-                if pool.lock().queued() == 0 {
+                pool.watch_queue(&mut ended).await;
+                pool.awaiting_room.store(false, Ordering::Release);
+                // An input queued while the watch ended found the flag still set.
+                if pool.lock().queued() == 0 || pool.awaiting_room.swap(true, Ordering::AcqRel) {
                     break;
                 }
-                if occupancy.ended() != ended_before {
-                    pool.awaiting_room.store(false, Ordering::Release);
-                    pool.grow(&mut pool.lock(), 0);
-                    return;
-                }
-                if occupancy.stalled() {
-                    pool.fail_stalled(&why);
-                }
-                changed.await;
             }
-            pool.awaiting_room.store(false, Ordering::Release);
         });
+    }
+
+    /// [`Pool::await_room`]'s watch, until the queue is empty.
+    async fn watch_queue(self: &Arc<Self>, ended: &mut u64) {
+        let occupancy = Arc::clone(&self.context.occupancy);
+        loop {
+            let changed = occupancy.changed();
+            if self.lock().queued() == 0 {
+                return;
+            }
+            if occupancy.ended() != *ended {
+                *ended = occupancy.ended();
+                self.grow(&mut self.lock(), 0);
+                continue;
+            }
+            if occupancy.stalled() {
+                self.fail_stalled(&self.stall_cause());
+            }
+            changed.await;
+        }
+    }
+
+    /// What keeps the queue from starting: the pool's own limit, or the room the last start
+    /// lacked.
+    fn stall_cause(&self) -> Error {
+        let at_limit = self.lock().at_limit();
+        let room_error = self
+            .room_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match room_error.as_ref() {
+            Some(error) if !at_limit => error.clone(),
+            _ => Error::Overloaded(format!(
+                "`{}`: every one of its {} is taken",
+                self.name,
+                self.instance_limit()
+            )),
+        }
+    }
+
+    /// The pool's limit as its options spell it.
+    fn instance_limit(&self) -> String {
+        let config = &self.info.config;
+        match (self.info.is_async(), config.max_inputs) {
+            (false, inputs) if inputs > 1 => format!(
+                "max_containers = {} × max_inputs = {inputs} instances",
+                config.max_containers
+            ),
+            _ => format!("max_containers = {} containers", config.max_containers),
+        }
     }
 
     /// Fails the queued inputs that other containers' calls made: their callers hold the
@@ -557,14 +626,21 @@ impl Pool {
     }
 }
 
-impl Home for Pool {
+/// A pool as the home of one call it offered to another host: the call counts as underway
+/// (the containers waiting on it are no stall) until it is answered or given back.
+struct OfferedFrom {
+    pool: Arc<Pool>,
+    _underway: Underway,
+}
+
+impl Home for OfferedFrom {
     fn function(&self) -> &str {
-        &self.info.name
+        &self.pool.info.name
     }
 
     /// An input an offload gave back: it queues here, never offered again.
     fn place_here(self: Arc<Self>, input: Input) {
-        self.place(input);
+        self.pool.place(input);
     }
 }
 
@@ -648,7 +724,8 @@ impl Dispatch for Arc<Pool> {
                         batch::start(self, Arc::clone(target), info.params.len(), batching)
                     })
                     .clone();
-                if let Err(mpsc::error::SendError(input)) = gathering.send(input) {
+                let underway = Underway::new(&self.context.occupancy);
+                if let Err(mpsc::error::SendError((input, _))) = gathering.send((input, underway)) {
                     let _ = input.reply.send(Err(shut_down(&self.info.name)));
                 }
             }

@@ -1,9 +1,10 @@
 //! The host under pressure from its own guests: a recursive fan-out that fills every container
-//! slot with parents waiting for children that cannot start fails fast instead of hanging
-//! until its timeout; guests' memory is charged to the host's budget.
+//! slot (of the host, or of its function) with parents waiting for children that cannot start
+//! fails fast instead of hanging until its timeout; guests' memory is charged to the host's
+//! budget.
 
-use fnhost::{Error, ErrorKind, HostSettings};
-use fnhost_tests::{app_on, eventually};
+use fnhost::{Error, ErrorKind, FunctionOptions, HostSettings};
+use fnhost_tests::{app_on, eventually, guest};
 use std::time::Duration;
 
 /// The host of each test has settings of its own; nothing here may wait longer than this (the
@@ -37,6 +38,56 @@ async fn a_fan_out_that_holds_every_slot_fails_fast_naming_the_limit() {
     // Everything unwound: the pool serves again.
     let again = tokio::time::timeout(GUARD, fork.remote::<u64>(2)).await;
     assert_eq!(again.expect("no stall"), Ok(4));
+}
+
+/// The same stall within the function's own limit: the host has slots to spare, but its
+/// spawned children queue behind `max_containers` parents that wait for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fan_out_that_holds_its_functions_every_container_fails_fast_naming_the_limit() {
+    let host = fnhost::Host::new(HostSettings::default()).expect("the host starts");
+    let sixteen = FunctionOptions {
+        max_containers: Some(16),
+        ..FunctionOptions::default()
+    };
+    let app = host
+        .app()
+        .options("fork", sixteen)
+        .load([guest("tests/guests/pressure")])
+        .await
+        .expect("the app loads");
+    let fork = app.function("fork").unwrap();
+    let stalled = tokio::time::timeout(GUARD, fork.remote::<u64>(12))
+        .await
+        .expect("the stall is detected, not waited out");
+    let message = stalled.unwrap_err().to_string();
+    assert!(
+        message.contains("every one of its max_containers = 16 containers is taken"),
+        "{message}"
+    );
+    let stats = fork.stats();
+    assert_eq!(stats.peak_containers, 16, "{stats:?}");
+    let again = tokio::time::timeout(GUARD, fork.remote::<u64>(2)).await;
+    assert_eq!(again.expect("no stall"), Ok(4));
+}
+
+/// While `always_panics` waits out a retry delay no container of it is live, and every live
+/// container of the host waits on a call: the first `queues_for_retries` on `waits_on_retries`,
+/// which waits on the retried call, the others on `waits_on_retries`' one container. The retry
+/// is underway, so the queued calls wait for it instead of failing as a stall.
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_queued_behind_a_retry_wait_for_it() {
+    let (_host, app) = app_on(HostSettings::default(), "tests/guests/pressure").await;
+    let queues = app.function("queues_for_retries").unwrap();
+    let calls = (0..3).map(|_| queues.remote::<String>(()));
+    for answered in futures::future::join_all(calls).await {
+        let message = answered.expect("each call waits its turn");
+        assert!(message.contains("again"), "{message}");
+    }
+    let retried = app.function("always_panics").unwrap().stats();
+    assert_eq!(
+        retried.containers_started, 9,
+        "three attempts for each call: {retried:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -170,7 +170,7 @@ impl<T, S: Clone> Placement<T, S> {
     }
 
     /// Whether no more instances may start.
-    fn at_limit(&self) -> bool {
+    pub(crate) fn at_limit(&self) -> bool {
         self.instances.len() + self.starting >= self.shape.max_instances
     }
 

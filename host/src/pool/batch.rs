@@ -17,6 +17,7 @@ use crate::dispatch::payload::MAX_PAYLOAD;
 use crate::dispatch::{CallId, Input, Reply, wait};
 use crate::info::Batching;
 use crate::pool::Pool;
+use crate::runtime::occupancy::Underway;
 use futures::future::join_all;
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,8 +25,12 @@ use std::sync::{Arc, Weak};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-/// Where a batched pool's admitted inputs go to be gathered.
-pub(crate) type Gathering = mpsc::UnboundedSender<Input>;
+/// Where a batched pool's admitted inputs go to be gathered, each counted as underway until
+/// its batch is placed.
+pub(crate) type Gathering = mpsc::UnboundedSender<(Input, Underway)>;
+
+/// An input gathered: its arguments read as a list, and its count as underway.
+type Gathered = (Input, Vec<Value>, Underway);
 
 /// How many batches a pool ran, and how many inputs they held.
 #[derive(Default)]
@@ -61,11 +66,15 @@ pub(crate) fn start(
 }
 
 /// Gathers batches from `inputs` and places each on `pool` as one input.
-async fn gather(pool: Weak<Pool>, mut inputs: mpsc::UnboundedReceiver<Input>, batched: Batched) {
+async fn gather(
+    pool: Weak<Pool>,
+    mut inputs: mpsc::UnboundedReceiver<(Input, Underway)>,
+    batched: Batched,
+) {
     let batching = batched.batching;
     let max = batching.max_batch_size as usize;
     // An input that did not fit in the previous batch's payload: the next one's first.
-    let mut carried: Option<(Input, Vec<Value>)> = None;
+    let mut carried: Option<Gathered> = None;
     loop {
         let first = match carried.take() {
             Some(first) => first,
@@ -102,16 +111,16 @@ async fn gather(pool: Weak<Pool>, mut inputs: mpsc::UnboundedReceiver<Input>, ba
 /// a list of the function's `params` parameters; `None` once the pool is gone.
 async fn next(
     pool: &Weak<Pool>,
-    inputs: &mut mpsc::UnboundedReceiver<Input>,
+    inputs: &mut mpsc::UnboundedReceiver<(Input, Underway)>,
     params: usize,
-) -> Option<(Input, Vec<Value>)> {
+) -> Option<Gathered> {
     loop {
-        let input = inputs.recv().await?;
+        let (input, underway) = inputs.recv().await?;
         if pool.strong_count() == 0 {
             return None;
         }
         match serde_json::from_slice::<Vec<Value>>(&input.args) {
-            Ok(args) if args.len() == params => return Some((input, args)),
+            Ok(args) if args.len() == params => return Some((input, args, underway)),
             _ => {
                 let _ = input.reply.send(Err(Error::BadArguments(format!(
                     "a batched function takes one value for each of its {params} parameters"
@@ -122,13 +131,15 @@ async fn next(
 }
 
 /// Places `batch` on `pool` as one input, and answers its inputs when it is back.
-fn run(pool: &Arc<Pool>, batched: &Batched, batch: Vec<(Input, Vec<Value>)>) {
+fn run(pool: &Arc<Pool>, batched: &Batched, batch: Vec<Gathered>) {
     let count = batch.len();
     let params = batched.params;
     let mut columns = vec![Vec::with_capacity(count); params];
     let mut replies = Vec::with_capacity(count);
     let mut first = None;
-    for (input, args) in batch {
+    let mut underway = Vec::with_capacity(count);
+    for (input, args, gathered) in batch {
+        underway.push(gathered);
         for (column, value) in columns.iter_mut().zip(args) {
             column.push(value);
         }
@@ -154,6 +165,8 @@ fn run(pool: &Arc<Pool>, batched: &Batched, batch: Vec<(Input, Vec<Value>)>) {
         id: CallId::mint(),
         items: None,
     });
+    // Placed: the batch's input counts from here.
+    drop(underway);
     let function = Arc::clone(&batched.function);
     tokio::spawn(async move {
         let result = {

@@ -1,14 +1,20 @@
-//! What a host's containers are doing, counted host-wide: how many live (hold a slot), and how
-//! many of those are blocked waiting on calls they made; and a signal whenever either changes
-//! or a container ends (its pooling-allocator slot and memory are free again).
+//! What a host's containers are doing, counted host-wide: how many live (hold a slot), how
+//! many of those are blocked waiting on calls they made, and how much work is underway outside
+//! every container (a container starting, a call waiting out its retry delay, gathering into a
+//! batch or offered to another host); and a signal whenever one changes or a container ends
+//! (its pooling-allocator slot and memory are free again).
 //!
-//! Pools use it when a container cannot start for want of a slot or of memory: they wait for
-//! a container to end to try again rather than spin, and they can tell a stall from a wait.
-//! When every live container is blocked waiting on calls, and the calls they wait on cannot
-//! start, nothing will ever free a slot: a blocking function that spawns two children and waits
-//! for both, thirty levels deep, fills every slot with parents. Without the count that ends only
-//! at the function's timeout (300 s by default), at full CPU. An idle container is live and not
-//! waiting: it retires after its scaledown window and makes room, so it is no stall.
+//! Pools use it when their queue cannot start (a container could not start for want of a slot
+//! or of memory, or a call a container made waits for the pool's own limit): they wait for a
+//! container to end to try again rather than spin, and they can tell a stall from a wait.
+//! When every live container is blocked waiting on calls and nothing is underway, the calls
+//! they wait on are queued where they cannot start, and nothing will ever free a slot: a
+//! blocking function that spawns two children and waits for both, thirty levels deep, fills
+//! every slot with parents. Without the count that ends only at the function's timeout (300 s
+//! by default), at full CPU. Without the count of work underway, a call whose callee's
+//! container is starting, or waits to be retried, would be taken for a stall and failed. An
+//! idle container is live and not waiting: it retires after its scaledown window and makes
+//! room, so it is no stall.
 //!
 //! Only blocking waits are counted (`call`, `function-call.get`): an async body's tasks waiting
 //! on `call-async` look busy, so a stall made only of async waits ends at its timeouts.
@@ -24,6 +30,8 @@ pub(crate) struct Occupancy {
     live: AtomicUsize,
     /// Live containers blocked in a call wait.
     waiting: AtomicUsize,
+    /// Work on its way to a container or back from elsewhere: [`Underway`]s alive.
+    underway: AtomicUsize,
     /// How many containers ended, ever: a pool waiting for room compares it.
     ended: AtomicU64,
     /// Signalled when a count changes or a container ends.
@@ -31,11 +39,13 @@ pub(crate) struct Occupancy {
 }
 
 impl Occupancy {
-    /// Whether every live container is blocked waiting on a call: none of them can free
-    /// anything until a call they wait on starts.
+    /// Whether every live container is blocked waiting on a call and nothing is underway:
+    /// none of them can free anything until a call they wait on starts.
     pub(crate) fn stalled(&self) -> bool {
         let waiting = self.waiting.load(Ordering::Acquire);
-        waiting > 0 && waiting >= self.live.load(Ordering::Acquire)
+        waiting > 0
+            && waiting >= self.live.load(Ordering::Acquire)
+            && self.underway.load(Ordering::Acquire) == 0
     }
 
     /// Resolves at the next change. Create it before looking at what it guards.
@@ -86,6 +96,32 @@ impl Drop for Live {
     }
 }
 
+/// Counts one piece of work as underway while it lives: a container starting, or a call on its
+/// way to a container (waiting out its retry delay, gathering into a batch) or running on
+/// another host.
+pub(crate) struct Underway(Arc<Occupancy>);
+
+impl Underway {
+    /// Work set off.
+    pub(crate) fn new(occupancy: &Arc<Occupancy>) -> Self {
+        occupancy.underway.fetch_add(1, Ordering::AcqRel);
+        Underway(Arc::clone(occupancy))
+    }
+}
+
+impl Drop for Underway {
+    fn drop(&mut self) {
+        self.0.underway.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_waiters();
+    }
+}
+
+impl std::fmt::Debug for Underway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Underway")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +142,24 @@ mod tests {
         assert!(occupancy.stalled(), "the one left waits");
         occupancy.set_waiting(false);
         assert!(!occupancy.stalled());
+    }
+
+    #[test]
+    fn no_stall_while_work_is_underway() {
+        let occupancy = Arc::new(Occupancy::default());
+        let _live = Live::new(Arc::clone(&occupancy));
+        occupancy.set_waiting(true);
+        let starting = Underway::new(&occupancy);
+        assert!(
+            !occupancy.stalled(),
+            "the container starting may serve the call waited on"
+        );
+        let changed = occupancy.changed();
+        drop(starting);
+        assert!(
+            futures::FutureExt::now_or_never(changed).is_some(),
+            "its end is heard"
+        );
+        assert!(occupancy.stalled());
     }
 }

@@ -37,4 +37,34 @@ async fn gather(n: u32) -> Result<u32, Error> {
     Ok(n)
 }
 
-app!(fork, hold, nothing, gather);
+/// Panics every time; retried twice, each time on a new container, 10 ms then 20 ms later.
+#[function(retries(max_retries = 2, initial_delay = 10))]
+fn always_panics() -> u32 {
+    panic!("again")
+}
+
+/// Calls `always_panics` and answers with its error: one container, which waits while the
+/// callee's retries run (each on a container of its own, none live between them).
+#[function(max_containers = 1)]
+fn waits_on_retries() -> Result<String, Error> {
+    match always_panics.remote(()) {
+        Ok(never) => Err(Error::User(format!("`always_panics` returned {never}"))),
+        Err(error) => Ok(error.to_string()),
+    }
+}
+
+/// Calls `waits_on_retries`: several at once queue for its one container.
+#[function]
+fn queues_for_retries() -> Result<String, Error> {
+    waits_on_retries.remote(())
+}
+
+app!(
+    fork,
+    hold,
+    nothing,
+    gather,
+    always_panics,
+    waits_on_retries,
+    queues_for_retries
+);
