@@ -25,10 +25,11 @@ pub(crate) async fn wait(
 ) -> Result<Vec<u8>, Error> {
     unconstrained(receiver?)
         .await
-        .unwrap_or_else(|_| Err(shut_down(function)))
+        .unwrap_or_else(|_| Err(app_shut_down(function)))
 }
 
-fn shut_down(function: &str) -> Error {
+/// The error of a call whose reply channel closed without a result: its app shut down.
+pub(crate) fn app_shut_down(function: &str) -> Error {
     Error::Cancelled(format!(
         "`{function}`: the app shut down before the call finished"
     ))

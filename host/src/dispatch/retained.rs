@@ -19,12 +19,15 @@
 //! lost, and without the budget a host serving spawns for a day would grow without bound.
 
 use crate::Error;
-use crate::dispatch::{CallId, Receiver, wait};
+use crate::dispatch::pending::app_shut_down;
+use crate::dispatch::{CallId, Receiver};
 use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::Notify;
 
 /// How long finished calls are kept, and how many of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,16 +107,31 @@ impl CallOwner {
 }
 
 /// One spawned call, as every handle to it sees it.
+///
+/// A host may keep a million of them (a guest holding that many handles, spawned faster than
+/// they run): each is one allocation beside its reply channel, and its task is a small future
+/// polling the channel through it (a `watch` channel alone weighed about 400 bytes, and a
+/// task selecting over the wait and a cancel signal about 380).
 pub struct Retained {
     id: CallId,
     owner: Owner,
-    function: String,
-    outcome: watch::Receiver<Option<Outcome>>,
+    function: Arc<str>,
+    /// The outcome, set once: by the call's task, or by `restore`.
+    outcome: OnceLock<Outcome>,
+    /// Wakes who waits for the outcome once it is set.
+    settled: Notify,
     /// Where the call stands in the order calls finished; set just before its outcome.
     finish_rank: AtomicU64,
-    /// Taken by the first `cancel`; the call's task then drops its receiver, which cancels the
-    /// callee's input.
-    cancel: Mutex<Option<oneshot::Sender<()>>>,
+    /// The running call's result channel and the waker of the task that polls it. `cancel`
+    /// takes the receiver (dropping it cancels the callee's input) and wakes the task.
+    running: Mutex<Polled>,
+}
+
+/// What [`Retained::running`] holds.
+#[derive(Default)]
+struct Polled {
+    receiver: Option<Receiver>,
+    waker: Option<Waker>,
 }
 
 impl Retained {
@@ -153,31 +171,86 @@ impl Retained {
         tokio::time::timeout(wait, self.outcome()).await.ok()
     }
 
-    /// Returns once the call has finished (or the host shut down).
-    async fn finished(&self) {
-        let _ = self.outcome.clone().wait_for(Option::is_some).await;
+    /// Returns once the call has finished (or the host shut down): its outcome.
+    async fn finished(&self) -> &Outcome {
+        loop {
+            // Registered before the look, so that an outcome set in between wakes it.
+            let settled = self.settled.notified();
+            if let Some(outcome) = self.outcome.get() {
+                return outcome;
+            }
+            settled.await;
+        }
     }
 
     /// The call's rank in the order calls finished, once it has.
     fn finish_rank(&self) -> Option<u64> {
-        let finished = self.outcome.borrow().is_some();
+        let finished = self.outcome.get().is_some();
         finished.then(|| self.finish_rank.load(Ordering::Relaxed))
     }
 
     async fn outcome(&self) -> Outcome {
-        let mut outcome = self.outcome.clone();
-        match outcome.wait_for(Option::is_some).await {
-            Ok(finished) => finished
-                .clone()
-                .unwrap_or_else(|| Err(shut_down(&self.function))),
-            Err(_) => Err(shut_down(&self.function)),
+        self.finished().await.clone()
+    }
+
+    /// Sets the outcome, unless it is set, and wakes its readers.
+    fn settle(&self, outcome: Outcome) {
+        if self.outcome.set(outcome).is_ok() {
+            self.settled.notify_waiters();
         }
     }
 
     /// Cancels the call unless it finished: it ends as `cancelled`, and its input stops.
     pub(crate) fn cancel(&self) {
-        if let Some(cancel) = lock(&self.cancel).take() {
-            let _ = cancel.send(());
+        let waker = {
+            let mut running = lock(&self.running);
+            drop(running.receiver.take());
+            running.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Polls for the running call's result: the callee's, or `cancelled` once `cancel` took
+    /// the channel.
+    fn poll_result(&self, context: &mut Context<'_>) -> Poll<Outcome> {
+        let mut running = lock(&self.running);
+        let Some(receiver) = running.receiver.as_mut() else {
+            return Poll::Ready(Err(Error::Cancelled(format!(
+                "`{}` was cancelled",
+                self.function
+            ))));
+        };
+        match Pin::new(receiver).poll(context) {
+            Poll::Ready(result) => {
+                running.receiver = None;
+                running.waker = None;
+                Poll::Ready(result.unwrap_or_else(|_| Err(app_shut_down(&self.function))))
+            }
+            Poll::Pending => {
+                if !running
+                    .waker
+                    .as_ref()
+                    .is_some_and(|waker| waker.will_wake(context.waker()))
+                {
+                    running.waker = Some(context.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A running call, held by its task until it records the outcome: dropped before (the host
+/// shut down, and its tasks with it), it settles the call as shut down, so that no reader
+/// waits for ever.
+struct Running(Arc<Retained>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.outcome.get().is_none() {
+            self.0.settle(Err(shut_down(&self.0.function)));
         }
     }
 }
@@ -273,31 +346,34 @@ impl CallStore {
         submitted: Result<Receiver, Error>,
         keep: impl Send + 'static,
     ) -> Arc<Retained> {
-        let (record, outcome) = watch::channel(None);
-        let (cancel, cancelled) = oneshot::channel();
+        let (receiver, refused) = match submitted {
+            Ok(receiver) => (Some(receiver), None),
+            Err(error) => (None, Some(error)),
+        };
         let retained = Arc::new(Retained {
             id,
             owner,
-            function: function.to_owned(),
-            outcome,
+            function: Arc::from(function),
+            outcome: OnceLock::new(),
+            settled: Notify::new(),
             finish_rank: AtomicU64::new(0),
-            cancel: Mutex::new(Some(cancel)),
+            running: Mutex::new(Polled {
+                receiver,
+                waker: None,
+            }),
         });
         lock(&self.index).calls.insert(id, Arc::clone(&retained));
-        let store = Arc::clone(self);
-        let function = function.to_owned();
-        let ranked = Arc::clone(&retained);
-        tokio::spawn(async move {
-            let result = tokio::select! {
-                biased;
-                result = wait(&function, submitted) => result,
-                Ok(()) = cancelled => Err(Error::Cancelled(format!("`{function}` was cancelled"))),
-            };
+        if let Some(error) = refused {
             drop(keep);
-            let rank = NEXT_FINISH.fetch_add(1, Ordering::Relaxed);
-            ranked.finish_rank.store(rank, Ordering::Relaxed);
-            drop(ranked);
-            store.finish(id, result, SystemTime::now(), &record);
+            self.finish(&retained, Err(error), SystemTime::now());
+            return retained;
+        }
+        let store = Arc::clone(self);
+        let running = Running(Arc::clone(&retained));
+        tokio::spawn(async move {
+            let result = std::future::poll_fn(|context| running.0.poll_result(context)).await;
+            drop(keep);
+            store.finish(&running.0, result, SystemTime::now());
         });
         retained
     }
@@ -335,16 +411,13 @@ impl CallStore {
             .ok_or_else(unknown)
     }
 
-    /// Records the outcome of the call `id`, then forgets what the retention no longer keeps.
-    fn finish(
-        &self,
-        id: CallId,
-        result: Outcome,
-        finished: SystemTime,
-        record: &watch::Sender<Option<Outcome>>,
-    ) {
+    /// Records the outcome of `call`, then forgets what the retention no longer keeps.
+    fn finish(&self, call: &Retained, result: Outcome, finished: SystemTime) {
         let weight = weight(&result);
-        record.send_replace(Some(result));
+        let rank = NEXT_FINISH.fetch_add(1, Ordering::Relaxed);
+        call.finish_rank.store(rank, Ordering::Relaxed);
+        call.settle(result);
+        let id = call.id;
         let mut index = lock(&self.index);
         if index.calls.contains_key(&id) {
             index.finished.push_back((id, finished, weight));
@@ -379,11 +452,11 @@ impl CallStore {
             .iter()
             .filter_map(|&(id, finished, _)| {
                 let retained = index.calls.get(&id)?;
-                let result = retained.outcome.borrow().clone()?;
+                let result = retained.outcome.get()?.clone();
                 Some(RetainedCall {
                     id,
                     app: retained.owner.app().map(str::to_owned),
-                    function: retained.function.clone(),
+                    function: retained.function.to_string(),
                     finished,
                     result,
                 })
@@ -400,7 +473,6 @@ impl CallStore {
                 continue;
             }
             let weight = weight(&call.result);
-            let (_, outcome) = watch::channel(Some(call.result));
             index.calls.insert(
                 call.id,
                 Arc::new(Retained {
@@ -409,10 +481,11 @@ impl CallStore {
                     owner: call
                         .app
                         .map_or(Owner::Unnamed(0), |app| Owner::App(Arc::from(app))),
-                    function: call.function,
-                    outcome,
+                    function: Arc::from(call.function),
+                    outcome: OnceLock::from(call.result),
+                    settled: Notify::new(),
                     finish_rank: AtomicU64::new(0),
-                    cancel: Mutex::new(None),
+                    running: Mutex::default(),
                 }),
             );
             index.finished.push_back((call.id, call.finished, weight));
@@ -458,6 +531,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::sync::oneshot;
 
     fn store(max_calls: usize, max_bytes: u64) -> Arc<CallStore> {
         Arc::new(CallStore::new(Retention {

@@ -37,6 +37,16 @@ async fn gather(n: u32) -> Result<u32, Error> {
     Ok(n)
 }
 
+/// Spawns `n` calls of `nothing` and keeps every handle: each is a resource of this container
+/// and a call its host keeps. Returns how many it holds.
+#[function]
+fn hoard(n: u32) -> Result<u32, Error> {
+    let calls = (0..n)
+        .map(|_| nothing.spawn(()))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(calls.len() as u32)
+}
+
 /// Panics every time; retried twice, each time on a new container, 10 ms then 20 ms later.
 #[function(retries(max_retries = 2, initial_delay = 10))]
 fn always_panics() -> u32 {
@@ -64,6 +74,7 @@ app!(
     hold,
     nothing,
     gather,
+    hoard,
     always_panics,
     waits_on_retries,
     queues_for_retries
