@@ -249,8 +249,16 @@ impl Pool {
             cpu_throttles: self.cpu_throttles.load(Ordering::Relaxed),
             batches: self.batch_counters.batches.load(Ordering::Relaxed),
             batched_inputs: self.batch_counters.inputs.load(Ordering::Relaxed),
-            ..self.lock().stats()
+            ..self.counted_stats()
         }
+    }
+
+    /// The placement's counters, once the queued inputs whose callers went away are dropped
+    /// and counted as cancelled (no instance may take them for a long while).
+    fn counted_stats(&self) -> PoolStats {
+        let mut placement = self.lock();
+        placement.drop_cancelled(|input| input.reply.is_closed());
+        placement.stats()
     }
 
     /// Places an input on an instance, or queues it.
@@ -270,6 +278,9 @@ impl Pool {
                 if placement.is_closed() {
                     let _ = input.reply.send(Err(shut_down(&self.info.name)));
                     return;
+                }
+                if placement.queued() >= self.limits.max_queued {
+                    placement.drop_cancelled(|queued| queued.reply.is_closed());
                 }
                 if placement.queued() >= self.limits.max_queued {
                     let _ = input.reply.send(Err(Error::Overloaded(format!(

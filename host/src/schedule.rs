@@ -94,12 +94,14 @@ impl Period {
         self.years * 12 + self.months
     }
 
-    /// Its fixed part, in milliseconds.
+    /// Its fixed part, in milliseconds (saturated: any part may be as large as its type).
     fn fixed_millis(&self) -> u64 {
+        // At most (2^32 × 8 × 1440 + 2^32 × 61) × 60 000 < 2^63: only the milliseconds
+        // added can overflow.
         let minutes = (u64::from(self.weeks) * 7 + u64::from(self.days)) * 1440
             + u64::from(self.hours) * 60
             + u64::from(self.minutes);
-        minutes * 60_000 + self.millis
+        (minutes * 60_000).saturating_add(self.millis)
     }
 
     /// The `count`th tick after `anchor` (`count` periods later); `None` past the calendar.

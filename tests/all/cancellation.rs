@@ -6,8 +6,8 @@
 //! its container (see `host/src/container.rs`); these tests check what callers and pools see:
 //! the callee's input counted as cancelled, nothing left running, and the pool serving again.
 
-use fnhost::{Error, Function};
-use fnhost_tests::{calls_app, eventually};
+use fnhost::{Error, Function, FunctionOptions};
+use fnhost_tests::{calls_app, calls_app_with, eventually};
 use std::time::Duration;
 
 /// A minute: longer than any of these tests may take, so only cancellation ends these calls.
@@ -43,6 +43,30 @@ async fn cancelling_a_call_stops_its_input_and_the_calls_it_made() {
         // The pools serve again.
         assert_eq!(callee.remote::<u64>((1,)).await.unwrap(), 1);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_cancelled_while_queued_is_counted_at_once() {
+    let one = FunctionOptions {
+        max_containers: Some(1),
+        max_inputs: Some(1),
+        ..FunctionOptions::default()
+    };
+    let app = calls_app_with("slow", one).await;
+    let slow = app.function("slow").unwrap();
+    let running = slow.spawn::<u64>((LONG_MS,)).unwrap();
+    wait_until_running(&slow).await;
+    let queued = slow.spawn::<u64>((1,)).unwrap();
+    eventually("the second call queues", || slow.stats().queued == 1).await;
+    queued.cancel();
+    assert!(matches!(queued.get().await, Err(Error::Cancelled(_))));
+    // Counted while the first input still holds the only container, not once it is free.
+    eventually("the queued call is counted as cancelled", || {
+        let stats = slow.stats();
+        (stats.cancelled, stats.queued, stats.in_flight) == (1, 0, 1)
+    })
+    .await;
+    running.cancel();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -24,6 +24,57 @@ pub(crate) struct AppArgs {
     /// `--option worker.max_containers=4`; repeatable.
     #[arg(long = "option", value_name = "FUNCTION.OPTION=VALUE", value_parser = parse_override)]
     options: Vec<(String, String, String)>,
+    #[command(flatten)]
+    grants: GrantArgs,
+}
+
+impl AppArgs {
+    /// Loads the app on a host with `settings`: `path` and every `--with`, building crate
+    /// directories first.
+    pub(crate) async fn load(&self, path: &Path, settings: HostSettings) -> anyhow::Result<App> {
+        let components = components(path, &self.with).await?;
+        let mut builder = Host::new(settings)?.app();
+        for (function, option, value) in &self.options {
+            let mut options = FunctionOptions::default();
+            options
+                .set(option, value)
+                .map_err(|reason| anyhow::anyhow!("--option {function}.{option}: {reason}"))?;
+            builder = builder.options(function, options);
+        }
+        for (host, guest, read_only) in self.grants.dirs() {
+            builder = builder.dir(host, guest, read_only);
+        }
+        for (key, value) in last_of_each_key(&self.grants.env) {
+            builder = builder.env(key, value);
+        }
+        for grant in &self.grants.allow_http {
+            builder = builder.allow_http(grant)?;
+        }
+        Ok(builder.load(components.iter()).await?)
+    }
+
+    /// Fails when any of these arguments was given: they shape a local load, and `what` (a
+    /// command run against a server) has none.
+    pub(crate) fn refuse(&self, what: &str) -> anyhow::Result<()> {
+        let given = [
+            (!self.with.is_empty(), "--with"),
+            (!self.options.is_empty(), "--option"),
+            (!self.grants.dirs.is_empty(), "--dir"),
+            (!self.grants.read_only_dirs.is_empty(), "--dir-ro"),
+            (!self.grants.env.is_empty(), "--env"),
+            (!self.grants.allow_http.is_empty(), "--allow-http"),
+        ];
+        if let Some((_, flag)) = given.iter().find(|(given, _)| *given) {
+            bail!("{flag} is for an app loaded here; {what} uses the app deployed on the server");
+        }
+        Ok(())
+    }
+}
+
+/// What the containers of an app may reach beyond WASI's defaults: host directories,
+/// environment variables, outgoing HTTP.
+#[derive(Args)]
+pub(crate) struct GrantArgs {
     /// Grants every container the host directory HOST, read-write, as GUEST (default: the
     /// same path); repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
@@ -41,59 +92,26 @@ pub(crate) struct AppArgs {
     allow_http: Vec<String>,
 }
 
-impl AppArgs {
-    /// Loads the app on a host with `settings`: `path` and every `--with`, building crate
-    /// directories first.
-    pub(crate) async fn load(&self, path: &Path, settings: HostSettings) -> anyhow::Result<App> {
-        let components = components(path, &self.with).await?;
-        let mut builder = Host::new(settings)?.app();
-        for (function, option, value) in &self.options {
-            let mut options = FunctionOptions::default();
-            options
-                .set(option, value)
-                .map_err(|reason| anyhow::anyhow!("--option {function}.{option}: {reason}"))?;
-            builder = builder.options(function, options);
-        }
-        let dirs = self.dirs.iter().map(|dir| (dir, false));
-        for (dir, read_only) in dirs.chain(self.read_only_dirs.iter().map(|dir| (dir, true))) {
+impl GrantArgs {
+    /// `(host, guest, read_only)` of every directory granted, read-write ones first.
+    fn dirs(&self) -> impl Iterator<Item = (&str, &str, bool)> {
+        let read_write = self.dirs.iter().map(|dir| (dir, false));
+        let read_only = self.read_only_dirs.iter().map(|dir| (dir, true));
+        read_write.chain(read_only).map(|(dir, read_only)| {
             let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
-            builder = builder.dir(host, guest, read_only);
-        }
-        for (key, value) in last_of_each_key(&self.env) {
-            builder = builder.env(key, value);
-        }
-        for grant in &self.allow_http {
-            builder = builder.allow_http(grant)?;
-        }
-        Ok(builder.load(components.iter()).await?)
-    }
-
-    /// Fails when any of these arguments was given: they shape a local load, and `what` (a
-    /// command run against a server) has none.
-    pub(crate) fn refuse(&self, what: &str) -> anyhow::Result<()> {
-        let given = [
-            (!self.with.is_empty(), "--with"),
-            (!self.options.is_empty(), "--option"),
-            (!self.dirs.is_empty(), "--dir"),
-            (!self.read_only_dirs.is_empty(), "--dir-ro"),
-            (!self.env.is_empty(), "--env"),
-            (!self.allow_http.is_empty(), "--allow-http"),
-        ];
-        if let Some((_, flag)) = given.iter().find(|(given, _)| *given) {
-            bail!("{flag} is for an app loaded here; {what} uses the app deployed on the server");
-        }
-        Ok(())
+            (host, guest, read_only)
+        })
     }
 }
 
 /// What an app is deployed with beside its components (`fnhost serve`, `fnhost deploy`):
-/// outgoing HTTP grants and option overrides, kept by the server with the deployment.
+/// grants and option overrides, kept by the server with the deployment.
 #[derive(Args)]
 pub(crate) struct DeployArgs {
-    /// Allows the app's outgoing HTTP requests (wasi:http) to HOST (any port) or HOST:PORT, an
-    /// exact host; repeatable. Without it, every outgoing request is denied.
-    #[arg(long = "allow-http", value_name = "HOST[:PORT]")]
-    allow_http: Vec<String>,
+    /// The app's grants: a directory is a path on the server's machine (a relative one is
+    /// taken from here), granted only under one of the server's `--grantable-dir`.
+    #[command(flatten)]
+    grants: GrantArgs,
     /// Overrides a function's option in the deployment, e.g. `--option spin.timeout=5s`,
     /// `--option incoming-handler.max_containers=4` (the app's wasi:http handler); repeatable.
     #[arg(long = "option", value_name = "FUNCTION.OPTION=VALUE", value_parser = parse_override)]
@@ -102,7 +120,7 @@ pub(crate) struct DeployArgs {
 
 impl DeployArgs {
     /// The settings, as the server's API takes them.
-    pub(crate) fn settings(&self) -> fnhost_client::DeploySettings {
+    pub(crate) fn settings(&self) -> anyhow::Result<fnhost_client::DeploySettings> {
         let mut options: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (function, option, value) in &self.options {
             options
@@ -110,10 +128,22 @@ impl DeployArgs {
                 .or_default()
                 .insert(option.clone(), value.clone());
         }
-        fnhost_client::DeploySettings {
-            allow_http: self.allow_http.clone(),
-            options,
+        let mut dirs = Vec::new();
+        for (host, guest, read_only) in self.grants.dirs() {
+            dirs.push(fnhost_client::DirSetting {
+                host: std::path::absolute(host)?,
+                guest: guest.to_owned(),
+                read_only,
+            });
         }
+        // Collected in order: the last value given for a key wins.
+        let env = self.grants.env.iter().cloned().collect();
+        Ok(fnhost_client::DeploySettings {
+            allow_http: self.grants.allow_http.clone(),
+            env,
+            dirs,
+            options,
+        })
     }
 }
 

@@ -42,7 +42,8 @@ pub(crate) enum Command {
     /// print one NDJSON result line per input, in order; with `--url`, on that server.
     Map(map::MapCommand),
     /// Run the HTTP server, with the apps given deployed, until SIGINT or SIGTERM.
-    Serve(serve::ServeCommand),
+    // Boxed: it has many more arguments than any other command.
+    Serve(Box<serve::ServeCommand>),
     /// Deploy an app to a server (a new app, or the next version of one).
     Deploy(deploy::DeployCommand),
     /// List the apps deployed on a server.

@@ -117,9 +117,28 @@ pub struct DeploySettings {
     /// The hosts its outgoing HTTP requests may reach (`HOST` or `HOST:PORT`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_http: Vec<String>,
+    /// Environment variables set in every container of the app.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Directories of the server's machine granted to every container of the app (each
+    /// under one of the server's grantable directories).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<DirSetting>,
     /// Option overrides by function, then option (`{"incoming-handler": {"timeout": "5s"}}`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub options: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A directory of the server's machine granted to an app's containers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirSetting {
+    /// The directory on the server's machine.
+    pub host: PathBuf,
+    /// Where the containers see it.
+    pub guest: String,
+    /// Whether the containers may only read it.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 impl Client {

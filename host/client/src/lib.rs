@@ -36,7 +36,9 @@ mod storage;
 mod tokens;
 mod volumes;
 
-pub use apps::{AppSummary, ClassSummary, DeploySettings, FunctionSummary, WebEndpoint};
+pub use apps::{
+    AppSummary, ClassSummary, DeploySettings, DirSetting, FunctionSummary, WebEndpoint,
+};
 pub use call::FunctionCall;
 pub use client::Client;
 pub use error::ClientError;

@@ -108,7 +108,7 @@ impl Deployments {
                 .map_err(|error| failed(error.to_string()))?;
             let (version, revision) = match &current {
                 Some(entry) if entry.operation == Operation::Put => {
-                    (version_of(&entry.value) + 1, entry.revision)
+                    (version_of(&entry.value).saturating_add(1), entry.revision)
                 }
                 // Deleted (or purged) keys are written over at their revision.
                 Some(entry) => (1, entry.revision),

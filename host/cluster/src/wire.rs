@@ -85,7 +85,10 @@ impl CallHeaders {
             id: text(CALL_ID)?
                 .parse()
                 .map_err(|error: Error| error.message().to_owned())?,
-            depth: number(DEPTH)?.unwrap_or(0) as usize,
+            depth: number(DEPTH)?
+                .map(|depth| u32::try_from(depth).map_err(|_| format!("`{DEPTH}` is out of range")))
+                .transpose()?
+                .unwrap_or(0) as usize,
             timeout: number(TIMEOUT_MS)?.map(Duration::from_millis),
             retries: number(RETRIES)?.map(|retries| u32::try_from(retries).unwrap_or(u32::MAX)),
             from: text(FROM).unwrap_or_default().to_owned(),

@@ -22,6 +22,7 @@ use crate::summary::{AppSummary, ClassSummary, FunctionSummary, HandlerSummary};
 use crate::{DeploySettings, ServerError};
 use fnhost::{App, Host};
 use fnhost_cluster::{Change, Cluster};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 use tokio::sync::watch;
@@ -42,16 +43,20 @@ pub(crate) struct Apps {
     /// Whether the server has a token: without one, an app whose web endpoint requires it is
     /// refused (it would be served open).
     has_token: bool,
+    /// The directories under which a deployment may grant one (the server's setting).
+    grantable_dirs: Vec<PathBuf>,
 }
 
 impl Apps {
     /// The apps of the state at `state`, none deployed yet (see [`Apps::restore`]), on a
-    /// server with a token or not (`has_token`).
+    /// server with a token or not (`has_token`) that grants directories under
+    /// `grantable_dirs`.
     pub(crate) fn open(
         host: Host,
         state: StateDir,
         cluster: Option<Arc<Cluster>>,
         has_token: bool,
+        grantable_dirs: Vec<PathBuf>,
     ) -> Result<Apps, ServerError> {
         let manifest = Manifest::read(&state.manifest_path())?;
         Ok(Apps {
@@ -63,6 +68,7 @@ impl Apps {
             cluster,
             changed: watch::Sender::new(0),
             has_token,
+            grantable_dirs,
         })
     }
 
@@ -154,7 +160,7 @@ impl Apps {
         }
         let sink = Arc::new(AppSink::new(self.logs.store(name)));
         let paths: Vec<_> = ids.iter().map(|id| self.state.component_path(id)).collect();
-        let builder = settings.apply(name, self.host.app().output(sink))?;
+        let builder = settings.apply(name, self.host.app().output(sink), &self.grantable_dirs)?;
         let app = builder
             .load(paths)
             .await
@@ -218,13 +224,10 @@ impl Apps {
                 .manifest()
                 .apps
                 .get(name)
-                .map_or(1, |previous| previous.version + 1),
+                .map_or(1, |previous| previous.version.saturating_add(1)),
             Some(cluster) => {
                 for id in &ids {
-                    let path = self.state.component_path(id);
-                    let bytes = tokio::fs::read(&path)
-                        .await
-                        .map_err(ServerError::io("read", &path))?;
+                    let bytes = self.state.read_component(id).await?;
                     cluster.publish_component(id, &bytes).await?;
                 }
                 cluster

@@ -113,6 +113,16 @@ pub enum ServerError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A directory or environment grant of a deployment is refused.
+    #[error("app `{app}`: `{grant}`: {reason}")]
+    BadGrant {
+        /// The app.
+        app: String,
+        /// The grant, as the command line gives it (a variable's value left out).
+        grant: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// The host refused the name or the call (an app name that is not one, for instance).
     #[error(transparent)]
     Host(#[from] fnhost::Error),

@@ -47,7 +47,7 @@ mod state;
 mod summary;
 mod web_limits;
 
-pub use deploy_settings::DeploySettings;
+pub use deploy_settings::{DeploySettings, DirSetting};
 pub use error::ServerError;
 pub use settings::{
     DEFAULT_GRACE, DEFAULT_LISTEN, DEFAULT_PORT, DEFAULT_SYNC_TIMEOUT, ServerSettings,
@@ -129,7 +129,13 @@ impl Server {
             None => None,
         };
         let has_token = settings.token.is_some();
-        let apps = Apps::open(host.clone(), state.clone(), cluster.clone(), has_token)?;
+        let apps = Apps::open(
+            host.clone(),
+            state.clone(),
+            cluster.clone(),
+            has_token,
+            settings.grantable_dirs.clone(),
+        )?;
         apps.restore().await;
         let journal = Journal::open(&state.journal_path(), host.settings().retention)?;
         // The journal's calls were given out after the last graceful save: both are kept.

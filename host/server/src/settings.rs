@@ -55,6 +55,10 @@ pub struct ServerSettings {
     /// `None` (the default): half the host's container slots, so that one app's clients never
     /// hold every slot.
     pub max_web_requests_per_app: Option<usize>,
+    /// The directories under which a deployment may grant its containers a host directory
+    /// (`fnhost serve --grantable-dir`); none by default, so that whoever may deploy reaches
+    /// no file of this machine the operator did not choose.
+    pub grantable_dirs: Vec<PathBuf>,
     /// The cluster to join (`fnhost serve --cluster`), if any: deployments, spilled calls
     /// and spawned calls are then shared with its other hosts (docs/cluster.md).
     pub cluster: Option<fnhost_cluster::ClusterSettings>,
@@ -71,6 +75,7 @@ impl Default for ServerSettings {
             grace: DEFAULT_GRACE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_web_requests_per_app: None,
+            grantable_dirs: Vec::new(),
             cluster: None,
         }
     }

@@ -40,7 +40,7 @@ impl Frame {
     pub(crate) fn calling(function: &Arc<str>, caller: Option<&Chain>, interleaved: bool) -> Chain {
         Arc::new(Frame {
             function: Arc::clone(function),
-            depth: caller.map_or(1, |caller| caller.depth + 1),
+            depth: caller.map_or(1, |caller| caller.depth.saturating_add(1)),
             approximate: interleaved || caller.is_some_and(|caller| caller.approximate),
             waits: true,
             caller: caller.cloned(),
@@ -85,7 +85,7 @@ impl Frame {
         caller: Option<&Chain>,
         limit: usize,
     ) -> Result<(), Error> {
-        let depth = caller.map_or(1, |caller| caller.depth + 1);
+        let depth = caller.map_or(1, |caller| caller.depth.saturating_add(1));
         match caller {
             Some(caller) if depth > limit && caller.approximate => Err(Error::TooDeep(format!(
                 "{} ({depth} nested calls counted; the limit is {limit}; a blocking call made \

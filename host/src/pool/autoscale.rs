@@ -333,6 +333,14 @@ impl<T, S: Clone> Placement<T, S> {
         }
     }
 
+    /// Drops the queued inputs whose callers went away (`gone` picks them), counting them as
+    /// cancelled: they would only be dropped when an instance took them.
+    pub(crate) fn drop_cancelled(&mut self, gone: impl Fn(&T) -> bool) {
+        let before = self.queue.len();
+        self.queue.retain(|input| !gone(input));
+        self.stats.cancelled += before - self.queue.len();
+    }
+
     /// Takes the queued inputs `which` picks out of the queue, in order, to be failed.
     pub(crate) fn take_queued(&mut self, which: impl Fn(&T) -> bool) -> Vec<T> {
         let (taken, kept): (VecDeque<T>, VecDeque<T>) = self.queue.drain(..).partition(which);

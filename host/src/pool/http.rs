@@ -21,6 +21,12 @@
 //! A request whose client went away (its response dropped before it ended) is cancelled the
 //! only way wasmtime 48 allows: its instance is ended. Without that, a guest serving a vanished
 //! client would run on until its timeout.
+//!
+//! A response whose instance ended in failure (a trap, a timeout) while the response was still
+//! being written ends in an error, never cleanly: wasmtime-wasi-http ends a body whose
+//! instance was dropped as if it were complete, and a client would take a cut response for a
+//! whole one. Only the instance's latest request can be cut so (a wasi:http 0.2 instance runs
+//! one request at a time); the responses before it were finished by their guest.
 
 use crate::Error;
 use crate::container::state::{ContainerContext, ContainerState, new_store};
@@ -46,6 +52,7 @@ use wasmtime_wasi_http::handler::{
     WorkerExpiration, WorkerState, WorkerStatus,
 };
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
 
 /// The name a handler's pool goes by in messages, stats and call chains.
 pub const HANDLER_NAME: &str = "incoming-handler";
@@ -190,11 +197,13 @@ impl HttpPool {
         );
         let (client, gone) = ClientWatch::new();
         let worker = Arc::clone(&gone.worker);
+        let broken = Arc::clone(&gone.broken);
         let response = self.handler.handle(gone, request).await;
         match response {
             Ok(response) => Ok(response.map(|body| HttpBody {
                 body,
                 client: Some(client),
+                broken,
                 _permit: permit,
                 _running: running,
             })),
@@ -220,10 +229,17 @@ fn timed_out_error() -> Error {
     ))
 }
 
-/// The error a handler's failure becomes.
+/// The error a handler's failure becomes. An `error-code` the handler answered instead of a
+/// response is the guest's own answer (a `User` error, `500` at the HTTP edge, the status
+/// `wasmtime serve` gives it), not a trap.
 fn handler_error(error: wasmtime::Error) -> Error {
     if error.is::<ExpirationError>() {
         return timed_out_error();
+    }
+    if let Some(code) = error.downcast_ref::<ErrorCode>() {
+        return Error::User(format!(
+            "`{HANDLER_NAME}` answered the error code {code:?} instead of a response"
+        ));
     }
     if let Some(failed) = error.downcast_ref::<InstantiationError<ClientGone>>() {
         return Error::Overloaded(format!(
@@ -293,6 +309,7 @@ impl HandlerState for Handlers {
                 max_inputs: self.config.max_inputs as usize,
                 timeout: self.config.timeout,
                 clients,
+                latest: Mutex::default(),
                 timed_out,
                 counts: Arc::clone(&self.counts),
                 _live: live,
@@ -307,6 +324,8 @@ struct Worker {
     max_inputs: usize,
     timeout: Duration,
     clients: Arc<Clients>,
+    /// The `broken` flag of the latest request it took: set if the worker ends in failure.
+    latest: Mutex<Option<Arc<AtomicBool>>>,
     /// Set when the worker is ended for a request past its timeout.
     timed_out: Arc<AtomicBool>,
     counts: Arc<Counts>,
@@ -338,6 +357,7 @@ impl WorkerState for Worker {
             .fetch_max(1, Ordering::Relaxed);
         // The requester asks it why the worker ended, if it did.
         let _ = gone.worker.set(Arc::clone(&self.timed_out));
+        *lock(&self.latest) = Some(Arc::clone(&gone.broken));
         // Watched by the worker's `Expiry`, which is polled even while the guest computes.
         self.clients.watch(gone);
         Box::pin(tokio::time::sleep(self.timeout))
@@ -345,6 +365,10 @@ impl WorkerState for Worker {
 
     fn drop(&self, store: Store<ContainerState>, result: wasmtime::Result<()>) {
         let Err(error) = result else { return };
+        // Before the store (and the body it may still be writing) is dropped.
+        if let Some(broken) = lock(&self.latest).take() {
+            broken.store(true, Ordering::Release);
+        }
         let label = &store.data().label;
         if self.timed_out.load(Ordering::Acquire) {
             tracing::warn!(container = %label, timeout = ?self.timeout, "wasi:http instance ended: a request ran past its timeout");
@@ -397,7 +421,7 @@ impl WorkerExpiration for Expiry {
             return Poll::Ready(());
         }
         if status == WorkerStatus::Idle {
-            let mut closed = this.closed.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut closed = lock(&this.closed);
             if closed.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
@@ -452,9 +476,7 @@ impl Clients {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<oneshot::Receiver<()>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.0)
     }
 }
 
@@ -468,13 +490,23 @@ struct ClientWatch(oneshot::Sender<()>);
 pub(crate) struct ClientGone {
     gone: oneshot::Receiver<()>,
     worker: Arc<OnceLock<Arc<AtomicBool>>>,
+    /// Set when the worker that took the request ended in failure while it was its latest:
+    /// its response, if still being written, is cut.
+    broken: Arc<AtomicBool>,
 }
 
 impl ClientWatch {
     fn new() -> (ClientWatch, ClientGone) {
         let (watch, gone) = oneshot::channel();
-        let worker = Arc::default();
-        (ClientWatch(watch), ClientGone { gone, worker })
+        let (worker, broken) = (Arc::default(), Arc::default());
+        (
+            ClientWatch(watch),
+            ClientGone {
+                gone,
+                worker,
+                broken,
+            },
+        )
     }
 
     /// The request ended as it should: nothing to cancel.
@@ -490,6 +522,8 @@ impl ClientWatch {
 pub struct HttpBody {
     body: wasmtime_wasi_http::WasiBody,
     client: Option<ClientWatch>,
+    /// The request's `broken` flag (see [`ClientGone`]).
+    broken: Arc<AtomicBool>,
     _permit: OwnedSemaphorePermit,
     _running: Counted,
 }
@@ -506,6 +540,10 @@ impl http_body::Body for HttpBody {
         if let Poll::Ready(None) = frame
             && let Some(client) = self.client.take()
         {
+            if self.broken.load(Ordering::Acquire) {
+                // Dropped with its instance, not finished by its guest: a cut response.
+                return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete)));
+            }
             client.finished();
         }
         frame
@@ -559,4 +597,9 @@ impl Drop for Counted {
     fn drop(&mut self) {
         (self.gauge)(&self.counts).fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Locks `mutex`, whatever a panic left in it (its values are replaced whole).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

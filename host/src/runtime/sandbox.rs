@@ -451,6 +451,20 @@ impl Settings {
                 "an idle timeout must be positive".into(),
             ));
         }
+        // Past the longest timeout they mean nothing, and a deadline that far overflows.
+        let durations = [
+            ("idle_timeout", options.idle_timeout),
+            ("cpu_time", options.cpu_time),
+        ];
+        if let Some((what, _)) = durations
+            .iter()
+            .find(|(_, limit)| limit.is_some_and(|limit| limit > MAX_SANDBOX_TIMEOUT))
+        {
+            return Err(Error::BadArguments(format!(
+                "a sandbox's `{what}` is at most {} s",
+                MAX_SANDBOX_TIMEOUT.as_secs()
+            )));
+        }
         let millicores = match options.cpu {
             None => None,
             Some(cores) if cores > 0.0 && cores <= 64.0 => Some((cores * 1000.0).ceil() as u32),

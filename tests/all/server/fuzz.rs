@@ -124,3 +124,154 @@ fn arbitrary_requests_get_an_answer() {
         server.stop().await;
     });
 }
+
+/// JSON values from the ordinary to what no field should take: numbers past every range
+/// (`1e19` seconds, `u64::MAX + 1`, negatives, fractions), long and odd strings, nesting.
+fn value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        prop_oneof![
+            Just(1e19),
+            Just(1.8446744073709552e19),
+            Just(-1.0),
+            Just(0.0),
+            Just(0.5),
+            Just(f64::MAX),
+            Just(1e-300),
+        ]
+        .prop_map(Value::from),
+        "[ -~]{0,16}".prop_map(Value::from),
+        Just(Value::from("x".repeat(5000))),
+        Just(Value::from("/../../etc/passwd")),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+/// An object with the fields the API's bodies take (and one they do not), each holding any
+/// value (`packages` left out: it would have pip fetch whatever names come up).
+fn typed_body() -> impl Strategy<Value = Value> {
+    let field = prop_oneof![
+        Just("components"),
+        Just("allow_http"),
+        Just("env"),
+        Just("dirs"),
+        Just("options"),
+        Just("command"),
+        Just("timeout"),
+        Just("idle_timeout"),
+        Just("cpu_time"),
+        Just("cpu"),
+        Just("memory"),
+        Just("workdir"),
+        Just("secrets"),
+        Just("volumes"),
+        Just("args"),
+        Just("app"),
+        Just("key"),
+        Just("value"),
+        Just("values"),
+        Just("block"),
+        Just("n"),
+        Just("partition"),
+        Just("unknown"),
+    ];
+    proptest::collection::btree_map(field, value(), 0..5).prop_map(|fields| {
+        Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value))
+                .collect(),
+        )
+    })
+}
+
+/// The endpoints that take a typed JSON body.
+const TYPED: [(&str, &str); 10] = [
+    ("PUT", "/v1/apps/fuzzed"),
+    ("POST", "/v1/apps/hello/functions/blocking_function/call"),
+    ("POST", "/v1/apps/hello/functions/blocking_function/spawn"),
+    ("POST", "/v1/sandboxes"),
+    ("POST", "/v1/tokens"),
+    ("POST", "/v1/dicts/fuzzed/put"),
+    ("POST", "/v1/dicts/fuzzed/get"),
+    ("POST", "/v1/queues/fuzzed/put"),
+    ("POST", "/v1/queues/fuzzed/get"),
+    ("POST", "/v1/apps/hello/run"),
+];
+
+#[test]
+fn typed_bodies_with_any_fields_and_values_get_an_answer() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(async {
+        let server = TestServer::start().await;
+        server.deploy("hello", &["examples/hello"]).await;
+        server
+    });
+    let config = ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(endpoint in 0..TYPED.len(), body in typed_body())| {
+        let (method, path) = TYPED[endpoint];
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let request = server.request(method.clone(), path).json(&body);
+        let answer = runtime.block_on(async {
+            let response = tokio::time::timeout(Duration::from_secs(30), request.send())
+                .await
+                .map_err(|_| "no answer within 30 s".to_owned())?
+                .map_err(|error| format!("no answer: {error}"))?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|error| format!("body: {error}"))?;
+            Ok::<_, String>((status, bytes))
+        });
+        let (status, bytes) = answer.map_err(|error| {
+            TestCaseError::fail(format!("{method} {path} {body}: {error}"))
+        })?;
+        if !status.is_success() {
+            let error: Value = serde_json::from_slice(&bytes).map_err(|_| {
+                TestCaseError::fail(format!("{method} {path}: {status} with {bytes:?}"))
+            })?;
+            let kind = error["error"]["kind"].as_str();
+            prop_assert!(kind.is_some(), "{method} {path}: {error}");
+            // A guest may fail on what it was given; the server itself never does.
+            prop_assert!(kind != Some("internal"), "{method} {path} {body}: {error}");
+        }
+    });
+    runtime.block_on(async {
+        let (status, _) = server.get("/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+        server.stop().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sandbox_duration_past_any_deadline_is_refused() {
+    let server = TestServer::start().await;
+    for field in ["idle_timeout", "cpu_time"] {
+        let body = serde_json::json!({ field: 1e19 });
+        let response = server
+            .request(Method::POST, "/v1/sandboxes")
+            .json(&body)
+            .send();
+        let message = super::expect_error(
+            response.await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            "bad-arguments",
+        )
+        .await;
+        assert!(message.contains(field), "{message}");
+    }
+}

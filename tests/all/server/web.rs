@@ -547,6 +547,38 @@ async fn a_trapped_handler_answers_500_and_the_next_request_gets_a_new_instance(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_handlers_error_code_answers_500_naming_the_code() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    let answered = server
+        .request(Method::GET, "/web/h/error-code")
+        .send()
+        .await;
+    let message = expect_error(answered.unwrap(), StatusCode::INTERNAL_SERVER_ERROR, "user").await;
+    assert!(message.contains("HttpRequestDenied"), "{message}");
+    // An answer, not a trap: the instance serves the next request.
+    assert_eq!(get(&server, "/web/h/").await.status, StatusCode::OK);
+    assert_eq!(handler_stats(&server, "h").containers_started, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_that_traps_after_its_response_started_breaks_the_response() {
+    let server = TestServer::start().await;
+    server.deploy("h", &[HANDLER]).await;
+    let response = server
+        .request(Method::GET, "/web/h/trap-midway?n=4&size=1024")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The chunks sent before the trap may arrive; a clean end never does.
+    let body = response.bytes().await;
+    assert!(body.is_err(), "the response ended cleanly: {body:?}");
+    let next = get(&server, "/web/h/").await;
+    assert_eq!(next.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_undeployed_handler_ends_its_idle_instances_at_once() {
     let server = TestServer::start().await;
     server.deploy("h", &[HANDLER]).await;
@@ -779,6 +811,72 @@ async fn outgoing_http_is_denied_unless_the_deploy_grants_it() {
     );
     // Another port of the same host is not granted.
     denied(fetch(&other).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_grants_variables_and_directories_under_the_servers_grantable_ones() {
+    let grantable = tempfile::tempdir().unwrap();
+    let shared = grantable.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::write(shared.join("greeting.txt"), "hello from the host").unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "not for guests").unwrap();
+    let root = grantable.path().to_owned();
+    let server = TestServer::start_with(host_settings(), |settings| {
+        settings.token = Some(super::TEST_TOKEN.into());
+        settings.grantable_dirs = vec![root];
+    })
+    .await;
+    let variable = "/web/h/env?name=GREETING";
+    let file = "/web/h/file?path=/data/greeting.txt";
+
+    deploy_handler(&server, "h", json!({})).await;
+    assert_eq!(get(&server, variable).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&server, file).await.status, StatusCode::NOT_FOUND);
+
+    let granted = json!({
+        "env": { "GREETING": "hi" },
+        "dirs": [{ "host": shared, "guest": "/data", "read_only": true }],
+    });
+    deploy_handler(&server, "h", granted.clone()).await;
+    let greeting = get(&server, variable).await;
+    assert_eq!(
+        (greeting.status, greeting.body.as_str()),
+        (StatusCode::OK, "hi")
+    );
+    let read = get(&server, file).await;
+    assert_eq!(
+        (read.status, read.body.as_str()),
+        (StatusCode::OK, "hello from the host")
+    );
+
+    // Outside the grantable directories, directly or through a link inside them: refused, and
+    // the app deployed before serves on.
+    std::os::unix::fs::symlink(outside.path(), grantable.path().join("escape")).unwrap();
+    for host in [outside.path().to_owned(), grantable.path().join("escape")] {
+        let mut body = json!({ "dirs": [{ "host": host, "guest": "/data" }] });
+        body["components"] = json!([server.upload(&component(HANDLER)).await]);
+        let refused = server.request(Method::PUT, "/v1/apps/h").json(&body).send();
+        let message = expect_error(
+            refused.await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+        )
+        .await;
+        assert!(message.contains("grantable-dir"), "{message}");
+    }
+    assert_eq!(get(&server, variable).await.body, "hi");
+
+    // The grants are part of the deployment: a restart keeps them.
+    let state = server.stop().await;
+    let root = grantable.path().to_owned();
+    let server = TestServer::start_in(state, host_settings(), |settings| {
+        settings.token = Some(super::TEST_TOKEN.into());
+        settings.grantable_dirs = vec![root];
+    })
+    .await;
+    assert_eq!(get(&server, variable).await.body, "hi");
+    assert_eq!(get(&server, file).await.body, "hello from the host");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -11,12 +11,21 @@
 //! twice: in this process, on the load generator's runtime (beside the `#[function(web)]` row),
 //! and as the `fnhost serve` command, a process of its own like `wasmtime serve`: the ratios
 //! compare the two processes. Either way servers and load generator share the two cores.
+//!
+//! The echo rows stream a body through tests/guests/http-handler's `/echo` (1 GiB; 64 MiB
+//! with `--quick`) under both commands, each a process of its own, and compare how much each
+//! process's resident memory grew at its peak while the body went through.
 
 use crate::Report;
 use crate::http::{Load, Target, load, start_server};
 use crate::run::cargo_build;
+use bytes::Bytes;
 use fnhost::{CompileCache, Host, HostSettings};
 use fnhost_tests::{guest, workspace};
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,6 +109,25 @@ pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) 
         "the fnhost command",
     );
 
+    let echo_bytes: u64 = if quick { 64 << 20 } else { 1 << 30 };
+    let fnhost_echo = {
+        let handler = guest("tests/guests/http-handler");
+        let serving = ServeProcess::start("fnhost serve", "/web/h/", |addr| {
+            let mut command = Command::new(workspace().join("target/release/fnhost"));
+            command
+                .arg("serve")
+                .arg(&handler)
+                .args(["--name", "h", "--listen", &addr.to_string()])
+                .arg("--state-dir")
+                .arg(process_state.path().join("echo"))
+                .env("FNHOST_CACHE_DIR", process_state.path().join("cache"));
+            command
+        })
+        .await;
+        echo_memory(&serving, "/web/h/echo", echo_bytes).await
+    };
+    echo_rows(report, "fnhost", "fnhost serve", &fnhost_echo, echo_bytes);
+
     let Some(wasmtime) = wasmtime() else {
         println!(
             "(wasmtime serve rows skipped: no wasmtime {WASMTIME_VERSION} in FNHOST_WASMTIME or \
@@ -147,6 +175,113 @@ pub(crate) async fn web(report: &mut Report, cache: &CompileCache, quick: bool) 
             &format!("requests/s, both servers processes; wasmtime serve with {options}"),
         );
     }
+    let wasmtime_echo = {
+        let handler = guest("tests/guests/http-handler");
+        let serving = ServeProcess::start("wasmtime serve", "/", |addr| {
+            let mut command = Command::new(&wasmtime);
+            command
+                .args(["serve", "-Scli", "--addr", &addr.to_string()])
+                .arg(&handler);
+            command
+        })
+        .await;
+        echo_memory(&serving, "/echo", echo_bytes).await
+    };
+    echo_rows(
+        report,
+        "wasmtime",
+        "wasmtime serve",
+        &wasmtime_echo,
+        echo_bytes,
+    );
+    report.row(
+        "web_echo_growth_vs_wasmtime",
+        "wasi:http echo: fnhost / wasmtime serve, resident memory grown",
+        fnhost_echo.grown_mib / wasmtime_echo.grown_mib.max(1.0),
+        "x",
+        "peak resident memory grown while the body streamed, both servers processes",
+    );
+}
+
+/// What a server process's resident memory did while a body streamed through its echo.
+struct EchoMemory {
+    /// Its resident memory before the body, MiB.
+    before_mib: f64,
+    /// How much more it held at its peak, MiB.
+    grown_mib: f64,
+}
+
+/// The echo rows of one server.
+fn echo_rows(report: &mut Report, key: &str, label: &str, echo: &EchoMemory, bytes: u64) {
+    let note = format!("{} MiB streamed through /echo", bytes >> 20);
+    report.row(
+        &format!("web_echo_{key}_grown_mib"),
+        &format!("wasi:http echo, {label}: resident memory grown"),
+        echo.grown_mib,
+        "MiB",
+        &note,
+    );
+    report.row(
+        &format!("web_echo_{key}_before_mib"),
+        &format!("wasi:http echo, {label}: resident memory before"),
+        echo.before_mib,
+        "MiB",
+        &note,
+    );
+}
+
+/// Streams `bytes` through `path`, an echo, on `serving`, once a small body went through (so
+/// that an instance is warm): the process's memory before and at its peak.
+async fn echo_memory(serving: &ServeProcess, path: &str, bytes: u64) -> EchoMemory {
+    echo(serving.addr, path, 1 << 20).await;
+    let pid = serving.child.id();
+    // Resets the process's peak resident set (VmHWM) to its current one.
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+    let before = status_kib(pid, "VmRSS");
+    echo(serving.addr, path, bytes).await;
+    let peak = status_kib(pid, "VmHWM");
+    EchoMemory {
+        before_mib: before as f64 / 1024.0,
+        grown_mib: peak.saturating_sub(before) as f64 / 1024.0,
+    }
+}
+
+/// Sends `bytes` of zeros to the echo at `path` on `addr` while reading the echo back, and
+/// checks that all of it came back.
+async fn echo(addr: SocketAddr, path: &str, bytes: u64) {
+    static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let frames = futures::stream::iter(
+        (0..bytes >> 20).map(|_| Ok::<_, Infallible>(Frame::data(Bytes::from_static(&ZEROS)))),
+    );
+    let request = hyper::Request::post(path)
+        .header("host", "localhost")
+        .body(StreamBody::new(frames))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let mut body = response.into_body();
+    let mut echoed = 0;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            echoed += data.len() as u64;
+        }
+    }
+    assert_eq!(echoed, bytes, "the echo gave back a different length");
+}
+
+/// The field `name` of process `pid`'s /proc status, in KiB.
+fn status_kib(pid: u32, name: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
 }
 
 /// Requests/s, p50 and p99 of one load run, as three rows.

@@ -1,4 +1,5 @@
-//! `fnhost deploy APP [--with OTHER] [--name NAME] [--allow-http HOST] [--option F.O=V]`:
+//! `fnhost deploy APP [--with OTHER] [--name NAME] [--allow-http HOST] [--env K=V] [--dir D]
+//! [--option F.O=V]`:
 //! deploy an app to a server, as a new app or the next version of one (which takes new calls
 //! at once).
 //!
@@ -43,7 +44,7 @@ impl DeployCommand {
         };
         let components = components(&self.app_path, &self.with).await?;
         let app = client
-            .deploy(&name, &components, &self.settings.settings())
+            .deploy(&name, &components, &self.settings.settings()?)
             .await?;
         if self.json {
             println!("{:#}", serde_json::to_value(&app)?);

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use fnhost::{Host, HostSettings};
 use fnhost_cluster::ClusterSettings;
-use fnhost_server::{DeploySettings, Server, ServerSettings};
+use fnhost_server::{DeploySettings, DirSetting, Server, ServerSettings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -64,6 +64,11 @@ pub(crate) struct ServeCommand {
     /// how long a web request waits for its app's share.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
+    /// A directory under which deployments may grant their containers host directories
+    /// (`--dir`, `--dir-ro`); repeatable. The directories granted to the apps given here are
+    /// grantable too. Without any, a deploy that grants a directory is refused.
+    #[arg(long = "grantable-dir", value_name = "DIR")]
+    grantable_dirs: Vec<PathBuf>,
     /// The web requests (`/web/...`) one app may serve at once; past it a request waits up to
     /// the request timeout, then 429 (default: half the host's container slots).
     #[arg(long, value_name = "N")]
@@ -127,6 +132,23 @@ impl ServeCommand {
             }
             host.sandboxes().register_program(name, path);
         }
+        let requested = self.deploy.settings()?;
+        let mut grantable_dirs = self.grantable_dirs;
+        grantable_dirs.extend(requested.dirs.iter().map(|dir| dir.host.clone()));
+        let deploy = DeploySettings {
+            allow_http: requested.allow_http,
+            env: requested.env,
+            dirs: requested
+                .dirs
+                .into_iter()
+                .map(|dir| DirSetting {
+                    host: dir.host,
+                    guest: dir.guest,
+                    read_only: dir.read_only,
+                })
+                .collect(),
+            options: requested.options,
+        };
         let server_settings = ServerSettings {
             listen: self.listen,
             state_dir,
@@ -136,6 +158,7 @@ impl ServeCommand {
             grace: self.grace,
             request_timeout: self.request_timeout,
             max_web_requests_per_app: self.max_web_requests_per_app,
+            grantable_dirs,
             cluster: self.cluster.connection().map(|connection| {
                 let mut cluster = ClusterSettings::new(connection, &host);
                 if let Some(name) = self.host_name {
@@ -143,11 +166,6 @@ impl ServeCommand {
                 }
                 cluster
             }),
-        };
-        let requested = self.deploy.settings();
-        let deploy = DeploySettings {
-            allow_http: requested.allow_http,
-            options: requested.options,
         };
         let mut signals = Signals::new()?;
         let server = Server::start(host, server_settings).await?;

@@ -5,12 +5,12 @@
 //! `fnhost::check_app_name`, a component id as 64 lowercase hex digits), so no request names
 //! a path of its choosing; a component is stored only once its bytes hash to its id.
 
-use crate::DeploySettings;
 use crate::context::Context;
 use crate::http::calls::json_response;
 use crate::http::error::ApiError;
 use crate::http::extract::{Params, check_length, media_type, next_chunk, read_json, too_large};
 use crate::state::components::check_id;
+use crate::{DeploySettings, DirSetting};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -63,6 +63,10 @@ struct DeployBody {
     #[serde(default)]
     allow_http: Vec<String>,
     #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    dirs: Vec<DirSetting>,
+    #[serde(default)]
     options: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -90,6 +94,8 @@ pub(crate) async fn deploy(
             body.components,
             DeploySettings {
                 allow_http: body.allow_http,
+                env: body.env,
+                dirs: body.dirs,
                 options: body.options,
             },
         )

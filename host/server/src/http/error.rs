@@ -177,6 +177,7 @@ impl From<ServerError> for ApiError {
             | ServerError::NoComponents
             | ServerError::Load { .. }
             | ServerError::BadOption { .. }
+            | ServerError::BadGrant { .. }
             | ServerError::NoOperatorToken
             | ServerError::OpenEndpoint { .. } => ApiError::bad_request(message),
             ServerError::ShuttingDown => ApiError::unavailable(),

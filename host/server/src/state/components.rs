@@ -48,6 +48,12 @@ impl StateDir {
     /// a regular file within the component cap), so that a file changed on disk is never run
     /// as if it were what was uploaded.
     pub(crate) async fn verify_component(&self, id: &str) -> Result<(), ServerError> {
+        self.read_component(id).await.map(drop)
+    }
+
+    /// The bytes of the stored component `id`, checked as [`StateDir::verify_component`]
+    /// checks them.
+    pub(crate) async fn read_component(&self, id: &str) -> Result<Vec<u8>, ServerError> {
         let path = self.component_path(id);
         let read = path.clone();
         let bytes =
@@ -61,7 +67,7 @@ impl StateDir {
         if hex(&Sha256::digest(&bytes)) != id {
             return Err(ServerError::ComponentChanged { id: id.to_owned() });
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// Whether the component `id` is stored.

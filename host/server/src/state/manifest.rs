@@ -94,6 +94,12 @@ mod tests {
             deployed_at: "2025-01-01T00:00:00Z".into(),
             settings: DeploySettings {
                 allow_http: vec!["127.0.0.1:8080".into()],
+                env: [("GREETING".to_owned(), "hi".to_owned())].into(),
+                dirs: vec![crate::DirSetting {
+                    host: "/srv/data".into(),
+                    guest: "/data".into(),
+                    read_only: true,
+                }],
                 options: [(
                     "f".to_owned(),
                     [("timeout".to_owned(), "5s".to_owned())].into(),

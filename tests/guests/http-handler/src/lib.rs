@@ -7,7 +7,14 @@
 //! - `POST /count`: reads the request body chunk by chunk, keeping none of it, and answers the
 //!   number of bytes read (memory stays bounded whatever the body's size);
 //! - `GET /stream?n=N&size=S`: N chunks of S bytes of `x` (default 4 of 1024), each flushed;
+//! - `POST /echo`: streams the request body back as the response body, chunk by chunk, as it
+//!   arrives (memory stays bounded whatever the body's size);
 //! - `GET /trap`: panics;
+//! - `GET /trap-midway?n=N&size=S`: starts a response without a length, sends N chunks of S
+//!   bytes (default 4 of 1024), flushed, then panics;
+//! - `GET /error-code`: answers the error code `HTTP-request-denied` instead of a response;
+//! - `GET /env?name=NAME`: the value of the environment variable NAME, or 404;
+//! - `GET /file?path=PATH`: the content of the file PATH, or 404 with why not;
 //! - `GET /spin`: computes forever;
 //! - `GET /sleep?ms=N`: sleeps N ms on a wasi:clocks pollable, then answers `slept`;
 //! - `GET /fetch?url=URL`: GETs URL through wasi:http's outgoing handler and answers
@@ -73,7 +80,32 @@ impl Guest for Handler {
                 query_number(query, "n").unwrap_or(4),
                 query_number(query, "size").unwrap_or(1024),
             ),
+            (Method::Post, "/echo") => echo(request, response_out),
             (Method::Get, "/trap") => panic!("trap requested"),
+            (Method::Get, "/trap-midway") => {
+                let (stream, _body) = start_response(response_out, 200, Vec::new());
+                let chunk = vec![b'x'; query_number(query, "size").unwrap_or(1024) as usize];
+                for _ in 0..query_number(query, "n").unwrap_or(4) {
+                    let _ = write_all(&stream, &chunk);
+                }
+                panic!("trap requested after the response started");
+            }
+            (Method::Get, "/error-code") => {
+                ResponseOutparam::set(response_out, Err(ErrorCode::HttpRequestDenied));
+            }
+            (Method::Get, "/env") => match query_value(query, "name").map(std::env::var) {
+                Some(Ok(value)) => respond(response_out, 200, Vec::new(), value.as_bytes()),
+                _ => respond(response_out, 404, Vec::new(), b"no such variable"),
+            },
+            (Method::Get, "/file") => {
+                match query_value(query, "path").map(|path| std::fs::read(&path)) {
+                    Some(Ok(content)) => respond(response_out, 200, Vec::new(), &content),
+                    Some(Err(error)) => {
+                        respond(response_out, 404, Vec::new(), error.to_string().as_bytes())
+                    }
+                    None => respond(response_out, 400, Vec::new(), b"missing path"),
+                }
+            }
             (Method::Get, "/spin") => spin(),
             (Method::Get, "/sleep") => {
                 let millis = query_number(query, "ms").unwrap_or(0);
@@ -164,6 +196,23 @@ fn count_body(request: IncomingRequest) -> u64 {
         count += chunk.len() as u64;
     }
     count
+}
+
+/// Streams the request body back as the response body, a chunk at a time.
+fn echo(request: IncomingRequest, response_out: ResponseOutparam) {
+    let body = request.consume().expect("the body is consumed once");
+    let input = body.stream().expect("the body's stream is taken once");
+    let (output, response_body) = start_response(
+        response_out,
+        200,
+        vec![header("content-type", "application/octet-stream")],
+    );
+    while let Ok(chunk) = input.blocking_read(READ_CHUNK) {
+        if write_all(&output, &chunk).is_err() {
+            break;
+        }
+    }
+    finish(output, response_body);
 }
 
 /// Answers `chunks` chunks of `size` bytes of `x`, flushing each.
