@@ -202,4 +202,17 @@ mod tests {
             assert!(bad.parse::<CallId>().is_err(), "{bad}");
         }
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text given as a call id (a URL path, a NATS header, a guest's `from_id`) is
+        /// an id or refused, and an id prints back as it was given.
+        #[test]
+        fn any_text_parses_as_a_call_id_or_is_refused(text in "(fc-)?[ -~]{0,40}") {
+            if let Ok(id) = text.parse::<CallId>() {
+                prop_assert_eq!(id.to_string(), text);
+            }
+        }
+    }
 }

@@ -810,4 +810,45 @@ mod tests {
             "`f` takes 2 arguments (a, b): pass them as a JSON array"
         );
     }
+
+    use proptest::prelude::*;
+
+    /// JSON values of every shape, a few levels deep.
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[ -~]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 12, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z]{1,4}", inner, 0..4)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever a caller passes (a payload from a guest, a JSON body, a query), binding
+        /// it to a function's parameters gives the arguments or a `BadArguments` error.
+        #[test]
+        fn any_arguments_bind_or_are_refused(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            given in proptest::option::of(any_value()),
+            query in proptest::collection::vec(("[a-z]{1,4}", "[ -~]{0,12}"), 0..4),
+        ) {
+            let info = function(&["n", "name", "tags"], &["i64", "Option<String>", "Vec<String>"], None);
+            let refused = |error: Error| error.kind() == crate::ErrorKind::BadArguments;
+            prop_assert!(info.bind_named(&bytes).map_or_else(refused, |_| true));
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                let named = format!(r#"{{"args": [], "kwargs": {{"n": {text}}}}}"#);
+                prop_assert!(info.bind_named(named.as_bytes()).map_or_else(refused, |_| true));
+            }
+            prop_assert!(info.arguments(given.clone()).map_or_else(refused, |_| true));
+            prop_assert!(info.web_arguments(query, given).map_or_else(refused, |_| true));
+        }
+    }
 }

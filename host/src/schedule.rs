@@ -316,4 +316,52 @@ mod tests {
         );
         assert_eq!(period(1, 1, 1500).to_string(), "every 1mo 1d 1.5s");
     }
+
+    use proptest::prelude::*;
+
+    #[test]
+    fn milliseconds_past_any_period_are_refused_not_wrapped() {
+        let period = Period {
+            years: 0,
+            months: 0,
+            weeks: 0,
+            days: 0,
+            hours: 0,
+            minutes: 1,
+            millis: u64::MAX,
+        };
+        assert!(period.new().is_err());
+    }
+
+    proptest! {
+        /// Any period a component can describe (every part as large as its type) is
+        /// checked or refused, never overflowed; one that passes ticks without a panic.
+        #[test]
+        fn any_period_is_checked_without_a_panic(
+            parts in any::<(u32, u32, u32, u32, u32, u32, u64)>(),
+            count in any::<u32>(),
+        ) {
+            let (years, months, weeks, days, hours, minutes, millis) = parts;
+            let period = Period { years, months, weeks, days, hours, minutes, millis };
+            // What the period is, counted where nothing overflows.
+            let wide = |part: u32| u128::from(part);
+            let minutes_in_all = (wide(weeks) * 7 + wide(days)) * 1440 + wide(hours) * 60 + wide(minutes);
+            let fixed = minutes_in_all * 60_000 + u128::from(millis);
+            let calendar = u128::from(years) * 12 + u128::from(months);
+            if let Ok(period) = period.new() {
+                prop_assert!(fixed <= 1000 * 86_400 * 366 * 1000 && calendar <= 12 * 1000);
+                prop_assert!(fixed >= 1000 || calendar > 0);
+                let _ = period.tick(Utc::now(), count);
+            }
+        }
+
+        /// Any cron expression and time zone given are parsed or refused, never a panic.
+        #[test]
+        fn any_cron_expression_is_parsed_or_refused(
+            expression in "[0-9*/,\\- A-Za-z?#LW]{0,40}",
+            timezone in "[A-Za-z_/+-]{0,20}",
+        ) {
+            let _ = CronSchedule::new(&expression, &timezone);
+        }
+    }
 }

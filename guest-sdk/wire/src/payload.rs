@@ -69,4 +69,29 @@ mod tests {
                 .contains("pickle")
         );
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever bytes arrive as a payload (truncated, garbage, nested past serde_json's
+        /// limit of 128 levels), reading them ends in a value or a message, never a panic or
+        /// a stack overflow.
+        #[test]
+        fn any_payload_decodes_or_is_refused(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            depth in 0usize..400,
+        ) {
+            let _ = decode::<(u32, String)>("the arguments", &bytes);
+            let _ = decode::<serde_json::Value>("the arguments", &bytes);
+            let pickled = format!(
+                "{}{{\"{PICKLE}\": \"gASV\", \"type\": \"set\"}}{}",
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
+            let error = decode::<u32>("the result", pickled.as_bytes()).unwrap_err();
+            prop_assert!(error.starts_with("cannot decode the result"), "{error}");
+            let cut = &pickled.as_bytes()[..pickled.len() / 2];
+            prop_assert!(decode::<serde_json::Value>("the result", cut).is_err());
+        }
+    }
 }

@@ -215,6 +215,68 @@ fn a_graceful_stop_blames_no_guest() {
     std::fs::remove_dir_all(&state).unwrap();
 }
 
+/// `serve` grants the apps it is given variables and directories, and `deploy` may grant a
+/// directory only under one the server grants.
+#[test]
+fn serve_and_deploy_grant_variables_and_directories() {
+    let state = scratch_dir("grants");
+    let shared = scratch_dir("grants-shared");
+    std::fs::write(shared.join("note.txt"), "from the host").unwrap();
+    let granted = format!("{}::/data", shared.display());
+    let server = Server::start(
+        &state,
+        &[
+            "tests/guests/http-handler",
+            "--name",
+            "h",
+            "--env",
+            "GREETING=hi",
+            "--dir-ro",
+            &granted,
+        ],
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let get = |path: &str| {
+        runtime.block_on(async {
+            let response = reqwest::get(format!("{}/web/h{path}", server.url))
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        })
+    };
+    assert_eq!(get("/env?name=GREETING"), (200, "hi".to_owned()));
+    assert_eq!(
+        get("/file?path=/data/note.txt"),
+        (200, "from the host".to_owned())
+    );
+
+    let elsewhere = scratch_dir("grants-elsewhere");
+    let output = server.run(&[
+        "deploy",
+        "tests/guests/http-handler",
+        "--name",
+        "h2",
+        "--dir",
+        elsewhere.to_str().unwrap(),
+    ]);
+    let last = error_line(&output);
+    assert!(last.contains("--grantable-dir"), "{last}");
+    // The directory `serve` granted is grantable to a deploy too.
+    let output = server.run(&[
+        "deploy",
+        "tests/guests/http-handler",
+        "--name",
+        "h2",
+        "--dir-ro",
+        &granted,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    drop(server);
+    for dir in [state, shared, elsewhere] {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 #[test]
 fn a_token_guards_the_server() {
     let state = scratch_dir("token");

@@ -187,7 +187,35 @@ mod tests {
 
     use proptest::prelude::*;
 
+    /// A header's value: text, a number of any size, or one past `u64`.
+    fn header_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,40}",
+            any::<u64>().prop_map(|number| number.to_string()),
+            Just("18446744073709551616".to_owned()),
+            Just("fc-0123456789abcdef0123456789abcdef".to_owned()),
+        ]
+    }
+
     proptest! {
+        /// Whatever headers a call arrives with (any may be missing), reading them ends in a
+        /// call or an error naming the header, and a call's depth stays countable.
+        #[test]
+        fn any_call_headers_decode_without_a_panic(
+            values in proptest::collection::vec(proptest::option::of(header_value()), 7),
+        ) {
+            let names = [APP, FUNCTION, CALL_ID, DEPTH, TIMEOUT_MS, RETRIES, FROM];
+            let mut headers = HeaderMap::new();
+            for (name, value) in names.iter().zip(&values) {
+                if let Some(value) = value {
+                    headers.insert(*name, value.as_str());
+                }
+            }
+            if let Ok(call) = CallHeaders::decode(Some(&headers)) {
+                prop_assert!(call.depth <= u32::MAX as usize);
+            }
+        }
+
         /// Whatever bytes arrive as an outcome, decoding ends in a value or an error.
         #[test]
         fn any_bytes_decode_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {

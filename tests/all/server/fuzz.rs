@@ -199,14 +199,22 @@ const TYPED: [(&str, &str, &[&str]); 9] = [
         ],
     ),
     ("POST", "/v1/tokens", &["app"]),
-    ("POST", "/v1/dicts/fuzzed/put", &["key", "value", "skip_if_exists"]),
+    (
+        "POST",
+        "/v1/dicts/fuzzed/put",
+        &["key", "value", "skip_if_exists"],
+    ),
     ("POST", "/v1/dicts/fuzzed/get", &["key"]),
     (
         "POST",
         "/v1/queues/fuzzed/put",
         &["items", "partition", "partition_ttl", "timeout"],
     ),
-    ("POST", "/v1/queues/fuzzed/get", &["n", "partition", "timeout"]),
+    (
+        "POST",
+        "/v1/queues/fuzzed/get",
+        &["n", "partition", "timeout"],
+    ),
     ("POST", "/v1/queues/fuzzed/clear", &["partition", "all"]),
     ("POST", "/v1/apps/hello/run", &["entrypoint"]),
 ];

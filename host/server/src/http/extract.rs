@@ -219,4 +219,45 @@ mod tests {
             "payload"
         );
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any body, under any media type and declared length, split into any chunks, reads
+        /// as JSON within its cap or gives the API's error; never more than the cap is kept.
+        #[test]
+        fn any_body_reads_as_json_within_its_cap_or_is_refused(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            split in proptest::collection::vec(0usize..300, 0..4),
+            media in proptest::option::of(proptest::sample::select(vec![
+                "application/json", "application/json; charset=utf-8", "text/plain", "",
+                "application/jsonx", "APPLICATION/JSON",
+            ])),
+            declared in proptest::option::of(any::<u64>()),
+            cap in 0u64..400,
+        ) {
+            let mut headers = headers(None);
+            if let Some(media) = media {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+            }
+            if let Some(length) = declared {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            }
+            let mut cuts: Vec<usize> = split.into_iter().map(|at| at.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut from = 0;
+            for at in cuts.into_iter().chain([bytes.len()]) {
+                chunks.push(Ok::<_, std::convert::Infallible>(Bytes::copy_from_slice(&bytes[from..at])));
+                from = at;
+            }
+            let body = Body::from_stream(futures::stream::iter(chunks));
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            match runtime.block_on(read_json(&headers, body, cap)) {
+                Ok(Some(_)) => prop_assert!(bytes.len() as u64 <= cap),
+                Ok(None) => prop_assert!(bytes.iter().all(u8::is_ascii_whitespace)),
+                Err(error) => prop_assert!(!error.kind().is_empty()),
+            }
+        }
+    }
 }

@@ -150,4 +150,30 @@ mod tests {
         assert!(integer(Some(br#""x""#)).is_err());
         assert!(integer(Some(b"1.5")).is_err());
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a dict holds (another program may have written it), reading it as a
+        /// key-value value, key or counter ends in bytes or an error, never a panic; and what
+        /// a component sets reads back byte for byte.
+        #[test]
+        fn any_stored_bytes_read_without_a_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            length in any::<u64>(),
+        ) {
+            let _ = value_bytes(&bytes);
+            let _ = key_text(&bytes);
+            let _ = integer(Some(&bytes));
+            prop_assert_eq!(value_bytes(&value_json(&bytes)), bytes.clone());
+            // A pickle whose length says more than it holds, in each length form.
+            for opcode in [b'C', b'B', 0x8e] {
+                let mut pickle = vec![0x80, 4, opcode];
+                pickle.extend(length.to_le_bytes());
+                pickle.extend_from_slice(&bytes);
+                let _ = unpickle_bytes(&pickle);
+                let _ = unpickle_bytes(&pickle[..pickle.len() / 2]);
+            }
+        }
+    }
 }
