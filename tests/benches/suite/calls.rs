@@ -54,7 +54,7 @@ pub(crate) async fn host_to_guest(
             for _ in 0..count {
                 let start = Instant::now();
                 let (result,) = run
-                    .call_concurrent(accessor, ("noop".to_owned(), b"[]".to_vec()))
+                    .call_concurrent(accessor, ("noop".to_owned(), b"[]".to_vec(), String::new()))
                     .await
                     .unwrap();
                 result.unwrap();
@@ -75,7 +75,10 @@ pub(crate) async fn host_to_guest(
             .run_concurrent(async |accessor| {
                 while let Some(reply) = received.recv().await {
                     let (result,) = run
-                        .call_concurrent(accessor, ("noop".to_owned(), b"[]".to_vec()))
+                        .call_concurrent(
+                            accessor,
+                            ("noop".to_owned(), b"[]".to_vec(), String::new()),
+                        )
                         .await
                         .unwrap();
                     result.unwrap();

@@ -38,7 +38,7 @@ pub(crate) async fn cross_store<const N: usize>(
                             let export = if call.function == "noop" { run_async } else { run };
                             running.push(async move {
                                 let called = export
-                                    .call_concurrent(accessor, (call.function, call.args))
+                                    .call_concurrent(accessor, (call.function, call.args, String::new()))
                                     .await;
                                 (called, call.reply)
                             });
@@ -71,7 +71,7 @@ pub(crate) async fn cross_store<const N: usize>(
                     start = Instant::now();
                     let args = format!("[{n}]").into_bytes();
                     let (output,) = entry
-                        .call_concurrent(accessor, ((*function).to_owned(), args))
+                        .call_concurrent(accessor, ((*function).to_owned(), args, String::new()))
                         .await
                         .unwrap();
                     output.unwrap();
@@ -129,6 +129,33 @@ struct RawCallOptions {
     _retries: Option<u32>,
     #[component(name = "containers")]
     _containers: Option<RawFunctionConfig>,
+    #[component(name = "secrets")]
+    _secrets: Option<Vec<RawSecretSource>>,
+    #[component(name = "volumes")]
+    _volumes: Option<Vec<RawVolumeMount>>,
+}
+
+/// The contract's `secret-source`, as `call-options` holds it: lifted and ignored.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(variant)]
+#[expect(dead_code, reason = "lifted to match the contract, never read")]
+enum RawSecretSource {
+    #[component(name = "named")]
+    Named(String),
+    #[component(name = "inline")]
+    Inline(Vec<(String, String)>),
+}
+
+/// The contract's `volume-mount`, as `call-options` holds it: lifted and ignored.
+#[derive(wasmtime::component::ComponentType, wasmtime::component::Lift)]
+#[component(record)]
+struct RawVolumeMount {
+    #[component(name = "path")]
+    _path: String,
+    #[component(name = "volume")]
+    _volume: String,
+    #[component(name = "create-if-missing")]
+    _create_if_missing: bool,
 }
 
 /// The contract's `function-config`, as `call-options` holds it: lifted and ignored.
@@ -167,8 +194,9 @@ struct RawFunctionConfig {
 type RawCallResult = (Result<Vec<u8>, RawCallError>,);
 
 /// `guest.run` or `guest.run-async`, typed.
+/// The contract's `run`/`run-async`: function, arguments, call id (the raw baselines give none).
 pub(crate) type RawRun =
-    wasmtime::component::TypedFunc<(String, Vec<u8>), (Result<Vec<u8>, RawCallError>,)>;
+    wasmtime::component::TypedFunc<(String, Vec<u8>, String), (Result<Vec<u8>, RawCallError>,)>;
 
 /// The contract's `call-error` (wit/fnhost.wit, case for case): lifted to be shown if a
 /// baseline call fails, and the error type of the raw `call` imports (which never fail).
@@ -193,6 +221,8 @@ pub(crate) enum RawCallError {
     Overloaded(String),
     #[component(name = "too-deep")]
     TooDeep(String),
+    #[component(name = "payload")]
+    Payload(String),
 }
 
 impl Raw {

@@ -33,7 +33,12 @@ pub(crate) async fn sleepers(
         .run_concurrent(async |accessor| {
             let start = Instant::now();
             let calls: futures::stream::FuturesUnordered<_> = (0..count)
-                .map(|_| run.call_concurrent(accessor, ("sleeper".to_owned(), b"[100]".to_vec())))
+                .map(|_| {
+                    run.call_concurrent(
+                        accessor,
+                        ("sleeper".to_owned(), b"[100]".to_vec(), String::new()),
+                    )
+                })
                 .collect();
             let done: Vec<_> = futures::StreamExt::collect(calls).await;
             assert!(done.iter().all(|call| matches!(call, Ok((Ok(_),)))));
