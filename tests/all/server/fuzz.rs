@@ -73,38 +73,66 @@ fn request() -> impl Strategy<Value = (String, String, Option<&'static str>, Vec
     (method, path, media, body)
 }
 
-#[test]
-fn arbitrary_requests_get_an_answer() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// A multi-threaded runtime for a proptest body to block on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// `cases` cases, none remembered between runs.
+fn cases(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Sends `request`: its status and body, or why there was none within 30 s.
+fn answer(
+    runtime: &tokio::runtime::Runtime,
+    request: reqwest::RequestBuilder,
+) -> Result<(StatusCode, bytes::Bytes), String> {
+    runtime.block_on(async {
+        let response = tokio::time::timeout(Duration::from_secs(30), request.send())
+            .await
+            .map_err(|_| "no answer within 30 s".to_owned())?
+            .map_err(|error| format!("no answer: {error}"))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| format!("body: {error}"))?;
+        Ok((status, bytes))
+    })
+}
+
+/// Checks that `server` still serves, and stops it.
+fn still_serving(runtime: &tokio::runtime::Runtime, server: TestServer) {
+    runtime.block_on(async {
+        let (status, _) = server.get("/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+        server.stop().await;
+    });
+}
+
+#[test]
+fn arbitrary_requests_get_an_answer() {
+    let runtime = runtime();
     let server = runtime.block_on(async {
         let server = TestServer::start_with(host_settings(), |_| {}).await;
         server.deploy("hello", &["examples/hello"]).await;
         server
     });
-    let config = ProptestConfig {
-        cases: 200,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
-    proptest!(config, |((method, path, media, body) in request())| {
+    proptest!(cases(200), |((method, path, media, body) in request())| {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = server.request(method.clone(), &path).body(body);
         if let Some(media) = media {
             request = request.header(header::CONTENT_TYPE, media);
         }
-        let answer = runtime.block_on(async {
-            let response = tokio::time::timeout(Duration::from_secs(30), request.send())
-                .await
-                .map_err(|_| "no answer within 30 s".to_owned())?
-                .map_err(|error| format!("no answer: {error}"))?;
-            let status = response.status();
-            let bytes = response.bytes().await.map_err(|error| format!("body: {error}"))?;
-            Ok::<_, String>((status, bytes))
-        });
-        let (status, bytes) = answer.map_err(|error| {
+        let (status, bytes) = answer(&runtime, request).map_err(|error| {
             TestCaseError::fail(format!("{method} {path}: {error}"))
         })?;
         if !status.is_success() && method != Method::HEAD {
@@ -118,11 +146,7 @@ fn arbitrary_requests_get_an_answer() {
             prop_assert!(error["error"]["message"].is_string(), "{method} {path}: {error}");
         }
     });
-    runtime.block_on(async {
-        let (status, _) = server.get("/healthz").await;
-        assert_eq!(status, StatusCode::OK);
-        server.stop().await;
-    });
+    still_serving(&runtime, server);
 }
 
 /// JSON values from the ordinary to what no field should take: numbers past every range
@@ -238,33 +262,16 @@ fn typed_request() -> impl Strategy<Value = (&'static str, &'static str, Value)>
 
 #[test]
 fn typed_bodies_with_any_fields_and_values_get_an_answer() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let server = runtime.block_on(async {
         let server = TestServer::start().await;
         server.deploy("hello", &["examples/hello"]).await;
         server
     });
-    let config = ProptestConfig {
-        cases: 400,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    };
-    proptest!(config, |((method, path, body) in typed_request())| {
+    proptest!(cases(400), |((method, path, body) in typed_request())| {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let request = server.request(method.clone(), path).json(&body);
-        let answer = runtime.block_on(async {
-            let response = tokio::time::timeout(Duration::from_secs(30), request.send())
-                .await
-                .map_err(|_| "no answer within 30 s".to_owned())?
-                .map_err(|error| format!("no answer: {error}"))?;
-            let status = response.status();
-            let bytes = response.bytes().await.map_err(|error| format!("body: {error}"))?;
-            Ok::<_, String>((status, bytes))
-        });
-        let (status, bytes) = answer.map_err(|error| {
+        let (status, bytes) = answer(&runtime, request).map_err(|error| {
             TestCaseError::fail(format!("{method} {path} {body}: {error}"))
         })?;
         if !status.is_success() {
@@ -277,11 +284,7 @@ fn typed_bodies_with_any_fields_and_values_get_an_answer() {
             prop_assert!(kind != Some("internal"), "{method} {path} {body}: {error}");
         }
     });
-    runtime.block_on(async {
-        let (status, _) = server.get("/healthz").await;
-        assert_eq!(status, StatusCode::OK);
-        server.stop().await;
-    });
+    still_serving(&runtime, server);
 }
 
 #[tokio::test(flavor = "multi_thread")]

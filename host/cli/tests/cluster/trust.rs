@@ -310,3 +310,125 @@ async fn a_token_in_the_url_or_a_file_joins_and_is_never_printed() {
     drop((from_file, from_url));
     remove(&dir);
 }
+
+/// A NATS JWT (version 2) of `claims` (`nats` and the subject, name) signed by `issuer`, as
+/// `nsc` makes them.
+fn jwt(issuer: &nkeys::KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
+    use base64::Engine;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let header = encode(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let issued = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "jti": format!("{subject}-{issued}"),
+        "iat": issued,
+        "iss": issuer.public_key(),
+        "name": name,
+        "sub": subject,
+        "nats": nats,
+    });
+    let claims = encode(claims.to_string().as_bytes());
+    let signed = format!("{header}.{claims}");
+    let signature = issuer.sign(signed.as_bytes()).unwrap();
+    format!("{signed}.{}", encode(&signature))
+}
+
+/// A server in operator mode (an operator JWT, its account preloaded with JetStream on): a
+/// host with the account user's `.creds` file (JWT and NKey seed) joins and serves; one with a
+/// user of an account the operator never signed is refused, its credentials unprinted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creds_file_joins_a_server_in_operator_mode() {
+    let dir = scratch_dir("cluster-creds");
+    let operator = nkeys::KeyPair::new_operator();
+    // JetStream needs the server's system account.
+    let system = nkeys::KeyPair::new_account();
+    let account = nkeys::KeyPair::new_account();
+    let user = nkeys::KeyPair::new_user();
+    let unlimited = serde_json::json!({
+        "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+        "wildcards": true, "conn": -1, "leaf": -1,
+        "mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1,
+    });
+    let operator_jwt = jwt(
+        &operator,
+        &operator.public_key(),
+        "fnhost-operator",
+        serde_json::json!({
+            "type": "operator", "version": 2, "system_account": system.public_key(),
+        }),
+    );
+    let system_jwt = jwt(
+        &operator,
+        &system.public_key(),
+        "SYS",
+        serde_json::json!({"type": "account", "version": 2}),
+    );
+    let account_jwt = jwt(
+        &operator,
+        &account.public_key(),
+        "FNHOST",
+        serde_json::json!({"type": "account", "version": 2, "limits": unlimited}),
+    );
+    let creds = |issuer: &nkeys::KeyPair, user: &nkeys::KeyPair| {
+        let user_jwt = jwt(
+            issuer,
+            &user.public_key(),
+            "host",
+            serde_json::json!({
+                "type": "user", "version": 2, "pub": {}, "sub": {},
+                "subs": -1, "data": -1, "payload": -1,
+            }),
+        );
+        format!(
+            "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
+             -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
+            user.seed().unwrap()
+        )
+    };
+    let operator_file = write(&dir, "operator.jwt", &operator_jwt);
+    let config = write(
+        &dir,
+        "nats-server.conf",
+        &format!(
+            "operator: \"{}\"\nsystem_account: {}\nresolver: MEMORY\n\
+             resolver_preload: {{\n  {}: \"{system_jwt}\"\n  {}: \"{account_jwt}\"\n}}\n",
+            path(&operator_file),
+            system.public_key(),
+            system.public_key(),
+            account.public_key()
+        ),
+    );
+    let nats = NatsServer::start_with(&dir.join("nats"), &["-c", path(&config)], &[]);
+    let url = format!("nats://127.0.0.1:{}", nats.port());
+    let host_creds = write(&dir, "host.creds", &creds(&account, &user));
+    let one = Server::start(
+        &dir.join("one"),
+        &[
+            "--cluster",
+            &url,
+            "--host-name",
+            "one",
+            "--nats-creds",
+            path(&host_creds),
+        ],
+    );
+    deploy(&one);
+    let double = client(&one).function_in(APP, "double");
+    let spawned = double.spawn::<u64>((0, 4)).await.unwrap();
+    assert_eq!(spawned.get().await.unwrap(), 8);
+
+    // A user signed by an account the operator never signed.
+    let stranger = nkeys::KeyPair::new_account();
+    let stranger_user = nkeys::KeyPair::new_user();
+    let stranger_creds = write(&dir, "stranger.creds", &creds(&stranger, &stranger_user));
+    let refused = refused_join(&dir, &url, &["--nats-creds", path(&stranger_creds)]);
+    assert!(
+        refused.contains("authorization") && !refused.contains(&stranger_user.seed().unwrap()),
+        "{refused}"
+    );
+    assert!(!one.log().contains(&user.seed().unwrap()), "{}", one.log());
+    drop(one);
+    remove(&dir);
+}
