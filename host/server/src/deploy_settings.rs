@@ -58,8 +58,9 @@ impl DeploySettings {
         grantable: &[PathBuf],
     ) -> Result<AppBuilder, ServerError> {
         for dir in &self.dirs {
-            check_grantable(app, &dir.host, grantable)?;
-            builder = builder.dir(&dir.host, &dir.guest, dir.read_only);
+            // The path checked is the one granted: no link swapped in between is followed.
+            let resolved = grantable_path(app, &dir.host, grantable)?;
+            builder = builder.dir(resolved, &dir.guest, dir.read_only);
         }
         for (key, value) in &self.env {
             check_variable(app, key, value)?;
@@ -90,8 +91,9 @@ impl DeploySettings {
     }
 }
 
-/// Refuses `dir` unless, its links resolved, it lies under one of `grantable` (resolved too).
-fn check_grantable(app: &str, dir: &Path, grantable: &[PathBuf]) -> Result<(), ServerError> {
+/// `dir` with its links resolved, refused unless it lies under one of `grantable` (resolved
+/// too).
+fn grantable_path(app: &str, dir: &Path, grantable: &[PathBuf]) -> Result<PathBuf, ServerError> {
     let refused = |reason: String| ServerError::BadGrant {
         app: app.to_owned(),
         grant: format!("--dir {}", dir.display()),
@@ -110,7 +112,7 @@ fn check_grantable(app: &str, dir: &Path, grantable: &[PathBuf]) -> Result<(), S
                 .to_owned(),
         ));
     }
-    Ok(())
+    Ok(resolved)
 }
 
 /// Refuses a variable a guest's C library would misread: a name empty or holding `=`, or a
