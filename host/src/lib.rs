@@ -53,7 +53,7 @@ pub use dispatch::CallId;
 pub use dispatch::items::GENERATOR_BUFFER;
 pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
-pub use dispatch::retained::{RetainedCall, RetainedStats};
+pub use dispatch::retained::{ResultJournal, RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError, TRACEBACK_MARK};
 pub use info::{
     Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint, WebForm,

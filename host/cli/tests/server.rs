@@ -315,6 +315,27 @@ fn a_result_given_out_survives_a_kill() {
     std::fs::remove_dir_all(&state).unwrap();
 }
 
+/// A result a guest read by id (`FunctionCall.from_id`) survives `kill -9` as well: it was on
+/// disk before the guest was given it.
+#[test]
+fn a_result_a_guest_read_by_id_survives_a_kill() {
+    let state = scratch_dir("guest-journal");
+    let server = Server::start(&state, &["tests/guests/calls", "--name", "calls"]);
+    let spawned = server.run(&["spawn", "calls", "slow", "7"]);
+    assert!(spawned.status.success(), "{}", stderr(&spawned));
+    let id = stdout(&spawned).trim().to_owned();
+    let arguments = format!(r#"["{id}", false]"#);
+    let collected = server.run(&["call", "calls", "collect", &arguments]);
+    assert_eq!(stdout(&collected), "7\n", "{}", stderr(&collected));
+    // Dropping the server kills it (SIGKILL): no graceful save.
+    drop(server);
+    let server = Server::start(&state, &[]);
+    let again = server.run(&["get", &id]);
+    assert_eq!(stdout(&again), "7\n", "{}", stderr(&again));
+    drop(server);
+    std::fs::remove_dir_all(&state).unwrap();
+}
+
 /// The operator's token from a file (any printable characters), app tokens made, used and
 /// revoked with `fnhost token`, and a warning for a token on the command line.
 #[test]

@@ -50,7 +50,7 @@ impl Context {
         sync_timeout: Duration,
         body_idle: Duration,
         web_limits: WebLimits,
-        journal: Journal,
+        journal: Arc<Journal>,
     ) -> Context {
         Context {
             metrics: Metrics::new(host.clone(), apps.cluster().cloned()),
@@ -62,7 +62,7 @@ impl Context {
             sync_timeout,
             body_idle,
             web_limits,
-            journal: Arc::new(journal),
+            journal,
             stopping: watch::Sender::new(false),
         }
     }

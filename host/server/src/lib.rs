@@ -141,6 +141,8 @@ impl Server {
         // The journal's calls were given out after the last graceful save: both are kept.
         host.restore_calls(results::load(&state.results_path())?);
         host.restore_calls(journal.load()?);
+        let journal = Arc::new(journal);
+        host.set_result_journal(&(journal.clone() as Arc<dyn fnhost::ResultJournal>));
         let access = Access::open(state.tokens_path(), settings.token.as_deref())?;
         let web_requests = settings
             .max_web_requests_per_app

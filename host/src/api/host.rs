@@ -16,7 +16,7 @@
 
 use crate::container::state;
 use crate::dispatch::offload::{HostOffload, Offload};
-use crate::dispatch::retained::{CallStore, RetainedCall, RetainedStats, Retention};
+use crate::dispatch::retained::{CallStore, ResultJournal, RetainedCall, RetainedStats, Retention};
 use crate::error::reason;
 use crate::load::programs::Programs;
 use crate::load::{CompileCache, cache};
@@ -267,6 +267,14 @@ impl Host {
     /// if they had finished here; those past the retention window are dropped.
     pub fn restore_calls(&self, calls: Vec<RetainedCall>) {
         self.shared.calls.restore(calls);
+    }
+
+    /// From now on, and while the caller keeps `journal` (the host holds it weakly), a result
+    /// a guest reads of a call it found by id (`call-from-id`) is put in `journal` first, and
+    /// the read waits until it is on disk: a crash of the host then takes back no result a
+    /// guest has seen. A result the spawner reads through its own handle is not journaled.
+    pub fn set_result_journal(&self, journal: &Arc<dyn ResultJournal>) {
+        self.shared.calls.set_journal(journal);
     }
 
     /// How many spawned calls the host keeps, and what their results weigh.

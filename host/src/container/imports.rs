@@ -11,7 +11,7 @@
 use crate::container::state::ContainerState;
 use crate::dispatch::items::{self, ItemSink, ItemStream, Items};
 use crate::dispatch::payload;
-use crate::dispatch::retained::{CallHandle, wait_finished};
+use crate::dispatch::retained::{CallHandle, CallStore, Outcome, Retained, wait_finished};
 use crate::dispatch::{CallId, Overrides, Receiver, Request, wait};
 use crate::options::{CallOptions, FunctionOptions};
 use crate::runtime::bindings::fnhost::runtime::{host, types};
@@ -182,7 +182,10 @@ impl host::Host for ContainerState {
         id: String,
     ) -> wasmtime::Result<Result<Resource<CallHandle>, CallError>> {
         match self.calls.find_owned(&id, &self.owner.now()) {
-            Ok(call) => Ok(Ok(self.table.push(call)?)),
+            Ok(call) => {
+                call.found_by_id();
+                Ok(Ok(self.table.push(call)?))
+            }
             Err(error) => Ok(Err(error.into())),
         }
     }
@@ -245,9 +248,10 @@ impl host::HostFunctionCall for ContainerState {
     async fn get(&mut self, call: Resource<CallHandle>, timeout: Option<u64>) -> CallResult {
         // Waited on outside the table, so that the wait can be bounded by the deadlines.
         let call = Arc::clone(self.table.get(&call)?);
+        let calls = Arc::clone(&self.calls);
         let result = self
-            .bound_call(call.wait(timeout.map(Duration::from_nanos)))
-            .await?;
+            .bound_call(read_outcome(&calls, &call, timeout))
+            .await??;
         Ok(result.map_err(CallError::from))
     }
 
@@ -380,8 +384,29 @@ impl host::HostFunctionCallWithStore<ContainerState> for HasSelf<ContainerState>
         timeout: Option<u64>,
     ) -> CallResult {
         // Wait on the call outside the store.
-        let call = accessor.with(|mut access| access.get().table.get(&call).map(Arc::clone))?;
-        let result = call.wait(timeout.map(Duration::from_nanos)).await;
+        let (calls, call) = accessor.with(|mut access| {
+            let state = access.get();
+            let call = state.table.get(&call).map(Arc::clone);
+            call.map(|call| (Arc::clone(&state.calls), call))
+        })?;
+        let result = read_outcome(&calls, &call, timeout).await?;
         Ok(result.map_err(CallError::from))
     }
+}
+
+/// `call`'s outcome for a guest, waited for at most `timeout` nanoseconds: journaled first when
+/// a guest found the call by id. A host that cannot keep it fails the input rather than answer.
+async fn read_outcome(
+    calls: &CallStore,
+    call: &Retained,
+    timeout: Option<u64>,
+) -> wasmtime::Result<Outcome> {
+    let result = call.wait(timeout.map(Duration::from_nanos)).await;
+    calls.keep_given_out(call).await.map_err(|error| {
+        wasmtime::format_err!(
+            "the host cannot keep the result of `{}` on disk: {error}",
+            call.function()
+        )
+    })?;
+    Ok(result)
 }

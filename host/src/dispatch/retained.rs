@@ -14,6 +14,10 @@
 //! the host's API finds every call. Without it, one app's code would read another's results
 //! (and cancel its calls) by id.
 //!
+//! A result given to a guest that found the call by id goes first to the host's
+//! [`ResultJournal`] when it has one (a server's, on disk): a crash of the host must not take
+//! back a result a reader has seen, as it would a result only the spawner's own handle read.
+//!
 //! Invariant: every registered call ends with exactly one outcome (its result, its error, or
 //! `cancelled`), which every reader sees; without the task a result nobody waits for would be
 //! lost, and without the budget a host serving spawns for a day would grow without bound.
@@ -23,8 +27,8 @@ use crate::dispatch::pending::app_shut_down;
 use crate::dispatch::{CallId, Receiver};
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
@@ -42,6 +46,24 @@ pub(crate) struct Retention {
 
 /// A call's outcome: its result, or its error.
 pub(crate) type Outcome = Result<Vec<u8>, Error>;
+
+/// Where a finished call's result is kept before a reader who found the call by id is given
+/// it: a store on disk (a server's), so that a crash of the host takes back no result a
+/// reader has seen.
+pub trait ResultJournal: Send + Sync {
+    /// Keeps `call` on disk: returns once it is there (a call kept already: at once).
+    fn keep(&self, call: &RetainedCall) -> std::io::Result<()>;
+}
+
+/// How far a call's outcome is kept ([`Retained::durability`]).
+mod durability {
+    /// Nobody found the call by id: its outcome lives in memory only.
+    pub(super) const IN_MEMORY: u8 = 0;
+    /// A guest found the call by id: its outcome goes to the journal before it is read.
+    pub(super) const FOUND_BY_ID: u8 = 1;
+    /// The outcome is on disk: journaled, or restored from disk.
+    pub(super) const ON_DISK: u8 = 2;
+}
 
 /// The next rank in the order calls finish, host-wide: what [`wait_finished`] ranks finished calls
 /// by (calls restored after a restart rank 0, before every call finished since).
@@ -122,6 +144,8 @@ pub struct Retained {
     settled: Notify,
     /// Where the call stands in the order calls finished; set just before its outcome.
     finish_rank: AtomicU64,
+    /// Whether the outcome must be, or is, on disk (a [`durability`] constant).
+    durability: AtomicU8,
     /// The running call's result channel and the waker of the task that polls it. `cancel`
     /// takes the receiver (dropping it cancels the callee's input) and wakes the task.
     running: Mutex<Polled>,
@@ -148,6 +172,17 @@ impl Retained {
     /// The app that spawned it.
     pub(crate) fn owner(&self) -> &Owner {
         &self.owner
+    }
+
+    /// A guest found the call by id: from now on its outcome is journaled before it is read
+    /// ([`CallStore::keep_given_out`]).
+    pub(crate) fn found_by_id(&self) {
+        let _ = self.durability.compare_exchange(
+            durability::IN_MEMORY,
+            durability::FOUND_BY_ID,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
     }
 
     /// The outcome, waiting for it for at most `timeout` (`None`: as long as it takes). When
@@ -316,6 +351,9 @@ pub struct RetainedStats {
 pub(crate) struct CallStore {
     retention: Retention,
     index: Mutex<Index>,
+    /// Where results read by id go first, while its owner (a server) keeps it (none: the
+    /// host keeps nothing on disk). Held weakly, so that a stopped server's journal closes.
+    journal: RwLock<Option<Weak<dyn ResultJournal>>>,
 }
 
 #[derive(Default)]
@@ -331,7 +369,50 @@ impl CallStore {
         CallStore {
             retention,
             index: Mutex::default(),
+            journal: RwLock::default(),
         }
+    }
+
+    /// Journals the results read by id in `journal` from now on, while it lives.
+    pub(crate) fn set_journal(&self, journal: &Arc<dyn ResultJournal>) {
+        *self
+            .journal
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::downgrade(journal));
+    }
+
+    /// The journal, while its owner keeps it.
+    fn journal(&self) -> Option<Arc<dyn ResultJournal>> {
+        let journal = self
+            .journal
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        journal.as_ref().and_then(Weak::upgrade)
+    }
+
+    /// Before a reader who found `call` by id is given its outcome: puts the finished call in
+    /// the journal (once), and returns when it is on disk. At once for a call nobody found by
+    /// id, one still running, or a host without a journal.
+    pub(crate) async fn keep_given_out(&self, call: &Retained) -> std::io::Result<()> {
+        if call.durability.load(Ordering::Acquire) != durability::FOUND_BY_ID {
+            return Ok(());
+        }
+        let (Some(journal), Some(outcome)) = (self.journal(), call.outcome.get()) else {
+            return Ok(());
+        };
+        let record = RetainedCall {
+            id: call.id,
+            app: call.owner.app().map(str::to_owned),
+            function: call.function.to_string(),
+            finished: SystemTime::now(),
+            result: outcome.clone(),
+        };
+        tokio::task::spawn_blocking(move || journal.keep(&record))
+            .await
+            .map_err(std::io::Error::other)??;
+        call.durability
+            .store(durability::ON_DISK, Ordering::Release);
+        Ok(())
     }
 
     /// Registers the call `id` of `function`, spawned by `owner` and submitted as
@@ -357,6 +438,7 @@ impl CallStore {
             outcome: OnceLock::new(),
             settled: Notify::new(),
             finish_rank: AtomicU64::new(0),
+            durability: AtomicU8::new(durability::IN_MEMORY),
             running: Mutex::new(Polled {
                 receiver,
                 waker: None,
@@ -485,6 +567,7 @@ impl CallStore {
                     outcome: OnceLock::from(call.result),
                     settled: Notify::new(),
                     finish_rank: AtomicU64::new(0),
+                    durability: AtomicU8::new(durability::ON_DISK),
                     running: Mutex::default(),
                 }),
             );
@@ -609,6 +692,76 @@ mod tests {
         let text = error.to_string();
         let start = text.find("fc-").unwrap();
         text[start..start + 35].to_owned()
+    }
+
+    /// A journal that keeps in memory, or fails when `broken`.
+    #[derive(Default)]
+    struct Kept {
+        calls: Mutex<Vec<CallId>>,
+        broken: bool,
+    }
+
+    impl ResultJournal for Kept {
+        fn keep(&self, call: &RetainedCall) -> std::io::Result<()> {
+            if self.broken {
+                return Err(std::io::Error::other("the disk is full"));
+            }
+            lock(&self.calls).push(call.id);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_call_found_by_id_is_journaled_once_finished_and_once() {
+        let store = store(10, 1 << 20);
+        let journal = Arc::new(Kept::default());
+        store.set_journal(&(journal.clone() as Arc<dyn ResultJournal>));
+        let own = finished(&store, Ok(b"1".to_vec())).await;
+        store.keep_given_out(&own).await.unwrap();
+        let (reply, receiver) = oneshot::channel();
+        let running = store.start(CallId::mint(), Owner::Unnamed(1), "f", Ok(receiver), ());
+        running.found_by_id();
+        store.keep_given_out(&running).await.unwrap();
+        assert!(
+            lock(&journal.calls).is_empty(),
+            "nothing finished was found by id"
+        );
+        reply.send(Ok(b"2".to_vec())).unwrap();
+        running.wait(None).await.unwrap();
+        for _ in 0..2 {
+            store.keep_given_out(&running).await.unwrap();
+        }
+        assert_eq!(*lock(&journal.calls), [running.id()]);
+        let restored = RetainedCall {
+            id: CallId::mint(),
+            app: None,
+            function: "f".into(),
+            finished: SystemTime::now(),
+            result: Ok(b"3".to_vec()),
+        };
+        store.restore(vec![restored.clone()]);
+        let found = store.find(&restored.id.to_string()).unwrap();
+        found.found_by_id();
+        store.keep_given_out(&found).await.unwrap();
+        assert_eq!(
+            lock(&journal.calls).len(),
+            1,
+            "a restored call is on disk already"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_journal_that_fails_fails_the_read() {
+        let store = store(10, 1 << 20);
+        let journal: Arc<dyn ResultJournal> = Arc::new(Kept {
+            broken: true,
+            ..Kept::default()
+        });
+        store.set_journal(&journal);
+        let call = finished(&store, Ok(b"1".to_vec())).await;
+        call.found_by_id();
+        let error = store.keep_given_out(&call).await.unwrap_err();
+        assert!(error.to_string().contains("the disk is full"), "{error}");
     }
 
     #[tokio::test]

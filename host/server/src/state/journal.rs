@@ -1,5 +1,7 @@
 //! `results.redb`: the finished spawned calls whose result a client has been given by id,
-//! committed to disk before the answer leaves (redb, durability `Immediate`: synced).
+//! committed to disk before the answer leaves (redb, durability `Immediate`: synced). A
+//! client is the HTTP API's (`GET /v1/calls/{id}`) or a guest that found the call with
+//! `call-from-id` (the host's [`fnhost::ResultJournal`]).
 //!
 //! `results.ndjson` holds every retained result, but is written at a graceful shutdown only;
 //! the journal holds what `kill -9` must not lose: a result a client could have seen. At start
@@ -114,6 +116,13 @@ impl Journal {
         let write = self.db.begin_write().map_err(|error| failed(&error))?;
         write.delete_table(CALLS).map_err(|error| failed(&error))?;
         write.commit().map_err(|error| failed(&error))
+    }
+}
+
+/// The host's journal of results guests read by id: the same store as the API's.
+impl fnhost::ResultJournal for Journal {
+    fn keep(&self, call: &RetainedCall) -> std::io::Result<()> {
+        self.record(call).map_err(std::io::Error::other)
     }
 }
 
