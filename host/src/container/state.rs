@@ -16,7 +16,7 @@ use crate::dispatch::watch::Abandoned;
 use crate::runtime::cpu::CpuBudget;
 use crate::runtime::grants::{Grants, OutgoingHttp, OwnGrants};
 use crate::runtime::memory::{Limits, MemoryBudget};
-use crate::runtime::occupancy::Occupancy;
+use crate::runtime::occupancy::{Occupancy, waiting_on};
 use crate::runtime::output::{Origin, OutputSink};
 use crate::runtime::sandbox::Sandboxes;
 use crate::storage::{LazyStorage, Storage, StorageError};
@@ -153,8 +153,8 @@ impl ContainerState {
         &mut self,
         wait: impl Future<Output = T>,
     ) -> wasmtime::Result<T> {
-        let _waiting = Waiting::new(Arc::clone(&self.occupancy));
-        self.bound(wait).await
+        let occupancy = Arc::clone(&self.occupancy);
+        waiting_on(&occupancy, self.bound(wait)).await
     }
 
     /// Runs `wait` (a blocking import's wait, which holds the whole instance) until the earliest
@@ -312,23 +312,6 @@ pub(crate) fn new_store(engine: &Engine, state: ContainerState) -> Store<Contain
         })
     });
     store
-}
-
-/// Counts a container as waiting on a call while it lives (dropped when the wait ends, however
-/// it ends).
-struct Waiting(Arc<Occupancy>);
-
-impl Waiting {
-    fn new(occupancy: Arc<Occupancy>) -> Self {
-        occupancy.set_waiting(true);
-        Waiting(occupancy)
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.set_waiting(false);
-    }
 }
 
 /// The chain of one input running as a guest task: its callers, and, once it made a call, the

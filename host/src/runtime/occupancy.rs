@@ -17,10 +17,16 @@
 //! room, so it is no stall.
 //!
 //! Only blocking waits are counted (`call`, `function-call.get`): an async body's tasks waiting
-//! on `call-async` look busy, so a stall made only of async waits ends at its timeouts.
+//! on `call-async` look busy, so a stall made only of async waits ends at its timeouts. A wait
+//! stops counting the moment it is woken (its call answered), not when its container's task
+//! next runs: in between, the callee's container may end, and a wait already answered would
+//! be taken for a stall, failing the calls queued behind it.
 
+use futures::task::AtomicWaker;
+use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Wake, Waker};
 use tokio::sync::Notify;
 
 /// The host-wide counts.
@@ -64,13 +70,74 @@ impl Occupancy {
     }
 
     /// A container started (`true`) or stopped (`false`) waiting on a call.
-    pub(crate) fn set_waiting(&self, waiting: bool) {
+    fn set_waiting(&self, waiting: bool) {
         if waiting {
             self.waiting.fetch_add(1, Ordering::AcqRel);
         } else {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
         }
         self.changed.notify_waiters();
+    }
+}
+
+/// Runs `wait`, a container's wait on a call, counted as waiting while it is pending and not
+/// woken: from before each poll until its waker is called (or it ends, however it ends).
+pub(crate) async fn waiting_on<T>(occupancy: &Arc<Occupancy>, wait: impl Future<Output = T>) -> T {
+    let waiter = Arc::new(Waiter {
+        occupancy: Arc::clone(occupancy),
+        counted: AtomicBool::new(false),
+        task: AtomicWaker::new(),
+    });
+    let _uncounted_at_end = UncountAtEnd(Arc::clone(&waiter));
+    let waker = Waker::from(Arc::clone(&waiter));
+    let mut wait = std::pin::pin!(wait);
+    std::future::poll_fn(|context| {
+        waiter.task.register(context.waker());
+        // Counted before the poll: a wake during it uncounts, and is not lost.
+        waiter.count();
+        wait.as_mut().poll(&mut Context::from_waker(&waker))
+    })
+    .await
+}
+
+/// One wait on a call: its waker, which uncounts it before waking the container's task.
+struct Waiter {
+    occupancy: Arc<Occupancy>,
+    counted: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Waiter {
+    fn count(&self) {
+        if !self.counted.swap(true, Ordering::AcqRel) {
+            self.occupancy.set_waiting(true);
+        }
+    }
+
+    fn uncount(&self) {
+        if self.counted.swap(false, Ordering::AcqRel) {
+            self.occupancy.set_waiting(false);
+        }
+    }
+}
+
+impl Wake for Waiter {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.uncount();
+        self.task.wake();
+    }
+}
+
+/// Uncounts the wait when it ends: answered, or dropped (its container's deadline, a trap).
+struct UncountAtEnd(Arc<Waiter>);
+
+impl Drop for UncountAtEnd {
+    fn drop(&mut self) {
+        self.0.uncount();
     }
 }
 
@@ -125,6 +192,7 @@ impl std::fmt::Debug for Underway {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::task::Poll;
 
     #[test]
     fn stalled_when_every_live_container_waits() {
@@ -141,6 +209,34 @@ mod tests {
         assert_eq!(occupancy.ended(), 1);
         assert!(occupancy.stalled(), "the one left waits");
         occupancy.set_waiting(false);
+        assert!(!occupancy.stalled());
+    }
+
+    #[test]
+    fn a_wait_stops_counting_when_its_call_is_answered_before_it_runs_again() {
+        let occupancy = Arc::new(Occupancy::default());
+        let _live = Live::new(Arc::clone(&occupancy));
+        let (answer, answered) = tokio::sync::oneshot::channel::<u32>();
+        let mut wait = Box::pin(waiting_on(&occupancy, answered));
+        let mut context = Context::from_waker(Waker::noop());
+        assert!(wait.as_mut().poll(&mut context).is_pending());
+        assert!(occupancy.stalled(), "the one live container waits");
+        answer.send(7).unwrap();
+        assert!(
+            !occupancy.stalled(),
+            "answered, though its task has not run since"
+        );
+        assert!(matches!(
+            wait.as_mut().poll(&mut context),
+            Poll::Ready(Ok(7))
+        ));
+        assert!(!occupancy.stalled());
+        // A wait dropped while pending (a deadline, a trap) stops counting too.
+        let (_answer, never) = tokio::sync::oneshot::channel::<u32>();
+        let mut wait = Box::pin(waiting_on(&occupancy, never));
+        assert!(wait.as_mut().poll(&mut context).is_pending());
+        assert!(occupancy.stalled());
+        drop(wait);
         assert!(!occupancy.stalled());
     }
 
