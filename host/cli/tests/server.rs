@@ -306,13 +306,7 @@ fn a_result_given_out_survives_a_kill() {
     let id = stdout(&spawned).trim().to_owned();
     let got = server.run(&["get", &id]);
     assert_eq!(stdout(&got), "420\n", "{}", stderr(&got));
-    // Dropping the server kills it (SIGKILL): no graceful save.
-    drop(server);
-    let server = Server::start(&state, &[]);
-    let again = server.run(&["get", &id]);
-    assert_eq!(stdout(&again), "420\n", "{}", stderr(&again));
-    drop(server);
-    std::fs::remove_dir_all(&state).unwrap();
+    assert_kept_after_a_kill(server, &state, &id, "420\n");
 }
 
 /// A result a guest read by id (`FunctionCall.from_id`) survives `kill -9` as well: it was on
@@ -327,13 +321,18 @@ fn a_result_a_guest_read_by_id_survives_a_kill() {
     let arguments = format!(r#"["{id}", false]"#);
     let collected = server.run(&["call", "calls", "collect", &arguments]);
     assert_eq!(stdout(&collected), "7\n", "{}", stderr(&collected));
-    // Dropping the server kills it (SIGKILL): no graceful save.
+    assert_kept_after_a_kill(server, &state, &id, "7\n");
+}
+
+/// Kills `server` (SIGKILL: no graceful save), starts another on its `state`, and checks that
+/// `fnhost get ID` still prints `printed`; then removes `state`.
+fn assert_kept_after_a_kill(server: Server, state: &std::path::Path, id: &str, printed: &str) {
     drop(server);
-    let server = Server::start(&state, &[]);
-    let again = server.run(&["get", &id]);
-    assert_eq!(stdout(&again), "7\n", "{}", stderr(&again));
+    let server = Server::start(state, &[]);
+    let again = server.run(&["get", id]);
+    assert_eq!(stdout(&again), printed, "{}", stderr(&again));
     drop(server);
-    std::fs::remove_dir_all(&state).unwrap();
+    std::fs::remove_dir_all(state).unwrap();
 }
 
 /// The operator's token from a file (any printable characters), app tokens made, used and
