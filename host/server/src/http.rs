@@ -30,6 +30,8 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, delete, get, post, put};
 use std::sync::Arc;
 
+pub(crate) use error::ApiError;
+
 /// The API's router over `context`.
 pub(crate) fn router(context: Arc<Context>) -> Router {
     Router::new()

@@ -296,8 +296,9 @@ async fn malformed_requests_are_refused_with_json_errors() {
 }
 
 /// A body that stops coming is cut after the server's request timeout (here 200 ms), with the
-/// API's error; a request head that never ends is cut too; a request without `Host` is a 400;
-/// the server serves on.
+/// API's error; a request head that never ends is cut too, with a `408`; a head over hyper's
+/// size is a `431`, both with the API's error; a request without `Host` is a 400; the server
+/// serves on.
 #[tokio::test(flavor = "multi_thread")]
 async fn stalled_bodies_and_heads_are_cut_after_the_request_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -340,9 +341,25 @@ async fn stalled_bodies_and_heads_are_cut_after_the_request_timeout() {
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    let mut rest = Vec::new();
-    // The connection ends: what hyper says (if anything), then EOF.
-    endless.read_to_end(&mut rest).await.unwrap();
+    let mut answer = Vec::new();
+    // The connection ends with the API's answer to a head that did not arrive in time.
+    endless.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""kind":"request-timeout""#), "{answer}");
+
+    // A head hyper refuses by itself (over its size) is the API's error too, before the token.
+    let mut huge = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "GET /v1/apps HTTP/1.1\r\nHost: x\r\nx: {}\r\n\r\n",
+        "a".repeat(1 << 19)
+    );
+    huge.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    huge.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    assert!(answer.contains(r#""kind":"head-too-large""#), "{answer}");
     let (status, _) = server.get("/healthz").await;
     assert_eq!(status, StatusCode::OK);
 }

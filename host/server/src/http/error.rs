@@ -78,6 +78,26 @@ impl ApiError {
         )
     }
 
+    /// `head-too-large` (`status`: 431, or 414 for a request line alone): a request head
+    /// over the size the server reads, refused before routing.
+    pub(crate) fn head_too_large(status: StatusCode) -> ApiError {
+        ApiError::new(
+            status,
+            "head-too-large",
+            "the request's head is larger than the server reads",
+        )
+    }
+
+    /// `request-timeout` (408): a request's head begun and not finished within the request
+    /// timeout.
+    pub(crate) fn head_timeout() -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "the request's head did not arrive within the request timeout",
+        )
+    }
+
     /// `unauthorized` (401), saying nothing more.
     pub(crate) fn unauthorized() -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "unauthorized")
