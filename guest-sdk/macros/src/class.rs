@@ -13,9 +13,11 @@
 //!   parameter values, and `Type::handle(&self)`, which makes one from a value of the type;
 //! - a `ClassEntry` that `app!` exports (`classes: Type`).
 
-use crate::{
-    Batched, Options, Params, RunnerKind, Shape, batch_element_types, batching_tokens, call_shape,
-    config_tokens, function_options, generator_of, output_shape, runner_tokens, set, typed_params,
+use crate::entry::{batching_tokens, config_tokens, volume_tokens};
+use crate::options::{self, Batched, Options, function_options, set};
+use crate::runner::{RunnerKind, Shape, call_shape, runner_tokens};
+use crate::signature::{
+    Params, batch_element_types, generator_of, output_shape, type_name, typed_params,
 };
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{format_ident, quote};
@@ -121,7 +123,7 @@ pub(crate) fn expand(attr: TokenStream2, mut item: ItemImpl) -> syn::Result<Toke
     let sdk = quote!(::fnhost_guest);
     let config = config_tokens(&options);
     let secrets = options.secrets.clone().unwrap_or_default();
-    let volumes = crate::volume_tokens(options.volumes.clone().unwrap_or_default());
+    let volumes = volume_tokens(options.volumes.clone().unwrap_or_default());
     let handle = format_ident!("{}Handle", class);
     let mut entries = Vec::new();
     let mut runners = Vec::new();
@@ -389,7 +391,7 @@ fn method_mark(attr: &Attribute) -> syn::Result<Marked> {
     if let syn::Meta::List(_) = &attr.meta {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("batched") {
-                set(&meta, &mut batched, crate::batched(&meta)?)
+                set(&meta, &mut batched, options::batched(&meta)?)
             } else {
                 Err(meta.error(
                     "unknown option of #[method]; expected `batched` (the other options are \
@@ -475,7 +477,7 @@ pub(crate) fn derive_parameters(item: syn::DeriveInput) -> syn::Result<TokenStre
                     ));
                 };
                 names.push(ident.to_string());
-                types.push(crate::type_name(&field.ty));
+                types.push(type_name(&field.ty));
             }
         }
         _ => {
