@@ -4,8 +4,8 @@
 //!
 //! Everything that handles options goes through the table: resolving what a component declared
 //! (defaults fill what the author did not write), checking ranges, overrides per run and per
-//! call site, `--option NAME.OPTION=VALUE` parsing, `fnhost list`, and the README's option table
-//! (a test compares them). Without it the options were restated in a dozen places, and the
+//! call site, `--option NAME.OPTION=VALUE` parsing, `fnhost list`, and the option table of
+//! docs/functions.md (a test compares them). Without it the options were restated in a dozen places, and the
 //! defaults lived only in the Rust guest macro, where a guest in another language could not
 //! find them. Adding an option means one row in [`options!`]'s invocation below, one field
 //! in the contract's `function-config`, and its wire conversion in `load::component`.
@@ -110,7 +110,7 @@ pub struct OptionSpec {
 }
 
 impl OptionSpec {
-    /// The default as the README and `fnhost list` show it.
+    /// The default as docs/functions.md and `fnhost list` show it.
     pub fn default_text(&self) -> String {
         match self.default {
             DefaultValue::Value(value) if self.unit == Unit::Cores && value == 0.0 => {
@@ -121,7 +121,7 @@ impl OptionSpec {
         }
     }
 
-    /// The range as the README shows it.
+    /// The range as docs/functions.md shows it.
     pub fn range_text(&self) -> String {
         let bound = |value: f64| format!("{value}");
         let suffix = self.unit.suffix();
@@ -566,7 +566,8 @@ pub fn parse_override(text: &str) -> Result<(String, String, String), String> {
     Ok((function.to_owned(), option.to_owned(), value.to_owned()))
 }
 
-/// The README's option table, generated from [`OPTIONS`] (a test keeps the README in step).
+/// The option table of docs/functions.md, generated from [`OPTIONS`] (a test keeps the page
+/// in step).
 pub fn markdown_table() -> String {
     let mut table = String::from("| option | unit | default | range | meaning |\n");
     table.push_str("| --- | --- | --- | --- | --- |\n");
@@ -778,12 +779,13 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_shows_the_option_table() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-            .expect("the README");
+    fn the_functions_page_shows_the_option_table() {
+        let page = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/functions.md");
+        let page = std::fs::read_to_string(page).expect("docs/functions.md");
         assert!(
-            readme.contains(&markdown_table()),
-            "the README's option table is not the one options.rs generates; replace it with:\n{}",
+            page.contains(&markdown_table()),
+            "docs/functions.md's option table is not the one options.rs generates; replace it \
+             with:\n{}",
             markdown_table()
         );
     }

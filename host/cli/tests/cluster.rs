@@ -279,7 +279,7 @@ async fn a_map_of_ten_thousand_inputs_gives_every_result_once_with_a_host_killed
     const INPUTS: u64 = 10_000;
     let cluster = Cluster::start("map");
     let (one, two, mut three, clients) = cluster.three_hosts_with_the_app().await;
-    // `fnhost map` through the first host, as the README shows it: its one container of
+    // `fnhost map` through the first host, as docs/serving.md shows it: its one container of
     // `double` is full at once, so inputs spill to the other hosts.
     let input: String = (0..INPUTS).map(|x| format!("[20, {x}]\n")).collect();
     let map = std::thread::spawn({

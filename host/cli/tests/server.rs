@@ -1066,7 +1066,7 @@ fn a_modal_script_runs_with_python_on_a_server_it_starts_or_is_given() {
 /// A Flask app (`@fnhost.wsgi_app()` over `pip_install("flask")`, tests/guests-py/flask)
 /// deployed with `fnhost deploy` and served over real HTTP. Flask needs MarkupSafe, whose
 /// PyPI wheels are all native: the operator builds its pure-Python fallback once (its build
-/// without a C compiler) and offers it with pip's own `PIP_FIND_LINKS`, as the README says.
+/// without a C compiler) and offers it with pip's own `PIP_FIND_LINKS`, as docs/python-packages.md says.
 #[test]
 fn a_flask_app_deployed_with_its_markupsafe_wheel_serves_over_http() {
     let dir = scratch_dir("flask");

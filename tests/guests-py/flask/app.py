@@ -1,6 +1,6 @@
 """A Flask app served by `@fnhost.wsgi_app()`, written as a Modal user writes one: the image
 pip-installs Flask by name (its MarkupSafe from the wheel the operator offers with
-`PIP_FIND_LINKS`, see the README), the factory imports Flask and returns the app."""
+`PIP_FIND_LINKS`, see docs/python-packages.md), the factory imports Flask and returns the app."""
 
 import fnhost
 

@@ -5,7 +5,7 @@ the image, endpoints on class methods, as Modal's `basic_web.py` writes them, an
 
 Starlette's routes are `async def`: a `def` route runs in anyio's thread pool, and what needs
 anyio's asyncio backend (a `StreamingResponse`'s task group) cannot load in the guest's
-CPython, which has no `ssl` (see the README)."""
+CPython, which has no `ssl` (see docs/limits.md)."""
 
 from datetime import datetime, timezone
 
