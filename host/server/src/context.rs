@@ -6,7 +6,7 @@
 //! watcher task, so that it is counted even when nobody asks for its result.
 
 use crate::access::Access;
-use crate::apps::Apps;
+use crate::deployed_apps::Apps;
 use crate::ephemeral::Leases;
 use crate::metrics::Metrics;
 use crate::spawned::Spawned;

@@ -6,9 +6,9 @@
 //! that reaches its path), the cut of stalled bodies, the refusal while stopping, then its
 //! route.
 
+mod api_error;
 mod apps;
 mod calls;
-mod error;
 mod extract;
 mod guard;
 mod logs;
@@ -30,7 +30,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, delete, get, post, put};
 use std::sync::Arc;
 
-pub(crate) use error::ApiError;
+pub(crate) use api_error::ApiError;
 
 /// The API's router over `context`.
 pub(crate) fn router(context: Arc<Context>) -> Router {

@@ -31,13 +31,13 @@
 //! (the runs schedules start).
 
 mod access;
-mod apps;
+mod app_logs;
 mod context;
 mod deploy_settings;
+mod deployed_apps;
 mod ephemeral;
 mod error;
 mod http;
-mod logs;
 mod metrics;
 mod schedules;
 mod serve;
@@ -55,8 +55,8 @@ pub use settings::{
 pub use summary::{AppSummary, FunctionSummary, HandlerSummary};
 
 use crate::access::Access;
-use crate::apps::Apps;
 use crate::context::Context;
+use crate::deployed_apps::Apps;
 use crate::state::journal::Journal;
 use crate::state::{StateDir, results};
 use crate::web_limits::WebLimits;

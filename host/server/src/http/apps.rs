@@ -6,8 +6,8 @@
 //! a path of its choosing; a component is stored only once its bytes hash to its id.
 
 use crate::context::Context;
+use crate::http::ApiError;
 use crate::http::calls::json_response;
-use crate::http::error::ApiError;
 use crate::http::extract::{Params, check_length, media_type, next_chunk, read_json, too_large};
 use crate::state::components::check_id;
 use crate::{DeploySettings, DirSetting};

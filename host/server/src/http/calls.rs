@@ -8,7 +8,7 @@
 
 use crate::access::Principal;
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, QueryParams, read_json};
 use axum::body::Body;
 use axum::extract::{Extension, State};

@@ -6,7 +6,7 @@
 //! such, so a slow or oversized upload costs bounded memory and time. Query strings are strict:
 //! an unknown parameter is a `bad-request`, not silently ignored.
 
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::stall;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query};

@@ -12,7 +12,7 @@
 
 use crate::access::Principal;
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;

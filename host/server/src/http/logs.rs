@@ -3,10 +3,10 @@
 //! Invariant: a follower's answer ends when the app is undeployed or the server begins to
 //! stop, so a follower never holds a shutdown for its whole grace.
 
+use crate::app_logs::LogStore;
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, QueryParams};
-use crate::logs::LogStore;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -12,8 +12,8 @@
 mod split;
 
 use crate::context::Context;
+use crate::http::ApiError;
 use crate::http::calls::{ArgsMode, ArgsQuery, FunctionPath};
-use crate::http::error::ApiError;
 use crate::http::extract::{Params, QueryParams, check_length, is_json, media_type, next_chunk};
 use axum::body::Body;
 use axum::extract::State;

@@ -2,8 +2,8 @@
 //! a path it does not know or a method a path does not take.
 
 use crate::context::Context;
+use crate::http::ApiError;
 use crate::http::calls::json_response;
-use crate::http::error::ApiError;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};

@@ -8,10 +8,10 @@
 //! among them), because the events are taken from the log's broadcast, subscribed to before
 //! the run started, and drained once it ended.
 
+use crate::app_logs::LogStore;
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, read_json};
-use crate::logs::LogStore;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -8,7 +8,7 @@
 //! [`MAX_WAIT`]), so a client's long poll never holds a connection past a shutdown.
 
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, QueryParams, read_capped, read_json};
 use crate::http::storage::{Answer, answer};
 use axum::body::Body;

@@ -4,7 +4,7 @@
 //! errors name keys, and nothing here logs a body.
 
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, read_json};
 use crate::http::storage::{Answer, answer, store};
 use axum::body::Body;

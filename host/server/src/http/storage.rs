@@ -9,7 +9,7 @@
 
 use crate::context::Context;
 use crate::ephemeral::{LEASE, MAX_LEASES, TooMany};
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, QueryParams, read_json};
 use axum::body::Body;
 use axum::extract::State;

@@ -3,7 +3,7 @@
 //! one. The operator's only: an app token reaches none of these (`guard::app_may`).
 
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, read_json};
 use crate::http::storage::{Answer, answer};
 use axum::body::Body;

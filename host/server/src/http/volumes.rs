@@ -7,7 +7,7 @@
 //! a write past the volume's quota is `full` (429), nothing written.
 
 use crate::context::Context;
-use crate::http::error::ApiError;
+use crate::http::ApiError;
 use crate::http::extract::{Params, QueryParams, read_capped};
 use crate::http::storage::{Answer, answer, delete, store};
 use axum::body::Body;

@@ -15,8 +15,8 @@
 
 use crate::access::Principal;
 use crate::context::Context;
+use crate::http::ApiError;
 use crate::http::calls::{CALL_BODY_CAP, json_response};
-use crate::http::error::ApiError;
 use crate::http::extract::{read_capped, read_json};
 use crate::http::guard::principal;
 use axum::body::Body;

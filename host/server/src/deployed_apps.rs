@@ -14,7 +14,7 @@
 //!   when it hears it ([`Apps::apply`]), fetching the components it lacks. A record already
 //!   installed (this host's own deploy, heard back) is skipped.
 
-use crate::logs::{AppSink, Logs};
+use crate::app_logs::{AppSink, Logs};
 use crate::state::StateDir;
 use crate::state::components::check_id;
 use crate::state::manifest::{Deployment, Manifest};
