@@ -7,7 +7,6 @@
 //! is the caller's to handle).
 
 use crate::error::ClientError;
-use crate::function::Function;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 
 /// A connection to an `fnhost serve`: its base URL and token. Cheap to clone (clones share
@@ -49,27 +48,6 @@ impl Client {
     /// The server's base URL.
     pub fn url(&self) -> &Url {
         &self.base
-    }
-
-    /// A handle to the function `qualified`, written `app/function`, of a deployed app. Fails
-    /// with kind `bad-arguments` when the name has no `/`; nothing is sent, so an unknown app
-    /// or function fails at the first call.
-    pub fn function(&self, qualified: &str) -> Result<Function, ClientError> {
-        match qualified.split_once('/') {
-            Some((app, function)) if !app.is_empty() && !function.is_empty() => {
-                Ok(self.function_in(app, function))
-            }
-            _ => Err(ClientError::Server {
-                status: StatusCode::BAD_REQUEST.as_u16(),
-                kind: "bad-arguments".to_owned(),
-                message: format!("`{qualified}` is not `app/function`"),
-            }),
-        }
-    }
-
-    /// A handle to the function `function` of the deployed app `app`; nothing is sent.
-    pub fn function_in(&self, app: &str, function: &str) -> Function {
-        Function::new(self.clone(), app, function)
     }
 
     /// The URL of the path made of `segments` under the base URL, each percent-encoded.

@@ -26,6 +26,31 @@ use std::pin::Pin;
 /// `{"error": {"kind": ..., "message": ...}}`, each without its newline.
 pub type MapLines = Pin<Box<dyn Stream<Item = Result<Vec<u8>, ClientError>> + Send>>;
 
+/// Handles to functions, made from a [`Client`] (here rather than in `client.rs`, which the
+/// handles use: the client does not depend on what is made from it).
+impl Client {
+    /// A handle to the function `qualified`, written `app/function`, of a deployed app. Fails
+    /// with kind `bad-arguments` when the name has no `/`; nothing is sent, so an unknown app
+    /// or function fails at the first call.
+    pub fn function(&self, qualified: &str) -> Result<Function, ClientError> {
+        match qualified.split_once('/') {
+            Some((app, function)) if !app.is_empty() && !function.is_empty() => {
+                Ok(self.function_in(app, function))
+            }
+            _ => Err(ClientError::Server {
+                status: StatusCode::BAD_REQUEST.as_u16(),
+                kind: "bad-arguments".to_owned(),
+                message: format!("`{qualified}` is not `app/function`"),
+            }),
+        }
+    }
+
+    /// A handle to the function `function` of the deployed app `app`; nothing is sent.
+    pub fn function_in(&self, app: &str, function: &str) -> Function {
+        Function::new(self.clone(), app, function)
+    }
+}
+
 /// A handle to one function of a deployed app on the server. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Function {

@@ -27,6 +27,8 @@ mod call;
 mod client;
 mod error;
 mod function;
+#[cfg(test)]
+mod layers;
 mod lines;
 mod logs;
 mod run;
