@@ -98,18 +98,22 @@ async fn connection(
         }
     };
     let parts = connection.into_parts();
+    let head_begun = !parts.read_buf.is_empty();
     let mut io = parts.io.into_inner();
-    let _ = io.flush().await;
-    let mut stream = io.into_inner();
-    if let Err(error) = ended {
-        tracing::debug!(%error, "connection ended with an error");
-        if error.is_timeout() && !parts.read_buf.is_empty() {
-            let _ = stream
-                .write_all(&answers::protocol_answer(StatusCode::REQUEST_TIMEOUT))
-                .await;
+    // A client that reads nothing holds the last bytes for at most the head timeout.
+    let closed = tokio::time::timeout(head_timeout, async move {
+        let _ = io.flush().await;
+        let mut stream = io.into_inner();
+        if let Err(error) = ended {
+            tracing::debug!(%error, "connection ended with an error");
+            if error.is_timeout() && head_begun {
+                let answer = answers::protocol_answer(StatusCode::REQUEST_TIMEOUT);
+                let _ = stream.write_all(&answer).await;
+            }
         }
-    }
-    let _ = stream.shutdown().await;
+        let _ = stream.shutdown().await;
+    });
+    let _ = closed.await;
 }
 
 #[cfg(test)]
