@@ -7,8 +7,9 @@
 //! tomorrow) plugs in here without the container, the pool or the imports knowing. The
 //! request and reply types live here, beside what travels with them: the call chain
 //! ([`chain`]), the size limit ([`payload`]), the caller watch ([`watch`]), the reply channel
-//! ([`pending`]), the spawned calls kept by id ([`retained`]) and the calls a full pool offers
-//! to other hosts ([`offload`]).
+//! ([`pending`]), whose a spawned call is ([`owner`]) and the calls a full pool offers to other
+//! hosts ([`offload`]); the spawned calls kept by id are a store above this layer
+//! (`crate::retained`).
 //!
 //! Invariant: a submitted request is answered exactly once on its reply channel (a result, or
 //! an error), or its channel is dropped because the app shut down; callers map a dropped
@@ -17,9 +18,9 @@
 pub(crate) mod chain;
 pub(crate) mod items;
 pub(crate) mod offload;
+pub(crate) mod owner;
 pub(crate) mod payload;
 pub(crate) mod pending;
-pub(crate) mod retained;
 pub(crate) mod watch;
 
 use crate::Error;

@@ -10,13 +10,14 @@ use fnhost_layering::Sources;
 use std::path::Path;
 
 /// The top-level modules, lowest first.
-const LAYERS: [&str; 11] = [
+const LAYERS: [&str; 12] = [
     "error",
     "storage",
     "options",
     "schedule",
     "info",
     "dispatch",
+    "retained",
     "runtime",
     "container",
     "load",

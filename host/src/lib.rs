@@ -38,6 +38,7 @@ mod layers;
 mod load;
 mod options;
 mod pool;
+mod retained;
 mod runtime;
 mod schedule;
 mod storage;
@@ -53,7 +54,6 @@ pub use dispatch::CallId;
 pub use dispatch::items::GENERATOR_BUFFER;
 pub use dispatch::offload::{ArrivedCall, OfferedCall, Offload};
 pub use dispatch::payload::MAX_PAYLOAD;
-pub use dispatch::retained::{ResultJournal, RetainedCall, RetainedStats};
 pub use error::{Cause, Error, ErrorKind, LoadError, TRACEBACK_MARK};
 pub use info::{
     Batching, BodyKind, ClassInfo, FunctionInfo, SecretSource, VolumeMount, WebEndpoint, WebForm,
@@ -65,6 +65,7 @@ pub use options::{
     markdown_table, option_names, option_spec, parse_override,
 };
 pub use pool::class::MAX_PARAMETER_SETS;
+pub use retained::{ResultJournal, RetainedCall, RetainedStats};
 pub use runtime::output::{OutputSink, StdioSink, Stream, prefixed};
 pub use runtime::sandbox;
 pub use schedule::{CronSchedule, InvalidSchedule, Period, Schedule};

@@ -26,7 +26,7 @@ use crate::container::state::ContainerContext;
 use crate::container::{Container, Inbox, InputReceiver, Owner, Role, retryable};
 use crate::dispatch::chain::Frame;
 use crate::dispatch::offload::{Home, OfferedCall};
-use crate::dispatch::retained::CallOwner;
+use crate::dispatch::owner::CallOwner;
 use crate::dispatch::{Dispatch, Input, Receiver, Request, payload};
 use crate::info::FunctionInfo;
 use crate::load::component::LoadedComponent;

@@ -6,10 +6,10 @@
 use crate::Error;
 use crate::api::function::Function;
 use crate::dispatch::Dispatch;
-use crate::dispatch::retained::CallStore;
 use crate::info::ClassInfo;
 use crate::pool::class::ClassPools;
 use crate::pool::{Pool, PoolStats};
+use crate::retained::CallStore;
 use serde_json::Value;
 use std::sync::Arc;
 

@@ -16,10 +16,10 @@
 
 use crate::container::state;
 use crate::dispatch::offload::{HostOffload, Offload};
-use crate::dispatch::retained::{CallStore, ResultJournal, RetainedCall, RetainedStats, Retention};
 use crate::error::reason;
 use crate::load::programs::Programs;
 use crate::load::{CompileCache, cache};
+use crate::retained::{CallStore, ResultJournal, RetainedCall, RetainedStats, Retention};
 use crate::runtime::engine;
 use crate::runtime::memory::{self, MemoryBudget};
 use crate::runtime::occupancy::Occupancy;

@@ -2,7 +2,7 @@
 //!
 //! Every call is a request submitted through the container's dispatcher (see `dispatch`); the
 //! caller's container only waits on a channel, so a call never runs a store inside another store's
-//! event loop. A spawned call is kept by the host's store of calls (`dispatch::retained`): the
+//! event loop. A spawned call is kept by the host's store of calls (`retained`): the
 //! guest's `function-call` resource is a handle to it, as is one found with `call-from-id`.
 //! Blocking imports (`call`, `function-call.get`, `wait-finished`, `sleep`) suspend the caller's
 //! store until they return, never past the earliest deadline of its inputs; the `*-async` ones
@@ -11,9 +11,9 @@
 use crate::container::state::ContainerState;
 use crate::dispatch::items::{self, ItemSink, ItemStream, Items};
 use crate::dispatch::payload;
-use crate::dispatch::retained::{CallHandle, CallStore, Outcome, Retained, wait_finished};
 use crate::dispatch::{CallId, Overrides, Receiver, Request, wait};
 use crate::options::{CallOptions, FunctionOptions};
+use crate::retained::{CallHandle, CallStore, Outcome, Retained, wait_finished};
 use crate::runtime::bindings::fnhost::runtime::{host, types};
 use crate::runtime::bindings::{CallError, secrets_of, volumes_of};
 use crate::{Error, LoadError};

@@ -15,7 +15,7 @@
 //! [`Host::set_offload`]: crate::Host::set_offload
 
 use crate::Error;
-use crate::dispatch::retained::CallOwner;
+use crate::dispatch::owner::CallOwner;
 use crate::dispatch::{CallId, Input};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;

@@ -65,7 +65,7 @@ wasmtime::component::bindgen!({
         default: trappable,
     },
     with: {
-        "fnhost:runtime/host.function-call": crate::dispatch::retained::CallHandle,
+        "fnhost:runtime/host.function-call": crate::retained::CallHandle,
         "fnhost:runtime/host.item-sink": crate::dispatch::items::ItemSink,
         "fnhost:runtime/host.item-stream": crate::dispatch::items::ItemStream,
         "fnhost:runtime/storage.dict": crate::storage::Dict,

@@ -23,6 +23,7 @@
 //! lost, and without the budget a host serving spawns for a day would grow without bound.
 
 use crate::Error;
+use crate::dispatch::owner::Owner;
 use crate::dispatch::pending::app_shut_down;
 use crate::dispatch::{CallId, Receiver};
 use std::collections::{HashMap, VecDeque};
@@ -68,65 +69,6 @@ mod durability {
 /// The next rank in the order calls finish, host-wide: what [`wait_finished`] ranks finished calls
 /// by (calls restored after a restart rank 0, before every call finished since).
 static NEXT_FINISH: AtomicU64 = AtomicU64::new(1);
-
-/// Whose a spawned call is: the app deployed under a name (every version of it), or one app
-/// never deployed (itself only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Owner {
-    /// The app deployed as this name.
-    App(Arc<str>),
-    /// An app not deployed (when it spawned), by a number unique in the process.
-    Unnamed(u64),
-}
-
-impl Owner {
-    /// The app's name, when it was deployed.
-    pub(crate) fn app(&self) -> Option<&str> {
-        match self {
-            Owner::App(name) => Some(name),
-            Owner::Unnamed(_) => None,
-        }
-    }
-}
-
-/// The owner of the calls an app spawns: unnamed from its load, its name from its first
-/// deploy on.
-#[derive(Debug)]
-pub(crate) struct CallOwner {
-    unnamed: u64,
-    deployed: OnceLock<Arc<str>>,
-}
-
-impl Default for CallOwner {
-    fn default() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        CallOwner {
-            unnamed: NEXT.fetch_add(1, Ordering::Relaxed),
-            deployed: OnceLock::new(),
-        }
-    }
-}
-
-impl CallOwner {
-    /// The app is deployed as `name` (its first name is kept: its calls' owner, and the name
-    /// its full pools offer calls under).
-    pub(crate) fn deployed_as(&self, name: &str) {
-        let _ = self.deployed.set(Arc::from(name));
-    }
-
-    /// The name the app was first deployed as, if it was.
-    pub(crate) fn deployed(&self) -> Option<&Arc<str>> {
-        self.deployed.get()
-    }
-
-    /// The owner of a call spawned now.
-    pub(crate) fn now(&self) -> Owner {
-        match self.deployed.get() {
-            Some(name) => Owner::App(Arc::clone(name)),
-            None => Owner::Unnamed(self.unnamed),
-        }
-    }
-}
 
 /// One spawned call, as every handle to it sees it.
 ///
@@ -614,6 +556,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::owner::CallOwner;
     use tokio::sync::oneshot;
 
     fn store(max_calls: usize, max_bytes: u64) -> Arc<CallStore> {
