@@ -6,9 +6,6 @@
 //! container, function and pool each importing the others), and nothing can be built or
 //! tested apart.
 
-use fnhost_layering::Sources;
-use std::path::Path;
-
 /// The top-level modules, lowest first.
 const LAYERS: [&str; 12] = [
     "error",
@@ -32,17 +29,7 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("LoadError", "error"),
 ];
 
-fn sources() -> Sources {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    Sources::read(&src, &["layers"], ROOT_NAMES)
-}
-
 #[test]
-fn each_layer_uses_only_the_layers_below_it() {
-    sources().assert_layers(&LAYERS);
-}
-
-#[test]
-fn no_file_uses_one_that_uses_it_back() {
-    sources().assert_no_circle();
+fn the_modules_are_layered_without_a_circle() {
+    fnhost_layering::assert_layered(env!("CARGO_MANIFEST_DIR"), &LAYERS, ROOT_NAMES);
 }

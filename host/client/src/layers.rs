@@ -5,9 +5,6 @@
 //! Without it the client drifts into circles as the library once did (`client.rs` made
 //! `Function`s, which send through `Client`): handles made from a client live with the handles.
 
-use fnhost_layering::Sources;
-use std::path::Path;
-
 /// The modules, lowest first: the error and the connection, then what is sent through it.
 const LAYERS: [&str; 14] = [
     "error",
@@ -59,17 +56,7 @@ const ROOT_NAMES: &[(&str, &str)] = &[
     ("VolumeEntry", "volumes"),
 ];
 
-fn sources() -> Sources {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    Sources::read(&src, &["layers"], ROOT_NAMES)
-}
-
 #[test]
-fn each_layer_uses_only_the_layers_below_it() {
-    sources().assert_layers(&LAYERS);
-}
-
-#[test]
-fn no_file_uses_one_that_uses_it_back() {
-    sources().assert_no_circle();
+fn the_modules_are_layered_without_a_circle() {
+    fnhost_layering::assert_layered(env!("CARGO_MANIFEST_DIR"), &LAYERS, ROOT_NAMES);
 }

@@ -11,8 +11,26 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+/// Panics unless the crate at `manifest_dir` is layered: each top-level module of its `src`
+/// (but `lib.rs` and `layers.rs`, the check's own file) uses only the `layers` up to its own,
+/// and no file uses one that uses it back. `root_names` are the crate root's re-exports, each
+/// with the module it comes from.
+pub fn assert_layered(
+    manifest_dir: &str,
+    layers: &[&str],
+    root_names: &'static [(&'static str, &'static str)],
+) {
+    let sources = Sources::read(
+        &Path::new(manifest_dir).join("src"),
+        &["layers"],
+        root_names,
+    );
+    sources.assert_layers(layers);
+    sources.assert_no_circle();
+}
+
 /// A crate's source files, by module path (`pool::autoscale`), with their text.
-pub struct Sources {
+struct Sources {
     files: BTreeMap<String, String>,
     /// What the crate root re-exports, usable as `crate::Name`: (name, module).
     root_names: &'static [(&'static str, &'static str)],
@@ -21,7 +39,7 @@ pub struct Sources {
 impl Sources {
     /// The files under `src` (a crate's `src` directory) but `lib.rs` and `skip`; `root_names`
     /// are the crate root's re-exports, each with the module it comes from.
-    pub fn read(
+    fn read(
         src: &Path,
         skip: &[&str],
         root_names: &'static [(&'static str, &'static str)],
@@ -37,7 +55,7 @@ impl Sources {
 
     /// Panics unless each top-level module is in `layers` (lowest first) and uses only the
     /// layers up to its own.
-    pub fn assert_layers(&self, layers: &[&str]) {
+    fn assert_layers(&self, layers: &[&str]) {
         let modules = self.modules();
         let rank = |module: &str| {
             layers
@@ -58,7 +76,7 @@ impl Sources {
     }
 
     /// Panics when a file uses another that uses it back, directly or around a circle.
-    pub fn assert_no_circle(&self) {
+    fn assert_no_circle(&self) {
         let modules = self.modules();
         let edges: BTreeMap<&str, BTreeSet<String>> = self
             .files
