@@ -178,10 +178,10 @@ impl hyper::body::Body for WatchedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
-        if let Some(Ok(data)) = frame
-            .as_ref()
-            .map(|frame| frame.as_ref().map(Frame::data_ref))
-            && data.is_some_and(|data| data.ends_with(ANSWER_END))
+        if let Some(Ok(frame)) = &frame
+            && frame
+                .data_ref()
+                .is_some_and(|data| data.ends_with(ANSWER_END))
         {
             self.lookalikes.saw_one();
         }
@@ -215,7 +215,7 @@ impl<S: AsyncWrite + Unpin> AnsweringIo<S> {
         }
     }
 
-    /// The socket, once the answer (if any) is written.
+    /// The socket; flush first, or an answer taken in hyper's place may be left unwritten.
     pub(super) fn into_inner(self) -> S {
         self.inner
     }
